@@ -1,0 +1,121 @@
+# OpenServerHub - one non-recursive build. Output goes under build/
+# (build/san/ with SAN=1). See README.md for the targets.
+
+CC	?= cc
+SAN	?= 0
+CI	?=
+BUILD	:= build$(if $(filter 1,$(SAN)),/san)
+
+PKGS	:= libevent libcurl json-c libpq hiredis libjwt libsodium yaml-0.1
+WARN	:= -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
+	   -Wmissing-prototypes -Wmissing-declarations -Wold-style-definition \
+	   -Wpointer-arith -Wcast-qual -Wwrite-strings -Wformat=2 -Wvla \
+	   -Wundef -Wimplicit-fallthrough -Wnull-dereference -fno-common
+ifeq ($(CI),true)
+WARN	+= -Werror
+endif
+ifeq ($(SAN),1)
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
+	    -fno-sanitize-recover=undefined
+endif
+
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lfreeipmi -lpthread -lm
+CFLAGS	?= -O2 -g
+ALL_CFLAGS = $(CFLAGS) $(WARN) $(SANFLAGS) -D_GNU_SOURCE -Ilibcommon/include \
+	     $(PKG_CFLAGS) -MMD -MP
+LDFLAGS_ALL = $(LDFLAGS) $(SANFLAGS)
+
+# libcommon
+LIB_SRC	:= $(wildcard libcommon/src/*.c)
+LIB_OBJ	:= $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+LIB	:= $(BUILD)/libcommon.a
+
+# services: services/<name>/*.c (+ migrations) -> $(BUILD)/osh-<name>
+SERVICES := $(notdir $(wildcard services/*))
+BINS	:= $(SERVICES:%=$(BUILD)/osh-%)
+
+# unit tests: tests/unit/test_<x>.c -> $(BUILD)/tests/test_<x>
+TEST_SRC := $(wildcard tests/unit/test_*.c)
+TEST_BINS := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all deps up down check test-unit test-integration bench format \
+	check-format lint clean
+all: $(BINS) $(TEST_BINS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+# Per-service rules, generated for each folder under services/.
+define service_rules
+$(1)_SRC := $$(wildcard services/$(1)/*.c)
+$(1)_OBJ := $$($(1)_SRC:%.c=$(BUILD)/obj/%.o)
+$(1)_MIG := $$(sort $$(wildcard services/$(1)/migrations/*.sql))
+$(BUILD)/gen/$(1)_migrations.c: $$($(1)_MIG) libcommon/tools/embed-migrations.sh
+	@mkdir -p $$(dir $$@)
+	sh libcommon/tools/embed-migrations.sh $(subst -,_,$(1)) services/$(1)/migrations > $$@.tmp
+	mv $$@.tmp $$@
+$(BUILD)/obj/gen/$(1)_migrations.o: $(BUILD)/gen/$(1)_migrations.c
+	@mkdir -p $$(dir $$@)
+	$(CC) $(ALL_CFLAGS) -c $$< -o $$@
+$(BUILD)/osh-$(1): $$($(1)_OBJ) $(BUILD)/obj/gen/$(1)_migrations.o $(LIB)
+	$(CC) $(LDFLAGS_ALL) -o $$@ $$^ $(PKG_LIBS)
+endef
+$(foreach s,$(SERVICES),$(eval $(call service_rules,$(s))))
+
+# A unit test links libcommon and, when named test_<service>_*.c, that
+# service's objects except main.o.
+$(BUILD)/tests/%: tests/unit/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Iservices -o $@ $< \
+	    $(foreach s,$(SERVICES),$(if $(findstring test_$(subst -,_,$(s))_,$*),$(filter-out %/main.o,$($(s)_OBJ)))) \
+	    $(LIB) $(LDFLAGS_ALL) $(PKG_LIBS) -lcmocka
+
+deps:
+	@sh deploy/local/install-deps.sh
+
+up: deps
+	@$(MAKE) --no-print-directory all
+	@sh deploy/local/stack.sh up
+
+down:
+	@sh deploy/local/stack.sh down
+
+check: deps
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory test-unit
+	@$(MAKE) --no-print-directory test-integration
+
+test-unit: $(TEST_BINS)
+	@sh tests/unit/run.sh $(TEST_BINS)
+
+test-integration: $(BINS)
+	@BUILD=$(BUILD) SAN=$(SAN) sh tests/integration/run.sh
+
+bench: $(BINS)
+	@BUILD=$(BUILD) sh tests/bench/run.sh
+
+FORMAT_FILES = $(shell find libcommon services tests -name '*.[ch]' 2>/dev/null)
+format:
+	clang-format -i $(FORMAT_FILES)
+
+check-format:
+	@clang-format --dry-run --Werror $(FORMAT_FILES)
+
+BANNED := 'sprintf|strcpy|strcat|strtok|atoi|gmtime|localtime'
+lint:
+	@! grep -nE '(^|[^_[:alnum:]])($(subst ','',$(BANNED)))[[:space:]]*\(' \
+	    $(FORMAT_FILES) || { echo "lint: banned function used" >&2; exit 1; }
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
+	    --inline-suppr --suppress=missingIncludeSystem -D_GNU_SOURCE \
+	    -Ilibcommon/include libcommon/src services
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,55 @@
+#!/bin/sh
+# Installs the Debian packages OpenServerHub needs to build, run and test.
+# Idempotent: packages already present are skipped, and nothing is done at
+# all when everything is there. Services the packages would start on their
+# own (postgresql, redis, nginx, prometheus, ...) are kept from starting:
+# the project runs its own instances under run/.
+set -eu
+
+BUILD="make gcc pkg-config libevent-dev libfreeipmi-dev libcurl4-openssl-dev
+libjson-c-dev libpq-dev libhiredis-dev libjwt-dev libsodium-dev libyaml-dev
+libcmocka-dev libssl-dev"
+RUN="postgresql redis-server redis-tools nginx-light prometheus
+prometheus-alertmanager openipmi freeipmi-tools ipmitool
+prometheus-ipmi-exporter openssl curl procps iproute2"
+TEST="wrk python3 python3-pytest python3-requests python3-jwt python3-yaml
+python3-jsonschema python3-psycopg2 clang-format cppcheck"
+
+missing=""
+for p in $BUILD $RUN $TEST; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+	    grep -q "install ok installed"; then
+		missing="$missing $p"
+	fi
+done
+
+if [ -z "$missing" ]; then
+	exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+	SUDO=sudo
+else
+	SUDO=
+fi
+
+echo "install-deps: installing$missing"
+# Keep package scripts from starting system-wide daemons on shared ports.
+policy=/usr/sbin/policy-rc.d
+placed=no
+if [ ! -e "$policy" ]; then
+	printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
+	$SUDO chmod 755 "$policy"
+	placed=yes
+fi
+cleanup() {
+	if [ "$placed" = yes ]; then
+		$SUDO rm -f "$policy"
+	fi
+}
+trap cleanup EXIT
+
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing

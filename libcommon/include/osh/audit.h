@@ -1,0 +1,47 @@
+/* audit.h - audit emission: every state-changing action is appended to the
+ * Redis stream osh:audit, from which the auth service stores it. Entries
+ * that cannot be sent are kept (bounded) and re-sent on reconnection. */
+#ifndef OSH_AUDIT_H
+#define OSH_AUDIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct json_object;
+struct osh_redis;
+struct osh_req;
+struct osh_audit;
+
+#define OSH_AUDIT_STREAM "osh:audit"
+
+struct osh_audit_entry {
+	int64_t actor_id;   /* 0: none */
+	const char *actor;  /* user or service name, or the login attempted */
+	const char *action; /* "user.create", "auth.login", ... */
+	const char *target; /* "user:42", may be NULL */
+	const char *result; /* "success", "failure", "denied" */
+	const char *client;
+	const char *request_id;
+	struct json_object *details; /* taken; members whose names suggest
+					secrets are dropped */
+};
+
+struct osh_audit *osh_audit_new(struct osh_redis *redis, const char *service,
+    size_t max_backlog);
+void osh_audit_free(struct osh_audit *a);
+
+void osh_audit_emit(struct osh_audit *a, const struct osh_audit_entry *e);
+
+/* Emits with actor, client and request id taken from an authenticated
+ * request. details is taken. */
+void osh_audit_req(struct osh_audit *a, const struct osh_req *req,
+    const char *action, const char *target, const char *result,
+    struct json_object *details);
+
+/* Re-sends the backlog; the service calls it when Redis reconnects. */
+void osh_audit_resume(struct osh_audit *a);
+
+/* Entries waiting to be re-sent. */
+size_t osh_audit_backlog(const struct osh_audit *a);
+
+#endif

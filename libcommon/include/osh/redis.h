@@ -1,0 +1,42 @@
+/* redis.h - an asynchronous Redis connection on the event loop (hiredis),
+ * reconnecting in the background, with a deadline on every command. */
+#ifndef OSH_REDIS_H
+#define OSH_REDIS_H
+
+#include <hiredis/hiredis.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+struct event_base;
+struct osh_redis;
+
+/* reply is NULL when the command failed to run (not connected, deadline,
+ * connection lost). reply may be an error reply (REDIS_REPLY_ERROR). Valid
+ * only during the callback. */
+typedef void (*osh_redis_cb)(redisReply *reply, void *arg);
+
+struct osh_redis_options {
+	const char *host;
+	int port;
+	const char *password; /* copied, wiped on free; may be NULL */
+	int timeout_ms;	      /* deadline for a reply */
+};
+
+struct osh_redis *osh_redis_new(struct event_base *base,
+    const struct osh_redis_options *opt);
+void osh_redis_free(struct osh_redis *r);
+
+/* Sends a command built from argv. The callback (may be NULL) always runs
+ * later, exactly once. */
+int osh_redis_argv(struct osh_redis *r, osh_redis_cb cb, void *arg,
+    int argc, const char **argv, const size_t *lens);
+/* Same with a hiredis format string ("SET %s %b"). */
+int osh_redis_cmd(struct osh_redis *r, osh_redis_cb cb, void *arg,
+    const char *fmt, ...);
+
+bool osh_redis_connected(const struct osh_redis *r);
+
+/* Called after every (re)connection, e.g. to resume a consumer loop. */
+void osh_redis_on_connect(struct osh_redis *r, void (*fn)(void *), void *arg);
+
+#endif

@@ -1,0 +1,83 @@
+/* service.h - the skeleton every service runs on: configuration, logging,
+ * database pool and migrations, Redis, worker threads, the HTTP server
+ * with its router, /health, /ready and /metrics, signals and graceful
+ * shutdown. A service describes itself in an osh_service_def and calls
+ * osh_service_main from main(). */
+#ifndef OSH_SERVICE_H
+#define OSH_SERVICE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "migrate.h"
+#include "router.h"
+
+struct event_base;
+
+/* Settings every service reads (OSH_* variables). */
+struct osh_common_config {
+	const char *listen_addr;
+	int64_t port;
+	const char *db_conninfo;
+	const char *db_password_file;
+	int64_t db_pool_size;
+	int64_t db_timeout_ms;
+	const char *redis_host;
+	int64_t redis_port;
+	const char *redis_password_file;
+	int64_t redis_timeout_ms;
+	const char *jwt_alg;
+	const char *jwt_public_key_file;
+	const char *jwt_issuer;
+	const char *jwt_audience;
+	const char *log_level;
+	const char *trusted_proxies;
+	int64_t max_body;
+	int64_t workers;
+	int64_t shutdown_timeout_ms;
+};
+
+struct osh_service {
+	const struct osh_service_def *def;
+	struct osh_common_config cfg;
+	struct event_base *base;
+	struct osh_db *db;
+	struct osh_redis *redis;
+	struct osh_work_pool *work;
+	struct osh_router *router;
+	struct osh_http *http;
+	struct osh_metrics *metrics;
+	struct osh_jwt_verifier *verifier;
+	struct osh_audit *audit;
+	void *app; /* the service's own context, set by start() */
+	bool stopping;
+};
+
+struct osh_service_def {
+	const char *name;   /* "auth" */
+	int default_port;
+	const char *schema; /* PostgreSQL schema, NULL: no database */
+	const struct osh_route *routes;
+	size_t nroutes;
+	const struct osh_config_item *config; /* the service's own items */
+	size_t nconfig;
+	const struct osh_migration *migrations;
+	size_t nmigrations;
+	/* After config, pools and router exist, before serving. Sets
+	 * svc->app. Returns 0 or -1 (start-up fails). */
+	int (*start)(struct osh_service *svc);
+	/* On shutdown, after the last request. */
+	void (*stop)(struct osh_service *svc);
+};
+
+/* Parses argv (--check-config, --help), runs the service until SIGTERM or
+ * SIGINT, and returns the process exit status. */
+int osh_service_main(const struct osh_service_def *def, int argc,
+    char **argv);
+
+/* The service an HTTP request belongs to. */
+struct osh_service *osh_service_of(const struct osh_req *req);
+
+#endif

@@ -1,0 +1,78 @@
+/* util.h - small helpers: clocks, RFC 3339 times, checked number parsing,
+ * bounded growable buffers and UTF-8 cleaning. */
+#ifndef OSH_UTIL_H
+#define OSH_UTIL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#define OSH_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Monotonic clock in microseconds, for durations and deadlines. */
+uint64_t osh_now_us(void);
+
+/* Wall clock in seconds and milliseconds since the epoch. */
+int64_t osh_wall_s(void);
+int64_t osh_wall_ms(void);
+
+/* Formats 'ms' (epoch milliseconds) as RFC 3339 UTC with millisecond
+ * precision ("2026-11-21T19:34:14.123Z") into buf, which must hold at least
+ * OSH_TIME_LEN bytes. Returns buf. */
+#define OSH_TIME_LEN 32
+char *osh_time_format(int64_t ms, char *buf, size_t len);
+
+/* Parses an RFC 3339 timestamp ("2026-11-21T19:34:14Z", optional fraction,
+ * "Z" or "+hh:mm" offset) into epoch milliseconds. Returns false when the
+ * text is not exactly such a timestamp. */
+bool osh_time_parse(const char *s, int64_t *ms);
+
+/* Parses the whole of 's' as a base-10 integer within [min, max]. Leading
+ * or trailing garbage, overflow and empty input fail. */
+bool osh_parse_int(const char *s, int64_t min, int64_t max, int64_t *out);
+
+/* Growable byte buffer that refuses to grow past 'max' bytes. data is
+ * always NUL terminated when non-NULL. Embedded: osh_buf_init/release. */
+struct osh_buf {
+	char *data;
+	size_t len;
+	size_t cap;
+	size_t max;
+	bool overflow; /* an append was refused because of max */
+};
+
+void osh_buf_init(struct osh_buf *b, size_t max);
+void osh_buf_release(struct osh_buf *b);
+int osh_buf_append(struct osh_buf *b, const void *p, size_t n);
+int osh_buf_puts(struct osh_buf *b, const char *s);
+int osh_buf_printf(struct osh_buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+int osh_buf_vprintf(struct osh_buf *b, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+/* Hands the data to the caller (free() it) and empties the buffer. */
+char *osh_buf_steal(struct osh_buf *b);
+
+/* True when [s, s+len) is valid UTF-8 (no overlongs, no surrogates). */
+bool osh_utf8_valid(const char *s, size_t len);
+
+/* Copies 's' into a new NUL-terminated string that is valid UTF-8: invalid
+ * sequences become U+FFFD, control characters other than tab become
+ * spaces, and the result holds at most max_bytes bytes (cut on a character
+ * boundary). Caller frees. Never NULL unless out of memory. */
+char *osh_utf8_clean(const char *s, size_t len, size_t max_bytes);
+
+/* Number of code points in valid UTF-8 text. */
+size_t osh_utf8_len(const char *s, size_t len);
+
+/* Copies at most len-1 bytes of src into dst and terminates it. Returns
+ * false when src was cut. */
+bool osh_strlcpy(char *dst, const char *src, size_t len);
+
+/* Reads a whole small file (at most max bytes) into a new NUL-terminated
+ * string, trailing newlines removed when 'trim' is set. Returns NULL and
+ * sets errno on failure. Caller frees (and wipes, for secrets). */
+char *osh_read_file(const char *path, size_t max, bool trim);
+
+#endif

@@ -1,0 +1,253 @@
+/* json.c - bounded parsing and strict validation of JSON bodies. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "osh/json.h"
+#include "osh/util.h"
+
+struct json_object *
+osh_json_parse(const char *buf, size_t len, int max_depth, struct osh_err *err)
+{
+	struct json_tokener *tok;
+	struct json_object *obj;
+	enum json_tokener_error jerr;
+	size_t used;
+
+	if (len == 0) {
+		osh_err_set(err, 400, "invalid_json", NULL,
+		    "request body is empty");
+		return NULL;
+	}
+	if (memchr(buf, '\0', len) != NULL || !osh_utf8_valid(buf, len)) {
+		osh_err_set(err, 400, "invalid_json", NULL,
+		    "request body is not valid UTF-8 text");
+		return NULL;
+	}
+	if ((tok = json_tokener_new_ex(max_depth)) == NULL) {
+		osh_err_set(err, 503, "unavailable", NULL, "out of memory");
+		return NULL;
+	}
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	obj = json_tokener_parse_ex(tok, buf, (int)len);
+	jerr = json_tokener_get_error(tok);
+	used = json_tokener_get_parse_end(tok);
+	json_tokener_free(tok);
+	if (obj == NULL || jerr != json_tokener_success) {
+		json_object_put(obj);
+		if (jerr == json_tokener_error_depth)
+			osh_err_set(err, 400, "invalid_json", NULL,
+			    "JSON nested deeper than %d levels", max_depth);
+		else
+			osh_err_set(err, 400, "invalid_json", NULL,
+			    "malformed JSON: %s",
+			    jerr == json_tokener_continue ?
+				"unexpected end of input" :
+				json_tokener_error_desc(jerr));
+		return NULL;
+	}
+	for (; used < len; used++) {
+		char c = buf[used];
+		if (c != ' ' && c != '\t' && c != '\r' && c != '\n') {
+			json_object_put(obj);
+			osh_err_set(err, 400, "invalid_json", NULL,
+			    "unexpected data after the JSON value");
+			return NULL;
+		}
+	}
+	return obj;
+}
+
+static const char *
+type_name(enum osh_field_type t)
+{
+	switch (t) {
+	case OSH_FIELD_STRING: return "a string";
+	case OSH_FIELD_INT: return "an integer";
+	case OSH_FIELD_BOOL: return "a boolean";
+	case OSH_FIELD_ENUM: return "a string";
+	case OSH_FIELD_OBJECT: return "an object";
+	case OSH_FIELD_ARRAY: return "an array";
+	}
+	return "a value";
+}
+
+static int
+check_string(struct json_object *v, const struct osh_field *f,
+    struct osh_err *err)
+{
+	const char *s = json_object_get_string(v);
+	size_t len = (size_t)json_object_get_string_len(v), chars;
+
+	if (memchr(s, '\0', len) != NULL || !osh_utf8_valid(s, len))
+		return osh_err_set(err, 400, "validation_failed", f->name,
+		    "%s must be valid UTF-8 without NUL characters", f->name);
+	chars = osh_utf8_len(s, len);
+	if (f->type == OSH_FIELD_ENUM) {
+		for (const char *const *e = f->values; *e != NULL; e++)
+			if (strcmp(*e, s) == 0)
+				return 0;
+		char allowed[160] = "";
+		for (const char *const *e = f->values; *e != NULL; e++) {
+			if (allowed[0] != '\0')
+				strncat(allowed, ", ",
+				    sizeof(allowed) - strlen(allowed) - 1);
+			strncat(allowed, *e,
+			    sizeof(allowed) - strlen(allowed) - 1);
+		}
+		return osh_err_set(err, 400, "validation_failed", f->name,
+		    "%s must be one of: %s", f->name, allowed);
+	}
+	if ((int64_t)chars < f->min)
+		return osh_err_set(err, 400, "validation_failed", f->name,
+		    "%s must be at least %lld characters", f->name,
+		    (long long)f->min);
+	if (f->max > 0 && (int64_t)chars > f->max)
+		return osh_err_set(err, 400, "validation_failed", f->name,
+		    "%s must be at most %lld characters", f->name,
+		    (long long)f->max);
+	return 0;
+}
+
+static int
+check_field(struct json_object *v, const struct osh_field *f,
+    struct osh_err *err)
+{
+	enum json_type want;
+
+	if (v == NULL) {
+		if (f->nullable)
+			return 0;
+		return osh_err_set(err, 400, "validation_failed", f->name,
+		    "%s must not be null", f->name);
+	}
+	switch (f->type) {
+	case OSH_FIELD_STRING:
+	case OSH_FIELD_ENUM: want = json_type_string; break;
+	case OSH_FIELD_INT: want = json_type_int; break;
+	case OSH_FIELD_BOOL: want = json_type_boolean; break;
+	case OSH_FIELD_OBJECT: want = json_type_object; break;
+	case OSH_FIELD_ARRAY: want = json_type_array; break;
+	default: want = json_type_null; break;
+	}
+	if (!json_object_is_type(v, want))
+		return osh_err_set(err, 400, "validation_failed", f->name,
+		    "%s must be %s", f->name, type_name(f->type));
+	switch (f->type) {
+	case OSH_FIELD_STRING:
+	case OSH_FIELD_ENUM:
+		return check_string(v, f, err);
+	case OSH_FIELD_INT: {
+		int64_t i = json_object_get_int64(v);
+		if ((f->min != 0 || f->max != 0) &&
+		    (i < f->min || i > f->max))
+			return osh_err_set(err, 400, "validation_failed",
+			    f->name, "%s must be between %lld and %lld",
+			    f->name, (long long)f->min, (long long)f->max);
+		return 0;
+	}
+	case OSH_FIELD_ARRAY: {
+		size_t n = json_object_array_length(v);
+		if ((int64_t)n < f->min ||
+		    (f->max > 0 && (int64_t)n > f->max))
+			return osh_err_set(err, 400, "validation_failed",
+			    f->name, "%s must hold %lld to %lld items",
+			    f->name, (long long)f->min, (long long)f->max);
+		return 0;
+	}
+	default:
+		return 0;
+	}
+}
+
+int
+osh_json_check(struct json_object *obj, const struct osh_field *fields,
+    size_t n, struct osh_err *err)
+{
+	if (!json_object_is_type(obj, json_type_object))
+		return osh_err_set(err, 400, "validation_failed", NULL,
+		    "request body must be a JSON object");
+	json_object_object_foreach(obj, key, val) {
+		const struct osh_field *f = NULL;
+
+		for (size_t i = 0; i < n; i++) {
+			if (strcmp(fields[i].name, key) == 0) {
+				f = &fields[i];
+				break;
+			}
+		}
+		if (f == NULL) {
+			char name[OSH_ERR_FIELD_MAX];
+			char *clean = osh_utf8_clean(key, strlen(key), 64);
+			osh_strlcpy(name, clean != NULL ? clean : "?",
+			    sizeof(name));
+			free(clean);
+			return osh_err_set(err, 400, "validation_failed", name,
+			    "unknown field \"%s\"", name);
+		}
+		if (check_field(val, f, err) != 0)
+			return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (fields[i].required &&
+		    !json_object_object_get_ex(obj, fields[i].name, NULL))
+			return osh_err_set(err, 400, "validation_failed",
+			    fields[i].name, "%s is required", fields[i].name);
+	}
+	return 0;
+}
+
+const char *
+osh_json_str(struct json_object *obj, const char *key, const char *def)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(obj, key, &v) || v == NULL)
+		return def;
+	return json_object_get_string(v);
+}
+
+int64_t
+osh_json_int(struct json_object *obj, const char *key, int64_t def)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(obj, key, &v) || v == NULL)
+		return def;
+	return json_object_get_int64(v);
+}
+
+bool
+osh_json_bool(struct json_object *obj, const char *key, bool def)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(obj, key, &v) || v == NULL)
+		return def;
+	return json_object_get_boolean(v);
+}
+
+bool
+osh_json_has(struct json_object *obj, const char *key)
+{
+	return json_object_object_get_ex(obj, key, NULL);
+}
+
+char *
+osh_json_dump(struct json_object *obj)
+{
+	return strdup(json_object_to_json_string_ext(obj,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
+void
+osh_json_add_time(struct json_object *obj, const char *key, int64_t ms)
+{
+	char ts[OSH_TIME_LEN];
+
+	if (ms < 0) {
+		json_object_object_add(obj, key, NULL);
+		return;
+	}
+	json_object_object_add(obj, key,
+	    json_object_new_string(osh_time_format(ms, ts, sizeof(ts))));
+}

@@ -1,0 +1,299 @@
+/* redis.c - one asynchronous hiredis connection on the event loop.
+ *
+ * Commands sent while disconnected fail on the next loop turn. A watchdog
+ * drops the connection when replies stop coming for longer than the
+ * deadline, which fails every pending command: a hung Redis costs callers
+ * at most timeout_ms. The connection is re-opened with backoff. */
+#include <event2/event.h>
+#include <hiredis/adapters/libevent.h>
+#include <hiredis/async.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "osh/crypto.h"
+#include "osh/log.h"
+#include "osh/redis.h"
+#include "osh/util.h"
+
+#define BACKOFF_MIN_MS 200
+#define BACKOFF_MAX_MS 5000
+#define WATCHDOG_MS    100
+
+struct osh_redis {
+	struct event_base *base;
+	redisAsyncContext *ac;
+	bool connected;
+	bool was_connected;
+	char *host;
+	int port;
+	char *password;
+	int timeout_ms;
+	int backoff_ms;
+	struct event *reconnect;
+	struct event *watchdog;
+	unsigned pending;
+	uint64_t progress_us;
+	void (*on_connect)(void *);
+	void *on_connect_arg;
+};
+
+struct rcmd {
+	struct osh_redis *r;
+	osh_redis_cb cb;
+	void *arg;
+};
+
+static void schedule_reconnect(struct osh_redis *r);
+
+static void
+fail_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct rcmd *c = arg;
+
+	(void)fd;
+	(void)what;
+	if (c->cb != NULL)
+		c->cb(NULL, c->arg);
+	free(c);
+}
+
+static void
+on_reply(redisAsyncContext *ac, void *reply, void *priv)
+{
+	struct rcmd *c = priv;
+
+	(void)ac;
+	if (c->r->pending > 0)
+		c->r->pending--;
+	c->r->progress_us = osh_now_us();
+	if (c->cb != NULL)
+		c->cb(reply, c->arg);
+	free(c);
+}
+
+static void
+on_connected(const redisAsyncContext *ac, int status)
+{
+	struct osh_redis *r = ac->data;
+
+	if (status != REDIS_OK) {
+		osh_log_debug(NULL, "msg=\"redis connect failed\" error=\"%s\"",
+		    ac->errstr);
+		r->ac = NULL; /* hiredis frees it */
+		schedule_reconnect(r);
+		return;
+	}
+	r->connected = true;
+	r->backoff_ms = BACKOFF_MIN_MS;
+	if (r->was_connected)
+		osh_log_info(NULL, "msg=\"redis connection up\"");
+	r->was_connected = true;
+	if (r->on_connect != NULL)
+		r->on_connect(r->on_connect_arg);
+}
+
+static void
+on_disconnected(const redisAsyncContext *ac, int status)
+{
+	struct osh_redis *r = ac->data;
+
+	(void)status;
+	if (r == NULL)
+		return;
+	osh_log_warn(NULL, "msg=\"redis connection lost\"");
+	r->connected = false;
+	r->ac = NULL;
+	r->pending = 0;
+	schedule_reconnect(r);
+}
+
+static void
+connect_now(struct osh_redis *r)
+{
+	redisAsyncContext *ac = redisAsyncConnect(r->host, r->port);
+
+	if (ac == NULL || ac->err) {
+		if (ac != NULL)
+			redisAsyncFree(ac);
+		schedule_reconnect(r);
+		return;
+	}
+	ac->data = r;
+	r->ac = ac;
+	redisLibeventAttach(ac, r->base);
+	redisAsyncSetConnectCallback(ac, on_connected);
+	redisAsyncSetDisconnectCallback(ac, on_disconnected);
+	if (r->password != NULL && r->password[0] != '\0') {
+		struct rcmd *c = calloc(1, sizeof(*c));
+		if (c != NULL) {
+			c->r = r;
+			r->pending++;
+			redisAsyncCommand(ac, on_reply, c, "AUTH %s",
+			    r->password);
+		}
+	}
+}
+
+static void
+on_reconnect(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	connect_now(arg);
+}
+
+static void
+schedule_reconnect(struct osh_redis *r)
+{
+	struct timeval tv = {r->backoff_ms / 1000,
+	    (r->backoff_ms % 1000) * 1000};
+
+	r->connected = false;
+	event_add(r->reconnect, &tv);
+	r->backoff_ms = r->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS :
+	    r->backoff_ms * 2;
+}
+
+static void
+on_watchdog(evutil_socket_t fd, short what, void *arg)
+{
+	struct osh_redis *r = arg;
+	uint64_t now = osh_now_us();
+	redisAsyncContext *ac;
+
+	(void)fd;
+	(void)what;
+	if (r->ac == NULL || r->pending == 0)
+		return;
+	if (now - r->progress_us < (uint64_t)r->timeout_ms * 1000u)
+		return;
+	osh_log_warn(NULL, "msg=\"redis not answering, reconnecting\" "
+	    "pending=%u", r->pending);
+	ac = r->ac;
+	r->ac = NULL;
+	redisAsyncFree(ac); /* fails pending commands, then disconnects */
+	r->connected = false;
+	r->pending = 0;
+	if (!event_pending(r->reconnect, EV_TIMEOUT, NULL))
+		schedule_reconnect(r);
+}
+
+struct osh_redis *
+osh_redis_new(struct event_base *base, const struct osh_redis_options *opt)
+{
+	struct osh_redis *r;
+	struct timeval wd = {0, WATCHDOG_MS * 1000};
+
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return NULL;
+	r->base = base;
+	r->host = strdup(opt->host);
+	r->port = opt->port;
+	r->password = opt->password ? strdup(opt->password) : NULL;
+	r->timeout_ms = opt->timeout_ms > 0 ? opt->timeout_ms : 2000;
+	r->backoff_ms = BACKOFF_MIN_MS;
+	r->reconnect = evtimer_new(base, on_reconnect, r);
+	r->watchdog = event_new(base, -1, EV_PERSIST, on_watchdog, r);
+	if (r->host == NULL || r->reconnect == NULL || r->watchdog == NULL) {
+		osh_redis_free(r);
+		return NULL;
+	}
+	event_add(r->watchdog, &wd);
+	connect_now(r);
+	return r;
+}
+
+void
+osh_redis_free(struct osh_redis *r)
+{
+	if (r == NULL)
+		return;
+	if (r->ac != NULL) {
+		r->ac->data = NULL;
+		redisAsyncFree(r->ac);
+	}
+	if (r->reconnect != NULL)
+		event_free(r->reconnect);
+	if (r->watchdog != NULL)
+		event_free(r->watchdog);
+	free(r->host);
+	osh_free_secret(r->password);
+	free(r);
+}
+
+bool
+osh_redis_connected(const struct osh_redis *r)
+{
+	return r->connected;
+}
+
+void
+osh_redis_on_connect(struct osh_redis *r, void (*fn)(void *), void *arg)
+{
+	r->on_connect = fn;
+	r->on_connect_arg = arg;
+}
+
+/* Wraps the callback; fails it later when the command cannot be sent. */
+static struct rcmd *
+prepare(struct osh_redis *r, osh_redis_cb cb, void *arg)
+{
+	struct rcmd *c = calloc(1, sizeof(*c));
+
+	if (c == NULL)
+		return NULL;
+	c->r = r;
+	c->cb = cb;
+	c->arg = arg;
+	return c;
+}
+
+static int
+sent(struct osh_redis *r, struct rcmd *c, int rc)
+{
+	struct timeval zero = {0, 0};
+
+	if (rc == REDIS_OK) {
+		if (r->pending++ == 0)
+			r->progress_us = osh_now_us();
+		return 0;
+	}
+	if (event_base_once(r->base, -1, EV_TIMEOUT, fail_cb, c, &zero) != 0) {
+		free(c);
+		return -1;
+	}
+	return 0;
+}
+
+int
+osh_redis_argv(struct osh_redis *r, osh_redis_cb cb, void *arg, int argc,
+    const char **argv, const size_t *lens)
+{
+	struct rcmd *c = prepare(r, cb, arg);
+	int rc = REDIS_ERR;
+
+	if (c == NULL)
+		return -1;
+	if (r->connected && r->ac != NULL)
+		rc = redisAsyncCommandArgv(r->ac, on_reply, c, argc, argv, lens);
+	return sent(r, c, rc);
+}
+
+int
+osh_redis_cmd(struct osh_redis *r, osh_redis_cb cb, void *arg,
+    const char *fmt, ...)
+{
+	struct rcmd *c = prepare(r, cb, arg);
+	int rc = REDIS_ERR;
+	va_list ap;
+
+	if (c == NULL)
+		return -1;
+	if (r->connected && r->ac != NULL) {
+		va_start(ap, fmt);
+		rc = redisvAsyncCommand(r->ac, on_reply, c, fmt, ap);
+		va_end(ap);
+	}
+	return sent(r, c, rc);
+}

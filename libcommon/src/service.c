@@ -1,0 +1,530 @@
+/* service.c - the common service skeleton: configuration, pools, router,
+ * built-in /health, /ready and /metrics, signals and graceful shutdown. */
+#include <errno.h>
+#include <event2/event.h>
+#include <json-c/json.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "osh/audit.h"
+#include "osh/crypto.h"
+#include "osh/db.h"
+#include "osh/log.h"
+#include "osh/metrics.h"
+#include "osh/redis.h"
+#include "osh/service.h"
+#include "osh/util.h"
+#include "osh/work.h"
+
+#define MIGRATE_WAIT_S 60
+
+static bool
+valid_alg(const void *field, char *err, size_t len)
+{
+	const char *v = *(const char *const *)field;
+
+	if (strcmp(v, "ES256") == 0 || strcmp(v, "RS256") == 0)
+		return true;
+	snprintf(err, len, "must be ES256 or RS256");
+	return false;
+}
+
+static bool
+valid_level(const void *field, char *err, size_t len)
+{
+	enum osh_log_level l;
+
+	if (osh_log_level_parse(*(const char *const *)field, &l))
+		return true;
+	snprintf(err, len, "must be debug, info, warn or error");
+	return false;
+}
+
+static bool
+readable(const void *field, char *err, size_t len)
+{
+	const char *v = *(const char *const *)field;
+
+	if (v[0] == '\0' || access(v, R_OK) == 0)
+		return true;
+	snprintf(err, len, "cannot read \"%s\": %s", v, strerror(errno));
+	return false;
+}
+
+#define NCOMMON 19
+
+/* The settings every service reads, pointing into cfg. */
+static void
+common_items(struct osh_common_config *cfg, struct osh_config_item *out)
+{
+#define C(f) &cfg->f
+	const struct osh_config_item items[NCOMMON] = {
+	{"OSH_LISTEN_ADDR", OSH_CONF_STRING, C(listen_addr), "127.0.0.1", 0,
+	    0, NULL, "address to listen on"},
+	{"OSH_PORT", OSH_CONF_INT, C(port), "", 1, 65535, NULL,
+	    "port to listen on"},
+	{"OSH_DB_CONNINFO", OSH_CONF_STRING, C(db_conninfo),
+	    "host=127.0.0.1 port=5432 dbname=osh user=osh", 0, 0, NULL,
+	    "libpq connection string, without password"},
+	{"OSH_DB_PASSWORD_FILE", OSH_CONF_STRING, C(db_password_file), "", 0,
+	    0, readable, "file holding the database password"},
+	{"OSH_DB_POOL_SIZE", OSH_CONF_INT, C(db_pool_size), "4", 1, 64, NULL,
+	    "database connections"},
+	{"OSH_DB_TIMEOUT_MS", OSH_CONF_INT, C(db_timeout_ms), "5000", 100,
+	    600000, NULL, "deadline of one query"},
+	{"OSH_REDIS_HOST", OSH_CONF_STRING, C(redis_host), "127.0.0.1", 0, 0,
+	    NULL, "Redis host"},
+	{"OSH_REDIS_PORT", OSH_CONF_INT, C(redis_port), "6379", 1, 65535, NULL,
+	    "Redis port"},
+	{"OSH_REDIS_PASSWORD_FILE", OSH_CONF_STRING, C(redis_password_file),
+	    "", 0, 0, readable, "file holding the Redis password"},
+	{"OSH_REDIS_TIMEOUT_MS", OSH_CONF_INT, C(redis_timeout_ms), "2000",
+	    100, 60000, NULL, "deadline of one Redis command"},
+	{"OSH_JWT_ALG", OSH_CONF_STRING, C(jwt_alg), "ES256", 0, 0, valid_alg,
+	    "access token algorithm"},
+	{"OSH_JWT_PUBLIC_KEY_FILE", OSH_CONF_STRING, C(jwt_public_key_file),
+	    NULL, 0, 0, readable, "PEM public key verifying access tokens"},
+	{"OSH_JWT_ISSUER", OSH_CONF_STRING, C(jwt_issuer), "openserverhub", 0,
+	    0, NULL, "expected token issuer"},
+	{"OSH_JWT_AUDIENCE", OSH_CONF_STRING, C(jwt_audience),
+	    "openserverhub", 0, 0, NULL, "expected token audience"},
+	{"OSH_LOG_LEVEL", OSH_CONF_STRING, C(log_level), "info", 0, 0,
+	    valid_level, "debug, info, warn or error"},
+	{"OSH_TRUSTED_PROXIES", OSH_CONF_STRING, C(trusted_proxies),
+	    "127.0.0.1,::1", 0, 0, NULL,
+	    "peers whose X-Real-IP header is believed"},
+	{"OSH_MAX_BODY", OSH_CONF_INT, C(max_body), "8388608", 1024,
+	    1073741824, NULL, "largest request body accepted at all"},
+	{"OSH_WORKERS", OSH_CONF_INT, C(workers), "2", 1, 256, NULL,
+	    "worker threads for blocking work"},
+	{"OSH_SHUTDOWN_TIMEOUT_MS", OSH_CONF_INT, C(shutdown_timeout_ms),
+	    "10000", 0, 600000, NULL, "how long requests may finish on stop"},
+	};
+#undef C
+	_Static_assert(sizeof(items) / sizeof(items[0]) == NCOMMON,
+	    "NCOMMON");
+	memcpy(out, items, sizeof(items));
+}
+
+struct ready_ctx {
+	struct osh_req *req;
+	int waiting;
+	bool db_ok, redis_ok;
+};
+
+static void
+ready_reply(struct ready_ctx *rc)
+{
+	struct json_object *o, *checks;
+	struct osh_service *svc = rc->req->app;
+	bool ok = rc->db_ok && rc->redis_ok && !svc->stopping;
+
+	if (--rc->waiting > 0)
+		return;
+	o = json_object_new_object();
+	checks = json_object_new_object();
+	json_object_object_add(o, "status",
+	    json_object_new_string(ok ? "ready" : "not ready"));
+	if (svc->db != NULL)
+		json_object_object_add(checks, "database",
+		    json_object_new_string(rc->db_ok ? "ok" : "down"));
+	json_object_object_add(checks, "redis",
+	    json_object_new_string(rc->redis_ok ? "ok" : "down"));
+	json_object_object_add(o, "checks", checks);
+	osh_reply_json(rc->req, ok ? 200 : 503, o);
+	free(rc);
+}
+
+static void
+ready_db(PGresult *res, const char *error, void *arg)
+{
+	struct ready_ctx *rc = arg;
+
+	(void)error;
+	rc->db_ok = osh_db_ok(res);
+	ready_reply(rc);
+}
+
+static void
+ready_redis(redisReply *reply, void *arg)
+{
+	struct ready_ctx *rc = arg;
+
+	rc->redis_ok = reply != NULL && reply->type == REDIS_REPLY_STATUS;
+	ready_reply(rc);
+}
+
+static void
+h_health(struct osh_req *req)
+{
+	struct json_object *o = json_object_new_object();
+	struct osh_service *svc = req->app;
+
+	json_object_object_add(o, "status", json_object_new_string("ok"));
+	json_object_object_add(o, "service",
+	    json_object_new_string(svc->def->name));
+	osh_reply_json(req, 200, o);
+}
+
+static void
+h_ready(struct osh_req *req)
+{
+	struct osh_service *svc = req->app;
+	struct ready_ctx *rc = calloc(1, sizeof(*rc));
+
+	if (rc == NULL) {
+		osh_reply_error(req, 503, NULL, NULL, "out of memory");
+		return;
+	}
+	rc->req = req;
+	rc->waiting = 1;
+	rc->db_ok = true;
+	if (svc->db != NULL) {
+		rc->waiting++;
+		osh_db_query(svc->db, "SELECT 1", 0, NULL, ready_db, rc);
+	}
+	osh_redis_cmd(svc->redis, ready_redis, rc, "PING");
+}
+
+static void
+collect(struct osh_metrics *m, void *arg)
+{
+	static struct osh_metric *pool, *queue, *redis_up, *backlog, *inflight,
+	    *work;
+	struct osh_service *svc = arg;
+
+	if (pool == NULL) {
+		pool = osh_metric_new(m, "osh_db_pool_connections",
+		    "Database connections by state", OSH_GAUGE, NULL, 0);
+		queue = osh_metric_new(m, "osh_db_pool_queue",
+		    "Queries waiting for a connection", OSH_GAUGE, NULL, 0);
+		redis_up = osh_metric_new(m, "osh_redis_connected",
+		    "1 when the Redis connection is up", OSH_GAUGE, NULL, 0);
+		backlog = osh_metric_new(m, "osh_audit_backlog",
+		    "Audit entries waiting to be sent", OSH_GAUGE, NULL, 0);
+		inflight = osh_metric_new(m, "osh_http_in_flight",
+		    "Requests being handled", OSH_GAUGE, NULL, 0);
+		work = osh_metric_new(m, "osh_work_queue",
+		    "Jobs waiting for a worker thread", OSH_GAUGE, NULL, 0);
+	}
+	if (svc->db != NULL) {
+		struct osh_db_stats st;
+		osh_db_stats(svc->db, &st);
+		osh_metric_set(pool, "state=\"busy\"", st.busy);
+		osh_metric_set(pool, "state=\"idle\"", st.connected - st.busy);
+		osh_metric_set(pool, "state=\"down\"", st.size - st.connected);
+		osh_metric_set(queue, "", (double)st.queued);
+	}
+	osh_metric_set(redis_up, "", osh_redis_connected(svc->redis) ? 1 : 0);
+	osh_metric_set(backlog, "", (double)osh_audit_backlog(svc->audit));
+	osh_metric_set(inflight, "", osh_http_in_flight(svc->http));
+	osh_metric_set(work, "", (double)osh_work_queued(svc->work));
+}
+
+static void
+h_metrics(struct osh_req *req)
+{
+	struct osh_service *svc = req->app;
+	struct osh_buf b;
+
+	osh_buf_init(&b, 0);
+	osh_metrics_render(svc->metrics, &b);
+	osh_reply(req, 200, "text/plain; version=0.0.4", b.data, b.len);
+	osh_buf_release(&b);
+}
+
+static const struct osh_route builtin_routes[] = {
+	{OSH_GET, "/health", OSH_PERM_PUBLIC, 0, h_health, 0},
+	{OSH_GET, "/ready", OSH_PERM_PUBLIC, 0, h_ready, 0},
+	{OSH_GET, "/metrics", OSH_PERM_PUBLIC, 0, h_metrics, 0},
+};
+
+struct osh_service *
+osh_service_of(const struct osh_req *req)
+{
+	return req->app;
+}
+
+static void
+on_redis_connect(void *arg)
+{
+	struct osh_service *svc = arg;
+
+	osh_audit_resume(svc->audit);
+}
+
+static void
+on_drain(evutil_socket_t fd, short what, void *arg)
+{
+	struct osh_service *svc = arg;
+	static uint64_t deadline;
+
+	(void)fd;
+	(void)what;
+	if (deadline == 0)
+		deadline = osh_now_us() +
+		    (uint64_t)svc->cfg.shutdown_timeout_ms * 1000u;
+	if (osh_http_in_flight(svc->http) == 0 || osh_now_us() >= deadline) {
+		if (osh_http_in_flight(svc->http) > 0)
+			osh_log_warn(NULL, "msg=\"stopping with requests in "
+			    "flight\" count=%u", osh_http_in_flight(svc->http));
+		event_base_loopexit(svc->base, NULL);
+	}
+}
+
+static void
+on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct osh_service *svc = arg;
+	struct timeval tick = {0, 50000};
+	struct event *drain;
+
+	(void)what;
+	if (svc->stopping)
+		return;
+	osh_log_info(NULL, "msg=\"stopping\" signal=%d in_flight=%u", (int)sig,
+	    osh_http_in_flight(svc->http));
+	svc->stopping = true;
+	osh_http_stop_accepting(svc->http);
+	drain = event_new(svc->base, -1, EV_PERSIST, on_drain, svc);
+	event_add(drain, &tick);
+}
+
+/* Applies migrations, waiting for the database to come up at start. */
+static int
+migrate(struct osh_service *svc, const struct osh_db_options *dbo)
+{
+	char err[512] = "";
+	PGconn *pg = NULL;
+
+	for (int i = 0; i < MIGRATE_WAIT_S * 2; i++) {
+		if ((pg = osh_db_connect_blocking(dbo, err, sizeof(err))) != NULL)
+			break;
+		if (i == 0)
+			osh_log_warn(NULL, "msg=\"waiting for the database\" "
+			    "error=\"%s\"", err);
+		usleep(500000);
+	}
+	if (pg == NULL) {
+		osh_log_error(NULL, "msg=\"database unreachable\" error=\"%s\"",
+		    err);
+		return -1;
+	}
+	if (osh_migrate(pg, svc->def->schema, svc->def->migrations,
+		svc->def->nmigrations, err, sizeof(err)) != 0) {
+		char q[512];
+		osh_log_error(NULL, "msg=\"migrations failed\" error=\"%s\"",
+		    osh_log_quote(err, q, sizeof(q)));
+		PQfinish(pg);
+		return -1;
+	}
+	PQfinish(pg);
+	return 0;
+}
+
+static int
+load_config(struct osh_service *svc, bool print)
+{
+	struct osh_config_item items[NCOMMON];
+	char err[300], port[8];
+
+	common_items(&svc->cfg, items);
+	snprintf(port, sizeof(port), "%d", svc->def->default_port);
+	for (size_t i = 0; i < NCOMMON; i++)
+		if (strcmp(items[i].env, "OSH_PORT") == 0)
+			items[i].def = port;
+	if (osh_config_load(items, OSH_ARRAY_LEN(items), err,
+		sizeof(err)) != 0 ||
+	    osh_config_load(svc->def->config, svc->def->nconfig, err,
+		sizeof(err)) != 0) {
+		fprintf(stderr, "osh-%s: configuration error: %s\n",
+		    svc->def->name, err);
+		return -1;
+	}
+	if (print) {
+		osh_config_print(items, OSH_ARRAY_LEN(items), stdout);
+		osh_config_print(svc->def->config, svc->def->nconfig, stdout);
+	}
+	return 0;
+}
+
+static struct osh_route *
+all_routes(const struct osh_service_def *def, size_t *n)
+{
+	size_t nb = OSH_ARRAY_LEN(builtin_routes);
+	struct osh_route *r = calloc(nb + def->nroutes, sizeof(*r));
+
+	if (r == NULL)
+		return NULL;
+	memcpy(r, builtin_routes, sizeof(builtin_routes));
+	memcpy(r + nb, def->routes, def->nroutes * sizeof(*r));
+	*n = nb + def->nroutes;
+	return r;
+}
+
+static char *
+read_secret(const char *path)
+{
+	char *s;
+
+	if (path == NULL || path[0] == '\0')
+		return NULL;
+	if ((s = osh_read_file(path, 4096, true)) == NULL)
+		osh_log_error(NULL, "msg=\"cannot read secret file\" path=\"%s\"",
+		    path);
+	return s;
+}
+
+static void
+usage(const struct osh_service_def *def)
+{
+	printf("usage: osh-%s [--check-config] [--help]\n"
+	       "Configuration comes from OSH_* environment variables; "
+	       "--check-config validates\nand prints it.\n",
+	    def->name);
+}
+
+int
+osh_service_main(const struct osh_service_def *def, int argc, char **argv)
+{
+	struct osh_service svc;
+	struct osh_db_options dbo;
+	struct osh_redis_options ro;
+	struct osh_http_options ho;
+	struct osh_route *routes = NULL;
+	struct event *sigterm = NULL, *sigint = NULL;
+	enum osh_log_level level;
+	char *dbpass = NULL, *redispass = NULL, *pubkey = NULL;
+	size_t nroutes = 0;
+	bool check = false;
+	int rc = 1;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--check-config") == 0) {
+			check = true;
+		} else if (strcmp(argv[i], "--help") == 0) {
+			usage(def);
+			return 0;
+		} else {
+			fprintf(stderr, "osh-%s: unknown argument \"%s\"\n",
+			    def->name, argv[i]);
+			usage(def);
+			return 2;
+		}
+	}
+	memset(&svc, 0, sizeof(svc));
+	svc.def = def;
+	osh_log_init(def->name, OSH_LOG_INFO);
+	if (load_config(&svc, check) != 0)
+		return 2;
+	if (check)
+		return 0;
+	osh_log_level_parse(svc.cfg.log_level, &level);
+	osh_log_init(def->name, level);
+	signal(SIGPIPE, SIG_IGN);
+	if (osh_crypto_init() != 0) {
+		osh_log_error(NULL, "msg=\"libsodium failed to start\"");
+		return 1;
+	}
+	if ((pubkey = osh_read_file(svc.cfg.jwt_public_key_file, 16384,
+		 false)) == NULL) {
+		osh_log_error(NULL, "msg=\"cannot read public key\" path=\"%s\"",
+		    svc.cfg.jwt_public_key_file);
+		goto out;
+	}
+	dbpass = read_secret(svc.cfg.db_password_file);
+	redispass = read_secret(svc.cfg.redis_password_file);
+	svc.base = event_base_new();
+	svc.metrics = osh_metrics_new();
+	if (svc.base == NULL || svc.metrics == NULL)
+		goto out;
+
+	if (def->schema != NULL) {
+		dbo = (struct osh_db_options){
+			.conninfo = svc.cfg.db_conninfo,
+			.password = dbpass,
+			.schema = def->schema,
+			.size = (int)svc.cfg.db_pool_size,
+			.query_timeout_ms = (int)svc.cfg.db_timeout_ms,
+			.max_queue = 4096,
+		};
+		if (migrate(&svc, &dbo) != 0)
+			goto out;
+		if ((svc.db = osh_db_new(svc.base, &dbo)) == NULL)
+			goto out;
+	}
+	ro = (struct osh_redis_options){
+		.host = svc.cfg.redis_host,
+		.port = (int)svc.cfg.redis_port,
+		.password = redispass,
+		.timeout_ms = (int)svc.cfg.redis_timeout_ms,
+	};
+	svc.redis = osh_redis_new(svc.base, &ro);
+	svc.work = osh_work_pool_new(svc.base, (int)svc.cfg.workers, 1024);
+	svc.verifier = osh_jwt_verifier_new(svc.cfg.jwt_alg, pubkey,
+	    svc.cfg.jwt_issuer, svc.cfg.jwt_audience);
+	if (svc.redis == NULL || svc.work == NULL || svc.verifier == NULL) {
+		osh_log_error(NULL, "msg=\"start-up failed\" redis=%d work=%d "
+		    "verifier=%d", svc.redis != NULL, svc.work != NULL,
+		    svc.verifier != NULL);
+		goto out;
+	}
+	svc.audit = osh_audit_new(svc.redis, def->name, 100000);
+	osh_redis_on_connect(svc.redis, on_redis_connect, &svc);
+	if ((routes = all_routes(def, &nroutes)) == NULL ||
+	    (svc.router = osh_router_new(routes, nroutes)) == NULL)
+		goto out;
+	osh_router_set_auth(svc.router, svc.verifier, svc.redis);
+	osh_metrics_on_collect(svc.metrics, collect, &svc);
+	if (def->start != NULL && def->start(&svc) != 0) {
+		osh_log_error(NULL, "msg=\"service start failed\"");
+		goto out;
+	}
+	ho = (struct osh_http_options){
+		.addr = svc.cfg.listen_addr,
+		.port = (int)svc.cfg.port,
+		.max_body = (size_t)svc.cfg.max_body,
+		.idle_timeout_s = 60,
+		.trusted_proxies = svc.cfg.trusted_proxies,
+		.metrics = svc.metrics,
+		.app = &svc,
+	};
+	if ((svc.http = osh_http_new(svc.base, &ho, osh_router_dispatch,
+		 svc.router)) == NULL)
+		goto out_stop;
+	sigterm = evsignal_new(svc.base, SIGTERM, on_signal, &svc);
+	sigint = evsignal_new(svc.base, SIGINT, on_signal, &svc);
+	event_add(sigterm, NULL);
+	event_add(sigint, NULL);
+	osh_log_info(NULL, "msg=\"listening\" addr=%s port=%lld",
+	    svc.cfg.listen_addr, (long long)svc.cfg.port);
+	event_base_dispatch(svc.base);
+	rc = 0;
+	osh_log_info(NULL, "msg=\"stopped\"");
+out_stop:
+	if (def->stop != NULL)
+		def->stop(&svc);
+out:
+	if (sigterm != NULL)
+		event_free(sigterm);
+	if (sigint != NULL)
+		event_free(sigint);
+	osh_http_free(svc.http);
+	osh_work_pool_free(svc.work);
+	osh_audit_free(svc.audit);
+	osh_router_free(svc.router);
+	osh_db_free(svc.db);
+	osh_redis_free(svc.redis);
+	osh_jwt_verifier_free(svc.verifier);
+	osh_metrics_free(svc.metrics);
+	free(routes);
+	free(pubkey);
+	osh_free_secret(dbpass);
+	osh_free_secret(redispass);
+	if (svc.base != NULL)
+		event_base_free(svc.base);
+	return rc;
+}

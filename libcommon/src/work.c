@@ -1,0 +1,188 @@
+/* work.c - worker threads for blocking work. Finished items go onto a
+ * done list and one byte on a pipe wakes the loop to run their callbacks. */
+#include <errno.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <sys/queue.h>
+#include <unistd.h>
+
+#include "osh/log.h"
+#include "osh/work.h"
+
+struct item {
+	STAILQ_ENTRY(item) next;
+	osh_work_fn work;
+	osh_done_fn done;
+	void *arg;
+};
+STAILQ_HEAD(item_list, item);
+
+struct osh_work_pool {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct item_list todo, done;
+	size_t queued, max_queue;
+	bool quit;
+	int nthreads;
+	pthread_t *threads;
+	int pipe_rd, pipe_wr;
+	struct event *ev;
+};
+
+static void *
+worker(void *arg)
+{
+	struct osh_work_pool *p = arg;
+	struct item *it;
+	bool wake;
+
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		while (STAILQ_EMPTY(&p->todo) && !p->quit)
+			pthread_cond_wait(&p->cv, &p->mu);
+		if (STAILQ_EMPTY(&p->todo))
+			break;
+		it = STAILQ_FIRST(&p->todo);
+		STAILQ_REMOVE_HEAD(&p->todo, next);
+		p->queued--;
+		pthread_mutex_unlock(&p->mu);
+
+		it->work(it->arg);
+
+		pthread_mutex_lock(&p->mu);
+		wake = STAILQ_EMPTY(&p->done);
+		STAILQ_INSERT_TAIL(&p->done, it, next);
+		if (wake)
+			(void)!write(p->pipe_wr, "x", 1);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+/* Runs the done callbacks of everything finished so far. */
+static void
+drain(struct osh_work_pool *p)
+{
+	struct item_list list;
+	struct item *it;
+	char buf[64];
+
+	while (read(p->pipe_rd, buf, sizeof(buf)) > 0)
+		;
+	pthread_mutex_lock(&p->mu);
+	list = p->done;
+	STAILQ_INIT(&p->done);
+	if (STAILQ_EMPTY(&list))
+		STAILQ_INIT(&list);
+	pthread_mutex_unlock(&p->mu);
+	while ((it = STAILQ_FIRST(&list)) != NULL) {
+		STAILQ_REMOVE_HEAD(&list, next);
+		if (it->done != NULL)
+			it->done(it->arg);
+		free(it);
+	}
+}
+
+static void
+on_wake(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	drain(arg);
+}
+
+struct osh_work_pool *
+osh_work_pool_new(struct event_base *base, int threads, size_t max_queue)
+{
+	struct osh_work_pool *p;
+	int fds[2];
+
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return NULL;
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->cv, NULL);
+	STAILQ_INIT(&p->todo);
+	STAILQ_INIT(&p->done);
+	p->max_queue = max_queue;
+	if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0)
+		goto out_free;
+	p->pipe_rd = fds[0];
+	p->pipe_wr = fds[1];
+	p->ev = event_new(base, p->pipe_rd, EV_READ | EV_PERSIST, on_wake, p);
+	if (p->ev == NULL || event_add(p->ev, NULL) != 0)
+		goto out_close;
+	p->threads = calloc((size_t)threads, sizeof(pthread_t));
+	if (p->threads == NULL)
+		goto out_close;
+	for (int i = 0; i < threads; i++) {
+		if (pthread_create(&p->threads[i], NULL, worker, p) != 0)
+			break;
+		p->nthreads++;
+	}
+	if (p->nthreads == 0)
+		goto out_close;
+	return p;
+out_close:
+	if (p->ev != NULL)
+		event_free(p->ev);
+	close(fds[0]);
+	close(fds[1]);
+	free(p->threads);
+out_free:
+	free(p);
+	return NULL;
+}
+
+void
+osh_work_pool_free(struct osh_work_pool *p)
+{
+	if (p == NULL)
+		return;
+	pthread_mutex_lock(&p->mu);
+	p->quit = true;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+	for (int i = 0; i < p->nthreads; i++)
+		pthread_join(p->threads[i], NULL);
+	drain(p);
+	event_free(p->ev);
+	close(p->pipe_rd);
+	close(p->pipe_wr);
+	pthread_mutex_destroy(&p->mu);
+	pthread_cond_destroy(&p->cv);
+	free(p->threads);
+	free(p);
+}
+
+int
+osh_work_submit(struct osh_work_pool *p, osh_work_fn work, osh_done_fn done,
+    void *arg)
+{
+	struct item *it;
+
+	if ((it = calloc(1, sizeof(*it))) == NULL)
+		return -1;
+	it->work = work;
+	it->done = done;
+	it->arg = arg;
+	pthread_mutex_lock(&p->mu);
+	if (p->queued >= p->max_queue || p->quit) {
+		pthread_mutex_unlock(&p->mu);
+		free(it);
+		return -1;
+	}
+	STAILQ_INSERT_TAIL(&p->todo, it, next);
+	p->queued++;
+	pthread_cond_signal(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+	return 0;
+}
+
+size_t
+osh_work_queued(const struct osh_work_pool *p)
+{
+	return p->queued;
+}

@@ -1,0 +1,28 @@
+#!/bin/sh
+# Writes a C file holding a service's migrations/NNN_name.sql files as an
+# array of struct osh_migration named <prefix>_migrations, in version order.
+# usage: embed-migrations.sh <prefix> <dir> > out.c
+set -eu
+prefix=$1
+dir=$2
+echo '/* Generated from '"$dir"' by embed-migrations.sh; do not edit. */'
+echo '#include <stddef.h>'
+echo '#include "osh/migrate.h"'
+echo
+echo "extern const struct osh_migration ${prefix}_migrations[];"
+echo "extern const size_t ${prefix}_nmigrations;"
+echo "const struct osh_migration ${prefix}_migrations[] = {"
+n=0
+for f in $(ls "$dir"/*.sql | sort); do
+	base=$(basename "$f" .sql)
+	ver=$(echo "$base" | sed -n 's/^\([0-9][0-9]*\)_.*/\1/p')
+	name=$(echo "$base" | sed 's/^[0-9]*_//')
+	[ -n "$ver" ] || { echo "bad migration name: $f" >&2; exit 1; }
+	printf '\t{%d, "%s",\n' "$((10#$ver))" "$name" 2>/dev/null ||
+	    printf '\t{%d, "%s",\n' "$(expr "$ver" + 0)" "$name"
+	awk '{ gsub(/\\/, "\\\\"); gsub(/"/, "\\\""); printf "\t    \"%s\\n\"\n", $0 }' "$f"
+	printf '\t},\n'
+	n=$((n + 1))
+done
+echo "};"
+echo "const size_t ${prefix}_nmigrations = $n;"
