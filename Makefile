@@ -81,10 +81,10 @@ deps:
 
 up: deps
 	@$(MAKE) --no-print-directory all
-	@sh deploy/local/stack.sh up
+	@bash deploy/local/stack.sh up
 
 down:
-	@sh deploy/local/stack.sh down
+	@bash deploy/local/stack.sh down
 
 check: deps
 	@$(MAKE) --no-print-directory all

@@ -18,8 +18,7 @@ for f in $(ls "$dir"/*.sql | sort); do
 	ver=$(echo "$base" | sed -n 's/^\([0-9][0-9]*\)_.*/\1/p')
 	name=$(echo "$base" | sed 's/^[0-9]*_//')
 	[ -n "$ver" ] || { echo "bad migration name: $f" >&2; exit 1; }
-	printf '\t{%d, "%s",\n' "$((10#$ver))" "$name" 2>/dev/null ||
-	    printf '\t{%d, "%s",\n' "$(expr "$ver" + 0)" "$name"
+	printf '\t{%d, "%s",\n' "$(expr "$ver" + 0)" "$name"
 	awk '{ gsub(/\\/, "\\\\"); gsub(/"/, "\\\""); printf "\t    \"%s\\n\"\n", $0 }' "$f"
 	printf '\t},\n'
 	n=$((n + 1))

@@ -1,0 +1,341 @@
+#!/bin/bash
+# Runs the whole OpenServerHub stack as plain processes on loopback:
+# PostgreSQL, Redis, nginx and the services, state under $OSH_RUN_DIR.
+#
+#   stack.sh up      start what is not running, wait until ready
+#   stack.sh down    stop everything this run dir started, by pid
+#   stack.sh status  what runs
+#
+# Environment: OSH_RUN_DIR (default ./run), OSH_PORT_OFFSET (default 0,
+# added to every port), BUILD (default build), and any OSH_* setting,
+# which overrides the defaults written to $OSH_RUN_DIR/env.
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/../.." && pwd)
+RUN=${OSH_RUN_DIR:-$top/run}
+mkdir -p "$RUN"
+RUN=$(cd "$RUN" && pwd)
+BUILD=${BUILD:-build}
+case $BUILD in /*) BIN=$BUILD ;; *) BIN=$top/$BUILD ;; esac
+OFF=${OSH_PORT_OFFSET:-0}
+
+PG_PORT=$((15432 + OFF))
+REDIS_PORT=$((16379 + OFF))
+NGINX_PORT=$((8080 + OFF))
+AUTH_PORT=$((8101 + OFF))
+SERVER_MGMT_PORT=$((8102 + OFF))
+CLUSTER_MGMT_PORT=$((8103 + OFF))
+EXPORTER_PORT=$((9290 + OFF))
+ALERT_WEBHOOK_PORT=$((8105 + OFF))
+
+SERVICES="auth"
+PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+
+log() { printf 'stack: %s\n' "$*" >&2; }
+die() { log "$*"; exit 1; }
+
+pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+as_postgres() {
+	if [ "$(id -u)" -eq 0 ]; then
+		runuser -u postgres -- "$@"
+	else
+		"$@"
+	fi
+}
+
+random_secret() { head -c 32 /dev/urandom | base64 | tr -d '/+=\n' | head -c "${1:-32}"; }
+
+make_secrets() {
+	local s=$RUN/secrets
+	mkdir -p "$s"
+	chmod 700 "$s"
+	umask 077
+	[ -s "$s/db-password" ] || random_secret 32 >"$s/db-password"
+	[ -s "$s/redis-password" ] || random_secret 32 >"$s/redis-password"
+	[ -s "$s/service-secret" ] || random_secret 40 >"$s/service-secret"
+	if [ ! -s "$s/credential-keys" ]; then
+		printf 'k1:%s\n' "$(head -c 32 /dev/urandom | base64)" >"$s/credential-keys"
+	fi
+	if [ ! -s "$s/jwt-private.pem" ]; then
+		openssl ecparam -name prime256v1 -genkey -noout 2>/dev/null |
+		    openssl pkcs8 -topk8 -nocrypt -out "$s/jwt-private.pem"
+		openssl ec -in "$s/jwt-private.pem" -pubout \
+		    -out "$s/jwt-public.pem" 2>/dev/null
+	fi
+	umask 022
+}
+
+# The data dir must be reachable by the postgres user; when the checkout
+# sits somewhere it cannot enter (under /root, say), keep the data in
+# /var/tmp and point run/pg at it.
+pg_dir() {
+	local want=$RUN/pg
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "$want"
+		return
+	fi
+	if [ -L "$want" ]; then
+		readlink "$want"
+		return
+	fi
+	mkdir -p "$want"
+	chown postgres:postgres "$want"
+	if runuser -u postgres -- test -w "$want"; then
+		echo "$want"
+		return
+	fi
+	rmdir "$want"
+	local alt
+	alt=/var/tmp/osh-pg-$(echo "$RUN" | md5sum | cut -c1-12)
+	mkdir -p "$alt"
+	chown postgres:postgres "$alt"
+	ln -s "$alt" "$want"
+	echo "$alt"
+}
+
+start_postgres() {
+	local dir data
+	dir=$(pg_dir)
+	data=$dir/data
+	[ -n "$PGBIN" ] || die "PostgreSQL is not installed (run deploy/local/install-deps.sh)"
+	if [ ! -f "$data/PG_VERSION" ]; then
+		log "initialising PostgreSQL in $data"
+		as_postgres "$PGBIN/initdb" -D "$data" -U postgres -E UTF8 \
+		    --no-locale --auth-local=peer --auth-host=scram-sha-256 \
+		    >"$dir/initdb.log" 2>&1 || die "initdb failed: see $dir/initdb.log"
+		cat >>"$data/postgresql.conf" <<-CONF
+		listen_addresses = '127.0.0.1'
+		port = $PG_PORT
+		unix_socket_directories = '/tmp'
+		max_connections = 200
+		shared_buffers = 128MB
+		fsync = on
+		log_min_duration_statement = 1000
+		CONF
+	fi
+	if ! as_postgres "$PGBIN/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+		as_postgres "$PGBIN/pg_ctl" -D "$data" -l "$dir/postgres.log" \
+		    -w -t 60 -o "-p $PG_PORT" start >/dev/null ||
+		    die "PostgreSQL did not start: see $dir/postgres.log"
+	fi
+	local pw
+	pw=$(cat "$RUN/secrets/db-password")
+	as_postgres psql -q -h /tmp -p "$PG_PORT" -U postgres -d postgres \
+	    -v ON_ERROR_STOP=1 -v pw="$pw" >/dev/null <<-'SQL'
+	SELECT 'CREATE ROLE osh LOGIN' WHERE NOT EXISTS
+	    (SELECT 1 FROM pg_roles WHERE rolname = 'osh') \gexec
+	ALTER ROLE osh PASSWORD :'pw';
+	SELECT 'CREATE DATABASE osh OWNER osh' WHERE NOT EXISTS
+	    (SELECT 1 FROM pg_database WHERE datname = 'osh') \gexec
+	SQL
+}
+
+start_redis() {
+	local dir=$RUN/redis
+	mkdir -p "$dir"
+	pid_alive "$dir/redis.pid" && return
+	umask 077
+	cat >"$dir/redis.conf" <<-CONF
+	bind 127.0.0.1
+	port $REDIS_PORT
+	protected-mode yes
+	daemonize yes
+	pidfile $dir/redis.pid
+	logfile $RUN/logs/redis.log
+	dir $dir
+	appendonly yes
+	appendfsync everysec
+	requirepass $(cat "$RUN/secrets/redis-password")
+	CONF
+	umask 022
+	redis-server "$dir/redis.conf" || die "Redis did not start"
+	for _ in $(seq 50); do
+		redis_cli PING 2>/dev/null | grep -q PONG && return
+		sleep 0.1
+	done
+	die "Redis did not answer: see $RUN/logs/redis.log"
+}
+
+redis_cli() {
+	REDISCLI_AUTH=$(cat "$RUN/secrets/redis-password") \
+	    redis-cli -h 127.0.0.1 -p "$REDIS_PORT" "$@"
+}
+
+write_env() {
+	# Settings the caller did not give keep these defaults.
+	cat >"$RUN/env" <<-ENV
+	: "\${OSH_DB_CONNINFO:=host=127.0.0.1 port=$PG_PORT dbname=osh user=osh}"
+	: "\${OSH_DB_PASSWORD_FILE:=$RUN/secrets/db-password}"
+	: "\${OSH_REDIS_PORT:=$REDIS_PORT}"
+	: "\${OSH_REDIS_PASSWORD_FILE:=$RUN/secrets/redis-password}"
+	: "\${OSH_JWT_ALG:=ES256}"
+	: "\${OSH_JWT_PUBLIC_KEY_FILE:=$RUN/secrets/jwt-public.pem}"
+	: "\${OSH_JWT_PRIVATE_KEY_FILE:=$RUN/secrets/jwt-private.pem}"
+	: "\${OSH_SERVICE_SECRET_FILE:=$RUN/secrets/service-secret}"
+	: "\${OSH_CREDENTIAL_KEYS_FILE:=$RUN/secrets/credential-keys}"
+	: "\${OSH_BOOTSTRAP_ADMIN_PASSWORD_FILE:=$RUN/admin-password}"
+	: "\${OSH_AUTH_URL:=http://127.0.0.1:$AUTH_PORT}"
+	: "\${OSH_SERVER_MGMT_URL:=http://127.0.0.1:$SERVER_MGMT_PORT}"
+	export OSH_DB_CONNINFO OSH_DB_PASSWORD_FILE OSH_REDIS_PORT
+	export OSH_REDIS_PASSWORD_FILE OSH_JWT_ALG OSH_JWT_PUBLIC_KEY_FILE
+	export OSH_JWT_PRIVATE_KEY_FILE OSH_SERVICE_SECRET_FILE
+	export OSH_CREDENTIAL_KEYS_FILE OSH_BOOTSTRAP_ADMIN_PASSWORD_FILE
+	export OSH_AUTH_URL OSH_SERVER_MGMT_URL
+	ENV
+}
+
+service_port() {
+	case $1 in
+	auth) echo "$AUTH_PORT" ;;
+	server-mgmt) echo "$SERVER_MGMT_PORT" ;;
+	cluster-mgmt) echo "$CLUSTER_MGMT_PORT" ;;
+	ipmi-exporter) echo "$EXPORTER_PORT" ;;
+	alert-webhook) echo "$ALERT_WEBHOOK_PORT" ;;
+	esac
+}
+
+start_service() {
+	local name=$1 port pidf
+	port=$(service_port "$name")
+	pidf=$RUN/pids/$name.pid
+	pid_alive "$pidf" && return
+	[ -x "$BIN/osh-$name" ] || die "$BIN/osh-$name is not built (run make)"
+	(
+		# shellcheck disable=SC1091
+		. "$RUN/env"
+		export OSH_PORT=$port
+		exec "$BIN/osh-$name" >>"$RUN/logs/$name.log" 2>&1 </dev/null
+	) &
+	echo $! >"$pidf"
+}
+
+wait_ready() {
+	local name=$1 port
+	port=$(service_port "$name")
+	for _ in $(seq 300); do
+		if curl -fsS -o /dev/null "http://127.0.0.1:$port/ready" 2>/dev/null; then
+			return
+		fi
+		pid_alive "$RUN/pids/$name.pid" ||
+		    die "osh-$name exited: see $RUN/logs/$name.log"
+		sleep 0.2
+	done
+	die "osh-$name not ready after 60 s: see $RUN/logs/$name.log"
+}
+
+start_nginx() {
+	local dir=$RUN/nginx user_line=""
+	mkdir -p "$dir/tmp"
+	if [ "$(id -u)" -eq 0 ]; then
+		user_line="user www-data;"
+		chown -R www-data "$dir/tmp"
+	fi
+	sed -e "s|@RUN@|$RUN|g" -e "s|@USER_LINE@|$user_line|" \
+	    -e "s|@NGINX_PORT@|$NGINX_PORT|" -e "s|@AUTH_PORT@|$AUTH_PORT|" \
+	    -e "s|@SERVER_MGMT_PORT@|$SERVER_MGMT_PORT|" \
+	    -e "s|@CLUSTER_MGMT_PORT@|$CLUSTER_MGMT_PORT|" \
+	    -e "s|@ALERT_WEBHOOK_PORT@|$ALERT_WEBHOOK_PORT|" \
+	    -e "s|@LOGIN_RATE@|${OSH_NGINX_LOGIN_RATE:-10r/s}|" \
+	    -e "s|@LOGIN_BURST@|${OSH_NGINX_LOGIN_BURST:-20}|" \
+	    "$top/deploy/nginx/nginx.conf.in" >"$dir/nginx.conf"
+	sed -e "s|@RUN@|$RUN|g" "$top/deploy/nginx/headers.conf" >"$dir/headers.conf"
+	sed -e "s|@RUN@|$RUN|g" "$top/deploy/nginx/proxy.conf" >"$dir/proxy.conf"
+	nginx -t -q -c "$dir/nginx.conf" -p "$dir" -e "$RUN/logs/nginx-error.log" ||
+	    die "nginx configuration invalid"
+	if pid_alive "$dir/nginx.pid"; then
+		kill -HUP "$(cat "$dir/nginx.pid")"
+	else
+		nginx -c "$dir/nginx.conf" -p "$dir" -e "$RUN/logs/nginx-error.log" ||
+		    die "nginx did not start: see $RUN/logs/nginx-error.log"
+	fi
+}
+
+first_admin() {
+	local f=$RUN/admin-password
+	if [ ! -s "$f" ]; then
+		umask 077
+		random_secret 20 >"$f"
+		umask 022
+		touch "$RUN/.admin-new"
+	fi
+}
+
+cmd_up() {
+	command -v openssl >/dev/null || die "missing packages: run deploy/local/install-deps.sh"
+	mkdir -p "$RUN/logs" "$RUN/pids"
+	make_secrets
+	first_admin
+	write_env
+	start_postgres
+	start_redis
+	for s in $SERVICES; do start_service "$s"; done
+	for s in $SERVICES; do wait_ready "$s"; done
+	start_nginx
+	for _ in $(seq 50); do
+		curl -fsS -o /dev/null "http://127.0.0.1:$NGINX_PORT/health" && break
+		sleep 0.1
+	done
+	echo "OpenServerHub is up: http://127.0.0.1:$NGINX_PORT/"
+	if [ -f "$RUN/.admin-new" ]; then
+		echo "First admin login: admin / $(cat "$RUN/admin-password")"
+		echo "(shown once; also kept in $RUN/admin-password, mode 0600)"
+		rm -f "$RUN/.admin-new"
+	else
+		echo "Admin login: admin (password in $RUN/admin-password)"
+	fi
+}
+
+stop_pid() {
+	local pidf=$1 name=$2
+	pid_alive "$pidf" || { rm -f "$pidf"; return 0; }
+	local pid
+	pid=$(cat "$pidf")
+	kill -TERM "$pid" 2>/dev/null || true
+	for _ in $(seq 100); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		log "$name did not stop, killing it"
+		kill -KILL "$pid" 2>/dev/null || true
+	fi
+	rm -f "$pidf"
+}
+
+cmd_down() {
+	[ -d "$RUN" ] || return 0
+	stop_pid "$RUN/nginx/nginx.pid" nginx
+	for f in "$RUN"/pids/*.pid; do
+		[ -e "$f" ] || continue
+		stop_pid "$f" "$(basename "$f" .pid)"
+	done
+	stop_pid "$RUN/redis/redis.pid" redis
+	if [ -e "$RUN/pg" ] && [ -n "$PGBIN" ]; then
+		local data
+		data=$(readlink -f "$RUN/pg")/data
+		if [ -f "$data/postmaster.pid" ]; then
+			as_postgres "$PGBIN/pg_ctl" -D "$data" -m fast -w stop \
+			    >/dev/null 2>&1 || true
+		fi
+	fi
+	echo "OpenServerHub stopped"
+}
+
+cmd_status() {
+	for f in "$RUN"/pids/*.pid "$RUN/redis/redis.pid" "$RUN/nginx/nginx.pid"; do
+		[ -e "$f" ] || continue
+		if pid_alive "$f"; then
+			echo "$(basename "$f" .pid): running (pid $(cat "$f"))"
+		else
+			echo "$(basename "$f" .pid): stopped"
+		fi
+	done
+}
+
+case ${1:-} in
+up) cmd_up ;;
+down) cmd_down ;;
+status) cmd_status ;;
+*) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+esac

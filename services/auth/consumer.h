@@ -1,0 +1,14 @@
+/* consumer.h - moves audit entries from the osh:audit stream into the
+ * audit_log table: consumer group "auth", acknowledged only once stored,
+ * entries of dead consumers reclaimed. */
+#ifndef AUTH_CONSUMER_H
+#define AUTH_CONSUMER_H
+
+struct osh_service;
+struct audit_consumer;
+
+struct audit_consumer *audit_consumer_new(struct osh_service *svc,
+    const char *redis_password);
+void audit_consumer_free(struct audit_consumer *c);
+
+#endif

@@ -1,0 +1,1551 @@
+/* handlers.c - HTTP <-> auth domain. Each handler validates its input,
+ * runs its steps (store, Redis, worker threads) as a chain of callbacks
+ * holding one context, and maps the outcome to a reply in one place. */
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <osh/audit.h>
+#include <osh/crypto.h>
+#include <osh/db.h>
+#include <osh/json.h>
+#include <osh/log.h>
+#include <osh/redis.h>
+#include <osh/work.h>
+
+#include "auth.h"
+#include "handlers.h"
+#include "store.h"
+
+#define REFRESH_BYTES 32
+#define TOKEN_STR     (REFRESH_BYTES * 2 + 1)
+#define CSV_PAGE      1000
+#define CSV_MAX_ROWS  100000
+
+static struct auth_app *
+app_of(struct osh_req *req)
+{
+	return osh_service_of(req)->app;
+}
+
+static struct osh_service *
+svc_of(struct osh_req *req)
+{
+	return osh_service_of(req);
+}
+
+/* The one place where domain outcomes become HTTP replies. */
+static void
+reply_result(struct osh_req *req, enum auth_result r, const char *field)
+{
+	switch (r) {
+	case AUTH_OK:
+		osh_reply_json(req, 204, NULL);
+		return;
+	case AUTH_BAD_CREDENTIALS:
+		osh_reply_error(req, 401, "invalid_credentials", NULL,
+		    "invalid username or password");
+		return;
+	case AUTH_THROTTLED:
+		osh_reply_error(req, 429, NULL, NULL,
+		    "too many failed logins; try again later");
+		return;
+	case AUTH_TOKEN_INVALID:
+		osh_reply_error(req, 401, "invalid_token", field,
+		    "refresh token is invalid, expired or revoked");
+		return;
+	case AUTH_TOKEN_REUSED:
+		osh_reply_error(req, 401, "token_reused", field,
+		    "refresh token was already used; all sessions of its "
+		    "family are revoked");
+		return;
+	case AUTH_NOT_FOUND:
+		osh_reply_error(req, 404, NULL, NULL, "user not found");
+		return;
+	case AUTH_USERNAME_TAKEN:
+		osh_reply_error(req, 409, "username_taken", "username",
+		    "username is already taken");
+		return;
+	case AUTH_LAST_ADMIN:
+		osh_reply_error(req, 409, "last_admin", field,
+		    "the last active admin cannot be deleted, disabled or "
+		    "demoted");
+		return;
+	case AUTH_SELF_DELETE:
+		osh_reply_error(req, 409, "self_delete", NULL,
+		    "you cannot delete your own account");
+		return;
+	case AUTH_WEAK_PASSWORD:
+		osh_reply_error(req, 400, "validation_failed", field,
+		    "password does not meet the policy");
+		return;
+	case AUTH_WRONG_PASSWORD:
+		osh_reply_error(req, 400, "wrong_password", field,
+		    "current password is wrong");
+		return;
+	case AUTH_UNAVAILABLE:
+		osh_reply_error(req, 503, NULL, NULL,
+		    "a dependency is unavailable; try again");
+		return;
+	}
+}
+
+static enum auth_result
+from_store(enum store_status st)
+{
+	switch (st) {
+	case STORE_OK: return AUTH_OK;
+	case STORE_NOT_FOUND: return AUTH_NOT_FOUND;
+	case STORE_CONFLICT: return AUTH_USERNAME_TAKEN;
+	case STORE_LAST_ADMIN: return AUTH_LAST_ADMIN;
+	case STORE_ERROR: return AUTH_UNAVAILABLE;
+	}
+	return AUTH_UNAVAILABLE;
+}
+
+/* Parses and checks the body; replies and returns NULL when it is bad. */
+static struct json_object *
+body_of(struct osh_req *req, const struct osh_field *f, size_t n)
+{
+	struct osh_err err;
+	struct json_object *o;
+
+	if (req->body_len == 0)
+		o = json_object_new_object();
+	else if ((o = osh_json_parse(req->body, req->body_len,
+		      OSH_JSON_MAX_DEPTH, &err)) == NULL) {
+		osh_reply_err(req, &err);
+		return NULL;
+	}
+	if (osh_json_check(o, f, n, &err) != 0) {
+		json_object_put(o);
+		osh_reply_err(req, &err);
+		return NULL;
+	}
+	return o;
+}
+
+static bool
+param_id(struct osh_req *req, int64_t *id)
+{
+	if (!osh_parse_int(osh_req_param(req, "id"), 1, INT64_MAX, id)) {
+		osh_reply_error(req, 404, NULL, "id", "user not found");
+		return false;
+	}
+	return true;
+}
+
+/* Replies with a raw JSON text from the store. */
+static void
+reply_raw_json(struct osh_req *req, int status, const char *json)
+{
+	osh_reply(req, status, "application/json", json, strlen(json));
+}
+
+static void
+audit(struct osh_req *req, const char *action, const char *target,
+    const char *result, struct json_object *details)
+{
+	osh_audit_req(svc_of(req)->audit, req, action, target, result,
+	    details);
+}
+
+static void
+audit_user(struct osh_req *req, const char *action, int64_t id,
+    const char *result, struct json_object *details)
+{
+	char target[32];
+
+	snprintf(target, sizeof(target), "user:%lld", (long long)id);
+	audit(req, action, target, result, details);
+}
+
+/* Marks every access token of a user issued before now as revoked. */
+static void
+revoke_user_tokens(struct osh_req *req, int64_t user_id)
+{
+	struct auth_app *app = app_of(req);
+
+	osh_redis_cmd(svc_of(req)->redis, NULL, NULL,
+	    "SET osh:revoked:user:%lld %lld EX %lld", (long long)user_id,
+	    (long long)osh_wall_s(), (long long)app->cfg.access_ttl_s + 60);
+}
+
+static void
+revoke_family_tokens(struct osh_service *svc, struct auth_app *app,
+    const char *family)
+{
+	osh_redis_cmd(svc->redis, NULL, NULL, "SET osh:revoked:sid:%s 1 EX %lld",
+	    family, (long long)app->cfg.access_ttl_s + 60);
+}
+
+/*
+ * Token pairs.
+ */
+
+struct session {
+	struct osh_req *req;
+	int64_t user_id;
+	char name[OSH_NAME_MAX];
+	char role[OSH_ROLE_MAX];
+	char family[OSH_JTI_MAX];
+	char refresh[TOKEN_STR];
+	char *user_json;
+	int status; /* 200 or 201 */
+	const char *action; /* audited on success */
+};
+
+static struct session *
+session_new(struct osh_req *req, int64_t id, const char *name,
+    const char *role, const char *family, const char *user_json)
+{
+	struct session *s = calloc(1, sizeof(*s));
+
+	if (s == NULL)
+		return NULL;
+	s->req = req;
+	s->user_id = id;
+	s->status = 200;
+	osh_strlcpy(s->name, name, sizeof(s->name));
+	osh_strlcpy(s->role, role, sizeof(s->role));
+	if (family != NULL)
+		osh_strlcpy(s->family, family, sizeof(s->family));
+	else
+		osh_random_token(s->family, sizeof(s->family), 16);
+	osh_random_token(s->refresh, sizeof(s->refresh), REFRESH_BYTES);
+	s->user_json = strdup(user_json ? user_json : "{}");
+	return s;
+}
+
+static void
+session_free(struct session *s)
+{
+	osh_wipe(s->refresh, sizeof(s->refresh));
+	free(s->user_json);
+	free(s);
+}
+
+/* Signs an access token for the session and replies with the pair. */
+static void
+reply_tokens(struct session *s)
+{
+	struct osh_req *req = s->req;
+	struct auth_app *app = app_of(req);
+	struct osh_claims c;
+	struct json_object *o;
+	char *access;
+
+	memset(&c, 0, sizeof(c));
+	c.user_id = s->user_id;
+	osh_strlcpy(c.name, s->name, sizeof(c.name));
+	osh_strlcpy(c.role, s->role, sizeof(c.role));
+	osh_strlcpy(c.sid, s->family, sizeof(c.sid));
+	osh_random_token(c.jti, sizeof(c.jti), 16);
+	c.iat = osh_wall_s();
+	c.exp = c.iat + app->cfg.access_ttl_s;
+	if ((access = osh_jwt_sign(app->signer, &c)) == NULL) {
+		osh_log_error(req->request_id, "msg=\"token signing failed\"");
+		reply_result(req, AUTH_UNAVAILABLE, NULL);
+		session_free(s);
+		return;
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "access_token", json_object_new_string(access));
+	json_object_object_add(o, "token_type", json_object_new_string("Bearer"));
+	json_object_object_add(o, "expires_in",
+	    json_object_new_int64(app->cfg.access_ttl_s));
+	json_object_object_add(o, "refresh_token",
+	    json_object_new_string(s->refresh));
+	json_object_object_add(o, "refresh_expires_in",
+	    json_object_new_int64(app->cfg.refresh_ttl_s));
+	json_object_object_add(o, "user", json_tokener_parse(s->user_json));
+	if (s->action != NULL) {
+		struct osh_audit_entry e = {
+			.actor_id = s->user_id,
+			.actor = s->name,
+			.action = s->action,
+			.target = NULL,
+			.result = "success",
+			.client = req->client_addr,
+			.request_id = req->request_id,
+			.details = NULL,
+		};
+		char target[32];
+		snprintf(target, sizeof(target), "user:%lld",
+		    (long long)s->user_id);
+		e.target = target;
+		osh_audit_emit(svc_of(req)->audit, &e);
+	}
+	osh_wipe(access, strlen(access));
+	free(access);
+	osh_reply_json(req, s->status, o);
+	session_free(s);
+}
+
+static void
+on_session_open(enum store_status st, void *arg)
+{
+	struct session *s = arg;
+
+	if (st != STORE_OK) {
+		reply_result(s->req, AUTH_UNAVAILABLE, NULL);
+		session_free(s);
+		return;
+	}
+	reply_tokens(s);
+}
+
+/* Stores a new refresh token in the session's family, then replies. */
+static void
+session_open(struct session *s)
+{
+	char hash[OSH_TOKEN_HASH_LEN];
+
+	osh_token_hash(s->refresh, hash);
+	store_session_open(svc_of(s->req)->db, s->user_id, hash, s->family,
+	    app_of(s->req)->cfg.refresh_ttl_s, on_session_open, s);
+}
+
+/*
+ * Login.
+ */
+
+struct login {
+	struct osh_req *req;
+	char username[AUTH_USERNAME_MAX * 4 + 1];
+	char *password;
+	char ukey[320], akey[160];
+	bool found, active, verified;
+	int64_t user_id;
+	char role[OSH_ROLE_MAX];
+	char name[OSH_NAME_MAX];
+	char *hash;
+	char *user_json;
+};
+
+static void
+login_free(struct login *l)
+{
+	osh_free_secret(l->password);
+	osh_free_secret(l->hash);
+	free(l->user_json);
+	free(l);
+}
+
+static void
+on_retry_after(redisReply *reply, void *arg)
+{
+	struct login *l = arg;
+	char secs[24];
+	long long ttl = 60;
+
+	if (reply != NULL && reply->type == REDIS_REPLY_INTEGER &&
+	    reply->integer > 0)
+		ttl = reply->integer;
+	snprintf(secs, sizeof(secs), "%lld", ttl);
+	osh_resp_header(l->req, "Retry-After", secs);
+	reply_result(l->req, AUTH_THROTTLED, NULL);
+	login_free(l);
+}
+
+static void
+on_failure_counted(redisReply *reply, void *arg)
+{
+	struct login *l = arg;
+
+	(void)reply;
+	reply_result(l->req, AUTH_BAD_CREDENTIALS, NULL);
+	login_free(l);
+}
+
+/* Counts a failed login against the user and the client address. */
+static void
+login_failed(struct login *l, const char *reason)
+{
+	static const char script[] =
+	    "for i, k in ipairs(KEYS) do "
+	    "local n = redis.call('INCR', k) "
+	    "if n == 1 then redis.call('EXPIRE', k, ARGV[1]) end end "
+	    "return 1";
+	struct osh_audit_entry e = {
+		.actor_id = l->found ? l->user_id : 0,
+		.actor = l->username,
+		.action = "auth.login",
+		.target = NULL,
+		.result = "failure",
+		.client = l->req->client_addr,
+		.request_id = l->req->request_id,
+		.details = json_object_new_object(),
+	};
+	char window[24];
+
+	json_object_object_add(e.details, "reason",
+	    json_object_new_string(reason));
+	osh_audit_emit(svc_of(l->req)->audit, &e);
+	snprintf(window, sizeof(window), "%lld",
+	    (long long)app_of(l->req)->cfg.login_window_s);
+	osh_redis_cmd(svc_of(l->req)->redis, on_failure_counted, l,
+	    "EVAL %s 2 %s %s %s", script, l->ukey, l->akey, window);
+}
+
+static void
+verify_work(void *arg)
+{
+	struct login *l = arg;
+
+	if (l->found && l->hash != NULL)
+		l->verified = osh_password_verify(l->hash, l->password);
+	else
+		l->verified = osh_password_verify_dummy(l->password);
+}
+
+static void
+verify_done(void *arg)
+{
+	struct login *l = arg;
+	struct session *s;
+
+	if (!l->verified) {
+		login_failed(l, l->found ? "wrong password" : "unknown user");
+		return;
+	}
+	if (!l->active) {
+		login_failed(l, "account disabled");
+		return;
+	}
+	osh_redis_cmd(svc_of(l->req)->redis, NULL, NULL, "DEL %s", l->ukey);
+	s = session_new(l->req, l->user_id, l->name, l->role, NULL,
+	    l->user_json);
+	if (s == NULL) {
+		reply_result(l->req, AUTH_UNAVAILABLE, NULL);
+		login_free(l);
+		return;
+	}
+	s->action = "auth.login";
+	login_free(l);
+	session_open(s);
+}
+
+static void
+on_login_user(enum store_status st, const struct login_user *u, void *arg)
+{
+	struct login *l = arg;
+
+	if (st == STORE_ERROR) {
+		reply_result(l->req, AUTH_UNAVAILABLE, NULL);
+		login_free(l);
+		return;
+	}
+	if (st == STORE_OK) {
+		l->found = true;
+		l->active = u->active;
+		l->user_id = u->id;
+		osh_strlcpy(l->role, u->role, sizeof(l->role));
+		osh_strlcpy(l->name, u->username, sizeof(l->name));
+		l->hash = strdup(u->password_hash);
+		l->user_json = strdup(u->json);
+	}
+	if (osh_work_submit(svc_of(l->req)->work, verify_work, verify_done,
+		l) != 0) {
+		osh_resp_header(l->req, "Retry-After", "1");
+		osh_reply_error(l->req, 503, NULL, NULL,
+		    "too many logins in progress; try again");
+		login_free(l);
+	}
+}
+
+static void
+on_throttle(redisReply *reply, void *arg)
+{
+	struct login *l = arg;
+	struct auth_app *app = app_of(l->req);
+	int64_t nu = 0, na = 0;
+
+	if (reply == NULL || reply->type != REDIS_REPLY_ARRAY ||
+	    reply->elements != 2) {
+		reply_result(l->req, AUTH_UNAVAILABLE, NULL);
+		login_free(l);
+		return;
+	}
+	if (reply->element[0]->type == REDIS_REPLY_STRING)
+		osh_parse_int(reply->element[0]->str, 0, INT64_MAX, &nu);
+	if (reply->element[1]->type == REDIS_REPLY_STRING)
+		osh_parse_int(reply->element[1]->str, 0, INT64_MAX, &na);
+	if (nu >= app->cfg.login_max_failures ||
+	    na >= app->cfg.login_max_failures_addr) {
+		struct osh_audit_entry e = {
+			.actor = l->username,
+			.action = "auth.login",
+			.result = "throttled",
+			.client = l->req->client_addr,
+			.request_id = l->req->request_id,
+		};
+		osh_audit_emit(svc_of(l->req)->audit, &e);
+		osh_redis_cmd(svc_of(l->req)->redis, on_retry_after, l,
+		    "TTL %s", nu >= app->cfg.login_max_failures ? l->ukey :
+		    l->akey);
+		return;
+	}
+	store_login_user(svc_of(l->req)->db, l->username, 0, on_login_user, l);
+}
+
+void
+h_login(struct osh_req *req)
+{
+	static const struct osh_field fields[] = {
+		{"username", OSH_FIELD_STRING, true, false, 1, 256, NULL},
+		{"password", OSH_FIELD_STRING, true, false, 1, 1024, NULL},
+	};
+	struct json_object *o = body_of(req, fields, OSH_ARRAY_LEN(fields));
+	struct login *l;
+
+	if (o == NULL)
+		return;
+	if ((l = calloc(1, sizeof(*l))) == NULL) {
+		json_object_put(o);
+		reply_result(req, AUTH_UNAVAILABLE, NULL);
+		return;
+	}
+	l->req = req;
+	osh_strlcpy(l->username, osh_json_str(o, "username", ""),
+	    sizeof(l->username));
+	l->password = strdup(osh_json_str(o, "password", ""));
+	osh_wipe(req->body, req->body_len);
+	json_object_put(o);
+	auth_throttle_keys(l->username, req->client_addr, l->ukey,
+	    sizeof(l->ukey), l->akey, sizeof(l->akey));
+	osh_redis_cmd(svc_of(req)->redis, on_throttle, l, "MGET %s %s", l->ukey,
+	    l->akey);
+}
+
+/*
+ * Refresh.
+ */
+
+struct refresh {
+	struct osh_req *req;
+	char hash[OSH_TOKEN_HASH_LEN];
+	char family[OSH_JTI_MAX];
+	struct session *next;
+};
+
+static void
+on_reuse_revoked(enum store_status st, void *arg)
+{
+	struct refresh *r = arg;
+
+	(void)st;
+	reply_result(r->req, AUTH_TOKEN_REUSED, "refresh_token");
+	free(r);
+}
+
+static void
+on_refresh_why(enum store_status st, const char *family, void *arg)
+{
+	struct refresh *r = arg;
+	struct osh_service *svc = svc_of(r->req);
+
+	if (st == STORE_ERROR) {
+		reply_result(r->req, AUTH_UNAVAILABLE, NULL);
+		free(r);
+		return;
+	}
+	if (st != STORE_CONFLICT) {
+		reply_result(r->req, AUTH_TOKEN_INVALID, "refresh_token");
+		free(r);
+		return;
+	}
+	/* A spent token came back: somebody holds a stolen copy. */
+	osh_strlcpy(r->family, family, sizeof(r->family));
+	revoke_family_tokens(svc, app_of(r->req), r->family);
+	{
+		struct osh_audit_entry e = {
+			.action = "auth.refresh_reuse",
+			.target = NULL,
+			.result = "denied",
+			.client = r->req->client_addr,
+			.request_id = r->req->request_id,
+			.details = json_object_new_object(),
+		};
+		json_object_object_add(e.details, "family",
+		    json_object_new_string(r->family));
+		osh_audit_emit(svc->audit, &e);
+	}
+	store_family_revoke(svc->db, r->family, on_reuse_revoked, r);
+}
+
+static void
+on_rotated(enum store_status st, const struct login_user *u, void *arg)
+{
+	struct refresh *r = arg;
+	struct session *s = r->next;
+
+	if (st == STORE_ERROR) {
+		reply_result(r->req, AUTH_UNAVAILABLE, NULL);
+		session_free(s);
+		free(r);
+		return;
+	}
+	if (st == STORE_NOT_FOUND) {
+		session_free(s);
+		store_refresh_why(svc_of(r->req)->db, r->hash, on_refresh_why,
+		    r);
+		return;
+	}
+	s->user_id = u->id;
+	osh_strlcpy(s->name, u->username, sizeof(s->name));
+	osh_strlcpy(s->role, u->role, sizeof(s->role));
+	osh_strlcpy(s->family, u->family, sizeof(s->family));
+	free(s->user_json);
+	s->user_json = strdup(u->json);
+	free(r);
+	reply_tokens(s);
+}
+
+void
+h_refresh(struct osh_req *req)
+{
+	static const struct osh_field fields[] = {
+		{"refresh_token", OSH_FIELD_STRING, true, false, 1, 256, NULL},
+	};
+	struct json_object *o = body_of(req, fields, OSH_ARRAY_LEN(fields));
+	char next_hash[OSH_TOKEN_HASH_LEN];
+	struct refresh *r;
+
+	if (o == NULL)
+		return;
+	r = calloc(1, sizeof(*r));
+	if (r == NULL ||
+	    (r->next = session_new(req, 0, "", "viewer", "-", NULL)) == NULL) {
+		free(r);
+		json_object_put(o);
+		reply_result(req, AUTH_UNAVAILABLE, NULL);
+		return;
+	}
+	r->req = req;
+	osh_token_hash(osh_json_str(o, "refresh_token", ""), r->hash);
+	json_object_put(o);
+	osh_token_hash(r->next->refresh, next_hash);
+	store_refresh_rotate(svc_of(req)->db, r->hash, next_hash,
+	    app_of(req)->cfg.refresh_ttl_s, on_rotated, r);
+}
+
+/*
+ * Logout.
+ */
+
+static void
+on_logout_revoked(enum store_status st, void *arg)
+{
+	struct osh_req *req = arg;
+
+	if (st == STORE_ERROR) {
+		reply_result(req, AUTH_UNAVAILABLE, NULL);
+		return;
+	}
+	audit_user(req, "auth.logout", req->claims.user_id, "success", NULL);
+	osh_reply_json(req, 204, NULL);
+}
+
+static void
+on_logout_denied(redisReply *reply, void *arg)
+{
+	struct osh_req *req = arg;
+
+	if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
+		reply_result(req, AUTH_UNAVAILABLE, NULL);
+		return;
+	}
+	if (req->claims.sid[0] == '\0') {
+		on_logout_revoked(STORE_OK, req);
+		return;
+	}
+	revoke_family_tokens(svc_of(req), app_of(req), req->claims.sid);
+	store_family_revoke(svc_of(req)->db, req->claims.sid,
+	    on_logout_revoked, req);
+}
+
+void
+h_logout(struct osh_req *req)
+{
+	static const struct osh_field fields[] = {
+		{"refresh_token", OSH_FIELD_STRING, false, false, 0, 256, NULL},
+	};
+	struct json_object *o = body_of(req, fields, OSH_ARRAY_LEN(fields));
+	int64_t ttl = req->claims.exp - osh_wall_s();
+
+	if (o == NULL)
+		return;
+	json_object_put(o);
+	if (ttl < 1)
+		ttl = 1;
+	osh_redis_cmd(svc_of(req)->redis, on_logout_denied, req,
+	    "SET osh:revoked:jti:%s 1 EX %lld", req->claims.jti,
+	    (long long)ttl + 30);
+}
+
+/*
+ * Profile and password.
+ */
+
+static void
+on_user_json(enum store_status st, const char *json, void *arg)
+{
+	struct osh_req *req = arg;
+
+	if (st != STORE_OK) {
+		reply_result(req, from_store(st), NULL);
+		return;
+	}
+	reply_raw_json(req, 200, json);
+}
+
+void
+h_profile_get(struct osh_req *req)
+{
+	store_user_get(svc_of(req)->db, req->claims.user_id, on_user_json, req);
+}
+
+static const struct osh_field profile_fields[] = {
+	{"display_name", OSH_FIELD_STRING, false, false, 0, 128, NULL},
+	{"email", OSH_FIELD_STRING, false, false, 0, 254, NULL},
+};
+
+static bool
+email_ok(struct osh_req *req, struct json_object *o)
+{
+	const char *email = osh_json_str(o, "email", NULL);
+
+	if (email == NULL || email[0] == '\0')
+		return true;
+	if (strchr(email, '@') == NULL || strchr(email, ' ') != NULL) {
+		osh_reply_error(req, 400, "validation_failed", "email",
+		    "email must look like name@domain");
+		return false;
+	}
+	return true;
+}
+
+static void
+on_profile_patched(enum store_status st, const char *json, void *arg)
+{
+	struct osh_req *req = arg;
+
+	audit_user(req, "profile.update", req->claims.user_id,
+	    st == STORE_OK ? "success" : "failure", NULL);
+	on_user_json(st, json, req);
+}
+
+void
+h_profile_patch(struct osh_req *req)
+{
+	struct json_object *o = body_of(req, profile_fields,
+	    OSH_ARRAY_LEN(profile_fields));
+	struct user_fields f = {0};
+
+	if (o == NULL)
+		return;
+	if (!email_ok(req, o)) {
+		json_object_put(o);
+		return;
+	}
+	f.display_name = osh_json_str(o, "display_name", NULL);
+	f.email = osh_json_str(o, "email", NULL);
+	store_user_update(svc_of(req)->db, req->claims.user_id, &f,
+	    on_profile_patched, req);
+	json_object_put(o);
+}
+
+struct pwchange {
+	struct osh_req *req;
+	char *current, *next, *hash, *new_hash;
+	char name[OSH_NAME_MAX];
+	char role[OSH_ROLE_MAX];
+	bool ok;
+};
+
+static void
+pwchange_free(struct pwchange *p)
+{
+	osh_free_secret(p->current);
+	osh_free_secret(p->next);
+	osh_free_secret(p->hash);
+	osh_free_secret(p->new_hash);
+	free(p);
+}
+
+static void
+pw_work(void *arg)
+{
+	struct pwchange *p = arg;
+	char out[OSH_PWHASH_LEN];
+
+	p->ok = osh_password_verify(p->hash, p->current);
+	if (p->ok && osh_password_hash(p->next, out) == 0)
+		p->new_hash = strdup(out);
+	osh_wipe(out, sizeof(out));
+}
+
+static void
+on_pw_sessions_revoked(enum store_status st, void *arg)
+{
+	struct pwchange *p = arg;
+	struct osh_req *req = p->req;
+	struct session *s;
+
+	if (st == STORE_ERROR) {
+		reply_result(req, AUTH_UNAVAILABLE, NULL);
+		pwchange_free(p);
+		return;
+	}
+	revoke_user_tokens(req, req->claims.user_id);
+	s = session_new(req, req->claims.user_id, p->name, p->role, NULL,
+	    NULL);
+	pwchange_free(p);
+	if (s == NULL) {
+		reply_result(req, AUTH_UNAVAILABLE, NULL);
+		return;
+	}
+	s->action = NULL;
+	session_open(s);
+}
+
+static void
+on_pw_stored(enum store_status st, const char *json, void *arg)
+{
+	struct pwchange *p = arg;
+	struct osh_req *req = p->req;
+
+	(void)json;
+	audit_user(req, "auth.password_change", req->claims.user_id,
+	    st == STORE_OK ? "success" : "failure", NULL);
+	if (st != STORE_OK) {
+		reply_result(req, from_store(st), NULL);
+		pwchange_free(p);
+		return;
+	}
+	store_user_sessions_revoke(svc_of(req)->db, req->claims.user_id,
+	    on_pw_sessions_revoked, p);
+}
+
+static void
+pw_done(void *arg)
+{
+	struct pwchange *p = arg;
+	struct osh_req *req = p->req;
+	struct user_fields f = {0};
+
+	if (!p->ok) {
+		audit_user(req, "auth.password_change", req->claims.user_id,
+		    "failure", NULL);
+		reply_result(req, AUTH_WRONG_PASSWORD, "current_password");
+		pwchange_free(p);
+		return;
+	}
+	if (p->new_hash == NULL) {
+		reply_result(req, AUTH_UNAVAILABLE, NULL);
+		pwchange_free(p);
+		return;
+	}
+	f.password_hash = p->new_hash;
+	store_user_update(svc_of(req)->db, req->claims.user_id, &f,
+	    on_pw_stored, p);
+}
+
+static void
+on_pw_user(enum store_status st, const struct login_user *u, void *arg)
+{
+	struct pwchange *p = arg;
+	struct osh_err err;
+
+	if (st != STORE_OK) {
+		reply_result(p->req, from_store(st), NULL);
+		pwchange_free(p);
+		return;
+	}
+	if (!auth_password_acceptable(p->next, u->username, "new_password",
+		&err)) {
+		osh_reply_err(p->req, &err);
+		pwchange_free(p);
+		return;
+	}
+	osh_strlcpy(p->name, u->username, sizeof(p->name));
+	osh_strlcpy(p->role, u->role, sizeof(p->role));
+	p->hash = strdup(u->password_hash);
+	if (osh_work_submit(svc_of(p->req)->work, pw_work, pw_done, p) != 0) {
+		reply_result(p->req, AUTH_UNAVAILABLE, NULL);
+		pwchange_free(p);
+	}
+}
+
+void
+h_password(struct osh_req *req)
+{
+	static const struct osh_field fields[] = {
+		{"current_password", OSH_FIELD_STRING, true, false, 1, 1024,
+		    NULL},
+		{"new_password", OSH_FIELD_STRING, true, false, 1, 1024, NULL},
+	};
+	struct json_object *o = body_of(req, fields, OSH_ARRAY_LEN(fields));
+	struct pwchange *p;
+
+	if (o == NULL)
+		return;
+	if ((p = calloc(1, sizeof(*p))) == NULL) {
+		json_object_put(o);
+		reply_result(req, AUTH_UNAVAILABLE, NULL);
+		return;
+	}
+	p->req = req;
+	p->current = strdup(osh_json_str(o, "current_password", ""));
+	p->next = strdup(osh_json_str(o, "new_password", ""));
+	json_object_put(o);
+	osh_wipe(req->body, req->body_len);
+	if (strcmp(p->current, p->next) == 0) {
+		osh_reply_error(req, 400, "validation_failed", "new_password",
+		    "new_password must differ from current_password");
+		pwchange_free(p);
+		return;
+	}
+	store_login_user(svc_of(req)->db, NULL, req->claims.user_id,
+	    on_pw_user, p);
+}
+
+void
+h_jwks(struct osh_req *req)
+{
+	osh_resp_header(req, "Cache-Control", "public, max-age=300");
+	reply_raw_json(req, 200, app_of(req)->jwks);
+}
+
+/*
+ * Service tokens (internal route, never exposed by nginx).
+ */
+
+void
+h_service_token(struct osh_req *req)
+{
+	static const struct osh_field fields[] = {
+		{"service", OSH_FIELD_STRING, true, false, 1, 32, NULL},
+		{"secret", OSH_FIELD_STRING, true, false, 1, 512, NULL},
+	};
+	struct json_object *o = body_of(req, fields, OSH_ARRAY_LEN(fields));
+	struct auth_app *app = app_of(req);
+	struct osh_claims c;
+	struct json_object *out;
+	const char *name;
+	char *token;
+
+	if (o == NULL)
+		return;
+	name = osh_json_str(o, "service", "");
+	if (!auth_username_valid(name) ||
+	    !osh_const_streq(osh_json_str(o, "secret", ""),
+		app->service_secret)) {
+		struct osh_audit_entry e = {
+			.actor = name,
+			.action = "auth.service_token",
+			.result = "failure",
+			.client = req->client_addr,
+			.request_id = req->request_id,
+		};
+		osh_audit_emit(svc_of(req)->audit, &e);
+		json_object_put(o);
+		osh_reply_error(req, 401, "invalid_credentials", NULL,
+		    "unknown service or wrong secret");
+		return;
+	}
+	memset(&c, 0, sizeof(c));
+	osh_strlcpy(c.name, name, sizeof(c.name));
+	osh_strlcpy(c.role, "service", sizeof(c.role));
+	osh_random_token(c.jti, sizeof(c.jti), 16);
+	c.iat = osh_wall_s();
+	c.exp = c.iat + app->cfg.access_ttl_s;
+	json_object_put(o);
+	if ((token = osh_jwt_sign(app->signer, &c)) == NULL) {
+		reply_result(req, AUTH_UNAVAILABLE, NULL);
+		return;
+	}
+	out = json_object_new_object();
+	json_object_object_add(out, "access_token",
+	    json_object_new_string(token));
+	json_object_object_add(out, "token_type",
+	    json_object_new_string("Bearer"));
+	json_object_object_add(out, "expires_in",
+	    json_object_new_int64(app->cfg.access_ttl_s));
+	osh_wipe(token, strlen(token));
+	free(token);
+	osh_reply_json(req, 200, out);
+}
+
+/*
+ * Users (admin).
+ */
+
+static const struct auth_sort_key user_sort[] = {
+	{"id", "id", "id DESC"},
+	{"username", "lower(username), id", "lower(username) DESC, id"},
+	{"role", "role, id", "role DESC, id"},
+	{"created_at", "created_at, id", "created_at DESC, id"},
+	{"last_login_at", "last_login_at NULLS FIRST, id",
+	    "last_login_at DESC NULLS LAST, id"},
+};
+
+static void
+on_page_json(enum store_status st, const char *json, void *arg)
+{
+	struct osh_req *req = arg;
+
+	if (st != STORE_OK) {
+		reply_result(req, AUTH_UNAVAILABLE, NULL);
+		return;
+	}
+	reply_raw_json(req, 200, json);
+}
+
+/* Rejects query parameters the endpoint does not know. */
+struct known_params {
+	const char *const *names;
+	const char *bad;
+};
+
+static bool
+check_param(const char *key, const char *value, void *arg)
+{
+	struct known_params *k = arg;
+
+	(void)value;
+	for (const char *const *n = k->names; *n != NULL; n++)
+		if (strcmp(*n, key) == 0)
+			return true;
+	k->bad = key;
+	return false;
+}
+
+static bool
+params_known(struct osh_req *req, const char *const *names)
+{
+	struct known_params k = {names, NULL};
+
+	osh_req_query_each(req, check_param, &k);
+	if (k.bad != NULL) {
+		char *clean = osh_utf8_clean(k.bad, strlen(k.bad), 64);
+		osh_reply_error(req, 400, "validation_failed", clean,
+		    "unknown query parameter \"%s\"", clean ? clean : "?");
+		free(clean);
+		return false;
+	}
+	return true;
+}
+
+void
+h_users_list(struct osh_req *req)
+{
+	static const char *const known[] = {"limit", "offset", "sort", "role",
+	    "active", "q", NULL};
+	struct user_filter f = {0};
+	struct auth_page page;
+	struct osh_err err;
+
+	if (!params_known(req, known))
+		return;
+	if (auth_page_parse(osh_req_query(req, "limit"),
+		osh_req_query(req, "offset"), osh_req_query(req, "sort"),
+		user_sort, OSH_ARRAY_LEN(user_sort), 500, &page, &err) != 0) {
+		osh_reply_err(req, &err);
+		return;
+	}
+	f.role = osh_req_query(req, "role");
+	if (f.role != NULL && (!osh_role_valid(f.role) ||
+				  strcmp(f.role, "service") == 0)) {
+		osh_reply_error(req, 400, "validation_failed", "role",
+		    "role must be admin, operator or viewer");
+		return;
+	}
+	f.active = osh_req_query(req, "active");
+	if (f.active != NULL && strcmp(f.active, "true") != 0 &&
+	    strcmp(f.active, "false") != 0) {
+		osh_reply_error(req, 400, "validation_failed", "active",
+		    "active must be true or false");
+		return;
+	}
+	f.q = osh_req_query(req, "q");
+	if (f.q != NULL && (strlen(f.q) > 128 ||
+			       !osh_utf8_valid(f.q, strlen(f.q)))) {
+		osh_reply_error(req, 400, "validation_failed", "q",
+		    "q must be valid text of at most 128 bytes");
+		return;
+	}
+	store_user_list(svc_of(req)->db, &f, page.limit, page.offset,
+	    page.order, on_page_json, req);
+}
+
+static const char *const role_values[] = {"admin", "operator", "viewer",
+    NULL};
+
+struct user_change {
+	struct osh_req *req;
+	int64_t id;
+	struct json_object *body;
+	char *password;
+	char *hash;
+	bool revoke; /* role, active or password changed */
+};
+
+static void
+change_free(struct user_change *c)
+{
+	json_object_put(c->body);
+	osh_free_secret(c->password);
+	osh_free_secret(c->hash);
+	free(c);
+}
+
+static void
+hash_work(void *arg)
+{
+	struct user_change *c = arg;
+	char out[OSH_PWHASH_LEN];
+
+	if (osh_password_hash(c->password, out) == 0)
+		c->hash = strdup(out);
+	osh_wipe(out, sizeof(out));
+}
+
+/* Names the fields a change touched, for the audit entry. */
+static struct json_object *
+changed_fields(struct json_object *body)
+{
+	struct json_object *d = json_object_new_object();
+	struct json_object *a = json_object_new_array();
+
+	json_object_object_foreach(body, k, v) {
+		(void)v;
+		json_object_array_add(a, json_object_new_string(k));
+	}
+	json_object_object_add(d, "fields", a);
+	return d;
+}
+
+static void
+on_user_created(enum store_status st, const char *json, void *arg)
+{
+	struct user_change *c = arg;
+	struct json_object *u;
+	int64_t id = 0;
+
+	if (st != STORE_OK) {
+		audit(c->req, "user.create", NULL, "failure",
+		    changed_fields(c->body));
+		reply_result(c->req, from_store(st), NULL);
+		change_free(c);
+		return;
+	}
+	if ((u = json_tokener_parse(json)) != NULL) {
+		id = osh_json_int(u, "id", 0);
+		json_object_put(u);
+	}
+	audit_user(c->req, "user.create", id, "success",
+	    changed_fields(c->body));
+	reply_raw_json(c->req, 201, json);
+	change_free(c);
+}
+
+static void
+create_hashed(void *arg)
+{
+	struct user_change *c = arg;
+	struct user_fields f = {0};
+
+	if (c->hash == NULL) {
+		reply_result(c->req, AUTH_UNAVAILABLE, NULL);
+		change_free(c);
+		return;
+	}
+	f.username = osh_json_str(c->body, "username", "");
+	f.display_name = osh_json_str(c->body, "display_name", NULL);
+	f.email = osh_json_str(c->body, "email", NULL);
+	f.role = osh_json_str(c->body, "role", "viewer");
+	f.active = osh_json_has(c->body, "active") ?
+	    (osh_json_bool(c->body, "active", true) ? "true" : "false") :
+	    NULL;
+	f.password_hash = c->hash;
+	store_user_create(svc_of(c->req)->db, &f, on_user_created, c);
+}
+
+static struct user_change *
+change_new(struct osh_req *req, struct json_object *body)
+{
+	struct user_change *c = calloc(1, sizeof(*c));
+
+	if (c == NULL) {
+		json_object_put(body);
+		reply_result(req, AUTH_UNAVAILABLE, NULL);
+		return NULL;
+	}
+	c->req = req;
+	c->body = body;
+	if (osh_json_has(body, "password")) {
+		c->password = strdup(osh_json_str(body, "password", ""));
+		json_object_object_del(body, "password");
+		/* Keep the name for the audit's list of changed fields. */
+		json_object_object_add(body, "password", NULL);
+		osh_wipe(req->body, req->body_len);
+	}
+	return c;
+}
+
+void
+h_users_create(struct osh_req *req)
+{
+	static const struct osh_field fields[] = {
+		{"username", OSH_FIELD_STRING, true, false, 1, AUTH_USERNAME_MAX,
+		    NULL},
+		{"password", OSH_FIELD_STRING, true, false, 1, 1024, NULL},
+		{"role", OSH_FIELD_ENUM, true, false, 0, 0, role_values},
+		{"display_name", OSH_FIELD_STRING, false, false, 0, 128, NULL},
+		{"email", OSH_FIELD_STRING, false, false, 0, 254, NULL},
+		{"active", OSH_FIELD_BOOL, false, false, 0, 0, NULL},
+	};
+	struct json_object *o = body_of(req, fields, OSH_ARRAY_LEN(fields));
+	struct user_change *c;
+	struct osh_err err;
+
+	if (o == NULL)
+		return;
+	if (!auth_username_valid(osh_json_str(o, "username", ""))) {
+		json_object_put(o);
+		osh_reply_error(req, 400, "validation_failed", "username",
+		    "username may hold only letters, digits and . _ - @");
+		return;
+	}
+	if (!email_ok(req, o)) {
+		json_object_put(o);
+		return;
+	}
+	if (!auth_password_acceptable(osh_json_str(o, "password", ""),
+		osh_json_str(o, "username", ""), "password", &err)) {
+		json_object_put(o);
+		osh_reply_err(req, &err);
+		return;
+	}
+	if ((c = change_new(req, o)) == NULL)
+		return;
+	if (osh_work_submit(svc_of(req)->work, hash_work, create_hashed,
+		c) != 0) {
+		reply_result(req, AUTH_UNAVAILABLE, NULL);
+		change_free(c);
+	}
+}
+
+void
+h_users_get(struct osh_req *req)
+{
+	int64_t id;
+
+	if (param_id(req, &id))
+		store_user_get(svc_of(req)->db, id, on_user_json, req);
+}
+
+static void
+on_user_revoked(enum store_status st, void *arg)
+{
+	(void)st;
+	(void)arg;
+}
+
+static void
+on_user_patched(enum store_status st, const char *json, void *arg)
+{
+	struct user_change *c = arg;
+
+	audit_user(c->req, "user.update", c->id,
+	    st == STORE_OK ? "success" : "failure", changed_fields(c->body));
+	if (st != STORE_OK) {
+		enum auth_result r = from_store(st);
+		reply_result(c->req, r, r == AUTH_LAST_ADMIN ?
+		    (osh_json_has(c->body, "role") ? "role" : "active") : NULL);
+		change_free(c);
+		return;
+	}
+	if (c->revoke) {
+		revoke_user_tokens(c->req, c->id);
+		store_user_sessions_revoke(svc_of(c->req)->db, c->id,
+		    on_user_revoked, NULL);
+	}
+	reply_raw_json(c->req, 200, json);
+	change_free(c);
+}
+
+static void
+patch_hashed(void *arg)
+{
+	struct user_change *c = arg;
+	struct user_fields f = {0};
+
+	if (c->password != NULL && c->hash == NULL) {
+		reply_result(c->req, AUTH_UNAVAILABLE, NULL);
+		change_free(c);
+		return;
+	}
+	f.display_name = osh_json_str(c->body, "display_name", NULL);
+	f.email = osh_json_str(c->body, "email", NULL);
+	f.role = osh_json_str(c->body, "role", NULL);
+	f.active = osh_json_has(c->body, "active") ?
+	    (osh_json_bool(c->body, "active", true) ? "true" : "false") :
+	    NULL;
+	f.password_hash = c->hash;
+	c->revoke = f.role != NULL || f.active != NULL || c->hash != NULL;
+	store_user_update(svc_of(c->req)->db, c->id, &f, on_user_patched, c);
+}
+
+void
+h_users_patch(struct osh_req *req)
+{
+	static const struct osh_field fields[] = {
+		{"password", OSH_FIELD_STRING, false, false, 1, 1024, NULL},
+		{"role", OSH_FIELD_ENUM, false, false, 0, 0, role_values},
+		{"display_name", OSH_FIELD_STRING, false, false, 0, 128, NULL},
+		{"email", OSH_FIELD_STRING, false, false, 0, 254, NULL},
+		{"active", OSH_FIELD_BOOL, false, false, 0, 0, NULL},
+	};
+	struct json_object *o;
+	struct user_change *c;
+	struct osh_err err;
+	int64_t id;
+
+	if (!param_id(req, &id))
+		return;
+	if ((o = body_of(req, fields, OSH_ARRAY_LEN(fields))) == NULL)
+		return;
+	if (!email_ok(req, o)) {
+		json_object_put(o);
+		return;
+	}
+	if (osh_json_has(o, "password") &&
+	    !auth_password_acceptable(osh_json_str(o, "password", ""), NULL,
+		"password", &err)) {
+		json_object_put(o);
+		osh_reply_err(req, &err);
+		return;
+	}
+	if ((c = change_new(req, o)) == NULL)
+		return;
+	c->id = id;
+	if (c->password == NULL) {
+		patch_hashed(c);
+		return;
+	}
+	if (osh_work_submit(svc_of(req)->work, hash_work, patch_hashed,
+		c) != 0) {
+		reply_result(req, AUTH_UNAVAILABLE, NULL);
+		change_free(c);
+	}
+}
+
+struct user_delete {
+	struct osh_req *req;
+	int64_t id;
+};
+
+static void
+on_user_deleted(enum store_status st, void *arg)
+{
+	struct user_delete *d = arg;
+
+	audit_user(d->req, "user.delete", d->id,
+	    st == STORE_OK ? "success" : "failure", NULL);
+	if (st != STORE_OK) {
+		reply_result(d->req, from_store(st), NULL);
+		free(d);
+		return;
+	}
+	revoke_user_tokens(d->req, d->id);
+	osh_reply_json(d->req, 204, NULL);
+	free(d);
+}
+
+void
+h_users_delete(struct osh_req *req)
+{
+	struct user_delete *d;
+	int64_t id;
+
+	if (!param_id(req, &id))
+		return;
+	if (id == req->claims.user_id) {
+		reply_result(req, AUTH_SELF_DELETE, NULL);
+		return;
+	}
+	if ((d = calloc(1, sizeof(*d))) == NULL) {
+		reply_result(req, AUTH_UNAVAILABLE, NULL);
+		return;
+	}
+	d->req = req;
+	d->id = id;
+	store_user_delete(svc_of(req)->db, id, on_user_deleted, d);
+}
+
+/*
+ * Audit log.
+ */
+
+static const struct auth_sort_key audit_sort[] = {
+	{"ts", "ts DESC, id DESC", "ts DESC, id DESC"},
+	{"id", "id", "id DESC"},
+};
+
+/* Reads the audit filters; replies and returns false when one is bad. */
+static bool
+audit_filter_parse(struct osh_req *req, struct audit_filter *f)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+	} text[] = {
+		{"actor", offsetof(struct audit_filter, actor)},
+		{"action", offsetof(struct audit_filter, action)},
+		{"target", offsetof(struct audit_filter, target)},
+		{"result", offsetof(struct audit_filter, result)},
+		{"service", offsetof(struct audit_filter, service)},
+		{"request_id", offsetof(struct audit_filter, request_id)},
+		{"since", offsetof(struct audit_filter, since)},
+		{"until", offsetof(struct audit_filter, until)},
+	};
+	int64_t ms;
+
+	memset(f, 0, sizeof(*f));
+	for (size_t i = 0; i < OSH_ARRAY_LEN(text); i++) {
+		const char *v = osh_req_query(req, text[i].name);
+		if (v == NULL)
+			continue;
+		if (strlen(v) > 256 || !osh_utf8_valid(v, strlen(v))) {
+			osh_reply_error(req, 400, "validation_failed",
+			    text[i].name, "%s must be text of at most 256 "
+			    "bytes", text[i].name);
+			return false;
+		}
+		*(const char **)((char *)f + text[i].off) = v;
+	}
+	if (f->since != NULL && !osh_time_parse(f->since, &ms)) {
+		osh_reply_error(req, 400, "validation_failed", "since",
+		    "since must be an RFC 3339 timestamp");
+		return false;
+	}
+	if (f->until != NULL && !osh_time_parse(f->until, &ms)) {
+		osh_reply_error(req, 400, "validation_failed", "until",
+		    "until must be an RFC 3339 timestamp");
+		return false;
+	}
+	return true;
+}
+
+static const char *const audit_params[] = {"actor", "action", "target",
+    "result", "service", "request_id", "since", "until", "limit", "offset",
+    "sort", NULL};
+
+void
+h_audit_list(struct osh_req *req)
+{
+	struct audit_filter f;
+	struct auth_page page;
+	struct osh_err err;
+
+	if (!params_known(req, audit_params) || !audit_filter_parse(req, &f))
+		return;
+	if (auth_page_parse(osh_req_query(req, "limit"),
+		osh_req_query(req, "offset"), osh_req_query(req, "sort"),
+		audit_sort, OSH_ARRAY_LEN(audit_sort), 1000, &page, &err) != 0) {
+		osh_reply_err(req, &err);
+		return;
+	}
+	store_audit_list(svc_of(req)->db, &f, page.limit, page.offset,
+	    page.order, on_page_json, req);
+}
+
+struct export {
+	struct osh_req *req;
+	struct audit_filter f;
+	int64_t before;
+	int rows;
+	bool started;
+};
+
+static void export_next(struct export *x);
+
+static void
+on_export_rows(enum store_status st, const char *const *rows, int n,
+    void *arg)
+{
+	static const char *const header[] = {"id", "ts", "service",
+	    "actor_id", "actor", "action", "target", "result", "client",
+	    "request_id", "details"};
+	struct export *x = arg;
+	struct osh_buf b;
+
+	if (st != STORE_OK) {
+		if (!x->started) {
+			reply_result(x->req, AUTH_UNAVAILABLE, NULL);
+		} else {
+			osh_log_warn(x->req->request_id,
+			    "msg=\"audit export cut short\" rows=%d", x->rows);
+			osh_reply_end(x->req);
+		}
+		free(x);
+		return;
+	}
+	osh_buf_init(&b, 0);
+	if (!x->started) {
+		osh_resp_header(x->req, "Content-Disposition",
+		    "attachment; filename=\"audit.csv\"");
+		osh_reply_start(x->req, 200, "text/csv; charset=utf-8");
+		for (size_t i = 0; i < OSH_ARRAY_LEN(header); i++)
+			auth_csv_field(&b, header[i],
+			    i + 1 == OSH_ARRAY_LEN(header));
+		x->started = true;
+	}
+	for (int r = 0; r < n; r++)
+		for (int k = 0; k < 11; k++)
+			auth_csv_field(&b, rows[r * 11 + k], k == 10);
+	osh_reply_chunk(x->req, b.data, b.len);
+	osh_buf_release(&b);
+	x->rows += n;
+	if (n < CSV_PAGE || x->rows >= CSV_MAX_ROWS || !osh_req_alive(x->req)) {
+		osh_reply_end(x->req);
+		free(x);
+		return;
+	}
+	if (!osh_parse_int(rows[(n - 1) * 11], 1, INT64_MAX, &x->before))
+		x->before = 1;
+	export_next(x);
+}
+
+static void
+export_next(struct export *x)
+{
+	store_audit_rows(osh_service_of(x->req)->db, &x->f, x->before, CSV_PAGE,
+	    on_export_rows, x);
+}
+
+void
+h_audit_export(struct osh_req *req)
+{
+	static const char *const known[] = {"actor", "action", "target",
+	    "result", "service", "request_id", "since", "until", NULL};
+	struct export *x;
+
+	if (!params_known(req, known))
+		return;
+	if ((x = calloc(1, sizeof(*x))) == NULL) {
+		reply_result(req, AUTH_UNAVAILABLE, NULL);
+		return;
+	}
+	x->req = req;
+	if (!audit_filter_parse(req, &x->f)) {
+		free(x);
+		return;
+	}
+	audit(req, "audit.export", NULL, "success", NULL);
+	export_next(x);
+}
