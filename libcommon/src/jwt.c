@@ -171,6 +171,11 @@ read_claims(const struct osh_jwt_verifier *v, jwt_t *jwt, int64_t now,
 		nbf = 0;
 		errno = 0;
 	}
+	c->iat_ms = jwt_get_grant_int(jwt, "ims");
+	if (errno != 0 || c->iat_ms / 1000 != c->iat) {
+		c->iat_ms = c->iat * 1000;
+		errno = 0;
+	}
 	c->user_id = jwt_get_grant_int(jwt, "uid");
 	if (errno != 0) {
 		c->user_id = 0;
@@ -287,6 +292,8 @@ osh_jwt_sign(struct osh_jwt_signer *s, const struct osh_claims *c)
 	    (c->user_id > 0 &&
 		jwt_add_grant_int(jwt, "uid", (long)c->user_id) != 0) ||
 	    jwt_add_grant_int(jwt, "iat", (long)c->iat) != 0 ||
+	    (c->iat_ms > 0 &&
+		jwt_add_grant_int(jwt, "ims", (long)c->iat_ms) != 0) ||
 	    jwt_add_grant_int(jwt, "nbf", (long)c->iat) != 0 ||
 	    jwt_add_grant_int(jwt, "exp", (long)c->exp) != 0 ||
 	    jwt_set_alg(jwt, s->alg, s->key, (int)s->keylen) != 0)

@@ -15,9 +15,9 @@ struct compiled {
 	const struct osh_route *route;
 	size_t nsegs;
 	struct {
-		const char *s; /* literal text, or the parameter name */
+		const char *s; /* literal text (not terminated) */
 		size_t len;
-		bool param;
+		char *name;    /* the parameter name, for {name} segments */
 	} segs[MAX_SEGS];
 };
 
@@ -49,13 +49,12 @@ compile(const struct osh_route *rt, struct compiled *c)
 		if (start[0] == '{') {
 			if (len < 3 || start[len - 1] != '}')
 				return false;
-			c->segs[c->nsegs].s = start + 1;
-			c->segs[c->nsegs].len = len - 2;
-			c->segs[c->nsegs].param = true;
+			c->segs[c->nsegs].name = strndup(start + 1, len - 2);
+			if (c->segs[c->nsegs].name == NULL)
+				return false;
 		} else {
 			c->segs[c->nsegs].s = start;
 			c->segs[c->nsegs].len = len;
-			c->segs[c->nsegs].param = false;
 		}
 		c->nsegs++;
 		p = start + len;
@@ -92,6 +91,9 @@ osh_router_free(struct osh_router *r)
 {
 	if (r == NULL)
 		return;
+	for (size_t i = 0; r->c != NULL && i < r->n; i++)
+		for (size_t k = 0; k < r->c[i].nsegs; k++)
+			free(r->c[i].segs[k].name);
 	free(r->c);
 	free(r);
 }
@@ -118,7 +120,7 @@ match_one(const struct compiled *c, const char *const *segs,
 	if (c->nsegs != nsegs)
 		return false;
 	for (size_t i = 0; i < nsegs; i++) {
-		if (c->segs[i].param) {
+		if (c->segs[i].name != NULL) {
 			if (lens[i] == 0)
 				return false;
 			continue;
@@ -167,11 +169,10 @@ osh_router_match(const struct osh_router *r, enum osh_method method,
 			continue;
 		}
 		for (size_t k = 0; k < c->nsegs; k++) {
-			if (!c->segs[k].param || *nparams == OSH_MAX_PARAMS)
+			if (c->segs[k].name == NULL || *nparams == OSH_MAX_PARAMS)
 				continue;
-			params[*nparams].name = c->segs[k].s;
+			params[*nparams].name = c->segs[k].name;
 			params[*nparams].value = strndup(segs[k], lens[k]);
-			/* The name is the pattern text up to '}'. */
 			(*nparams)++;
 		}
 		return c->route;
@@ -287,18 +288,19 @@ on_revocation(redisReply *reply, void *arg)
 	int64_t before;
 
 	if (reply == NULL || reply->type != REDIS_REPLY_ARRAY ||
-	    reply->elements != 2) {
+	    reply->elements != 3) {
 		osh_reply_error(req, 503, NULL, NULL,
 		    "token revocation list unavailable");
 		return;
 	}
-	if (reply->element[0]->type == REDIS_REPLY_STRING) {
+	if (reply->element[0]->type == REDIS_REPLY_STRING ||
+	    reply->element[2]->type == REDIS_REPLY_STRING) {
 		unauthorized(req, "token has been revoked");
 		return;
 	}
 	if (reply->element[1]->type == REDIS_REPLY_STRING &&
 	    osh_parse_int(reply->element[1]->str, 0, INT64_MAX, &before) &&
-	    req->claims.iat < before) {
+	    req->claims.iat_ms < before) {
 		unauthorized(req, "token has been revoked");
 		return;
 	}
@@ -353,6 +355,7 @@ osh_router_dispatch(struct osh_req *req, void *arg)
 		return;
 	}
 	osh_redis_cmd(r->redis, on_revocation, req,
-	    "MGET osh:revoked:jti:%s osh:revoked:user:%lld", req->claims.jti,
-	    (long long)req->claims.user_id);
+	    "MGET osh:revoked:jti:%s osh:revoked:user:%lld osh:revoked:sid:%s",
+	    req->claims.jti, (long long)req->claims.user_id,
+	    req->claims.sid[0] ? req->claims.sid : "-");
 }

@@ -169,7 +169,7 @@ revoke_user_tokens(struct osh_req *req, int64_t user_id)
 
 	osh_redis_cmd(svc_of(req)->redis, NULL, NULL,
 	    "SET osh:revoked:user:%lld %lld EX %lld", (long long)user_id,
-	    (long long)osh_wall_s(), (long long)app->cfg.access_ttl_s + 60);
+	    (long long)osh_wall_ms(), (long long)app->cfg.access_ttl_s + 60);
 }
 
 static void
@@ -242,7 +242,8 @@ reply_tokens(struct session *s)
 	osh_strlcpy(c.role, s->role, sizeof(c.role));
 	osh_strlcpy(c.sid, s->family, sizeof(c.sid));
 	osh_random_token(c.jti, sizeof(c.jti), 16);
-	c.iat = osh_wall_s();
+	c.iat_ms = osh_wall_ms();
+	c.iat = c.iat_ms / 1000;
 	c.exp = c.iat + app->cfg.access_ttl_s;
 	if ((access = osh_jwt_sign(app->signer, &c)) == NULL) {
 		osh_log_error(req->request_id, "msg=\"token signing failed\"");
@@ -378,8 +379,13 @@ login_failed(struct login *l, const char *reason)
 		.request_id = l->req->request_id,
 		.details = json_object_new_object(),
 	};
-	char window[24];
+	char window[24], target[32];
 
+	if (l->found) {
+		snprintf(target, sizeof(target), "user:%lld",
+		    (long long)l->user_id);
+		e.target = target;
+	}
 	json_object_object_add(e.details, "reason",
 	    json_object_new_string(reason));
 	osh_audit_emit(svc_of(l->req)->audit, &e);
@@ -760,6 +766,7 @@ h_profile_patch(struct osh_req *req)
 struct pwchange {
 	struct osh_req *req;
 	char *current, *next, *hash, *new_hash;
+	char *user_json;
 	char name[OSH_NAME_MAX];
 	char role[OSH_ROLE_MAX];
 	bool ok;
@@ -772,6 +779,7 @@ pwchange_free(struct pwchange *p)
 	osh_free_secret(p->next);
 	osh_free_secret(p->hash);
 	osh_free_secret(p->new_hash);
+	free(p->user_json);
 	free(p);
 }
 
@@ -801,7 +809,7 @@ on_pw_sessions_revoked(enum store_status st, void *arg)
 	}
 	revoke_user_tokens(req, req->claims.user_id);
 	s = session_new(req, req->claims.user_id, p->name, p->role, NULL,
-	    NULL);
+	    p->user_json);
 	pwchange_free(p);
 	if (s == NULL) {
 		reply_result(req, AUTH_UNAVAILABLE, NULL);
@@ -817,9 +825,10 @@ on_pw_stored(enum store_status st, const char *json, void *arg)
 	struct pwchange *p = arg;
 	struct osh_req *req = p->req;
 
-	(void)json;
 	audit_user(req, "auth.password_change", req->claims.user_id,
 	    st == STORE_OK ? "success" : "failure", NULL);
+	if (json != NULL)
+		p->user_json = strdup(json);
 	if (st != STORE_OK) {
 		reply_result(req, from_store(st), NULL);
 		pwchange_free(p);

@@ -20,6 +20,7 @@ struct osh_claims {
 	char jti[OSH_JTI_MAX];
 	char sid[OSH_JTI_MAX]; /* refresh family the token belongs to */
 	int64_t iat, exp;
+	int64_t iat_ms; /* issue time in ms, for precise revocation */
 };
 
 enum osh_token_status {

@@ -1,0 +1,226 @@
+"""Shared fixtures: the stack started by tests/integration/run.sh, an API
+client that checks every answer against proto/openapi.yaml, users of each
+role, and helpers to reach Redis, PostgreSQL and the service logs."""
+import json
+import os
+import re
+import secrets
+import subprocess
+import time
+from pathlib import Path
+
+import jsonschema
+import pytest
+import requests
+import yaml
+
+TOP = Path(__file__).resolve().parents[2]
+RUN = Path(os.environ.get("OSH_RUN_DIR", TOP / "build" / "test-run"))
+OFF = int(os.environ.get("OSH_PORT_OFFSET", "10000"))
+GATEWAY = f"http://127.0.0.1:{8080 + OFF}"
+PORTS = {"auth": 8101 + OFF, "server-mgmt": 8102 + OFF}
+PG_PORT = 15432 + OFF
+REDIS_PORT = 16379 + OFF
+
+
+class OpenApi:
+    """Finds the schema of an answer in the spec and validates it."""
+
+    def __init__(self, path):
+        self.spec = yaml.safe_load(path.read_text())
+        self.routes = []
+        for tmpl, ops in self.spec["paths"].items():
+            rx = "^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(tmpl)) + "$"
+            self.routes.append((re.compile(rx), tmpl, ops))
+
+    def _resolve(self, node):
+        if isinstance(node, dict):
+            if "$ref" in node:
+                target = self.spec
+                for part in node["$ref"].lstrip("#/").split("/"):
+                    target = target[part]
+                return self._resolve(target)
+            out = {}
+            for k, v in node.items():
+                if k == "nullable":
+                    continue
+                out[k] = self._resolve(v)
+            if node.get("nullable"):
+                return {"anyOf": [out, {"type": "null"}]}
+            return out
+        if isinstance(node, list):
+            return [self._resolve(v) for v in node]
+        return node
+
+    def operation(self, method, path):
+        for rx, tmpl, ops in self.routes:
+            if rx.match(path):
+                return tmpl, ops.get(method.lower())
+        return None, None
+
+    def check(self, method, path, resp):
+        tmpl, op = self.operation(method, path)
+        assert tmpl is not None, f"{path} is not in openapi.yaml"
+        assert op is not None, f"{method} {tmpl} is not in openapi.yaml"
+        code = str(resp.status_code)
+        responses = op["responses"]
+        assert code in responses or "default" in responses, (
+            f"{method} {tmpl} answered {code}, not documented")
+        doc = self._resolve(responses.get(code, responses.get("default")))
+        content = doc.get("content")
+        if not content:
+            assert resp.content == b"", f"{method} {tmpl} {code} has a body"
+            return
+        ctype = resp.headers.get("Content-Type", "").split(";")[0]
+        assert ctype in content, f"{method} {tmpl} {code}: {ctype}"
+        schema = content[ctype].get("schema")
+        if ctype == "application/json" and schema:
+            jsonschema.validate(resp.json(), schema)
+
+
+OPENAPI = OpenApi(TOP / "proto" / "openapi.yaml")
+
+
+class Api:
+    """A client of the gateway. Every answer to /api/* is checked against
+    the OpenAPI description."""
+
+    def __init__(self, token=None, source=None):
+        self.token = token
+        self.s = requests.Session()
+        if source is not None:
+            adapter = SourceAdapter(source)
+            self.s.mount("http://", adapter)
+
+    def call(self, method, path, json_body=None, token="default",
+             headers=None, data=None, check=True, params=None):
+        h = dict(headers or {})
+        tok = self.token if token == "default" else token
+        if tok:
+            h["Authorization"] = f"Bearer {tok}"
+        if json_body is not None and data is None:
+            data = json.dumps(json_body)
+            h.setdefault("Content-Type", "application/json")
+        r = self.s.request(method, GATEWAY + path, data=data, headers=h,
+                           params=params, timeout=30)
+        # Gateway answers (502-504, 413, 429) are the same everywhere.
+        if check and path.startswith("/api/") and r.status_code not in (
+                413, 429, 502, 503, 504):
+            OPENAPI.check(method, path.split("?")[0], r)
+        return r
+
+    def get(self, path, **kw):
+        return self.call("GET", path, **kw)
+
+    def post(self, path, body=None, **kw):
+        return self.call("POST", path, json_body=body, **kw)
+
+    def patch(self, path, body=None, **kw):
+        return self.call("PATCH", path, json_body=body, **kw)
+
+    def put(self, path, body=None, **kw):
+        return self.call("PUT", path, json_body=body, **kw)
+
+    def delete(self, path, **kw):
+        return self.call("DELETE", path, **kw)
+
+
+class SourceAdapter(requests.adapters.HTTPAdapter):
+    """Connects from a given loopback address (127.0.0.x), so a test can
+    look like another client to the gateway."""
+
+    def __init__(self, source, **kw):
+        self.source = source
+        super().__init__(**kw)
+
+    def init_poolmanager(self, *a, **kw):
+        kw["source_address"] = (self.source, 0)
+        return super().init_poolmanager(*a, **kw)
+
+
+def login(username, password, api=None):
+    r = (api or Api()).post("/api/auth/login",
+                            {"username": username, "password": password})
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def redis(*args):
+    env = dict(os.environ, REDISCLI_AUTH=(RUN / "secrets" / "redis-password")
+               .read_text().strip())
+    out = subprocess.run(["redis-cli", "-h", "127.0.0.1", "-p",
+                          str(REDIS_PORT), "--no-raw", *args],
+                         capture_output=True, text=True, env=env, timeout=10)
+    text = out.stdout.strip()
+    return text[len("(integer) "):] if text.startswith("(integer) ") else text
+
+
+def psql(sql):
+    env = dict(os.environ, PGPASSWORD=(RUN / "secrets" / "db-password")
+               .read_text().strip())
+    out = subprocess.run(["psql", "-h", "127.0.0.1", "-p", str(PG_PORT),
+                          "-U", "osh", "-d", "osh", "-At", "-c", sql],
+                         capture_output=True, text=True, env=env, timeout=20)
+    assert out.returncode == 0, out.stderr
+    return out.stdout.strip()
+
+
+def wait_for(fn, timeout=10.0, interval=0.1, what="condition"):
+    deadline = time.time() + timeout
+    last = None
+    while time.time() < deadline:
+        last = fn()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out waiting for {what}: {last!r}")
+
+
+def logs(service):
+    return (RUN / "logs" / f"{service}.log").read_text(errors="replace")
+
+
+@pytest.fixture(autouse=True)
+def clear_throttle():
+    keys = redis("--scan", "--pattern", "osh:login:fail:*").split()
+    if keys:
+        redis("DEL", *[k.strip('"') for k in keys])
+    yield
+
+
+@pytest.fixture(scope="session")
+def admin_password():
+    return (RUN / "admin-password").read_text().strip()
+
+
+@pytest.fixture(scope="session")
+def admin(admin_password):
+    return Api(login("admin", admin_password)["access_token"])
+
+
+def new_password():
+    return "pw-" + secrets.token_urlsafe(12)
+
+
+@pytest.fixture(scope="session")
+def make_user(admin):
+    """Creates a user of a role; returns (user, password, Api)."""
+    def make(role, **extra):
+        name = f"{role}-{secrets.token_hex(4)}"
+        pw = new_password()
+        r = admin.post("/api/users", {"username": name, "password": pw,
+                                      "role": role, **extra})
+        assert r.status_code == 201, r.text
+        tokens = login(name, pw)
+        return r.json(), pw, Api(tokens["access_token"])
+    return make
+
+
+@pytest.fixture(scope="session")
+def operator(make_user):
+    return make_user("operator")[2]
+
+
+@pytest.fixture(scope="session")
+def viewer(make_user):
+    return make_user("viewer")[2]

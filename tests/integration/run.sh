@@ -1,0 +1,49 @@
+#!/bin/sh
+# Runs the integration tests against a fresh stack on test ports (offset
+# 10000), torn down afterwards even when tests fail. Under SAN=1 any
+# sanitizer report in a service log fails the run.
+set -u
+top=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$top"
+export BUILD=${BUILD:-build}
+export OSH_RUN_DIR="$top/$BUILD/test-run"
+export OSH_PORT_OFFSET=${OSH_PORT_OFFSET:-10000}
+export OSH_NGINX_LOGIN_RATE=200r/s OSH_NGINX_LOGIN_BURST=400
+export OSH_LOG_LEVEL=info
+if [ "${SAN:-0}" = 1 ]; then
+	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:log_path=$OSH_RUN_DIR/logs/asan
+	export UBSAN_OPTIONS=print_stacktrace=1:log_path=$OSH_RUN_DIR/logs/ubsan
+fi
+
+teardown() {
+	bash deploy/local/stack.sh down >/dev/null 2>&1
+}
+trap teardown EXIT INT TERM
+
+bash deploy/local/stack.sh down >/dev/null 2>&1
+rm -rf "$OSH_RUN_DIR"
+[ -L "$OSH_RUN_DIR/pg" ] && rm -rf "$(readlink -f "$OSH_RUN_DIR/pg")"
+mkdir -p "$OSH_RUN_DIR/logs"
+if ! bash deploy/local/stack.sh up >"$OSH_RUN_DIR/stack-up.log" 2>&1; then
+	cat "$OSH_RUN_DIR/stack-up.log"
+	for f in "$OSH_RUN_DIR"/logs/*.log; do
+		echo "== $f"; tail -n 30 "$f"
+	done
+	exit 1
+fi
+
+/usr/bin/python3 -m pytest -p no:cacheprovider -q -ra tests/integration "$@"
+rc=$?
+
+teardown
+trap - EXIT
+if ls "$OSH_RUN_DIR"/logs/asan* "$OSH_RUN_DIR"/logs/ubsan* >/dev/null 2>&1 ||
+    grep -l -E 'runtime error:|AddressSanitizer|LeakSanitizer' \
+    "$OSH_RUN_DIR"/logs/*.log >/dev/null 2>&1; then
+	echo "sanitizer reports found:"
+	cat "$OSH_RUN_DIR"/logs/asan* "$OSH_RUN_DIR"/logs/ubsan* 2>/dev/null | head -80
+	grep -h -A20 -E 'runtime error:|AddressSanitizer|LeakSanitizer' \
+	    "$OSH_RUN_DIR"/logs/*.log | head -80
+	rc=1
+fi
+exit $rc
