@@ -5,6 +5,34 @@
 #include "osh/json.h"
 #include "osh/util.h"
 
+/* json-c accepts more than JSON even in strict mode (single-quoted
+ * strings, for one). Outside strings, JSON only has structure, numbers and
+ * the words true, false and null: anything else is refused here. */
+static bool
+plain_json(const char *buf, size_t len)
+{
+	bool in_string = false;
+
+	for (size_t i = 0; i < len; i++) {
+		char c = buf[i];
+
+		if (in_string) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				in_string = false;
+			continue;
+		}
+		if (c == '"') {
+			in_string = true;
+			continue;
+		}
+		if (strchr(" \t\r\n{}[],:0123456789+-.eEtrufalsn", c) == NULL)
+			return false;
+	}
+	return true;
+}
+
 struct json_object *
 osh_json_parse(const char *buf, size_t len, int max_depth, struct osh_err *err)
 {
@@ -21,6 +49,11 @@ osh_json_parse(const char *buf, size_t len, int max_depth, struct osh_err *err)
 	if (memchr(buf, '\0', len) != NULL || !osh_utf8_valid(buf, len)) {
 		osh_err_set(err, 400, "invalid_json", NULL,
 		    "request body is not valid UTF-8 text");
+		return NULL;
+	}
+	if (!plain_json(buf, len)) {
+		osh_err_set(err, 400, "invalid_json", NULL,
+		    "malformed JSON: unexpected character");
 		return NULL;
 	}
 	if ((tok = json_tokener_new_ex(max_depth)) == NULL) {

@@ -1,0 +1,113 @@
+/* Unit tests: the auth service's domain rules (services/auth/domain.c). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "auth/auth.h"
+
+static void
+usernames(void **state)
+{
+	(void)state;
+	assert_true(auth_username_valid("ada.lovelace@example.org"));
+	assert_true(auth_username_valid("op-1_x"));
+	assert_false(auth_username_valid(""));
+	assert_false(auth_username_valid("has space"));
+	assert_false(auth_username_valid("semi;colon"));
+	assert_false(auth_username_valid("\xc3\xa9"));
+	assert_false(auth_username_valid(
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"));
+}
+
+static void
+password_policy(void **state)
+{
+	struct osh_err err;
+
+	(void)state;
+	assert_true(auth_password_acceptable("long enough pw", "ada", "pw", &err));
+	assert_false(auth_password_acceptable("short", "ada", "pw", &err));
+	assert_string_equal(err.field, "pw");
+	assert_false(auth_password_acceptable("AdaLovelace1", "adalovelace1",
+	    "pw", &err));
+	/* Ten characters, not ten bytes. */
+	assert_true(auth_password_acceptable("\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+	    "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", NULL, "pw", &err));
+	assert_false(auth_password_acceptable("\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+	    "\xc3\xa9", NULL, "pw", &err));
+}
+
+static void
+paging(void **state)
+{
+	static const struct auth_sort_key keys[] = {
+		{"id", "id", "id DESC"},
+		{"name", "name", "name DESC"},
+	};
+	struct auth_page p;
+	struct osh_err err;
+
+	(void)state;
+	assert_int_equal(auth_page_parse(NULL, NULL, NULL, keys, 2, 100, &p,
+	    &err), 0);
+	assert_int_equal(p.limit, 50);
+	assert_string_equal(p.order, "id");
+	assert_int_equal(auth_page_parse("100", "5", "-name", keys, 2, 100, &p,
+	    &err), 0);
+	assert_int_equal(p.limit, 100);
+	assert_int_equal(p.offset, 5);
+	assert_string_equal(p.order, "name DESC");
+	assert_int_equal(auth_page_parse("101", NULL, NULL, keys, 2, 100, &p,
+	    &err), -1);
+	assert_string_equal(err.field, "limit");
+	assert_int_equal(auth_page_parse(NULL, "-1", NULL, keys, 2, 100, &p,
+	    &err), -1);
+	assert_string_equal(err.field, "offset");
+	assert_int_equal(auth_page_parse(NULL, NULL, "id; DROP", keys, 2, 100,
+	    &p, &err), -1);
+	assert_string_equal(err.field, "sort");
+}
+
+static void
+csv(void **state)
+{
+	struct osh_buf b;
+
+	(void)state;
+	osh_buf_init(&b, 0);
+	auth_csv_field(&b, "plain", false);
+	auth_csv_field(&b, "a,b", false);
+	auth_csv_field(&b, "say \"hi\"", false);
+	auth_csv_field(&b, "=SUM(A1)", false);
+	auth_csv_field(&b, NULL, true);
+	assert_string_equal(b.data,
+	    "plain,\"a,b\",\"say \"\"hi\"\"\",\"'=SUM(A1)\",\r\n");
+	osh_buf_release(&b);
+}
+
+static void
+throttle_keys(void **state)
+{
+	char u[320], a[160];
+
+	(void)state;
+	auth_throttle_keys("Ada", "10.0.0.1", u, sizeof(u), a, sizeof(a));
+	assert_string_equal(u, "osh:login:fail:user:ada");
+	assert_string_equal(a, "osh:login:fail:addr:10.0.0.1");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(usernames),
+		cmocka_unit_test(password_policy),
+		cmocka_unit_test(paging),
+		cmocka_unit_test(csv),
+		cmocka_unit_test(throttle_keys),
+	};
+	return cmocka_run_group_tests_name("auth_domain", tests, NULL, NULL);
+}

@@ -1,0 +1,115 @@
+/* Unit tests: json.c and error.c */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "osh/json.h"
+#include "osh/util.h"
+
+static const char *const colors[] = {"red", "green", NULL};
+
+static const struct osh_field fields[] = {
+	{"name", OSH_FIELD_STRING, true, false, 1, 5, NULL},
+	{"count", OSH_FIELD_INT, false, false, 0, 10, NULL},
+	{"on", OSH_FIELD_BOOL, false, false, 0, 0, NULL},
+	{"color", OSH_FIELD_ENUM, false, true, 0, 0, colors},
+	{"tags", OSH_FIELD_ARRAY, false, false, 0, 2, NULL},
+};
+
+static void
+check(const char *text, int status, const char *field)
+{
+	struct osh_err err = {0};
+	struct json_object *o = osh_json_parse(text, strlen(text), 4, &err);
+	int rc = o ? osh_json_check(o, fields, OSH_ARRAY_LEN(fields), &err) : -1;
+
+	if (status == 0) {
+		assert_int_equal(rc, 0);
+	} else {
+		assert_int_equal(rc, -1);
+		assert_int_equal(err.status, status);
+		assert_string_equal(err.field, field);
+	}
+	json_object_put(o);
+}
+
+static void
+validation_table(void **state)
+{
+	(void)state;
+	check("{\"name\": \"ab\"}", 0, "");
+	check("{\"name\": \"ab\", \"count\": 10, \"on\": true, \"color\": null,"
+	      " \"tags\": [1, 2]}", 0, "");
+	check("{}", 400, "name");
+	check("{\"name\": \"\"}", 400, "name");
+	check("{\"name\": \"abcdef\"}", 400, "name");
+	check("{\"name\": \"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\"}", 0,
+	    "");
+	check("{\"name\": 5}", 400, "name");
+	check("{\"name\": \"a\", \"count\": 11}", 400, "count");
+	check("{\"name\": \"a\", \"count\": 1.5}", 400, "count");
+	check("{\"name\": \"a\", \"count\": \"1\"}", 400, "count");
+	check("{\"name\": \"a\", \"on\": 1}", 400, "on");
+	check("{\"name\": \"a\", \"color\": \"blue\"}", 400, "color");
+	check("{\"name\": \"a\", \"tags\": [1, 2, 3]}", 400, "tags");
+	check("{\"name\": \"a\", \"extra\": 1}", 400, "extra");
+	check("{\"name\": \"a\\u0000b\"}", 400, "name");
+	check("[]", 400, "");
+}
+
+static void
+parse_errors(void **state)
+{
+	static const char *const bad[] = {"", "{", "{\"a\":}", "{} x",
+	    "[[[[[[1]]]]]]", "{'a': 1}", "{\"a\": 1,}", "\xff"};
+	struct osh_err err;
+
+	(void)state;
+	for (size_t i = 0; i < OSH_ARRAY_LEN(bad); i++) {
+		memset(&err, 0, sizeof(err));
+		assert_null(osh_json_parse(bad[i], strlen(bad[i]), 4, &err));
+		assert_int_equal(err.status, 400);
+		assert_string_equal(err.code, "invalid_json");
+	}
+}
+
+static void
+accessors_and_error_body(void **state)
+{
+	struct osh_err err;
+	struct json_object *o, *e;
+	const char *text = "{\"s\": \"x\", \"i\": 7, \"b\": true, \"n\": null}";
+
+	(void)state;
+	o = osh_json_parse(text, strlen(text), 4, &err);
+	assert_non_null(o);
+	assert_string_equal(osh_json_str(o, "s", "d"), "x");
+	assert_string_equal(osh_json_str(o, "n", "d"), "d");
+	assert_int_equal(osh_json_int(o, "i", 0), 7);
+	assert_true(osh_json_bool(o, "b", false));
+	assert_true(osh_json_has(o, "n"));
+	assert_false(osh_json_has(o, "zz"));
+	json_object_put(o);
+
+	osh_err_set(&err, 404, NULL, NULL, "server %d not found", 42);
+	e = osh_err_json(&err, "rid-1");
+	assert_string_equal(json_object_to_json_string_ext(e,
+	    JSON_C_TO_STRING_PLAIN),
+	    "{\"error\":{\"code\":\"not_found\",\"message\":\"server 42 not "
+	    "found\",\"request_id\":\"rid-1\"}}");
+	json_object_put(e);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(validation_table),
+		cmocka_unit_test(parse_errors),
+		cmocka_unit_test(accessors_and_error_body),
+	};
+	return cmocka_run_group_tests_name("json", tests, NULL, NULL);
+}

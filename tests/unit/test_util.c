@@ -1,0 +1,144 @@
+/* Unit tests: util.c */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "osh/util.h"
+
+static void
+parse_int_edges(void **state)
+{
+	static const struct {
+		const char *in;
+		bool ok;
+		int64_t want;
+	} cases[] = {
+		{"", false, 0}, {" 1", false, 0}, {"+1", false, 0},
+		{"1x", false, 0}, {"x", false, 0}, {"-", false, 0},
+		{"9223372036854775808", false, 0}, {"101", false, 0},
+		{"-1", true, -1}, {"0", true, 0}, {"100", true, 100},
+	};
+	int64_t v;
+
+	(void)state;
+	assert_false(osh_parse_int(NULL, 0, 1, &v));
+	for (size_t i = 0; i < OSH_ARRAY_LEN(cases); i++) {
+		bool ok = osh_parse_int(cases[i].in, -10, 100, &v);
+		assert_int_equal(ok, cases[i].ok);
+		if (ok)
+			assert_int_equal(v, cases[i].want);
+	}
+}
+
+static void
+time_round_trip(void **state)
+{
+	char buf[OSH_TIME_LEN];
+	int64_t ms;
+
+	(void)state;
+	assert_string_equal(osh_time_format(0, buf, sizeof(buf)),
+	    "1970-01-01T00:00:00.000Z");
+	assert_string_equal(osh_time_format(1795290276123, buf, sizeof(buf)),
+	    "2026-11-21T19:44:36.123Z");
+	assert_true(osh_time_parse("2026-11-21T19:44:36.123Z", &ms));
+	assert_int_equal(ms, 1795290276123);
+	assert_true(osh_time_parse("2026-11-21T20:44:36+01:00", &ms));
+	assert_int_equal(ms, 1795290276000);
+	assert_true(osh_time_parse("2026-11-21T19:44:36.1234567Z", &ms));
+	assert_int_equal(ms, 1795290276123);
+}
+
+static void
+time_parse_rejects(void **state)
+{
+	static const char *const bad[] = {"", "2026-11-21", "2026-11-21T19:44",
+	    "2026-13-01T00:00:00Z", "2026-02-30T00:00:00Z",
+	    "2026-11-21T24:00:00Z", "2026-11-21T19:44:36", "yesterday",
+	    "2026-11-21T19:44:36.Z", "2026-11-21T19:44:36Zjunk"};
+	int64_t ms;
+
+	(void)state;
+	for (size_t i = 0; i < OSH_ARRAY_LEN(bad); i++)
+		assert_false(osh_time_parse(bad[i], &ms));
+}
+
+static void
+buf_bounded(void **state)
+{
+	struct osh_buf b;
+
+	(void)state;
+	osh_buf_init(&b, 8);
+	assert_int_equal(osh_buf_puts(&b, "1234"), 0);
+	assert_int_equal(osh_buf_printf(&b, "%d", 5678), 0);
+	assert_string_equal(b.data, "12345678");
+	assert_int_equal(osh_buf_puts(&b, "9"), -1);
+	assert_true(b.overflow);
+	assert_int_equal(b.len, 8);
+	osh_buf_release(&b);
+}
+
+static void
+utf8_validation(void **state)
+{
+	(void)state;
+	assert_true(osh_utf8_valid("plain", 5));
+	assert_true(osh_utf8_valid("\xc3\xa9\xf0\x9f\x9a\x80", 6));
+	assert_false(osh_utf8_valid("\xc0\xaf", 2));	     /* overlong */
+	assert_false(osh_utf8_valid("\xed\xa0\x80", 3));     /* surrogate */
+	assert_false(osh_utf8_valid("\xf4\x90\x80\x80", 4)); /* > U+10FFFF */
+	assert_false(osh_utf8_valid("\xe2\x82", 2));	     /* truncated */
+	assert_int_equal(osh_utf8_len("\xc3\xa9t\xc3\xa9", 5), 3);
+}
+
+static void
+utf8_clean(void **state)
+{
+	char *s;
+
+	(void)state;
+	s = osh_utf8_clean("a\xffz", 3, 64);
+	assert_string_equal(s, "a\xef\xbf\xbdz");
+	free(s);
+	s = osh_utf8_clean("x\ny\tz", 5, 64);
+	assert_string_equal(s, "x y\tz");
+	free(s);
+	/* Cut on a character boundary, never inside one. */
+	s = osh_utf8_clean("ab\xc3\xa9", 4, 3);
+	assert_string_equal(s, "ab");
+	free(s);
+	s = osh_utf8_clean("ab\0cd", 5, 64);
+	assert_string_equal(s, "ab");
+	free(s);
+}
+
+static void
+strlcpy_cuts(void **state)
+{
+	char small[4];
+
+	(void)state;
+	assert_false(osh_strlcpy(small, "abcdef", sizeof(small)));
+	assert_string_equal(small, "abc");
+	assert_true(osh_strlcpy(small, "ab", sizeof(small)));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(parse_int_edges),
+		cmocka_unit_test(time_round_trip),
+		cmocka_unit_test(time_parse_rejects),
+		cmocka_unit_test(buf_bounded),
+		cmocka_unit_test(utf8_validation),
+		cmocka_unit_test(utf8_clean),
+		cmocka_unit_test(strlcpy_cuts),
+	};
+	return cmocka_run_group_tests_name("util", tests, NULL, NULL);
+}
