@@ -26,6 +26,7 @@ struct query {
 	TAILQ_ENTRY(query) next;
 	struct osh_db *db;
 	char *sql;
+	uint64_t hash; /* of sql: names its prepared statement */
 	int nparams;
 	char **values;
 	osh_db_cb cb;
@@ -47,6 +48,9 @@ struct conn {
 	struct query *q;
 	PGresult *res;
 	int backoff_ms;
+	bool preparing; /* the in-flight command is q's PREPARE */
+	uint64_t *prepared; /* hashes of statements prepared here */
+	size_t nprepared, capprepared;
 };
 
 struct osh_db {
@@ -140,6 +144,8 @@ conn_down(struct conn *c, const char *why, bool log)
 	}
 	c->state = C_DOWN;
 	c->q = NULL;
+	c->preparing = false;
+	c->nprepared = 0; /* a new session knows no statements */
 	if (q != NULL)
 		complete(q, NULL, why);
 	tv.tv_sec = c->backoff_ms / 1000;
@@ -150,11 +156,50 @@ conn_down(struct conn *c, const char *why, bool log)
 	c->db->reconnects++;
 }
 
+static bool send_prepared(struct conn *c);
+
+/* Remembers that q's statement is prepared on this connection. */
+static void
+remember_prepared(struct conn *c, uint64_t hash)
+{
+	if (c->nprepared == c->capprepared) {
+		size_t cap = c->capprepared ? c->capprepared * 2 : 32;
+		uint64_t *p = realloc(c->prepared, cap * sizeof(*p));
+		if (p == NULL)
+			return;
+		c->prepared = p;
+		c->capprepared = cap;
+	}
+	c->prepared[c->nprepared++] = hash;
+}
+
+static bool
+is_prepared(const struct conn *c, uint64_t hash)
+{
+	for (size_t i = 0; i < c->nprepared; i++)
+		if (c->prepared[i] == hash)
+			return true;
+	return false;
+}
+
 static void
 deliver(struct conn *c)
 {
 	struct query *q = c->q;
 	PGresult *res = c->res;
+
+	if (c->preparing) {
+		c->preparing = false;
+		if (res != NULL && PQresultStatus(res) == PGRES_COMMAND_OK) {
+			PQclear(res);
+			c->res = NULL;
+			remember_prepared(c, q->hash);
+			if (!send_prepared(c))
+				conn_down(c, "cannot send the query", true);
+			return;
+		}
+		/* A statement that does not prepare fails like a query. */
+	}
 
 	c->q = NULL;
 	c->res = NULL;
@@ -319,25 +364,53 @@ conn_start(struct conn *c)
 	watch(c, EV_WRITE, on_connect_poll);
 }
 
+/* Sends q as its prepared statement; false when the send failed. */
+static bool
+send_prepared(struct conn *c)
+{
+	char name[24];
+	int rc;
+
+	snprintf(name, sizeof(name), "s%016llx",
+	    (unsigned long long)c->q->hash);
+	if (!PQsendQueryPrepared(c->pg, name, c->q->nparams,
+		(const char *const *)c->q->values, NULL, NULL, 0))
+		return false;
+	if ((rc = PQflush(c->pg)) < 0)
+		return false;
+	if (rc == 1)
+		event_add(c->wr, NULL);
+	return true;
+}
+
+/* Runs q on c: each statement is prepared once per connection, so the
+ * server parses and plans it once, not on every call. */
 static void
 conn_run(struct conn *c, struct query *q)
 {
 	struct timeval tv;
 	uint64_t now = osh_now_us(), left;
+	char name[24];
 	int rc;
 
 	c->q = q;
 	c->state = C_BUSY;
 	c->db->queries++;
-	if (!PQsendQueryParams(c->pg, q->sql, q->nparams, NULL,
-		(const char *const *)q->values, NULL, NULL, 0)) {
-		conn_down(c, "cannot send the query", true);
-		return;
-	}
 	left = q->deadline_us > now ? q->deadline_us - now : 1000;
 	tv.tv_sec = (time_t)(left / 1000000);
 	tv.tv_usec = (suseconds_t)(left % 1000000);
 	event_add(c->timer, &tv);
+	if (is_prepared(c, q->hash)) {
+		if (!send_prepared(c))
+			conn_down(c, "cannot send the query", true);
+		return;
+	}
+	snprintf(name, sizeof(name), "s%016llx", (unsigned long long)q->hash);
+	c->preparing = true;
+	if (!PQsendPrepare(c->pg, name, q->sql, q->nparams, NULL)) {
+		conn_down(c, "cannot send the query", true);
+		return;
+	}
 	if ((rc = PQflush(c->pg)) < 0)
 		conn_down(c, "cannot send the query", true);
 	else if (rc == 1)
@@ -439,6 +512,7 @@ osh_db_free(struct osh_db *db)
 			PQclear(c->res);
 		if (c->pg != NULL)
 			PQfinish(c->pg);
+		free(c->prepared);
 	}
 	while ((q = TAILQ_FIRST(&db->queue)) != NULL) {
 		TAILQ_REMOVE(&db->queue, q, next);
@@ -467,6 +541,9 @@ osh_db_query(struct osh_db *db, const char *sql, int nparams,
 	q->nparams = nparams;
 	q->deadline_us = osh_now_us() + (uint64_t)db->opt.query_timeout_ms *
 	    1000u;
+	q->hash = 1469598103934665603ull;
+	for (const unsigned char *p = (const unsigned char *)sql; *p; p++)
+		q->hash = (q->hash ^ *p) * 1099511628211ull;
 	if ((q->sql = strdup(sql)) == NULL ||
 	    (nparams > 0 &&
 		(q->values = calloc((size_t)nparams, sizeof(char *))) == NULL))

@@ -42,6 +42,7 @@ struct rcmd {
 	struct osh_redis *r;
 	osh_redis_cb cb;
 	void *arg;
+	bool persistent; /* a subscription: called for every message */
 };
 
 static void schedule_reconnect(struct osh_redis *r);
@@ -64,6 +65,13 @@ on_reply(redisAsyncContext *ac, void *reply, void *priv)
 	struct rcmd *c = priv;
 
 	(void)ac;
+	if (c->persistent) {
+		if (c->cb != NULL)
+			c->cb(reply, c->arg);
+		if (reply == NULL)
+			free(c); /* the connection is gone */
+		return;
+	}
 	if (c->r->pending > 0)
 		c->r->pending--;
 	c->r->progress_us = osh_now_us();
@@ -296,4 +304,22 @@ osh_redis_cmd(struct osh_redis *r, osh_redis_cb cb, void *arg,
 		va_end(ap);
 	}
 	return sent(r, c, rc);
+}
+
+int
+osh_redis_subscribe(struct osh_redis *r, const char *channel, osh_redis_cb cb,
+    void *arg)
+{
+	struct rcmd *c = prepare(r, cb, arg);
+
+	if (c == NULL)
+		return -1;
+	c->persistent = true;
+	if (!r->connected || r->ac == NULL ||
+	    redisAsyncCommand(r->ac, on_reply, c, "SUBSCRIBE %s", channel) !=
+		REDIS_OK) {
+		free(c);
+		return -1;
+	}
+	return 0;
 }

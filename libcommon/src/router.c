@@ -6,6 +6,7 @@
 
 #include "osh/log.h"
 #include "osh/redis.h"
+#include "osh/revoke.h"
 #include "osh/router.h"
 #include "osh/util.h"
 
@@ -26,6 +27,7 @@ struct osh_router {
 	size_t n;
 	struct compiled *c;
 	struct osh_jwt_verifier *verifier;
+	struct osh_revocations *revoked;
 	struct osh_redis *redis;
 };
 
@@ -100,9 +102,10 @@ osh_router_free(struct osh_router *r)
 
 void
 osh_router_set_auth(struct osh_router *r, struct osh_jwt_verifier *v,
-    struct osh_redis *redis)
+    struct osh_revocations *revoked, struct osh_redis *redis)
 {
 	r->verifier = v;
+	r->revoked = revoked;
 	r->redis = redis;
 }
 
@@ -350,10 +353,21 @@ osh_router_dispatch(struct osh_req *req, void *arg)
 		unauthorized(req, osh_token_status_str(st));
 		return;
 	}
+	switch (osh_revocations_check(r->revoked, &req->claims, osh_wall_ms())) {
+	case OSH_NOT_REVOKED:
+		authorize(req);
+		return;
+	case OSH_REVOKED:
+		unauthorized(req, "token has been revoked");
+		return;
+	case OSH_REVOKE_UNKNOWN:
+		break;
+	}
 	if (r->redis == NULL) {
 		authorize(req);
 		return;
 	}
+	/* The local copy is not in sync: ask Redis. */
 	osh_redis_cmd(r->redis, on_revocation, req,
 	    "MGET osh:revoked:jti:%s osh:revoked:user:%lld osh:revoked:sid:%s",
 	    req->claims.jti, (long long)req->claims.user_id,

@@ -15,6 +15,7 @@
 #include "osh/log.h"
 #include "osh/metrics.h"
 #include "osh/redis.h"
+#include "osh/revoke.h"
 #include "osh/service.h"
 #include "osh/util.h"
 #include "osh/work.h"
@@ -463,10 +464,13 @@ osh_service_main(const struct osh_service_def *def, int argc, char **argv)
 		.timeout_ms = (int)svc.cfg.redis_timeout_ms,
 	};
 	svc.redis = osh_redis_new(svc.base, &ro);
+	svc.revoked = svc.redis ? osh_revocations_new(svc.base, &ro, svc.redis) :
+	    NULL;
 	svc.work = osh_work_pool_new(svc.base, (int)svc.cfg.workers, 1024);
 	svc.verifier = osh_jwt_verifier_new(svc.cfg.jwt_alg, pubkey,
 	    svc.cfg.jwt_issuer, svc.cfg.jwt_audience);
-	if (svc.redis == NULL || svc.work == NULL || svc.verifier == NULL) {
+	if (svc.redis == NULL || svc.revoked == NULL || svc.work == NULL ||
+	    svc.verifier == NULL) {
 		osh_log_error(NULL, "msg=\"start-up failed\" redis=%d work=%d "
 		    "verifier=%d", svc.redis != NULL, svc.work != NULL,
 		    svc.verifier != NULL);
@@ -477,7 +481,7 @@ osh_service_main(const struct osh_service_def *def, int argc, char **argv)
 	if ((routes = all_routes(def, &nroutes)) == NULL ||
 	    (svc.router = osh_router_new(routes, nroutes)) == NULL)
 		goto out;
-	osh_router_set_auth(svc.router, svc.verifier, svc.redis);
+	osh_router_set_auth(svc.router, svc.verifier, svc.revoked, svc.redis);
 	osh_metrics_on_collect(svc.metrics, collect, &svc);
 	if (def->start != NULL && def->start(&svc) != 0) {
 		osh_log_error(NULL, "msg=\"service start failed\"");
@@ -517,6 +521,7 @@ out:
 	osh_audit_free(svc.audit);
 	osh_router_free(svc.router);
 	osh_db_free(svc.db);
+	osh_revocations_free(svc.revoked);
 	osh_redis_free(svc.redis);
 	osh_jwt_verifier_free(svc.verifier);
 	osh_metrics_free(svc.metrics);

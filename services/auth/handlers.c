@@ -12,6 +12,7 @@
 #include <osh/json.h>
 #include <osh/log.h>
 #include <osh/redis.h>
+#include <osh/revoke.h>
 #include <osh/work.h>
 
 #include "auth.h"
@@ -166,18 +167,18 @@ static void
 revoke_user_tokens(struct osh_req *req, int64_t user_id)
 {
 	struct auth_app *app = app_of(req);
+	int64_t now = osh_wall_ms();
 
-	osh_redis_cmd(svc_of(req)->redis, NULL, NULL,
-	    "SET osh:revoked:user:%lld %lld EX %lld", (long long)user_id,
-	    (long long)osh_wall_ms(), (long long)app->cfg.access_ttl_s + 60);
+	osh_revoke_user(svc_of(req)->redis, svc_of(req)->revoked, user_id, now,
+	    now + (app->cfg.access_ttl_s + 60) * 1000, NULL, NULL);
 }
 
 static void
 revoke_family_tokens(struct osh_service *svc, struct auth_app *app,
     const char *family)
 {
-	osh_redis_cmd(svc->redis, NULL, NULL, "SET osh:revoked:sid:%s 1 EX %lld",
-	    family, (long long)app->cfg.access_ttl_s + 60);
+	osh_revoke_sid(svc->redis, svc->revoked, family,
+	    osh_wall_ms() + (app->cfg.access_ttl_s + 60) * 1000, NULL, NULL);
 }
 
 /*
@@ -679,16 +680,14 @@ h_logout(struct osh_req *req)
 		{"refresh_token", OSH_FIELD_STRING, false, false, 0, 256, NULL},
 	};
 	struct json_object *o = body_of(req, fields, OSH_ARRAY_LEN(fields));
-	int64_t ttl = req->claims.exp - osh_wall_s();
 
 	if (o == NULL)
 		return;
 	json_object_put(o);
-	if (ttl < 1)
-		ttl = 1;
-	osh_redis_cmd(svc_of(req)->redis, on_logout_denied, req,
-	    "SET osh:revoked:jti:%s 1 EX %lld", req->claims.jti,
-	    (long long)ttl + 30);
+	/* Denied until the token would have expired anyway. */
+	osh_revoke_jti(svc_of(req)->redis, svc_of(req)->revoked,
+	    req->claims.jti, (req->claims.exp + 30) * 1000, on_logout_denied,
+	    req);
 }
 
 /*

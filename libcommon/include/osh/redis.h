@@ -36,6 +36,13 @@ int osh_redis_cmd(struct osh_redis *r, osh_redis_cb cb, void *arg,
 
 bool osh_redis_connected(const struct osh_redis *r);
 
+/* Subscribes this connection to a channel; it can then run nothing else.
+ * cb gets the confirmation and every message (arrays as Redis sends them),
+ * and a NULL reply once when the connection is lost. Call it from the
+ * on_connect hook so the subscription follows reconnections. */
+int osh_redis_subscribe(struct osh_redis *r, const char *channel,
+    osh_redis_cb cb, void *arg);
+
 /* Called after every (re)connection, e.g. to resume a consumer loop. */
 void osh_redis_on_connect(struct osh_redis *r, void (*fn)(void *), void *arg);
 

@@ -39,10 +39,13 @@ struct osh_jwt_verifier;
 struct osh_router *osh_router_new(const struct osh_route *routes, size_t n);
 void osh_router_free(struct osh_router *r);
 
-/* Token checking: verifier (required for non-public routes) and the Redis
- * client holding the deny-lists (may be NULL in unit tests). */
+struct osh_revocations;
+
+/* Token checking: verifier (required for non-public routes), the in-memory
+ * deny-lists and the Redis client to ask when they are not in sync (both
+ * may be NULL in unit tests). */
 void osh_router_set_auth(struct osh_router *r, struct osh_jwt_verifier *v,
-    struct osh_redis *redis);
+    struct osh_revocations *revoked, struct osh_redis *redis);
 
 /* Finds the route for method and path, filling req-style params. Returns
  * NULL with *allowed set to the methods the path does accept (0: none). */

@@ -51,6 +51,7 @@ struct osh_service {
 	struct osh_metrics *metrics;
 	struct osh_jwt_verifier *verifier;
 	struct osh_audit *audit;
+	struct osh_revocations *revoked; /* the token deny-lists */
 	void *app; /* the service's own context, set by start() */
 	bool stopping;
 };
