@@ -32,8 +32,7 @@ struct osh_audit {
 };
 
 static const char *const field_names[NFIELDS] = {"ts", "service", "actor_id",
-    "actor", "action", "target", "result", "client", "request_id",
-    "details"};
+    "actor", "action", "target", "result", "client", "request_id", "details"};
 
 static void flush(struct osh_audit *a);
 
@@ -67,8 +66,10 @@ osh_audit_free(struct osh_audit *a)
 	if (a == NULL)
 		return;
 	if (a->nbacklog > 0)
-		osh_log_warn(NULL, "msg=\"audit entries not delivered\" "
-		    "count=%zu", a->nbacklog);
+		osh_log_warn(NULL,
+		    "msg=\"audit entries not delivered\" "
+		    "count=%zu",
+		    a->nbacklog);
 	while ((p = TAILQ_FIRST(&a->backlog)) != NULL) {
 		TAILQ_REMOVE(&a->backlog, p, next);
 		pending_free(p);
@@ -81,8 +82,8 @@ osh_audit_free(struct osh_audit *a)
 static bool
 secret_name(const char *k)
 {
-	static const char *const bad[] = {"password", "secret", "token",
-	    "credential", "key", "pass", "hash"};
+	static const char *const bad[] = {
+	    "password", "secret", "token", "credential", "key", "pass", "hash"};
 
 	for (size_t i = 0; i < OSH_ARRAY_LEN(bad); i++)
 		if (strcasestr(k, bad[i]) != NULL)
@@ -98,7 +99,8 @@ scrub(struct json_object *o, int depth)
 
 	if (depth > 8 || !json_object_is_type(o, json_type_object))
 		return;
-	json_object_object_foreach(o, k, v) {
+	json_object_object_foreach(o, k, v)
+	{
 		if (secret_name(k) && n < OSH_ARRAY_LEN(drop))
 			drop[n++] = strdup(k);
 		else
@@ -176,15 +178,18 @@ osh_audit_emit(struct osh_audit *a, const struct osh_audit_entry *e)
 	p->vals[7] = strdup(e->client ? e->client : "");
 	p->vals[8] = strdup(e->request_id ? e->request_id : "");
 	p->vals[9] = strdup(e->details ? json_object_to_json_string_ext(
-	    e->details, JSON_C_TO_STRING_PLAIN) : "{}");
+					     e->details, JSON_C_TO_STRING_PLAIN)
+				       : "{}");
 	json_object_put(e->details);
 	if (a->nbacklog >= a->max_backlog) {
 		struct pending *old = TAILQ_FIRST(&a->backlog);
 		if (old != NULL && !a->flushing) {
 			TAILQ_REMOVE(&a->backlog, old, next);
 			a->nbacklog--;
-			osh_log_error(NULL, "msg=\"audit backlog full, dropped "
-			    "oldest entry\" action=\"%s\"", old->vals[4]);
+			osh_log_error(NULL,
+			    "msg=\"audit backlog full, dropped "
+			    "oldest entry\" action=\"%s\"",
+			    old->vals[4]);
 			pending_free(old);
 		}
 	}
@@ -199,14 +204,14 @@ osh_audit_req(struct osh_audit *a, const struct osh_req *req,
     struct json_object *details)
 {
 	struct osh_audit_entry e = {
-		.actor_id = req->authed ? req->claims.user_id : 0,
-		.actor = req->authed ? req->claims.name : "",
-		.action = action,
-		.target = target,
-		.result = result,
-		.client = req->client_addr,
-		.request_id = req->request_id,
-		.details = details,
+	    .actor_id = req->authed ? req->claims.user_id : 0,
+	    .actor = req->authed ? req->claims.name : "",
+	    .action = action,
+	    .target = target,
+	    .result = result,
+	    .client = req->client_addr,
+	    .request_id = req->request_id,
+	    .details = details,
 	};
 
 	osh_audit_emit(a, &e);

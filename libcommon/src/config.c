@@ -25,8 +25,8 @@ parse_bool(const char *s, bool *out)
 }
 
 int
-osh_config_load(const struct osh_config_item *items, size_t n, char *err,
-    size_t errlen)
+osh_config_load(
+    const struct osh_config_item *items, size_t n, char *err, size_t errlen)
 {
 	for (size_t i = 0; i < n; i++) {
 		const struct osh_config_item *it = &items[i];
@@ -35,17 +35,15 @@ osh_config_load(const struct osh_config_item *items, size_t n, char *err,
 		if (v == NULL)
 			v = it->def;
 		if (v == NULL) {
-			snprintf(err, errlen, "%s: required but not set",
-			    it->env);
+			snprintf(
+			    err, errlen, "%s: required but not set", it->env);
 			return -1;
 		}
 		switch (it->type) {
-		case OSH_CONF_STRING:
-			*(const char **)it->field = v;
-			break;
+		case OSH_CONF_STRING: *(const char **)it->field = v; break;
 		case OSH_CONF_INT:
-			if (!osh_parse_int(v, it->min, it->max,
-				(int64_t *)it->field)) {
+			if (!osh_parse_int(
+				v, it->min, it->max, (int64_t *)it->field)) {
 				snprintf(err, errlen,
 				    "%s: \"%s\" is not an integer in "
 				    "[%lld, %lld]",
@@ -81,8 +79,8 @@ osh_config_print(const struct osh_config_item *items, size_t n, FILE *out)
 
 		switch (it->type) {
 		case OSH_CONF_STRING:
-			fprintf(out, "%s=%s\n", it->env,
-			    *(const char **)it->field);
+			fprintf(
+			    out, "%s=%s\n", it->env, *(const char **)it->field);
 			break;
 		case OSH_CONF_INT:
 			fprintf(out, "%s=%lld\n", it->env,

@@ -34,8 +34,10 @@ osh_password_hash(const char *password, char *out)
 {
 	_Static_assert(OSH_PWHASH_LEN >= crypto_pwhash_STRBYTES,
 	    "OSH_PWHASH_LEN too small");
-	return crypto_pwhash_str(out, password, strlen(password), PW_OPS,
-	    PW_MEM) == 0 ? 0 : -1;
+	return crypto_pwhash_str(
+		   out, password, strlen(password), PW_OPS, PW_MEM) == 0
+	    ? 0
+	    : -1;
 }
 
 bool
@@ -47,8 +49,8 @@ osh_password_verify(const char *hash, const char *password)
 bool
 osh_password_verify_dummy(const char *password)
 {
-	int rc = crypto_pwhash_str_verify(dummy_hash, password,
-	    strlen(password));
+	int rc =
+	    crypto_pwhash_str_verify(dummy_hash, password, strlen(password));
 
 	return rc == 0 && false;
 }
@@ -76,8 +78,8 @@ osh_token_hash(const char *token, char out[OSH_TOKEN_HASH_LEN])
 {
 	unsigned char h[32];
 
-	crypto_generichash(h, sizeof(h), (const unsigned char *)token,
-	    strlen(token), NULL, 0);
+	crypto_generichash(
+	    h, sizeof(h), (const unsigned char *)token, strlen(token), NULL, 0);
 	sodium_bin2hex(out, OSH_TOKEN_HASH_LEN, h, sizeof(h));
 }
 
@@ -93,10 +95,10 @@ osh_const_streq(const char *a, const char *b)
 	unsigned char ha[32], hb[32];
 
 	/* Comparing fixed-size digests hides the lengths too. */
-	crypto_generichash(ha, sizeof(ha), (const unsigned char *)a,
-	    strlen(a), NULL, 0);
-	crypto_generichash(hb, sizeof(hb), (const unsigned char *)b,
-	    strlen(b), NULL, 0);
+	crypto_generichash(
+	    ha, sizeof(ha), (const unsigned char *)a, strlen(a), NULL, 0);
+	crypto_generichash(
+	    hb, sizeof(hb), (const unsigned char *)b, strlen(b), NULL, 0);
 	return sodium_memcmp(ha, hb, sizeof(ha)) == 0;
 }
 
@@ -118,14 +120,14 @@ osh_free_secret(char *s)
 void
 osh_b64url_encode(const void *in, size_t n, char *out, size_t outlen)
 {
-	if (outlen < sodium_base64_ENCODED_LEN(n,
-	    sodium_base64_VARIANT_URLSAFE_NO_PADDING)) {
+	if (outlen < sodium_base64_ENCODED_LEN(
+			 n, sodium_base64_VARIANT_URLSAFE_NO_PADDING)) {
 		if (outlen > 0)
 			out[0] = '\0';
 		return;
 	}
-	sodium_bin2base64(out, outlen, in, n,
-	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	sodium_bin2base64(
+	    out, outlen, in, n, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 }
 
 long
@@ -142,7 +144,7 @@ osh_b64url_decode(const char *in, size_t inlen, void *out, size_t outlen)
 /* Keyring for secrets at rest. */
 
 #define MAX_KEYS 16
-#define KID_MAX	 32
+#define KID_MAX 32
 
 struct osh_keyring {
 	size_t n;
@@ -164,7 +166,7 @@ osh_keyring_load(const char *path)
 		goto out_free_text;
 	memset(k, 0, sizeof(*k));
 	for (line = strtok_r(text, "\n", &save); line != NULL;
-	    line = strtok_r(NULL, "\n", &save)) {
+	     line = strtok_r(NULL, "\n", &save)) {
 		char *colon = strchr(line, ':');
 		size_t klen;
 
@@ -176,7 +178,8 @@ osh_keyring_load(const char *path)
 		memcpy(k->keys[k->n].kid, line, (size_t)(colon - line));
 		if (sodium_base642bin(k->keys[k->n].key,
 			sizeof(k->keys[k->n].key), colon + 1, strlen(colon + 1),
-			NULL, &klen, NULL, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+			NULL, &klen, NULL,
+			sodium_base64_VARIANT_ORIGINAL) != 0 ||
 		    klen != sizeof(k->keys[k->n].key))
 			goto out_bad;
 		k->n++;
@@ -215,8 +218,8 @@ osh_seal(struct osh_keyring *k, const char *plain, size_t len, const char *ad)
 	crypto_aead_xchacha20poly1305_ietf_encrypt(raw + nb, &clen,
 	    (const unsigned char *)plain, len, (const unsigned char *)ad,
 	    strlen(ad), NULL, raw, k->keys[0].key);
-	b64len = sodium_base64_ENCODED_LEN(nb + clen,
-	    sodium_base64_VARIANT_ORIGINAL);
+	b64len = sodium_base64_ENCODED_LEN(
+	    nb + clen, sodium_base64_VARIANT_ORIGINAL);
 	outlen = strlen(k->keys[0].kid) + 1 + b64len;
 	if ((out = malloc(outlen)) != NULL) {
 		size_t kl = strlen(k->keys[0].kid);
@@ -230,8 +233,7 @@ osh_seal(struct osh_keyring *k, const char *plain, size_t len, const char *ad)
 }
 
 char *
-osh_open(struct osh_keyring *k, const char *sealed, const char *ad,
-    size_t *len)
+osh_open(struct osh_keyring *k, const char *sealed, const char *ad, size_t *len)
 {
 	const size_t nb = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
 	const char *colon = strchr(sealed, ':');

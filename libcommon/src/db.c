@@ -17,10 +17,10 @@
 #include "osh/log.h"
 #include "osh/util.h"
 
-#define BACKOFF_MIN_MS	   200
-#define BACKOFF_MAX_MS	   5000
+#define BACKOFF_MIN_MS 200
+#define BACKOFF_MAX_MS 5000
 #define CONNECT_TIMEOUT_MS 5000
-#define SWEEP_MS	   100
+#define SWEEP_MS 100
 
 struct query {
 	TAILQ_ENTRY(query) next;
@@ -36,7 +36,12 @@ struct query {
 };
 TAILQ_HEAD(query_list, query);
 
-enum conn_state { C_DOWN, C_CONNECTING, C_IDLE, C_BUSY };
+enum conn_state {
+	C_DOWN,
+	C_CONNECTING,
+	C_IDLE,
+	C_BUSY
+};
 
 struct conn {
 	struct osh_db *db;
@@ -108,7 +113,8 @@ fail_later(struct query *q, const char *error)
 	struct timeval zero = {0, 0};
 
 	q->error = error;
-	if (event_base_once(q->db->base, -1, EV_TIMEOUT, fail_cb, q, &zero) != 0)
+	if (event_base_once(q->db->base, -1, EV_TIMEOUT, fail_cb, q, &zero) !=
+	    0)
 		complete(q, NULL, error);
 }
 
@@ -131,8 +137,10 @@ conn_down(struct conn *c, const char *why, bool log)
 	struct query *q = c->q;
 
 	if (log && c->state != C_CONNECTING)
-		osh_log_warn(NULL, "msg=\"database connection lost\" conn=%d "
-		    "reason=\"%s\"", c->id, why);
+		osh_log_warn(NULL,
+		    "msg=\"database connection lost\" conn=%d "
+		    "reason=\"%s\"",
+		    c->id, why);
 	events_clear(c);
 	if (c->res != NULL) {
 		PQclear(c->res);
@@ -151,8 +159,8 @@ conn_down(struct conn *c, const char *why, bool log)
 	tv.tv_sec = c->backoff_ms / 1000;
 	tv.tv_usec = (c->backoff_ms % 1000) * 1000;
 	event_add(c->timer, &tv);
-	c->backoff_ms = c->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS :
-	    c->backoff_ms * 2;
+	c->backoff_ms = c->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS
+							   : c->backoff_ms * 2;
 	c->db->reconnects++;
 }
 
@@ -208,10 +216,12 @@ deliver(struct conn *c)
 	if (res != NULL && PQresultStatus(res) == PGRES_FATAL_ERROR &&
 	    strncmp(osh_db_sqlstate(res), "23", 2) != 0) {
 		char msg[300];
-		osh_log_warn(NULL, "msg=\"query failed\" sqlstate=%s error=\"%s\"",
+		osh_log_warn(NULL,
+		    "msg=\"query failed\" sqlstate=%s error=\"%s\"",
 		    osh_db_sqlstate(res),
-		    osh_log_quote(PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY),
-			msg, sizeof(msg)));
+		    osh_log_quote(
+			PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY), msg,
+			sizeof(msg)));
 	}
 	complete(q, res, "query returned no result");
 	pump(c->db);
@@ -273,9 +283,7 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	switch (c->state) {
-	case C_DOWN:
-		conn_start(c);
-		break;
+	case C_DOWN: conn_start(c); break;
 	case C_CONNECTING:
 		conn_down(c, "database connection timed out", false);
 		break;
@@ -283,8 +291,7 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 		c->db->timeouts++;
 		conn_down(c, "database query deadline exceeded", true);
 		break;
-	case C_IDLE:
-		break;
+	case C_IDLE: break;
 	}
 }
 
@@ -314,18 +321,15 @@ on_connect_poll(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	switch (PQconnectPoll(c->pg)) {
-	case PGRES_POLLING_READING:
-		watch(c, EV_READ, on_connect_poll);
-		return;
-	case PGRES_POLLING_WRITING:
-		watch(c, EV_WRITE, on_connect_poll);
-		return;
-	case PGRES_POLLING_OK:
-		break;
+	case PGRES_POLLING_READING: watch(c, EV_READ, on_connect_poll); return;
+	case PGRES_POLLING_WRITING: watch(c, EV_WRITE, on_connect_poll); return;
+	case PGRES_POLLING_OK: break;
 	default: {
 		char msg[300];
-		osh_log_debug(NULL, "msg=\"database connect failed\" conn=%d "
-		    "error=\"%s\"", c->id,
+		osh_log_debug(NULL,
+		    "msg=\"database connect failed\" conn=%d "
+		    "error=\"%s\"",
+		    c->id,
 		    osh_log_quote(PQerrorMessage(c->pg), msg, sizeof(msg)));
 		conn_down(c, "cannot connect to the database", false);
 		return;
@@ -337,8 +341,8 @@ on_connect_poll(evutil_socket_t fd, short what, void *arg)
 	}
 	event_del(c->timer);
 	if (c->backoff_ms > BACKOFF_MIN_MS)
-		osh_log_info(NULL, "msg=\"database connection up\" conn=%d",
-		    c->id);
+		osh_log_info(
+		    NULL, "msg=\"database connection up\" conn=%d", c->id);
 	c->backoff_ms = BACKOFF_MIN_MS;
 	c->state = C_IDLE;
 	watch(c, EV_READ | EV_PERSIST, NULL);
@@ -348,10 +352,10 @@ on_connect_poll(evutil_socket_t fd, short what, void *arg)
 static void
 conn_start(struct conn *c)
 {
-	const char *keys[] = {"dbname", "password", "options",
-	    "application_name", NULL};
-	const char *vals[] = {c->db->conninfo, c->db->password,
-	    c->db->options, "openserverhub", NULL};
+	const char *keys[] = {
+	    "dbname", "password", "options", "application_name", NULL};
+	const char *vals[] = {c->db->conninfo, c->db->password, c->db->options,
+	    "openserverhub", NULL};
 	struct timeval tv = {CONNECT_TIMEOUT_MS / 1000, 0};
 
 	c->pg = PQconnectStartParams(keys, vals, 1);
@@ -371,8 +375,8 @@ send_prepared(struct conn *c)
 	char name[24];
 	int rc;
 
-	snprintf(name, sizeof(name), "s%016llx",
-	    (unsigned long long)c->q->hash);
+	snprintf(
+	    name, sizeof(name), "s%016llx", (unsigned long long)c->q->hash);
 	if (!PQsendQueryPrepared(c->pg, name, c->q->nparams,
 		(const char *const *)c->q->values, NULL, NULL, 0))
 		return false;
@@ -539,8 +543,8 @@ osh_db_query(struct osh_db *db, const char *sql, int nparams,
 	q->cb = cb;
 	q->arg = arg;
 	q->nparams = nparams;
-	q->deadline_us = osh_now_us() + (uint64_t)db->opt.query_timeout_ms *
-	    1000u;
+	q->deadline_us =
+	    osh_now_us() + (uint64_t)db->opt.query_timeout_ms * 1000u;
 	q->hash = 1469598103934665603ull;
 	for (const unsigned char *p = (const unsigned char *)sql; *p; p++)
 		q->hash = (q->hash ^ *p) * 1099511628211ull;
@@ -570,16 +574,15 @@ osh_db_query(struct osh_db *db, const char *sql, int nparams,
 	return 0;
 out_free:
 	query_free(q);
-out_oom:
-	{
-		struct query *fq = calloc(1, sizeof(*fq));
-		if (fq == NULL)
-			return -1;
-		fq->db = db;
-		fq->cb = cb;
-		fq->arg = arg;
-		fail_later(fq, "out of memory");
-	}
+out_oom : {
+	struct query *fq = calloc(1, sizeof(*fq));
+	if (fq == NULL)
+		return -1;
+	fq->db = db;
+	fq->cb = cb;
+	fq->arg = arg;
+	fail_later(fq, "out of memory");
+}
 	return 0;
 }
 
@@ -666,8 +669,8 @@ osh_db_stats(const struct osh_db *db, struct osh_db_stats *out)
 }
 
 PGconn *
-osh_db_connect_blocking(const struct osh_db_options *opt, char *err,
-    size_t errlen)
+osh_db_connect_blocking(
+    const struct osh_db_options *opt, char *err, size_t errlen)
 {
 	const char *keys[] = {"dbname", "password", "options",
 	    "application_name", "connect_timeout", NULL};

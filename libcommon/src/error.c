@@ -46,16 +46,17 @@ osh_err_json(const struct osh_err *err, const char *request_id)
 	struct json_object *root = json_object_new_object();
 	struct json_object *e = json_object_new_object();
 
-	json_object_object_add(e, "code", json_object_new_string(
-	    err->code != NULL ? err->code : osh_err_code_for(err->status)));
-	json_object_object_add(e, "message",
-	    json_object_new_string(err->message));
+	json_object_object_add(e, "code",
+	    json_object_new_string(
+		err->code != NULL ? err->code : osh_err_code_for(err->status)));
+	json_object_object_add(
+	    e, "message", json_object_new_string(err->message));
 	if (err->field[0] != '\0')
-		json_object_object_add(e, "field",
-		    json_object_new_string(err->field));
+		json_object_object_add(
+		    e, "field", json_object_new_string(err->field));
 	if (request_id != NULL)
-		json_object_object_add(e, "request_id",
-		    json_object_new_string(request_id));
+		json_object_object_add(
+		    e, "request_id", json_object_new_string(request_id));
 	json_object_object_add(root, "error", e);
 	return root;
 }

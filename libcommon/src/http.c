@@ -172,21 +172,21 @@ req_free(struct osh_req *req)
 }
 
 static void
-set_client_addr(struct osh_http *h, struct osh_req *req,
-    struct evhttp_request *evreq)
+set_client_addr(
+    struct osh_http *h, struct osh_req *req, struct evhttp_request *evreq)
 {
 	char *peer = NULL;
 	ev_uint16_t port = 0;
 	const char *fwd;
 
-	evhttp_connection_get_peer(evhttp_request_get_connection(evreq),
-	    &peer, &port);
+	evhttp_connection_get_peer(
+	    evhttp_request_get_connection(evreq), &peer, &port);
 	osh_strlcpy(req->client_addr, peer != NULL ? peer : "unknown",
 	    sizeof(req->client_addr));
 	if (peer == NULL || !is_trusted_proxy(h, peer))
 		return;
-	fwd = evhttp_find_header(evhttp_request_get_input_headers(evreq),
-	    "X-Real-IP");
+	fwd = evhttp_find_header(
+	    evhttp_request_get_input_headers(evreq), "X-Real-IP");
 	if (fwd != NULL && addr_ok(fwd))
 		osh_strlcpy(req->client_addr, fwd, sizeof(req->client_addr));
 }
@@ -215,8 +215,8 @@ on_request(struct evhttp_request *evreq, void *arg)
 	box->t.evcon = evhttp_request_get_connection(evreq);
 	h->in_flight++;
 
-	rid = evhttp_find_header(evhttp_request_get_input_headers(evreq),
-	    "X-Request-Id");
+	rid = evhttp_find_header(
+	    evhttp_request_get_input_headers(evreq), "X-Request-Id");
 	if (rid != NULL && request_id_ok(rid))
 		osh_strlcpy(req->request_id, rid, sizeof(req->request_id));
 	else
@@ -227,12 +227,12 @@ on_request(struct evhttp_request *evreq, void *arg)
 	req->method = method_of(evhttp_request_get_command(evreq));
 	path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
 	box->t.query_raw = uri != NULL ? evhttp_uri_get_query(uri) : NULL;
-	req->path = evhttp_uridecode(path != NULL && *path ? path : "/", 0,
-	    &plen);
+	req->path =
+	    evhttp_uridecode(path != NULL && *path ? path : "/", 0, &plen);
 	if (req->path == NULL || strlen(req->path) != plen ||
 	    !osh_utf8_valid(req->path, plen)) {
-		osh_reply_error(req, 400, "bad_request", NULL,
-		    "request path is not valid");
+		osh_reply_error(
+		    req, 400, "bad_request", NULL, "request path is not valid");
 		return;
 	}
 	req->body_len = evbuffer_get_length(in);
@@ -263,21 +263,22 @@ osh_http_new(struct event_base *base, const struct osh_http_options *opt,
 	osh_strlcpy(list, opt->trusted_proxies ? opt->trusted_proxies : "",
 	    sizeof(list));
 	for (tok = strtok_r(list, ", ", &save);
-	    tok != NULL && h->nproxies < MAX_PROXIES;
-	    tok = strtok_r(NULL, ", ", &save))
+	     tok != NULL && h->nproxies < MAX_PROXIES;
+	     tok = strtok_r(NULL, ", ", &save))
 		osh_strlcpy(h->proxies[h->nproxies++], tok, 64);
 	if ((h->evh = evhttp_new(base)) == NULL)
 		goto out_free;
-	evhttp_set_allowed_methods(h->evh, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
-	    EVHTTP_REQ_PUT | EVHTTP_REQ_PATCH | EVHTTP_REQ_DELETE |
-	    EVHTTP_REQ_HEAD | EVHTTP_REQ_OPTIONS);
+	evhttp_set_allowed_methods(h->evh,
+	    EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
+		EVHTTP_REQ_PATCH | EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD |
+		EVHTTP_REQ_OPTIONS);
 	evhttp_set_max_body_size(h->evh, (ev_ssize_t)opt->max_body);
 	evhttp_set_max_headers_size(h->evh, 16384);
-	evhttp_set_timeout(h->evh, opt->idle_timeout_s > 0 ?
-	    opt->idle_timeout_s : 60);
+	evhttp_set_timeout(
+	    h->evh, opt->idle_timeout_s > 0 ? opt->idle_timeout_s : 60);
 	evhttp_set_gencb(h->evh, on_request, h);
-	h->sock = evhttp_bind_socket_with_handle(h->evh, opt->addr,
-	    (ev_uint16_t)opt->port);
+	h->sock = evhttp_bind_socket_with_handle(
+	    h->evh, opt->addr, (ev_uint16_t)opt->port);
 	if (h->sock == NULL) {
 		osh_log_error(NULL, "msg=\"cannot listen\" addr=\"%s\" port=%d",
 		    opt->addr, opt->port);
@@ -354,7 +355,8 @@ osh_req_query_each(struct osh_req *req,
 	struct evkeyval *kv;
 
 	parse_query(req);
-	TAILQ_FOREACH(kv, &tr(req)->query, next) {
+	TAILQ_FOREACH(kv, &tr(req)->query, next)
+	{
 		if (!fn(kv->key, kv->value, arg))
 			break;
 	}
@@ -380,8 +382,8 @@ osh_resp_header(struct osh_req *req, const char *name, const char *value)
 {
 	if (tr(req)->evreq == NULL)
 		return;
-	evhttp_add_header(evhttp_request_get_output_headers(tr(req)->evreq),
-	    name, value);
+	evhttp_add_header(
+	    evhttp_request_get_output_headers(tr(req)->evreq), name, value);
 }
 
 /* Counts, logs and forgets a request whose reply has gone out. */
@@ -394,8 +396,8 @@ finish(struct osh_req *req, int status)
 	char path[256];
 
 	if (h->metrics != NULL)
-		osh_metrics_http(h->metrics, route, osh_method_name(req->method),
-		    status, secs);
+		osh_metrics_http(h->metrics, route,
+		    osh_method_name(req->method), status, secs);
 	osh_log(status >= 500 ? OSH_LOG_WARN : OSH_LOG_INFO, req->request_id,
 	    "msg=\"request\" method=%s path=\"%s\" route=\"%s\" status=%d "
 	    "duration_ms=%.2f client=\"%s\"%s",
@@ -408,8 +410,8 @@ finish(struct osh_req *req, int status)
 }
 
 static void
-common_headers(struct evkeyvalq *out, const struct osh_req *req,
-    const char *ctype)
+common_headers(
+    struct evkeyvalq *out, const struct osh_req *req, const char *ctype)
 {
 	if (ctype != NULL)
 		evhttp_add_header(out, "Content-Type", ctype);

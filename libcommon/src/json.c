@@ -42,8 +42,8 @@ osh_json_parse(const char *buf, size_t len, int max_depth, struct osh_err *err)
 	size_t used;
 
 	if (len == 0) {
-		osh_err_set(err, 400, "invalid_json", NULL,
-		    "request body is empty");
+		osh_err_set(
+		    err, 400, "invalid_json", NULL, "request body is empty");
 		return NULL;
 	}
 	if (memchr(buf, '\0', len) != NULL || !osh_utf8_valid(buf, len)) {
@@ -73,9 +73,9 @@ osh_json_parse(const char *buf, size_t len, int max_depth, struct osh_err *err)
 		else
 			osh_err_set(err, 400, "invalid_json", NULL,
 			    "malformed JSON: %s",
-			    jerr == json_tokener_continue ?
-				"unexpected end of input" :
-				json_tokener_error_desc(jerr));
+			    jerr == json_tokener_continue
+				? "unexpected end of input"
+				: json_tokener_error_desc(jerr));
 		return NULL;
 	}
 	for (; used < len; used++) {
@@ -105,8 +105,8 @@ type_name(enum osh_field_type t)
 }
 
 static int
-check_string(struct json_object *v, const struct osh_field *f,
-    struct osh_err *err)
+check_string(
+    struct json_object *v, const struct osh_field *f, struct osh_err *err)
 {
 	const char *s = json_object_get_string(v);
 	size_t len = (size_t)json_object_get_string_len(v), chars;
@@ -124,8 +124,8 @@ check_string(struct json_object *v, const struct osh_field *f,
 			if (allowed[0] != '\0')
 				strncat(allowed, ", ",
 				    sizeof(allowed) - strlen(allowed) - 1);
-			strncat(allowed, *e,
-			    sizeof(allowed) - strlen(allowed) - 1);
+			strncat(
+			    allowed, *e, sizeof(allowed) - strlen(allowed) - 1);
 		}
 		return osh_err_set(err, 400, "validation_failed", f->name,
 		    "%s must be one of: %s", f->name, allowed);
@@ -142,8 +142,8 @@ check_string(struct json_object *v, const struct osh_field *f,
 }
 
 static int
-check_field(struct json_object *v, const struct osh_field *f,
-    struct osh_err *err)
+check_field(
+    struct json_object *v, const struct osh_field *f, struct osh_err *err)
 {
 	enum json_type want;
 
@@ -167,12 +167,10 @@ check_field(struct json_object *v, const struct osh_field *f,
 		    "%s must be %s", f->name, type_name(f->type));
 	switch (f->type) {
 	case OSH_FIELD_STRING:
-	case OSH_FIELD_ENUM:
-		return check_string(v, f, err);
+	case OSH_FIELD_ENUM: return check_string(v, f, err);
 	case OSH_FIELD_INT: {
 		int64_t i = json_object_get_int64(v);
-		if ((f->min != 0 || f->max != 0) &&
-		    (i < f->min || i > f->max))
+		if ((f->min != 0 || f->max != 0) && (i < f->min || i > f->max))
 			return osh_err_set(err, 400, "validation_failed",
 			    f->name, "%s must be between %lld and %lld",
 			    f->name, (long long)f->min, (long long)f->max);
@@ -180,15 +178,13 @@ check_field(struct json_object *v, const struct osh_field *f,
 	}
 	case OSH_FIELD_ARRAY: {
 		size_t n = json_object_array_length(v);
-		if ((int64_t)n < f->min ||
-		    (f->max > 0 && (int64_t)n > f->max))
+		if ((int64_t)n < f->min || (f->max > 0 && (int64_t)n > f->max))
 			return osh_err_set(err, 400, "validation_failed",
-			    f->name, "%s must hold %lld to %lld items",
-			    f->name, (long long)f->min, (long long)f->max);
+			    f->name, "%s must hold %lld to %lld items", f->name,
+			    (long long)f->min, (long long)f->max);
 		return 0;
 	}
-	default:
-		return 0;
+	default: return 0;
 	}
 }
 
@@ -199,7 +195,8 @@ osh_json_check(struct json_object *obj, const struct osh_field *fields,
 	if (!json_object_is_type(obj, json_type_object))
 		return osh_err_set(err, 400, "validation_failed", NULL,
 		    "request body must be a JSON object");
-	json_object_object_foreach(obj, key, val) {
+	json_object_object_foreach(obj, key, val)
+	{
 		const struct osh_field *f = NULL;
 
 		for (size_t i = 0; i < n; i++) {
@@ -211,8 +208,8 @@ osh_json_check(struct json_object *obj, const struct osh_field *fields,
 		if (f == NULL) {
 			char name[OSH_ERR_FIELD_MAX];
 			char *clean = osh_utf8_clean(key, strlen(key), 64);
-			osh_strlcpy(name, clean != NULL ? clean : "?",
-			    sizeof(name));
+			osh_strlcpy(
+			    name, clean != NULL ? clean : "?", sizeof(name));
 			free(clean);
 			return osh_err_set(err, 400, "validation_failed", name,
 			    "unknown field \"%s\"", name);
@@ -268,8 +265,8 @@ osh_json_has(struct json_object *obj, const char *key)
 char *
 osh_json_dump(struct json_object *obj)
 {
-	return strdup(json_object_to_json_string_ext(obj,
-	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	return strdup(json_object_to_json_string_ext(
+	    obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 }
 
 void

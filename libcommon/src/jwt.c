@@ -10,8 +10,8 @@
 #include "osh/crypto.h"
 #include "osh/util.h"
 
-#define TOKEN_MAX   4096
-#define LEEWAY_S    30
+#define TOKEN_MAX 4096
+#define LEEWAY_S 30
 #define CACHE_SLOTS 1024
 
 struct cache_slot {
@@ -65,8 +65,8 @@ osh_token_status_str(enum osh_token_status s)
 }
 
 struct osh_jwt_verifier *
-osh_jwt_verifier_new(const char *alg, const char *pem, const char *issuer,
-    const char *audience)
+osh_jwt_verifier_new(
+    const char *alg, const char *pem, const char *issuer, const char *audience)
 {
 	struct osh_jwt_verifier *v;
 	jwt_t *probe = NULL;
@@ -116,8 +116,8 @@ check_header(const struct osh_jwt_verifier *v, const char *token)
 
 	if (dot == NULL || (size_t)(dot - token) > 600)
 		return OSH_TOKEN_MALFORMED;
-	n = osh_b64url_decode(token, (size_t)(dot - token), hdr,
-	    sizeof(hdr) - 1);
+	n = osh_b64url_decode(
+	    token, (size_t)(dot - token), hdr, sizeof(hdr) - 1);
 	if (n <= 0)
 		return OSH_TOKEN_MALFORMED;
 	hdr[n] = '\0';
@@ -207,8 +207,8 @@ osh_jwt_verify(struct osh_jwt_verifier *v, const char *token, int64_t now,
 
 	if (len == 0 || len > TOKEN_MAX)
 		return OSH_TOKEN_MALFORMED;
-	crypto_generichash(key, sizeof(key), (const unsigned char *)token,
-	    len, NULL, 0);
+	crypto_generichash(
+	    key, sizeof(key), (const unsigned char *)token, len, NULL, 0);
 	slot = &v->cache[(key[0] | (unsigned)key[1] << 8) % CACHE_SLOTS];
 	if (sodium_memcmp(slot->key, key, sizeof(key)) == 0) {
 		*out = slot->claims;
@@ -218,8 +218,7 @@ osh_jwt_verify(struct osh_jwt_verifier *v, const char *token, int64_t now,
 	}
 	if ((st = check_header(v, token)) != OSH_TOKEN_OK)
 		return st;
-	if (jwt_decode(&jwt, token, v->key, (int)v->keylen) != 0 ||
-	    jwt == NULL)
+	if (jwt_decode(&jwt, token, v->key, (int)v->keylen) != 0 || jwt == NULL)
 		return OSH_TOKEN_BAD_SIGNATURE;
 	if (jwt_get_alg(jwt) != v->alg) {
 		jwt_free(jwt);
@@ -235,8 +234,8 @@ osh_jwt_verify(struct osh_jwt_verifier *v, const char *token, int64_t now,
 }
 
 struct osh_jwt_signer *
-osh_jwt_signer_new(const char *alg, const char *pem, const char *issuer,
-    const char *audience)
+osh_jwt_signer_new(
+    const char *alg, const char *pem, const char *issuer, const char *audience)
 {
 	struct osh_jwt_signer *s;
 
@@ -350,15 +349,14 @@ pem_to_der(const char *pem, unsigned char *out, size_t outlen)
 	if (b == NULL || e == NULL || e < b)
 		return -1;
 	b += strlen("-----BEGIN PUBLIC KEY-----");
-	if (sodium_base642bin(out, outlen, b, (size_t)(e - b), " \r\n\t",
-		&n, NULL, sodium_base64_VARIANT_ORIGINAL) != 0)
+	if (sodium_base642bin(out, outlen, b, (size_t)(e - b), " \r\n\t", &n,
+		NULL, sodium_base64_VARIANT_ORIGINAL) != 0)
 		return -1;
 	return (long)n;
 }
 
 static void
-add_b64(struct json_object *o, const char *k, const unsigned char *p,
-    size_t n)
+add_b64(struct json_object *o, const char *k, const unsigned char *p, size_t n)
 {
 	char buf[1024];
 
@@ -392,8 +390,8 @@ osh_jwks_from_pem(const char *alg, const char *pem, const char *kid)
 		if (bits.len != 66 || bits.p[1] != 0x04)
 			goto out_put;
 		json_object_object_add(k, "kty", json_object_new_string("EC"));
-		json_object_object_add(k, "crv",
-		    json_object_new_string("P-256"));
+		json_object_object_add(
+		    k, "crv", json_object_new_string("P-256"));
 		add_b64(k, "x", bits.p + 2, 32);
 		add_b64(k, "y", bits.p + 34, 32);
 	} else if (strcmp(alg, "RS256") == 0) {
@@ -402,8 +400,7 @@ osh_jwks_from_pem(const char *alg, const char *pem, const char *kid)
 		if (!der_next(&bits, 0x30, &rsa) || !der_next(&rsa, 0x02, &n) ||
 		    !der_next(&rsa, 0x02, &e))
 			goto out_put;
-		json_object_object_add(k, "kty",
-		    json_object_new_string("RSA"));
+		json_object_object_add(k, "kty", json_object_new_string("RSA"));
 		add_b64(k, "n", n.p, n.len);
 		add_b64(k, "e", e.p, e.len);
 	} else {
@@ -416,8 +413,8 @@ osh_jwks_from_pem(const char *alg, const char *pem, const char *kid)
 	keys = json_object_new_array();
 	json_object_array_add(keys, k);
 	json_object_object_add(root, "keys", keys);
-	out = strdup(json_object_to_json_string_ext(root,
-	    JSON_C_TO_STRING_PLAIN));
+	out = strdup(
+	    json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN));
 	json_object_put(root);
 	return out;
 out_put:
@@ -431,20 +428,20 @@ static const char *const viewer_perms[] = {"servers:read", "clusters:read",
     "jobs:read", "alerts:read", "monitoring:read", "discovery:read", NULL};
 static const char *const operator_perms[] = {"servers:read", "servers:write",
     "servers:power", "clusters:read", "clusters:write", "clusters:delete",
-    "jobs:read", "jobs:write", "alerts:read", "alerts:write",
-    "monitoring:read", "discovery:read", "discovery:write", NULL};
+    "jobs:read", "jobs:write", "alerts:read", "alerts:write", "monitoring:read",
+    "discovery:read", "discovery:write", NULL};
 static const char *const admin_perms[] = {"*", NULL};
-static const char *const service_perms[] = {"internal:read",
-    "internal:write", "servers:read", "clusters:read", "jobs:read", NULL};
+static const char *const service_perms[] = {"internal:read", "internal:write",
+    "servers:read", "clusters:read", "jobs:read", NULL};
 
 static const struct {
 	const char *role;
 	const char *const *perms;
 } roles[] = {
-	{"admin", admin_perms},
-	{"operator", operator_perms},
-	{"viewer", viewer_perms},
-	{"service", service_perms},
+    {"admin", admin_perms},
+    {"operator", operator_perms},
+    {"viewer", viewer_perms},
+    {"service", service_perms},
 };
 
 bool

@@ -39,7 +39,7 @@ osh_log_quote(const char *in, char *out, size_t len)
 	if (len == 0)
 		return out;
 	for (const unsigned char *p = (const unsigned char *)in;
-	    in != NULL && *p != '\0'; p++) {
+	     in != NULL && *p != '\0'; p++) {
 		char esc[3] = {0};
 
 		if (*p == '"' || *p == '\\') {
@@ -61,8 +61,7 @@ osh_log_quote(const char *in, char *out, size_t len)
 }
 
 void
-osh_log(enum osh_log_level level, const char *request_id, const char *fmt,
-    ...)
+osh_log(enum osh_log_level level, const char *request_id, const char *fmt, ...)
 {
 	char line[2048], ts[OSH_TIME_LEN], rid[80];
 	va_list ap;

@@ -7,11 +7,11 @@
 
 #include "osh/metrics.h"
 
-#define NBUCKETS   64
+#define NBUCKETS 64
 #define MAX_BOUNDS 16
 
 struct series {
-	struct series *next;  /* hash chain */
+	struct series *next; /* hash chain */
 	struct series *order; /* creation order, for stable output */
 	char *labels;
 	double value; /* counter/gauge value, histogram sum */
@@ -41,8 +41,8 @@ struct osh_metrics {
 	struct osh_metric *http_total, *http_seconds;
 };
 
-static const double http_buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01,
-    0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+static const double http_buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+    0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
 
 struct osh_metrics *
 osh_metrics_new(void)
@@ -55,8 +55,8 @@ osh_metrics_new(void)
 	    "HTTP requests answered, by route, method and status", OSH_COUNTER,
 	    NULL, 0);
 	m->http_seconds = osh_metric_new(m, "osh_http_request_duration_seconds",
-	    "Time from request to reply, by route", OSH_HISTOGRAM,
-	    http_buckets, sizeof(http_buckets) / sizeof(http_buckets[0]));
+	    "Time from request to reply, by route", OSH_HISTOGRAM, http_buckets,
+	    sizeof(http_buckets) / sizeof(http_buckets[0]));
 	return m;
 }
 
@@ -170,8 +170,8 @@ osh_metric_observe(struct osh_metric *f, const char *labels, double v)
 }
 
 void
-osh_metrics_on_collect(struct osh_metrics *m,
-    void (*fn)(struct osh_metrics *, void *), void *arg)
+osh_metrics_on_collect(
+    struct osh_metrics *m, void (*fn)(struct osh_metrics *, void *), void *arg)
 {
 	if (m->ncollectors < sizeof(m->collectors) / sizeof(m->collectors[0])) {
 		m->collectors[m->ncollectors].fn = fn;
@@ -193,14 +193,14 @@ render_value(struct osh_buf *out, double v)
 }
 
 static void
-render_histogram(struct osh_buf *out, const struct osh_metric *f,
-    const struct series *s)
+render_histogram(
+    struct osh_buf *out, const struct osh_metric *f, const struct series *s)
 {
 	const char *sep = s->labels[0] ? "," : "";
 
 	for (size_t i = 0; i < f->nbounds; i++) {
-		osh_buf_printf(out, "%s_bucket{%s%sle=\"", f->name, s->labels,
-		    sep);
+		osh_buf_printf(
+		    out, "%s_bucket{%s%sle=\"", f->name, s->labels, sep);
 		render_value(out, f->bounds[i]);
 		osh_buf_printf(out, "\"} %lu\n", s->buckets[i]);
 	}
@@ -227,14 +227,14 @@ osh_metrics_render(struct osh_metrics *m, struct osh_buf *out)
 		osh_buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", f->name,
 		    f->help, f->name, types[f->type]);
 		for (const struct series *s = f->first; s != NULL;
-		    s = s->order) {
+		     s = s->order) {
 			if (f->type == OSH_HISTOGRAM) {
 				render_histogram(out, f, s);
 				continue;
 			}
 			if (s->labels[0])
-				osh_buf_printf(out, "%s{%s} ", f->name,
-				    s->labels);
+				osh_buf_printf(
+				    out, "%s{%s} ", f->name, s->labels);
 			else
 				osh_buf_printf(out, "%s ", f->name);
 			render_value(out, s->value);

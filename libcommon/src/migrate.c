@@ -48,13 +48,14 @@ osh_migrate(PGconn *conn, const char *schema, const struct osh_migration *m,
 	int current = 0, rc = -1;
 	char *ident;
 
-	if ((ident = PQescapeIdentifier(conn, schema, strlen(schema))) == NULL) {
+	if ((ident = PQescapeIdentifier(conn, schema, strlen(schema))) ==
+	    NULL) {
 		snprintf(err, errlen, "bad schema name");
 		return -1;
 	}
 	snprintf(lockkey, sizeof(lockkey), "osh-migrate:%s", schema);
-	if (params_ok(conn, "SELECT pg_advisory_lock(hashtext($1))", 1, lp,
-		err, errlen, NULL) != 0)
+	if (params_ok(conn, "SELECT pg_advisory_lock(hashtext($1))", 1, lp, err,
+		errlen, NULL) != 0)
 		goto out_free_ident;
 	snprintf(sql, sizeof(sql),
 	    "CREATE SCHEMA IF NOT EXISTS %s; "
@@ -65,7 +66,8 @@ osh_migrate(PGconn *conn, const char *schema, const struct osh_migration *m,
 	if (exec_ok(conn, sql, err, errlen) != 0)
 		goto out_unlock;
 	snprintf(sql, sizeof(sql),
-	    "SELECT coalesce(max(version), 0) FROM %s.schema_migrations", ident);
+	    "SELECT coalesce(max(version), 0) FROM %s.schema_migrations",
+	    ident);
 	if (params_ok(conn, sql, 0, NULL, err, errlen, &res) != 0)
 		goto out_unlock;
 	{
@@ -83,34 +85,39 @@ osh_migrate(PGconn *conn, const char *schema, const struct osh_migration *m,
 		snprintf(ver, sizeof(ver), "%d", m[i].version);
 		if (exec_ok(conn, "BEGIN", err, errlen) != 0)
 			goto out_unlock;
-		snprintf(sql, sizeof(sql), "SET LOCAL search_path TO %s", ident);
+		snprintf(
+		    sql, sizeof(sql), "SET LOCAL search_path TO %s", ident);
 		if (exec_ok(conn, sql, err, errlen) != 0 ||
 		    exec_ok(conn, m[i].sql, err, errlen) != 0) {
 			char e2[64];
 			exec_ok(conn, "ROLLBACK", e2, sizeof(e2));
-			osh_log_error(NULL, "msg=\"migration failed\" "
-			    "version=%d name=\"%s\"", m[i].version, m[i].name);
+			osh_log_error(NULL,
+			    "msg=\"migration failed\" "
+			    "version=%d name=\"%s\"",
+			    m[i].version, m[i].name);
 			goto out_unlock;
 		}
 		snprintf(sql, sizeof(sql),
 		    "INSERT INTO %s.schema_migrations (version, name) "
-		    "VALUES ($1, $2)", ident);
+		    "VALUES ($1, $2)",
+		    ident);
 		if (params_ok(conn, sql, 2, vp, err, errlen, NULL) != 0 ||
 		    exec_ok(conn, "COMMIT", err, errlen) != 0) {
 			char e2[64];
 			exec_ok(conn, "ROLLBACK", e2, sizeof(e2));
 			goto out_unlock;
 		}
-		osh_log_info(NULL, "msg=\"migration applied\" schema=%s "
-		    "version=%d name=\"%s\"", schema, m[i].version, m[i].name);
+		osh_log_info(NULL,
+		    "msg=\"migration applied\" schema=%s "
+		    "version=%d name=\"%s\"",
+		    schema, m[i].version, m[i].name);
 	}
 	rc = 0;
-out_unlock:
-	{
-		char e2[64];
-		params_ok(conn, "SELECT pg_advisory_unlock(hashtext($1))", 1, lp,
-		    e2, sizeof(e2), NULL);
-	}
+out_unlock : {
+	char e2[64];
+	params_ok(conn, "SELECT pg_advisory_unlock(hashtext($1))", 1, lp, e2,
+	    sizeof(e2), NULL);
+}
 out_free_ident:
 	PQfreemem(ident);
 	return rc;

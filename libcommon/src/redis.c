@@ -18,7 +18,7 @@
 
 #define BACKOFF_MIN_MS 200
 #define BACKOFF_MAX_MS 5000
-#define WATCHDOG_MS    100
+#define WATCHDOG_MS 100
 
 struct osh_redis {
 	struct event_base *base;
@@ -137,8 +137,8 @@ connect_now(struct osh_redis *r)
 		if (c != NULL) {
 			c->r = r;
 			r->pending++;
-			redisAsyncCommand(ac, on_reply, c, "AUTH %s",
-			    r->password);
+			redisAsyncCommand(
+			    ac, on_reply, c, "AUTH %s", r->password);
 		}
 	}
 }
@@ -154,13 +154,13 @@ on_reconnect(evutil_socket_t fd, short what, void *arg)
 static void
 schedule_reconnect(struct osh_redis *r)
 {
-	struct timeval tv = {r->backoff_ms / 1000,
-	    (r->backoff_ms % 1000) * 1000};
+	struct timeval tv = {
+	    r->backoff_ms / 1000, (r->backoff_ms % 1000) * 1000};
 
 	r->connected = false;
 	event_add(r->reconnect, &tv);
-	r->backoff_ms = r->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS :
-	    r->backoff_ms * 2;
+	r->backoff_ms = r->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS
+							   : r->backoff_ms * 2;
 }
 
 static void
@@ -176,8 +176,10 @@ on_watchdog(evutil_socket_t fd, short what, void *arg)
 		return;
 	if (now - r->progress_us < (uint64_t)r->timeout_ms * 1000u)
 		return;
-	osh_log_warn(NULL, "msg=\"redis not answering, reconnecting\" "
-	    "pending=%u", r->pending);
+	osh_log_warn(NULL,
+	    "msg=\"redis not answering, reconnecting\" "
+	    "pending=%u",
+	    r->pending);
 	ac = r->ac;
 	r->ac = NULL;
 	redisAsyncFree(ac); /* fails pending commands, then disconnects */
@@ -284,13 +286,14 @@ osh_redis_argv(struct osh_redis *r, osh_redis_cb cb, void *arg, int argc,
 	if (c == NULL)
 		return -1;
 	if (r->connected && r->ac != NULL)
-		rc = redisAsyncCommandArgv(r->ac, on_reply, c, argc, argv, lens);
+		rc =
+		    redisAsyncCommandArgv(r->ac, on_reply, c, argc, argv, lens);
 	return sent(r, c, rc);
 }
 
 int
-osh_redis_cmd(struct osh_redis *r, osh_redis_cb cb, void *arg,
-    const char *fmt, ...)
+osh_redis_cmd(
+    struct osh_redis *r, osh_redis_cb cb, void *arg, const char *fmt, ...)
 {
 	struct rcmd *c = prepare(r, cb, arg);
 	int rc = REDIS_ERR;
@@ -307,8 +310,8 @@ osh_redis_cmd(struct osh_redis *r, osh_redis_cb cb, void *arg,
 }
 
 int
-osh_redis_subscribe(struct osh_redis *r, const char *channel, osh_redis_cb cb,
-    void *arg)
+osh_redis_subscribe(
+    struct osh_redis *r, const char *channel, osh_redis_cb cb, void *arg)
 {
 	struct rcmd *c = prepare(r, cb, arg);
 

@@ -18,8 +18,8 @@
 #include "osh/util.h"
 
 #define NBUCKETS 8192
-#define SWEEP_S	 30
-#define PREFIX	 "osh:revoked:"
+#define SWEEP_S 30
+#define PREFIX "osh:revoked:"
 
 struct entry {
 	struct entry *next;
@@ -156,8 +156,8 @@ on_loaded(redisReply *reply, void *arg)
 		put(r, k->str + strlen(PREFIX), value, now + t->integer);
 	}
 	r->loaded = true;
-	osh_log_debug(NULL, "msg=\"revocation list loaded\" entries=%zu",
-	    r->count);
+	osh_log_debug(
+	    NULL, "msg=\"revocation list loaded\" entries=%zu", r->count);
 }
 
 /* Reads every deny-list key with its value and remaining lifetime. */
@@ -249,8 +249,8 @@ live(const struct entry *e, int64_t now_ms)
 }
 
 enum osh_revoke_answer
-osh_revocations_check(struct osh_revocations *r, const struct osh_claims *c,
-    int64_t now_ms)
+osh_revocations_check(
+    struct osh_revocations *r, const struct osh_claims *c, int64_t now_ms)
 {
 	char key[OSH_JTI_MAX + 8];
 	const struct entry *e;
@@ -316,8 +316,8 @@ osh_revoke_sid(struct osh_redis *redis, struct osh_revocations *local,
 
 void
 osh_revoke_user(struct osh_redis *redis, struct osh_revocations *local,
-    int64_t user_id, int64_t before_ms, int64_t expire_at_ms,
-    osh_redis_cb cb, void *arg)
+    int64_t user_id, int64_t before_ms, int64_t expire_at_ms, osh_redis_cb cb,
+    void *arg)
 {
 	char key[64];
 

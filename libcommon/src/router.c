@@ -18,7 +18,7 @@ struct compiled {
 	struct {
 		const char *s; /* literal text (not terminated) */
 		size_t len;
-		char *name;    /* the parameter name, for {name} segments */
+		char *name; /* the parameter name, for {name} segments */
 	} segs[MAX_SEGS];
 };
 
@@ -117,8 +117,8 @@ osh_router_index(const struct osh_router *r, const struct osh_route *rt)
 
 /* Matches one compiled route against the path segments. */
 static bool
-match_one(const struct compiled *c, const char *const *segs,
-    const size_t *lens, size_t nsegs)
+match_one(const struct compiled *c, const char *const *segs, const size_t *lens,
+    size_t nsegs)
 {
 	if (c->nsegs != nsegs)
 		return false;
@@ -151,10 +151,11 @@ osh_router_match(const struct osh_router *r, enum osh_method method,
 	if (plen > 1 && path[plen - 1] == '/')
 		plen--; /* one trailing slash is forgiven */
 	while (p < path + plen) {
-		const char *start = p + 1, *end = memchr(start, '/',
-		    (size_t)(path + plen - start));
-		size_t len = end ? (size_t)(end - start) :
-		    (size_t)(path + plen - start);
+		const char *start = p + 1,
+			   *end = memchr(
+			       start, '/', (size_t)(path + plen - start));
+		size_t len =
+		    end ? (size_t)(end - start) : (size_t)(path + plen - start);
 
 		if (nsegs == MAX_SEGS)
 			return NULL;
@@ -172,7 +173,8 @@ osh_router_match(const struct osh_router *r, enum osh_method method,
 			continue;
 		}
 		for (size_t k = 0; k < c->nsegs; k++) {
-			if (c->segs[k].name == NULL || *nparams == OSH_MAX_PARAMS)
+			if (c->segs[k].name == NULL ||
+			    *nparams == OSH_MAX_PARAMS)
 				continue;
 			params[*nparams].name = c->segs[k].name;
 			params[*nparams].value = strndup(segs[k], lens[k]);
@@ -186,8 +188,8 @@ osh_router_match(const struct osh_router *r, enum osh_method method,
 static void
 allow_header(struct osh_req *req, unsigned allowed)
 {
-	static const enum osh_method all[] = {OSH_GET, OSH_POST, OSH_PUT,
-	    OSH_PATCH, OSH_DELETE};
+	static const enum osh_method all[] = {
+	    OSH_GET, OSH_POST, OSH_PUT, OSH_PATCH, OSH_DELETE};
 	char buf[64] = "";
 
 	for (size_t i = 0; i < OSH_ARRAY_LEN(all); i++) {
@@ -220,7 +222,8 @@ check_body(struct osh_req *req)
 	const char *ct;
 
 	if (req->body_len == 0) {
-		if (rt->max_body > 0 && !(rt->flags & OSH_ROUTE_OPTIONAL_BODY)) {
+		if (rt->max_body > 0 &&
+		    !(rt->flags & OSH_ROUTE_OPTIONAL_BODY)) {
 			osh_reply_error(req, 400, "validation_failed", NULL,
 			    "a request body is required");
 			return false;
@@ -251,8 +254,8 @@ check_body(struct osh_req *req)
 static void
 unauthorized(struct osh_req *req, const char *msg)
 {
-	osh_resp_header(req, "WWW-Authenticate",
-	    "Bearer realm=\"openserverhub\"");
+	osh_resp_header(
+	    req, "WWW-Authenticate", "Bearer realm=\"openserverhub\"");
 	osh_reply_error(req, 401, NULL, NULL, "%s", msg);
 }
 
@@ -292,8 +295,8 @@ on_revocation(redisReply *reply, void *arg)
 
 	if (reply == NULL || reply->type != REDIS_REPLY_ARRAY ||
 	    reply->elements != 3) {
-		osh_reply_error(req, 503, NULL, NULL,
-		    "token revocation list unavailable");
+		osh_reply_error(
+		    req, 503, NULL, NULL, "token revocation list unavailable");
 		return;
 	}
 	if (reply->element[0]->type == REDIS_REPLY_STRING ||
@@ -318,8 +321,8 @@ osh_router_dispatch(struct osh_req *req, void *arg)
 	enum osh_token_status st;
 	unsigned allowed;
 
-	req->route = osh_router_match(r, req->method, req->path, req->params,
-	    &req->nparams, &allowed);
+	req->route = osh_router_match(
+	    r, req->method, req->path, req->params, &req->nparams, &allowed);
 	if (req->route == NULL) {
 		if (allowed != 0) {
 			allow_header(req, allowed);
@@ -327,7 +330,8 @@ osh_router_dispatch(struct osh_req *req, void *arg)
 			    "method %s not allowed here",
 			    osh_method_name(req->method));
 		} else {
-			osh_reply_error(req, 404, NULL, NULL, "no such endpoint");
+			osh_reply_error(
+			    req, 404, NULL, NULL, "no such endpoint");
 		}
 		return;
 	}
@@ -353,15 +357,11 @@ osh_router_dispatch(struct osh_req *req, void *arg)
 		unauthorized(req, osh_token_status_str(st));
 		return;
 	}
-	switch (osh_revocations_check(r->revoked, &req->claims, osh_wall_ms())) {
-	case OSH_NOT_REVOKED:
-		authorize(req);
-		return;
-	case OSH_REVOKED:
-		unauthorized(req, "token has been revoked");
-		return;
-	case OSH_REVOKE_UNKNOWN:
-		break;
+	switch (
+	    osh_revocations_check(r->revoked, &req->claims, osh_wall_ms())) {
+	case OSH_NOT_REVOKED: authorize(req); return;
+	case OSH_REVOKED: unauthorized(req, "token has been revoked"); return;
+	case OSH_REVOKE_UNKNOWN: break;
 	}
 	if (r->redis == NULL) {
 		authorize(req);

@@ -63,50 +63,50 @@ common_items(struct osh_common_config *cfg, struct osh_config_item *out)
 {
 #define C(f) &cfg->f
 	const struct osh_config_item items[NCOMMON] = {
-	{"OSH_LISTEN_ADDR", OSH_CONF_STRING, C(listen_addr), "127.0.0.1", 0,
-	    0, NULL, "address to listen on"},
-	{"OSH_PORT", OSH_CONF_INT, C(port), "", 1, 65535, NULL,
-	    "port to listen on"},
-	{"OSH_DB_CONNINFO", OSH_CONF_STRING, C(db_conninfo),
-	    "host=127.0.0.1 port=5432 dbname=osh user=osh", 0, 0, NULL,
-	    "libpq connection string, without password"},
-	{"OSH_DB_PASSWORD_FILE", OSH_CONF_STRING, C(db_password_file), "", 0,
-	    0, readable, "file holding the database password"},
-	{"OSH_DB_POOL_SIZE", OSH_CONF_INT, C(db_pool_size), "4", 1, 64, NULL,
-	    "database connections"},
-	{"OSH_DB_TIMEOUT_MS", OSH_CONF_INT, C(db_timeout_ms), "5000", 100,
-	    600000, NULL, "deadline of one query"},
-	{"OSH_REDIS_HOST", OSH_CONF_STRING, C(redis_host), "127.0.0.1", 0, 0,
-	    NULL, "Redis host"},
-	{"OSH_REDIS_PORT", OSH_CONF_INT, C(redis_port), "6379", 1, 65535, NULL,
-	    "Redis port"},
-	{"OSH_REDIS_PASSWORD_FILE", OSH_CONF_STRING, C(redis_password_file),
-	    "", 0, 0, readable, "file holding the Redis password"},
-	{"OSH_REDIS_TIMEOUT_MS", OSH_CONF_INT, C(redis_timeout_ms), "2000",
-	    100, 60000, NULL, "deadline of one Redis command"},
-	{"OSH_JWT_ALG", OSH_CONF_STRING, C(jwt_alg), "ES256", 0, 0, valid_alg,
-	    "access token algorithm"},
-	{"OSH_JWT_PUBLIC_KEY_FILE", OSH_CONF_STRING, C(jwt_public_key_file),
-	    NULL, 0, 0, readable, "PEM public key verifying access tokens"},
-	{"OSH_JWT_ISSUER", OSH_CONF_STRING, C(jwt_issuer), "openserverhub", 0,
-	    0, NULL, "expected token issuer"},
-	{"OSH_JWT_AUDIENCE", OSH_CONF_STRING, C(jwt_audience),
-	    "openserverhub", 0, 0, NULL, "expected token audience"},
-	{"OSH_LOG_LEVEL", OSH_CONF_STRING, C(log_level), "info", 0, 0,
-	    valid_level, "debug, info, warn or error"},
-	{"OSH_TRUSTED_PROXIES", OSH_CONF_STRING, C(trusted_proxies),
-	    "127.0.0.1,::1", 0, 0, NULL,
-	    "peers whose X-Real-IP header is believed"},
-	{"OSH_MAX_BODY", OSH_CONF_INT, C(max_body), "8388608", 1024,
-	    1073741824, NULL, "largest request body accepted at all"},
-	{"OSH_WORKERS", OSH_CONF_INT, C(workers), "2", 1, 256, NULL,
-	    "worker threads for blocking work"},
-	{"OSH_SHUTDOWN_TIMEOUT_MS", OSH_CONF_INT, C(shutdown_timeout_ms),
-	    "10000", 0, 600000, NULL, "how long requests may finish on stop"},
+	    {"OSH_LISTEN_ADDR", OSH_CONF_STRING, C(listen_addr), "127.0.0.1", 0,
+		0, NULL, "address to listen on"},
+	    {"OSH_PORT", OSH_CONF_INT, C(port), "", 1, 65535, NULL,
+		"port to listen on"},
+	    {"OSH_DB_CONNINFO", OSH_CONF_STRING, C(db_conninfo),
+		"host=127.0.0.1 port=5432 dbname=osh user=osh", 0, 0, NULL,
+		"libpq connection string, without password"},
+	    {"OSH_DB_PASSWORD_FILE", OSH_CONF_STRING, C(db_password_file), "",
+		0, 0, readable, "file holding the database password"},
+	    {"OSH_DB_POOL_SIZE", OSH_CONF_INT, C(db_pool_size), "4", 1, 64,
+		NULL, "database connections"},
+	    {"OSH_DB_TIMEOUT_MS", OSH_CONF_INT, C(db_timeout_ms), "5000", 100,
+		600000, NULL, "deadline of one query"},
+	    {"OSH_REDIS_HOST", OSH_CONF_STRING, C(redis_host), "127.0.0.1", 0,
+		0, NULL, "Redis host"},
+	    {"OSH_REDIS_PORT", OSH_CONF_INT, C(redis_port), "6379", 1, 65535,
+		NULL, "Redis port"},
+	    {"OSH_REDIS_PASSWORD_FILE", OSH_CONF_STRING, C(redis_password_file),
+		"", 0, 0, readable, "file holding the Redis password"},
+	    {"OSH_REDIS_TIMEOUT_MS", OSH_CONF_INT, C(redis_timeout_ms), "2000",
+		100, 60000, NULL, "deadline of one Redis command"},
+	    {"OSH_JWT_ALG", OSH_CONF_STRING, C(jwt_alg), "ES256", 0, 0,
+		valid_alg, "access token algorithm"},
+	    {"OSH_JWT_PUBLIC_KEY_FILE", OSH_CONF_STRING, C(jwt_public_key_file),
+		NULL, 0, 0, readable, "PEM public key verifying access tokens"},
+	    {"OSH_JWT_ISSUER", OSH_CONF_STRING, C(jwt_issuer), "openserverhub",
+		0, 0, NULL, "expected token issuer"},
+	    {"OSH_JWT_AUDIENCE", OSH_CONF_STRING, C(jwt_audience),
+		"openserverhub", 0, 0, NULL, "expected token audience"},
+	    {"OSH_LOG_LEVEL", OSH_CONF_STRING, C(log_level), "info", 0, 0,
+		valid_level, "debug, info, warn or error"},
+	    {"OSH_TRUSTED_PROXIES", OSH_CONF_STRING, C(trusted_proxies),
+		"127.0.0.1,::1", 0, 0, NULL,
+		"peers whose X-Real-IP header is believed"},
+	    {"OSH_MAX_BODY", OSH_CONF_INT, C(max_body), "8388608", 1024,
+		1073741824, NULL, "largest request body accepted at all"},
+	    {"OSH_WORKERS", OSH_CONF_INT, C(workers), "2", 1, 256, NULL,
+		"worker threads for blocking work"},
+	    {"OSH_SHUTDOWN_TIMEOUT_MS", OSH_CONF_INT, C(shutdown_timeout_ms),
+		"10000", 0, 600000, NULL,
+		"how long requests may finish on stop"},
 	};
 #undef C
-	_Static_assert(sizeof(items) / sizeof(items[0]) == NCOMMON,
-	    "NCOMMON");
+	_Static_assert(sizeof(items) / sizeof(items[0]) == NCOMMON, "NCOMMON");
 	memcpy(out, items, sizeof(items));
 }
 
@@ -127,8 +127,8 @@ ready_reply(struct ready_ctx *rc)
 		return;
 	o = json_object_new_object();
 	checks = json_object_new_object();
-	json_object_object_add(o, "status",
-	    json_object_new_string(ok ? "ready" : "not ready"));
+	json_object_object_add(
+	    o, "status", json_object_new_string(ok ? "ready" : "not ready"));
 	if (svc->db != NULL)
 		json_object_object_add(checks, "database",
 		    json_object_new_string(rc->db_ok ? "ok" : "down"));
@@ -165,8 +165,8 @@ h_health(struct osh_req *req)
 	struct osh_service *svc = req->app;
 
 	json_object_object_add(o, "status", json_object_new_string("ok"));
-	json_object_object_add(o, "service",
-	    json_object_new_string(svc->def->name));
+	json_object_object_add(
+	    o, "service", json_object_new_string(svc->def->name));
 	osh_reply_json(req, 200, o);
 }
 
@@ -238,9 +238,9 @@ h_metrics(struct osh_req *req)
 }
 
 static const struct osh_route builtin_routes[] = {
-	{OSH_GET, "/health", OSH_PERM_PUBLIC, 0, h_health, 0},
-	{OSH_GET, "/ready", OSH_PERM_PUBLIC, 0, h_ready, 0},
-	{OSH_GET, "/metrics", OSH_PERM_PUBLIC, 0, h_metrics, 0},
+    {OSH_GET, "/health", OSH_PERM_PUBLIC, 0, h_health, 0},
+    {OSH_GET, "/ready", OSH_PERM_PUBLIC, 0, h_ready, 0},
+    {OSH_GET, "/metrics", OSH_PERM_PUBLIC, 0, h_metrics, 0},
 };
 
 struct osh_service *
@@ -270,8 +270,10 @@ on_drain(evutil_socket_t fd, short what, void *arg)
 		    (uint64_t)svc->cfg.shutdown_timeout_ms * 1000u;
 	if (osh_http_in_flight(svc->http) == 0 || osh_now_us() >= deadline) {
 		if (osh_http_in_flight(svc->http) > 0)
-			osh_log_warn(NULL, "msg=\"stopping with requests in "
-			    "flight\" count=%u", osh_http_in_flight(svc->http));
+			osh_log_warn(NULL,
+			    "msg=\"stopping with requests in "
+			    "flight\" count=%u",
+			    osh_http_in_flight(svc->http));
 		event_base_loopexit(svc->base, NULL);
 	}
 }
@@ -302,16 +304,19 @@ migrate(struct osh_service *svc, const struct osh_db_options *dbo)
 	PGconn *pg = NULL;
 
 	for (int i = 0; i < MIGRATE_WAIT_S * 2; i++) {
-		if ((pg = osh_db_connect_blocking(dbo, err, sizeof(err))) != NULL)
+		if ((pg = osh_db_connect_blocking(dbo, err, sizeof(err))) !=
+		    NULL)
 			break;
 		if (i == 0)
-			osh_log_warn(NULL, "msg=\"waiting for the database\" "
-			    "error=\"%s\"", err);
+			osh_log_warn(NULL,
+			    "msg=\"waiting for the database\" "
+			    "error=\"%s\"",
+			    err);
 		usleep(500000);
 	}
 	if (pg == NULL) {
-		osh_log_error(NULL, "msg=\"database unreachable\" error=\"%s\"",
-		    err);
+		osh_log_error(
+		    NULL, "msg=\"database unreachable\" error=\"%s\"", err);
 		return -1;
 	}
 	if (osh_migrate(pg, svc->def->schema, svc->def->migrations,
@@ -337,10 +342,10 @@ load_config(struct osh_service *svc, bool print)
 	for (size_t i = 0; i < NCOMMON; i++)
 		if (strcmp(items[i].env, "OSH_PORT") == 0)
 			items[i].def = port;
-	if (osh_config_load(items, OSH_ARRAY_LEN(items), err,
-		sizeof(err)) != 0 ||
-	    osh_config_load(svc->def->config, svc->def->nconfig, err,
-		sizeof(err)) != 0) {
+	if (osh_config_load(items, OSH_ARRAY_LEN(items), err, sizeof(err)) !=
+		0 ||
+	    osh_config_load(
+		svc->def->config, svc->def->nconfig, err, sizeof(err)) != 0) {
 		fprintf(stderr, "osh-%s: configuration error: %s\n",
 		    svc->def->name, err);
 		return -1;
@@ -374,8 +379,8 @@ read_secret(const char *path)
 	if (path == NULL || path[0] == '\0')
 		return NULL;
 	if ((s = osh_read_file(path, 4096, true)) == NULL)
-		osh_log_error(NULL, "msg=\"cannot read secret file\" path=\"%s\"",
-		    path);
+		osh_log_error(
+		    NULL, "msg=\"cannot read secret file\" path=\"%s\"", path);
 	return s;
 }
 
@@ -430,9 +435,10 @@ osh_service_main(const struct osh_service_def *def, int argc, char **argv)
 		osh_log_error(NULL, "msg=\"libsodium failed to start\"");
 		return 1;
 	}
-	if ((pubkey = osh_read_file(svc.cfg.jwt_public_key_file, 16384,
-		 false)) == NULL) {
-		osh_log_error(NULL, "msg=\"cannot read public key\" path=\"%s\"",
+	if ((pubkey = osh_read_file(
+		 svc.cfg.jwt_public_key_file, 16384, false)) == NULL) {
+		osh_log_error(NULL,
+		    "msg=\"cannot read public key\" path=\"%s\"",
 		    svc.cfg.jwt_public_key_file);
 		goto out;
 	}
@@ -445,12 +451,12 @@ osh_service_main(const struct osh_service_def *def, int argc, char **argv)
 
 	if (def->schema != NULL) {
 		dbo = (struct osh_db_options){
-			.conninfo = svc.cfg.db_conninfo,
-			.password = dbpass,
-			.schema = def->schema,
-			.size = (int)svc.cfg.db_pool_size,
-			.query_timeout_ms = (int)svc.cfg.db_timeout_ms,
-			.max_queue = 4096,
+		    .conninfo = svc.cfg.db_conninfo,
+		    .password = dbpass,
+		    .schema = def->schema,
+		    .size = (int)svc.cfg.db_pool_size,
+		    .query_timeout_ms = (int)svc.cfg.db_timeout_ms,
+		    .max_queue = 4096,
 		};
 		if (migrate(&svc, &dbo) != 0)
 			goto out;
@@ -458,22 +464,23 @@ osh_service_main(const struct osh_service_def *def, int argc, char **argv)
 			goto out;
 	}
 	ro = (struct osh_redis_options){
-		.host = svc.cfg.redis_host,
-		.port = (int)svc.cfg.redis_port,
-		.password = redispass,
-		.timeout_ms = (int)svc.cfg.redis_timeout_ms,
+	    .host = svc.cfg.redis_host,
+	    .port = (int)svc.cfg.redis_port,
+	    .password = redispass,
+	    .timeout_ms = (int)svc.cfg.redis_timeout_ms,
 	};
 	svc.redis = osh_redis_new(svc.base, &ro);
-	svc.revoked = svc.redis ? osh_revocations_new(svc.base, &ro, svc.redis) :
-	    NULL;
+	svc.revoked =
+	    svc.redis ? osh_revocations_new(svc.base, &ro, svc.redis) : NULL;
 	svc.work = osh_work_pool_new(svc.base, (int)svc.cfg.workers, 1024);
-	svc.verifier = osh_jwt_verifier_new(svc.cfg.jwt_alg, pubkey,
-	    svc.cfg.jwt_issuer, svc.cfg.jwt_audience);
+	svc.verifier = osh_jwt_verifier_new(
+	    svc.cfg.jwt_alg, pubkey, svc.cfg.jwt_issuer, svc.cfg.jwt_audience);
 	if (svc.redis == NULL || svc.revoked == NULL || svc.work == NULL ||
 	    svc.verifier == NULL) {
-		osh_log_error(NULL, "msg=\"start-up failed\" redis=%d work=%d "
-		    "verifier=%d", svc.redis != NULL, svc.work != NULL,
-		    svc.verifier != NULL);
+		osh_log_error(NULL,
+		    "msg=\"start-up failed\" redis=%d work=%d "
+		    "verifier=%d",
+		    svc.redis != NULL, svc.work != NULL, svc.verifier != NULL);
 		goto out;
 	}
 	svc.audit = osh_audit_new(svc.redis, def->name, 100000);
@@ -488,16 +495,16 @@ osh_service_main(const struct osh_service_def *def, int argc, char **argv)
 		goto out;
 	}
 	ho = (struct osh_http_options){
-		.addr = svc.cfg.listen_addr,
-		.port = (int)svc.cfg.port,
-		.max_body = (size_t)svc.cfg.max_body,
-		.idle_timeout_s = 60,
-		.trusted_proxies = svc.cfg.trusted_proxies,
-		.metrics = svc.metrics,
-		.app = &svc,
+	    .addr = svc.cfg.listen_addr,
+	    .port = (int)svc.cfg.port,
+	    .max_body = (size_t)svc.cfg.max_body,
+	    .idle_timeout_s = 60,
+	    .trusted_proxies = svc.cfg.trusted_proxies,
+	    .metrics = svc.metrics,
+	    .app = &svc,
 	};
-	if ((svc.http = osh_http_new(svc.base, &ho, osh_router_dispatch,
-		 svc.router)) == NULL)
+	if ((svc.http = osh_http_new(
+		 svc.base, &ho, osh_router_dispatch, svc.router)) == NULL)
 		goto out_stop;
 	sigterm = evsignal_new(svc.base, SIGTERM, on_signal, &svc);
 	sigint = evsignal_new(svc.base, SIGINT, on_signal, &svc);

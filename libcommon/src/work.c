@@ -158,8 +158,8 @@ osh_work_pool_free(struct osh_work_pool *p)
 }
 
 int
-osh_work_submit(struct osh_work_pool *p, osh_work_fn work, osh_done_fn done,
-    void *arg)
+osh_work_submit(
+    struct osh_work_pool *p, osh_work_fn work, osh_done_fn done, void *arg)
 {
 	struct item *it;
 

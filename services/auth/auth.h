@@ -28,7 +28,7 @@ struct auth_app {
 	struct osh_service *svc;
 	struct auth_config cfg;
 	struct osh_jwt_signer *signer;
-	char *jwks;	      /* served as is */
+	char *jwks; /* served as is */
 	char *service_secret; /* wiped on exit */
 	struct audit_consumer *consumer;
 };

@@ -20,12 +20,12 @@
 #include "consumer.h"
 #include "store.h"
 
-#define GROUP	     "auth"
-#define BATCH	     "200"
-#define BLOCK_MS     2000
-#define CLAIM_IDLE   "60000"
-#define CLAIM_EVERY  15
-#define RETRY_MS     1000
+#define GROUP "auth"
+#define BATCH "200"
+#define BLOCK_MS 2000
+#define CLAIM_IDLE "60000"
+#define CLAIM_EVERY 15
+#define RETRY_MS 1000
 #define MAX_BATCH_JS (8u << 20)
 
 struct audit_consumer {
@@ -87,8 +87,10 @@ on_stored(enum store_status st, void *arg)
 	size_t argc = 0;
 
 	if (st == STORE_ERROR) {
-		osh_log_warn(NULL, "msg=\"audit entries not stored, will retry\" "
-		    "count=%zu", c->nids);
+		osh_log_warn(NULL,
+		    "msg=\"audit entries not stored, will retry\" "
+		    "count=%zu",
+		    c->nids);
 		retry_later(c);
 		return;
 	}
@@ -134,17 +136,17 @@ entry_json(const char *id, const redisReply *fields)
 		} else if (strcmp(k->str, "actor_id") == 0) {
 			int64_t n = 0;
 			osh_parse_int(val, 0, INT64_MAX, &n);
-			json_object_object_add(o, "actor_id",
-			    json_object_new_int64(n));
+			json_object_object_add(
+			    o, "actor_id", json_object_new_int64(n));
 		} else if (strcmp(k->str, "ts") == 0) {
 			if (osh_time_parse(val, &ms))
-				json_object_object_add(o, "ts",
-				    json_object_new_string(val));
+				json_object_object_add(
+				    o, "ts", json_object_new_string(val));
 		} else {
 			char key[32];
 			osh_strlcpy(key, k->str, sizeof(key));
-			json_object_object_add(o, key,
-			    json_object_new_string(val));
+			json_object_object_add(
+			    o, key, json_object_new_string(val));
 		}
 		free(val);
 	}
@@ -179,11 +181,12 @@ take_batch(struct audit_consumer *c, const redisReply *reply)
 		c->ids[c->nids++] = strdup(e->element[0]->str);
 		/* A deleted entry still pending reads as nil: just ack. */
 		if (e->element[1]->type == REDIS_REPLY_ARRAY)
-			json_object_array_add(arr,
-			    entry_json(e->element[0]->str, e->element[1]));
+			json_object_array_add(
+			    arr, entry_json(e->element[0]->str, e->element[1]));
 	}
-	store_audit_insert(c->svc->db, json_object_to_json_string_ext(arr,
-	    JSON_C_TO_STRING_PLAIN), on_stored, c);
+	store_audit_insert(c->svc->db,
+	    json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN),
+	    on_stored, c);
 	json_object_put(arr);
 	return n;
 }
@@ -196,8 +199,10 @@ on_read(redisReply *reply, void *arg, bool pending)
 	if (reply == NULL)
 		return; /* reconnection restarts the loop */
 	if (reply->type == REDIS_REPLY_ERROR) {
-		osh_log_warn(NULL, "msg=\"audit stream read failed\" "
-		    "error=\"%s\"", reply->str);
+		osh_log_warn(NULL,
+		    "msg=\"audit stream read failed\" "
+		    "error=\"%s\"",
+		    reply->str);
 		retry_later(c);
 		return;
 	}
@@ -227,7 +232,8 @@ read_new(struct audit_consumer *c)
 {
 	osh_redis_cmd(c->r, on_read_new, c,
 	    "XREADGROUP GROUP " GROUP " %s COUNT " BATCH " BLOCK %d "
-	    "STREAMS " OSH_AUDIT_STREAM " >", c->name, BLOCK_MS);
+	    "STREAMS " OSH_AUDIT_STREAM " >",
+	    c->name, BLOCK_MS);
 }
 
 static void
@@ -238,8 +244,9 @@ on_claimed(redisReply *reply, void *arg)
 	if (reply == NULL)
 		return;
 	osh_redis_cmd(c->r, on_read_pending, c,
-	    "XREADGROUP GROUP " GROUP " %s COUNT " BATCH " STREAMS "
-	    OSH_AUDIT_STREAM " 0", c->name);
+	    "XREADGROUP GROUP " GROUP " %s COUNT " BATCH
+	    " STREAMS " OSH_AUDIT_STREAM " 0",
+	    c->name);
 }
 
 /* Claims entries idle in dead consumers, then reads our own pending. */
@@ -248,7 +255,8 @@ read_pending(struct audit_consumer *c)
 {
 	osh_redis_cmd(c->r, on_claimed, c,
 	    "XAUTOCLAIM " OSH_AUDIT_STREAM " " GROUP " %s " CLAIM_IDLE
-	    " 0-0 COUNT " BATCH " JUSTID", c->name);
+	    " 0-0 COUNT " BATCH " JUSTID",
+	    c->name);
 }
 
 static void
@@ -285,10 +293,10 @@ audit_consumer_new(struct osh_service *svc, const char *redis_password)
 	snprintf(c->name, sizeof(c->name), "auth-%s-%lld", host,
 	    (long long)svc->cfg.port);
 	ro = (struct osh_redis_options){
-		.host = svc->cfg.redis_host,
-		.port = (int)svc->cfg.redis_port,
-		.password = redis_password,
-		.timeout_ms = BLOCK_MS + (int)svc->cfg.redis_timeout_ms,
+	    .host = svc->cfg.redis_host,
+	    .port = (int)svc->cfg.redis_port,
+	    .password = redis_password,
+	    .timeout_ms = BLOCK_MS + (int)svc->cfg.redis_timeout_ms,
 	};
 	c->retry = evtimer_new(svc->base, on_retry, c);
 	if (c->retry == NULL ||

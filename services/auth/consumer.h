@@ -7,8 +7,8 @@
 struct osh_service;
 struct audit_consumer;
 
-struct audit_consumer *audit_consumer_new(struct osh_service *svc,
-    const char *redis_password);
+struct audit_consumer *audit_consumer_new(
+    struct osh_service *svc, const char *redis_password);
 void audit_consumer_free(struct audit_consumer *c);
 
 #endif

@@ -112,7 +112,7 @@ auth_throttle_keys(const char *username, const char *client, char *user_key,
 	char lower[AUTH_USERNAME_MAX * 4 + 1];
 	size_t i;
 
-	for (i = 0; username[i] != '\0' && i < sizeof(lower) - 1; i++)
+	for (i = 0; i < sizeof(lower) - 1 && username[i] != '\0'; i++)
 		lower[i] = (char)tolower((unsigned char)username[i]);
 	lower[i] = '\0';
 	snprintf(user_key, ulen, "osh:login:fail:user:%s", lower);

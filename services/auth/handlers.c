@@ -20,9 +20,9 @@
 #include "store.h"
 
 #define REFRESH_BYTES 32
-#define TOKEN_STR     (REFRESH_BYTES * 2 + 1)
-#define CSV_PAGE      1000
-#define CSV_MAX_ROWS  100000
+#define TOKEN_STR (REFRESH_BYTES * 2 + 1)
+#define CSV_PAGE 1000
+#define CSV_MAX_ROWS 100000
 
 static struct auth_app *
 app_of(struct osh_req *req)
@@ -41,9 +41,7 @@ static void
 reply_result(struct osh_req *req, enum auth_result r, const char *field)
 {
 	switch (r) {
-	case AUTH_OK:
-		osh_reply_json(req, 204, NULL);
-		return;
+	case AUTH_OK: osh_reply_json(req, 204, NULL); return;
 	case AUTH_BAD_CREDENTIALS:
 		osh_reply_error(req, 401, "invalid_credentials", NULL,
 		    "invalid username or password");
@@ -148,8 +146,7 @@ static void
 audit(struct osh_req *req, const char *action, const char *target,
     const char *result, struct json_object *details)
 {
-	osh_audit_req(svc_of(req)->audit, req, action, target, result,
-	    details);
+	osh_audit_req(svc_of(req)->audit, req, action, target, result, details);
 }
 
 static void
@@ -174,8 +171,8 @@ revoke_user_tokens(struct osh_req *req, int64_t user_id)
 }
 
 static void
-revoke_family_tokens(struct osh_service *svc, struct auth_app *app,
-    const char *family)
+revoke_family_tokens(
+    struct osh_service *svc, struct auth_app *app, const char *family)
 {
 	osh_revoke_sid(svc->redis, svc->revoked, family,
 	    osh_wall_ms() + (app->cfg.access_ttl_s + 60) * 1000, NULL, NULL);
@@ -198,8 +195,8 @@ struct session {
 };
 
 static struct session *
-session_new(struct osh_req *req, int64_t id, const char *name,
-    const char *role, const char *family, const char *user_json)
+session_new(struct osh_req *req, int64_t id, const char *name, const char *role,
+    const char *family, const char *user_json)
 {
 	struct session *s = calloc(1, sizeof(*s));
 
@@ -253,29 +250,31 @@ reply_tokens(struct session *s)
 		return;
 	}
 	o = json_object_new_object();
-	json_object_object_add(o, "access_token", json_object_new_string(access));
-	json_object_object_add(o, "token_type", json_object_new_string("Bearer"));
-	json_object_object_add(o, "expires_in",
-	    json_object_new_int64(app->cfg.access_ttl_s));
-	json_object_object_add(o, "refresh_token",
-	    json_object_new_string(s->refresh));
+	json_object_object_add(
+	    o, "access_token", json_object_new_string(access));
+	json_object_object_add(
+	    o, "token_type", json_object_new_string("Bearer"));
+	json_object_object_add(
+	    o, "expires_in", json_object_new_int64(app->cfg.access_ttl_s));
+	json_object_object_add(
+	    o, "refresh_token", json_object_new_string(s->refresh));
 	json_object_object_add(o, "refresh_expires_in",
 	    json_object_new_int64(app->cfg.refresh_ttl_s));
 	json_object_object_add(o, "user", json_tokener_parse(s->user_json));
 	if (s->action != NULL) {
 		struct osh_audit_entry e = {
-			.actor_id = s->user_id,
-			.actor = s->name,
-			.action = s->action,
-			.target = NULL,
-			.result = "success",
-			.client = req->client_addr,
-			.request_id = req->request_id,
-			.details = NULL,
+		    .actor_id = s->user_id,
+		    .actor = s->name,
+		    .action = s->action,
+		    .target = NULL,
+		    .result = "success",
+		    .client = req->client_addr,
+		    .request_id = req->request_id,
+		    .details = NULL,
 		};
 		char target[32];
-		snprintf(target, sizeof(target), "user:%lld",
-		    (long long)s->user_id);
+		snprintf(
+		    target, sizeof(target), "user:%lld", (long long)s->user_id);
 		e.target = target;
 		osh_audit_emit(svc_of(req)->audit, &e);
 	}
@@ -371,24 +370,24 @@ login_failed(struct login *l, const char *reason)
 	    "if n == 1 then redis.call('EXPIRE', k, ARGV[1]) end end "
 	    "return 1";
 	struct osh_audit_entry e = {
-		.actor_id = l->found ? l->user_id : 0,
-		.actor = l->username,
-		.action = "auth.login",
-		.target = NULL,
-		.result = "failure",
-		.client = l->req->client_addr,
-		.request_id = l->req->request_id,
-		.details = json_object_new_object(),
+	    .actor_id = l->found ? l->user_id : 0,
+	    .actor = l->username,
+	    .action = "auth.login",
+	    .target = NULL,
+	    .result = "failure",
+	    .client = l->req->client_addr,
+	    .request_id = l->req->request_id,
+	    .details = json_object_new_object(),
 	};
 	char window[24], target[32];
 
 	if (l->found) {
-		snprintf(target, sizeof(target), "user:%lld",
-		    (long long)l->user_id);
+		snprintf(
+		    target, sizeof(target), "user:%lld", (long long)l->user_id);
 		e.target = target;
 	}
-	json_object_object_add(e.details, "reason",
-	    json_object_new_string(reason));
+	json_object_object_add(
+	    e.details, "reason", json_object_new_string(reason));
 	osh_audit_emit(svc_of(l->req)->audit, &e);
 	snprintf(window, sizeof(window), "%lld",
 	    (long long)app_of(l->req)->cfg.login_window_s);
@@ -422,8 +421,8 @@ verify_done(void *arg)
 		return;
 	}
 	osh_redis_cmd(svc_of(l->req)->redis, NULL, NULL, "DEL %s", l->ukey);
-	s = session_new(l->req, l->user_id, l->name, l->role, NULL,
-	    l->user_json);
+	s = session_new(
+	    l->req, l->user_id, l->name, l->role, NULL, l->user_json);
 	if (s == NULL) {
 		reply_result(l->req, AUTH_UNAVAILABLE, NULL);
 		login_free(l);
@@ -453,8 +452,8 @@ on_login_user(enum store_status st, const struct login_user *u, void *arg)
 		l->hash = strdup(u->password_hash);
 		l->user_json = strdup(u->json);
 	}
-	if (osh_work_submit(svc_of(l->req)->work, verify_work, verify_done,
-		l) != 0) {
+	if (osh_work_submit(
+		svc_of(l->req)->work, verify_work, verify_done, l) != 0) {
 		osh_resp_header(l->req, "Retry-After", "1");
 		osh_reply_error(l->req, 503, NULL, NULL,
 		    "too many logins in progress; try again");
@@ -482,16 +481,16 @@ on_throttle(redisReply *reply, void *arg)
 	if (nu >= app->cfg.login_max_failures ||
 	    na >= app->cfg.login_max_failures_addr) {
 		struct osh_audit_entry e = {
-			.actor = l->username,
-			.action = "auth.login",
-			.result = "throttled",
-			.client = l->req->client_addr,
-			.request_id = l->req->request_id,
+		    .actor = l->username,
+		    .action = "auth.login",
+		    .result = "throttled",
+		    .client = l->req->client_addr,
+		    .request_id = l->req->request_id,
 		};
 		osh_audit_emit(svc_of(l->req)->audit, &e);
 		osh_redis_cmd(svc_of(l->req)->redis, on_retry_after, l,
-		    "TTL %s", nu >= app->cfg.login_max_failures ? l->ukey :
-		    l->akey);
+		    "TTL %s",
+		    nu >= app->cfg.login_max_failures ? l->ukey : l->akey);
 		return;
 	}
 	store_login_user(svc_of(l->req)->db, l->username, 0, on_login_user, l);
@@ -501,8 +500,8 @@ void
 h_login(struct osh_req *req)
 {
 	static const struct osh_field fields[] = {
-		{"username", OSH_FIELD_STRING, true, false, 1, 256, NULL},
-		{"password", OSH_FIELD_STRING, true, false, 1, 1024, NULL},
+	    {"username", OSH_FIELD_STRING, true, false, 1, 256, NULL},
+	    {"password", OSH_FIELD_STRING, true, false, 1, 1024, NULL},
 	};
 	struct json_object *o = body_of(req, fields, OSH_ARRAY_LEN(fields));
 	struct login *l;
@@ -515,15 +514,15 @@ h_login(struct osh_req *req)
 		return;
 	}
 	l->req = req;
-	osh_strlcpy(l->username, osh_json_str(o, "username", ""),
-	    sizeof(l->username));
+	osh_strlcpy(
+	    l->username, osh_json_str(o, "username", ""), sizeof(l->username));
 	l->password = strdup(osh_json_str(o, "password", ""));
 	osh_wipe(req->body, req->body_len);
 	json_object_put(o);
 	auth_throttle_keys(l->username, req->client_addr, l->ukey,
 	    sizeof(l->ukey), l->akey, sizeof(l->akey));
-	osh_redis_cmd(svc_of(req)->redis, on_throttle, l, "MGET %s %s", l->ukey,
-	    l->akey);
+	osh_redis_cmd(
+	    svc_of(req)->redis, on_throttle, l, "MGET %s %s", l->ukey, l->akey);
 }
 
 /*
@@ -568,15 +567,15 @@ on_refresh_why(enum store_status st, const char *family, void *arg)
 	revoke_family_tokens(svc, app_of(r->req), r->family);
 	{
 		struct osh_audit_entry e = {
-			.action = "auth.refresh_reuse",
-			.target = NULL,
-			.result = "denied",
-			.client = r->req->client_addr,
-			.request_id = r->req->request_id,
-			.details = json_object_new_object(),
+		    .action = "auth.refresh_reuse",
+		    .target = NULL,
+		    .result = "denied",
+		    .client = r->req->client_addr,
+		    .request_id = r->req->request_id,
+		    .details = json_object_new_object(),
 		};
-		json_object_object_add(e.details, "family",
-		    json_object_new_string(r->family));
+		json_object_object_add(
+		    e.details, "family", json_object_new_string(r->family));
 		osh_audit_emit(svc->audit, &e);
 	}
 	store_family_revoke(svc->db, r->family, on_reuse_revoked, r);
@@ -596,8 +595,8 @@ on_rotated(enum store_status st, const struct login_user *u, void *arg)
 	}
 	if (st == STORE_NOT_FOUND) {
 		session_free(s);
-		store_refresh_why(svc_of(r->req)->db, r->hash, on_refresh_why,
-		    r);
+		store_refresh_why(
+		    svc_of(r->req)->db, r->hash, on_refresh_why, r);
 		return;
 	}
 	s->user_id = u->id;
@@ -614,7 +613,7 @@ void
 h_refresh(struct osh_req *req)
 {
 	static const struct osh_field fields[] = {
-		{"refresh_token", OSH_FIELD_STRING, true, false, 1, 256, NULL},
+	    {"refresh_token", OSH_FIELD_STRING, true, false, 1, 256, NULL},
 	};
 	struct json_object *o = body_of(req, fields, OSH_ARRAY_LEN(fields));
 	char next_hash[OSH_TOKEN_HASH_LEN];
@@ -669,15 +668,15 @@ on_logout_denied(redisReply *reply, void *arg)
 		return;
 	}
 	revoke_family_tokens(svc_of(req), app_of(req), req->claims.sid);
-	store_family_revoke(svc_of(req)->db, req->claims.sid,
-	    on_logout_revoked, req);
+	store_family_revoke(
+	    svc_of(req)->db, req->claims.sid, on_logout_revoked, req);
 }
 
 void
 h_logout(struct osh_req *req)
 {
 	static const struct osh_field fields[] = {
-		{"refresh_token", OSH_FIELD_STRING, false, false, 0, 256, NULL},
+	    {"refresh_token", OSH_FIELD_STRING, false, false, 0, 256, NULL},
 	};
 	struct json_object *o = body_of(req, fields, OSH_ARRAY_LEN(fields));
 
@@ -713,8 +712,8 @@ h_profile_get(struct osh_req *req)
 }
 
 static const struct osh_field profile_fields[] = {
-	{"display_name", OSH_FIELD_STRING, false, false, 0, 128, NULL},
-	{"email", OSH_FIELD_STRING, false, false, 0, 254, NULL},
+    {"display_name", OSH_FIELD_STRING, false, false, 0, 128, NULL},
+    {"email", OSH_FIELD_STRING, false, false, 0, 254, NULL},
 };
 
 static bool
@@ -745,8 +744,8 @@ on_profile_patched(enum store_status st, const char *json, void *arg)
 void
 h_profile_patch(struct osh_req *req)
 {
-	struct json_object *o = body_of(req, profile_fields,
-	    OSH_ARRAY_LEN(profile_fields));
+	struct json_object *o =
+	    body_of(req, profile_fields, OSH_ARRAY_LEN(profile_fields));
 	struct user_fields f = {0};
 
 	if (o == NULL)
@@ -757,8 +756,8 @@ h_profile_patch(struct osh_req *req)
 	}
 	f.display_name = osh_json_str(o, "display_name", NULL);
 	f.email = osh_json_str(o, "email", NULL);
-	store_user_update(svc_of(req)->db, req->claims.user_id, &f,
-	    on_profile_patched, req);
+	store_user_update(
+	    svc_of(req)->db, req->claims.user_id, &f, on_profile_patched, req);
 	json_object_put(o);
 }
 
@@ -807,8 +806,8 @@ on_pw_sessions_revoked(enum store_status st, void *arg)
 		return;
 	}
 	revoke_user_tokens(req, req->claims.user_id);
-	s = session_new(req, req->claims.user_id, p->name, p->role, NULL,
-	    p->user_json);
+	s = session_new(
+	    req, req->claims.user_id, p->name, p->role, NULL, p->user_json);
 	pwchange_free(p);
 	if (s == NULL) {
 		reply_result(req, AUTH_UNAVAILABLE, NULL);
@@ -833,8 +832,8 @@ on_pw_stored(enum store_status st, const char *json, void *arg)
 		pwchange_free(p);
 		return;
 	}
-	store_user_sessions_revoke(svc_of(req)->db, req->claims.user_id,
-	    on_pw_sessions_revoked, p);
+	store_user_sessions_revoke(
+	    svc_of(req)->db, req->claims.user_id, on_pw_sessions_revoked, p);
 }
 
 static void
@@ -857,8 +856,8 @@ pw_done(void *arg)
 		return;
 	}
 	f.password_hash = p->new_hash;
-	store_user_update(svc_of(req)->db, req->claims.user_id, &f,
-	    on_pw_stored, p);
+	store_user_update(
+	    svc_of(req)->db, req->claims.user_id, &f, on_pw_stored, p);
 }
 
 static void
@@ -872,8 +871,8 @@ on_pw_user(enum store_status st, const struct login_user *u, void *arg)
 		pwchange_free(p);
 		return;
 	}
-	if (!auth_password_acceptable(p->next, u->username, "new_password",
-		&err)) {
+	if (!auth_password_acceptable(
+		p->next, u->username, "new_password", &err)) {
 		osh_reply_err(p->req, &err);
 		pwchange_free(p);
 		return;
@@ -891,9 +890,8 @@ void
 h_password(struct osh_req *req)
 {
 	static const struct osh_field fields[] = {
-		{"current_password", OSH_FIELD_STRING, true, false, 1, 1024,
-		    NULL},
-		{"new_password", OSH_FIELD_STRING, true, false, 1, 1024, NULL},
+	    {"current_password", OSH_FIELD_STRING, true, false, 1, 1024, NULL},
+	    {"new_password", OSH_FIELD_STRING, true, false, 1, 1024, NULL},
 	};
 	struct json_object *o = body_of(req, fields, OSH_ARRAY_LEN(fields));
 	struct pwchange *p;
@@ -916,8 +914,8 @@ h_password(struct osh_req *req)
 		pwchange_free(p);
 		return;
 	}
-	store_login_user(svc_of(req)->db, NULL, req->claims.user_id,
-	    on_pw_user, p);
+	store_login_user(
+	    svc_of(req)->db, NULL, req->claims.user_id, on_pw_user, p);
 }
 
 void
@@ -935,8 +933,8 @@ void
 h_service_token(struct osh_req *req)
 {
 	static const struct osh_field fields[] = {
-		{"service", OSH_FIELD_STRING, true, false, 1, 32, NULL},
-		{"secret", OSH_FIELD_STRING, true, false, 1, 512, NULL},
+	    {"service", OSH_FIELD_STRING, true, false, 1, 32, NULL},
+	    {"secret", OSH_FIELD_STRING, true, false, 1, 512, NULL},
 	};
 	struct json_object *o = body_of(req, fields, OSH_ARRAY_LEN(fields));
 	struct auth_app *app = app_of(req);
@@ -949,14 +947,14 @@ h_service_token(struct osh_req *req)
 		return;
 	name = osh_json_str(o, "service", "");
 	if (!auth_username_valid(name) ||
-	    !osh_const_streq(osh_json_str(o, "secret", ""),
-		app->service_secret)) {
+	    !osh_const_streq(
+		osh_json_str(o, "secret", ""), app->service_secret)) {
 		struct osh_audit_entry e = {
-			.actor = name,
-			.action = "auth.service_token",
-			.result = "failure",
-			.client = req->client_addr,
-			.request_id = req->request_id,
+		    .actor = name,
+		    .action = "auth.service_token",
+		    .result = "failure",
+		    .client = req->client_addr,
+		    .request_id = req->request_id,
 		};
 		osh_audit_emit(svc_of(req)->audit, &e);
 		json_object_put(o);
@@ -976,12 +974,12 @@ h_service_token(struct osh_req *req)
 		return;
 	}
 	out = json_object_new_object();
-	json_object_object_add(out, "access_token",
-	    json_object_new_string(token));
-	json_object_object_add(out, "token_type",
-	    json_object_new_string("Bearer"));
-	json_object_object_add(out, "expires_in",
-	    json_object_new_int64(app->cfg.access_ttl_s));
+	json_object_object_add(
+	    out, "access_token", json_object_new_string(token));
+	json_object_object_add(
+	    out, "token_type", json_object_new_string("Bearer"));
+	json_object_object_add(
+	    out, "expires_in", json_object_new_int64(app->cfg.access_ttl_s));
 	osh_wipe(token, strlen(token));
 	free(token);
 	osh_reply_json(req, 200, out);
@@ -992,12 +990,12 @@ h_service_token(struct osh_req *req)
  */
 
 static const struct auth_sort_key user_sort[] = {
-	{"id", "id", "id DESC"},
-	{"username", "lower(username), id", "lower(username) DESC, id"},
-	{"role", "role, id", "role DESC, id"},
-	{"created_at", "created_at, id", "created_at DESC, id"},
-	{"last_login_at", "last_login_at NULLS FIRST, id",
-	    "last_login_at DESC NULLS LAST, id"},
+    {"id", "id", "id DESC"},
+    {"username", "lower(username), id", "lower(username) DESC, id"},
+    {"role", "role, id", "role DESC, id"},
+    {"created_at", "created_at, id", "created_at DESC, id"},
+    {"last_login_at", "last_login_at NULLS FIRST, id",
+	"last_login_at DESC NULLS LAST, id"},
 };
 
 static void
@@ -1050,8 +1048,8 @@ params_known(struct osh_req *req, const char *const *names)
 void
 h_users_list(struct osh_req *req)
 {
-	static const char *const known[] = {"limit", "offset", "sort", "role",
-	    "active", "q", NULL};
+	static const char *const known[] = {
+	    "limit", "offset", "sort", "role", "active", "q", NULL};
 	struct user_filter f = {0};
 	struct auth_page page;
 	struct osh_err err;
@@ -1065,8 +1063,8 @@ h_users_list(struct osh_req *req)
 		return;
 	}
 	f.role = osh_req_query(req, "role");
-	if (f.role != NULL && (!osh_role_valid(f.role) ||
-				  strcmp(f.role, "service") == 0)) {
+	if (f.role != NULL &&
+	    (!osh_role_valid(f.role) || strcmp(f.role, "service") == 0)) {
 		osh_reply_error(req, 400, "validation_failed", "role",
 		    "role must be admin, operator or viewer");
 		return;
@@ -1079,8 +1077,8 @@ h_users_list(struct osh_req *req)
 		return;
 	}
 	f.q = osh_req_query(req, "q");
-	if (f.q != NULL && (strlen(f.q) > 128 ||
-			       !osh_utf8_valid(f.q, strlen(f.q)))) {
+	if (f.q != NULL &&
+	    (strlen(f.q) > 128 || !osh_utf8_valid(f.q, strlen(f.q)))) {
 		osh_reply_error(req, 400, "validation_failed", "q",
 		    "q must be valid text of at most 128 bytes");
 		return;
@@ -1089,8 +1087,7 @@ h_users_list(struct osh_req *req)
 	    page.order, on_page_json, req);
 }
 
-static const char *const role_values[] = {"admin", "operator", "viewer",
-    NULL};
+static const char *const role_values[] = {"admin", "operator", "viewer", NULL};
 
 struct user_change {
 	struct osh_req *req;
@@ -1128,7 +1125,8 @@ changed_fields(struct json_object *body)
 	struct json_object *d = json_object_new_object();
 	struct json_object *a = json_object_new_array();
 
-	json_object_object_foreach(body, k, v) {
+	json_object_object_foreach(body, k, v)
+	{
 		(void)v;
 		json_object_array_add(a, json_object_new_string(k));
 	}
@@ -1154,8 +1152,8 @@ on_user_created(enum store_status st, const char *json, void *arg)
 		id = osh_json_int(u, "id", 0);
 		json_object_put(u);
 	}
-	audit_user(c->req, "user.create", id, "success",
-	    changed_fields(c->body));
+	audit_user(
+	    c->req, "user.create", id, "success", changed_fields(c->body));
 	reply_raw_json(c->req, 201, json);
 	change_free(c);
 }
@@ -1175,9 +1173,9 @@ create_hashed(void *arg)
 	f.display_name = osh_json_str(c->body, "display_name", NULL);
 	f.email = osh_json_str(c->body, "email", NULL);
 	f.role = osh_json_str(c->body, "role", "viewer");
-	f.active = osh_json_has(c->body, "active") ?
-	    (osh_json_bool(c->body, "active", true) ? "true" : "false") :
-	    NULL;
+	f.active = osh_json_has(c->body, "active")
+	    ? (osh_json_bool(c->body, "active", true) ? "true" : "false")
+	    : NULL;
 	f.password_hash = c->hash;
 	store_user_create(svc_of(c->req)->db, &f, on_user_created, c);
 }
@@ -1208,13 +1206,13 @@ void
 h_users_create(struct osh_req *req)
 {
 	static const struct osh_field fields[] = {
-		{"username", OSH_FIELD_STRING, true, false, 1, AUTH_USERNAME_MAX,
-		    NULL},
-		{"password", OSH_FIELD_STRING, true, false, 1, 1024, NULL},
-		{"role", OSH_FIELD_ENUM, true, false, 0, 0, role_values},
-		{"display_name", OSH_FIELD_STRING, false, false, 0, 128, NULL},
-		{"email", OSH_FIELD_STRING, false, false, 0, 254, NULL},
-		{"active", OSH_FIELD_BOOL, false, false, 0, 0, NULL},
+	    {"username", OSH_FIELD_STRING, true, false, 1, AUTH_USERNAME_MAX,
+		NULL},
+	    {"password", OSH_FIELD_STRING, true, false, 1, 1024, NULL},
+	    {"role", OSH_FIELD_ENUM, true, false, 0, 0, role_values},
+	    {"display_name", OSH_FIELD_STRING, false, false, 0, 128, NULL},
+	    {"email", OSH_FIELD_STRING, false, false, 0, 254, NULL},
+	    {"active", OSH_FIELD_BOOL, false, false, 0, 0, NULL},
 	};
 	struct json_object *o = body_of(req, fields, OSH_ARRAY_LEN(fields));
 	struct user_change *c;
@@ -1240,8 +1238,8 @@ h_users_create(struct osh_req *req)
 	}
 	if ((c = change_new(req, o)) == NULL)
 		return;
-	if (osh_work_submit(svc_of(req)->work, hash_work, create_hashed,
-		c) != 0) {
+	if (osh_work_submit(svc_of(req)->work, hash_work, create_hashed, c) !=
+	    0) {
 		reply_result(req, AUTH_UNAVAILABLE, NULL);
 		change_free(c);
 	}
@@ -1272,15 +1270,17 @@ on_user_patched(enum store_status st, const char *json, void *arg)
 	    st == STORE_OK ? "success" : "failure", changed_fields(c->body));
 	if (st != STORE_OK) {
 		enum auth_result r = from_store(st);
-		reply_result(c->req, r, r == AUTH_LAST_ADMIN ?
-		    (osh_json_has(c->body, "role") ? "role" : "active") : NULL);
+		reply_result(c->req, r,
+		    r == AUTH_LAST_ADMIN
+			? (osh_json_has(c->body, "role") ? "role" : "active")
+			: NULL);
 		change_free(c);
 		return;
 	}
 	if (c->revoke) {
 		revoke_user_tokens(c->req, c->id);
-		store_user_sessions_revoke(svc_of(c->req)->db, c->id,
-		    on_user_revoked, NULL);
+		store_user_sessions_revoke(
+		    svc_of(c->req)->db, c->id, on_user_revoked, NULL);
 	}
 	reply_raw_json(c->req, 200, json);
 	change_free(c);
@@ -1300,9 +1300,9 @@ patch_hashed(void *arg)
 	f.display_name = osh_json_str(c->body, "display_name", NULL);
 	f.email = osh_json_str(c->body, "email", NULL);
 	f.role = osh_json_str(c->body, "role", NULL);
-	f.active = osh_json_has(c->body, "active") ?
-	    (osh_json_bool(c->body, "active", true) ? "true" : "false") :
-	    NULL;
+	f.active = osh_json_has(c->body, "active")
+	    ? (osh_json_bool(c->body, "active", true) ? "true" : "false")
+	    : NULL;
 	f.password_hash = c->hash;
 	c->revoke = f.role != NULL || f.active != NULL || c->hash != NULL;
 	store_user_update(svc_of(c->req)->db, c->id, &f, on_user_patched, c);
@@ -1312,11 +1312,11 @@ void
 h_users_patch(struct osh_req *req)
 {
 	static const struct osh_field fields[] = {
-		{"password", OSH_FIELD_STRING, false, false, 1, 1024, NULL},
-		{"role", OSH_FIELD_ENUM, false, false, 0, 0, role_values},
-		{"display_name", OSH_FIELD_STRING, false, false, 0, 128, NULL},
-		{"email", OSH_FIELD_STRING, false, false, 0, 254, NULL},
-		{"active", OSH_FIELD_BOOL, false, false, 0, 0, NULL},
+	    {"password", OSH_FIELD_STRING, false, false, 1, 1024, NULL},
+	    {"role", OSH_FIELD_ENUM, false, false, 0, 0, role_values},
+	    {"display_name", OSH_FIELD_STRING, false, false, 0, 128, NULL},
+	    {"email", OSH_FIELD_STRING, false, false, 0, 254, NULL},
+	    {"active", OSH_FIELD_BOOL, false, false, 0, 0, NULL},
 	};
 	struct json_object *o;
 	struct user_change *c;
@@ -1332,8 +1332,8 @@ h_users_patch(struct osh_req *req)
 		return;
 	}
 	if (osh_json_has(o, "password") &&
-	    !auth_password_acceptable(osh_json_str(o, "password", ""), NULL,
-		"password", &err)) {
+	    !auth_password_acceptable(
+		osh_json_str(o, "password", ""), NULL, "password", &err)) {
 		json_object_put(o);
 		osh_reply_err(req, &err);
 		return;
@@ -1345,8 +1345,8 @@ h_users_patch(struct osh_req *req)
 		patch_hashed(c);
 		return;
 	}
-	if (osh_work_submit(svc_of(req)->work, hash_work, patch_hashed,
-		c) != 0) {
+	if (osh_work_submit(svc_of(req)->work, hash_work, patch_hashed, c) !=
+	    0) {
 		reply_result(req, AUTH_UNAVAILABLE, NULL);
 		change_free(c);
 	}
@@ -1400,8 +1400,8 @@ h_users_delete(struct osh_req *req)
  */
 
 static const struct auth_sort_key audit_sort[] = {
-	{"ts", "ts DESC, id DESC", "ts DESC, id DESC"},
-	{"id", "id", "id DESC"},
+    {"ts", "ts DESC, id DESC", "ts DESC, id DESC"},
+    {"id", "id", "id DESC"},
 };
 
 /* Reads the audit filters; replies and returns false when one is bad. */
@@ -1412,14 +1412,14 @@ audit_filter_parse(struct osh_req *req, struct audit_filter *f)
 		const char *name;
 		size_t off;
 	} text[] = {
-		{"actor", offsetof(struct audit_filter, actor)},
-		{"action", offsetof(struct audit_filter, action)},
-		{"target", offsetof(struct audit_filter, target)},
-		{"result", offsetof(struct audit_filter, result)},
-		{"service", offsetof(struct audit_filter, service)},
-		{"request_id", offsetof(struct audit_filter, request_id)},
-		{"since", offsetof(struct audit_filter, since)},
-		{"until", offsetof(struct audit_filter, until)},
+	    {"actor", offsetof(struct audit_filter, actor)},
+	    {"action", offsetof(struct audit_filter, action)},
+	    {"target", offsetof(struct audit_filter, target)},
+	    {"result", offsetof(struct audit_filter, result)},
+	    {"service", offsetof(struct audit_filter, service)},
+	    {"request_id", offsetof(struct audit_filter, request_id)},
+	    {"since", offsetof(struct audit_filter, since)},
+	    {"until", offsetof(struct audit_filter, until)},
 	};
 	int64_t ms;
 
@@ -1430,8 +1430,10 @@ audit_filter_parse(struct osh_req *req, struct audit_filter *f)
 			continue;
 		if (strlen(v) > 256 || !osh_utf8_valid(v, strlen(v))) {
 			osh_reply_error(req, 400, "validation_failed",
-			    text[i].name, "%s must be text of at most 256 "
-			    "bytes", text[i].name);
+			    text[i].name,
+			    "%s must be text of at most 256 "
+			    "bytes",
+			    text[i].name);
 			return false;
 		}
 		*(const char **)((char *)f + text[i].off) = v;
@@ -1464,7 +1466,8 @@ h_audit_list(struct osh_req *req)
 		return;
 	if (auth_page_parse(osh_req_query(req, "limit"),
 		osh_req_query(req, "offset"), osh_req_query(req, "sort"),
-		audit_sort, OSH_ARRAY_LEN(audit_sort), 1000, &page, &err) != 0) {
+		audit_sort, OSH_ARRAY_LEN(audit_sort), 1000, &page,
+		&err) != 0) {
 		osh_reply_err(req, &err);
 		return;
 	}
@@ -1472,7 +1475,8 @@ h_audit_list(struct osh_req *req)
 	    page.order, on_page_json, req);
 }
 
-struct export {
+struct export
+{
 	struct osh_req *req;
 	struct audit_filter f;
 	int64_t before;
@@ -1483,12 +1487,11 @@ struct export {
 static void export_next(struct export *x);
 
 static void
-on_export_rows(enum store_status st, const char *const *rows, int n,
-    void *arg)
+on_export_rows(enum store_status st, const char *const *rows, int n, void *arg)
 {
-	static const char *const header[] = {"id", "ts", "service",
-	    "actor_id", "actor", "action", "target", "result", "client",
-	    "request_id", "details"};
+	static const char *const header[] = {"id", "ts", "service", "actor_id",
+	    "actor", "action", "target", "result", "client", "request_id",
+	    "details"};
 	struct export *x = arg;
 	struct osh_buf b;
 
@@ -1509,8 +1512,8 @@ on_export_rows(enum store_status st, const char *const *rows, int n,
 		    "attachment; filename=\"audit.csv\"");
 		osh_reply_start(x->req, 200, "text/csv; charset=utf-8");
 		for (size_t i = 0; i < OSH_ARRAY_LEN(header); i++)
-			auth_csv_field(&b, header[i],
-			    i + 1 == OSH_ARRAY_LEN(header));
+			auth_csv_field(
+			    &b, header[i], i + 1 == OSH_ARRAY_LEN(header));
 		x->started = true;
 	}
 	for (int r = 0; r < n; r++)

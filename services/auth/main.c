@@ -19,30 +19,27 @@ extern const size_t auth_nmigrations;
 struct auth_config auth_config;
 
 static const struct osh_config_item auth_items[] = {
-	{"OSH_JWT_PRIVATE_KEY_FILE", OSH_CONF_STRING,
-	    &auth_config.private_key_file, NULL, 0, 0, NULL,
-	    "PEM private key signing access tokens"},
-	{"OSH_SERVICE_SECRET_FILE", OSH_CONF_STRING,
-	    &auth_config.service_secret_file, NULL, 0, 0, NULL,
-	    "shared secret services exchange for service tokens"},
-	{"OSH_BOOTSTRAP_ADMIN_USER", OSH_CONF_STRING,
-	    &auth_config.bootstrap_user, "admin", 0, 0, NULL,
-	    "name of the first admin"},
-	{"OSH_BOOTSTRAP_ADMIN_PASSWORD_FILE", OSH_CONF_STRING,
-	    &auth_config.bootstrap_password_file, "", 0, 0, NULL,
-	    "file with the first admin's password, used when no user exists"},
-	{"OSH_ACCESS_TTL_S", OSH_CONF_INT, &auth_config.access_ttl_s, "900",
-	    30, 86400, NULL, "access token lifetime"},
-	{"OSH_REFRESH_TTL_S", OSH_CONF_INT, &auth_config.refresh_ttl_s,
-	    "604800", 60, 31536000, NULL, "refresh token lifetime"},
-	{"OSH_LOGIN_MAX_FAILURES", OSH_CONF_INT,
-	    &auth_config.login_max_failures, "5", 1, 1000, NULL,
-	    "failed logins per username within the window"},
-	{"OSH_LOGIN_MAX_FAILURES_ADDR", OSH_CONF_INT,
-	    &auth_config.login_max_failures_addr, "20", 1, 100000, NULL,
-	    "failed logins per client address within the window"},
-	{"OSH_LOGIN_WINDOW_S", OSH_CONF_INT, &auth_config.login_window_s,
-	    "900", 1, 86400, NULL, "throttling window"},
+    {"OSH_JWT_PRIVATE_KEY_FILE", OSH_CONF_STRING, &auth_config.private_key_file,
+	NULL, 0, 0, NULL, "PEM private key signing access tokens"},
+    {"OSH_SERVICE_SECRET_FILE", OSH_CONF_STRING,
+	&auth_config.service_secret_file, NULL, 0, 0, NULL,
+	"shared secret services exchange for service tokens"},
+    {"OSH_BOOTSTRAP_ADMIN_USER", OSH_CONF_STRING, &auth_config.bootstrap_user,
+	"admin", 0, 0, NULL, "name of the first admin"},
+    {"OSH_BOOTSTRAP_ADMIN_PASSWORD_FILE", OSH_CONF_STRING,
+	&auth_config.bootstrap_password_file, "", 0, 0, NULL,
+	"file with the first admin's password, used when no user exists"},
+    {"OSH_ACCESS_TTL_S", OSH_CONF_INT, &auth_config.access_ttl_s, "900", 30,
+	86400, NULL, "access token lifetime"},
+    {"OSH_REFRESH_TTL_S", OSH_CONF_INT, &auth_config.refresh_ttl_s, "604800",
+	60, 31536000, NULL, "refresh token lifetime"},
+    {"OSH_LOGIN_MAX_FAILURES", OSH_CONF_INT, &auth_config.login_max_failures,
+	"5", 1, 1000, NULL, "failed logins per username within the window"},
+    {"OSH_LOGIN_MAX_FAILURES_ADDR", OSH_CONF_INT,
+	&auth_config.login_max_failures_addr, "20", 1, 100000, NULL,
+	"failed logins per client address within the window"},
+    {"OSH_LOGIN_WINDOW_S", OSH_CONF_INT, &auth_config.login_window_s, "900", 1,
+	86400, NULL, "throttling window"},
 };
 
 static struct auth_app app;
@@ -52,9 +49,9 @@ on_bootstrap(enum store_status st, const char *json, void *arg)
 {
 	struct osh_service *svc = arg;
 	struct osh_audit_entry e = {
-		.actor = "system",
-		.action = "user.bootstrap",
-		.result = "success",
+	    .actor = "system",
+	    .action = "user.bootstrap",
+	    .result = "success",
 	};
 
 	(void)json;
@@ -78,8 +75,8 @@ bootstrap(struct osh_service *svc)
 
 	if (app.cfg.bootstrap_password_file[0] == '\0')
 		return 0;
-	if ((pw = osh_read_file(app.cfg.bootstrap_password_file, 1024,
-		 true)) == NULL) {
+	if ((pw = osh_read_file(app.cfg.bootstrap_password_file, 1024, true)) ==
+	    NULL) {
 		osh_log_error(NULL, "msg=\"cannot read bootstrap password\"");
 		return -1;
 	}
@@ -88,8 +85,8 @@ bootstrap(struct osh_service *svc)
 		return -1;
 	}
 	osh_free_secret(pw);
-	store_user_bootstrap(svc->db, app.cfg.bootstrap_user, hash,
-	    on_bootstrap, svc);
+	store_user_bootstrap(
+	    svc->db, app.cfg.bootstrap_user, hash, on_bootstrap, svc);
 	osh_wipe(hash, sizeof(hash));
 	return 0;
 }
@@ -103,12 +100,13 @@ start(struct osh_service *svc)
 	app.cfg = auth_config;
 	if ((pem = osh_read_file(app.cfg.private_key_file, 16384, false)) ==
 	    NULL) {
-		osh_log_error(NULL, "msg=\"cannot read private key\" path=\"%s\"",
+		osh_log_error(NULL,
+		    "msg=\"cannot read private key\" path=\"%s\"",
 		    app.cfg.private_key_file);
 		return -1;
 	}
-	app.signer = osh_jwt_signer_new(svc->cfg.jwt_alg, pem,
-	    svc->cfg.jwt_issuer, svc->cfg.jwt_audience);
+	app.signer = osh_jwt_signer_new(
+	    svc->cfg.jwt_alg, pem, svc->cfg.jwt_issuer, svc->cfg.jwt_audience);
 	osh_free_secret(pem);
 	pub = osh_read_file(svc->cfg.jwt_public_key_file, 16384, false);
 	if (app.signer == NULL || pub == NULL) {
@@ -125,20 +123,22 @@ start(struct osh_service *svc)
 	app.jwks = osh_jwks_from_pem(svc->cfg.jwt_alg, pub, kid);
 	free(pub);
 	if (app.jwks == NULL) {
-		osh_log_error(NULL, "msg=\"public key does not match "
+		osh_log_error(NULL,
+		    "msg=\"public key does not match "
 		    "OSH_JWT_ALG\"");
 		return -1;
 	}
-	app.service_secret = osh_read_file(app.cfg.service_secret_file, 1024,
-	    true);
+	app.service_secret =
+	    osh_read_file(app.cfg.service_secret_file, 1024, true);
 	if (app.service_secret == NULL || strlen(app.service_secret) < 16) {
-		osh_log_error(NULL, "msg=\"service secret missing or shorter "
+		osh_log_error(NULL,
+		    "msg=\"service secret missing or shorter "
 		    "than 16 bytes\"");
 		return -1;
 	}
 	if (svc->cfg.redis_password_file[0] != '\0')
-		redispass = osh_read_file(svc->cfg.redis_password_file, 4096,
-		    true);
+		redispass =
+		    osh_read_file(svc->cfg.redis_password_file, 4096, true);
 	app.consumer = audit_consumer_new(svc, redispass);
 	osh_free_secret(redispass);
 	if (app.consumer == NULL)
@@ -158,15 +158,15 @@ stop(struct osh_service *svc)
 }
 
 static const struct osh_service_def auth_service = {
-	.name = "auth",
-	.default_port = 8101,
-	.schema = "auth",
-	.routes = auth_routes,
-	.config = auth_items,
-	.nconfig = sizeof(auth_items) / sizeof(auth_items[0]),
-	.migrations = auth_migrations,
-	.start = start,
-	.stop = stop,
+    .name = "auth",
+    .default_port = 8101,
+    .schema = "auth",
+    .routes = auth_routes,
+    .config = auth_items,
+    .nconfig = sizeof(auth_items) / sizeof(auth_items[0]),
+    .migrations = auth_migrations,
+    .start = start,
+    .stop = stop,
 };
 
 int

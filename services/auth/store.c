@@ -31,13 +31,13 @@ call_new(void *arg)
 }
 
 /* Typed constructors, one per kind of callback. */
-#define CALL_CTOR(name, type, member)                                        \
-	static struct call *name(type cb, void *arg)                         \
-	{                                                                    \
-		struct call *c = call_new(arg);                              \
-		if (c != NULL)                                               \
-			c->cb.member = cb;                                   \
-		return c;                                                    \
+#define CALL_CTOR(name, type, member)                                          \
+	static struct call *name(type cb, void *arg)                           \
+	{                                                                      \
+		struct call *c = call_new(arg);                                \
+		if (c != NULL)                                                 \
+			c->cb.member = cb;                                     \
+		return c;                                                      \
 	}
 CALL_CTOR(call_json, store_json_cb, json)
 CALL_CTOR(call_login, store_login_cb, login)
@@ -108,10 +108,12 @@ on_login(PGresult *res, const char *error, void *arg)
 	u.username = osh_db_str(res, 0, 1);
 	u.role = osh_db_str(res, 0, 2);
 	u.active = osh_db_bool(res, 0, 3);
-	u.password_hash = PQfnumber(res, "password_hash") >= 0 ?
-	    osh_db_str(res, 0, PQfnumber(res, "password_hash")) : NULL;
-	u.family = PQfnumber(res, "family") >= 0 ?
-	    osh_db_str(res, 0, PQfnumber(res, "family")) : NULL;
+	u.password_hash = PQfnumber(res, "password_hash") >= 0
+	    ? osh_db_str(res, 0, PQfnumber(res, "password_hash"))
+	    : NULL;
+	u.family = PQfnumber(res, "family") >= 0
+	    ? osh_db_str(res, 0, PQfnumber(res, "family"))
+	    : NULL;
 	u.json = osh_db_str(res, 0, 5);
 	c->cb.login(STORE_OK, &u, c->arg);
 	free(c);
@@ -163,8 +165,8 @@ store_user_list(struct osh_db *db, const struct user_filter *f, int64_t limit,
 }
 
 void
-store_user_create(struct osh_db *db, const struct user_fields *f,
-    store_json_cb cb, void *arg)
+store_user_create(
+    struct osh_db *db, const struct user_fields *f, store_json_cb cb, void *arg)
 {
 	const char *v[] = {f->username, f->display_name ? f->display_name : "",
 	    f->email ? f->email : "", f->role, f->active ? f->active : "true",
@@ -210,8 +212,8 @@ store_user_delete(struct osh_db *db, int64_t id, store_done_cb cb, void *arg)
 }
 
 void
-store_user_bootstrap(struct osh_db *db, const char *username,
-    const char *hash, store_json_cb cb, void *arg)
+store_user_bootstrap(struct osh_db *db, const char *username, const char *hash,
+    store_json_cb cb, void *arg)
 {
 	const char *v[] = {username, hash};
 
@@ -288,14 +290,14 @@ on_why(PGresult *res, const char *error, void *arg)
 		st = STORE_NOT_FOUND;
 	if (st == STORE_OK)
 		st = osh_db_bool(res, 0, 1) ? STORE_CONFLICT : STORE_NOT_FOUND;
-	c->cb.family(st, st == STORE_CONFLICT ? osh_db_str(res, 0, 0) : NULL,
-	    c->arg);
+	c->cb.family(
+	    st, st == STORE_CONFLICT ? osh_db_str(res, 0, 0) : NULL, c->arg);
 	free(c);
 }
 
 void
-store_refresh_why(struct osh_db *db, const char *hash, store_family_cb cb,
-    void *arg)
+store_refresh_why(
+    struct osh_db *db, const char *hash, store_family_cb cb, void *arg)
 {
 	const char *v[] = {hash};
 
@@ -306,8 +308,8 @@ store_refresh_why(struct osh_db *db, const char *hash, store_family_cb cb,
 }
 
 void
-store_family_revoke(struct osh_db *db, const char *family, store_done_cb cb,
-    void *arg)
+store_family_revoke(
+    struct osh_db *db, const char *family, store_done_cb cb, void *arg)
 {
 	const char *v[] = {family};
 
@@ -318,8 +320,8 @@ store_family_revoke(struct osh_db *db, const char *family, store_done_cb cb,
 }
 
 void
-store_user_sessions_revoke(struct osh_db *db, int64_t user_id,
-    store_done_cb cb, void *arg)
+store_user_sessions_revoke(
+    struct osh_db *db, int64_t user_id, store_done_cb cb, void *arg)
 {
 	char uid[24];
 	const char *v[] = {uid};
@@ -331,20 +333,19 @@ store_user_sessions_revoke(struct osh_db *db, int64_t user_id,
 	    1, v, on_done, call_done(cb, arg));
 }
 
-#define AUDIT_WHERE                                                          \
-	"($1::text IS NULL OR actor = $1) AND "                              \
-	"($2::text IS NULL OR action = $2) AND "                             \
-	"($3::text IS NULL OR target = $3) AND "                             \
-	"($4::text IS NULL OR result = $4) AND "                             \
-	"($5::text IS NULL OR service = $5) AND "                            \
-	"($6::text IS NULL OR request_id = $6) AND "                         \
-	"($7::timestamptz IS NULL OR ts >= $7) AND "                         \
+#define AUDIT_WHERE                                                            \
+	"($1::text IS NULL OR actor = $1) AND "                                \
+	"($2::text IS NULL OR action = $2) AND "                               \
+	"($3::text IS NULL OR target = $3) AND "                               \
+	"($4::text IS NULL OR result = $4) AND "                               \
+	"($5::text IS NULL OR service = $5) AND "                              \
+	"($6::text IS NULL OR request_id = $6) AND "                           \
+	"($7::timestamptz IS NULL OR ts >= $7) AND "                           \
 	"($8::timestamptz IS NULL OR ts < $8)"
 
 void
-store_audit_list(struct osh_db *db, const struct audit_filter *f,
-    int64_t limit, int64_t offset, const char *order, store_json_cb cb,
-    void *arg)
+store_audit_list(struct osh_db *db, const struct audit_filter *f, int64_t limit,
+    int64_t offset, const char *order, store_json_cb cb, void *arg)
 {
 	char sql[1400], lim[24], off[24];
 	const char *v[] = {f->actor, f->action, f->target, f->result,
@@ -407,8 +408,8 @@ store_audit_rows(struct osh_db *db, const struct audit_filter *f,
 }
 
 void
-store_audit_insert(struct osh_db *db, const char *json_array,
-    store_done_cb cb, void *arg)
+store_audit_insert(
+    struct osh_db *db, const char *json_array, store_done_cb cb, void *arg)
 {
 	const char *v[] = {json_array};
 

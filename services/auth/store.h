@@ -13,9 +13,9 @@ struct osh_db;
 enum store_status {
 	STORE_OK,
 	STORE_NOT_FOUND,
-	STORE_CONFLICT,	  /* unique violation */
+	STORE_CONFLICT, /* unique violation */
 	STORE_LAST_ADMIN, /* the change would leave no active admin */
-	STORE_ERROR,	  /* database unavailable or failed */
+	STORE_ERROR, /* database unavailable or failed */
 };
 
 struct login_user {
@@ -24,21 +24,21 @@ struct login_user {
 	const char *role;
 	bool active;
 	const char *password_hash; /* lookups only */
-	const char *family;	   /* rotation only */
+	const char *family; /* rotation only */
 	const char *json;
 };
 
 /* json: the user's representation, or a page {"items":[...],"total":n}. */
-typedef void (*store_json_cb)(enum store_status st, const char *json,
-    void *arg);
-typedef void (*store_login_cb)(enum store_status st,
-    const struct login_user *u, void *arg);
+typedef void (*store_json_cb)(
+    enum store_status st, const char *json, void *arg);
+typedef void (*store_login_cb)(
+    enum store_status st, const struct login_user *u, void *arg);
 typedef void (*store_done_cb)(enum store_status st, void *arg);
 
 struct user_filter {
-	const char *role;   /* NULL: any */
+	const char *role; /* NULL: any */
 	const char *active; /* "true"/"false"/NULL */
-	const char *q;	    /* substring of username, name or email */
+	const char *q; /* substring of username, name or email */
 };
 
 struct user_fields {
@@ -50,8 +50,7 @@ struct user_fields {
 	const char *password_hash;
 };
 
-void store_user_get(struct osh_db *db, int64_t id, store_json_cb cb,
-    void *arg);
+void store_user_get(struct osh_db *db, int64_t id, store_json_cb cb, void *arg);
 void store_user_list(struct osh_db *db, const struct user_filter *f,
     int64_t limit, int64_t offset, const char *order, store_json_cb cb,
     void *arg);
@@ -60,8 +59,8 @@ void store_user_create(struct osh_db *db, const struct user_fields *f,
 /* Changes the non-NULL fields. */
 void store_user_update(struct osh_db *db, int64_t id,
     const struct user_fields *f, store_json_cb cb, void *arg);
-void store_user_delete(struct osh_db *db, int64_t id, store_done_cb cb,
-    void *arg);
+void store_user_delete(
+    struct osh_db *db, int64_t id, store_done_cb cb, void *arg);
 /* Creates the first admin when there are no users at all. */
 void store_user_bootstrap(struct osh_db *db, const char *username,
     const char *hash, store_json_cb cb, void *arg);
@@ -71,8 +70,8 @@ void store_login_user(struct osh_db *db, const char *username, int64_t id,
     store_login_cb cb, void *arg);
 /* Records a login: a new refresh token in a new family, last_login_at. */
 void store_session_open(struct osh_db *db, int64_t user_id,
-    const char *token_hash, const char *family, int64_t ttl_s,
-    store_done_cb cb, void *arg);
+    const char *token_hash, const char *family, int64_t ttl_s, store_done_cb cb,
+    void *arg);
 
 /* Spends a refresh token and stores its successor in the same family, in
  * one statement. On STORE_OK, u is the token's user (active). */
@@ -80,14 +79,14 @@ void store_refresh_rotate(struct osh_db *db, const char *old_hash,
     const char *new_hash, int64_t ttl_s, store_login_cb cb, void *arg);
 /* Why a token could not be spent: STORE_NOT_FOUND (unknown, expired or
  * revoked) or STORE_CONFLICT (already spent: reuse) with its family. */
-typedef void (*store_family_cb)(enum store_status st, const char *family,
-    void *arg);
-void store_refresh_why(struct osh_db *db, const char *hash,
-    store_family_cb cb, void *arg);
-void store_family_revoke(struct osh_db *db, const char *family,
-    store_done_cb cb, void *arg);
-void store_user_sessions_revoke(struct osh_db *db, int64_t user_id,
-    store_done_cb cb, void *arg);
+typedef void (*store_family_cb)(
+    enum store_status st, const char *family, void *arg);
+void store_refresh_why(
+    struct osh_db *db, const char *hash, store_family_cb cb, void *arg);
+void store_family_revoke(
+    struct osh_db *db, const char *family, store_done_cb cb, void *arg);
+void store_user_sessions_revoke(
+    struct osh_db *db, int64_t user_id, store_done_cb cb, void *arg);
 
 struct audit_filter {
 	const char *actor, *action, *target, *result, *service, *request_id;
@@ -98,13 +97,13 @@ void store_audit_list(struct osh_db *db, const struct audit_filter *f,
     void *arg);
 /* CSV export: rows with id < before_id (0: from the newest), newest first.
  * rows holds n rows of 11 text columns (id first). */
-typedef void (*store_rows_cb)(enum store_status st, const char *const *rows,
-    int n, void *arg);
+typedef void (*store_rows_cb)(
+    enum store_status st, const char *const *rows, int n, void *arg);
 void store_audit_rows(struct osh_db *db, const struct audit_filter *f,
     int64_t before_id, int limit, store_rows_cb cb, void *arg);
 /* Inserts stream entries given as a JSON array of objects; duplicates
  * (same stream_id) are ignored. */
-void store_audit_insert(struct osh_db *db, const char *json_array,
-    store_done_cb cb, void *arg);
+void store_audit_insert(
+    struct osh_db *db, const char *json_array, store_done_cb cb, void *arg);
 
 #endif

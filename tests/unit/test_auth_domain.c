@@ -28,46 +28,51 @@ password_policy(void **state)
 	struct osh_err err;
 
 	(void)state;
-	assert_true(auth_password_acceptable("long enough pw", "ada", "pw", &err));
+	assert_true(
+	    auth_password_acceptable("long enough pw", "ada", "pw", &err));
 	assert_false(auth_password_acceptable("short", "ada", "pw", &err));
 	assert_string_equal(err.field, "pw");
-	assert_false(auth_password_acceptable("AdaLovelace1", "adalovelace1",
-	    "pw", &err));
+	assert_false(auth_password_acceptable(
+	    "AdaLovelace1", "adalovelace1", "pw", &err));
 	/* Ten characters, not ten bytes. */
-	assert_true(auth_password_acceptable("\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
-	    "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", NULL, "pw", &err));
+	assert_true(auth_password_acceptable(
+	    "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+	    "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9",
+	    NULL, "pw", &err));
 	assert_false(auth_password_acceptable("\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
-	    "\xc3\xa9", NULL, "pw", &err));
+					      "\xc3\xa9",
+	    NULL, "pw", &err));
 }
 
 static void
 paging(void **state)
 {
 	static const struct auth_sort_key keys[] = {
-		{"id", "id", "id DESC"},
-		{"name", "name", "name DESC"},
+	    {"id", "id", "id DESC"},
+	    {"name", "name", "name DESC"},
 	};
 	struct auth_page p;
 	struct osh_err err;
 
 	(void)state;
-	assert_int_equal(auth_page_parse(NULL, NULL, NULL, keys, 2, 100, &p,
-	    &err), 0);
+	assert_int_equal(
+	    auth_page_parse(NULL, NULL, NULL, keys, 2, 100, &p, &err), 0);
 	assert_int_equal(p.limit, 50);
 	assert_string_equal(p.order, "id");
-	assert_int_equal(auth_page_parse("100", "5", "-name", keys, 2, 100, &p,
-	    &err), 0);
+	assert_int_equal(
+	    auth_page_parse("100", "5", "-name", keys, 2, 100, &p, &err), 0);
 	assert_int_equal(p.limit, 100);
 	assert_int_equal(p.offset, 5);
 	assert_string_equal(p.order, "name DESC");
-	assert_int_equal(auth_page_parse("101", NULL, NULL, keys, 2, 100, &p,
-	    &err), -1);
+	assert_int_equal(
+	    auth_page_parse("101", NULL, NULL, keys, 2, 100, &p, &err), -1);
 	assert_string_equal(err.field, "limit");
-	assert_int_equal(auth_page_parse(NULL, "-1", NULL, keys, 2, 100, &p,
-	    &err), -1);
+	assert_int_equal(
+	    auth_page_parse(NULL, "-1", NULL, keys, 2, 100, &p, &err), -1);
 	assert_string_equal(err.field, "offset");
-	assert_int_equal(auth_page_parse(NULL, NULL, "id; DROP", keys, 2, 100,
-	    &p, &err), -1);
+	assert_int_equal(
+	    auth_page_parse(NULL, NULL, "id; DROP", keys, 2, 100, &p, &err),
+	    -1);
 	assert_string_equal(err.field, "sort");
 }
 
@@ -83,8 +88,8 @@ csv(void **state)
 	auth_csv_field(&b, "say \"hi\"", false);
 	auth_csv_field(&b, "=SUM(A1)", false);
 	auth_csv_field(&b, NULL, true);
-	assert_string_equal(b.data,
-	    "plain,\"a,b\",\"say \"\"hi\"\"\",\"'=SUM(A1)\",\r\n");
+	assert_string_equal(
+	    b.data, "plain,\"a,b\",\"say \"\"hi\"\"\",\"'=SUM(A1)\",\r\n");
 	osh_buf_release(&b);
 }
 
@@ -103,11 +108,11 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(usernames),
-		cmocka_unit_test(password_policy),
-		cmocka_unit_test(paging),
-		cmocka_unit_test(csv),
-		cmocka_unit_test(throttle_keys),
+	    cmocka_unit_test(usernames),
+	    cmocka_unit_test(password_policy),
+	    cmocka_unit_test(paging),
+	    cmocka_unit_test(csv),
+	    cmocka_unit_test(throttle_keys),
 	};
 	return cmocka_run_group_tests_name("auth_domain", tests, NULL, NULL);
 }

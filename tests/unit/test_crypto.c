@@ -69,7 +69,8 @@ seal_and_open(void **state)
 	assert_true(fd >= 0);
 	f = fdopen(fd, "w");
 	fputs("k2:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n"
-	      "k1:HxwdHh8AAQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRo=\n", f);
+	      "k1:HxwdHh8AAQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRo=\n",
+	    f);
 	fclose(f);
 	k = osh_keyring_load(path);
 	assert_non_null(k);
@@ -97,9 +98,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(passwords),
-		cmocka_unit_test(tokens_and_hashes),
-		cmocka_unit_test(seal_and_open),
+	    cmocka_unit_test(passwords),
+	    cmocka_unit_test(tokens_and_hashes),
+	    cmocka_unit_test(seal_and_open),
 	};
 	return cmocka_run_group_tests_name("crypto", tests, setup, NULL);
 }

@@ -12,11 +12,11 @@
 static const char *const colors[] = {"red", "green", NULL};
 
 static const struct osh_field fields[] = {
-	{"name", OSH_FIELD_STRING, true, false, 1, 5, NULL},
-	{"count", OSH_FIELD_INT, false, false, 0, 10, NULL},
-	{"on", OSH_FIELD_BOOL, false, false, 0, 0, NULL},
-	{"color", OSH_FIELD_ENUM, false, true, 0, 0, colors},
-	{"tags", OSH_FIELD_ARRAY, false, false, 0, 2, NULL},
+    {"name", OSH_FIELD_STRING, true, false, 1, 5, NULL},
+    {"count", OSH_FIELD_INT, false, false, 0, 10, NULL},
+    {"on", OSH_FIELD_BOOL, false, false, 0, 0, NULL},
+    {"color", OSH_FIELD_ENUM, false, true, 0, 0, colors},
+    {"tags", OSH_FIELD_ARRAY, false, false, 0, 2, NULL},
 };
 
 static void
@@ -24,7 +24,8 @@ check(const char *text, int status, const char *field)
 {
 	struct osh_err err = {0};
 	struct json_object *o = osh_json_parse(text, strlen(text), 4, &err);
-	int rc = o ? osh_json_check(o, fields, OSH_ARRAY_LEN(fields), &err) : -1;
+	int rc =
+	    o ? osh_json_check(o, fields, OSH_ARRAY_LEN(fields), &err) : -1;
 
 	if (status == 0) {
 		assert_int_equal(rc, 0);
@@ -42,12 +43,13 @@ validation_table(void **state)
 	(void)state;
 	check("{\"name\": \"ab\"}", 0, "");
 	check("{\"name\": \"ab\", \"count\": 10, \"on\": true, \"color\": null,"
-	      " \"tags\": [1, 2]}", 0, "");
+	      " \"tags\": [1, 2]}",
+	    0, "");
 	check("{}", 400, "name");
 	check("{\"name\": \"\"}", 400, "name");
 	check("{\"name\": \"abcdef\"}", 400, "name");
-	check("{\"name\": \"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\"}", 0,
-	    "");
+	check(
+	    "{\"name\": \"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\"}", 0, "");
 	check("{\"name\": 5}", 400, "name");
 	check("{\"name\": \"a\", \"count\": 11}", 400, "count");
 	check("{\"name\": \"a\", \"count\": 1.5}", 400, "count");
@@ -96,8 +98,8 @@ accessors_and_error_body(void **state)
 
 	osh_err_set(&err, 404, NULL, NULL, "server %d not found", 42);
 	e = osh_err_json(&err, "rid-1");
-	assert_string_equal(json_object_to_json_string_ext(e,
-	    JSON_C_TO_STRING_PLAIN),
+	assert_string_equal(
+	    json_object_to_json_string_ext(e, JSON_C_TO_STRING_PLAIN),
 	    "{\"error\":{\"code\":\"not_found\",\"message\":\"server 42 not "
 	    "found\",\"request_id\":\"rid-1\"}}");
 	json_object_put(e);
@@ -107,9 +109,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(validation_table),
-		cmocka_unit_test(parse_errors),
-		cmocka_unit_test(accessors_and_error_body),
+	    cmocka_unit_test(validation_table),
+	    cmocka_unit_test(parse_errors),
+	    cmocka_unit_test(accessors_and_error_body),
 	};
 	return cmocka_run_group_tests_name("json", tests, NULL, NULL);
 }

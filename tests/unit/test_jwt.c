@@ -45,7 +45,8 @@ setup(void **state)
 	    "openssl pkcs8 -topk8 -nocrypt -out other.pem && "
 	    "openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 "
 	    "-out rsa.pem 2>/dev/null && "
-	    "openssl pkey -in rsa.pem -pubout -out rsa.pub", k.dir);
+	    "openssl pkey -in rsa.pem -pubout -out rsa.pub",
+	    k.dir);
 	if (system(cmd) != 0)
 		return -1;
 	k.priv = slurp(k.dir, "ec.pem");
@@ -54,8 +55,8 @@ setup(void **state)
 	k.rsa_pub = slurp(k.dir, "rsa.pub");
 	k.other_priv = slurp(k.dir, "other.pem");
 	*state = &k;
-	return k.priv && k.pub && k.rsa_priv && k.rsa_pub && k.other_priv ?
-	    0 : -1;
+	return k.priv && k.pub && k.rsa_priv && k.rsa_pub && k.other_priv ? 0
+									  : -1;
 }
 
 static int
@@ -111,8 +112,8 @@ round_trip(void **state)
 	struct keys *k = *state;
 	int64_t now = osh_wall_s();
 	struct osh_claims in = claims(now), out;
-	struct osh_jwt_verifier *v = osh_jwt_verifier_new("ES256", k->pub,
-	    "osh", "osh");
+	struct osh_jwt_verifier *v =
+	    osh_jwt_verifier_new("ES256", k->pub, "osh", "osh");
 	char *t = sign("ES256", k->priv, "osh", "osh", &in);
 
 	assert_int_equal(osh_jwt_verify(v, t, now, &out), OSH_TOKEN_OK);
@@ -122,8 +123,8 @@ round_trip(void **state)
 	assert_int_equal(out.iat_ms, in.iat_ms);
 	/* Second time from the cache; expiry still applies. */
 	assert_int_equal(osh_jwt_verify(v, t, now, &out), OSH_TOKEN_OK);
-	assert_int_equal(osh_jwt_verify(v, t, now + 901, &out),
-	    OSH_TOKEN_EXPIRED);
+	assert_int_equal(
+	    osh_jwt_verify(v, t, now + 901, &out), OSH_TOKEN_EXPIRED);
 	free(t);
 	osh_jwt_verifier_free(v);
 }
@@ -134,21 +135,20 @@ rejections(void **state)
 	struct keys *k = *state;
 	int64_t now = osh_wall_s();
 	struct osh_claims c = claims(now), out;
-	struct osh_jwt_verifier *v = osh_jwt_verifier_new("ES256", k->pub,
-	    "osh", "osh");
+	struct osh_jwt_verifier *v =
+	    osh_jwt_verifier_new("ES256", k->pub, "osh", "osh");
 	char *t;
 
 	t = sign("ES256", k->priv, "evil", "osh", &c);
-	assert_int_equal(osh_jwt_verify(v, t, now, &out),
-	    OSH_TOKEN_BAD_ISSUER);
+	assert_int_equal(osh_jwt_verify(v, t, now, &out), OSH_TOKEN_BAD_ISSUER);
 	free(t);
 	t = sign("ES256", k->priv, "osh", "other", &c);
-	assert_int_equal(osh_jwt_verify(v, t, now, &out),
-	    OSH_TOKEN_BAD_AUDIENCE);
+	assert_int_equal(
+	    osh_jwt_verify(v, t, now, &out), OSH_TOKEN_BAD_AUDIENCE);
 	free(t);
 	t = sign("ES256", k->other_priv, "osh", "osh", &c);
-	assert_int_equal(osh_jwt_verify(v, t, now, &out),
-	    OSH_TOKEN_BAD_SIGNATURE);
+	assert_int_equal(
+	    osh_jwt_verify(v, t, now, &out), OSH_TOKEN_BAD_SIGNATURE);
 	free(t);
 	t = sign("RS256", k->rsa_priv, "osh", "osh", &c);
 	assert_int_equal(osh_jwt_verify(v, t, now, &out), OSH_TOKEN_BAD_ALG);
@@ -156,23 +156,21 @@ rejections(void **state)
 	c.iat = now + 3600;
 	c.exp = now + 7200;
 	t = sign("ES256", k->priv, "osh", "osh", &c);
-	assert_int_equal(osh_jwt_verify(v, t, now, &out),
-	    OSH_TOKEN_NOT_YET_VALID);
+	assert_int_equal(
+	    osh_jwt_verify(v, t, now, &out), OSH_TOKEN_NOT_YET_VALID);
 	free(t);
 	c = claims(now);
 	osh_strlcpy(c.role, "root", sizeof(c.role));
 	t = sign("ES256", k->priv, "osh", "osh", &c);
-	assert_int_equal(osh_jwt_verify(v, t, now, &out),
-	    OSH_TOKEN_BAD_CLAIMS);
+	assert_int_equal(osh_jwt_verify(v, t, now, &out), OSH_TOKEN_BAD_CLAIMS);
 	free(t);
 	/* alg "none" with an empty signature. */
 	assert_int_equal(osh_jwt_verify(v,
-	    "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.", now, &out),
+			     "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.", now, &out),
 	    OSH_TOKEN_BAD_ALG);
-	assert_int_equal(osh_jwt_verify(v, "garbage", now, &out),
-	    OSH_TOKEN_MALFORMED);
-	assert_int_equal(osh_jwt_verify(v, "", now, &out),
-	    OSH_TOKEN_MALFORMED);
+	assert_int_equal(
+	    osh_jwt_verify(v, "garbage", now, &out), OSH_TOKEN_MALFORMED);
+	assert_int_equal(osh_jwt_verify(v, "", now, &out), OSH_TOKEN_MALFORMED);
 	osh_jwt_verifier_free(v);
 }
 
@@ -182,8 +180,8 @@ rsa_works_when_configured(void **state)
 	struct keys *k = *state;
 	int64_t now = osh_wall_s();
 	struct osh_claims c = claims(now), out;
-	struct osh_jwt_verifier *v = osh_jwt_verifier_new("RS256", k->rsa_pub,
-	    "osh", "osh");
+	struct osh_jwt_verifier *v =
+	    osh_jwt_verifier_new("RS256", k->rsa_pub, "osh", "osh");
 	char *t = sign("RS256", k->rsa_priv, "osh", "osh", &c);
 
 	assert_int_equal(osh_jwt_verify(v, t, now, &out), OSH_TOKEN_OK);
@@ -217,10 +215,10 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(round_trip),
-		cmocka_unit_test(rejections),
-		cmocka_unit_test(rsa_works_when_configured),
-		cmocka_unit_test(jwks),
+	    cmocka_unit_test(round_trip),
+	    cmocka_unit_test(rejections),
+	    cmocka_unit_test(rsa_works_when_configured),
+	    cmocka_unit_test(jwks),
 	};
 	return cmocka_run_group_tests_name("jwt", tests, setup, teardown);
 }

@@ -66,8 +66,8 @@ work_pool(void **state)
 	work_counter = &c;
 	for (int i = 0; i < 50; i++) {
 		vals[i] = i;
-		assert_int_equal(osh_work_submit(p, work_fn, work_done, &vals[i]),
-		    0);
+		assert_int_equal(
+		    osh_work_submit(p, work_fn, work_done, &vals[i]), 0);
 	}
 	event_base_dispatch(base);
 	assert_int_equal(c.ok, 2 * (49 * 50 / 2));
@@ -90,10 +90,10 @@ db_down_fails_fast(void **state)
 {
 	struct event_base *base = event_base_new();
 	struct osh_db_options o = {
-		.conninfo = "host=127.0.0.1 port=1 dbname=x user=x",
-		.schema = "x",
-		.size = 2,
-		.query_timeout_ms = 500,
+	    .conninfo = "host=127.0.0.1 port=1 dbname=x user=x",
+	    .schema = "x",
+	    .size = 2,
+	    .query_timeout_ms = 500,
 	};
 	struct osh_db *db = osh_db_new(base, &o);
 	struct counter c = {base, 0, 3, 0};
@@ -140,8 +140,8 @@ static void
 echo_dispatch(struct osh_req *req, void *arg)
 {
 	(void)arg;
-	osh_resp_header(req, "X-Param", osh_req_query(req, "q") ?
-	    osh_req_query(req, "q") : "none");
+	osh_resp_header(req, "X-Param",
+	    osh_req_query(req, "q") ? osh_req_query(req, "q") : "none");
 	osh_reply(req, 201, "text/plain", req->path, strlen(req->path));
 }
 
@@ -167,11 +167,11 @@ on_response(struct evhttp_request *r, void *arg)
 			n = sizeof(cl->body) - 1;
 		evbuffer_remove(b, cl->body, n);
 		cl->body[n] = '\0';
-		h = evhttp_find_header(evhttp_request_get_input_headers(r),
-		    "X-Request-Id");
+		h = evhttp_find_header(
+		    evhttp_request_get_input_headers(r), "X-Request-Id");
 		osh_strlcpy(cl->rid, h ? h : "", sizeof(cl->rid));
-		h = evhttp_find_header(evhttp_request_get_input_headers(r),
-		    "X-Param");
+		h = evhttp_find_header(
+		    evhttp_request_get_input_headers(r), "X-Param");
 		osh_strlcpy(cl->param, h ? h : "", sizeof(cl->param));
 	}
 	bump(cl->c);
@@ -197,11 +197,11 @@ http_round_trip(void **state)
 			break;
 	}
 	assert_non_null(h);
-	conn = evhttp_connection_base_new(base, NULL, "127.0.0.1",
-	    (unsigned short)port);
+	conn = evhttp_connection_base_new(
+	    base, NULL, "127.0.0.1", (unsigned short)port);
 	r = evhttp_request_new(on_response, &cl);
-	evhttp_add_header(evhttp_request_get_output_headers(r), "X-Request-Id",
-	    "abc-123");
+	evhttp_add_header(
+	    evhttp_request_get_output_headers(r), "X-Request-Id", "abc-123");
 	evhttp_make_request(conn, r, EVHTTP_REQ_GET, "/a%20b/c?q=hello%21");
 	event_base_dispatch(base);
 	assert_int_equal(cl.status, 201);
@@ -218,10 +218,10 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(work_pool),
-		cmocka_unit_test(db_down_fails_fast),
-		cmocka_unit_test(redis_down_fails_fast),
-		cmocka_unit_test(http_round_trip),
+	    cmocka_unit_test(work_pool),
+	    cmocka_unit_test(db_down_fails_fast),
+	    cmocka_unit_test(redis_down_fails_fast),
+	    cmocka_unit_test(http_round_trip),
 	};
 	osh_log_init("test", OSH_LOG_ERROR);
 	return cmocka_run_group_tests_name("loop", tests, NULL, NULL);

@@ -16,10 +16,10 @@ render(void **state)
 {
 	static const double b[] = {0.1, 1};
 	struct osh_metrics *m = osh_metrics_new();
-	struct osh_metric *c = osh_metric_new(m, "x_total", "X things",
-	    OSH_COUNTER, NULL, 0);
-	struct osh_metric *h = osh_metric_new(m, "x_seconds", "X time",
-	    OSH_HISTOGRAM, b, 2);
+	struct osh_metric *c =
+	    osh_metric_new(m, "x_total", "X things", OSH_COUNTER, NULL, 0);
+	struct osh_metric *h =
+	    osh_metric_new(m, "x_seconds", "X time", OSH_HISTOGRAM, b, 2);
 	struct osh_buf out;
 
 	(void)state;
@@ -31,9 +31,11 @@ render(void **state)
 	osh_metric_observe(h, "", 5);
 	osh_buf_init(&out, 0);
 	osh_metrics_render(m, &out);
-	assert_non_null(strstr(out.data, "# TYPE x_total counter\n"
+	assert_non_null(strstr(out.data,
+	    "# TYPE x_total counter\n"
 	    "x_total{k=\"a\"} 3\nx_total{k=\"b\"} 1\n"));
-	assert_non_null(strstr(out.data, "x_seconds_bucket{le=\"0.1\"} 1\n"
+	assert_non_null(strstr(out.data,
+	    "x_seconds_bucket{le=\"0.1\"} 1\n"
 	    "x_seconds_bucket{le=\"1\"} 2\nx_seconds_bucket{le=\"+Inf\"} 3\n"
 	    "x_seconds_sum 5.55\nx_seconds_count 3\n"));
 	/* Families without series are left out. */
@@ -50,8 +52,8 @@ escape(void **state)
 	(void)state;
 	assert_string_equal(osh_metrics_escape("a\"b\\c\nd", out, sizeof(out)),
 	    "a\\\"b\\\\c\\nd");
-	assert_string_equal(osh_log_quote("x\"y\n", out, sizeof(out)),
-	    "x\\\"y?");
+	assert_string_equal(
+	    osh_log_quote("x\"y\n", out, sizeof(out)), "x\\\"y?");
 }
 
 static int64_t port;
@@ -59,9 +61,9 @@ static const char *name;
 static bool flag;
 
 static const struct osh_config_item items[] = {
-	{"OSH_TEST_PORT", OSH_CONF_INT, &port, "80", 1, 65535, NULL, ""},
-	{"OSH_TEST_NAME", OSH_CONF_STRING, &name, NULL, 0, 0, NULL, ""},
-	{"OSH_TEST_FLAG", OSH_CONF_BOOL, &flag, "no", 0, 0, NULL, ""},
+    {"OSH_TEST_PORT", OSH_CONF_INT, &port, "80", 1, 65535, NULL, ""},
+    {"OSH_TEST_NAME", OSH_CONF_STRING, &name, NULL, 0, 0, NULL, ""},
+    {"OSH_TEST_FLAG", OSH_CONF_BOOL, &flag, "no", 0, 0, NULL, ""},
 };
 
 static void
@@ -93,9 +95,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(render),
-		cmocka_unit_test(escape),
-		cmocka_unit_test(config_table),
+	    cmocka_unit_test(render),
+	    cmocka_unit_test(escape),
+	    cmocka_unit_test(config_table),
 	};
 	return cmocka_run_group_tests_name("metrics", tests, NULL, NULL);
 }

@@ -18,12 +18,12 @@ h(struct osh_req *req)
 }
 
 static const struct osh_route routes[] = {
-	{OSH_GET, "/api/users", "users:read", 0, h, 0},
-	{OSH_POST, "/api/users", "users:write", 1024, h, 0},
-	{OSH_GET, "/api/users/{id}", "users:read", 0, h, 0},
-	{OSH_DELETE, "/api/users/{id}", "users:delete", 0, h, 0},
-	{OSH_GET, "/api/servers/{id}/sel/{entry}", "servers:read", 0, h, 0},
-	{OSH_GET, "/api/users/me", OSH_PERM_ANY, 0, h, 0},
+    {OSH_GET, "/api/users", "users:read", 0, h, 0},
+    {OSH_POST, "/api/users", "users:write", 1024, h, 0},
+    {OSH_GET, "/api/users/{id}", "users:read", 0, h, 0},
+    {OSH_DELETE, "/api/users/{id}", "users:delete", 0, h, 0},
+    {OSH_GET, "/api/servers/{id}/sel/{entry}", "servers:read", 0, h, 0},
+    {OSH_GET, "/api/users/me", OSH_PERM_ANY, 0, h, 0},
 };
 
 static void
@@ -55,8 +55,8 @@ matching(void **state)
 	assert_string_equal(p[0].name, "id");
 	assert_string_equal(p[0].value, "42");
 	release(p, n);
-	rt = osh_router_match(r, OSH_GET, "/api/servers/7/sel/99", p, &n,
-	    &allowed);
+	rt = osh_router_match(
+	    r, OSH_GET, "/api/servers/7/sel/99", p, &n, &allowed);
 	assert_ptr_equal(rt, &routes[4]);
 	assert_int_equal(n, 2);
 	assert_string_equal(p[1].name, "entry");
@@ -78,17 +78,17 @@ not_found_and_not_allowed(void **state)
 	size_t n;
 
 	(void)state;
-	assert_null(osh_router_match(r, OSH_GET, "/api/nothing", p, &n,
-	    &allowed));
+	assert_null(
+	    osh_router_match(r, OSH_GET, "/api/nothing", p, &n, &allowed));
 	assert_int_equal(allowed, 0);
-	assert_null(osh_router_match(r, OSH_GET, "/api/users/1/x", p, &n,
-	    &allowed));
-	assert_null(osh_router_match(r, OSH_GET, "/api//users", p, &n,
-	    &allowed));
-	assert_null(osh_router_match(r, OSH_GET, "/api/users//", p, &n,
-	    &allowed));
-	assert_null(osh_router_match(r, OSH_PUT, "/api/users", p, &n,
-	    &allowed));
+	assert_null(
+	    osh_router_match(r, OSH_GET, "/api/users/1/x", p, &n, &allowed));
+	assert_null(
+	    osh_router_match(r, OSH_GET, "/api//users", p, &n, &allowed));
+	assert_null(
+	    osh_router_match(r, OSH_GET, "/api/users//", p, &n, &allowed));
+	assert_null(
+	    osh_router_match(r, OSH_PUT, "/api/users", p, &n, &allowed));
 	assert_int_equal(allowed, OSH_GET | OSH_POST);
 	assert_null(osh_router_match(r, OSH_GET, "", p, &n, &allowed));
 	osh_router_free(r);
@@ -97,10 +97,14 @@ not_found_and_not_allowed(void **state)
 static void
 bad_patterns(void **state)
 {
-	static const struct osh_route bad1[] = {{OSH_GET, "nope", NULL, 0, h, 0}};
-	static const struct osh_route bad2[] = {{OSH_GET, "/a/{x", NULL, 0, h, 0}};
-	static const struct osh_route bad3[] = {{OSH_GET, "/a//b", NULL, 0, h, 0}};
-	static const struct osh_route bad4[] = {{OSH_GET, "/a", NULL, 0, NULL, 0}};
+	static const struct osh_route bad1[] = {
+	    {OSH_GET, "nope", NULL, 0, h, 0}};
+	static const struct osh_route bad2[] = {
+	    {OSH_GET, "/a/{x", NULL, 0, h, 0}};
+	static const struct osh_route bad3[] = {
+	    {OSH_GET, "/a//b", NULL, 0, h, 0}};
+	static const struct osh_route bad4[] = {
+	    {OSH_GET, "/a", NULL, 0, NULL, 0}};
 
 	(void)state;
 	assert_null(osh_router_new(bad1, 1));
@@ -131,10 +135,10 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(matching),
-		cmocka_unit_test(not_found_and_not_allowed),
-		cmocka_unit_test(bad_patterns),
-		cmocka_unit_test(roles),
+	    cmocka_unit_test(matching),
+	    cmocka_unit_test(not_found_and_not_allowed),
+	    cmocka_unit_test(bad_patterns),
+	    cmocka_unit_test(roles),
 	};
 	return cmocka_run_group_tests_name("router", tests, NULL, NULL);
 }

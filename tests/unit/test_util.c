@@ -17,10 +17,17 @@ parse_int_edges(void **state)
 		bool ok;
 		int64_t want;
 	} cases[] = {
-		{"", false, 0}, {" 1", false, 0}, {"+1", false, 0},
-		{"1x", false, 0}, {"x", false, 0}, {"-", false, 0},
-		{"9223372036854775808", false, 0}, {"101", false, 0},
-		{"-1", true, -1}, {"0", true, 0}, {"100", true, 100},
+	    {"", false, 0},
+	    {" 1", false, 0},
+	    {"+1", false, 0},
+	    {"1x", false, 0},
+	    {"x", false, 0},
+	    {"-", false, 0},
+	    {"9223372036854775808", false, 0},
+	    {"101", false, 0},
+	    {"-1", true, -1},
+	    {"0", true, 0},
+	    {"100", true, 100},
 	};
 	int64_t v;
 
@@ -41,8 +48,8 @@ time_round_trip(void **state)
 	int64_t ms;
 
 	(void)state;
-	assert_string_equal(osh_time_format(0, buf, sizeof(buf)),
-	    "1970-01-01T00:00:00.000Z");
+	assert_string_equal(
+	    osh_time_format(0, buf, sizeof(buf)), "1970-01-01T00:00:00.000Z");
 	assert_string_equal(osh_time_format(1795290276123, buf, sizeof(buf)),
 	    "2026-11-21T19:44:36.123Z");
 	assert_true(osh_time_parse("2026-11-21T19:44:36.123Z", &ms));
@@ -89,10 +96,10 @@ utf8_validation(void **state)
 	(void)state;
 	assert_true(osh_utf8_valid("plain", 5));
 	assert_true(osh_utf8_valid("\xc3\xa9\xf0\x9f\x9a\x80", 6));
-	assert_false(osh_utf8_valid("\xc0\xaf", 2));	     /* overlong */
-	assert_false(osh_utf8_valid("\xed\xa0\x80", 3));     /* surrogate */
+	assert_false(osh_utf8_valid("\xc0\xaf", 2)); /* overlong */
+	assert_false(osh_utf8_valid("\xed\xa0\x80", 3)); /* surrogate */
 	assert_false(osh_utf8_valid("\xf4\x90\x80\x80", 4)); /* > U+10FFFF */
-	assert_false(osh_utf8_valid("\xe2\x82", 2));	     /* truncated */
+	assert_false(osh_utf8_valid("\xe2\x82", 2)); /* truncated */
 	assert_int_equal(osh_utf8_len("\xc3\xa9t\xc3\xa9", 5), 3);
 }
 
@@ -132,13 +139,13 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(parse_int_edges),
-		cmocka_unit_test(time_round_trip),
-		cmocka_unit_test(time_parse_rejects),
-		cmocka_unit_test(buf_bounded),
-		cmocka_unit_test(utf8_validation),
-		cmocka_unit_test(utf8_clean),
-		cmocka_unit_test(strlcpy_cuts),
+	    cmocka_unit_test(parse_int_edges),
+	    cmocka_unit_test(time_round_trip),
+	    cmocka_unit_test(time_parse_rejects),
+	    cmocka_unit_test(buf_bounded),
+	    cmocka_unit_test(utf8_validation),
+	    cmocka_unit_test(utf8_clean),
+	    cmocka_unit_test(strlcpy_cuts),
 	};
 	return cmocka_run_group_tests_name("util", tests, NULL, NULL);
 }

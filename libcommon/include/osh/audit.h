@@ -15,8 +15,8 @@ struct osh_audit;
 #define OSH_AUDIT_STREAM "osh:audit"
 
 struct osh_audit_entry {
-	int64_t actor_id;   /* 0: none */
-	const char *actor;  /* user or service name, or the login attempted */
+	int64_t actor_id; /* 0: none */
+	const char *actor; /* user or service name, or the login attempted */
 	const char *action; /* "user.create", "auth.login", ... */
 	const char *target; /* "user:42", may be NULL */
 	const char *result; /* "success", "failure", "denied" */
@@ -26,8 +26,8 @@ struct osh_audit_entry {
 					secrets are dropped */
 };
 
-struct osh_audit *osh_audit_new(struct osh_redis *redis, const char *service,
-    size_t max_backlog);
+struct osh_audit *osh_audit_new(
+    struct osh_redis *redis, const char *service, size_t max_backlog);
 void osh_audit_free(struct osh_audit *a);
 
 void osh_audit_emit(struct osh_audit *a, const struct osh_audit_entry *e);

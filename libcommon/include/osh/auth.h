@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 #define OSH_ROLE_MAX 16
-#define OSH_JTI_MAX  48
+#define OSH_JTI_MAX 48
 #define OSH_NAME_MAX 128
 
 /* What a verified token says. sub is "user:<id>" or "service:<name>". */
@@ -42,8 +42,8 @@ struct osh_jwt_signer;
 
 /* alg: "ES256" or "RS256". pem: the public key. Returns NULL when the alg
  * is not one of those or the key does not load. Copies its arguments. */
-struct osh_jwt_verifier *osh_jwt_verifier_new(const char *alg,
-    const char *pem, const char *issuer, const char *audience);
+struct osh_jwt_verifier *osh_jwt_verifier_new(
+    const char *alg, const char *pem, const char *issuer, const char *audience);
 void osh_jwt_verifier_free(struct osh_jwt_verifier *v);
 
 /* Verifies signature, algorithm (exactly the configured one), iss, aud,
@@ -53,8 +53,8 @@ enum osh_token_status osh_jwt_verify(struct osh_jwt_verifier *v,
     const char *token, int64_t now, struct osh_claims *out);
 
 /* pem: the private key (copied; the copy is wiped on free). */
-struct osh_jwt_signer *osh_jwt_signer_new(const char *alg, const char *pem,
-    const char *issuer, const char *audience);
+struct osh_jwt_signer *osh_jwt_signer_new(
+    const char *alg, const char *pem, const char *issuer, const char *audience);
 void osh_jwt_signer_free(struct osh_jwt_signer *s);
 
 /* Signs claims valid from c->iat to c->exp. Returns a new string the

@@ -10,8 +10,8 @@
 
 enum osh_config_type {
 	OSH_CONF_STRING, /* field: const char * */
-	OSH_CONF_INT,	 /* field: int64_t, within [min, max] */
-	OSH_CONF_BOOL,	 /* field: bool; true/false/1/0/yes/no */
+	OSH_CONF_INT, /* field: int64_t, within [min, max] */
+	OSH_CONF_BOOL, /* field: bool; true/false/1/0/yes/no */
 };
 
 struct osh_config_item {
@@ -28,12 +28,11 @@ struct osh_config_item {
 /* Loads every item from the environment (or its default). On the first
  * invalid or missing value, writes "OSH_X: reason" into err and returns -1.
  * String fields point at the environment or the default; do not free. */
-int osh_config_load(const struct osh_config_item *items, size_t n, char *err,
-    size_t errlen);
+int osh_config_load(
+    const struct osh_config_item *items, size_t n, char *err, size_t errlen);
 
 /* Prints the effective configuration, one "NAME=value" a line. Names
  * ending in _FILE print as paths; nothing secret is ever held in items. */
-void osh_config_print(const struct osh_config_item *items, size_t n,
-    FILE *out);
+void osh_config_print(const struct osh_config_item *items, size_t n, FILE *out);
 
 #endif

@@ -52,11 +52,11 @@ struct osh_keyring *osh_keyring_load(const char *path);
 void osh_keyring_free(struct osh_keyring *k);
 /* Returns a new string the caller frees, or NULL. 'ad' binds the
  * ciphertext to its owner (e.g. "server:42"). */
-char *osh_seal(struct osh_keyring *k, const char *plain, size_t len,
-    const char *ad);
+char *osh_seal(
+    struct osh_keyring *k, const char *plain, size_t len, const char *ad);
 /* Returns the plaintext (caller wipes and frees) or NULL when the key id
  * is unknown or the ciphertext was altered. */
-char *osh_open(struct osh_keyring *k, const char *sealed, const char *ad,
-    size_t *len);
+char *osh_open(
+    struct osh_keyring *k, const char *sealed, const char *ad, size_t *len);
 
 #endif

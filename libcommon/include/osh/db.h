@@ -20,14 +20,14 @@ typedef void (*osh_db_cb)(PGresult *res, const char *error, void *arg);
 struct osh_db_options {
 	const char *conninfo; /* libpq conninfo without the password */
 	const char *password; /* copied and wiped on free; may be NULL */
-	const char *schema;   /* search_path for every connection */
-	int size;	      /* connections */
+	const char *schema; /* search_path for every connection */
+	int size; /* connections */
 	int query_timeout_ms;
 	size_t max_queue;
 };
 
-struct osh_db *osh_db_new(struct event_base *base,
-    const struct osh_db_options *opt);
+struct osh_db *osh_db_new(
+    struct event_base *base, const struct osh_db_options *opt);
 void osh_db_free(struct osh_db *db);
 
 /* Queues a query. values are copied; NULL values are SQL NULL. Returns 0;
@@ -57,7 +57,7 @@ void osh_db_stats(const struct osh_db *db, struct osh_db_stats *out);
 
 /* Opens a blocking connection with the pool's settings, for start-up work
  * (migrations) before the loop runs. Caller PQfinish-es it. */
-PGconn *osh_db_connect_blocking(const struct osh_db_options *opt, char *err,
-    size_t errlen);
+PGconn *osh_db_connect_blocking(
+    const struct osh_db_options *opt, char *err, size_t errlen);
 
 #endif

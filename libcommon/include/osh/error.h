@@ -8,11 +8,11 @@
 
 struct json_object;
 
-#define OSH_ERR_MSG_MAX	  256
+#define OSH_ERR_MSG_MAX 256
 #define OSH_ERR_FIELD_MAX 96
 
 struct osh_err {
-	int status;	  /* HTTP status, 0 when no error */
+	int status; /* HTTP status, 0 when no error */
 	const char *code; /* static string: "validation_failed", ... */
 	char field[OSH_ERR_FIELD_MAX];
 	char message[OSH_ERR_MSG_MAX];
@@ -29,7 +29,7 @@ const char *osh_err_code_for(int status);
 
 /* Builds {"error": {"code", "message", "field"?, "request_id"}}. The caller
  * owns the returned object (json_object_put). */
-struct json_object *osh_err_json(const struct osh_err *err,
-    const char *request_id);
+struct json_object *osh_err_json(
+    const struct osh_err *err, const char *request_id);
 
 #endif

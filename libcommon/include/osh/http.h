@@ -26,7 +26,7 @@ enum osh_method {
 	OSH_OPTIONS = 1 << 6,
 };
 
-#define OSH_MAX_PARAMS	   8
+#define OSH_MAX_PARAMS 8
 #define OSH_REQUEST_ID_MAX 64
 
 struct osh_param {
@@ -38,18 +38,18 @@ struct osh_param {
  * dispatcher, freed by osh_reply*(); nothing may touch it afterwards. */
 struct osh_req {
 	enum osh_method method;
-	char *path;	    /* decoded path, no query string */
-	char *body;	    /* NUL terminated copy, or NULL */
+	char *path; /* decoded path, no query string */
+	char *body; /* NUL terminated copy, or NULL */
 	size_t body_len;
 	char request_id[OSH_REQUEST_ID_MAX];
 	char client_addr[64]; /* the client, as told by a trusted proxy */
 	struct osh_param params[OSH_MAX_PARAMS];
 	size_t nparams;
 	const struct osh_route *route; /* set by the router */
-	struct osh_claims claims;      /* valid when authed */
+	struct osh_claims claims; /* valid when authed */
 	bool authed;
-	void *app;	/* the service's context, for handlers */
-	void *data;	/* free for the handler's own state */
+	void *app; /* the service's context, for handlers */
+	void *data; /* free for the handler's own state */
 	uint64_t start_us;
 	void *transport; /* private to http.c */
 	struct osh_http *server;
@@ -60,7 +60,7 @@ typedef void (*osh_dispatch_fn)(struct osh_req *req, void *arg);
 struct osh_http_options {
 	const char *addr;
 	int port;
-	size_t max_body;	  /* hard limit on any body */
+	size_t max_body; /* hard limit on any body */
 	int idle_timeout_s;
 	const char *trusted_proxies; /* comma list of addresses */
 	struct osh_metrics *metrics;

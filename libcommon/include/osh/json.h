@@ -16,8 +16,8 @@
  * levels of nesting. Trailing non-space bytes, invalid UTF-8 and NUL bytes
  * are errors (400 invalid_json). Returns a new object the caller puts, or
  * NULL with err set. */
-struct json_object *osh_json_parse(const char *buf, size_t len, int max_depth,
-    struct osh_err *err);
+struct json_object *osh_json_parse(
+    const char *buf, size_t len, int max_depth, struct osh_err *err);
 
 enum osh_field_type {
 	OSH_FIELD_STRING,
@@ -46,8 +46,8 @@ int osh_json_check(struct json_object *obj, const struct osh_field *fields,
     size_t n, struct osh_err *err);
 
 /* Member accessors returning a default when the member is absent or null. */
-const char *osh_json_str(struct json_object *obj, const char *key,
-    const char *def);
+const char *osh_json_str(
+    struct json_object *obj, const char *key, const char *def);
 int64_t osh_json_int(struct json_object *obj, const char *key, int64_t def);
 bool osh_json_bool(struct json_object *obj, const char *key, bool def);
 bool osh_json_has(struct json_object *obj, const char *key);

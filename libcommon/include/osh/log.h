@@ -24,12 +24,12 @@ bool osh_log_level_parse(const char *s, enum osh_log_level *out);
  * Values that come from outside must go through osh_log_quote. The line is
  * written with a single write(2), so lines of different threads do not mix.
  * Never pass a secret. */
-void osh_log(enum osh_log_level level, const char *request_id,
-    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void osh_log(enum osh_log_level level, const char *request_id, const char *fmt,
+    ...) __attribute__((format(printf, 3, 4)));
 
 #define osh_log_debug(rid, ...) osh_log(OSH_LOG_DEBUG, rid, __VA_ARGS__)
-#define osh_log_info(rid, ...)  osh_log(OSH_LOG_INFO, rid, __VA_ARGS__)
-#define osh_log_warn(rid, ...)  osh_log(OSH_LOG_WARN, rid, __VA_ARGS__)
+#define osh_log_info(rid, ...) osh_log(OSH_LOG_INFO, rid, __VA_ARGS__)
+#define osh_log_warn(rid, ...) osh_log(OSH_LOG_WARN, rid, __VA_ARGS__)
 #define osh_log_error(rid, ...) osh_log(OSH_LOG_ERROR, rid, __VA_ARGS__)
 
 /* Copies 'in' into out as a logfmt-safe value body (no surrounding quotes):

@@ -10,7 +10,11 @@
 struct osh_metrics;
 struct osh_metric;
 
-enum osh_metric_type { OSH_COUNTER, OSH_GAUGE, OSH_HISTOGRAM };
+enum osh_metric_type {
+	OSH_COUNTER,
+	OSH_GAUGE,
+	OSH_HISTOGRAM
+};
 
 struct osh_metrics *osh_metrics_new(void);
 void osh_metrics_free(struct osh_metrics *m);
@@ -28,8 +32,8 @@ void osh_metric_set(struct osh_metric *f, const char *labels, double v);
 void osh_metric_observe(struct osh_metric *f, const char *labels, double v);
 
 /* Called before rendering, to refresh gauges. */
-void osh_metrics_on_collect(struct osh_metrics *m,
-    void (*fn)(struct osh_metrics *, void *), void *arg);
+void osh_metrics_on_collect(
+    struct osh_metrics *m, void (*fn)(struct osh_metrics *, void *), void *arg);
 
 /* Appends the exposition text to out. */
 void osh_metrics_render(struct osh_metrics *m, struct osh_buf *out);

@@ -15,7 +15,7 @@ struct osh_migration {
 
 /* Applies every migration newer than the schema's current version, in
  * version order. Returns 0, or -1 with the reason in err. */
-int osh_migrate(PGconn *conn, const char *schema,
-    const struct osh_migration *m, size_t n, char *err, size_t errlen);
+int osh_migrate(PGconn *conn, const char *schema, const struct osh_migration *m,
+    size_t n, char *err, size_t errlen);
 
 #endif

@@ -19,20 +19,20 @@ struct osh_redis_options {
 	const char *host;
 	int port;
 	const char *password; /* copied, wiped on free; may be NULL */
-	int timeout_ms;	      /* deadline for a reply */
+	int timeout_ms; /* deadline for a reply */
 };
 
-struct osh_redis *osh_redis_new(struct event_base *base,
-    const struct osh_redis_options *opt);
+struct osh_redis *osh_redis_new(
+    struct event_base *base, const struct osh_redis_options *opt);
 void osh_redis_free(struct osh_redis *r);
 
 /* Sends a command built from argv. The callback (may be NULL) always runs
  * later, exactly once. */
-int osh_redis_argv(struct osh_redis *r, osh_redis_cb cb, void *arg,
-    int argc, const char **argv, const size_t *lens);
+int osh_redis_argv(struct osh_redis *r, osh_redis_cb cb, void *arg, int argc,
+    const char **argv, const size_t *lens);
 /* Same with a hiredis format string ("SET %s %b"). */
-int osh_redis_cmd(struct osh_redis *r, osh_redis_cb cb, void *arg,
-    const char *fmt, ...);
+int osh_redis_cmd(
+    struct osh_redis *r, osh_redis_cb cb, void *arg, const char *fmt, ...);
 
 bool osh_redis_connected(const struct osh_redis *r);
 
@@ -40,8 +40,8 @@ bool osh_redis_connected(const struct osh_redis *r);
  * cb gets the confirmation and every message (arrays as Redis sends them),
  * and a NULL reply once when the connection is lost. Call it from the
  * on_connect hook so the subscription follows reconnections. */
-int osh_redis_subscribe(struct osh_redis *r, const char *channel,
-    osh_redis_cb cb, void *arg);
+int osh_redis_subscribe(
+    struct osh_redis *r, const char *channel, osh_redis_cb cb, void *arg);
 
 /* Called after every (re)connection, e.g. to resume a consumer loop. */
 void osh_redis_on_connect(struct osh_redis *r, void (*fn)(void *), void *arg);

@@ -31,8 +31,8 @@ struct osh_revocations *osh_revocations_new(struct event_base *base,
     const struct osh_redis_options *opt, struct osh_redis *cmd);
 void osh_revocations_free(struct osh_revocations *r);
 
-enum osh_revoke_answer osh_revocations_check(struct osh_revocations *r,
-    const struct osh_claims *c, int64_t now_ms);
+enum osh_revoke_answer osh_revocations_check(
+    struct osh_revocations *r, const struct osh_claims *c, int64_t now_ms);
 
 /* Publishing side (the auth service). Each sets the Redis key with its
  * expiry, announces it on the channel and notes it in 'local' (may be
@@ -43,7 +43,7 @@ void osh_revoke_jti(struct osh_redis *redis, struct osh_revocations *local,
 void osh_revoke_sid(struct osh_redis *redis, struct osh_revocations *local,
     const char *sid, int64_t expire_at_ms, osh_redis_cb cb, void *arg);
 void osh_revoke_user(struct osh_redis *redis, struct osh_revocations *local,
-    int64_t user_id, int64_t before_ms, int64_t expire_at_ms,
-    osh_redis_cb cb, void *arg);
+    int64_t user_id, int64_t before_ms, int64_t expire_at_ms, osh_redis_cb cb,
+    void *arg);
 
 #endif

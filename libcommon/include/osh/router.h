@@ -12,12 +12,12 @@
 typedef void (*osh_handler_fn)(struct osh_req *req);
 
 /* perm values beyond "resource:verb" strings. */
-#define OSH_PERM_PUBLIC	 NULL	    /* no token needed */
-#define OSH_PERM_ANY	 "any"	    /* any valid token */
+#define OSH_PERM_PUBLIC NULL /* no token needed */
+#define OSH_PERM_ANY "any" /* any valid token */
 #define OSH_PERM_SERVICE "service" /* a service token only */
 
 enum osh_route_flags {
-	OSH_ROUTE_CSV = 1 << 0,	     /* body may be text/csv too */
+	OSH_ROUTE_CSV = 1 << 0, /* body may be text/csv too */
 	OSH_ROUTE_OPTIONAL_BODY = 1 << 1, /* an empty body is fine */
 };
 

@@ -57,7 +57,7 @@ struct osh_service {
 };
 
 struct osh_service_def {
-	const char *name;   /* "auth" */
+	const char *name; /* "auth" */
 	int default_port;
 	const char *schema; /* PostgreSQL schema, NULL: no database */
 	const struct osh_route *routes;
@@ -75,8 +75,7 @@ struct osh_service_def {
 
 /* Parses argv (--check-config, --help), runs the service until SIGTERM or
  * SIGINT, and returns the process exit status. */
-int osh_service_main(const struct osh_service_def *def, int argc,
-    char **argv);
+int osh_service_main(const struct osh_service_def *def, int argc, char **argv);
 
 /* The service an HTTP request belongs to. */
 struct osh_service *osh_service_of(const struct osh_req *req);

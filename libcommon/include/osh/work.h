@@ -11,14 +11,14 @@ struct osh_work_pool;
 typedef void (*osh_work_fn)(void *arg); /* runs on a worker thread */
 typedef void (*osh_done_fn)(void *arg); /* runs on the loop afterwards */
 
-struct osh_work_pool *osh_work_pool_new(struct event_base *base,
-    int threads, size_t max_queue);
+struct osh_work_pool *osh_work_pool_new(
+    struct event_base *base, int threads, size_t max_queue);
 /* Finishes queued work, joins the threads, runs pending done callbacks. */
 void osh_work_pool_free(struct osh_work_pool *p);
 
 /* Returns -1 when the queue is full; the caller answers 503. */
-int osh_work_submit(struct osh_work_pool *p, osh_work_fn work,
-    osh_done_fn done, void *arg);
+int osh_work_submit(
+    struct osh_work_pool *p, osh_work_fn work, osh_done_fn done, void *arg);
 
 size_t osh_work_queued(const struct osh_work_pool *p);
 
