@@ -136,7 +136,7 @@ store_user_get(struct osh_db *db, int64_t id, store_json_cb cb, void *arg)
 	const char *v[] = {sid};
 
 	snprintf(sid, sizeof(sid), "%lld", (long long)id);
-	run(db, "SELECT user_json(u) FROM users u WHERE id = $1", 1, v, on_json,
+	run(db, "SELECT json FROM users WHERE id = $1", 1, v, on_json,
 	    call_json(cb, arg));
 }
 
@@ -175,7 +175,7 @@ store_user_create(
 	run(db,
 	    "INSERT INTO users AS u (username, display_name, email, role, "
 	    "active, password_hash) VALUES ($1, $2, $3, $4, $5, $6) "
-	    "RETURNING user_json(u)",
+	    "RETURNING json",
 	    6, v, on_json, call_json(cb, arg));
 }
 
@@ -196,7 +196,7 @@ store_user_update(struct osh_db *db, int64_t id, const struct user_fields *f,
 	    "password_hash = coalesce($6, password_hash), "
 	    "password_changed_at = CASE WHEN $6 IS NULL "
 	    "THEN password_changed_at ELSE now() END, "
-	    "updated_at = now() WHERE id = $1 RETURNING user_json(u)",
+	    "updated_at = now() WHERE id = $1 RETURNING json",
 	    6, v, on_json, call_json(cb, arg));
 }
 
@@ -221,7 +221,7 @@ store_user_bootstrap(struct osh_db *db, const char *username, const char *hash,
 	    "INSERT INTO users AS u (username, role, password_hash, "
 	    "display_name) SELECT $1, 'admin', $2, 'Administrator' "
 	    "WHERE NOT EXISTS (SELECT 1 FROM users) "
-	    "ON CONFLICT DO NOTHING RETURNING user_json(u)",
+	    "ON CONFLICT DO NOTHING RETURNING json",
 	    2, v, on_json, call_json(cb, arg));
 }
 
