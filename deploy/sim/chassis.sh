@@ -1,0 +1,17 @@
+#!/bin/sh
+# Chassis control for one simulated BMC (lan.conf: chassis_control).
+# ipmi_sim runs "<this> <statedir> get power" and "... set power 0|1",
+# "... set reset 1", "... set boot <dev>"; the state lives in files so that
+# tests can read and change it from outside.
+dir=$1
+shift
+case "$1 $2" in
+"get power") echo "power:$(cat "$dir/power" 2>/dev/null || echo 0)" ;;
+"get boot") echo "boot:$(cat "$dir/boot" 2>/dev/null || echo default)" ;;
+"set power") echo "$3" >"$dir/power.tmp" && mv "$dir/power.tmp" "$dir/power" ;;
+"set reset") echo "reset $(date +%s)" >>"$dir/events" ;;
+"set boot") echo "$3" >"$dir/boot" ;;
+"set "*) echo "$2 $3" >>"$dir/events" ;;
+*) ;;
+esac
+exit 0
