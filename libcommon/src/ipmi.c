@@ -1,0 +1,603 @@
+/* ipmi.c - the IPMI engine on the event loop: sessions per BMC, one
+ * request in flight per BMC with the others queued, deadlines, idle
+ * expiry, and the hand-off to worker threads (see ipmi_link.c). */
+#include <event2/event.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/queue.h>
+
+#include "ipmi_link.h"
+#include "osh/crypto.h"
+#include "osh/ipmi.h"
+#include "osh/log.h"
+#include "osh/util.h"
+#include "osh/work.h"
+
+#define SWEEP_MS 1000
+
+struct job;
+TAILQ_HEAD(job_list, job);
+
+struct session {
+	TAILQ_ENTRY(session) next;
+	struct osh_ipmi *m;
+	unsigned char key[32];
+	struct osh_ipmi_target target;
+	struct bmc_link link; /* touched by one worker at a time */
+	bool busy; /* a job (or the close) is on a worker */
+	bool closing;
+	bool forget; /* close as soon as it is idle */
+	struct job_list queue;
+	size_t nqueued;
+	uint64_t last_used_us;
+};
+TAILQ_HEAD(session_list, session);
+
+struct job {
+	TAILQ_ENTRY(job) next;
+	struct osh_ipmi *m;
+	struct session *s;
+	struct osh_ipmi_request rq;
+	struct osh_ipmi_result res;
+	osh_ipmi_cb cb;
+	void *arg;
+	uint64_t deadline_us;
+	struct event *timer;
+	bool replied, running, queued;
+};
+
+struct osh_ipmi {
+	struct event_base *base;
+	struct osh_work_pool *pool;
+	struct osh_ipmi_options opt;
+	struct session_list sessions;
+	size_t nsessions;
+	struct event *sweep;
+	struct osh_ipmi_stats_counts stats;
+};
+
+static void start(struct session *s);
+
+const char *
+osh_ipmi_err_code(enum osh_ipmi_err e)
+{
+	switch (e) {
+	case OSH_IPMI_OK: return "ok";
+	case OSH_IPMI_UNREACHABLE: return "bmc_unreachable";
+	case OSH_IPMI_TIMEOUT: return "bmc_timeout";
+	case OSH_IPMI_AUTH_FAILED: return "bmc_auth_failed";
+	case OSH_IPMI_PRIVILEGE: return "bmc_insufficient_privilege";
+	case OSH_IPMI_UNSUPPORTED: return "bmc_unsupported";
+	case OSH_IPMI_BAD_RESPONSE: return "bmc_bad_response";
+	case OSH_IPMI_BUSY: return "bmc_busy";
+	case OSH_IPMI_INTERNAL: return "bmc_error";
+	}
+	return "bmc_error";
+}
+
+int
+osh_ipmi_err_status(enum osh_ipmi_err e)
+{
+	switch (e) {
+	case OSH_IPMI_OK: return 200;
+	case OSH_IPMI_UNREACHABLE:
+	case OSH_IPMI_TIMEOUT: return 504;
+	case OSH_IPMI_UNSUPPORTED: return 501;
+	case OSH_IPMI_BUSY: return 503;
+	default: return 502;
+	}
+}
+
+static const struct {
+	const char *name;
+	unsigned flag;
+} wa_names[] = {
+    {"authcap", OSH_IPMI_WA_AUTHCAP},
+    {"idzero", OSH_IPMI_WA_IDZERO},
+    {"unexpectedauth", OSH_IPMI_WA_UNEXPECTEDAUTH},
+    {"forcepermsg", OSH_IPMI_WA_FORCEPERMSG},
+    {"endianseq", OSH_IPMI_WA_ENDIANSEQ},
+    {"noauthcodecheck", OSH_IPMI_WA_NOAUTHCODECHECK},
+    {"nochecksumcheck", OSH_IPMI_WA_NOCHECKSUMCHECK},
+    {"intel20", OSH_IPMI_WA_INTEL20},
+    {"supermicro20", OSH_IPMI_WA_SUPERMICRO20},
+    {"sun20", OSH_IPMI_WA_SUN20},
+    {"opensesspriv", OSH_IPMI_WA_OPENSESSPRIV},
+    {"integritycheckvalue", OSH_IPMI_WA_INTEGRITYCHECKVALUE},
+};
+
+bool
+osh_ipmi_workarounds_parse(
+    const char *s, unsigned *out, char *bad, size_t badlen)
+{
+	char buf[256], *tok, *save = NULL;
+
+	*out = 0;
+	if (!osh_strlcpy(buf, s, sizeof(buf))) {
+		osh_strlcpy(bad, "(too long)", badlen);
+		return false;
+	}
+	for (tok = strtok_r(buf, ", ", &save); tok != NULL;
+	     tok = strtok_r(NULL, ", ", &save)) {
+		size_t i;
+		for (i = 0; i < OSH_ARRAY_LEN(wa_names); i++) {
+			if (strcasecmp(tok, wa_names[i].name) == 0) {
+				*out |= wa_names[i].flag;
+				break;
+			}
+		}
+		if (i == OSH_ARRAY_LEN(wa_names)) {
+			osh_strlcpy(bad, tok, badlen);
+			return false;
+		}
+	}
+	return true;
+}
+
+void
+osh_ipmi_workarounds_format(unsigned flags, char *out, size_t len)
+{
+	out[0] = '\0';
+	for (size_t i = 0; i < OSH_ARRAY_LEN(wa_names); i++) {
+		if (!(flags & wa_names[i].flag))
+			continue;
+		if (out[0] != '\0')
+			strncat(out, ",", len - strlen(out) - 1);
+		strncat(out, wa_names[i].name, len - strlen(out) - 1);
+	}
+}
+
+void
+osh_ipmi_target_wipe(struct osh_ipmi_target *t)
+{
+	sodium_memzero(t->password, sizeof(t->password));
+}
+
+bool
+osh_ipmi_parse_address(
+    const char *s, char *host, size_t hostlen, uint16_t *port)
+{
+	const char *colon;
+	int64_t p = 623;
+	size_t n;
+
+	*port = 623;
+	if (s == NULL || *s == '\0')
+		return false;
+	if (s[0] == '[') {
+		const char *end = strchr(s, ']');
+		if (end == NULL || end == s + 1)
+			return false;
+		n = (size_t)(end - s - 1);
+		if (end[1] == ':') {
+			if (!osh_parse_int(end + 2, 1, 65535, &p))
+				return false;
+		} else if (end[1] != '\0') {
+			return false;
+		}
+		if (n >= hostlen)
+			return false;
+		memcpy(host, s + 1, n);
+		host[n] = '\0';
+		*port = (uint16_t)p;
+		return strchr(host, ':') != NULL;
+	}
+	colon = strchr(s, ':');
+	if (colon != NULL && strchr(colon + 1, ':') != NULL) {
+		/* A bare IPv6 address, no port. */
+		return osh_strlcpy(host, s, hostlen);
+	}
+	n = colon ? (size_t)(colon - s) : strlen(s);
+	if (n == 0 || n >= hostlen)
+		return false;
+	if (colon != NULL && !osh_parse_int(colon + 1, 1, 65535, &p))
+		return false;
+	memcpy(host, s, n);
+	host[n] = '\0';
+	for (const char *c = host; *c; c++) {
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+			(*c >= '0' && *c <= '9') || *c == '-' || *c == '.'))
+			return false;
+	}
+	if (host[0] == '-' || host[0] == '.')
+		return false;
+	*port = (uint16_t)p;
+	return true;
+}
+
+/* Sessions are keyed by everything that makes them different, the
+ * password included (hashed), so new credentials get a new session. */
+static void
+key_of(const struct osh_ipmi_target *t, unsigned char key[32])
+{
+	crypto_generichash_state st;
+	uint8_t misc[8] = {t->ipmi15, t->privilege, t->cipher_suite,
+	    (uint8_t)t->workarounds, (uint8_t)(t->workarounds >> 8),
+	    (uint8_t)t->port, (uint8_t)(t->port >> 8), 0};
+
+	crypto_generichash_init(&st, NULL, 0, 32);
+	crypto_generichash_update(
+	    &st, (const unsigned char *)t->host, strlen(t->host) + 1);
+	crypto_generichash_update(
+	    &st, (const unsigned char *)t->user, strlen(t->user) + 1);
+	crypto_generichash_update(
+	    &st, (const unsigned char *)t->password, strlen(t->password) + 1);
+	crypto_generichash_update(&st, misc, sizeof(misc));
+	crypto_generichash_final(&st, key, 32);
+}
+
+static void
+job_free(struct job *j)
+{
+	ipmi_result_release(&j->res);
+	if (j->timer != NULL)
+		event_free(j->timer);
+	free(j);
+}
+
+static void
+reply(struct job *j)
+{
+	struct osh_ipmi *m = j->m;
+
+	if (j->replied)
+		return;
+	j->replied = true;
+	m->stats.requests++;
+	if (j->res.err != OSH_IPMI_OK) {
+		m->stats.errors++;
+		m->stats.errors_by_kind[j->res.err]++;
+	}
+	j->cb(&j->res, j->arg);
+}
+
+static void
+fail_job(struct job *j, enum osh_ipmi_err e, const char *msg)
+{
+	j->res.err = e;
+	osh_strlcpy(j->res.message, msg, sizeof(j->res.message));
+	reply(j);
+}
+
+static void
+session_free(struct session *s)
+{
+	TAILQ_REMOVE(&s->m->sessions, s, next);
+	s->m->nsessions--;
+	osh_ipmi_target_wipe(&s->target);
+	free(s);
+}
+
+static void
+on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct job *j = arg;
+	struct session *s = j->s;
+
+	(void)fd;
+	(void)what;
+	if (j->queued) {
+		TAILQ_REMOVE(&s->queue, j, next);
+		s->nqueued--;
+		j->queued = false;
+		fail_job(j, OSH_IPMI_TIMEOUT,
+		    "the BMC is still busy with an earlier request");
+		job_free(j);
+		return;
+	}
+	/* Running: answer now; the worker's result is dropped later. */
+	fail_job(j, OSH_IPMI_TIMEOUT, "the BMC did not answer in time");
+}
+
+static void
+on_refused(evutil_socket_t fd, short what, void *arg)
+{
+	struct job *j = arg;
+
+	(void)fd;
+	(void)what;
+	reply(j);
+	job_free(j);
+}
+
+static void
+work_job(void *arg)
+{
+	struct job *j = arg;
+
+	ipmi_link_run(
+	    &j->s->link, &j->s->target, &j->rq, j->deadline_us, &j->res);
+}
+
+static void
+done_job(void *arg)
+{
+	struct job *j = arg;
+	struct session *s = j->s;
+	struct osh_ipmi *m = j->m;
+
+	s->busy = false;
+	s->last_used_us = osh_now_us();
+	if (j->res.new_session)
+		m->stats.session_setups++;
+	if (j->rq.want & (OSH_IPMI_WANT_SENSORS | OSH_IPMI_WANT_SEL)) {
+		if (j->res.sdr_cached)
+			m->stats.sdr_hits++;
+		else if (j->res.done & OSH_IPMI_WANT_SENSORS)
+			m->stats.sdr_reloads++;
+	}
+	m->stats.bad_records += j->res.skipped_records;
+	reply(j);
+	job_free(j);
+	start(s);
+}
+
+static void
+close_work(void *arg)
+{
+	struct session *s = arg;
+
+	ipmi_link_close(&s->link, true);
+}
+
+static void
+close_done(void *arg)
+{
+	struct session *s = arg;
+
+	s->busy = false;
+	s->closing = false;
+	if (TAILQ_EMPTY(&s->queue)) {
+		session_free(s);
+		return;
+	}
+	start(s); /* requests arrived meanwhile: a new session */
+}
+
+static void
+close_session(struct session *s)
+{
+	if (s->busy || s->closing)
+		return;
+	if (s->link.ctx == NULL) {
+		ipmi_link_close(&s->link, false);
+		if (TAILQ_EMPTY(&s->queue))
+			session_free(s);
+		return;
+	}
+	s->busy = s->closing = true;
+	if (osh_work_submit(s->m->pool, close_work, close_done, s) != 0) {
+		ipmi_link_close(&s->link, false);
+		close_done(s);
+	}
+}
+
+/* Starts the next queued job of a session, if it is free. */
+static void
+start(struct session *s)
+{
+	struct job *j;
+
+	if (s->busy)
+		return;
+	if (s->forget && TAILQ_EMPTY(&s->queue)) {
+		close_session(s);
+		return;
+	}
+	while ((j = TAILQ_FIRST(&s->queue)) != NULL) {
+		TAILQ_REMOVE(&s->queue, j, next);
+		s->nqueued--;
+		j->queued = false;
+		if (osh_now_us() >= j->deadline_us) {
+			fail_job(
+			    j, OSH_IPMI_TIMEOUT, "deadline passed in queue");
+			job_free(j);
+			continue;
+		}
+		s->busy = true;
+		j->running = true;
+		if (osh_work_submit(s->m->pool, work_job, done_job, j) != 0) {
+			s->busy = false;
+			fail_job(j, OSH_IPMI_BUSY, "too many BMC requests");
+			job_free(j);
+			continue;
+		}
+		return;
+	}
+}
+
+static struct session *
+session_get(struct osh_ipmi *m, const struct osh_ipmi_target *t)
+{
+	unsigned char key[32];
+	struct session *s, *lru = NULL;
+
+	key_of(t, key);
+	TAILQ_FOREACH(s, &m->sessions, next)
+	{
+		if (sodium_memcmp(s->key, key, 32) == 0 && !s->forget) {
+			/* Most recently used first: cheap lookups. */
+			TAILQ_REMOVE(&m->sessions, s, next);
+			TAILQ_INSERT_HEAD(&m->sessions, s, next);
+			return s;
+		}
+	}
+	if (m->nsessions >= m->opt.max_sessions) {
+		TAILQ_FOREACH_REVERSE(s, &m->sessions, session_list, next)
+		if (!s->busy && TAILQ_EMPTY(&s->queue)) {
+			lru = s;
+			break;
+		}
+		if (lru == NULL)
+			return NULL;
+		lru->forget = true;
+		close_session(lru);
+	}
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return NULL;
+	s->m = m;
+	memcpy(s->key, key, 32);
+	s->target = *t;
+	TAILQ_INIT(&s->queue);
+	TAILQ_INSERT_HEAD(&m->sessions, s, next);
+	m->nsessions++;
+	return s;
+}
+
+int
+osh_ipmi_submit(struct osh_ipmi *m, const struct osh_ipmi_target *t,
+    const struct osh_ipmi_request *rq, int deadline_ms, osh_ipmi_cb cb,
+    void *arg)
+{
+	struct timeval tv;
+	struct session *s;
+	struct job *j;
+
+	if ((j = calloc(1, sizeof(*j))) == NULL)
+		return -1;
+	j->m = m;
+	j->rq = *rq;
+	j->cb = cb;
+	j->arg = arg;
+	if (deadline_ms < 1)
+		deadline_ms = 1;
+	j->deadline_us = osh_now_us() + (uint64_t)deadline_ms * 1000u;
+	tv.tv_sec = deadline_ms / 1000;
+	tv.tv_usec = (deadline_ms % 1000) * 1000;
+	if ((s = session_get(m, t)) == NULL) {
+		free(j);
+		return -1;
+	}
+	j->s = s;
+	if ((j->timer = evtimer_new(m->base, on_deadline, j)) == NULL) {
+		free(j);
+		return -1;
+	}
+	if (s->nqueued >= m->opt.max_queue_per_bmc) {
+		/* Refused, but answered on the next loop turn like the rest. */
+		struct timeval now = {0, 0};
+		j->res.err = OSH_IPMI_BUSY;
+		osh_strlcpy(j->res.message,
+		    "too many requests queued for "
+		    "this BMC",
+		    sizeof(j->res.message));
+		event_free(j->timer);
+		if ((j->timer = evtimer_new(m->base, on_refused, j)) == NULL) {
+			free(j);
+			return -1;
+		}
+		evtimer_add(j->timer, &now);
+		return 0;
+	}
+	evtimer_add(j->timer, &tv);
+	TAILQ_INSERT_TAIL(&s->queue, j, next);
+	s->nqueued++;
+	j->queued = true;
+	start(s);
+	return 0;
+}
+
+void
+osh_ipmi_forget(struct osh_ipmi *m, const char *host, uint16_t port)
+{
+	struct session *s, *tmp;
+
+	for (s = TAILQ_FIRST(&m->sessions); s != NULL; s = tmp) {
+		tmp = TAILQ_NEXT(s, next);
+		if (s->target.port == port &&
+		    strcmp(s->target.host, host) == 0) {
+			s->forget = true;
+			if (!s->busy && TAILQ_EMPTY(&s->queue))
+				close_session(s);
+		}
+	}
+}
+
+static void
+on_sweep(evutil_socket_t fd, short what, void *arg)
+{
+	struct osh_ipmi *m = arg;
+	uint64_t now = osh_now_us();
+	uint64_t idle = (uint64_t)m->opt.idle_timeout_ms * 1000u;
+	struct session *s, *tmp;
+
+	(void)fd;
+	(void)what;
+	for (s = TAILQ_FIRST(&m->sessions); s != NULL; s = tmp) {
+		tmp = TAILQ_NEXT(s, next);
+		if (s->busy || !TAILQ_EMPTY(&s->queue))
+			continue;
+		if (s->forget || now - s->last_used_us > idle)
+			close_session(s);
+	}
+}
+
+struct osh_ipmi *
+osh_ipmi_new(struct event_base *base, const struct osh_ipmi_options *opt)
+{
+	struct osh_ipmi *m = calloc(1, sizeof(*m));
+	struct timeval tv = {SWEEP_MS / 1000, (SWEEP_MS % 1000) * 1000};
+
+	if (m == NULL)
+		return NULL;
+	m->base = base;
+	m->opt = *opt;
+	if (m->opt.threads < 1)
+		m->opt.threads = 16;
+	if (m->opt.idle_timeout_ms < 1000)
+		m->opt.idle_timeout_ms = 30000;
+	if (m->opt.max_queue_per_bmc == 0)
+		m->opt.max_queue_per_bmc = 64;
+	if (m->opt.max_sessions == 0)
+		m->opt.max_sessions = 4096;
+	TAILQ_INIT(&m->sessions);
+	m->pool = osh_work_pool_new(base, m->opt.threads, 100000);
+	m->sweep = event_new(base, -1, EV_PERSIST, on_sweep, m);
+	if (m->pool == NULL || m->sweep == NULL) {
+		osh_ipmi_free(m);
+		return NULL;
+	}
+	event_add(m->sweep, &tv);
+	return m;
+}
+
+void
+osh_ipmi_free(struct osh_ipmi *m)
+{
+	struct session *s;
+	struct job *j;
+
+	if (m == NULL)
+		return;
+	/* Finish what runs; then answer the rest and close sessions. */
+	osh_work_pool_free(m->pool);
+	while ((s = TAILQ_FIRST(&m->sessions)) != NULL) {
+		while ((j = TAILQ_FIRST(&s->queue)) != NULL) {
+			TAILQ_REMOVE(&s->queue, j, next);
+			fail_job(j, OSH_IPMI_INTERNAL, "shutting down");
+			job_free(j);
+		}
+		ipmi_link_close(&s->link, s->link.ctx != NULL);
+		session_free(s);
+	}
+	if (m->sweep != NULL)
+		event_free(m->sweep);
+	free(m);
+}
+
+void
+osh_ipmi_stats(const struct osh_ipmi *m, struct osh_ipmi_stats_counts *out,
+    size_t *open_sessions)
+{
+	const struct session *s;
+	size_t n = 0;
+
+	*out = m->stats;
+	TAILQ_FOREACH(s, &m->sessions, next)
+	if (s->link.ctx != NULL)
+		n++;
+	*open_sessions = n;
+}

@@ -1,0 +1,824 @@
+/* ipmi_link.c - what runs on a worker thread for one BMC: opening the
+ * session, raw commands, and each part of a request (device id, chassis,
+ * power, boot, identify, sensors with the SDR cache, FRU, SEL). */
+#include <freeipmi/freeipmi.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ipmi_link.h"
+#include "osh/crypto.h"
+#include "osh/util.h"
+
+#define NETFN_CHASSIS 0x00
+#define NETFN_SENSOR 0x04
+#define NETFN_APP 0x06
+#define NETFN_STORAGE 0x0a
+#define NETFN_DCMI 0x2c
+
+#define MAX_SDRS 1024
+#define MAX_FRU 4096
+#define MAX_SEL 4096
+
+static pthread_mutex_t interpret_mu = PTHREAD_MUTEX_INITIALIZER;
+static ipmi_interpret_ctx_t interpret;
+
+/* FreeIPMI's own reading of sensor and SEL states, shared by all threads
+ * (the library keeps state in it, so one thread at a time). */
+static unsigned
+interpret_sensor(uint8_t reading_type, uint8_t type, uint16_t bits)
+{
+	unsigned state = IPMI_INTERPRET_STATE_UNKNOWN;
+
+	pthread_mutex_lock(&interpret_mu);
+	if (interpret == NULL && (interpret = ipmi_interpret_ctx_create())) {
+		ipmi_interpret_load_sensor_config(interpret, NULL);
+		ipmi_interpret_load_sel_config(interpret, NULL);
+	}
+	if (interpret != NULL &&
+	    ipmi_interpret_sensor(interpret, reading_type, type, bits, &state) <
+		0)
+		state = IPMI_INTERPRET_STATE_UNKNOWN;
+	pthread_mutex_unlock(&interpret_mu);
+	return state;
+}
+
+static unsigned
+interpret_sel(const uint8_t *rec)
+{
+	unsigned state = IPMI_INTERPRET_STATE_UNKNOWN;
+
+	pthread_mutex_lock(&interpret_mu);
+	if (interpret == NULL && (interpret = ipmi_interpret_ctx_create())) {
+		ipmi_interpret_load_sensor_config(interpret, NULL);
+		ipmi_interpret_load_sel_config(interpret, NULL);
+	}
+	if (interpret != NULL &&
+	    ipmi_interpret_sel(interpret, rec, 16, &state) < 0)
+		state = IPMI_INTERPRET_STATE_UNKNOWN;
+	pthread_mutex_unlock(&interpret_mu);
+	return state;
+}
+
+static enum osh_sensor_state
+state_of(unsigned s)
+{
+	switch (s) {
+	case IPMI_INTERPRET_STATE_NOMINAL: return OSH_SENSOR_NOMINAL;
+	case IPMI_INTERPRET_STATE_WARNING: return OSH_SENSOR_WARNING;
+	case IPMI_INTERPRET_STATE_CRITICAL: return OSH_SENSOR_CRITICAL;
+	default: return OSH_SENSOR_UNKNOWN;
+	}
+}
+
+/* Maps a libfreeipmi error to ours. */
+static enum osh_ipmi_err
+err_of(int e)
+{
+	switch (e) {
+	case IPMI_ERR_USERNAME_INVALID:
+	case IPMI_ERR_PASSWORD_INVALID:
+	case IPMI_ERR_K_G_INVALID:
+	case IPMI_ERR_PASSWORD_VERIFICATION_TIMEOUT:
+		return OSH_IPMI_AUTH_FAILED;
+	case IPMI_ERR_PRIVILEGE_LEVEL_INSUFFICIENT:
+	case IPMI_ERR_PRIVILEGE_LEVEL_CANNOT_BE_OBTAINED:
+	case IPMI_ERR_PERMISSION: return OSH_IPMI_PRIVILEGE;
+	case IPMI_ERR_AUTHENTICATION_TYPE_UNAVAILABLE:
+	case IPMI_ERR_CIPHER_SUITE_ID_UNAVAILABLE:
+	case IPMI_ERR_IPMI_2_0_UNAVAILABLE:
+	case IPMI_ERR_COMMAND_INVALID_OR_UNSUPPORTED:
+		return OSH_IPMI_UNSUPPORTED;
+	case IPMI_ERR_CONNECTION_TIMEOUT:
+	case IPMI_ERR_SESSION_TIMEOUT:
+	case IPMI_ERR_MESSAGE_TIMEOUT:
+	case IPMI_ERR_DRIVER_TIMEOUT: return OSH_IPMI_TIMEOUT;
+	case IPMI_ERR_HOSTNAME_INVALID:
+	case IPMI_ERR_SYSTEM_ERROR: return OSH_IPMI_UNREACHABLE;
+	case IPMI_ERR_BMC_BUSY:
+	case IPMI_ERR_DRIVER_BUSY: return OSH_IPMI_BUSY;
+	case IPMI_ERR_BAD_COMPLETION_CODE:
+	case IPMI_ERR_BAD_RMCPPLUS_STATUS_CODE:
+	case IPMI_ERR_IPMI_ERROR: return OSH_IPMI_BAD_RESPONSE;
+	default: return OSH_IPMI_INTERNAL;
+	}
+}
+
+/* Errors after which the session cannot be trusted any more. */
+static bool
+session_lost(enum osh_ipmi_err e)
+{
+	return e == OSH_IPMI_TIMEOUT || e == OSH_IPMI_UNREACHABLE ||
+	    e == OSH_IPMI_INTERNAL;
+}
+
+static void fail(struct osh_ipmi_result *res, enum osh_ipmi_err e,
+    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void
+fail(struct osh_ipmi_result *res, enum osh_ipmi_err e, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (res->err != OSH_IPMI_OK)
+		return; /* keep the first */
+	res->err = e;
+	va_start(ap, fmt);
+	vsnprintf(res->message, sizeof(res->message), fmt, ap);
+	va_end(ap);
+}
+
+static unsigned
+remaining_ms(uint64_t deadline_us)
+{
+	uint64_t now = osh_now_us();
+
+	return deadline_us > now ? (unsigned)((deadline_us - now) / 1000) : 0;
+}
+
+static unsigned
+wa20(unsigned w)
+{
+	unsigned f = 0;
+
+	if (w & OSH_IPMI_WA_AUTHCAP)
+		f |=
+		    IPMI_WORKAROUND_FLAGS_OUTOFBAND_2_0_AUTHENTICATION_CAPABILITIES;
+	if (w & OSH_IPMI_WA_INTEL20)
+		f |= IPMI_WORKAROUND_FLAGS_OUTOFBAND_2_0_INTEL_2_0_SESSION;
+	if (w & OSH_IPMI_WA_SUPERMICRO20)
+		f |= IPMI_WORKAROUND_FLAGS_OUTOFBAND_2_0_SUPERMICRO_2_0_SESSION;
+	if (w & OSH_IPMI_WA_SUN20)
+		f |= IPMI_WORKAROUND_FLAGS_OUTOFBAND_2_0_SUN_2_0_SESSION;
+	if (w & OSH_IPMI_WA_OPENSESSPRIV)
+		f |= IPMI_WORKAROUND_FLAGS_OUTOFBAND_2_0_OPEN_SESSION_PRIVILEGE;
+	if (w & OSH_IPMI_WA_INTEGRITYCHECKVALUE)
+		f |=
+		    IPMI_WORKAROUND_FLAGS_OUTOFBAND_2_0_NON_EMPTY_INTEGRITY_CHECK_VALUE;
+	if (w & OSH_IPMI_WA_NOCHECKSUMCHECK)
+		f |= IPMI_WORKAROUND_FLAGS_OUTOFBAND_2_0_NO_CHECKSUM_CHECK;
+	return f;
+}
+
+static unsigned
+wa15(unsigned w)
+{
+	unsigned f = 0;
+
+	if (w & OSH_IPMI_WA_AUTHCAP)
+		f |=
+		    IPMI_WORKAROUND_FLAGS_OUTOFBAND_AUTHENTICATION_CAPABILITIES;
+	if (w & OSH_IPMI_WA_IDZERO)
+		f |= IPMI_WORKAROUND_FLAGS_OUTOFBAND_ACCEPT_SESSION_ID_ZERO;
+	if (w & OSH_IPMI_WA_FORCEPERMSG)
+		f |=
+		    IPMI_WORKAROUND_FLAGS_OUTOFBAND_FORCE_PERMSG_AUTHENTICATION;
+	if (w & OSH_IPMI_WA_UNEXPECTEDAUTH)
+		f |= IPMI_WORKAROUND_FLAGS_OUTOFBAND_CHECK_UNEXPECTED_AUTHCODE;
+	if (w & OSH_IPMI_WA_ENDIANSEQ)
+		f |= IPMI_WORKAROUND_FLAGS_OUTOFBAND_BIG_ENDIAN_SEQUENCE_NUMBER;
+	if (w & OSH_IPMI_WA_NOAUTHCODECHECK)
+		f |= IPMI_WORKAROUND_FLAGS_OUTOFBAND_NO_AUTH_CODE_CHECK;
+	if (w & OSH_IPMI_WA_NOCHECKSUMCHECK)
+		f |= IPMI_WORKAROUND_FLAGS_OUTOFBAND_NO_CHECKSUM_CHECK;
+	return f;
+}
+
+static int
+open_session(struct bmc_link *l, const struct osh_ipmi_target *t,
+    uint64_t deadline_us, struct osh_ipmi_result *res)
+{
+	unsigned total = remaining_ms(deadline_us), retrans;
+	char hostport[300];
+	ipmi_ctx_t ctx;
+	int rc;
+
+	if (total < 50) {
+		fail(res, OSH_IPMI_TIMEOUT,
+		    "deadline passed before the BMC "
+		    "was reached");
+		return -1;
+	}
+	/* FreeIPMI wants these below its limits and retransmits within the
+	 * session timeout, so the whole open fits the deadline. */
+	if (total > 60000)
+		total = 60000;
+	retrans = total / 4;
+	if (retrans > 1000)
+		retrans = 1000;
+	if (retrans < 50)
+		retrans = 50;
+	if (strchr(t->host, ':') != NULL)
+		snprintf(
+		    hostport, sizeof(hostport), "[%s]:%u", t->host, t->port);
+	else
+		snprintf(hostport, sizeof(hostport), "%s:%u", t->host, t->port);
+	if ((ctx = ipmi_ctx_create()) == NULL) {
+		fail(res, OSH_IPMI_INTERNAL, "out of memory");
+		return -1;
+	}
+	if (t->ipmi15)
+		rc = ipmi_ctx_open_outofband(ctx, hostport, t->user,
+		    t->password, IPMI_AUTHENTICATION_TYPE_MD5, t->privilege,
+		    total, retrans, wa15(t->workarounds), IPMI_FLAGS_DEFAULT);
+	else
+		rc = ipmi_ctx_open_outofband_2_0(ctx, hostport, t->user,
+		    t->password, NULL, 0, t->privilege, t->cipher_suite, total,
+		    retrans, wa20(t->workarounds), IPMI_FLAGS_DEFAULT);
+	if (rc < 0) {
+		int e = ipmi_ctx_errnum(ctx);
+		fail(res, err_of(e), "session to %s failed: %s", hostport,
+		    ipmi_ctx_strerror(e));
+		ipmi_ctx_destroy(ctx);
+		return -1;
+	}
+	l->ctx = ctx;
+	l->setups++;
+	res->new_session = true;
+	return 0;
+}
+
+/* Sends one raw command. On success returns the bytes after the
+ * completion code in rs (n of them); on failure fills res and returns -1
+ * (cc set when the BMC answered with an error code). */
+static int
+raw(struct bmc_link *l, uint8_t netfn, const uint8_t *rq, size_t rqlen,
+    uint8_t *rs, size_t rscap, size_t *n, uint8_t *cc,
+    struct osh_ipmi_result *res)
+{
+	uint8_t buf[300];
+	int got;
+
+	*cc = 0;
+	got = ipmi_cmd_raw(
+	    l->ctx, 0, netfn, rq, (unsigned)rqlen, buf, sizeof(buf));
+	if (got < 0) {
+		int e = ipmi_ctx_errnum(l->ctx);
+		fail(res, err_of(e), "command 0x%02x/0x%02x: %s", netfn, rq[0],
+		    ipmi_ctx_strerror(e));
+		return -1;
+	}
+	if (got < 2) {
+		fail(res, OSH_IPMI_BAD_RESPONSE,
+		    "short answer to 0x%02x/0x%02x", netfn, rq[0]);
+		return -1;
+	}
+	*cc = buf[1];
+	if (*cc != 0) {
+		enum osh_ipmi_err e = OSH_IPMI_BAD_RESPONSE;
+		if (*cc == 0xc1 || *cc == 0xc2 || *cc == 0xcb)
+			e = OSH_IPMI_UNSUPPORTED;
+		else if (*cc == 0xd4)
+			e = OSH_IPMI_PRIVILEGE;
+		else if (*cc == 0xc0)
+			e = OSH_IPMI_BUSY;
+		fail(res, e, "command 0x%02x/0x%02x: completion code 0x%02x",
+		    netfn, rq[0], *cc);
+		return -1;
+	}
+	*n = (size_t)got - 2 < rscap ? (size_t)got - 2 : rscap;
+	memcpy(rs, buf + 2, *n);
+	return 0;
+}
+
+static void
+part_failed(struct osh_ipmi_result *res, unsigned part, enum osh_ipmi_err e)
+{
+	for (unsigned i = 0; i < OSH_IPMI_NPARTS; i++)
+		if (part == 1u << i)
+			res->part_err[i] = e;
+}
+
+static void
+do_device_id(struct bmc_link *l, struct osh_ipmi_result *res)
+{
+	uint8_t rq[] = {0x01}, rs[64], cc;
+	size_t n;
+
+	if (raw(l, NETFN_APP, rq, sizeof(rq), rs, sizeof(rs), &n, &cc, res) !=
+	    0)
+		return;
+	if (osh_device_id_parse(rs, n, &res->device) != 0) {
+		fail(res, OSH_IPMI_BAD_RESPONSE, "short Get Device ID answer");
+		return;
+	}
+	res->done |= OSH_IPMI_WANT_DEVICE_ID;
+}
+
+static void
+do_chassis(struct bmc_link *l, struct osh_ipmi_result *res)
+{
+	uint8_t rq[] = {0x01}, rs[16], cc;
+	size_t n;
+
+	if (raw(l, NETFN_CHASSIS, rq, sizeof(rq), rs, sizeof(rs), &n, &cc,
+		res) != 0)
+		return;
+	if (osh_chassis_parse(rs, n, &res->chassis) != 0) {
+		fail(res, OSH_IPMI_BAD_RESPONSE, "short Chassis Status answer");
+		return;
+	}
+	res->done |= OSH_IPMI_WANT_CHASSIS;
+}
+
+static void
+do_control(struct bmc_link *l, const struct osh_ipmi_request *rq,
+    struct osh_ipmi_result *res)
+{
+	uint8_t cmd[] = {0x02, (uint8_t)rq->power}, rs[8], cc;
+	size_t n;
+
+	if (raw(l, NETFN_CHASSIS, cmd, sizeof(cmd), rs, sizeof(rs), &n, &cc,
+		res) == 0)
+		res->done |= OSH_IPMI_WANT_CONTROL;
+}
+
+/* Set System Boot Options, parameter 5 (boot flags). */
+static void
+do_boot(struct bmc_link *l, const struct osh_ipmi_request *rq,
+    struct osh_ipmi_result *res)
+{
+	uint8_t cmd[] = {0x08, 0x05, 0x80, 0, 0, 0, 0}, rs[8], cc;
+	size_t n;
+
+	if (rq->boot.device != OSH_BOOT_NONE) {
+		cmd[2] = (uint8_t)(0x80 | (rq->boot.persistent ? 0x40 : 0) |
+		    (rq->boot.efi ? 0x20 : 0));
+		cmd[3] = (uint8_t)(rq->boot.device << 2);
+	} else {
+		cmd[2] = 0x00; /* no override */
+	}
+	if (raw(l, NETFN_CHASSIS, cmd, sizeof(cmd), rs, sizeof(rs), &n, &cc,
+		res) == 0)
+		res->done |= OSH_IPMI_WANT_BOOT;
+}
+
+static void
+do_identify(struct bmc_link *l, const struct osh_ipmi_request *rq,
+    struct osh_ipmi_result *res)
+{
+	uint8_t cmd[3] = {0x04, 0, 0}, rs[8], cc;
+	size_t n, len = 2;
+	int secs = rq->identify.seconds;
+
+	if (rq->identify.force) {
+		cmd[1] = 0;
+		cmd[2] = 1;
+		len = 3;
+	} else {
+		cmd[1] = (uint8_t)(secs < 0 ? 0 : secs > 255 ? 255 : secs);
+	}
+	if (raw(l, NETFN_CHASSIS, cmd, len, rs, sizeof(rs), &n, &cc, res) == 0)
+		res->done |= OSH_IPMI_WANT_IDENTIFY;
+}
+
+static void
+sdr_free(struct sdr_cache *c)
+{
+	free(c->records);
+	memset(c, 0, sizeof(*c));
+}
+
+/* Reads one SDR record, header then body in chunks, re-reserving when the
+ * BMC cancels the reservation. Returns the record length or -1. */
+static int
+get_sdr(struct bmc_link *l, uint16_t *resid, uint16_t id, uint16_t *next,
+    uint8_t *out, size_t cap, struct osh_ipmi_result *res)
+{
+	uint8_t rs[64], cc;
+	size_t n, len, at = 0, chunk = 16;
+
+	for (int tries = 0; tries < 3; tries++) {
+		uint8_t rq[] = {0x23, (uint8_t)*resid, (uint8_t)(*resid >> 8),
+		    (uint8_t)id, (uint8_t)(id >> 8), 0, 5};
+		uint8_t rr[] = {0x22};
+
+		if (raw(l, NETFN_STORAGE, rq, sizeof(rq), rs, sizeof(rs), &n,
+			&cc, res) == 0)
+			break;
+		if (cc != 0xc5)
+			return -1;
+		res->err = OSH_IPMI_OK; /* reservation lost: reserve again */
+		if (raw(l, NETFN_STORAGE, rr, 1, rs, sizeof(rs), &n, &cc,
+			res) != 0 ||
+		    n < 2)
+			return -1;
+		*resid = (uint16_t)(rs[0] | rs[1] << 8);
+		n = 0;
+	}
+	if (n < 7)
+		return -1;
+	*next = (uint16_t)(rs[0] | rs[1] << 8);
+	memcpy(out, rs + 2, 5);
+	len = (size_t)out[4] + 5;
+	if (len > cap)
+		return -1;
+	at = 5;
+	while (at < len) {
+		size_t want = len - at < chunk ? len - at : chunk;
+		uint8_t rq[] = {0x23, (uint8_t)*resid, (uint8_t)(*resid >> 8),
+		    (uint8_t)id, (uint8_t)(id >> 8), (uint8_t)at,
+		    (uint8_t)want};
+
+		if (raw(l, NETFN_STORAGE, rq, sizeof(rq), rs, sizeof(rs), &n,
+			&cc, res) != 0) {
+			if (cc == 0xca && chunk > 8) { /* fewer bytes, please */
+				res->err = OSH_IPMI_OK;
+				chunk = 8;
+				continue;
+			}
+			return -1;
+		}
+		if (n < 3)
+			return -1;
+		n -= 2;
+		if (n > want)
+			n = want;
+		memcpy(out + at, rs + 2, n);
+		at += n;
+	}
+	return (int)len;
+}
+
+static bool
+same_sensor(const struct osh_sdr *a, const struct osh_sdr *b)
+{
+	return a->owner == b->owner && a->lun == b->lun &&
+	    a->number == b->number;
+}
+
+/* Makes sure the SDR cache is current: one Get SDR Repository Info when it
+ * is, a full read when it is not. */
+static int
+sdr_refresh(struct bmc_link *l, struct osh_ipmi_result *res)
+{
+	uint8_t rq[] = {0x20}, rs[32], cc, rec[280];
+	uint16_t resid, id = 0, next;
+	size_t n;
+	struct sdr_cache c;
+
+	if (raw(l, NETFN_STORAGE, rq, 1, rs, sizeof(rs), &n, &cc, res) != 0 ||
+	    n < 13) {
+		fail(res, OSH_IPMI_BAD_RESPONSE, "no SDR repository info");
+		return -1;
+	}
+	if (l->sdr.valid && l->sdr.count == (uint16_t)(rs[1] | rs[2] << 8) &&
+	    memcmp(l->sdr.stamp, rs + 5, 8) == 0) {
+		res->sdr_cached = true;
+		return 0;
+	}
+	memset(&c, 0, sizeof(c));
+	c.count = (uint16_t)(rs[1] | rs[2] << 8);
+	memcpy(c.stamp, rs + 5, 8);
+	{
+		uint8_t rr[] = {0x22};
+		if (raw(l, NETFN_STORAGE, rr, 1, rs, sizeof(rs), &n, &cc,
+			res) != 0 ||
+		    n < 2)
+			return -1;
+		resid = (uint16_t)(rs[0] | rs[1] << 8);
+	}
+	if ((c.records = calloc(MAX_SDRS, sizeof(*c.records))) == NULL) {
+		fail(res, OSH_IPMI_INTERNAL, "out of memory");
+		return -1;
+	}
+	for (int i = 0; i < MAX_SDRS && id != 0xffff; i++) {
+		struct osh_sdr s;
+		int len = get_sdr(l, &resid, id, &next, rec, sizeof(rec), res);
+		bool dup = false;
+
+		if (len < 0) {
+			free(c.records);
+			return -1;
+		}
+		if (next == id)
+			next = 0xffff; /* a loop: stop here */
+		id = next;
+		switch (osh_sdr_parse(rec, (size_t)len, &s)) {
+		case 1:
+			for (size_t k = 0; k < c.nrecords && !dup; k++)
+				dup = same_sensor(&c.records[k], &s);
+			if (dup)
+				c.skipped++;
+			else
+				c.records[c.nrecords++] = s;
+			break;
+		case -1: c.skipped++; break;
+		default: break;
+		}
+	}
+	sdr_free(&l->sdr);
+	c.valid = true;
+	l->sdr = c;
+	return 0;
+}
+
+static void
+do_sensors(struct bmc_link *l, struct osh_ipmi_result *res)
+{
+	struct osh_sensor *out;
+	size_t total = 0, k = 0;
+
+	if (sdr_refresh(l, res) != 0)
+		return;
+	res->skipped_records = l->sdr.skipped;
+	for (size_t i = 0; i < l->sdr.nrecords; i++)
+		total += l->sdr.records[i].share_count;
+	if ((out = calloc(total ? total : 1, sizeof(*out))) == NULL) {
+		fail(res, OSH_IPMI_INTERNAL, "out of memory");
+		return;
+	}
+	for (size_t i = 0; i < l->sdr.nrecords; i++) {
+		const struct osh_sdr *s = &l->sdr.records[i];
+
+		for (unsigned j = 0; j < s->share_count; j++) {
+			uint8_t rq[] = {0x2d, (uint8_t)(s->number + j)};
+			uint8_t rs[16], cc;
+			size_t n = 0;
+			struct osh_sensor *o = &out[k++];
+			enum osh_ipmi_err before = res->err;
+			bool ok = false;
+
+			/* Only sensors the BMC itself owns are read. */
+			if (!s->event_only && s->owner == 0x20 && s->lun == 0) {
+				ok = raw(l, NETFN_SENSOR, rq, sizeof(rq), rs,
+					 sizeof(rs), &n, &cc, res) == 0;
+				if (!ok && session_lost(res->err))
+					goto out;
+				if (!ok && before == OSH_IPMI_OK)
+					res->err = OSH_IPMI_OK; /* one sensor */
+			}
+			osh_sensor_fill(s, j, ok ? rs : NULL, n, o);
+			if (!o->unavailable)
+				o->state = state_of(interpret_sensor(
+				    o->reading_type, o->type, o->events));
+		}
+	}
+out:
+	res->sensors = out;
+	res->nsensors = k;
+	if (!session_lost(res->err))
+		res->done |= OSH_IPMI_WANT_SENSORS;
+}
+
+static void
+do_fru(struct bmc_link *l, struct osh_ipmi_result *res)
+{
+	uint8_t rq[] = {0x10, 0x00}, rs[64], cc, *img;
+	size_t n, size, at = 0;
+
+	if (raw(l, NETFN_STORAGE, rq, sizeof(rq), rs, sizeof(rs), &n, &cc,
+		res) != 0 ||
+	    n < 3)
+		return;
+	size = (size_t)(rs[0] | rs[1] << 8);
+	if (size > MAX_FRU)
+		size = MAX_FRU;
+	if ((img = calloc(1, size + 1)) == NULL)
+		return;
+	while (at < size) {
+		size_t want = size - at < 16 ? size - at : 16;
+		uint8_t rd[] = {
+		    0x11, 0x00, (uint8_t)at, (uint8_t)(at >> 8), (uint8_t)want};
+
+		if (raw(l, NETFN_STORAGE, rd, sizeof(rd), rs, sizeof(rs), &n,
+			&cc, res) != 0 ||
+		    n < 2 || rs[0] == 0)
+			break;
+		if ((size_t)rs[0] > want || (size_t)rs[0] > n - 1)
+			break;
+		memcpy(img + at, rs + 1, rs[0]);
+		at += rs[0];
+	}
+	if (at >= 8 && osh_fru_parse(img, at, &res->fru) >= 0)
+		res->done |= OSH_IPMI_WANT_FRU;
+	else if (res->err == OSH_IPMI_OK)
+		fail(res, OSH_IPMI_BAD_RESPONSE, "FRU data unreadable");
+	free(img);
+}
+
+static void
+do_sel_info(struct bmc_link *l, struct osh_ipmi_result *res)
+{
+	uint8_t rq[] = {0x40}, rs[32], cc;
+	size_t n;
+
+	if (raw(l, NETFN_STORAGE, rq, 1, rs, sizeof(rs), &n, &cc, res) != 0)
+		return;
+	if (n < 13) {
+		fail(res, OSH_IPMI_BAD_RESPONSE, "short SEL info");
+		return;
+	}
+	res->sel_info.version = rs[0];
+	res->sel_info.entries = (uint16_t)(rs[1] | rs[2] << 8);
+	res->sel_info.free_bytes = (uint16_t)(rs[3] | rs[4] << 8);
+	res->sel_info.last_add = (uint32_t)rs[5] | (uint32_t)rs[6] << 8 |
+	    (uint32_t)rs[7] << 16 | (uint32_t)rs[8] << 24;
+	res->sel_info.last_erase = (uint32_t)rs[9] | (uint32_t)rs[10] << 8 |
+	    (uint32_t)rs[11] << 16 | (uint32_t)rs[12] << 24;
+	res->done |= OSH_IPMI_WANT_SEL_INFO;
+}
+
+/* Names SEL entries after their sensors, from the SDR cache. */
+static void
+sel_name(const struct bmc_link *l, struct osh_sel_entry *e)
+{
+	for (size_t i = 0; i < l->sdr.nrecords; i++) {
+		const struct osh_sdr *s = &l->sdr.records[i];
+		if (e->raw[7] == s->owner && e->sensor_number >= s->number &&
+		    e->sensor_number < s->number + s->share_count) {
+			osh_strlcpy(e->sensor, s->name, sizeof(e->sensor));
+			return;
+		}
+	}
+}
+
+static void
+do_sel(struct bmc_link *l, const struct osh_ipmi_request *rq,
+    struct osh_ipmi_result *res)
+{
+	unsigned max = rq->sel_max ? rq->sel_max : 1000;
+	struct osh_sel_entry *all;
+	uint16_t id = 0;
+	size_t k = 0;
+
+	if (max > MAX_SEL)
+		max = MAX_SEL;
+	if (!l->sdr.valid) {
+		sdr_refresh(l, res); /* names only: failure is fine */
+		res->err = OSH_IPMI_OK;
+		res->message[0] = '\0';
+	}
+	if ((all = calloc(MAX_SEL, sizeof(*all))) == NULL)
+		return;
+	for (int i = 0; i < MAX_SEL && id != 0xffff; i++) {
+		uint8_t cmd[] = {
+		    0x43, 0, 0, (uint8_t)id, (uint8_t)(id >> 8), 0, 0xff};
+		uint8_t rs[32], cc;
+		size_t n;
+		uint16_t next;
+
+		if (raw(l, NETFN_STORAGE, cmd, sizeof(cmd), rs, sizeof(rs), &n,
+			&cc, res) != 0) {
+			if (cc == 0xcb && i == 0) { /* empty SEL */
+				res->err = OSH_IPMI_OK;
+				res->message[0] = '\0';
+			}
+			break;
+		}
+		if (n < 18)
+			break;
+		next = (uint16_t)(rs[0] | rs[1] << 8);
+		if (osh_sel_parse(rs + 2, n - 2, &all[k]) == 0) {
+			all[k].severity = state_of(interpret_sel(rs + 2));
+			sel_name(l, &all[k]);
+			k++;
+		}
+		if (next == id)
+			break;
+		id = next;
+	}
+	/* Keep the most recent 'max'. */
+	if (k > max) {
+		memmove(all, all + (k - max), max * sizeof(*all));
+		k = max;
+	}
+	res->sel = all;
+	res->nsel = k;
+	if (!session_lost(res->err))
+		res->done |= OSH_IPMI_WANT_SEL;
+}
+
+static void
+do_sel_clear(struct bmc_link *l, struct osh_ipmi_result *res)
+{
+	uint8_t rq[] = {0x42}, rs[8], cc;
+	size_t n;
+	uint16_t resid;
+
+	if (raw(l, NETFN_STORAGE, rq, 1, rs, sizeof(rs), &n, &cc, res) != 0 ||
+	    n < 2)
+		return;
+	resid = (uint16_t)(rs[0] | rs[1] << 8);
+	{
+		uint8_t clr[] = {0x47, (uint8_t)resid, (uint8_t)(resid >> 8),
+		    'C', 'L', 'R', 0xaa};
+		if (raw(l, NETFN_STORAGE, clr, sizeof(clr), rs, sizeof(rs), &n,
+			&cc, res) == 0)
+			res->done |= OSH_IPMI_WANT_SEL_CLEAR;
+	}
+}
+
+/* DCMI Get Power Reading (mode 1: system power statistics). */
+static void
+do_dcmi(struct bmc_link *l, struct osh_ipmi_result *res)
+{
+	uint8_t rq[] = {0x02, 0xdc, 0x01, 0x00, 0x00}, rs[32], cc;
+	size_t n;
+
+	if (raw(l, NETFN_DCMI, rq, sizeof(rq), rs, sizeof(rs), &n, &cc, res) !=
+	    0)
+		return;
+	if (n < 3 || rs[0] != 0xdc) {
+		fail(res, OSH_IPMI_BAD_RESPONSE, "bad DCMI answer");
+		return;
+	}
+	res->dcmi_watts = (double)(rs[1] | rs[2] << 8);
+	res->done |= OSH_IPMI_WANT_DCMI_POWER;
+}
+
+void
+ipmi_link_close(struct bmc_link *l, bool polite)
+{
+	if (l->ctx != NULL) {
+		if (polite)
+			ipmi_ctx_close(l->ctx);
+		ipmi_ctx_destroy(l->ctx);
+		l->ctx = NULL;
+	}
+	sdr_free(&l->sdr);
+}
+
+void
+ipmi_result_release(struct osh_ipmi_result *res)
+{
+	free(res->sensors);
+	free(res->sel);
+	res->sensors = NULL;
+	res->sel = NULL;
+}
+
+/* Runs one part; a part that fails on its own does not fail the rest. */
+static bool
+part(struct bmc_link *l, const struct osh_ipmi_request *rq, unsigned which,
+    struct osh_ipmi_result *res)
+{
+	enum osh_ipmi_err before = res->err;
+	char msg[sizeof(res->message)];
+
+	if (!(rq->want & which))
+		return true;
+	osh_strlcpy(msg, res->message, sizeof(msg));
+	res->err = OSH_IPMI_OK;
+	switch (which) {
+	case OSH_IPMI_WANT_DEVICE_ID: do_device_id(l, res); break;
+	case OSH_IPMI_WANT_CHASSIS: do_chassis(l, res); break;
+	case OSH_IPMI_WANT_CONTROL: do_control(l, rq, res); break;
+	case OSH_IPMI_WANT_BOOT: do_boot(l, rq, res); break;
+	case OSH_IPMI_WANT_IDENTIFY: do_identify(l, rq, res); break;
+	case OSH_IPMI_WANT_SENSORS: do_sensors(l, res); break;
+	case OSH_IPMI_WANT_FRU: do_fru(l, res); break;
+	case OSH_IPMI_WANT_SEL_INFO: do_sel_info(l, res); break;
+	case OSH_IPMI_WANT_SEL: do_sel(l, rq, res); break;
+	case OSH_IPMI_WANT_SEL_CLEAR: do_sel_clear(l, res); break;
+	case OSH_IPMI_WANT_DCMI_POWER: do_dcmi(l, res); break;
+	}
+	if (res->err != OSH_IPMI_OK)
+		part_failed(res, which, res->err);
+	if (before != OSH_IPMI_OK) { /* keep the first error */
+		enum osh_ipmi_err now = res->err;
+		res->err = before;
+		osh_strlcpy(res->message, msg, sizeof(res->message));
+		return !session_lost(now);
+	}
+	return !session_lost(res->err);
+}
+
+void
+ipmi_link_run(struct bmc_link *l, const struct osh_ipmi_target *t,
+    const struct osh_ipmi_request *rq, uint64_t deadline_us,
+    struct osh_ipmi_result *res)
+{
+	uint64_t start = osh_now_us();
+
+	for (int attempt = 0; attempt < 2; attempt++) {
+		bool reused = l->ctx != NULL, lost = false;
+
+		if (l->ctx == NULL && open_session(l, t, deadline_us, res) != 0)
+			break;
+		for (unsigned i = 0; i < OSH_IPMI_NPARTS && !lost; i++) {
+			if (remaining_ms(deadline_us) == 0) {
+				fail(res, OSH_IPMI_TIMEOUT, "deadline passed");
+				part_failed(res,
+				    rq->want & ~res->done & (1u << i),
+				    OSH_IPMI_TIMEOUT);
+				lost = true;
+				break;
+			}
+			lost = !part(l, rq, 1u << i, res);
+		}
+		if (!lost)
+			break;
+		/* The session is gone. If it was an old one, the BMC may
+		 * simply have dropped it: retry once on a fresh session. */
+		ipmi_link_close(l, false);
+		if (!reused || remaining_ms(deadline_us) < 100 ||
+		    (rq->want &
+			(OSH_IPMI_WANT_CONTROL | OSH_IPMI_WANT_SEL_CLEAR)))
+			break;
+		ipmi_result_release(res);
+		memset(res, 0, sizeof(*res));
+	}
+	res->elapsed_s = (double)(osh_now_us() - start) / 1e6;
+}

@@ -1,0 +1,40 @@
+/* ipmi_link.h - private to the IPMI module: one BMC connection as the
+ * worker threads see it. A link is used by one thread at a time (the
+ * engine runs one request per BMC at once). */
+#ifndef OSH_IPMI_LINK_H
+#define OSH_IPMI_LINK_H
+
+#include <stdint.h>
+
+#include "osh/ipmi.h"
+#include "osh/ipmi_parse.h"
+
+struct sdr_cache {
+	bool valid;
+	uint8_t stamp[8]; /* last addition and erase times */
+	uint16_t count;
+	struct osh_sdr *records;
+	size_t nrecords;
+	unsigned skipped;
+};
+
+struct bmc_link {
+	void *ctx; /* ipmi_ctx_t, NULL when no session is open */
+	struct sdr_cache sdr;
+	unsigned long setups; /* sessions opened over the link's life */
+};
+
+/* Runs rq on the link's session (opening it first when needed), filling
+ * res. Never takes longer than the deadline by more than one BMC
+ * retransmission. */
+void ipmi_link_run(struct bmc_link *l, const struct osh_ipmi_target *t,
+    const struct osh_ipmi_request *rq, uint64_t deadline_us,
+    struct osh_ipmi_result *res);
+
+/* Closes the session (politely, when it is healthy) and frees the SDR
+ * cache. */
+void ipmi_link_close(struct bmc_link *l, bool polite);
+
+void ipmi_result_release(struct osh_ipmi_result *res);
+
+#endif
