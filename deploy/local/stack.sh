@@ -28,7 +28,9 @@ CLUSTER_MGMT_PORT=$((8103 + OFF))
 EXPORTER_PORT=$((9290 + OFF))
 ALERT_WEBHOOK_PORT=$((8105 + OFF))
 
-SERVICES="auth"
+SERVICES="auth server-mgmt"
+SIM_PORT=$((9001 + OFF))
+SIM_COUNT=${OSH_SIM_COUNT:-3}
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 
 log() { printf 'stack: %s\n' "$*" >&2; }
@@ -261,6 +263,29 @@ first_admin() {
 	fi
 }
 
+# Starts the simulated BMCs and, the first time, registers them as
+# servers so that a new stack shows a working fleet.
+start_sims() {
+	[ "$SIM_COUNT" -gt 0 ] || return 0
+	python3 "$top/deploy/sim/osh-sim" up "$RUN/sim" --count "$SIM_COUNT" \
+	    --port "$SIM_PORT" >/dev/null || die "simulated BMCs did not start"
+	[ -f "$RUN/sim/.registered" ] && return 0
+	local gw=http://127.0.0.1:$NGINX_PORT token i
+	token=$(curl -fsS -X POST "$gw/api/auth/login" \
+	    -H 'Content-Type: application/json' \
+	    -d "{\"username\":\"admin\",\"password\":\"$(cat "$RUN/admin-password")\"}" |
+	    python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])') ||
+	    die "cannot log in to register the simulated BMCs"
+	for i in $(seq "$SIM_COUNT"); do
+		curl -fsS -o /dev/null -X POST "$gw/api/servers" \
+		    -H "Authorization: Bearer $token" \
+		    -H 'Content-Type: application/json' \
+		    -d "{\"name\":\"sim-$i\",\"bmc_address\":\"127.0.0.1:$((SIM_PORT + i - 1))\",\"workarounds\":[\"opensesspriv\"],\"labels\":{\"env\":\"simulated\"},\"credentials\":{\"username\":\"admin\",\"password\":\"secret\"}}" ||
+		    die "cannot register sim-$i"
+	done
+	touch "$RUN/sim/.registered"
+}
+
 cmd_up() {
 	command -v openssl >/dev/null || die "missing packages: run deploy/local/install-deps.sh"
 	mkdir -p "$RUN/logs" "$RUN/pids"
@@ -276,7 +301,9 @@ cmd_up() {
 		curl -fsS -o /dev/null "http://127.0.0.1:$NGINX_PORT/health" && break
 		sleep 0.1
 	done
+	start_sims
 	echo "OpenServerHub is up: http://127.0.0.1:$NGINX_PORT/"
+	[ "$SIM_COUNT" -gt 0 ] && echo "Simulated BMCs: 127.0.0.1:$SIM_PORT-$((SIM_PORT + SIM_COUNT - 1)) (servers sim-1..sim-$SIM_COUNT)"
 	if [ -f "$RUN/.admin-new" ]; then
 		echo "First admin login: admin / $(cat "$RUN/admin-password")"
 		echo "(shown once; also kept in $RUN/admin-password, mode 0600)"
@@ -311,6 +338,9 @@ cmd_down() {
 		stop_pid "$f" "$(basename "$f" .pid)"
 	done
 	stop_pid "$RUN/redis/redis.pid" redis
+	if [ -f "$RUN/sim/fleet.json" ]; then
+		python3 "$top/deploy/sim/osh-sim" down "$RUN/sim" || true
+	fi
 	if [ -e "$RUN/pg" ] && [ -n "$PGBIN" ]; then
 		local data
 		data=$(readlink -f "$RUN/pg")/data

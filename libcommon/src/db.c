@@ -698,3 +698,62 @@ osh_db_connect_blocking(
 	}
 	return pg;
 }
+
+enum osh_db_status
+osh_db_status_of(PGresult *res)
+{
+	const char *st;
+
+	if (res == NULL)
+		return OSH_DB_ERROR;
+	if (osh_db_ok(res)) {
+		if (PQresultStatus(res) == PGRES_TUPLES_OK)
+			return PQntuples(res) > 0 ? OSH_DB_OK : OSH_DB_NOT_FOUND;
+		return strcmp(PQcmdTuples(res), "0") == 0 ? OSH_DB_NOT_FOUND :
+		    OSH_DB_OK;
+	}
+	st = osh_db_sqlstate(res);
+	if (strcmp(st, "23505") == 0)
+		return OSH_DB_CONFLICT;
+	if (strncmp(st, "23", 2) == 0 || strncmp(st, "22", 2) == 0)
+		return OSH_DB_INVALID;
+	if (strncmp(st, "OS", 2) == 0)
+		return OSH_DB_RAISED;
+	return OSH_DB_ERROR;
+}
+
+struct json_call {
+	osh_db_json_cb cb;
+	void *arg;
+};
+
+static void
+on_json(PGresult *res, const char *error, void *arg)
+{
+	struct json_call *c = arg;
+	enum osh_db_status st = osh_db_status_of(res);
+	const char *json = NULL;
+
+	(void)error;
+	if (st == OSH_DB_OK && PQresultStatus(res) == PGRES_TUPLES_OK &&
+	    PQnfields(res) > 0)
+		json = osh_db_str(res, 0, 0);
+	if (st == OSH_DB_OK && json == NULL &&
+	    PQresultStatus(res) == PGRES_TUPLES_OK)
+		st = OSH_DB_NOT_FOUND;
+	c->cb(st, json, osh_db_sqlstate(res), c->arg);
+	free(c);
+}
+
+int
+osh_db_json(struct osh_db *db, const char *sql, int nparams,
+    const char *const *values, osh_db_json_cb cb, void *arg)
+{
+	struct json_call *c = calloc(1, sizeof(*c));
+
+	if (c == NULL)
+		return -1;
+	c->cb = cb;
+	c->arg = arg;
+	return osh_db_query(db, sql, nparams, values, on_json, c);
+}

@@ -523,13 +523,15 @@ out:
 		event_free(sigterm);
 	if (sigint != NULL)
 		event_free(sigint);
-	osh_http_free(svc.http);
+	/* Dependencies first: their last callbacks may still answer
+	 * requests, so the HTTP server goes last. */
 	osh_work_pool_free(svc.work);
-	osh_audit_free(svc.audit);
-	osh_router_free(svc.router);
 	osh_db_free(svc.db);
+	osh_audit_free(svc.audit);
 	osh_revocations_free(svc.revoked);
 	osh_redis_free(svc.redis);
+	osh_http_free(svc.http);
+	osh_router_free(svc.router);
 	osh_jwt_verifier_free(svc.verifier);
 	osh_metrics_free(svc.metrics);
 	free(routes);

@@ -1,0 +1,506 @@
+/* hardware.c - HTTP handlers that reach a server's BMC: power, boot
+ * device, identify, sensors, inventory, SEL and refresh. Each loads the
+ * server, builds its target, runs one IPMI request within the BMC
+ * deadline, records what it saw, and answers. */
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <osh/audit.h>
+#include <osh/crypto.h>
+#include <osh/json.h>
+#include <osh/log.h>
+#include <osh/metrics.h>
+
+#include "handlers.h"
+#include "poller.h"
+#include "sm.h"
+#include "store.h"
+
+struct hw;
+typedef void (*hw_done)(struct hw *c, const struct osh_ipmi_result *r);
+
+struct hw {
+	struct osh_req *req;
+	struct sm_app *app;
+	int64_t id;
+	char name[132];
+	struct osh_ipmi_request rq;
+	hw_done done;
+	const char *action; /* audited when set */
+	bool reply_server;  /* answer with the server once recorded */
+	struct json_object *details;
+	int64_t limit, offset; /* SEL paging */
+};
+
+static struct sm_app *
+app_of(struct osh_req *req)
+{
+	return osh_service_of(req)->app;
+}
+
+static void
+hw_free(struct hw *c)
+{
+	json_object_put(c->details);
+	free(c);
+}
+
+static void
+audit_hw(struct hw *c, const char *result)
+{
+	char target[32];
+
+	if (c->action == NULL)
+		return;
+	snprintf(target, sizeof(target), "server:%lld", (long long)c->id);
+	osh_audit_req(osh_service_of(c->req)->audit, c->req, c->action, target,
+	    result, json_object_get(c->details));
+}
+
+static void
+on_observed(const char *server_json, void *arg)
+{
+	struct hw *c = arg;
+
+	if (server_json == NULL)
+		osh_reply_error(c->req, 503, NULL, NULL,
+		    "database unavailable");
+	else
+		osh_reply(c->req, 200, "application/json", server_json,
+		    strlen(server_json));
+	hw_free(c);
+}
+
+static void
+on_ipmi(const struct osh_ipmi_result *r, void *arg)
+{
+	struct hw *c = arg;
+
+	/* Whatever the request saw about the server is worth keeping. */
+	if (c->reply_server) {
+		poller_observe(c->app, c->id, c->name, &c->rq, r, on_observed,
+		    c);
+		return;
+	}
+	if ((c->rq.want & OSH_IPMI_WANT_CONTROL) &&
+	    (r->done & OSH_IPMI_WANT_CONTROL) &&
+	    (c->rq.power == OSH_POWER_ON || c->rq.power == OSH_POWER_OFF)) {
+		/* BMCs apply power actions after answering: record the state
+		 * asked for; the poller confirms it. */
+		struct osh_ipmi_result seen = *r;
+		seen.done |= OSH_IPMI_WANT_CHASSIS;
+		seen.chassis.power_on = c->rq.power == OSH_POWER_ON;
+		poller_observe(c->app, c->id, c->name, &c->rq, &seen, NULL,
+		    NULL);
+	} else if (!(c->rq.want & OSH_IPMI_WANT_CONTROL)) {
+		poller_observe(c->app, c->id, c->name, &c->rq, r, NULL, NULL);
+	}
+	audit_hw(c, r->err == OSH_IPMI_OK ? "success" : "failure");
+	if (r->err != OSH_IPMI_OK && r->done == 0) {
+		reply_ipmi_error(c->req, r, c->name);
+		hw_free(c);
+		return;
+	}
+	c->done(c, r);
+	hw_free(c);
+}
+
+static void
+on_row(enum osh_db_status st, const struct server_row *row, void *arg)
+{
+	struct hw *c = arg;
+	struct osh_ipmi_target t;
+	struct osh_err err;
+
+	if (st != OSH_DB_OK) {
+		if (st == OSH_DB_NOT_FOUND)
+			osh_reply_error(c->req, 404, NULL, "id",
+			    "server %lld not found", (long long)c->id);
+		else
+			osh_reply_error(c->req, 503, NULL, NULL,
+			    "database unavailable");
+		hw_free(c);
+		return;
+	}
+	osh_strlcpy(c->name, row->name, sizeof(c->name));
+	if (!server_target(c->app, row, &t, &err)) {
+		audit_hw(c, "failure");
+		osh_reply_err(c->req, &err);
+		hw_free(c);
+		return;
+	}
+	if (osh_ipmi_submit(c->app->ipmi, &t, &c->rq,
+		(int)c->app->cfg.bmc_timeout_ms, on_ipmi, c) != 0) {
+		osh_reply_error(c->req, 503, NULL, NULL, "BMC engine busy");
+		hw_free(c);
+	}
+	osh_ipmi_target_wipe(&t);
+}
+
+/* Starts the common path for the server named by the {id} parameter. */
+static struct hw *
+hw_start(struct osh_req *req, unsigned want, hw_done done)
+{
+	struct hw *c;
+	int64_t id;
+
+	if (!osh_parse_int(osh_req_param(req, "id"), 1, INT64_MAX, &id)) {
+		osh_reply_error(req, 404, NULL, "id", "server not found");
+		return NULL;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		osh_reply_error(req, 503, NULL, NULL, "out of memory");
+		return NULL;
+	}
+	c->req = req;
+	c->app = app_of(req);
+	c->id = id;
+	c->rq.want = want;
+	c->done = done;
+	return c;
+}
+
+static void
+hw_go(struct hw *c)
+{
+	store_server_row(osh_service_of(c->req)->db, c->id, on_row, c);
+}
+
+static struct json_object *
+body_of(struct osh_req *req, const struct osh_field *f, size_t n)
+{
+	struct osh_err err;
+	struct json_object *o;
+
+	if (req->body_len == 0)
+		o = json_object_new_object();
+	else if ((o = osh_json_parse(req->body, req->body_len,
+		      OSH_JSON_MAX_DEPTH, &err)) == NULL) {
+		osh_reply_err(req, &err);
+		return NULL;
+	}
+	if (osh_json_check(o, f, n, &err) != 0) {
+		json_object_put(o);
+		osh_reply_err(req, &err);
+		return NULL;
+	}
+	return o;
+}
+
+/*
+ * Power.
+ */
+
+static void
+power_done(struct hw *c, const struct osh_ipmi_result *r)
+{
+	struct json_object *o = json_object_new_object();
+
+	if (!(r->done & OSH_IPMI_WANT_CONTROL)) {
+		json_object_put(o);
+		reply_ipmi_error(c->req, r, c->name);
+		return;
+	}
+	json_object_object_add(o, "id", json_object_new_int64(c->id));
+	json_object_object_add(o, "action", json_object_get(
+	    json_object_object_get(c->details, "action")));
+	json_object_object_add(o, "result", json_object_new_string("ok"));
+	json_object_object_add(o, "power_state",
+	    c->rq.power == OSH_POWER_ON ? json_object_new_string("on") :
+	    c->rq.power == OSH_POWER_OFF ? json_object_new_string("off") :
+					   NULL);
+	osh_reply_json(c->req, 200, o);
+}
+
+void
+h_power_action(struct osh_req *req)
+{
+	static const char *const names[] = {"on", "off", "soft", "cycle",
+	    "reset", "diag", NULL};
+	static const struct osh_field f[] = {
+		{"action", OSH_FIELD_ENUM, true, false, 0, 0, names},
+	};
+	struct json_object *o = body_of(req, f, OSH_ARRAY_LEN(f));
+	struct hw *c;
+	enum osh_power_action a;
+
+	if (o == NULL)
+		return;
+	power_action_parse(osh_json_str(o, "action", ""), &a);
+	if ((c = hw_start(req, OSH_IPMI_WANT_CONTROL, power_done)) == NULL) {
+		json_object_put(o);
+		return;
+	}
+	c->rq.power = a;
+	c->action = "server.power";
+	c->details = json_object_new_object();
+	json_object_object_add(c->details, "action",
+	    json_object_new_string(power_action_name(a)));
+	json_object_put(o);
+	osh_metric_add(c->app->m_power_actions, "", 1);
+	hw_go(c);
+}
+
+static void
+status_done(struct hw *c, const struct osh_ipmi_result *r)
+{
+	struct json_object *o;
+
+	if (!(r->done & OSH_IPMI_WANT_CHASSIS)) {
+		reply_ipmi_error(c->req, r, c->name);
+		return;
+	}
+	o = chassis_json(&r->chassis);
+	json_object_object_add(o, "id", json_object_new_int64(c->id));
+	osh_reply_json(c->req, 200, o);
+}
+
+void
+h_power_status(struct osh_req *req)
+{
+	struct hw *c = hw_start(req, OSH_IPMI_WANT_CHASSIS, status_done);
+
+	if (c != NULL)
+		hw_go(c);
+}
+
+/*
+ * Boot device and identify.
+ */
+
+static void
+ok_done(struct hw *c, const struct osh_ipmi_result *r)
+{
+	unsigned want = c->rq.want & (OSH_IPMI_WANT_BOOT |
+	    OSH_IPMI_WANT_IDENTIFY | OSH_IPMI_WANT_SEL_CLEAR);
+	struct json_object *o;
+
+	if ((r->done & want) != want) {
+		reply_ipmi_error(c->req, r, c->name);
+		return;
+	}
+	if (want & OSH_IPMI_WANT_SEL_CLEAR) {
+		osh_reply_json(c->req, 204, NULL);
+		return;
+	}
+	o = json_object_get(c->details);
+	json_object_object_add(o, "id", json_object_new_int64(c->id));
+	json_object_object_add(o, "result", json_object_new_string("ok"));
+	osh_reply_json(c->req, 200, o);
+}
+
+void
+h_boot_device(struct osh_req *req)
+{
+	static const char *const devs[] = {"pxe", "disk", "cdrom", "bios",
+	    "none", NULL};
+	static const struct osh_field f[] = {
+		{"device", OSH_FIELD_ENUM, true, false, 0, 0, devs},
+		{"persistent", OSH_FIELD_BOOL, false, false, 0, 0, NULL},
+		{"efi", OSH_FIELD_BOOL, false, false, 0, 0, NULL},
+	};
+	struct json_object *o = body_of(req, f, OSH_ARRAY_LEN(f));
+	struct hw *c;
+
+	if (o == NULL)
+		return;
+	if ((c = hw_start(req, OSH_IPMI_WANT_BOOT, ok_done)) == NULL) {
+		json_object_put(o);
+		return;
+	}
+	boot_device_parse(osh_json_str(o, "device", "none"), &c->rq.boot.device);
+	c->rq.boot.persistent = osh_json_bool(o, "persistent", false);
+	c->rq.boot.efi = osh_json_bool(o, "efi", false);
+	c->action = "server.boot_device";
+	c->details = json_object_new_object();
+	json_object_object_add(c->details, "device",
+	    json_object_new_string(osh_json_str(o, "device", "none")));
+	json_object_object_add(c->details, "persistent",
+	    json_object_new_boolean(c->rq.boot.persistent));
+	json_object_object_add(c->details, "efi",
+	    json_object_new_boolean(c->rq.boot.efi));
+	json_object_put(o);
+	hw_go(c);
+}
+
+void
+h_identify(struct osh_req *req)
+{
+	static const struct osh_field f[] = {
+		{"seconds", OSH_FIELD_INT, false, false, 1, 255, NULL},
+		{"force", OSH_FIELD_BOOL, false, false, 0, 0, NULL},
+		{"off", OSH_FIELD_BOOL, false, false, 0, 0, NULL},
+	};
+	struct json_object *o = body_of(req, f, OSH_ARRAY_LEN(f));
+	int given;
+	struct hw *c;
+
+	if (o == NULL)
+		return;
+	given = osh_json_has(o, "seconds") + osh_json_bool(o, "force", false) +
+	    osh_json_bool(o, "off", false);
+	if (given != 1) {
+		json_object_put(o);
+		osh_reply_error(req, 400, "validation_failed", "seconds",
+		    "give exactly one of seconds, force: true or off: true");
+		return;
+	}
+	if ((c = hw_start(req, OSH_IPMI_WANT_IDENTIFY, ok_done)) == NULL) {
+		json_object_put(o);
+		return;
+	}
+	c->rq.identify.force = osh_json_bool(o, "force", false);
+	c->rq.identify.seconds = (int)osh_json_int(o, "seconds", 0);
+	c->action = "server.identify";
+	c->details = json_object_new_object();
+	json_object_object_add(c->details, "mode", json_object_new_string(
+	    c->rq.identify.force ? "force" :
+	    c->rq.identify.seconds ? "timed" : "off"));
+	if (c->rq.identify.seconds)
+		json_object_object_add(c->details, "seconds",
+		    json_object_new_int(c->rq.identify.seconds));
+	json_object_put(o);
+	hw_go(c);
+}
+
+/*
+ * Sensors, inventory, SEL, refresh.
+ */
+
+static void
+sensors_done(struct hw *c, const struct osh_ipmi_result *r)
+{
+	struct json_object *o = json_object_new_object();
+
+	if (!(r->done & OSH_IPMI_WANT_SENSORS)) {
+		json_object_put(o);
+		reply_ipmi_error(c->req, r, c->name);
+		return;
+	}
+	json_object_object_add(o, "id", json_object_new_int64(c->id));
+	json_object_object_add(o, "items", sensors_json(r->sensors,
+	    r->nsensors));
+	json_object_object_add(o, "total",
+	    json_object_new_int64((int64_t)r->nsensors));
+	json_object_object_add(o, "skipped_records",
+	    json_object_new_int((int)r->skipped_records));
+	osh_reply_json(c->req, 200, o);
+}
+
+void
+h_sensors(struct osh_req *req)
+{
+	struct hw *c = hw_start(req, OSH_IPMI_WANT_SENSORS, sensors_done);
+
+	if (c != NULL)
+		hw_go(c);
+}
+
+static void
+inventory_done(struct hw *c, const struct osh_ipmi_result *r)
+{
+	struct json_object *o;
+
+	if (!(r->done & OSH_IPMI_WANT_DEVICE_ID)) {
+		reply_ipmi_error(c->req, r, c->name);
+		return;
+	}
+	o = inventory_json(r);
+	json_object_object_add(o, "id", json_object_new_int64(c->id));
+	osh_reply_json(c->req, 200, o);
+}
+
+void
+h_inventory(struct osh_req *req)
+{
+	struct hw *c = hw_start(req, OSH_IPMI_WANT_DEVICE_ID | OSH_IPMI_WANT_FRU,
+	    inventory_done);
+
+	if (c != NULL)
+		hw_go(c);
+}
+
+static void
+sel_done(struct hw *c, const struct osh_ipmi_result *r)
+{
+	struct json_object *o, *items;
+
+	if (!(r->done & OSH_IPMI_WANT_SEL)) {
+		reply_ipmi_error(c->req, r, c->name);
+		return;
+	}
+	o = json_object_new_object();
+	items = json_object_new_array();
+	/* Newest first, then the page. */
+	for (int64_t i = (int64_t)r->nsel - 1 - c->offset, k = 0;
+	    i >= 0 && k < c->limit; i--, k++)
+		json_object_array_add(items, sel_entry_json(&r->sel[i]));
+	json_object_object_add(o, "items", items);
+	json_object_object_add(o, "total",
+	    json_object_new_int64((int64_t)r->nsel));
+	if (r->done & OSH_IPMI_WANT_SEL_INFO) {
+		json_object_object_add(o, "free_bytes",
+		    json_object_new_int(r->sel_info.free_bytes));
+	}
+	osh_reply_json(c->req, 200, o);
+}
+
+void
+h_sel_list(struct osh_req *req)
+{
+	const char *limit = osh_req_query(req, "limit");
+	const char *offset = osh_req_query(req, "offset");
+	struct hw *c;
+	int64_t l = 100, o = 0;
+
+	if (limit != NULL && !osh_parse_int(limit, 1, 1000, &l)) {
+		osh_reply_error(req, 400, "validation_failed", "limit",
+		    "limit must be an integer from 1 to 1000");
+		return;
+	}
+	if (offset != NULL && !osh_parse_int(offset, 0, 100000, &o)) {
+		osh_reply_error(req, 400, "validation_failed", "offset",
+		    "offset must be a non-negative integer");
+		return;
+	}
+	if ((c = hw_start(req, OSH_IPMI_WANT_SEL_INFO | OSH_IPMI_WANT_SEL,
+		 sel_done)) == NULL)
+		return;
+	c->limit = l;
+	c->offset = o;
+	c->rq.sel_max = 4096;
+	hw_go(c);
+}
+
+void
+h_sel_clear(struct osh_req *req)
+{
+	struct hw *c = hw_start(req, OSH_IPMI_WANT_SEL_CLEAR, ok_done);
+
+	if (c == NULL)
+		return;
+	c->action = "server.sel_clear";
+	hw_go(c);
+}
+
+static void
+refresh_done(struct hw *c, const struct osh_ipmi_result *r)
+{
+	(void)c;
+	(void)r; /* on_observed answers */
+}
+
+void
+h_refresh(struct osh_req *req)
+{
+	struct hw *c = hw_start(req, OSH_IPMI_WANT_CHASSIS |
+	    OSH_IPMI_WANT_DEVICE_ID, refresh_done);
+
+	if (c == NULL)
+		return;
+	/* Even a failed poll is an answer: the server's status says so. */
+	c->reply_server = true;
+	hw_go(c);
+}

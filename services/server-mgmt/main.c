@@ -1,0 +1,137 @@
+/* main.c - osh-server-mgmt: servers, BMC credentials, power, inventory,
+ * SEL, discovery and Prometheus service discovery. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <osh/crypto.h>
+#include <osh/ipmi.h>
+#include <osh/log.h>
+#include <osh/metrics.h>
+#include <osh/service.h>
+
+#include "poller.h"
+#include "routes.h"
+#include "sm.h"
+#include "store.h"
+
+extern const struct osh_migration server_mgmt_migrations[];
+extern const size_t server_mgmt_nmigrations;
+
+struct sm_config sm_config;
+
+static const struct osh_config_item sm_items[] = {
+	{"OSH_CREDENTIAL_KEYS_FILE", OSH_CONF_STRING, &sm_config.keys_file,
+	    NULL, 0, 0, NULL,
+	    "keys sealing BMC credentials, \"kid:base64\" lines, current first"},
+	{"OSH_BMC_TIMEOUT_MS", OSH_CONF_INT, &sm_config.bmc_timeout_ms, "5000",
+	    200, 120000, NULL, "deadline of one BMC request"},
+	{"OSH_POLL_INTERVAL_S", OSH_CONF_INT, &sm_config.poll_interval_s, "30",
+	    1, 86400, NULL, "how often every server's status is polled"},
+	{"OSH_POLL_CONCURRENCY", OSH_CONF_INT, &sm_config.poll_concurrency,
+	    "64", 1, 4096, NULL, "BMC status requests in flight at once"},
+	{"OSH_IPMI_THREADS", OSH_CONF_INT, &sm_config.ipmi_threads, "32", 1,
+	    1024, NULL, "threads talking to BMCs"},
+	{"OSH_IPMI_IDLE_MS", OSH_CONF_INT, &sm_config.ipmi_idle_ms, "30000",
+	    1000, 3600000, NULL, "close BMC sessions idle this long"},
+	{"OSH_SCAN_MAX_TARGETS", OSH_CONF_INT, &sm_config.scan_max_targets,
+	    "4096", 1, 65536, NULL, "largest discovery scan"},
+	{"OSH_SCAN_CONCURRENCY", OSH_CONF_INT, &sm_config.scan_concurrency,
+	    "64", 1, 1024, NULL, "discovery probes in flight at once"},
+	{"OSH_SCAN_TIMEOUT_MS", OSH_CONF_INT, &sm_config.scan_timeout_ms,
+	    "1000", 100, 10000, NULL, "how long a discovery probe waits"},
+};
+
+static struct sm_app app;
+
+static void
+collect(struct osh_metrics *m, void *arg)
+{
+	static struct osh_metric *sessions, *setups, *requests, *errors;
+	struct osh_ipmi_stats_counts st;
+	size_t open;
+	char labels[64];
+
+	(void)arg;
+	if (sessions == NULL) {
+		sessions = osh_metric_new(m, "osh_ipmi_sessions_open",
+		    "BMC sessions open", OSH_GAUGE, NULL, 0);
+		setups = osh_metric_new(m, "osh_ipmi_session_setups",
+		    "BMC sessions opened since start", OSH_GAUGE, NULL, 0);
+		requests = osh_metric_new(m, "osh_ipmi_requests",
+		    "BMC requests answered since start", OSH_GAUGE, NULL, 0);
+		errors = osh_metric_new(m, "osh_ipmi_errors",
+		    "BMC requests failed since start, by kind", OSH_GAUGE, NULL,
+		    0);
+	}
+	osh_ipmi_stats(app.ipmi, &st, &open);
+	osh_metric_set(sessions, "", (double)open);
+	osh_metric_set(setups, "", (double)st.session_setups);
+	osh_metric_set(requests, "", (double)st.requests);
+	for (int e = 1; e <= OSH_IPMI_INTERNAL; e++) {
+		snprintf(labels, sizeof(labels), "kind=\"%s\"",
+		    osh_ipmi_err_code((enum osh_ipmi_err)e));
+		osh_metric_set(errors, labels, (double)st.errors_by_kind[e]);
+	}
+}
+
+static int
+start(struct osh_service *svc)
+{
+	struct osh_ipmi_options io;
+
+	app.svc = svc;
+	app.cfg = sm_config;
+	if ((app.keys = osh_keyring_load(app.cfg.keys_file)) == NULL) {
+		osh_log_error(NULL, "msg=\"cannot load credential keys\" "
+		    "path=\"%s\"", app.cfg.keys_file);
+		return -1;
+	}
+	io = (struct osh_ipmi_options){
+		.threads = (int)app.cfg.ipmi_threads,
+		.idle_timeout_ms = (int)app.cfg.ipmi_idle_ms,
+		.max_queue_per_bmc = 64,
+		.max_sessions = 8192,
+	};
+	if ((app.ipmi = osh_ipmi_new(svc->base, &io)) == NULL)
+		return -1;
+	app.m_power_actions = osh_metric_new(svc->metrics,
+	    "osh_power_actions_total", "Power actions requested", OSH_COUNTER,
+	    NULL, 0);
+	osh_metrics_on_collect(svc->metrics, collect, NULL);
+	svc->app = &app;
+	store_scans_interrupted(svc->db);
+	if ((app.poller = poller_new(&app)) == NULL)
+		return -1;
+	return 0;
+}
+
+static void
+stop(struct osh_service *svc)
+{
+	(void)svc;
+	/* The engine first: its last answers go to the poller. */
+	osh_ipmi_free(app.ipmi);
+	app.ipmi = NULL;
+	poller_free(app.poller);
+	osh_keyring_free(app.keys);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct osh_service_def def = {
+		.name = "server-mgmt",
+		.default_port = 8102,
+		.schema = "server_mgmt",
+		.routes = sm_routes,
+		.nroutes = sm_nroutes,
+		.config = sm_items,
+		.nconfig = sizeof(sm_items) / sizeof(sm_items[0]),
+		.migrations = server_mgmt_migrations,
+		.nmigrations = server_mgmt_nmigrations,
+		.start = start,
+		.stop = stop,
+	};
+
+	return osh_service_main(&def, argc, argv);
+}

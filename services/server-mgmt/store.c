@@ -1,0 +1,440 @@
+/* store.c - server-mgmt's SQL, and its events on Redis. */
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <osh/redis.h>
+#include <osh/util.h>
+
+#include "store.h"
+
+#define SERVER_COLS                                                          \
+	"id, name, bmc_host, bmc_port, ipmi_version, privilege, "            \
+	"cipher_suite, workarounds::text, credentials, power_state, status, "   \
+	"product"
+
+static void
+row_of(PGresult *res, int i, struct server_row *r)
+{
+	r->id = osh_db_int(res, i, 0);
+	r->name = osh_db_str(res, i, 1);
+	r->host = osh_db_str(res, i, 2);
+	r->port = (int)osh_db_int(res, i, 3);
+	r->ipmi_version = osh_db_str(res, i, 4);
+	r->privilege = osh_db_str(res, i, 5);
+	r->cipher_suite = (int)osh_db_int(res, i, 6);
+	r->workarounds = osh_db_str(res, i, 7);
+	r->credentials = osh_db_str(res, i, 8);
+	r->power_state = osh_db_str(res, i, 9);
+	r->status = osh_db_str(res, i, 10);
+	r->product = osh_db_str(res, i, 11);
+}
+
+struct rows_call {
+	store_row_cb one;
+	store_rows_cb many;
+	void *arg;
+};
+
+static void
+on_rows(PGresult *res, const char *error, void *arg)
+{
+	struct rows_call *c = arg;
+	enum osh_db_status st = osh_db_status_of(res);
+	struct server_row *rows = NULL;
+	int n = 0;
+
+	(void)error;
+	if (st == OSH_DB_OK) {
+		n = PQntuples(res);
+		if ((rows = calloc((size_t)n + 1, sizeof(*rows))) == NULL) {
+			st = OSH_DB_ERROR;
+			n = 0;
+		}
+		for (int i = 0; i < n; i++)
+			row_of(res, i, &rows[i]);
+	}
+	if (c->one != NULL)
+		c->one(st, st == OSH_DB_OK ? &rows[0] : NULL, c->arg);
+	else
+		c->many(st == OSH_DB_NOT_FOUND ? OSH_DB_OK : st, rows,
+		    (size_t)n, c->arg);
+	free(rows);
+	free(c);
+}
+
+static void
+rows_query(struct osh_db *db, const char *sql, int n, const char *const *v,
+    store_row_cb one, store_rows_cb many, void *arg)
+{
+	struct rows_call *c = calloc(1, sizeof(*c));
+
+	if (c == NULL) {
+		if (one)
+			one(OSH_DB_ERROR, NULL, arg);
+		else
+			many(OSH_DB_ERROR, NULL, 0, arg);
+		return;
+	}
+	c->one = one;
+	c->many = many;
+	c->arg = arg;
+	osh_db_query(db, sql, n, v, on_rows, c);
+}
+
+static const char *
+num(char *buf, size_t len, int64_t v)
+{
+	snprintf(buf, len, "%lld", (long long)v);
+	return buf;
+}
+
+void
+store_next_id(struct osh_db *db, osh_db_json_cb cb, void *arg)
+{
+	osh_db_json(db, "SELECT nextval('servers_id_seq')::text", 0, NULL, cb,
+	    arg);
+}
+
+void
+store_server_insert(struct osh_db *db, int64_t id, const struct server_in *in,
+    const char *sealed, osh_db_json_cb cb, void *arg)
+{
+	char sid[24], port[24], cipher[24];
+	const char *v[] = {num(sid, sizeof(sid), id), in->name, in->host,
+	    num(port, sizeof(port), in->port), in->ipmi_version, in->privilege,
+	    in->has_cipher ? num(cipher, sizeof(cipher), in->cipher_suite) :
+			     NULL,
+	    in->has_workarounds ? in->workarounds : NULL, in->labels,
+	    in->description,
+	    in->monitoring < 0 ? NULL : in->monitoring ? "true" : "false",
+	    in->cluster, sealed};
+
+	osh_db_json(db,
+	    "INSERT INTO servers AS s (id, name, bmc_host, bmc_port, "
+	    "ipmi_version, privilege, cipher_suite, workarounds, labels, "
+	    "description, monitoring, cluster, credentials) VALUES ($1, $2, "
+	    "$3, $4, coalesce($5, '2.0'), coalesce($6, 'admin'), "
+	    "coalesce($7::int, 3), coalesce($8::text[], '{}'), "
+	    "coalesce($9::jsonb, '{}'), coalesce($10, ''), "
+	    "coalesce($11::boolean, true), $12, $13) "
+	    "RETURNING jsonb_build_object('server', server_json(s))",
+	    13, v, cb, arg);
+}
+
+void
+store_server_update(struct osh_db *db, int64_t id, const struct server_in *in,
+    const char *sealed, osh_db_json_cb cb, void *arg)
+{
+	char sid[24], port[24], cipher[24];
+	const char *v[] = {num(sid, sizeof(sid), id), in->name,
+	    in->has_addr ? in->host : NULL,
+	    in->has_addr ? num(port, sizeof(port), in->port) : NULL,
+	    in->ipmi_version, in->privilege,
+	    in->has_cipher ? num(cipher, sizeof(cipher), in->cipher_suite) :
+			     NULL,
+	    in->has_workarounds ? in->workarounds : NULL, in->labels,
+	    in->description,
+	    in->monitoring < 0 ? NULL : in->monitoring ? "true" : "false",
+	    in->has_cluster ? "true" : "false", in->cluster, sealed};
+
+	osh_db_json(db,
+	    "WITH old AS (SELECT bmc_host, bmc_port FROM servers WHERE "
+	    "id = $1) UPDATE servers s SET name = coalesce($2, name), "
+	    "bmc_host = coalesce($3, bmc_host), "
+	    "bmc_port = coalesce($4::int, bmc_port), "
+	    "ipmi_version = coalesce($5, ipmi_version), "
+	    "privilege = coalesce($6, privilege), "
+	    "cipher_suite = coalesce($7::int, cipher_suite), "
+	    "workarounds = coalesce($8::text[], workarounds), "
+	    "labels = coalesce($9::jsonb, labels), "
+	    "description = coalesce($10, description), "
+	    "monitoring = coalesce($11::boolean, monitoring), "
+	    "cluster = CASE WHEN $12::boolean THEN $13 ELSE cluster END, "
+	    "credentials = coalesce($14, credentials), updated_at = now() "
+	    "FROM old WHERE s.id = $1 RETURNING jsonb_build_object("
+	    "'server', server_json(s), 'old_host', old.bmc_host, "
+	    "'old_port', old.bmc_port)",
+	    14, v, cb, arg);
+}
+
+void
+store_server_delete(struct osh_db *db, int64_t id, osh_db_json_cb cb,
+    void *arg)
+{
+	char sid[24];
+	const char *v[] = {num(sid, sizeof(sid), id)};
+
+	osh_db_json(db,
+	    "DELETE FROM servers WHERE id = $1 RETURNING jsonb_build_object("
+	    "'id', id, 'name', name, 'host', bmc_host, 'port', bmc_port)",
+	    1, v, cb, arg);
+}
+
+void
+store_server_get(struct osh_db *db, int64_t id, osh_db_json_cb cb, void *arg)
+{
+	char sid[24];
+	const char *v[] = {num(sid, sizeof(sid), id)};
+
+	osh_db_json(db, "SELECT server_json(s) FROM servers s WHERE id = $1", 1,
+	    v, cb, arg);
+}
+
+void
+store_server_row(struct osh_db *db, int64_t id, store_row_cb cb, void *arg)
+{
+	char sid[24];
+	const char *v[] = {num(sid, sizeof(sid), id)};
+
+	rows_query(db, "SELECT " SERVER_COLS " FROM servers WHERE id = $1", 1, v,
+	    cb, NULL, arg);
+}
+
+void
+store_server_rows(struct osh_db *db, store_rows_cb cb, void *arg)
+{
+	rows_query(db, "SELECT " SERVER_COLS " FROM servers WHERE credentials "
+	    "IS NOT NULL ORDER BY id", 0, NULL, NULL, cb, arg);
+}
+
+void
+store_server_row_by_addr(struct osh_db *db, const char *host, int port,
+    store_row_cb cb, void *arg)
+{
+	char p[24];
+	const char *v[] = {host, num(p, sizeof(p), port)};
+
+	rows_query(db, "SELECT " SERVER_COLS " FROM servers WHERE "
+	    "lower(bmc_host) = lower($1) AND bmc_port = $2", 2, v, cb, NULL,
+	    arg);
+}
+
+void
+store_server_list(struct osh_db *db, const struct server_filter *f,
+    int64_t limit, int64_t offset, const char *order, osh_db_json_cb cb,
+    void *arg)
+{
+	char sql[1600], lim[24], off[24];
+	const char *v[] = {f->name, f->status, f->power_state, f->cluster,
+	    f->manufacturer, f->label, f->monitoring,
+	    num(lim, sizeof(lim), limit), num(off, sizeof(off), offset)};
+
+	/* 'order' comes from a fixed allow-list, never from input. */
+	snprintf(sql, sizeof(sql),
+	    "WITH f AS (SELECT * FROM servers WHERE "
+	    "($1::text IS NULL OR strpos(lower(name), lower($1)) > 0) AND "
+	    "($2::text IS NULL OR status = $2) AND "
+	    "($3::text IS NULL OR power_state = $3) AND "
+	    "($4::text IS NULL OR cluster = $4) AND "
+	    "($5::text IS NULL OR lower(manufacturer) = lower($5)) AND "
+	    "($6::jsonb IS NULL OR labels @> $6::jsonb) AND "
+	    "($7::boolean IS NULL OR monitoring = $7)) "
+	    "SELECT jsonb_build_object('items', coalesce((SELECT "
+	    "jsonb_agg(server_json(p) ORDER BY %s) FROM (SELECT * FROM f "
+	    "ORDER BY %s LIMIT $8 OFFSET $9) p), '[]'), "
+	    "'total', (SELECT count(*) FROM f))",
+	    order, order);
+	osh_db_json(db, sql, 9, v, cb, arg);
+}
+
+void
+store_server_observe(struct osh_db *db, int64_t id, const struct observation *o,
+    osh_db_json_cb cb, void *arg)
+{
+	char sid[24];
+	const char *v[] = {num(sid, sizeof(sid), id), o->status, o->power,
+	    o->error, o->seen ? "true" : "false", o->manufacturer, o->product,
+	    o->serial, o->firmware, o->from_fru ? "true" : "false"};
+
+	osh_db_json(db,
+	    "WITH old AS (SELECT power_state, status FROM servers WHERE "
+	    "id = $1 FOR UPDATE) UPDATE servers s SET "
+	    "status = coalesce($2, s.status), "
+	    "power_state = coalesce($3, s.power_state), last_error = $4, "
+	    "last_seen = CASE WHEN $5::boolean THEN now() ELSE last_seen END, "
+	    "last_polled = now(), "
+	    "manufacturer = CASE WHEN $10::boolean OR manufacturer = '' "
+	    "THEN coalesce(nullif($6, ''), manufacturer) ELSE manufacturer "
+	    "END, "
+	    "product = coalesce(nullif($7, ''), product), "
+	    "serial = coalesce(nullif($8, ''), serial), "
+	    "firmware = coalesce(nullif($9, ''), firmware) "
+	    "FROM old WHERE s.id = $1 RETURNING jsonb_build_object("
+	    "'server', server_json(s), 'old_power', old.power_state, "
+	    "'old_status', old.status)",
+	    10, v, cb, arg);
+}
+
+void
+store_stats(struct osh_db *db, osh_db_json_cb cb, void *arg)
+{
+	osh_db_json(db,
+	    "SELECT jsonb_build_object('total', count(*), "
+	    "'by_status', (SELECT coalesce(jsonb_object_agg(status, n), '{}') "
+	    "FROM (SELECT status, count(*) n FROM servers GROUP BY 1) x), "
+	    "'by_power_state', (SELECT coalesce(jsonb_object_agg(power_state, "
+	    "n), '{}') FROM (SELECT power_state, count(*) n FROM servers "
+	    "GROUP BY 1) x), "
+	    "'by_cluster', (SELECT coalesce(jsonb_object_agg(c, n), '{}') "
+	    "FROM (SELECT coalesce(cluster, '') c, count(*) n FROM servers "
+	    "GROUP BY 1) x), "
+	    "'by_manufacturer', (SELECT coalesce(jsonb_object_agg(m, n), '{}') "
+	    "FROM (SELECT manufacturer m, count(*) n FROM servers "
+	    "GROUP BY 1) x)) FROM servers",
+	    0, NULL, cb, arg);
+}
+
+void
+store_sd_targets(struct osh_db *db, osh_db_json_cb cb, void *arg)
+{
+	/* Prometheus http_sd: one target group per server. */
+	osh_db_json(db,
+	    "SELECT coalesce(jsonb_agg(jsonb_build_object("
+	    "'targets', jsonb_build_array(bmc_address(bmc_host, bmc_port)), "
+	    "'labels', jsonb_build_object('server_id', id::text, "
+	    "'server_name', name, 'cluster', coalesce(cluster, ''), "
+	    "'bmc_address', bmc_address(bmc_host, bmc_port), "
+	    "'module', 'osh', '__param_module', 'osh')) ORDER BY id), '[]') "
+	    "FROM servers WHERE monitoring",
+	    0, NULL, cb, arg);
+}
+
+void
+store_scan_create(struct osh_db *db, const char *spec_json, int total,
+    const char *by, osh_db_json_cb cb, void *arg)
+{
+	char t[24];
+	const char *v[] = {spec_json, num(t, sizeof(t), total), by};
+
+	osh_db_json(db,
+	    "INSERT INTO scans (spec, total, created_by) VALUES ($1::jsonb, $2, "
+	    "$3) RETURNING id::text",
+	    3, v, cb, arg);
+}
+
+void
+store_scan_progress(struct osh_db *db, int64_t id, int probed, int found,
+    const char *status, osh_db_json_cb cb, void *arg)
+{
+	char sid[24], p[24], f[24];
+	const char *v[] = {num(sid, sizeof(sid), id), num(p, sizeof(p), probed),
+	    num(f, sizeof(f), found), status};
+
+	osh_db_json(db,
+	    "UPDATE scans SET probed = $2, found = $3, status = $4, "
+	    "finished_at = CASE WHEN $4 = 'running' THEN NULL ELSE now() END "
+	    "WHERE id = $1 RETURNING id::text",
+	    4, v, cb, arg);
+}
+
+void
+store_scan_result(struct osh_db *db, int64_t scan, const struct scan_found *f,
+    osh_db_json_cb cb, void *arg)
+{
+	char sid[24], port[24], mfg[24];
+	const char *v[] = {num(sid, sizeof(sid), scan), f->host,
+	    num(port, sizeof(port), f->port), f->ipmi15 ? "true" : "false",
+	    f->ipmi20 ? "true" : "false", f->auth_types,
+	    f->credentials_ok ? "true" : "false", f->sealed,
+	    f->manufacturer_id >= 0 ?
+		num(mfg, sizeof(mfg), f->manufacturer_id) : NULL,
+	    f->manufacturer ? f->manufacturer : "",
+	    f->product ? f->product : "", f->serial ? f->serial : "",
+	    f->firmware ? f->firmware : "", f->error};
+
+	osh_db_json(db,
+	    "INSERT INTO scan_results (scan_id, host, port, ipmi15, ipmi20, "
+	    "auth_types, credentials_ok, credentials, manufacturer_id, "
+	    "manufacturer, product, serial, firmware, error) VALUES ($1, $2, "
+	    "$3, $4, $5, $6::text[], $7, $8, $9::int, $10, $11, $12, $13, $14) "
+	    "ON CONFLICT (scan_id, host, port) DO NOTHING RETURNING id::text",
+	    14, v, cb, arg);
+}
+
+void
+store_scan_get(struct osh_db *db, int64_t id, osh_db_json_cb cb, void *arg)
+{
+	char sid[24];
+	const char *v[] = {num(sid, sizeof(sid), id)};
+
+	osh_db_json(db,
+	    "SELECT jsonb_build_object('id', s.id, 'status', s.status, "
+	    "'spec', s.spec, 'total', s.total, 'probed', s.probed, "
+	    "'found', s.found, 'created_by', s.created_by, "
+	    "'created_at', ts_json(s.created_at), "
+	    "'finished_at', ts_json(s.finished_at), "
+	    "'results', coalesce((SELECT jsonb_agg(scan_result_json(r) "
+	    "ORDER BY r.host, r.port) FROM scan_results r WHERE "
+	    "r.scan_id = s.id), '[]')) FROM scans s WHERE s.id = $1",
+	    1, v, cb, arg);
+}
+
+static void
+ignore_json(enum osh_db_status st, const char *json, const char *state,
+    void *arg)
+{
+	(void)st;
+	(void)json;
+	(void)state;
+	(void)arg;
+}
+
+void
+store_scans_interrupted(struct osh_db *db)
+{
+	osh_db_json(db,
+	    "UPDATE scans SET status = 'interrupted', finished_at = now() "
+	    "WHERE status = 'running' RETURNING id::text",
+	    0, NULL, ignore_json, NULL);
+}
+
+void
+store_scan_importable(struct osh_db *db, int64_t scan, const char *ids_json,
+    osh_db_json_cb cb, void *arg)
+{
+	char sid[24];
+	const char *v[] = {num(sid, sizeof(sid), scan), ids_json};
+
+	osh_db_json(db,
+	    "SELECT coalesce(jsonb_agg(jsonb_build_object('id', r.id, "
+	    "'host', r.host, 'port', r.port, 'ipmi20', r.ipmi20, "
+	    "'credentials', r.credentials, 'product', r.product, "
+	    "'serial', r.serial, 'imported', r.imported_server_id) "
+	    "ORDER BY r.id), '[]') FROM scan_results r WHERE r.scan_id = $1 "
+	    "AND ($2::jsonb IS NULL OR r.id IN (SELECT "
+	    "jsonb_array_elements_text($2::jsonb)::bigint))",
+	    2, v, cb, arg);
+}
+
+void
+store_scan_mark_imported(struct osh_db *db, int64_t result, int64_t server,
+    osh_db_json_cb cb, void *arg)
+{
+	char r[24], s[24];
+	const char *v[] = {num(r, sizeof(r), result), num(s, sizeof(s), server)};
+
+	osh_db_json(db,
+	    "UPDATE scan_results SET imported_server_id = $2 WHERE id = $1 "
+	    "RETURNING id::text",
+	    2, v, cb ? cb : ignore_json, arg);
+}
+
+void
+events_publish(struct osh_redis *redis, const char *type,
+    struct json_object *data)
+{
+	struct json_object *ev = json_object_new_object();
+	char ts[OSH_TIME_LEN];
+
+	json_object_object_add(ev, "type", json_object_new_string(type));
+	json_object_object_add(ev, "ts", json_object_new_string(
+	    osh_time_format(osh_wall_ms(), ts, sizeof(ts))));
+	json_object_object_add(ev, "source",
+	    json_object_new_string("server-mgmt"));
+	json_object_object_add(ev, "data", data);
+	osh_redis_cmd(redis, NULL, NULL, "PUBLISH osh:events %s",
+	    json_object_to_json_string_ext(ev, JSON_C_TO_STRING_PLAIN));
+	json_object_put(ev);
+}

@@ -1,0 +1,98 @@
+/* store.h - server-mgmt's SQL and its Redis events. Every call runs one
+ * statement; JSON comes ready from SQL (server_json and friends in the
+ * migrations). Strings handed to callbacks live only during them. */
+#ifndef SM_STORE_H
+#define SM_STORE_H
+
+#include <stdint.h>
+
+#include <osh/db.h>
+
+#include "sm.h"
+
+struct osh_redis;
+
+typedef void (*store_row_cb)(enum osh_db_status st, const struct server_row *r,
+    void *arg);
+typedef void (*store_rows_cb)(enum osh_db_status st,
+    const struct server_row *rows, size_t n, void *arg);
+
+void store_next_id(struct osh_db *db, osh_db_json_cb cb, void *arg);
+/* Answers {"server": {...}} or a conflict naming the index. */
+void store_server_insert(struct osh_db *db, int64_t id,
+    const struct server_in *in, const char *sealed, osh_db_json_cb cb,
+    void *arg);
+/* Answers {"server": {...}, "old_host": .., "old_port": ..}. */
+void store_server_update(struct osh_db *db, int64_t id,
+    const struct server_in *in, const char *sealed, osh_db_json_cb cb,
+    void *arg);
+/* Answers {"name", "host", "port"} of the deleted server. */
+void store_server_delete(struct osh_db *db, int64_t id, osh_db_json_cb cb,
+    void *arg);
+void store_server_get(struct osh_db *db, int64_t id, osh_db_json_cb cb,
+    void *arg);
+void store_server_row(struct osh_db *db, int64_t id, store_row_cb cb,
+    void *arg);
+/* Every server with credentials, for the poller. */
+void store_server_rows(struct osh_db *db, store_rows_cb cb, void *arg);
+/* By BMC address, for the exporter's credential lookups. */
+void store_server_row_by_addr(struct osh_db *db, const char *host, int port,
+    store_row_cb cb, void *arg);
+
+struct server_filter {
+	const char *name, *status, *power_state, *cluster, *manufacturer;
+	const char *label; /* JSON object text {"k": "v"} */
+	const char *monitoring;
+};
+void store_server_list(struct osh_db *db, const struct server_filter *f,
+    int64_t limit, int64_t offset, const char *order, osh_db_json_cb cb,
+    void *arg);
+
+/* Records what a poll saw. power/status may be NULL (unchanged); device
+ * fields NULL when not read. Answers {"server": {...}, "old_power": ..}. */
+struct observation {
+	const char *status;
+	const char *power;
+	const char *error;
+	bool seen;
+	bool from_fru; /* manufacturer came from the FRU: it wins */
+	const char *manufacturer, *product, *serial, *firmware;
+};
+void store_server_observe(struct osh_db *db, int64_t id,
+    const struct observation *o, osh_db_json_cb cb, void *arg);
+
+void store_stats(struct osh_db *db, osh_db_json_cb cb, void *arg);
+void store_sd_targets(struct osh_db *db, osh_db_json_cb cb, void *arg);
+
+/* Discovery. */
+void store_scan_create(struct osh_db *db, const char *spec_json, int total,
+    const char *by, osh_db_json_cb cb, void *arg);
+void store_scan_progress(struct osh_db *db, int64_t id, int probed, int found,
+    const char *status, osh_db_json_cb cb, void *arg);
+struct scan_found {
+	const char *host;
+	int port;
+	bool ipmi15, ipmi20;
+	const char *auth_types; /* PostgreSQL array text */
+	bool credentials_ok;
+	const char *sealed;
+	int64_t manufacturer_id; /* -1 unknown */
+	const char *manufacturer, *product, *serial, *firmware, *error;
+};
+void store_scan_result(struct osh_db *db, int64_t scan, const struct scan_found *f,
+    osh_db_json_cb cb, void *arg);
+void store_scan_get(struct osh_db *db, int64_t id, osh_db_json_cb cb,
+    void *arg);
+void store_scans_interrupted(struct osh_db *db);
+/* The results chosen for import, with their sealed credentials: a JSON
+ * array of {id, host, port, ipmi20, credentials, product, serial}. */
+void store_scan_importable(struct osh_db *db, int64_t scan,
+    const char *ids_json, osh_db_json_cb cb, void *arg);
+void store_scan_mark_imported(struct osh_db *db, int64_t result,
+    int64_t server, osh_db_json_cb cb, void *arg);
+
+/* Publishes an event on osh:events: {"type", "ts", "data"}; data taken. */
+void events_publish(struct osh_redis *redis, const char *type,
+    struct json_object *data);
+
+#endif
