@@ -13,6 +13,7 @@
 #include "osh/crypto.h"
 #include "osh/ipmi.h"
 #include "osh/log.h"
+#include "osh/rmcp.h"
 #include "osh/util.h"
 #include "osh/work.h"
 
@@ -60,6 +61,10 @@ struct osh_ipmi {
 };
 
 static void start(struct session *s);
+static void run_job(struct job *j);
+static int probe_first(struct session *s, struct job *j);
+static void work_job(void *arg);
+static void done_job(void *arg);
 
 const char *
 osh_ipmi_err_code(enum osh_ipmi_err e)
@@ -375,6 +380,56 @@ close_session(struct session *s)
 	}
 }
 
+/* Hands a job to a worker thread. */
+static void
+run_job(struct job *j)
+{
+	struct session *s = j->s;
+
+	if (osh_work_submit(s->m->pool, work_job, done_job, j) != 0) {
+		s->busy = false;
+		fail_job(j, OSH_IPMI_BUSY, "too many BMC requests");
+		job_free(j);
+		start(s);
+	}
+}
+
+static void
+on_probe(const struct osh_rmcp_caps *caps, void *arg)
+{
+	struct job *j = arg;
+	struct session *s = j->s;
+
+	if (caps->answered) {
+		run_job(j);
+		return;
+	}
+	/* Nothing answers: no thread needs to wait for it. */
+	s->busy = false;
+	j->res.err = OSH_IPMI_TIMEOUT;
+	snprintf(j->res.message, sizeof(j->res.message), "no answer from %.100s:%u",
+	    s->target.host, s->target.port);
+	reply(j);
+	job_free(j);
+	start(s);
+}
+
+/* Before opening a session, asks the BMC over RMCP whether it is there,
+ * on the loop and within the deadline, so that dead BMCs do not hold
+ * worker threads. Returns -1 when it cannot (a host name, say). */
+static int
+probe_first(struct session *s, struct job *j)
+{
+	uint64_t now = osh_now_us();
+	int left = j->deadline_us > now ? (int)((j->deadline_us - now) / 1000) :
+					  0;
+
+	if (left < 100)
+		left = 100;
+	return osh_rmcp_probe(s->m->base, s->target.host, s->target.port, left,
+	    on_probe, j);
+}
+
 /* Starts the next queued job of a session, if it is free. */
 static void
 start(struct session *s)
@@ -399,12 +454,9 @@ start(struct session *s)
 		}
 		s->busy = true;
 		j->running = true;
-		if (osh_work_submit(s->m->pool, work_job, done_job, j) != 0) {
-			s->busy = false;
-			fail_job(j, OSH_IPMI_BUSY, "too many BMC requests");
-			job_free(j);
-			continue;
-		}
+		if (s->link.ctx == NULL && probe_first(s, j) == 0)
+			return;
+		run_job(j);
 		return;
 	}
 }
@@ -441,6 +493,7 @@ session_get(struct osh_ipmi *m, const struct osh_ipmi_target *t)
 	s->m = m;
 	memcpy(s->key, key, 32);
 	s->target = *t;
+	s->link.session_timeout_ms = (unsigned)m->opt.idle_timeout_ms + 10000;
 	TAILQ_INIT(&s->queue);
 	TAILQ_INSERT_HEAD(&m->sessions, s, next);
 	m->nsessions++;
@@ -548,7 +601,7 @@ osh_ipmi_new(struct event_base *base, const struct osh_ipmi_options *opt)
 	if (m->opt.threads < 1)
 		m->opt.threads = 16;
 	if (m->opt.idle_timeout_ms < 1000)
-		m->opt.idle_timeout_ms = 30000;
+		m->opt.idle_timeout_ms = 45000;
 	if (m->opt.max_queue_per_bmc == 0)
 		m->opt.max_queue_per_bmc = 64;
 	if (m->opt.max_sessions == 0)

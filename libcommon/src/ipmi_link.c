@@ -189,26 +189,24 @@ static int
 open_session(struct bmc_link *l, const struct osh_ipmi_target *t,
     uint64_t deadline_us, struct osh_ipmi_result *res)
 {
-	unsigned total = remaining_ms(deadline_us), retrans;
+	unsigned total = l->session_timeout_ms ? l->session_timeout_ms : 55000;
+	unsigned retrans;
 	char hostport[300];
 	ipmi_ctx_t ctx;
 	int rc;
 
-	if (total < 50) {
+	if (remaining_ms(deadline_us) < 50) {
 		fail(res, OSH_IPMI_TIMEOUT,
-		    "deadline passed before the BMC "
-		    "was reached");
+		    "deadline passed before the BMC was reached");
 		return -1;
 	}
-	/* FreeIPMI wants these below its limits and retransmits within the
-	 * session timeout, so the whole open fits the deadline. */
-	if (total > 60000)
-		total = 60000;
-	retrans = total / 4;
+	/* Resend often enough that one lost datagram costs little; the
+	 * engine answers the caller at the deadline whatever happens. */
+	retrans = remaining_ms(deadline_us) / 4;
 	if (retrans > 1000)
 		retrans = 1000;
-	if (retrans < 50)
-		retrans = 50;
+	if (retrans < 100)
+		retrans = 100;
 	if (strchr(t->host, ':') != NULL)
 		snprintf(
 		    hostport, sizeof(hostport), "[%s]:%u", t->host, t->port);

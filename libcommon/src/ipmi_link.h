@@ -22,6 +22,10 @@ struct bmc_link {
 	void *ctx; /* ipmi_ctx_t, NULL when no session is open */
 	struct sdr_cache sdr;
 	unsigned long setups; /* sessions opened over the link's life */
+	/* FreeIPMI's session timeout is both how long it waits for an
+	 * answer and how long a session may sit idle: longer than our idle
+	 * expiry, so sessions live between scrapes. */
+	unsigned session_timeout_ms;
 };
 
 /* Runs rq on the link's session (opening it first when needed), filling

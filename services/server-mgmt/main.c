@@ -31,7 +31,7 @@ static const struct osh_config_item sm_items[] = {
 	    "64", 1, 4096, NULL, "BMC status requests in flight at once"},
 	{"OSH_IPMI_THREADS", OSH_CONF_INT, &sm_config.ipmi_threads, "32", 1,
 	    1024, NULL, "threads talking to BMCs"},
-	{"OSH_IPMI_IDLE_MS", OSH_CONF_INT, &sm_config.ipmi_idle_ms, "30000",
+	{"OSH_IPMI_IDLE_MS", OSH_CONF_INT, &sm_config.ipmi_idle_ms, "45000",
 	    1000, 3600000, NULL, "close BMC sessions idle this long"},
 	{"OSH_SCAN_MAX_TARGETS", OSH_CONF_INT, &sm_config.scan_max_targets,
 	    "4096", 1, 65536, NULL, "largest discovery scan"},
