@@ -10,6 +10,9 @@ case "$1 $2" in
 "get boot") echo "boot:$(cat "$dir/boot" 2>/dev/null || echo default)" ;;
 "set power") echo "$3" >"$dir/power.tmp" && mv "$dir/power.tmp" "$dir/power" ;;
 "set reset") echo "reset $(date +%s)" >>"$dir/events" ;;
+# A soft shutdown: the operating system honours it and powers off.
+"set shutdown") echo "shutdown $(date +%s)" >>"$dir/events" &&
+	echo 0 >"$dir/power.tmp" && mv "$dir/power.tmp" "$dir/power" ;;
 "set boot") echo "$3" >"$dir/boot" ;;
 "set "*) echo "$2 $3" >>"$dir/events" ;;
 *) ;;

@@ -708,9 +708,10 @@ osh_db_status_of(PGresult *res)
 		return OSH_DB_ERROR;
 	if (osh_db_ok(res)) {
 		if (PQresultStatus(res) == PGRES_TUPLES_OK)
-			return PQntuples(res) > 0 ? OSH_DB_OK : OSH_DB_NOT_FOUND;
-		return strcmp(PQcmdTuples(res), "0") == 0 ? OSH_DB_NOT_FOUND :
-		    OSH_DB_OK;
+			return PQntuples(res) > 0 ? OSH_DB_OK
+						  : OSH_DB_NOT_FOUND;
+		return strcmp(PQcmdTuples(res), "0") == 0 ? OSH_DB_NOT_FOUND
+							  : OSH_DB_OK;
 	}
 	st = osh_db_sqlstate(res);
 	if (strcmp(st, "23505") == 0)

@@ -407,8 +407,8 @@ on_probe(const struct osh_rmcp_caps *caps, void *arg)
 	/* Nothing answers: no thread needs to wait for it. */
 	s->busy = false;
 	j->res.err = OSH_IPMI_TIMEOUT;
-	snprintf(j->res.message, sizeof(j->res.message), "no answer from %.100s:%u",
-	    s->target.host, s->target.port);
+	snprintf(j->res.message, sizeof(j->res.message),
+	    "no answer from %.100s:%u", s->target.host, s->target.port);
 	reply(j);
 	job_free(j);
 	start(s);
@@ -421,13 +421,13 @@ static int
 probe_first(struct session *s, struct job *j)
 {
 	uint64_t now = osh_now_us();
-	int left = j->deadline_us > now ? (int)((j->deadline_us - now) / 1000) :
-					  0;
+	int left =
+	    j->deadline_us > now ? (int)((j->deadline_us - now) / 1000) : 0;
 
 	if (left < 100)
 		left = 100;
-	return osh_rmcp_probe(s->m->base, s->target.host, s->target.port, left,
-	    on_probe, j);
+	return osh_rmcp_probe(
+	    s->m->base, s->target.host, s->target.port, left, on_probe, j);
 }
 
 /* Starts the next queued job of a session, if it is free. */

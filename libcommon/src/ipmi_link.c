@@ -330,6 +330,11 @@ do_control(struct bmc_link *l, const struct osh_ipmi_request *rq,
 	if (raw(l, NETFN_CHASSIS, cmd, sizeof(cmd), rs, sizeof(rs), &n, &cc,
 		res) == 0)
 		res->done |= OSH_IPMI_WANT_CONTROL;
+	else if (cc == 0xcc || cc == 0xc9) {
+		res->err = OSH_IPMI_UNSUPPORTED;
+		snprintf(res->message, sizeof(res->message),
+		    "the BMC does not support power action 0x%02x", rq->power);
+	}
 }
 
 /* Set System Boot Options, parameter 5 (boot flags). */
@@ -548,7 +553,7 @@ do_sensors(struct bmc_link *l, struct osh_ipmi_result *res)
 					res->err = OSH_IPMI_OK; /* one sensor */
 			}
 			osh_sensor_fill(s, j, ok ? rs : NULL, n, o);
-			if (!o->unavailable)
+			if (!o->unavailable && !o->threshold)
 				o->state = state_of(interpret_sensor(
 				    o->reading_type, o->type, o->events));
 		}

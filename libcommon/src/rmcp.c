@@ -28,15 +28,15 @@ size_t
 osh_rmcp_request(uint8_t *buf, bool v20)
 {
 	static const uint8_t head[] = {
-		0x06, 0x00, 0xff, 0x07,			 /* RMCP, class IPMI */
-		0x00, 0, 0, 0, 0, 0, 0, 0, 0, 0x09,	 /* no auth, len 9 */
-		0x20, 0x18, 0xc8, 0x81, 0x00, 0x38,	 /* to BMC, app 0x38 */
+	    0x06, 0x00, 0xff, 0x07, /* RMCP, class IPMI */
+	    0x00, 0, 0, 0, 0, 0, 0, 0, 0, 0x09, /* no auth, len 9 */
+	    0x20, 0x18, 0xc8, 0x81, 0x00, 0x38, /* to BMC, app 0x38 */
 	};
 	uint8_t sum = 0;
 
 	memcpy(buf, head, sizeof(head));
 	buf[20] = v20 ? 0x8e : 0x0e; /* this channel (+2.0 data) */
-	buf[21] = 0x04;		     /* administrator */
+	buf[21] = 0x04; /* administrator */
 	for (int i = 17; i < 22; i++)
 		sum = (uint8_t)(sum + buf[i]);
 	buf[22] = (uint8_t)-sum;
@@ -122,7 +122,8 @@ on_event(evutil_socket_t fd, short what, void *arg)
 		if (n > 0) {
 			struct osh_rmcp_caps c;
 			if (osh_rmcp_parse(buf, (size_t)n, &c)) {
-				c.rtt_ms = (double)(osh_now_us() - p->start_us) /
+				c.rtt_ms =
+				    (double)(osh_now_us() - p->start_us) /
 				    1000.0;
 				finish(p, &c);
 				return;
@@ -177,8 +178,8 @@ osh_rmcp_probe(struct event_base *base, const char *addr, uint16_t port,
 		free(p);
 		return -1;
 	}
-	p->fd = socket(p->sa.ss_family, SOCK_DGRAM | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, 0);
+	p->fd = socket(
+	    p->sa.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (p->fd < 0) {
 		free(p);
 		return -1;

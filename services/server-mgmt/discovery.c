@@ -60,10 +60,10 @@ add_hosts(const char *s, char (*hosts)[64], size_t *nh, size_t max,
 		buf[slash - s] = '\0';
 		if (!ipv4(buf, &a) || !osh_parse_int(slash + 1, 8, 32, &bits))
 			return osh_err_set(err, 400, "validation_failed",
-			    "range", "\"%s\" is not an IPv4 CIDR (a.b.c.d/8-32)",
-			    s);
-		uint32_t mask = bits == 32 ? 0xffffffffu :
-		    ~((1u << (32 - bits)) - 1);
+			    "range",
+			    "\"%s\" is not an IPv4 CIDR (a.b.c.d/8-32)", s);
+		uint32_t mask =
+		    bits == 32 ? 0xffffffffu : ~((1u << (32 - bits)) - 1);
 		a &= mask;
 		b = a | ~mask;
 		if (bits < 31) { /* leave out network and broadcast */
@@ -86,7 +86,8 @@ add_hosts(const char *s, char (*hosts)[64], size_t *nh, size_t max,
 	} else {
 		return osh_err_set(err, 400, "validation_failed", "range",
 		    "\"%s\" is not an address, CIDR or range (addresses "
-		    "only: names are not resolved)", s);
+		    "only: names are not resolved)",
+		    s);
 	}
 	if ((uint64_t)b - a + 1 > max - *nh)
 		goto too_many;
@@ -99,8 +100,8 @@ too_many:
 }
 
 static int
-add_ports(struct json_object *p, uint16_t *ports, size_t *np,
-    struct osh_err *err)
+add_ports(
+    struct json_object *p, uint16_t *ports, size_t *np, struct osh_err *err)
 {
 	if (p == NULL) {
 		ports[(*np)++] = 623;
@@ -114,7 +115,8 @@ add_ports(struct json_object *p, uint16_t *ports, size_t *np,
 		return 0;
 	}
 	if (json_object_is_type(p, json_type_string)) {
-		const char *s = json_object_get_string(p), *dash = strchr(s, '-');
+		const char *s = json_object_get_string(p),
+			   *dash = strchr(s, '-');
 		int64_t a, b;
 		char lo[8];
 		if (dash == NULL || dash - s >= (long)sizeof(lo))
@@ -153,7 +155,7 @@ struct scan_target *
 scan_targets(struct json_object *range, struct json_object *ports, size_t max,
     size_t *n, struct osh_err *err)
 {
-	char (*hosts)[64] = calloc(max + 1, 64);
+	char(*hosts)[64] = calloc(max + 1, 64);
 	uint16_t *pl = calloc(1025, sizeof(*pl));
 	struct scan_target *t = NULL;
 	size_t nh = 0, np = 0;
@@ -167,22 +169,22 @@ scan_targets(struct json_object *range, struct json_object *ports, size_t max,
 		char *copy = strdup(json_object_get_string(range)), *tok, *save;
 		int rc = 0;
 		for (tok = strtok_r(copy, ", ", &save); tok && rc == 0;
-		    tok = strtok_r(NULL, ", ", &save))
+		     tok = strtok_r(NULL, ", ", &save))
 			rc = add_hosts(tok, hosts, &nh, max, err);
 		free(copy);
 		if (rc != 0)
 			goto out;
 	} else if (json_object_is_type(range, json_type_array)) {
 		for (size_t i = 0; i < json_object_array_length(range); i++) {
-			struct json_object *v = json_object_array_get_idx(range,
-			    i);
+			struct json_object *v =
+			    json_object_array_get_idx(range, i);
 			if (!json_object_is_type(v, json_type_string)) {
 				osh_err_set(err, 400, "validation_failed",
 				    "range", "range items must be strings");
 				goto out;
 			}
-			if (add_hosts(json_object_get_string(v), hosts, &nh, max,
-				err) != 0)
+			if (add_hosts(json_object_get_string(v), hosts, &nh,
+				max, err) != 0)
 				goto out;
 		}
 	} else {
@@ -257,8 +259,8 @@ static void
 scan_free(struct scan *s)
 {
 	for (size_t i = 0; i < s->n; i++)
-		osh_ipmi_forget(s->app->ipmi, s->targets[i].host,
-		    s->targets[i].port);
+		osh_ipmi_forget(
+		    s->app->ipmi, s->targets[i].host, s->targets[i].port);
 	osh_wipe(s->creds, sizeof(s->creds));
 	free(s->targets);
 	free(s);
@@ -356,14 +358,14 @@ try_creds(struct probe *p)
 {
 	struct scan *s = p->scan;
 	struct scan_target *t = &s->targets[p->index];
-	struct osh_ipmi_request rq = {.want = OSH_IPMI_WANT_DEVICE_ID |
-	    OSH_IPMI_WANT_FRU};
+	struct osh_ipmi_request rq = {
+	    .want = OSH_IPMI_WANT_DEVICE_ID | OSH_IPMI_WANT_FRU};
 
 	memset(&p->target, 0, sizeof(p->target));
 	osh_strlcpy(p->target.host, t->host, sizeof(p->target.host));
 	p->target.port = t->port;
-	osh_strlcpy(p->target.user, s->creds[p->cred].user,
-	    sizeof(p->target.user));
+	osh_strlcpy(
+	    p->target.user, s->creds[p->cred].user, sizeof(p->target.user));
 	osh_strlcpy(p->target.password, s->creds[p->cred].pass,
 	    sizeof(p->target.password));
 	p->target.ipmi15 = !p->caps.ipmi20;
@@ -415,8 +417,10 @@ scan_launch(struct scan *s)
 		}
 	}
 	if (s->next >= s->n && s->in_flight == 0) {
-		osh_log_info(NULL, "msg=\"scan finished\" scan=%lld probed=%d "
-		    "found=%d", (long long)s->id, s->probed, s->found);
+		osh_log_info(NULL,
+		    "msg=\"scan finished\" scan=%lld probed=%d "
+		    "found=%d",
+		    (long long)s->id, s->probed, s->found);
 		store_scan_progress(sm_svc(s->app)->db, s->id, s->probed,
 		    s->found, "done", ignore, NULL);
 		scan_free(s);
@@ -430,8 +434,8 @@ struct create_scan {
 };
 
 static void
-on_scan_created(enum osh_db_status st, const char *json, const char *state,
-    void *arg)
+on_scan_created(
+    enum osh_db_status st, const char *json, const char *state, void *arg)
 {
 	struct create_scan *cs = arg;
 	struct scan *s = cs->scan;
@@ -440,20 +444,21 @@ on_scan_created(enum osh_db_status st, const char *json, const char *state,
 
 	(void)state;
 	if (st != OSH_DB_OK || !osh_parse_int(json, 1, INT64_MAX, &s->id)) {
-		osh_reply_error(cs->req, 503, NULL, NULL,
-		    "database unavailable");
+		osh_reply_error(
+		    cs->req, 503, NULL, NULL, "database unavailable");
 		scan_free(s);
 		json_object_put(cs->spec);
 		free(cs);
 		return;
 	}
 	snprintf(target, sizeof(target), "scan:%lld", (long long)s->id);
-	osh_audit_req(osh_service_of(cs->req)->audit, cs->req,
-	    "discovery.scan", target, "success", json_object_get(cs->spec));
+	osh_audit_req(osh_service_of(cs->req)->audit, cs->req, "discovery.scan",
+	    target, "success", json_object_get(cs->spec));
 	o = json_object_new_object();
 	json_object_object_add(o, "id", json_object_new_int64(s->id));
 	json_object_object_add(o, "status", json_object_new_string("running"));
-	json_object_object_add(o, "total", json_object_new_int64((int64_t)s->n));
+	json_object_object_add(
+	    o, "total", json_object_new_int64((int64_t)s->n));
 	snprintf(target, sizeof(target), "/api/discovery/scans/%lld",
 	    (long long)s->id);
 	osh_resp_header(cs->req, "Location", target);
@@ -467,12 +472,11 @@ void
 h_scan_create(struct osh_req *req)
 {
 	static const struct osh_field f[] = {
-		{"range", OSH_FIELD_STRING, true, false, 1, 4096, NULL},
-		{"port", OSH_FIELD_STRING, false, false, 1, 32, NULL},
-		{"credentials", OSH_FIELD_ARRAY, false, false, 0, MAX_CREDS,
-		    NULL},
-		{"workarounds", OSH_FIELD_ARRAY, false, false, 0, 12, NULL},
-		{"timeout_ms", OSH_FIELD_INT, false, false, 100, 10000, NULL},
+	    {"range", OSH_FIELD_STRING, true, false, 1, 4096, NULL},
+	    {"port", OSH_FIELD_STRING, false, false, 1, 32, NULL},
+	    {"credentials", OSH_FIELD_ARRAY, false, false, 0, MAX_CREDS, NULL},
+	    {"workarounds", OSH_FIELD_ARRAY, false, false, 0, 12, NULL},
+	    {"timeout_ms", OSH_FIELD_INT, false, false, 100, 10000, NULL},
 	};
 	struct sm_app *app = osh_service_of(req)->app;
 	struct json_object *o, *range, *port = NULL, *creds, *was;
@@ -481,8 +485,8 @@ h_scan_create(struct osh_req *req)
 	struct scan *s;
 	size_t n;
 
-	if ((o = osh_json_parse(req->body, req->body_len, OSH_JSON_MAX_DEPTH,
-		 &err)) == NULL) {
+	if ((o = osh_json_parse(
+		 req->body, req->body_len, OSH_JSON_MAX_DEPTH, &err)) == NULL) {
 		osh_reply_err(req, &err);
 		return;
 	}
@@ -503,16 +507,18 @@ h_scan_create(struct osh_req *req)
 		goto out_err;
 	}
 	s->app = app;
-	s->timeout_ms = (int)osh_json_int(o, "timeout_ms",
-	    app->cfg.scan_timeout_ms);
+	s->timeout_ms =
+	    (int)osh_json_int(o, "timeout_ms", app->cfg.scan_timeout_ms);
 	if (json_object_object_get_ex(o, "workarounds", &was)) {
 		for (size_t i = 0; i < json_object_array_length(was); i++) {
 			unsigned w;
 			char bad[64];
-			struct json_object *v = json_object_array_get_idx(was, i);
+			struct json_object *v =
+			    json_object_array_get_idx(was, i);
 			if (!json_object_is_type(v, json_type_string) ||
-			    !osh_ipmi_workarounds_parse(json_object_get_string(v),
-				&w, bad, sizeof(bad))) {
+			    !osh_ipmi_workarounds_parse(
+				json_object_get_string(v), &w, bad,
+				sizeof(bad))) {
 				free(s);
 				osh_err_set(&err, 400, "validation_failed",
 				    "workarounds", "unknown workaround flag");
@@ -523,7 +529,8 @@ h_scan_create(struct osh_req *req)
 	}
 	if (json_object_object_get_ex(o, "credentials", &creds)) {
 		for (size_t i = 0; i < json_object_array_length(creds); i++) {
-			if (credentials_parse(json_object_array_get_idx(creds, i),
+			if (credentials_parse(
+				json_object_array_get_idx(creds, i),
 				s->creds[i].user, sizeof(s->creds[i].user),
 				s->creds[i].pass, sizeof(s->creds[i].pass),
 				&err) != 0) {
@@ -534,8 +541,8 @@ h_scan_create(struct osh_req *req)
 			s->ncreds++;
 		}
 	}
-	s->targets = scan_targets(range, port, (size_t)app->cfg.scan_max_targets,
-	    &n, &err);
+	s->targets = scan_targets(
+	    range, port, (size_t)app->cfg.scan_max_targets, &n, &err);
 	if (s->targets == NULL) {
 		osh_wipe(s->creds, sizeof(s->creds));
 		free(s);
@@ -552,12 +559,16 @@ h_scan_create(struct osh_req *req)
 	/* What is kept of the request: never the credentials. */
 	cs->spec = json_object_new_object();
 	json_object_object_add(cs->spec, "range", json_object_get(range));
-	json_object_object_add(cs->spec, "port", port ? json_object_get(port) :
-	    json_object_new_int(623));
-	json_object_object_add(cs->spec, "credentials_given",
-	    json_object_new_int((int)s->ncreds));
-	store_scan_create(osh_service_of(req)->db, json_object_to_json_string(
-	    cs->spec), (int)n, req->claims.name, on_scan_created, cs);
+	json_object_object_add(cs->spec, "port",
+	    port ? json_object_get(port) : json_object_new_int(623));
+	if (json_object_object_get_ex(o, "workarounds", &was))
+		json_object_object_add(
+		    cs->spec, "workarounds", json_object_get(was));
+	json_object_object_add(
+	    cs->spec, "credentials_given", json_object_new_int((int)s->ncreds));
+	store_scan_create(osh_service_of(req)->db,
+	    json_object_to_json_string(cs->spec), (int)n, req->claims.name,
+	    on_scan_created, cs);
 	json_object_put(range);
 	json_object_put(port);
 	json_object_put(o);
@@ -621,8 +632,8 @@ on_row_imported(size_t row, int64_t server, void *arg)
 }
 
 static void
-on_importable(enum osh_db_status st, const char *json, const char *state,
-    void *arg)
+on_importable(
+    enum osh_db_status st, const char *json, const char *state, void *arg)
 {
 	struct scan_import *si = arg;
 	struct sm_app *app = osh_service_of(si->req)->app;
@@ -632,8 +643,8 @@ on_importable(enum osh_db_status st, const char *json, const char *state,
 
 	(void)state;
 	if (st != OSH_DB_OK || (list = json_tokener_parse(json)) == NULL) {
-		osh_reply_error(si->req, 503, NULL, NULL,
-		    "database unavailable");
+		osh_reply_error(
+		    si->req, 503, NULL, NULL, "database unavailable");
 		free(si);
 		return;
 	}
@@ -645,33 +656,42 @@ on_importable(enum osh_db_status st, const char *json, const char *state,
 	for (size_t i = 0; i < si->n; i++) {
 		struct json_object *r = json_object_array_get_idx(list, i);
 		struct json_object *b = json_object_new_object();
-		const char *host = json_object_get_string(
-		    json_object_object_get(r, "host"));
-		int port = json_object_get_int(json_object_object_get(r, "port"));
+		const char *host =
+		    json_object_get_string(json_object_object_get(r, "host"));
+		int port =
+		    json_object_get_int(json_object_object_get(r, "port"));
 		char name[160], addr[300], user[33], pass[65];
 
-		si->result_ids[i] = json_object_get_int64(
-		    json_object_object_get(r, "id"));
+		si->result_ids[i] =
+		    json_object_get_int64(json_object_object_get(r, "id"));
 		snprintf(name, sizeof(name), "%s-%s-%d", prefix, host, port);
 		for (char *c = name; *c; c++)
 			if (*c == ':' || *c == '/')
 				*c = '-';
-		snprintf(addr, sizeof(addr), strchr(host, ':') ? "[%s]:%d" :
-		    "%s:%d", host, port);
+		snprintf(addr, sizeof(addr),
+		    strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, port);
 		json_object_object_add(b, "name", json_object_new_string(name));
-		json_object_object_add(b, "bmc_address",
-		    json_object_new_string(addr));
-		json_object_object_add(b, "ipmi_version", json_object_new_string(
-		    json_object_get_boolean(json_object_object_get(r,
-			"ipmi20")) ? "2.0" : "1.5"));
-		if (creds_open(app->keys, json_object_get_string(
-			json_object_object_get(r, "credentials")), ad, user,
-			sizeof(user), pass, sizeof(pass))) {
+		json_object_object_add(
+		    b, "bmc_address", json_object_new_string(addr));
+		if (json_object_object_get(r, "workarounds") != NULL)
+			json_object_object_add(b, "workarounds",
+			    json_object_get(
+				json_object_object_get(r, "workarounds")));
+		json_object_object_add(b, "ipmi_version",
+		    json_object_new_string(
+			json_object_get_boolean(
+			    json_object_object_get(r, "ipmi20"))
+			    ? "2.0"
+			    : "1.5"));
+		if (creds_open(app->keys,
+			json_object_get_string(
+			    json_object_object_get(r, "credentials")),
+			ad, user, sizeof(user), pass, sizeof(pass))) {
 			struct json_object *c = json_object_new_object();
-			json_object_object_add(c, "username",
-			    json_object_new_string(user));
-			json_object_object_add(c, "password",
-			    json_object_new_string(pass));
+			json_object_object_add(
+			    c, "username", json_object_new_string(user));
+			json_object_object_add(
+			    c, "password", json_object_new_string(pass));
 			json_object_object_add(b, "credentials", c);
 			osh_wipe(pass, sizeof(pass));
 		}
@@ -685,7 +705,7 @@ void
 h_scan_import(struct osh_req *req)
 {
 	static const struct osh_field f[] = {
-		{"results", OSH_FIELD_ARRAY, false, false, 1, 4096, NULL},
+	    {"results", OSH_FIELD_ARRAY, false, false, 1, 4096, NULL},
 	};
 	struct scan_import *si;
 	struct json_object *o;
@@ -696,8 +716,9 @@ h_scan_import(struct osh_req *req)
 		osh_reply_error(req, 404, NULL, "id", "scan not found");
 		return;
 	}
-	o = req->body_len ? osh_json_parse(req->body, req->body_len,
-	    OSH_JSON_MAX_DEPTH, &err) : json_object_new_object();
+	o = req->body_len
+	    ? osh_json_parse(req->body, req->body_len, OSH_JSON_MAX_DEPTH, &err)
+	    : json_object_new_object();
 	if (o == NULL || osh_json_check(o, f, OSH_ARRAY_LEN(f), &err) != 0) {
 		json_object_put(o);
 		osh_reply_err(req, &err);
@@ -711,7 +732,10 @@ h_scan_import(struct osh_req *req)
 	si->req = req;
 	si->scan = id;
 	store_scan_importable(osh_service_of(req)->db, id,
-	    osh_json_has(o, "results") ? json_object_to_json_string(
-		json_object_object_get(o, "results")) : NULL, on_importable, si);
+	    osh_json_has(o, "results")
+		? json_object_to_json_string(
+		      json_object_object_get(o, "results"))
+		: NULL,
+	    on_importable, si);
 	json_object_put(o);
 }

@@ -36,8 +36,8 @@ body_of(struct osh_req *req)
 	struct osh_err err;
 	struct json_object *o;
 
-	if ((o = osh_json_parse(req->body, req->body_len, OSH_JSON_MAX_DEPTH,
-		 &err)) == NULL)
+	if ((o = osh_json_parse(
+		 req->body, req->body_len, OSH_JSON_MAX_DEPTH, &err)) == NULL)
 		osh_reply_err(req, &err);
 	return o;
 }
@@ -77,8 +77,8 @@ audit_server(struct osh_req *req, const char *action, int64_t id,
 	char target[32];
 
 	snprintf(target, sizeof(target), "server:%lld", (long long)id);
-	osh_audit_req(osh_service_of(req)->audit, req, action, target, result,
-	    details);
+	osh_audit_req(
+	    osh_service_of(req)->audit, req, action, target, result, details);
 }
 
 /* The names of the fields a body set, for audit entries (never values:
@@ -89,7 +89,8 @@ fields_of(struct json_object *body)
 	struct json_object *d = json_object_new_object();
 	struct json_object *a = json_object_new_array();
 
-	json_object_object_foreach(body, k, v) {
+	json_object_object_foreach(body, k, v)
+	{
 		(void)v;
 		json_object_array_add(a, json_object_new_string(k));
 	}
@@ -101,8 +102,8 @@ fields_of(struct json_object *body)
 static void
 publish(struct osh_req *req, const char *type, struct json_object *server)
 {
-	events_publish(osh_service_of(req)->redis, type,
-	    json_object_get(server));
+	events_publish(
+	    osh_service_of(req)->redis, type, json_object_get(server));
 }
 
 /* Answers with JSON text from the store. */
@@ -126,13 +127,12 @@ on_raw(enum osh_db_status st, const char *json, const char *state, void *arg)
 static const struct {
 	const char *name, *asc, *desc;
 } sorts[] = {
-	{"id", "id", "id DESC"},
-	{"name", "lower(name), id", "lower(name) DESC, id"},
-	{"status", "status, id", "status DESC, id"},
-	{"power_state", "power_state, id", "power_state DESC, id"},
-	{"last_seen", "last_seen NULLS FIRST, id",
-	    "last_seen DESC NULLS LAST, id"},
-	{"created_at", "created_at, id", "created_at DESC, id"},
+    {"id", "id", "id DESC"},
+    {"name", "lower(name), id", "lower(name) DESC, id"},
+    {"status", "status, id", "status DESC, id"},
+    {"power_state", "power_state, id", "power_state DESC, id"},
+    {"last_seen", "last_seen NULLS FIRST, id", "last_seen DESC NULLS LAST, id"},
+    {"created_at", "created_at, id", "created_at DESC, id"},
 };
 
 static bool
@@ -154,8 +154,8 @@ known_param(const char *key, const char *value, void *arg)
 void
 h_servers_list(struct osh_req *req)
 {
-	static const char *const statuses[] = {"unknown", "online", "offline",
-	    "auth_failed", "error", NULL};
+	static const char *const statuses[] = {
+	    "unknown", "online", "offline", "auth_failed", "error", NULL};
 	static const char *const powers[] = {"on", "off", "unknown", NULL};
 	struct server_filter f = {0};
 	const char *bad = NULL, *v, *order = "id";
@@ -171,14 +171,14 @@ h_servers_list(struct osh_req *req)
 		free(clean);
 		return;
 	}
-	if ((v = osh_req_query(req, "limit")) && !osh_parse_int(v, 1, 1000,
-		&limit)) {
+	if ((v = osh_req_query(req, "limit")) &&
+	    !osh_parse_int(v, 1, 1000, &limit)) {
 		osh_reply_error(req, 400, "validation_failed", "limit",
 		    "limit must be an integer from 1 to 1000");
 		return;
 	}
-	if ((v = osh_req_query(req, "offset")) && !osh_parse_int(v, 0,
-		100000000, &offset)) {
+	if ((v = osh_req_query(req, "offset")) &&
+	    !osh_parse_int(v, 0, 100000000, &offset)) {
 		osh_reply_error(req, 400, "validation_failed", "offset",
 		    "offset must be a non-negative integer");
 		return;
@@ -233,8 +233,8 @@ power_ok:
 	const char *texts[] = {f.name, f.cluster, f.manufacturer};
 	for (size_t i = 0; i < OSH_ARRAY_LEN(texts); i++) {
 		const char *t = texts[i];
-		if (t != NULL && (strlen(t) > 256 || !osh_utf8_valid(t,
-				      strlen(t)))) {
+		if (t != NULL &&
+		    (strlen(t) > 256 || !osh_utf8_valid(t, strlen(t)))) {
 			osh_reply_error(req, 400, "validation_failed", NULL,
 			    "filters must be text of at most 256 bytes");
 			return;
@@ -256,8 +256,8 @@ power_ok:
 				kl = sizeof(key) - 1;
 			memcpy(key, v, kl);
 			key[kl] = '\0';
-			json_object_object_add(label, key,
-			    json_object_new_string(eq + 1));
+			json_object_object_add(
+			    label, key, json_object_new_string(eq + 1));
 		}
 		label_json = strdup(json_object_to_json_string(label));
 		json_object_put(label);
@@ -335,8 +335,8 @@ create_finish(struct create *c, int status, struct osh_err *err,
 }
 
 static void
-on_which_conflict(enum osh_db_status st, const char *json, const char *state,
-    void *arg)
+on_which_conflict(
+    enum osh_db_status st, const char *json, const char *state, void *arg)
 {
 	struct create *c = arg;
 	struct osh_err err;
@@ -352,8 +352,8 @@ on_which_conflict(enum osh_db_status st, const char *json, const char *state,
 }
 
 static void
-on_inserted(enum osh_db_status st, const char *json, const char *state,
-    void *arg)
+on_inserted(
+    enum osh_db_status st, const char *json, const char *state, void *arg)
 {
 	struct create *c = arg;
 	struct json_object *r, *server;
@@ -371,8 +371,8 @@ on_inserted(enum osh_db_status st, const char *json, const char *state,
 	if (st != OSH_DB_OK || (r = json_tokener_parse(json)) == NULL) {
 		osh_err_set(&err, st == OSH_DB_INVALID ? 400 : 503,
 		    st == OSH_DB_INVALID ? "validation_failed" : NULL, NULL,
-		    st == OSH_DB_INVALID ? "the database refused a value" :
-		    "database unavailable");
+		    st == OSH_DB_INVALID ? "the database refused a value"
+					 : "database unavailable");
 		create_finish(c, err.status, &err, NULL);
 		return;
 	}
@@ -382,8 +382,8 @@ on_inserted(enum osh_db_status st, const char *json, const char *state,
 }
 
 static void
-on_next_id(enum osh_db_status st, const char *json, const char *state,
-    void *arg)
+on_next_id(
+    enum osh_db_status st, const char *json, const char *state, void *arg)
 {
 	struct create *c = arg;
 	struct osh_err err;
@@ -397,8 +397,8 @@ on_next_id(enum osh_db_status st, const char *json, const char *state,
 	}
 	if (c->in.has_credentials) {
 		snprintf(ad, sizeof(ad), "server:%lld", (long long)c->id);
-		c->sealed = creds_seal(app_of(c->req)->keys, c->in.username,
-		    c->in.password, ad);
+		c->sealed = creds_seal(
+		    app_of(c->req)->keys, c->in.username, c->in.password, ad);
 		osh_wipe(c->in.password, sizeof(c->in.password));
 	}
 	store_server_insert(osh_service_of(c->req)->db, c->id, &c->in,
@@ -466,19 +466,20 @@ change_free(struct change *c)
 }
 
 static void
-on_updated(enum osh_db_status st, const char *json, const char *state,
-    void *arg)
+on_updated(
+    enum osh_db_status st, const char *json, const char *state, void *arg)
 {
 	struct change *c = arg;
 	struct json_object *r = NULL, *server;
 	struct sm_app *app = app_of(c->req);
 
 	(void)state;
-	audit_server(c->req, c->action, c->id, st == OSH_DB_OK ? "success" :
-	    "failure", fields_of(c->body));
+	audit_server(c->req, c->action, c->id,
+	    st == OSH_DB_OK ? "success" : "failure", fields_of(c->body));
 	if (st == OSH_DB_CONFLICT) {
-		osh_reply_error(c->req, 409, "conflict", c->in.name ? "name" :
-		    "bmc_address", "another server has this %s already",
+		osh_reply_error(c->req, 409, "conflict",
+		    c->in.name ? "name" : "bmc_address",
+		    "another server has this %s already",
 		    c->in.name ? "name or BMC address" : "BMC address");
 		change_free(c);
 		return;
@@ -492,10 +493,11 @@ on_updated(enum osh_db_status st, const char *json, const char *state,
 	/* Sessions of the old address or credentials are of no more use. */
 	if (c->in.has_addr || c->in.has_credentials || c->in.ipmi_version ||
 	    c->in.privilege || c->in.has_cipher || c->in.has_workarounds)
-		osh_ipmi_forget(app->ipmi, json_object_get_string(
-		    json_object_object_get(r, "old_host")),
-		    (uint16_t)json_object_get_int(json_object_object_get(r,
-			"old_port")));
+		osh_ipmi_forget(app->ipmi,
+		    json_object_get_string(
+			json_object_object_get(r, "old_host")),
+		    (uint16_t)json_object_get_int(
+			json_object_object_get(r, "old_port")));
 	publish(c->req, "server.updated", server);
 	osh_reply_json(c->req, 200, json_object_get(server));
 	json_object_put(r);
@@ -509,12 +511,12 @@ change_run(struct osh_req *req, struct change *c)
 
 	if (c->in.has_credentials) {
 		snprintf(ad, sizeof(ad), "server:%lld", (long long)c->id);
-		c->sealed = creds_seal(app_of(req)->keys, c->in.username,
-		    c->in.password, ad);
+		c->sealed = creds_seal(
+		    app_of(req)->keys, c->in.username, c->in.password, ad);
 		osh_wipe(c->in.password, sizeof(c->in.password));
 	}
-	store_server_update(db_of(req), c->id, &c->in, c->sealed, on_updated,
-	    c);
+	store_server_update(
+	    db_of(req), c->id, &c->in, c->sealed, on_updated, c);
 }
 
 void
@@ -586,23 +588,23 @@ struct del {
 };
 
 static void
-on_deleted(enum osh_db_status st, const char *json, const char *state,
-    void *arg)
+on_deleted(
+    enum osh_db_status st, const char *json, const char *state, void *arg)
 {
 	struct del *d = arg;
 	struct json_object *r;
 
 	(void)state;
-	audit_server(d->req, "server.delete", d->id, st == OSH_DB_OK ?
-	    "success" : "failure", NULL);
+	audit_server(d->req, "server.delete", d->id,
+	    st == OSH_DB_OK ? "success" : "failure", NULL);
 	if (st != OSH_DB_OK || (r = json_tokener_parse(json)) == NULL) {
 		reply_db(d->req, st, d->id);
 		free(d);
 		return;
 	}
-	osh_ipmi_forget(app_of(d->req)->ipmi, json_object_get_string(
-	    json_object_object_get(r, "host")), (uint16_t)json_object_get_int(
-	    json_object_object_get(r, "port")));
+	osh_ipmi_forget(app_of(d->req)->ipmi,
+	    json_object_get_string(json_object_object_get(r, "host")),
+	    (uint16_t)json_object_get_int(json_object_object_get(r, "port")));
 	publish(d->req, "server.deleted", r);
 	json_object_put(r);
 	osh_reply_json(d->req, 204, NULL);
@@ -652,10 +654,10 @@ row_done(struct create *c, int status, struct osh_err *err,
 	json_object_object_add(r, "row", json_object_new_int((int)im->next));
 	if (status == 201) {
 		im->created++;
-		json_object_object_add(r, "status",
-		    json_object_new_string("created"));
-		json_object_object_add(r, "id", json_object_get(
-		    json_object_object_get(server, "id")));
+		json_object_object_add(
+		    r, "status", json_object_new_string("created"));
+		json_object_object_add(r, "id",
+		    json_object_get(json_object_object_get(server, "id")));
 		audit_server(im->req, "server.create", c->id, "success",
 		    fields_of(c->body));
 		publish(im->req, "server.created", server);
@@ -663,11 +665,11 @@ row_done(struct create *c, int status, struct osh_err *err,
 			im->on_created(im->next, c->id, im->arg);
 	} else {
 		im->failed++;
-		json_object_object_add(r, "status",
-		    json_object_new_string("error"));
+		json_object_object_add(
+		    r, "status", json_object_new_string("error"));
 		struct json_object *e = osh_err_json(err, NULL);
-		json_object_object_add(r, "error", json_object_get(
-		    json_object_object_get(e, "error")));
+		json_object_object_add(r, "error",
+		    json_object_get(json_object_object_get(e, "error")));
 		json_object_put(e);
 	}
 	json_object_array_add(im->results, r);
@@ -682,10 +684,10 @@ import_next(struct import *im)
 
 	if (im->next >= json_object_array_length(im->rows)) {
 		o = json_object_new_object();
-		json_object_object_add(o, "created",
-		    json_object_new_int(im->created));
-		json_object_object_add(o, "failed",
-		    json_object_new_int(im->failed));
+		json_object_object_add(
+		    o, "created", json_object_new_int(im->created));
+		json_object_object_add(
+		    o, "failed", json_object_new_int(im->failed));
 		json_object_object_add(o, "rows", im->results);
 		osh_reply_json(im->req, 200, o);
 		if (im->on_created != NULL)
@@ -694,8 +696,9 @@ import_next(struct import *im)
 		free(im);
 		return;
 	}
-	create_start(im->req, json_object_get(json_object_array_get_idx(
-	    im->rows, im->next)), row_done, im);
+	create_start(im->req,
+	    json_object_get(json_object_array_get_idx(im->rows, im->next)),
+	    row_done, im);
 }
 
 void
@@ -763,8 +766,8 @@ on_cred_row(enum osh_db_status st, const struct server_row *row, void *arg)
 		if (st == OSH_DB_NOT_FOUND)
 			osh_reply_error(req, 404, NULL, NULL, "no such server");
 		else
-			osh_reply_error(req, 503, NULL, NULL,
-			    "database unavailable");
+			osh_reply_error(
+			    req, 503, NULL, NULL, "database unavailable");
 		return;
 	}
 	snprintf(target, sizeof(target), "server:%lld", (long long)row->id);
@@ -779,18 +782,18 @@ on_cred_row(enum osh_db_status st, const struct server_row *row, void *arg)
 	json_object_object_add(o, "host", json_object_new_string(t.host));
 	json_object_object_add(o, "port", json_object_new_int(t.port));
 	json_object_object_add(o, "username", json_object_new_string(t.user));
-	json_object_object_add(o, "password",
-	    json_object_new_string(t.password));
-	json_object_object_add(o, "ipmi_version",
-	    json_object_new_string(row->ipmi_version));
-	json_object_object_add(o, "privilege",
-	    json_object_new_string(row->privilege));
-	json_object_object_add(o, "cipher_suite",
-	    json_object_new_int(row->cipher_suite));
+	json_object_object_add(
+	    o, "password", json_object_new_string(t.password));
+	json_object_object_add(
+	    o, "ipmi_version", json_object_new_string(row->ipmi_version));
+	json_object_object_add(
+	    o, "privilege", json_object_new_string(row->privilege));
+	json_object_object_add(
+	    o, "cipher_suite", json_object_new_int(row->cipher_suite));
 	json_object_object_add(o, "workarounds", json_object_new_string(wa));
 	osh_ipmi_target_wipe(&t);
-	osh_audit_req(osh_service_of(req)->audit, req, "server.credentials_read",
-	    target, "success", NULL);
+	osh_audit_req(osh_service_of(req)->audit, req,
+	    "server.credentials_read", target, "success", NULL);
 	osh_reply_json(req, 200, o);
 }
 
@@ -810,8 +813,8 @@ h_internal_lookup(struct osh_req *req)
 	char host[256];
 	uint16_t port;
 
-	if (target == NULL || !osh_ipmi_parse_address(target, host,
-		sizeof(host), &port)) {
+	if (target == NULL ||
+	    !osh_ipmi_parse_address(target, host, sizeof(host), &port)) {
 		osh_reply_error(req, 400, "validation_failed", "target",
 		    "target must be a BMC address (host[:port])");
 		return;

@@ -29,7 +29,7 @@ struct hw {
 	struct osh_ipmi_request rq;
 	hw_done done;
 	const char *action; /* audited when set */
-	bool reply_server;  /* answer with the server once recorded */
+	bool reply_server; /* answer with the server once recorded */
 	struct json_object *details;
 	int64_t limit, offset; /* SEL paging */
 };
@@ -65,8 +65,8 @@ on_observed(const char *server_json, void *arg)
 	struct hw *c = arg;
 
 	if (server_json == NULL)
-		osh_reply_error(c->req, 503, NULL, NULL,
-		    "database unavailable");
+		osh_reply_error(
+		    c->req, 503, NULL, NULL, "database unavailable");
 	else
 		osh_reply(c->req, 200, "application/json", server_json,
 		    strlen(server_json));
@@ -80,8 +80,8 @@ on_ipmi(const struct osh_ipmi_result *r, void *arg)
 
 	/* Whatever the request saw about the server is worth keeping. */
 	if (c->reply_server) {
-		poller_observe(c->app, c->id, c->name, &c->rq, r, on_observed,
-		    c);
+		poller_observe(
+		    c->app, c->id, c->name, &c->rq, r, on_observed, c);
 		return;
 	}
 	if ((c->rq.want & OSH_IPMI_WANT_CONTROL) &&
@@ -92,8 +92,8 @@ on_ipmi(const struct osh_ipmi_result *r, void *arg)
 		struct osh_ipmi_result seen = *r;
 		seen.done |= OSH_IPMI_WANT_CHASSIS;
 		seen.chassis.power_on = c->rq.power == OSH_POWER_ON;
-		poller_observe(c->app, c->id, c->name, &c->rq, &seen, NULL,
-		    NULL);
+		poller_observe(
+		    c->app, c->id, c->name, &c->rq, &seen, NULL, NULL);
 	} else if (!(c->rq.want & OSH_IPMI_WANT_CONTROL)) {
 		poller_observe(c->app, c->id, c->name, &c->rq, r, NULL, NULL);
 	}
@@ -119,8 +119,8 @@ on_row(enum osh_db_status st, const struct server_row *row, void *arg)
 			osh_reply_error(c->req, 404, NULL, "id",
 			    "server %lld not found", (long long)c->id);
 		else
-			osh_reply_error(c->req, 503, NULL, NULL,
-			    "database unavailable");
+			osh_reply_error(
+			    c->req, 503, NULL, NULL, "database unavailable");
 		hw_free(c);
 		return;
 	}
@@ -204,23 +204,23 @@ power_done(struct hw *c, const struct osh_ipmi_result *r)
 		return;
 	}
 	json_object_object_add(o, "id", json_object_new_int64(c->id));
-	json_object_object_add(o, "action", json_object_get(
-	    json_object_object_get(c->details, "action")));
+	json_object_object_add(o, "action",
+	    json_object_get(json_object_object_get(c->details, "action")));
 	json_object_object_add(o, "result", json_object_new_string("ok"));
 	json_object_object_add(o, "power_state",
-	    c->rq.power == OSH_POWER_ON ? json_object_new_string("on") :
-	    c->rq.power == OSH_POWER_OFF ? json_object_new_string("off") :
-					   NULL);
+	    c->rq.power == OSH_POWER_ON	       ? json_object_new_string("on")
+		: c->rq.power == OSH_POWER_OFF ? json_object_new_string("off")
+					       : NULL);
 	osh_reply_json(c->req, 200, o);
 }
 
 void
 h_power_action(struct osh_req *req)
 {
-	static const char *const names[] = {"on", "off", "soft", "cycle",
-	    "reset", "diag", NULL};
+	static const char *const names[] = {
+	    "on", "off", "soft", "cycle", "reset", "diag", NULL};
 	static const struct osh_field f[] = {
-		{"action", OSH_FIELD_ENUM, true, false, 0, 0, names},
+	    {"action", OSH_FIELD_ENUM, true, false, 0, 0, names},
 	};
 	struct json_object *o = body_of(req, f, OSH_ARRAY_LEN(f));
 	struct hw *c;
@@ -236,8 +236,8 @@ h_power_action(struct osh_req *req)
 	c->rq.power = a;
 	c->action = "server.power";
 	c->details = json_object_new_object();
-	json_object_object_add(c->details, "action",
-	    json_object_new_string(power_action_name(a)));
+	json_object_object_add(
+	    c->details, "action", json_object_new_string(power_action_name(a)));
 	json_object_put(o);
 	osh_metric_add(c->app->m_power_actions, "", 1);
 	hw_go(c);
@@ -273,8 +273,9 @@ h_power_status(struct osh_req *req)
 static void
 ok_done(struct hw *c, const struct osh_ipmi_result *r)
 {
-	unsigned want = c->rq.want & (OSH_IPMI_WANT_BOOT |
-	    OSH_IPMI_WANT_IDENTIFY | OSH_IPMI_WANT_SEL_CLEAR);
+	unsigned want = c->rq.want &
+	    (OSH_IPMI_WANT_BOOT | OSH_IPMI_WANT_IDENTIFY |
+		OSH_IPMI_WANT_SEL_CLEAR);
 	struct json_object *o;
 
 	if ((r->done & want) != want) {
@@ -294,12 +295,12 @@ ok_done(struct hw *c, const struct osh_ipmi_result *r)
 void
 h_boot_device(struct osh_req *req)
 {
-	static const char *const devs[] = {"pxe", "disk", "cdrom", "bios",
-	    "none", NULL};
+	static const char *const devs[] = {
+	    "pxe", "disk", "cdrom", "bios", "none", NULL};
 	static const struct osh_field f[] = {
-		{"device", OSH_FIELD_ENUM, true, false, 0, 0, devs},
-		{"persistent", OSH_FIELD_BOOL, false, false, 0, 0, NULL},
-		{"efi", OSH_FIELD_BOOL, false, false, 0, 0, NULL},
+	    {"device", OSH_FIELD_ENUM, true, false, 0, 0, devs},
+	    {"persistent", OSH_FIELD_BOOL, false, false, 0, 0, NULL},
+	    {"efi", OSH_FIELD_BOOL, false, false, 0, 0, NULL},
 	};
 	struct json_object *o = body_of(req, f, OSH_ARRAY_LEN(f));
 	struct hw *c;
@@ -310,7 +311,8 @@ h_boot_device(struct osh_req *req)
 		json_object_put(o);
 		return;
 	}
-	boot_device_parse(osh_json_str(o, "device", "none"), &c->rq.boot.device);
+	boot_device_parse(
+	    osh_json_str(o, "device", "none"), &c->rq.boot.device);
 	c->rq.boot.persistent = osh_json_bool(o, "persistent", false);
 	c->rq.boot.efi = osh_json_bool(o, "efi", false);
 	c->action = "server.boot_device";
@@ -319,8 +321,8 @@ h_boot_device(struct osh_req *req)
 	    json_object_new_string(osh_json_str(o, "device", "none")));
 	json_object_object_add(c->details, "persistent",
 	    json_object_new_boolean(c->rq.boot.persistent));
-	json_object_object_add(c->details, "efi",
-	    json_object_new_boolean(c->rq.boot.efi));
+	json_object_object_add(
+	    c->details, "efi", json_object_new_boolean(c->rq.boot.efi));
 	json_object_put(o);
 	hw_go(c);
 }
@@ -329,9 +331,9 @@ void
 h_identify(struct osh_req *req)
 {
 	static const struct osh_field f[] = {
-		{"seconds", OSH_FIELD_INT, false, false, 1, 255, NULL},
-		{"force", OSH_FIELD_BOOL, false, false, 0, 0, NULL},
-		{"off", OSH_FIELD_BOOL, false, false, 0, 0, NULL},
+	    {"seconds", OSH_FIELD_INT, false, false, 1, 255, NULL},
+	    {"force", OSH_FIELD_BOOL, false, false, 0, 0, NULL},
+	    {"off", OSH_FIELD_BOOL, false, false, 0, 0, NULL},
 	};
 	struct json_object *o = body_of(req, f, OSH_ARRAY_LEN(f));
 	int given;
@@ -355,9 +357,10 @@ h_identify(struct osh_req *req)
 	c->rq.identify.seconds = (int)osh_json_int(o, "seconds", 0);
 	c->action = "server.identify";
 	c->details = json_object_new_object();
-	json_object_object_add(c->details, "mode", json_object_new_string(
-	    c->rq.identify.force ? "force" :
-	    c->rq.identify.seconds ? "timed" : "off"));
+	json_object_object_add(c->details, "mode",
+	    json_object_new_string(c->rq.identify.force ? "force"
+		    : c->rq.identify.seconds		? "timed"
+							: "off"));
 	if (c->rq.identify.seconds)
 		json_object_object_add(c->details, "seconds",
 		    json_object_new_int(c->rq.identify.seconds));
@@ -380,12 +383,12 @@ sensors_done(struct hw *c, const struct osh_ipmi_result *r)
 		return;
 	}
 	json_object_object_add(o, "id", json_object_new_int64(c->id));
-	json_object_object_add(o, "items", sensors_json(r->sensors,
-	    r->nsensors));
-	json_object_object_add(o, "total",
-	    json_object_new_int64((int64_t)r->nsensors));
-	json_object_object_add(o, "skipped_records",
-	    json_object_new_int((int)r->skipped_records));
+	json_object_object_add(
+	    o, "items", sensors_json(r->sensors, r->nsensors));
+	json_object_object_add(
+	    o, "total", json_object_new_int64((int64_t)r->nsensors));
+	json_object_object_add(
+	    o, "skipped_records", json_object_new_int((int)r->skipped_records));
 	osh_reply_json(c->req, 200, o);
 }
 
@@ -415,8 +418,8 @@ inventory_done(struct hw *c, const struct osh_ipmi_result *r)
 void
 h_inventory(struct osh_req *req)
 {
-	struct hw *c = hw_start(req, OSH_IPMI_WANT_DEVICE_ID | OSH_IPMI_WANT_FRU,
-	    inventory_done);
+	struct hw *c = hw_start(
+	    req, OSH_IPMI_WANT_DEVICE_ID | OSH_IPMI_WANT_FRU, inventory_done);
 
 	if (c != NULL)
 		hw_go(c);
@@ -435,11 +438,11 @@ sel_done(struct hw *c, const struct osh_ipmi_result *r)
 	items = json_object_new_array();
 	/* Newest first, then the page. */
 	for (int64_t i = (int64_t)r->nsel - 1 - c->offset, k = 0;
-	    i >= 0 && k < c->limit; i--, k++)
+	     i >= 0 && k < c->limit; i--, k++)
 		json_object_array_add(items, sel_entry_json(&r->sel[i]));
 	json_object_object_add(o, "items", items);
-	json_object_object_add(o, "total",
-	    json_object_new_int64((int64_t)r->nsel));
+	json_object_object_add(
+	    o, "total", json_object_new_int64((int64_t)r->nsel));
 	if (r->done & OSH_IPMI_WANT_SEL_INFO) {
 		json_object_object_add(o, "free_bytes",
 		    json_object_new_int(r->sel_info.free_bytes));
@@ -495,8 +498,8 @@ refresh_done(struct hw *c, const struct osh_ipmi_result *r)
 void
 h_refresh(struct osh_req *req)
 {
-	struct hw *c = hw_start(req, OSH_IPMI_WANT_CHASSIS |
-	    OSH_IPMI_WANT_DEVICE_ID, refresh_done);
+	struct hw *c = hw_start(
+	    req, OSH_IPMI_WANT_CHASSIS | OSH_IPMI_WANT_DEVICE_ID, refresh_done);
 
 	if (c == NULL)
 		return;

@@ -112,23 +112,23 @@ add_value(struct json_object *row, const char *col, const char *v)
 	} else if (strcmp(col, "cipher_suite") == 0) {
 		int64_t n;
 		if (osh_parse_int(v, 0, 1000, &n))
-			json_object_object_add(row, col,
-			    json_object_new_int((int)n));
+			json_object_object_add(
+			    row, col, json_object_new_int((int)n));
 		else
-			json_object_object_add(row, col,
-			    json_object_new_string(v));
+			json_object_object_add(
+			    row, col, json_object_new_string(v));
 	} else if (strcmp(col, "monitoring") == 0) {
 		if (strcmp(v, "true") == 0 || strcmp(v, "false") == 0)
-			json_object_object_add(row, col,
-			    json_object_new_boolean(v[0] == 't'));
+			json_object_object_add(
+			    row, col, json_object_new_boolean(v[0] == 't'));
 		else
-			json_object_object_add(row, col,
-			    json_object_new_string(v));
+			json_object_object_add(
+			    row, col, json_object_new_string(v));
 	} else if (strcmp(col, "workarounds") == 0) {
 		struct json_object *a = json_object_new_array();
 		char *copy = strdup(v), *tok, *save = NULL;
 		for (tok = strtok_r(copy, ";, ", &save); tok;
-		    tok = strtok_r(NULL, ";, ", &save))
+		     tok = strtok_r(NULL, ";, ", &save))
 			json_object_array_add(a, json_object_new_string(tok));
 		free(copy);
 		json_object_object_add(row, col, a);
@@ -136,7 +136,7 @@ add_value(struct json_object *row, const char *col, const char *v)
 		struct json_object *o = json_object_new_object();
 		char *copy = strdup(v), *tok, *save = NULL;
 		for (tok = strtok_r(copy, ";", &save); tok;
-		    tok = strtok_r(NULL, ";", &save)) {
+		     tok = strtok_r(NULL, ";", &save)) {
 			char *eq = strchr(tok, '=');
 			if (eq == NULL) {
 				/* Leave it to the row's check to refuse. */
@@ -144,8 +144,8 @@ add_value(struct json_object *row, const char *col, const char *v)
 				continue;
 			}
 			*eq = '\0';
-			json_object_object_add(o, tok,
-			    json_object_new_string(eq + 1));
+			json_object_object_add(
+			    o, tok, json_object_new_string(eq + 1));
 		}
 		free(copy);
 		json_object_object_add(row, col, o);
@@ -163,8 +163,8 @@ import_csv(const char *text, size_t len, struct osh_err *err)
 	struct json_object *rows;
 
 	if (text == NULL || len == 0) {
-		osh_err_set(err, 400, "validation_failed", NULL,
-		    "the CSV is empty");
+		osh_err_set(
+		    err, 400, "validation_failed", NULL, "the CSV is empty");
 		return NULL;
 	}
 	if (!osh_utf8_valid(text, len) || memchr(text, '\0', len) != NULL) {
@@ -195,12 +195,13 @@ import_csv(const char *text, size_t len, struct osh_err *err)
 	while ((n = csv_record(text, len, &pos, f, 32, 2048)) != 0) {
 		struct json_object *row;
 
-		if (n < 0 || json_object_array_length(rows) >= IMPORT_MAX_ROWS) {
+		if (n < 0 ||
+		    json_object_array_length(rows) >= IMPORT_MAX_ROWS) {
 			osh_err_set(err, 400, "validation_failed", NULL,
-			    n < 0 ? "row %zu is not valid CSV" :
-			    "at most %zu rows at once",
-			    n < 0 ? json_object_array_length(rows) + 2 :
-				    (size_t)IMPORT_MAX_ROWS);
+			    n < 0 ? "row %zu is not valid CSV"
+				  : "at most %zu rows at once",
+			    n < 0 ? json_object_array_length(rows) + 2
+				  : (size_t)IMPORT_MAX_ROWS);
 			json_object_put(rows);
 			free_fields(head, nh);
 			return NULL;
@@ -213,8 +214,8 @@ import_csv(const char *text, size_t len, struct osh_err *err)
 		for (int i = 0; i < n && i < nh; i++)
 			add_value(row, columns[map[i]], f[i]);
 		if (n > nh)
-			json_object_object_add(row, "extra_columns",
-			    json_object_new_int(n - nh));
+			json_object_object_add(
+			    row, "extra_columns", json_object_new_int(n - nh));
 		json_object_array_add(rows, row);
 		free_fields(f, n);
 	}
@@ -225,8 +226,8 @@ import_csv(const char *text, size_t len, struct osh_err *err)
 struct json_object *
 import_json(const char *text, size_t len, struct osh_err *err)
 {
-	struct json_object *o = osh_json_parse(text, len, OSH_JSON_MAX_DEPTH,
-	    err);
+	struct json_object *o =
+	    osh_json_parse(text, len, OSH_JSON_MAX_DEPTH, err);
 
 	if (o == NULL)
 		return NULL;

@@ -12,10 +12,10 @@
 
 /* Returns a JSON array of row objects, or NULL with err set (a bad header
  * or structure; bad values are left for each row's own check). */
-struct json_object *import_csv(const char *text, size_t len,
-    struct osh_err *err);
-struct json_object *import_json(const char *text, size_t len,
-    struct osh_err *err);
+struct json_object *import_csv(
+    const char *text, size_t len, struct osh_err *err);
+struct json_object *import_json(
+    const char *text, size_t len, struct osh_err *err);
 
 /* The CSV template: the header and one example row. */
 const char *import_template(void);

@@ -20,25 +20,25 @@ extern const size_t server_mgmt_nmigrations;
 struct sm_config sm_config;
 
 static const struct osh_config_item sm_items[] = {
-	{"OSH_CREDENTIAL_KEYS_FILE", OSH_CONF_STRING, &sm_config.keys_file,
-	    NULL, 0, 0, NULL,
-	    "keys sealing BMC credentials, \"kid:base64\" lines, current first"},
-	{"OSH_BMC_TIMEOUT_MS", OSH_CONF_INT, &sm_config.bmc_timeout_ms, "5000",
-	    200, 120000, NULL, "deadline of one BMC request"},
-	{"OSH_POLL_INTERVAL_S", OSH_CONF_INT, &sm_config.poll_interval_s, "30",
-	    1, 86400, NULL, "how often every server's status is polled"},
-	{"OSH_POLL_CONCURRENCY", OSH_CONF_INT, &sm_config.poll_concurrency,
-	    "64", 1, 4096, NULL, "BMC status requests in flight at once"},
-	{"OSH_IPMI_THREADS", OSH_CONF_INT, &sm_config.ipmi_threads, "32", 1,
-	    1024, NULL, "threads talking to BMCs"},
-	{"OSH_IPMI_IDLE_MS", OSH_CONF_INT, &sm_config.ipmi_idle_ms, "45000",
-	    1000, 3600000, NULL, "close BMC sessions idle this long"},
-	{"OSH_SCAN_MAX_TARGETS", OSH_CONF_INT, &sm_config.scan_max_targets,
-	    "4096", 1, 65536, NULL, "largest discovery scan"},
-	{"OSH_SCAN_CONCURRENCY", OSH_CONF_INT, &sm_config.scan_concurrency,
-	    "64", 1, 1024, NULL, "discovery probes in flight at once"},
-	{"OSH_SCAN_TIMEOUT_MS", OSH_CONF_INT, &sm_config.scan_timeout_ms,
-	    "1000", 100, 10000, NULL, "how long a discovery probe waits"},
+    {"OSH_CREDENTIAL_KEYS_FILE", OSH_CONF_STRING, &sm_config.keys_file, NULL, 0,
+	0, NULL,
+	"keys sealing BMC credentials, \"kid:base64\" lines, current first"},
+    {"OSH_BMC_TIMEOUT_MS", OSH_CONF_INT, &sm_config.bmc_timeout_ms, "5000", 200,
+	120000, NULL, "deadline of one BMC request"},
+    {"OSH_POLL_INTERVAL_S", OSH_CONF_INT, &sm_config.poll_interval_s, "30", 1,
+	86400, NULL, "how often every server's status is polled"},
+    {"OSH_POLL_CONCURRENCY", OSH_CONF_INT, &sm_config.poll_concurrency, "64", 1,
+	4096, NULL, "BMC status requests in flight at once"},
+    {"OSH_IPMI_THREADS", OSH_CONF_INT, &sm_config.ipmi_threads, "32", 1, 1024,
+	NULL, "threads talking to BMCs"},
+    {"OSH_IPMI_IDLE_MS", OSH_CONF_INT, &sm_config.ipmi_idle_ms, "45000", 1000,
+	3600000, NULL, "close BMC sessions idle this long"},
+    {"OSH_SCAN_MAX_TARGETS", OSH_CONF_INT, &sm_config.scan_max_targets, "4096",
+	1, 65536, NULL, "largest discovery scan"},
+    {"OSH_SCAN_CONCURRENCY", OSH_CONF_INT, &sm_config.scan_concurrency, "64", 1,
+	1024, NULL, "discovery probes in flight at once"},
+    {"OSH_SCAN_TIMEOUT_MS", OSH_CONF_INT, &sm_config.scan_timeout_ms, "1000",
+	100, 10000, NULL, "how long a discovery probe waits"},
 };
 
 static struct sm_app app;
@@ -82,21 +82,23 @@ start(struct osh_service *svc)
 	app.svc = svc;
 	app.cfg = sm_config;
 	if ((app.keys = osh_keyring_load(app.cfg.keys_file)) == NULL) {
-		osh_log_error(NULL, "msg=\"cannot load credential keys\" "
-		    "path=\"%s\"", app.cfg.keys_file);
+		osh_log_error(NULL,
+		    "msg=\"cannot load credential keys\" "
+		    "path=\"%s\"",
+		    app.cfg.keys_file);
 		return -1;
 	}
 	io = (struct osh_ipmi_options){
-		.threads = (int)app.cfg.ipmi_threads,
-		.idle_timeout_ms = (int)app.cfg.ipmi_idle_ms,
-		.max_queue_per_bmc = 64,
-		.max_sessions = 8192,
+	    .threads = (int)app.cfg.ipmi_threads,
+	    .idle_timeout_ms = (int)app.cfg.ipmi_idle_ms,
+	    .max_queue_per_bmc = 64,
+	    .max_sessions = 8192,
 	};
 	if ((app.ipmi = osh_ipmi_new(svc->base, &io)) == NULL)
 		return -1;
-	app.m_power_actions = osh_metric_new(svc->metrics,
-	    "osh_power_actions_total", "Power actions requested", OSH_COUNTER,
-	    NULL, 0);
+	app.m_power_actions =
+	    osh_metric_new(svc->metrics, "osh_power_actions_total",
+		"Power actions requested", OSH_COUNTER, NULL, 0);
 	osh_metrics_on_collect(svc->metrics, collect, NULL);
 	svc->app = &app;
 	store_scans_interrupted(svc->db);
@@ -120,17 +122,17 @@ int
 main(int argc, char **argv)
 {
 	struct osh_service_def def = {
-		.name = "server-mgmt",
-		.default_port = 8102,
-		.schema = "server_mgmt",
-		.routes = sm_routes,
-		.nroutes = sm_nroutes,
-		.config = sm_items,
-		.nconfig = sizeof(sm_items) / sizeof(sm_items[0]),
-		.migrations = server_mgmt_migrations,
-		.nmigrations = server_mgmt_nmigrations,
-		.start = start,
-		.stop = stop,
+	    .name = "server-mgmt",
+	    .default_port = 8102,
+	    .schema = "server_mgmt",
+	    .routes = sm_routes,
+	    .nroutes = sm_nroutes,
+	    .config = sm_items,
+	    .nconfig = sizeof(sm_items) / sizeof(sm_items[0]),
+	    .migrations = server_mgmt_migrations,
+	    .nmigrations = server_mgmt_nmigrations,
+	    .start = start,
+	    .stop = stop,
 	};
 
 	return osh_service_main(&def, argc, argv);

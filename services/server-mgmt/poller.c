@@ -41,8 +41,8 @@ struct observe {
 };
 
 static void
-on_observed(enum osh_db_status st, const char *json, const char *state,
-    void *arg)
+on_observed(
+    enum osh_db_status st, const char *json, const char *state, void *arg)
 {
 	struct observe *o = arg;
 	struct json_object *r = NULL, *server = NULL;
@@ -56,27 +56,31 @@ on_observed(enum osh_db_status st, const char *json, const char *state,
 		    json_object_object_get(r, "old_power"));
 		np = json_object_object_get(server, "power_state");
 		new_power = json_object_get_string(np);
-		if (old_power && new_power && strcmp(old_power, new_power) != 0 &&
+		if (old_power && new_power &&
+		    strcmp(old_power, new_power) != 0 &&
 		    strcmp(new_power, "unknown") != 0) {
 			struct json_object *d = json_object_new_object();
-			json_object_object_add(d, "id",
-			    json_object_new_int64(o->id));
-			json_object_object_add(d, "name",
-			    json_object_new_string(o->name));
-			json_object_object_add(d, "from",
-			    json_object_new_string(old_power));
-			json_object_object_add(d, "to",
-			    json_object_new_string(new_power));
-			events_publish(sm_svc(o->app)->redis,
-			    "server.power_changed", d);
-			osh_log_info(NULL, "msg=\"power changed\" server=%lld "
-			    "from=%s to=%s", (long long)o->id, old_power,
-			    new_power);
+			json_object_object_add(
+			    d, "id", json_object_new_int64(o->id));
+			json_object_object_add(
+			    d, "name", json_object_new_string(o->name));
+			json_object_object_add(
+			    d, "from", json_object_new_string(old_power));
+			json_object_object_add(
+			    d, "to", json_object_new_string(new_power));
+			events_publish(
+			    sm_svc(o->app)->redis, "server.power_changed", d);
+			osh_log_info(NULL,
+			    "msg=\"power changed\" server=%lld "
+			    "from=%s to=%s",
+			    (long long)o->id, old_power, new_power);
 		}
 	}
 	if (o->done != NULL)
-		o->done(server ? json_object_to_json_string_ext(server,
-		    JSON_C_TO_STRING_PLAIN) : NULL, o->arg);
+		o->done(server ? json_object_to_json_string_ext(
+				     server, JSON_C_TO_STRING_PLAIN)
+			       : NULL,
+		    o->arg);
 	json_object_put(r);
 	free(o);
 }
@@ -125,8 +129,7 @@ poller_observe(struct sm_app *app, int64_t id, const char *name,
 		ob.serial = r->fru.product_serial;
 	}
 	(void)rq;
-	store_server_observe(sm_svc(app)->db, id, &ob, on_observed,
-	    o);
+	store_server_observe(sm_svc(app)->db, id, &ob, on_observed, o);
 }
 
 static void next_round(struct poller *p);
@@ -164,8 +167,8 @@ launch(struct poller *p)
 			continue;
 		}
 		struct osh_ipmi_request rq = {.want = OSH_IPMI_WANT_CHASSIS |
-		    OSH_IPMI_WANT_DEVICE_ID |
-		    (it->identify ? OSH_IPMI_WANT_FRU : 0)};
+			OSH_IPMI_WANT_DEVICE_ID |
+			(it->identify ? OSH_IPMI_WANT_FRU : 0)};
 		pc->p = p;
 		pc->index = p->next++;
 		p->in_flight++;
@@ -192,8 +195,8 @@ clear_items(struct poller *p)
 }
 
 static void
-on_rows(enum osh_db_status st, const struct server_row *rows, size_t n,
-    void *arg)
+on_rows(
+    enum osh_db_status st, const struct server_row *rows, size_t n, void *arg)
 {
 	struct poller *p = arg;
 
@@ -208,12 +211,12 @@ on_rows(enum osh_db_status st, const struct server_row *rows, size_t n,
 	for (size_t i = 0; i < n; i++) {
 		struct osh_err err;
 		p->items[i].id = rows[i].id;
-		osh_strlcpy(p->items[i].name, rows[i].name,
-		    sizeof(p->items[i].name));
-		p->items[i].usable = server_target(p->app, &rows[i],
-		    &p->items[i].target, &err);
-		p->items[i].identify = rows[i].product == NULL ||
-		    rows[i].product[0] == '\0';
+		osh_strlcpy(
+		    p->items[i].name, rows[i].name, sizeof(p->items[i].name));
+		p->items[i].usable =
+		    server_target(p->app, &rows[i], &p->items[i].target, &err);
+		p->items[i].identify =
+		    rows[i].product == NULL || rows[i].product[0] == '\0';
 	}
 	launch(p);
 }
@@ -238,8 +241,8 @@ next_round(struct poller *p)
 	uint64_t interval = (uint64_t)p->app->cfg.poll_interval_s * 1000000u;
 	uint64_t spent = osh_now_us() - p->round_start_us;
 	uint64_t wait = spent >= interval ? 0 : interval - spent;
-	struct timeval tv = {(time_t)(wait / 1000000),
-	    (suseconds_t)(wait % 1000000)};
+	struct timeval tv = {
+	    (time_t)(wait / 1000000), (suseconds_t)(wait % 1000000)};
 
 	evtimer_add(p->timer, &tv);
 }

@@ -20,17 +20,17 @@ static const char *const versions[] = {"2.0", "1.5", NULL};
 static const char *const privileges[] = {"user", "operator", "admin", NULL};
 
 static const struct osh_field server_fields[] = {
-	{"name", OSH_FIELD_STRING, false, false, 1, 128, NULL},
-	{"bmc_address", OSH_FIELD_STRING, false, false, 1, 300, NULL},
-	{"ipmi_version", OSH_FIELD_ENUM, false, false, 0, 0, versions},
-	{"privilege", OSH_FIELD_ENUM, false, false, 0, 0, privileges},
-	{"cipher_suite", OSH_FIELD_INT, false, false, 0, 17, NULL},
-	{"workarounds", OSH_FIELD_ARRAY, false, false, 0, 12, NULL},
-	{"labels", OSH_FIELD_OBJECT, false, false, 0, 0, NULL},
-	{"description", OSH_FIELD_STRING, false, false, 0, 1024, NULL},
-	{"monitoring", OSH_FIELD_BOOL, false, false, 0, 0, NULL},
-	{"cluster", OSH_FIELD_STRING, false, true, 1, 64, NULL},
-	{"credentials", OSH_FIELD_OBJECT, false, false, 0, 0, NULL},
+    {"name", OSH_FIELD_STRING, false, false, 1, 128, NULL},
+    {"bmc_address", OSH_FIELD_STRING, false, false, 1, 300, NULL},
+    {"ipmi_version", OSH_FIELD_ENUM, false, false, 0, 0, versions},
+    {"privilege", OSH_FIELD_ENUM, false, false, 0, 0, privileges},
+    {"cipher_suite", OSH_FIELD_INT, false, false, 0, 17, NULL},
+    {"workarounds", OSH_FIELD_ARRAY, false, false, 0, 12, NULL},
+    {"labels", OSH_FIELD_OBJECT, false, false, 0, 0, NULL},
+    {"description", OSH_FIELD_STRING, false, false, 0, 1024, NULL},
+    {"monitoring", OSH_FIELD_BOOL, false, false, 0, 0, NULL},
+    {"cluster", OSH_FIELD_STRING, false, true, 1, 64, NULL},
+    {"credentials", OSH_FIELD_OBJECT, false, false, 0, 0, NULL},
 };
 
 static bool
@@ -43,12 +43,13 @@ name_ok(const char *s)
 }
 
 static int
-parse_labels(struct json_object *labels, struct server_in *out,
-    struct osh_err *err)
+parse_labels(
+    struct json_object *labels, struct server_in *out, struct osh_err *err)
 {
 	size_t n = 0;
 
-	json_object_object_foreach(labels, k, v) {
+	json_object_object_foreach(labels, k, v)
+	{
 		size_t klen = strlen(k);
 		const char *val;
 
@@ -67,11 +68,13 @@ parse_labels(struct json_object *labels, struct server_in *out,
 		val = json_object_get_string(v);
 		if (strlen(val) > 256 || !osh_utf8_valid(val, strlen(val)))
 			return osh_err_set(err, 400, "validation_failed",
-			    "labels", "label \"%s\" must be valid text of at "
-			    "most 256 bytes", k);
+			    "labels",
+			    "label \"%s\" must be valid text of at "
+			    "most 256 bytes",
+			    k);
 	}
-	out->labels = strdup(json_object_to_json_string_ext(labels,
-	    JSON_C_TO_STRING_PLAIN));
+	out->labels = strdup(
+	    json_object_to_json_string_ext(labels, JSON_C_TO_STRING_PLAIN));
 	return 0;
 bad_key:
 	return osh_err_set(err, 400, "validation_failed", "labels",
@@ -80,8 +83,8 @@ bad_key:
 }
 
 static int
-parse_workarounds(struct json_object *arr, struct server_in *out,
-    struct osh_err *err)
+parse_workarounds(
+    struct json_object *arr, struct server_in *out, struct osh_err *err)
 {
 	unsigned flags = 0;
 	char list[256] = "", bad[64];
@@ -91,10 +94,11 @@ parse_workarounds(struct json_object *arr, struct server_in *out,
 		unsigned f;
 
 		if (!json_object_is_type(v, json_type_string) ||
-		    !osh_ipmi_workarounds_parse(json_object_get_string(v), &f,
-			bad, sizeof(bad)))
+		    !osh_ipmi_workarounds_parse(
+			json_object_get_string(v), &f, bad, sizeof(bad)))
 			return osh_err_set(err, 400, "validation_failed",
-			    "workarounds", "unknown workaround flag; known: "
+			    "workarounds",
+			    "unknown workaround flag; known: "
 			    "authcap, idzero, unexpectedauth, forcepermsg, "
 			    "endianseq, noauthcodecheck, nochecksumcheck, "
 			    "intel20, supermicro20, sun20, opensesspriv, "
@@ -108,12 +112,12 @@ parse_workarounds(struct json_object *arr, struct server_in *out,
 }
 
 int
-credentials_parse(struct json_object *obj, char *user, size_t ulen,
-    char *pass, size_t plen, struct osh_err *err)
+credentials_parse(struct json_object *obj, char *user, size_t ulen, char *pass,
+    size_t plen, struct osh_err *err)
 {
 	static const struct osh_field f[] = {
-		{"username", OSH_FIELD_STRING, true, false, 1, 16, NULL},
-		{"password", OSH_FIELD_STRING, true, false, 0, 20, NULL},
+	    {"username", OSH_FIELD_STRING, true, false, 1, 16, NULL},
+	    {"password", OSH_FIELD_STRING, true, false, 0, 20, NULL},
 	};
 	const char *u, *p;
 
@@ -132,10 +136,12 @@ credentials_parse(struct json_object *obj, char *user, size_t ulen,
 	/* IPMI 2.0 allows 16-byte user names and 20-byte passwords. */
 	if (strlen(u) > 16)
 		return osh_err_set(err, 400, "validation_failed",
-		    "credentials.username", "username must be at most 16 bytes");
+		    "credentials.username",
+		    "username must be at most 16 bytes");
 	if (strlen(p) > 20)
 		return osh_err_set(err, 400, "validation_failed",
-		    "credentials.password", "password must be at most 20 bytes");
+		    "credentials.password",
+		    "password must be at most 20 bytes");
 	osh_strlcpy(user, u, ulen);
 	osh_strlcpy(pass, p, plen);
 	return 0;
@@ -149,8 +155,8 @@ server_in_parse(struct json_object *obj, bool create, struct server_in *out,
 
 	memset(out, 0, sizeof(*out));
 	out->monitoring = -1;
-	if (osh_json_check(obj, server_fields, OSH_ARRAY_LEN(server_fields),
-		err) != 0)
+	if (osh_json_check(
+		obj, server_fields, OSH_ARRAY_LEN(server_fields), err) != 0)
 		return -1;
 	out->name = osh_json_str(obj, "name", NULL);
 	if (out->name != NULL && !name_ok(out->name))
@@ -161,13 +167,14 @@ server_in_parse(struct json_object *obj, bool create, struct server_in *out,
 		if (!osh_ipmi_parse_address(json_object_get_string(v),
 			out->host, sizeof(out->host), &out->port))
 			return osh_err_set(err, 400, "validation_failed",
-			    "bmc_address", "bmc_address must be host, host:port, "
+			    "bmc_address",
+			    "bmc_address must be host, host:port, "
 			    "IPv4, IPv6 or [IPv6]:port");
 		out->has_addr = true;
 	}
 	if (create && out->name == NULL)
-		return osh_err_set(err, 400, "validation_failed", "name",
-		    "name is required");
+		return osh_err_set(
+		    err, 400, "validation_failed", "name", "name is required");
 	if (create && !out->has_addr)
 		return osh_err_set(err, 400, "validation_failed", "bmc_address",
 		    "bmc_address is required");
@@ -208,8 +215,8 @@ server_in_release(struct server_in *in)
 }
 
 char *
-creds_seal(struct osh_keyring *k, const char *user, const char *pass,
-    const char *ad)
+creds_seal(
+    struct osh_keyring *k, const char *user, const char *pass, const char *ad)
 {
 	struct json_object *o = json_object_new_object();
 	const char *text;
@@ -266,15 +273,16 @@ server_target(struct sm_app *app, const struct server_row *r,
 		t->password, sizeof(t->password))) {
 		osh_err_set(err, 500, "credentials_unreadable", NULL,
 		    "credentials of server \"%s\" cannot be decrypted (key "
-		    "missing?)", r->name);
+		    "missing?)",
+		    r->name);
 		return false;
 	}
 	osh_strlcpy(t->host, r->host, sizeof(t->host));
 	t->port = (uint16_t)r->port;
 	t->ipmi15 = strcmp(r->ipmi_version, "1.5") == 0;
-	t->privilege = strcmp(r->privilege, "user") == 0 ? OSH_IPMI_PRIV_USER :
-	    strcmp(r->privilege, "operator") == 0 ? OSH_IPMI_PRIV_OPERATOR :
-						    OSH_IPMI_PRIV_ADMIN;
+	t->privilege = strcmp(r->privilege, "user") == 0 ? OSH_IPMI_PRIV_USER
+	    : strcmp(r->privilege, "operator") == 0 ? OSH_IPMI_PRIV_OPERATOR
+						    : OSH_IPMI_PRIV_ADMIN;
 	t->cipher_suite = (uint8_t)r->cipher_suite;
 	/* "{a,b}" from PostgreSQL. */
 	osh_strlcpy(list, r->workarounds ? r->workarounds : "", sizeof(list));
@@ -289,7 +297,8 @@ server_target(struct sm_app *app, const struct server_row *r,
 static const char *
 unit_of(const struct osh_sensor *s)
 {
-	if (!s->threshold || s->base_unit > IPMI_SENSOR_UNIT_UNCORRECTABLE_ERROR)
+	if (!s->threshold ||
+	    s->base_unit > IPMI_SENSOR_UNIT_UNCORRECTABLE_ERROR)
 		return NULL;
 	return ipmi_sensor_units_abbreviated[s->base_unit];
 }
@@ -317,12 +326,12 @@ struct json_object *
 sensors_json(const struct osh_sensor *s, size_t n)
 {
 	static const char *const th_names[6] = {
-		[OSH_TH_LNR] = "lower_non_recoverable",
-		[OSH_TH_LC] = "lower_critical",
-		[OSH_TH_LNC] = "lower_non_critical",
-		[OSH_TH_UNC] = "upper_non_critical",
-		[OSH_TH_UC] = "upper_critical",
-		[OSH_TH_UNR] = "upper_non_recoverable",
+	    [OSH_TH_LNR] = "lower_non_recoverable",
+	    [OSH_TH_LC] = "lower_critical",
+	    [OSH_TH_LNC] = "lower_non_critical",
+	    [OSH_TH_UNC] = "upper_non_critical",
+	    [OSH_TH_UC] = "upper_critical",
+	    [OSH_TH_UNR] = "upper_non_recoverable",
 	};
 	struct json_object *arr = json_object_new_array();
 
@@ -331,22 +340,22 @@ sensors_json(const struct osh_sensor *s, size_t n)
 		struct json_object *th = json_object_new_object();
 		const char *unit = unit_of(&s[i]);
 
-		json_object_object_add(o, "id",
-		    json_object_new_int(s[i].record_id));
-		json_object_object_add(o, "number",
-		    json_object_new_int(s[i].number));
-		json_object_object_add(o, "name",
-		    json_object_new_string(s[i].name));
-		json_object_object_add(o, "type",
-		    json_object_new_string(type_of(s[i].type)));
-		json_object_object_add(o, "value", s[i].has_value ?
-		    json_object_new_double(s[i].value) : NULL);
-		json_object_object_add(o, "unit",
-		    unit ? json_object_new_string(unit) : NULL);
-		json_object_object_add(o, "state",
-		    json_object_new_string(state_name(s[i].state)));
-		json_object_object_add(o, "event_bits",
-		    json_object_new_int(s[i].events));
+		json_object_object_add(
+		    o, "id", json_object_new_int(s[i].record_id));
+		json_object_object_add(
+		    o, "number", json_object_new_int(s[i].number));
+		json_object_object_add(
+		    o, "name", json_object_new_string(s[i].name));
+		json_object_object_add(
+		    o, "type", json_object_new_string(type_of(s[i].type)));
+		json_object_object_add(o, "value",
+		    s[i].has_value ? json_object_new_double(s[i].value) : NULL);
+		json_object_object_add(
+		    o, "unit", unit ? json_object_new_string(unit) : NULL);
+		json_object_object_add(
+		    o, "state", json_object_new_string(state_name(s[i].state)));
+		json_object_object_add(
+		    o, "event_bits", json_object_new_int(s[i].events));
 		for (int k = 0; k < 6; k++)
 			if (s[i].has_th[k])
 				json_object_object_add(th, th_names[k],
@@ -377,8 +386,8 @@ inventory_json(const struct osh_ipmi_result *r)
 
 	snprintf(ipmi, sizeof(ipmi), "%u.%u", r->device.ipmi_major,
 	    r->device.ipmi_minor);
-	json_object_object_add(bmc, "device_id",
-	    json_object_new_int(r->device.device_id));
+	json_object_object_add(
+	    bmc, "device_id", json_object_new_int(r->device.device_id));
 	json_object_object_add(bmc, "device_revision",
 	    json_object_new_int(r->device.device_revision));
 	add_str(bmc, "firmware_revision", r->device.firmware);
@@ -386,8 +395,8 @@ inventory_json(const struct osh_ipmi_result *r)
 	json_object_object_add(bmc, "manufacturer_id",
 	    json_object_new_int64(r->device.manufacturer_id));
 	add_str(bmc, "manufacturer", vendor_name(r->device.manufacturer_id));
-	json_object_object_add(bmc, "product_id",
-	    json_object_new_int(r->device.product_id));
+	json_object_object_add(
+	    bmc, "product_id", json_object_new_int(r->device.product_id));
 	json_object_object_add(o, "bmc", bmc);
 	add_str(ch, "type", f->chassis_type);
 	add_str(ch, "part_number", f->chassis_part);
@@ -396,8 +405,8 @@ inventory_json(const struct osh_ipmi_result *r)
 	add_str(bd, "product", f->board_product);
 	add_str(bd, "serial", f->board_serial);
 	add_str(bd, "part_number", f->board_part);
-	osh_json_add_time(bd, "manufactured_at", f->board_mfg_time >= 0 ?
-	    f->board_mfg_time * 1000 : -1);
+	osh_json_add_time(bd, "manufactured_at",
+	    f->board_mfg_time >= 0 ? f->board_mfg_time * 1000 : -1);
 	add_str(pr, "manufacturer", f->product_mfg);
 	add_str(pr, "name", f->product_name);
 	add_str(pr, "part_number", f->product_part);
@@ -407,8 +416,8 @@ inventory_json(const struct osh_ipmi_result *r)
 	json_object_object_add(fru, "chassis", ch);
 	json_object_object_add(fru, "board", bd);
 	json_object_object_add(fru, "product", pr);
-	json_object_object_add(o, "fru", (r->done & OSH_IPMI_WANT_FRU) ? fru :
-	    (json_object_put(fru), NULL));
+	json_object_object_add(o, "fru",
+	    (r->done & OSH_IPMI_WANT_FRU) ? fru : (json_object_put(fru), NULL));
 	return o;
 }
 
@@ -419,17 +428,18 @@ sel_entry_json(const struct osh_sel_entry *e)
 	char raw[40];
 
 	json_object_object_add(o, "id", json_object_new_int(e->id));
-	osh_json_add_time(o, "timestamp", e->timestamp >= 0 ?
-	    e->timestamp * 1000 : -1);
-	json_object_object_add(o, "seconds_since_init", e->timestamp < 0 &&
-	    e->record_type < 0xe0 ? json_object_new_int64(e->raw_timestamp) :
-				    NULL);
-	json_object_object_add(o, "record_type",
-	    json_object_new_int(e->record_type));
+	osh_json_add_time(
+	    o, "timestamp", e->timestamp >= 0 ? e->timestamp * 1000 : -1);
+	json_object_object_add(o, "seconds_since_init",
+	    e->timestamp < 0 && e->record_type < 0xe0
+		? json_object_new_int64(e->raw_timestamp)
+		: NULL);
+	json_object_object_add(
+	    o, "record_type", json_object_new_int(e->record_type));
 	add_str(o, "sensor", e->sensor);
 	add_str(o, "sensor_type", e->type_name);
-	json_object_object_add(o, "sensor_number",
-	    json_object_new_int(e->sensor_number));
+	json_object_object_add(
+	    o, "sensor_number", json_object_new_int(e->sensor_number));
 	add_str(o, "direction", e->deassertion ? "deassertion" : "assertion");
 	add_str(o, "description", e->description);
 	add_str(o, "severity", state_name(e->severity));
@@ -442,23 +452,23 @@ sel_entry_json(const struct osh_sel_entry *e)
 struct json_object *
 chassis_json(const struct osh_chassis *c)
 {
-	static const char *const policies[] = {"always_off", "previous",
-	    "always_on", "unknown"};
+	static const char *const policies[] = {
+	    "always_off", "previous", "always_on", "unknown"};
 	struct json_object *o = json_object_new_object();
 
 	add_str(o, "power_state", c->power_on ? "on" : "off");
-	json_object_object_add(o, "power_fault",
-	    json_object_new_boolean(c->power_fault));
-	json_object_object_add(o, "power_overload",
-	    json_object_new_boolean(c->power_overload));
-	json_object_object_add(o, "interlock",
-	    json_object_new_boolean(c->interlock));
-	json_object_object_add(o, "intrusion",
-	    json_object_new_boolean(c->intrusion));
-	json_object_object_add(o, "drive_fault",
-	    json_object_new_boolean(c->drive_fault));
-	json_object_object_add(o, "cooling_fault",
-	    json_object_new_boolean(c->cooling_fault));
+	json_object_object_add(
+	    o, "power_fault", json_object_new_boolean(c->power_fault));
+	json_object_object_add(
+	    o, "power_overload", json_object_new_boolean(c->power_overload));
+	json_object_object_add(
+	    o, "interlock", json_object_new_boolean(c->interlock));
+	json_object_object_add(
+	    o, "intrusion", json_object_new_boolean(c->intrusion));
+	json_object_object_add(
+	    o, "drive_fault", json_object_new_boolean(c->drive_fault));
+	json_object_object_add(
+	    o, "cooling_fault", json_object_new_boolean(c->cooling_fault));
 	add_str(o, "restore_policy", policies[c->restore_policy & 3]);
 	return o;
 }
@@ -467,9 +477,12 @@ static const struct {
 	const char *name;
 	enum osh_power_action action;
 } actions[] = {
-	{"off", OSH_POWER_OFF}, {"on", OSH_POWER_ON},
-	{"cycle", OSH_POWER_CYCLE}, {"reset", OSH_POWER_RESET},
-	{"diag", OSH_POWER_DIAG}, {"soft", OSH_POWER_SOFT},
+    {"off", OSH_POWER_OFF},
+    {"on", OSH_POWER_ON},
+    {"cycle", OSH_POWER_CYCLE},
+    {"reset", OSH_POWER_RESET},
+    {"diag", OSH_POWER_DIAG},
+    {"soft", OSH_POWER_SOFT},
 };
 
 const char *
@@ -500,9 +513,11 @@ boot_device_parse(const char *s, enum osh_boot_device *out)
 		const char *name;
 		enum osh_boot_device dev;
 	} devs[] = {
-		{"pxe", OSH_BOOT_PXE}, {"disk", OSH_BOOT_DISK},
-		{"cdrom", OSH_BOOT_CDROM}, {"bios", OSH_BOOT_BIOS},
-		{"none", OSH_BOOT_NONE},
+	    {"pxe", OSH_BOOT_PXE},
+	    {"disk", OSH_BOOT_DISK},
+	    {"cdrom", OSH_BOOT_CDROM},
+	    {"bios", OSH_BOOT_BIOS},
+	    {"none", OSH_BOOT_NONE},
 	};
 
 	for (size_t i = 0; i < OSH_ARRAY_LEN(devs); i++) {
@@ -534,11 +549,21 @@ vendor_name(uint32_t iana)
 		uint32_t id;
 		const char *name;
 	} vendors[] = {
-		{2, "IBM"}, {11, "HPE"}, {343, "Intel"}, {674, "Dell"},
-		{2011, "Huawei"}, {4413, "Openwave"}, {5771, "Cisco"},
-		{10368, "Fujitsu"}, {10876, "Supermicro"}, {19046, "Lenovo"},
-		{20301, "IBM"}, {42385, "Sugon"}, {47196, "Inspur"},
-		{49769, "Quanta"}, {0x9f, "OpenIPMI"},
+	    {2, "IBM"},
+	    {11, "HPE"},
+	    {343, "Intel"},
+	    {674, "Dell"},
+	    {2011, "Huawei"},
+	    {4413, "Openwave"},
+	    {5771, "Cisco"},
+	    {10368, "Fujitsu"},
+	    {10876, "Supermicro"},
+	    {19046, "Lenovo"},
+	    {20301, "IBM"},
+	    {42385, "Sugon"},
+	    {47196, "Inspur"},
+	    {49769, "Quanta"},
+	    {0x9f, "OpenIPMI"},
 	};
 
 	for (size_t i = 0; i < OSH_ARRAY_LEN(vendors); i++)

@@ -55,11 +55,11 @@ struct server_in {
 	int cipher_suite;
 	bool has_workarounds;
 	char workarounds[300]; /* PostgreSQL array text: {a,b} */
-	char *labels;	       /* JSON object text, owned */
+	char *labels; /* JSON object text, owned */
 	const char *description;
-	int monitoring;	       /* -1 unset, 0, 1 */
+	int monitoring; /* -1 unset, 0, 1 */
 	bool has_cluster;
-	const char *cluster;   /* NULL with has_cluster: remove */
+	const char *cluster; /* NULL with has_cluster: remove */
 	bool has_credentials;
 	char username[33];
 	char password[65];
@@ -67,8 +67,8 @@ struct server_in {
 
 /* Reads and checks a server body (create: name and bmc_address needed).
  * Strings point into obj. Fills err naming the field on failure. */
-int server_in_parse(struct json_object *obj, bool create,
-    struct server_in *out, struct osh_err *err);
+int server_in_parse(struct json_object *obj, bool create, struct server_in *out,
+    struct osh_err *err);
 /* Checks a {username, password} object. */
 int credentials_parse(struct json_object *obj, char *user, size_t ulen,
     char *pass, size_t plen, struct osh_err *err);
@@ -77,8 +77,8 @@ void server_in_release(struct server_in *in);
 /* Sealed credentials: JSON {"u","p"} under the keyring, bound to 'ad'
  * ("server:<id>"). seal returns a new string; open fills user and pass and
  * returns false when the record cannot be opened. */
-char *creds_seal(struct osh_keyring *k, const char *user, const char *pass,
-    const char *ad);
+char *creds_seal(
+    struct osh_keyring *k, const char *user, const char *pass, const char *ad);
 bool creds_open(struct osh_keyring *k, const char *sealed, const char *ad,
     char *user, size_t ulen, char *pass, size_t plen);
 

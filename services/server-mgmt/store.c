@@ -9,9 +9,9 @@
 
 #include "store.h"
 
-#define SERVER_COLS                                                          \
-	"id, name, bmc_host, bmc_port, ipmi_version, privilege, "            \
-	"cipher_suite, workarounds::text, credentials, power_state, status, "   \
+#define SERVER_COLS                                                            \
+	"id, name, bmc_host, bmc_port, ipmi_version, privilege, "              \
+	"cipher_suite, workarounds::text, credentials, power_state, status, "  \
 	"product"
 
 static void
@@ -93,8 +93,8 @@ num(char *buf, size_t len, int64_t v)
 void
 store_next_id(struct osh_db *db, osh_db_json_cb cb, void *arg)
 {
-	osh_db_json(db, "SELECT nextval('servers_id_seq')::text", 0, NULL, cb,
-	    arg);
+	osh_db_json(
+	    db, "SELECT nextval('servers_id_seq')::text", 0, NULL, cb, arg);
 }
 
 void
@@ -104,11 +104,13 @@ store_server_insert(struct osh_db *db, int64_t id, const struct server_in *in,
 	char sid[24], port[24], cipher[24];
 	const char *v[] = {num(sid, sizeof(sid), id), in->name, in->host,
 	    num(port, sizeof(port), in->port), in->ipmi_version, in->privilege,
-	    in->has_cipher ? num(cipher, sizeof(cipher), in->cipher_suite) :
-			     NULL,
+	    in->has_cipher ? num(cipher, sizeof(cipher), in->cipher_suite)
+			   : NULL,
 	    in->has_workarounds ? in->workarounds : NULL, in->labels,
 	    in->description,
-	    in->monitoring < 0 ? NULL : in->monitoring ? "true" : "false",
+	    in->monitoring < 0	 ? NULL
+		: in->monitoring ? "true"
+				 : "false",
 	    in->cluster, sealed};
 
 	osh_db_json(db,
@@ -132,15 +134,18 @@ store_server_update(struct osh_db *db, int64_t id, const struct server_in *in,
 	    in->has_addr ? in->host : NULL,
 	    in->has_addr ? num(port, sizeof(port), in->port) : NULL,
 	    in->ipmi_version, in->privilege,
-	    in->has_cipher ? num(cipher, sizeof(cipher), in->cipher_suite) :
-			     NULL,
+	    in->has_cipher ? num(cipher, sizeof(cipher), in->cipher_suite)
+			   : NULL,
 	    in->has_workarounds ? in->workarounds : NULL, in->labels,
 	    in->description,
-	    in->monitoring < 0 ? NULL : in->monitoring ? "true" : "false",
+	    in->monitoring < 0	 ? NULL
+		: in->monitoring ? "true"
+				 : "false",
 	    in->has_cluster ? "true" : "false", in->cluster, sealed};
 
 	osh_db_json(db,
-	    "WITH old AS (SELECT bmc_host, bmc_port FROM servers WHERE "
+	    "WITH old AS (SELECT bmc_host AS old_host, bmc_port AS old_port "
+	    "FROM servers WHERE "
 	    "id = $1) UPDATE servers s SET name = coalesce($2, name), "
 	    "bmc_host = coalesce($3, bmc_host), "
 	    "bmc_port = coalesce($4::int, bmc_port), "
@@ -154,14 +159,13 @@ store_server_update(struct osh_db *db, int64_t id, const struct server_in *in,
 	    "cluster = CASE WHEN $12::boolean THEN $13 ELSE cluster END, "
 	    "credentials = coalesce($14, credentials), updated_at = now() "
 	    "FROM old WHERE s.id = $1 RETURNING jsonb_build_object("
-	    "'server', server_json(s), 'old_host', old.bmc_host, "
-	    "'old_port', old.bmc_port)",
+	    "'server', server_json(s), 'old_host', old.old_host, "
+	    "'old_port', old.old_port)",
 	    14, v, cb, arg);
 }
 
 void
-store_server_delete(struct osh_db *db, int64_t id, osh_db_json_cb cb,
-    void *arg)
+store_server_delete(struct osh_db *db, int64_t id, osh_db_json_cb cb, void *arg)
 {
 	char sid[24];
 	const char *v[] = {num(sid, sizeof(sid), id)};
@@ -188,27 +192,30 @@ store_server_row(struct osh_db *db, int64_t id, store_row_cb cb, void *arg)
 	char sid[24];
 	const char *v[] = {num(sid, sizeof(sid), id)};
 
-	rows_query(db, "SELECT " SERVER_COLS " FROM servers WHERE id = $1", 1, v,
-	    cb, NULL, arg);
+	rows_query(db, "SELECT " SERVER_COLS " FROM servers WHERE id = $1", 1,
+	    v, cb, NULL, arg);
 }
 
 void
 store_server_rows(struct osh_db *db, store_rows_cb cb, void *arg)
 {
-	rows_query(db, "SELECT " SERVER_COLS " FROM servers WHERE credentials "
-	    "IS NOT NULL ORDER BY id", 0, NULL, NULL, cb, arg);
+	rows_query(db,
+	    "SELECT " SERVER_COLS " FROM servers WHERE credentials "
+	    "IS NOT NULL ORDER BY id",
+	    0, NULL, NULL, cb, arg);
 }
 
 void
-store_server_row_by_addr(struct osh_db *db, const char *host, int port,
-    store_row_cb cb, void *arg)
+store_server_row_by_addr(
+    struct osh_db *db, const char *host, int port, store_row_cb cb, void *arg)
 {
 	char p[24];
 	const char *v[] = {host, num(p, sizeof(p), port)};
 
-	rows_query(db, "SELECT " SERVER_COLS " FROM servers WHERE "
-	    "lower(bmc_host) = lower($1) AND bmc_port = $2", 2, v, cb, NULL,
-	    arg);
+	rows_query(db,
+	    "SELECT " SERVER_COLS " FROM servers WHERE "
+	    "lower(bmc_host) = lower($1) AND bmc_port = $2",
+	    2, v, cb, NULL, arg);
 }
 
 void
@@ -249,8 +256,8 @@ store_server_observe(struct osh_db *db, int64_t id, const struct observation *o,
 	    o->serial, o->firmware, o->from_fru ? "true" : "false"};
 
 	osh_db_json(db,
-	    "WITH old AS (SELECT power_state, status FROM servers WHERE "
-	    "id = $1 FOR UPDATE) UPDATE servers s SET "
+	    "WITH old AS (SELECT power_state AS old_power, status AS old_status "
+	    "FROM servers WHERE id = $1 FOR UPDATE) UPDATE servers s SET "
 	    "status = coalesce($2, s.status), "
 	    "power_state = coalesce($3, s.power_state), last_error = $4, "
 	    "last_seen = CASE WHEN $5::boolean THEN now() ELSE last_seen END, "
@@ -262,8 +269,8 @@ store_server_observe(struct osh_db *db, int64_t id, const struct observation *o,
 	    "serial = coalesce(nullif($8, ''), serial), "
 	    "firmware = coalesce(nullif($9, ''), firmware) "
 	    "FROM old WHERE s.id = $1 RETURNING jsonb_build_object("
-	    "'server', server_json(s), 'old_power', old.power_state, "
-	    "'old_status', old.status)",
+	    "'server', server_json(s), 'old_power', old.old_power, "
+	    "'old_status', old.old_status)",
 	    10, v, cb, arg);
 }
 
@@ -338,8 +345,8 @@ store_scan_result(struct osh_db *db, int64_t scan, const struct scan_found *f,
 	    num(port, sizeof(port), f->port), f->ipmi15 ? "true" : "false",
 	    f->ipmi20 ? "true" : "false", f->auth_types,
 	    f->credentials_ok ? "true" : "false", f->sealed,
-	    f->manufacturer_id >= 0 ?
-		num(mfg, sizeof(mfg), f->manufacturer_id) : NULL,
+	    f->manufacturer_id >= 0 ? num(mfg, sizeof(mfg), f->manufacturer_id)
+				    : NULL,
 	    f->manufacturer ? f->manufacturer : "",
 	    f->product ? f->product : "", f->serial ? f->serial : "",
 	    f->firmware ? f->firmware : "", f->error};
@@ -372,8 +379,8 @@ store_scan_get(struct osh_db *db, int64_t id, osh_db_json_cb cb, void *arg)
 }
 
 static void
-ignore_json(enum osh_db_status st, const char *json, const char *state,
-    void *arg)
+ignore_json(
+    enum osh_db_status st, const char *json, const char *state, void *arg)
 {
 	(void)st;
 	(void)json;
@@ -401,8 +408,10 @@ store_scan_importable(struct osh_db *db, int64_t scan, const char *ids_json,
 	    "SELECT coalesce(jsonb_agg(jsonb_build_object('id', r.id, "
 	    "'host', r.host, 'port', r.port, 'ipmi20', r.ipmi20, "
 	    "'credentials', r.credentials, 'product', r.product, "
-	    "'serial', r.serial, 'imported', r.imported_server_id) "
-	    "ORDER BY r.id), '[]') FROM scan_results r WHERE r.scan_id = $1 "
+	    "'serial', r.serial, 'imported', r.imported_server_id, "
+	    "'workarounds', s.spec->'workarounds') ORDER BY r.id), '[]') "
+	    "FROM scan_results r JOIN scans s ON s.id = r.scan_id "
+	    "WHERE r.scan_id = $1 "
 	    "AND ($2::jsonb IS NULL OR r.id IN (SELECT "
 	    "jsonb_array_elements_text($2::jsonb)::bigint))",
 	    2, v, cb, arg);
@@ -413,7 +422,8 @@ store_scan_mark_imported(struct osh_db *db, int64_t result, int64_t server,
     osh_db_json_cb cb, void *arg)
 {
 	char r[24], s[24];
-	const char *v[] = {num(r, sizeof(r), result), num(s, sizeof(s), server)};
+	const char *v[] = {
+	    num(r, sizeof(r), result), num(s, sizeof(s), server)};
 
 	osh_db_json(db,
 	    "UPDATE scan_results SET imported_server_id = $2 WHERE id = $1 "
@@ -422,17 +432,18 @@ store_scan_mark_imported(struct osh_db *db, int64_t result, int64_t server,
 }
 
 void
-events_publish(struct osh_redis *redis, const char *type,
-    struct json_object *data)
+events_publish(
+    struct osh_redis *redis, const char *type, struct json_object *data)
 {
 	struct json_object *ev = json_object_new_object();
 	char ts[OSH_TIME_LEN];
 
 	json_object_object_add(ev, "type", json_object_new_string(type));
-	json_object_object_add(ev, "ts", json_object_new_string(
-	    osh_time_format(osh_wall_ms(), ts, sizeof(ts))));
-	json_object_object_add(ev, "source",
-	    json_object_new_string("server-mgmt"));
+	json_object_object_add(ev, "ts",
+	    json_object_new_string(
+		osh_time_format(osh_wall_ms(), ts, sizeof(ts))));
+	json_object_object_add(
+	    ev, "source", json_object_new_string("server-mgmt"));
 	json_object_object_add(ev, "data", data);
 	osh_redis_cmd(redis, NULL, NULL, "PUBLISH osh:events %s",
 	    json_object_to_json_string_ext(ev, JSON_C_TO_STRING_PLAIN));

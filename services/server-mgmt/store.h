@@ -12,10 +12,10 @@
 
 struct osh_redis;
 
-typedef void (*store_row_cb)(enum osh_db_status st, const struct server_row *r,
-    void *arg);
-typedef void (*store_rows_cb)(enum osh_db_status st,
-    const struct server_row *rows, size_t n, void *arg);
+typedef void (*store_row_cb)(
+    enum osh_db_status st, const struct server_row *r, void *arg);
+typedef void (*store_rows_cb)(
+    enum osh_db_status st, const struct server_row *rows, size_t n, void *arg);
 
 void store_next_id(struct osh_db *db, osh_db_json_cb cb, void *arg);
 /* Answers {"server": {...}} or a conflict naming the index. */
@@ -27,17 +27,17 @@ void store_server_update(struct osh_db *db, int64_t id,
     const struct server_in *in, const char *sealed, osh_db_json_cb cb,
     void *arg);
 /* Answers {"name", "host", "port"} of the deleted server. */
-void store_server_delete(struct osh_db *db, int64_t id, osh_db_json_cb cb,
-    void *arg);
-void store_server_get(struct osh_db *db, int64_t id, osh_db_json_cb cb,
-    void *arg);
-void store_server_row(struct osh_db *db, int64_t id, store_row_cb cb,
-    void *arg);
+void store_server_delete(
+    struct osh_db *db, int64_t id, osh_db_json_cb cb, void *arg);
+void store_server_get(
+    struct osh_db *db, int64_t id, osh_db_json_cb cb, void *arg);
+void store_server_row(
+    struct osh_db *db, int64_t id, store_row_cb cb, void *arg);
 /* Every server with credentials, for the poller. */
 void store_server_rows(struct osh_db *db, store_rows_cb cb, void *arg);
 /* By BMC address, for the exporter's credential lookups. */
-void store_server_row_by_addr(struct osh_db *db, const char *host, int port,
-    store_row_cb cb, void *arg);
+void store_server_row_by_addr(
+    struct osh_db *db, const char *host, int port, store_row_cb cb, void *arg);
 
 struct server_filter {
 	const char *name, *status, *power_state, *cluster, *manufacturer;
@@ -79,20 +79,20 @@ struct scan_found {
 	int64_t manufacturer_id; /* -1 unknown */
 	const char *manufacturer, *product, *serial, *firmware, *error;
 };
-void store_scan_result(struct osh_db *db, int64_t scan, const struct scan_found *f,
-    osh_db_json_cb cb, void *arg);
-void store_scan_get(struct osh_db *db, int64_t id, osh_db_json_cb cb,
-    void *arg);
+void store_scan_result(struct osh_db *db, int64_t scan,
+    const struct scan_found *f, osh_db_json_cb cb, void *arg);
+void store_scan_get(
+    struct osh_db *db, int64_t id, osh_db_json_cb cb, void *arg);
 void store_scans_interrupted(struct osh_db *db);
 /* The results chosen for import, with their sealed credentials: a JSON
  * array of {id, host, port, ipmi20, credentials, product, serial}. */
 void store_scan_importable(struct osh_db *db, int64_t scan,
     const char *ids_json, osh_db_json_cb cb, void *arg);
-void store_scan_mark_imported(struct osh_db *db, int64_t result,
-    int64_t server, osh_db_json_cb cb, void *arg);
+void store_scan_mark_imported(struct osh_db *db, int64_t result, int64_t server,
+    osh_db_json_cb cb, void *arg);
 
 /* Publishes an event on osh:events: {"type", "ts", "data"}; data taken. */
-void events_publish(struct osh_redis *redis, const char *type,
-    struct json_object *data);
+void events_publish(
+    struct osh_redis *redis, const char *type, struct json_object *data);
 
 #endif

@@ -18,7 +18,8 @@ TOP = Path(__file__).resolve().parents[2]
 RUN = Path(os.environ.get("OSH_RUN_DIR", TOP / "build" / "test-run"))
 OFF = int(os.environ.get("OSH_PORT_OFFSET", "10000"))
 GATEWAY = f"http://127.0.0.1:{8080 + OFF}"
-PORTS = {"auth": 8101 + OFF, "server-mgmt": 8102 + OFF}
+PORTS = {"auth": 8101 + OFF, "server-mgmt": 8102 + OFF,
+         "ipmi-exporter": 9290 + OFF}
 PG_PORT = 15432 + OFF
 REDIS_PORT = 16379 + OFF
 
@@ -224,3 +225,96 @@ def operator(make_user):
 @pytest.fixture(scope="session")
 def viewer(make_user):
     return make_user("viewer")[2]
+
+
+# Simulated BMCs of the tests' own (the stack registers three of its own
+# at 19001-19003; these sit elsewhere).
+FLEET = RUN / "fleet"
+FLEET_PORT = 19101
+FLEET_COUNT = 5
+SILENT_PORT, OTHERCREDS_PORT, IPMI15_PORT = 19150, 19151, 19152
+SIM = str(TOP / "deploy" / "sim" / "osh-sim")
+
+
+def sim(*args):
+    out = subprocess.run(["python3", SIM, *args], capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+@pytest.fixture(scope="session")
+def fleet():
+    sim("up", str(FLEET), "--count", str(FLEET_COUNT), "--port",
+        str(FLEET_PORT))
+    sim("add", str(FLEET), "--kind", "silent", "--port", str(SILENT_PORT))
+    sim("add", str(FLEET), "--kind", "othercreds", "--port",
+        str(OTHERCREDS_PORT))
+    sim("add", str(FLEET), "--kind", "ipmi15", "--port", str(IPMI15_PORT))
+    data = json.loads(sim("show", str(FLEET)))
+    yield {f"127.0.0.1:{b['port']}": b for b in data["bmcs"]}
+    sim("down", str(FLEET))
+
+
+def ipmipower(port, *args, user="admin", password="secret", v20=True):
+    cmd = ["ipmipower", "-h", f"127.0.0.1:{port}", "-u", user, "-p",
+           password, "-D", "LAN_2_0" if v20 else "LAN"]
+    if v20:
+        cmd += ["-W", "opensesspriv"]
+    out = subprocess.run(cmd + list(args), capture_output=True, text=True,
+                         timeout=30)
+    return out.stdout.strip()
+
+
+def server_body(port, name=None, **extra):
+    body = {"name": name or f"srv-{port}-{secrets.token_hex(3)}",
+            "bmc_address": f"127.0.0.1:{port}",
+            "workarounds": ["opensesspriv"],
+            "credentials": {"username": "admin", "password": "secret"}}
+    body.update(extra)
+    return body
+
+
+class Events:
+    """Listens on osh:events while a test runs."""
+
+    def __init__(self):
+        import threading
+        env = dict(os.environ, REDISCLI_AUTH=(
+            RUN / "secrets" / "redis-password").read_text().strip())
+        self.proc = subprocess.Popen(
+            ["redis-cli", "-h", "127.0.0.1", "-p", str(REDIS_PORT), "--raw",
+             "SUBSCRIBE", "osh:events"], stdout=subprocess.PIPE, text=True,
+            env=env)
+        self.lines = []
+        self.t = threading.Thread(target=self._read, daemon=True)
+        self.t.start()
+        time.sleep(0.3)
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.lines.append(line.strip())
+
+    def events(self):
+        out = []
+        for line in list(self.lines):
+            if line.startswith("{"):
+                try:
+                    out.append(json.loads(line))
+                except ValueError:
+                    pass
+        return out
+
+    def wait(self, pred, timeout=10):
+        return wait_for(lambda: [e for e in self.events() if pred(e)],
+                        timeout=timeout, what="an event")
+
+    def close(self):
+        self.proc.terminate()
+
+
+@pytest.fixture
+def events():
+    ev = Events()
+    yield ev
+    ev.close()

@@ -10,12 +10,15 @@ export OSH_RUN_DIR="$top/$BUILD/test-run"
 export OSH_PORT_OFFSET=${OSH_PORT_OFFSET:-10000}
 export OSH_NGINX_LOGIN_RATE=200r/s OSH_NGINX_LOGIN_BURST=400
 export OSH_LOG_LEVEL=info
+# Quick polls and deadlines, so tests see changes soon.
+export OSH_POLL_INTERVAL_S=2 OSH_BMC_TIMEOUT_MS=3000
 if [ "${SAN:-0}" = 1 ]; then
 	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:log_path=$OSH_RUN_DIR/logs/asan
 	export UBSAN_OPTIONS=print_stacktrace=1:log_path=$OSH_RUN_DIR/logs/ubsan
 fi
 
 teardown() {
+	python3 deploy/sim/osh-sim down "$OSH_RUN_DIR/fleet" >/dev/null 2>&1
 	bash deploy/local/stack.sh down >/dev/null 2>&1
 }
 trap teardown EXIT INT TERM

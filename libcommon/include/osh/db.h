@@ -52,10 +52,10 @@ long long osh_db_ms(const PGresult *res, int row, int col);
 enum osh_db_status {
 	OSH_DB_OK,
 	OSH_DB_NOT_FOUND, /* no row (or no row changed) */
-	OSH_DB_CONFLICT,  /* unique violation */
-	OSH_DB_INVALID,	  /* check, foreign key or data exception */
-	OSH_DB_RAISED,	  /* RAISE with a custom SQLSTATE ("OS..." class) */
-	OSH_DB_ERROR,	  /* unavailable or failed */
+	OSH_DB_CONFLICT, /* unique violation */
+	OSH_DB_INVALID, /* check, foreign key or data exception */
+	OSH_DB_RAISED, /* RAISE with a custom SQLSTATE ("OS..." class) */
+	OSH_DB_ERROR, /* unavailable or failed */
 };
 
 enum osh_db_status osh_db_status_of(PGresult *res);
@@ -63,8 +63,8 @@ enum osh_db_status osh_db_status_of(PGresult *res);
 /* Runs a statement whose first column of the first row is JSON text (or
  * any text), and hands it over: json is NULL unless st is OSH_DB_OK.
  * sqlstate is "" when there is none. */
-typedef void (*osh_db_json_cb)(enum osh_db_status st, const char *json,
-    const char *sqlstate, void *arg);
+typedef void (*osh_db_json_cb)(
+    enum osh_db_status st, const char *json, const char *sqlstate, void *arg);
 int osh_db_json(struct osh_db *db, const char *sql, int nparams,
     const char *const *values, osh_db_json_cb cb, void *arg);
 

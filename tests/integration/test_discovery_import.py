@@ -1,0 +1,131 @@
+"""Discovery scans over loopback, importing what they found, and bulk
+import from CSV and JSON."""
+import csv
+import io
+
+from conftest import (FLEET_PORT, FLEET_COUNT, IPMI15_PORT, OTHERCREDS_PORT,
+                      SILENT_PORT, wait_for)
+
+
+def scan(api, body):
+    r = api.post("/api/discovery/scans", body)
+    assert r.status_code == 202, r.text
+    sid = r.json()["id"]
+    assert r.headers["Location"] == f"/api/discovery/scans/{sid}"
+    return wait_for(lambda: (lambda s: s if s["status"] == "done" else None)(
+        api.get(f"/api/discovery/scans/{sid}").json()), timeout=30,
+        what="scan done")
+
+
+def test_scan_finds_bmcs_not_silent_ports(operator, fleet):
+    ports = list(range(FLEET_PORT, FLEET_PORT + FLEET_COUNT)) + \
+        [SILENT_PORT, OTHERCREDS_PORT, IPMI15_PORT, 19199]
+    s = scan(operator, {"range": "127.0.0.1", "port": ports,
+                        "workarounds": ["opensesspriv"],
+                        "credentials": [{"username": "nobody",
+                                         "password": "x"},
+                                        {"username": "admin",
+                                         "password": "secret"}]})
+    assert s["total"] == len(ports) and s["probed"] == len(ports)
+    found = {r["bmc_address"]: r for r in s["results"]}
+    assert f"127.0.0.1:{SILENT_PORT}" not in found
+    assert "127.0.0.1:19199" not in found
+    for p in range(FLEET_PORT, FLEET_PORT + FLEET_COUNT):
+        r = found[f"127.0.0.1:{p}"]
+        assert r["credentials_ok"] is True
+        assert r["ipmi_versions"] == ["1.5", "2.0"]
+        assert r["manufacturer_id"] in (674, 11, 19046, 10876)
+        assert r["product"]
+        assert "md5" in r["auth_types"]
+    assert found[f"127.0.0.1:{IPMI15_PORT}"]["ipmi_versions"] == ["1.5"]
+    assert found[f"127.0.0.1:{OTHERCREDS_PORT}"]["credentials_ok"] is False
+    assert "password" not in str(s) and "secret" not in str(s)
+
+
+def test_scan_import(operator, admin, fleet):
+    s = scan(operator, {"range": "127.0.0.1",
+                        "port": f"{FLEET_PORT + 3}-{FLEET_PORT + 4}",
+                        "workarounds": ["opensesspriv"],
+                        "credentials": [{"username": "admin",
+                                         "password": "secret"}]})
+    ids = [r["id"] for r in s["results"]]
+    r = operator.post(f"/api/discovery/scans/{s['id']}/import",
+                      {"results": ids})
+    assert r.status_code == 200, r.text
+    assert r.json()["created"] == 2, r.text
+    made = [x["id"] for x in r.json()["rows"]]
+    for sid in made:
+        srv = admin.get(f"/api/servers/{sid}").json()
+        assert srv["has_credentials"] is True
+        # The imported server works: the credentials came along.
+        assert admin.get(f"/api/servers/{sid}/power").status_code == 200
+    after = operator.get(f"/api/discovery/scans/{s['id']}").json()
+    assert all(x["imported_server_id"] in made for x in after["results"])
+    for sid in made:
+        admin.delete(f"/api/servers/{sid}")
+
+
+def test_scan_validation(operator):
+    for body, field in [({"range": "10.0.0.0/8"}, "range"),
+                        ({"range": "banana"}, "range"),
+                        ({"range": "10.0.0.5-10.0.0.1"}, "range"),
+                        ({"range": "127.0.0.1", "port": "9-1"}, "port"),
+                        ({"range": "127.0.0.1", "port": 70000}, "port"),
+                        ({"range": "127.0.0.1", "credentials": [{}] * 6},
+                         "credentials"),
+                        ({"range": "127.0.0.1", "guess": True}, "guess")]:
+        r = operator.post("/api/discovery/scans", body)
+        assert r.status_code == 400, (body, r.text)
+        assert r.json()["error"]["field"] == field
+    assert operator.get("/api/discovery/scans/999999").status_code == 404
+
+
+def test_csv_import_reports_bad_rows(admin, operator):
+    t = operator.get("/api/servers/import/template.csv")
+    assert t.status_code == 200 and t.headers["Content-Type"].startswith(
+        "text/csv")
+    header = next(csv.reader(io.StringIO(t.text)))
+    assert header[:4] == ["name", "bmc_address", "username", "password"]
+    body = ("name,bmc_address,username,password,labels,monitoring\r\n"
+            "csv-ok,10.4.0.1,admin,pw,rack=r9;role=db,true\r\n"
+            "csv-bad-addr,not an address,,,,\r\n"
+            "csv-ok,10.4.0.2,,,,\r\n"
+            '"csv, quoted",10.4.0.3,,,,false\r\n'
+            "csv-bad-mon,10.4.0.4,,,,perhaps\r\n")
+    r = operator.call("POST", "/api/servers/import", data=body,
+                      headers={"Content-Type": "text/csv"})
+    assert r.status_code == 200, r.text
+    res = r.json()
+    assert res["created"] == 2 and res["failed"] == 3
+    rows = res["rows"]
+    assert rows[0]["status"] == "created"
+    assert rows[1]["error"]["field"] == "bmc_address"
+    assert rows[2]["error"]["field"] == "name"  # duplicate in the file
+    assert rows[3]["status"] == "created"
+    assert rows[4]["error"]["field"] == "monitoring"
+    ok = admin.get(f"/api/servers/{rows[0]['id']}").json()
+    assert ok["labels"] == {"rack": "r9", "role": "db"}
+    assert ok["has_credentials"] is True
+    assert admin.get(f"/api/servers/{rows[3]['id']}").json()["name"] == \
+        "csv, quoted"
+    for row in rows:
+        if row["status"] == "created":
+            admin.delete(f"/api/servers/{row['id']}")
+
+
+def test_bad_csv_and_json_imports(operator):
+    r = operator.call("POST", "/api/servers/import", data="nom,adresse\r\n",
+                      headers={"Content-Type": "text/csv"})
+    assert r.status_code == 400 and r.json()["error"]["field"] == "nom"
+    r = operator.call("POST", "/api/servers/import",
+                      data='name,bmc_address\r\n"unterminated,10.0.0.1\r\n',
+                      headers={"Content-Type": "text/csv"})
+    assert r.status_code == 400
+    r = operator.post("/api/servers/import", {"name": "not a list"})
+    assert r.status_code == 400
+    r = operator.post("/api/servers/import", [
+        {"name": "json-imp-1", "bmc_address": "10.3.0.1"},
+        {"name": "json-imp-2", "bmc_address": "10.3.0.2", "bogus": 1}])
+    assert r.status_code == 200
+    assert r.json()["created"] == 1 and r.json()["failed"] == 1
+    assert r.json()["rows"][1]["error"]["field"] == "bogus"
