@@ -470,12 +470,14 @@ session_get(struct osh_ipmi *m, const struct osh_ipmi_target *t)
 	key_of(t, key);
 	TAILQ_FOREACH(s, &m->sessions, next)
 	{
-		if (sodium_memcmp(s->key, key, 32) == 0 && !s->forget) {
-			/* Most recently used first: cheap lookups. */
-			TAILQ_REMOVE(&m->sessions, s, next);
-			TAILQ_INSERT_HEAD(&m->sessions, s, next);
-			return s;
-		}
+		if (sodium_memcmp(s->key, key, 32) == 0 && !s->forget)
+			break;
+	}
+	if (s != NULL) {
+		/* Most recently used first: cheap lookups. */
+		TAILQ_REMOVE(&m->sessions, s, next);
+		TAILQ_INSERT_HEAD(&m->sessions, s, next);
+		return s;
 	}
 	if (m->nsessions >= m->opt.max_sessions) {
 		TAILQ_FOREACH_REVERSE(s, &m->sessions, session_list, next)
