@@ -470,6 +470,7 @@ session_get(struct osh_ipmi *m, const struct osh_ipmi_target *t)
 	key_of(t, key);
 	TAILQ_FOREACH(s, &m->sessions, next)
 	{
+		/* cppcheck-suppress uninitvar ; it does not know TAILQ */
 		if (sodium_memcmp(s->key, key, 32) == 0 && !s->forget)
 			break;
 	}
