@@ -275,6 +275,10 @@ def server_body(port, name=None, **extra):
     return body
 
 
+EVENT_SCHEMAS = {p.stem: json.loads(p.read_text())
+                 for p in (TOP / "proto" / "events").glob("*.json")}
+
+
 class Events:
     """Listens on osh:events while a test runs."""
 
@@ -296,13 +300,18 @@ class Events:
             self.lines.append(line.strip())
 
     def events(self):
+        """Every event so far, each checked against proto/events."""
         out = []
         for line in list(self.lines):
             if line.startswith("{"):
                 try:
-                    out.append(json.loads(line))
+                    ev = json.loads(line)
                 except ValueError:
-                    pass
+                    continue
+                jsonschema.validate(ev, EVENT_SCHEMAS["envelope"])
+                assert ev["type"] in EVENT_SCHEMAS, ev["type"]
+                jsonschema.validate(ev["data"], EVENT_SCHEMAS[ev["type"]])
+                out.append(ev)
         return out
 
     def wait(self, pred, timeout=10):
