@@ -30,6 +30,8 @@ struct hw {
 	hw_done done;
 	const char *action; /* audited when set */
 	bool reply_server; /* answer with the server once recorded */
+	char was_status[16]; /* as recorded before this request */
+	char was_power[16];
 	struct json_object *details;
 	int64_t limit, offset; /* SEL paging */
 };
@@ -57,6 +59,19 @@ audit_hw(struct hw *c, const char *result)
 	snprintf(target, sizeof(target), "server:%lld", (long long)c->id);
 	osh_audit_req(osh_service_of(c->req)->audit, c->req, c->action, target,
 	    result, json_object_get(c->details));
+}
+
+/* Whether a read saw something the record does not say yet. */
+static bool
+observation_differs(const struct hw *c, const struct osh_ipmi_result *r)
+{
+	const char *status = r->err == OSH_IPMI_OK || r->done ? "online" :
+							      status_of(r->err);
+
+	if (strcmp(status, c->was_status) != 0)
+		return true;
+	return (r->done & OSH_IPMI_WANT_CHASSIS) &&
+	    strcmp(r->chassis.power_on ? "on" : "off", c->was_power) != 0;
 }
 
 static void
@@ -94,7 +109,9 @@ on_ipmi(const struct osh_ipmi_result *r, void *arg)
 		seen.chassis.power_on = c->rq.power == OSH_POWER_ON;
 		poller_observe(
 		    c->app, c->id, c->name, &c->rq, &seen, NULL, NULL);
-	} else if (!(c->rq.want & OSH_IPMI_WANT_CONTROL)) {
+	} else if (!(c->rq.want & OSH_IPMI_WANT_CONTROL) &&
+	    observation_differs(c, r)) {
+		/* Reads record only news: the poller keeps the timestamps. */
 		poller_observe(c->app, c->id, c->name, &c->rq, r, NULL, NULL);
 	}
 	audit_hw(c, r->err == OSH_IPMI_OK ? "success" : "failure");
@@ -125,6 +142,8 @@ on_row(enum osh_db_status st, const struct server_row *row, void *arg)
 		return;
 	}
 	osh_strlcpy(c->name, row->name, sizeof(c->name));
+	osh_strlcpy(c->was_status, row->status, sizeof(c->was_status));
+	osh_strlcpy(c->was_power, row->power_state, sizeof(c->was_power));
 	if (!server_target(c->app, row, &t, &err)) {
 		audit_hw(c, "failure");
 		osh_reply_err(c->req, &err);
