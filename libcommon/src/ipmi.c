@@ -31,6 +31,7 @@ struct session {
 	bool busy; /* a job (or the close) is on a worker */
 	bool closing;
 	bool forget; /* close as soon as it is idle */
+	bool healthy; /* the last request got through */
 	struct job_list queue;
 	size_t nqueued;
 	uint64_t last_used_us;
@@ -326,6 +327,7 @@ done_job(void *arg)
 
 	s->busy = false;
 	s->last_used_us = osh_now_us();
+	s->healthy = j->res.err == OSH_IPMI_OK || j->res.done != 0;
 	if (j->res.new_session)
 		m->stats.session_setups++;
 	if (j->rq.want & (OSH_IPMI_WANT_SENSORS | OSH_IPMI_WANT_SEL)) {
@@ -345,7 +347,7 @@ close_work(void *arg)
 {
 	struct session *s = arg;
 
-	ipmi_link_close(&s->link, true);
+	ipmi_link_close(&s->link, s->healthy);
 }
 
 static void
@@ -406,7 +408,7 @@ on_probe(const struct osh_rmcp_caps *caps, void *arg)
 	}
 	/* Nothing answers: no thread needs to wait for it. */
 	s->busy = false;
-	j->res.err = OSH_IPMI_TIMEOUT;
+	j->res.err = caps->refused ? OSH_IPMI_UNREACHABLE : OSH_IPMI_TIMEOUT;
 	snprintf(j->res.message, sizeof(j->res.message),
 	    "no answer from %.100s:%u", s->target.host, s->target.port);
 	reply(j);
@@ -628,15 +630,19 @@ osh_ipmi_free(struct osh_ipmi *m)
 
 	if (m == NULL)
 		return;
-	/* Finish what runs; then answer the rest and close sessions. */
-	osh_work_pool_free(m->pool);
+	/* Finish what runs, but do not wait long on BMCs that went silent
+	 * mid-request: if threads are stuck, leave everything to the exit. */
+	if (osh_work_pool_free_within(m->pool, 3000) != 0)
+		return;
 	while ((s = TAILQ_FIRST(&m->sessions)) != NULL) {
 		while ((j = TAILQ_FIRST(&s->queue)) != NULL) {
 			TAILQ_REMOVE(&s->queue, j, next);
 			fail_job(j, OSH_IPMI_INTERNAL, "shutting down");
 			job_free(j);
 		}
-		ipmi_link_close(&s->link, s->link.ctx != NULL);
+		/* Only answering BMCs get a polite Close Session: a dead one
+		 * would hold the exit for FreeIPMI's whole session timeout. */
+		ipmi_link_close(&s->link, s->link.ctx != NULL && s->healthy);
 		session_free(s);
 	}
 	if (m->sweep != NULL)

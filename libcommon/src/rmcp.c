@@ -134,7 +134,10 @@ on_event(evutil_socket_t fd, short what, void *arg)
 				send_request(p);
 			}
 		} else if (n < 0 && errno == ECONNREFUSED) {
-			finish(p, NULL); /* nothing listens there */
+			struct osh_rmcp_caps c;
+			memset(&c, 0, sizeof(c));
+			c.refused = true; /* nothing listens there */
+			finish(p, &c);
 			return;
 		}
 		tv.tv_sec = 0;

@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <time.h>
 #include <sys/queue.h>
 #include <unistd.h>
 
@@ -25,7 +26,9 @@ struct osh_work_pool {
 	pthread_cond_t cv;
 	struct item_list todo, done;
 	size_t queued, max_queue;
+	int active; /* threads running work now */
 	bool quit;
+	pthread_cond_t idle;
 	int nthreads;
 	pthread_t *threads;
 	int pipe_rd, pipe_wr;
@@ -48,11 +51,14 @@ worker(void *arg)
 		it = STAILQ_FIRST(&p->todo);
 		STAILQ_REMOVE_HEAD(&p->todo, next);
 		p->queued--;
+		p->active++;
 		pthread_mutex_unlock(&p->mu);
 
 		it->work(it->arg);
 
 		pthread_mutex_lock(&p->mu);
+		p->active--;
+		pthread_cond_broadcast(&p->idle);
 		wake = STAILQ_EMPTY(&p->done);
 		STAILQ_INSERT_TAIL(&p->done, it, next);
 		if (wake)
@@ -104,6 +110,7 @@ osh_work_pool_new(struct event_base *base, int threads, size_t max_queue)
 		return NULL;
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->cv, NULL);
+	pthread_cond_init(&p->idle, NULL);
 	STAILQ_INIT(&p->todo);
 	STAILQ_INIT(&p->done);
 	p->max_queue = max_queue;
@@ -136,6 +143,41 @@ out_free:
 	return NULL;
 }
 
+int
+osh_work_pool_free_within(struct osh_work_pool *p, int timeout_ms)
+{
+	struct timespec until;
+	int rc = 0;
+
+	if (p == NULL)
+		return 0;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += timeout_ms / 1000;
+	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&p->mu);
+	p->quit = true;
+	pthread_cond_broadcast(&p->cv);
+	while ((p->active > 0 || !STAILQ_EMPTY(&p->todo)) && rc == 0)
+		rc = pthread_cond_timedwait(&p->idle, &p->mu, &until);
+	if (p->active > 0 || !STAILQ_EMPTY(&p->todo)) {
+		pthread_mutex_unlock(&p->mu);
+		osh_log_warn(NULL,
+		    "msg=\"worker threads still busy at exit, "
+		    "leaving them\" busy=%d",
+		    p->active);
+		for (int i = 0; i < p->nthreads; i++)
+			pthread_detach(p->threads[i]);
+		return -1;
+	}
+	pthread_mutex_unlock(&p->mu);
+	osh_work_pool_free(p);
+	return 0;
+}
+
 void
 osh_work_pool_free(struct osh_work_pool *p)
 {
@@ -153,6 +195,7 @@ osh_work_pool_free(struct osh_work_pool *p)
 	close(p->pipe_wr);
 	pthread_mutex_destroy(&p->mu);
 	pthread_cond_destroy(&p->cv);
+	pthread_cond_destroy(&p->idle);
 	free(p->threads);
 	free(p);
 }

@@ -15,6 +15,7 @@
 
 #include "handlers.h"
 #include "import.h"
+#include "rowcache.h"
 #include "sm.h"
 #include "store.h"
 
@@ -490,6 +491,7 @@ on_updated(
 		return;
 	}
 	server = json_object_object_get(r, "server");
+	rowcache_drop(app->rows, c->id);
 	/* Sessions of the old address or credentials are of no more use. */
 	if (c->in.has_addr || c->in.has_credentials || c->in.ipmi_version ||
 	    c->in.privilege || c->in.has_cipher || c->in.has_workarounds)

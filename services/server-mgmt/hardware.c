@@ -15,6 +15,7 @@
 
 #include "handlers.h"
 #include "poller.h"
+#include "rowcache.h"
 #include "sm.h"
 #include "store.h"
 
@@ -65,8 +66,8 @@ audit_hw(struct hw *c, const char *result)
 static bool
 observation_differs(const struct hw *c, const struct osh_ipmi_result *r)
 {
-	const char *status = r->err == OSH_IPMI_OK || r->done ? "online" :
-							      status_of(r->err);
+	const char *status =
+	    r->err == OSH_IPMI_OK || r->done ? "online" : status_of(r->err);
 
 	if (strcmp(status, c->was_status) != 0)
 		return true;
@@ -113,6 +114,12 @@ on_ipmi(const struct osh_ipmi_result *r, void *arg)
 	    observation_differs(c, r)) {
 		/* Reads record only news: the poller keeps the timestamps. */
 		poller_observe(c->app, c->id, c->name, &c->rq, r, NULL, NULL);
+		rowcache_note(c->app->rows, c->id,
+		    r->err == OSH_IPMI_OK || r->done ? "online"
+						     : status_of(r->err),
+		    (r->done & OSH_IPMI_WANT_CHASSIS)
+			? (r->chassis.power_on ? "on" : "off")
+			: NULL);
 	}
 	audit_hw(c, r->err == OSH_IPMI_OK ? "success" : "failure");
 	if (r->err != OSH_IPMI_OK && r->done == 0) {
@@ -182,9 +189,25 @@ hw_start(struct osh_req *req, unsigned want, hw_done done)
 }
 
 static void
+on_loaded(enum osh_db_status st, const struct server_row *row, void *arg)
+{
+	struct hw *c = arg;
+
+	if (st == OSH_DB_OK)
+		rowcache_put(c->app->rows, row);
+	on_row(st, row, c);
+}
+
+static void
 hw_go(struct hw *c)
 {
-	store_server_row(osh_service_of(c->req)->db, c->id, on_row, c);
+	struct server_row row;
+
+	if (rowcache_get(c->app->rows, c->id, &row)) {
+		on_row(OSH_DB_OK, &row, c);
+		return;
+	}
+	store_server_row(osh_service_of(c->req)->db, c->id, on_loaded, c);
 }
 
 static struct json_object *

@@ -10,6 +10,7 @@
 #include <osh/service.h>
 
 #include "poller.h"
+#include "rowcache.h"
 #include "routes.h"
 #include "sm.h"
 #include "store.h"
@@ -96,6 +97,8 @@ start(struct osh_service *svc)
 	};
 	if ((app.ipmi = osh_ipmi_new(svc->base, &io)) == NULL)
 		return -1;
+	if ((app.rows = rowcache_new((int)app.cfg.row_cache_ms)) == NULL)
+		return -1;
 	app.m_power_actions =
 	    osh_metric_new(svc->metrics, "osh_power_actions_total",
 		"Power actions requested", OSH_COUNTER, NULL, 0);
@@ -115,6 +118,7 @@ stop(struct osh_service *svc)
 	osh_ipmi_free(app.ipmi);
 	app.ipmi = NULL;
 	poller_free(app.poller);
+	rowcache_free(app.rows);
 	osh_keyring_free(app.keys);
 }
 

@@ -23,6 +23,7 @@ struct sm_config {
 	int64_t scan_max_targets;
 	int64_t scan_concurrency;
 	int64_t scan_timeout_ms;
+	int64_t row_cache_ms;
 };
 
 struct sm_app {
@@ -31,6 +32,7 @@ struct sm_app {
 	struct osh_keyring *keys;
 	struct osh_ipmi *ipmi;
 	struct poller *poller;
+	struct rowcache *rows; /* recently loaded servers */
 	struct osh_metric *m_power_actions;
 };
 

@@ -18,8 +18,8 @@ if [ "${SAN:-0}" = 1 ]; then
 fi
 
 teardown() {
-	python3 deploy/sim/osh-sim down "$OSH_RUN_DIR/fleet" >/dev/null 2>&1
 	bash deploy/local/stack.sh down >/dev/null 2>&1
+	python3 deploy/sim/osh-sim down "$OSH_RUN_DIR/fleet" >/dev/null 2>&1
 }
 trap teardown EXIT INT TERM
 

@@ -12,6 +12,7 @@ struct event_base;
 
 struct osh_rmcp_caps {
 	bool answered;
+	bool refused; /* the host said nothing listens on that port */
 	bool ipmi15, ipmi20;
 	bool auth_none, auth_md2, auth_md5, auth_straight, auth_oem;
 	bool anonymous_login, null_usernames, non_null_usernames;

@@ -16,6 +16,12 @@ struct osh_work_pool *osh_work_pool_new(
 /* Finishes queued work, joins the threads, runs pending done callbacks. */
 void osh_work_pool_free(struct osh_work_pool *p);
 
+/* The same, waiting at most timeout_ms for work still running (a thread
+ * blocked on a dead peer, say). Returns -1 when that ran out: the threads
+ * and the pool are then left behind (the process is ending) and the done
+ * callbacks of unfinished work never run. */
+int osh_work_pool_free_within(struct osh_work_pool *p, int timeout_ms);
+
 /* Returns -1 when the queue is full; the caller answers 503. */
 int osh_work_submit(
     struct osh_work_pool *p, osh_work_fn work, osh_done_fn done, void *arg);
