@@ -63,7 +63,8 @@ $(BUILD)/gen/$(1)_migrations.c: $$($(1)_MIG) libcommon/tools/embed-migrations.sh
 $(BUILD)/obj/gen/$(1)_migrations.o: $(BUILD)/gen/$(1)_migrations.c
 	@mkdir -p $$(dir $$@)
 	$(CC) $(ALL_CFLAGS) -c $$< -o $$@
-$(BUILD)/osh-$(1): $$($(1)_OBJ) $(BUILD)/obj/gen/$(1)_migrations.o $(LIB)
+$(1)_GEN := $$(if $$($(1)_MIG),$(BUILD)/obj/gen/$(1)_migrations.o)
+$(BUILD)/osh-$(1): $$($(1)_OBJ) $$($(1)_GEN) $(LIB)
 	$(CC) $(LDFLAGS_ALL) -o $$@ $$^ $(PKG_LIBS)
 endef
 $(foreach s,$(SERVICES),$(eval $(call service_rules,$(s))))

@@ -288,6 +288,32 @@ part_failed(struct osh_ipmi_result *res, unsigned part, enum osh_ipmi_err e)
 			res->part_err[i] = e;
 }
 
+/* Get System Info Parameters, "system firmware version" (parameter 1,
+ * set 0): optional, so failure is quiet and leaves it empty. */
+static void
+system_firmware(struct bmc_link *l, struct osh_ipmi_result *res)
+{
+	uint8_t rq[] = {0x59, 0x00, 0x01, 0x00, 0x00}, rs[64], cc;
+	enum osh_ipmi_err before = res->err;
+	char msg[sizeof(res->message)];
+	size_t n;
+
+	osh_strlcpy(msg, res->message, sizeof(msg));
+	if (raw(l, NETFN_APP, rq, sizeof(rq), rs, sizeof(rs), &n, &cc, res) ==
+		0 &&
+	    n >= 4) {
+		/* rev, set, encoding, length, text... */
+		size_t len = rs[3] < n - 4 ? rs[3] : n - 4;
+		char *clean = osh_utf8_clean((const char *)rs + 4, len,
+		    sizeof(res->system_firmware) - 1);
+		osh_strlcpy(res->system_firmware, clean ? clean : "",
+		    sizeof(res->system_firmware));
+		free(clean);
+	}
+	res->err = before;
+	osh_strlcpy(res->message, msg, sizeof(res->message));
+}
+
 static void
 do_device_id(struct bmc_link *l, struct osh_ipmi_result *res)
 {
@@ -301,6 +327,7 @@ do_device_id(struct bmc_link *l, struct osh_ipmi_result *res)
 		fail(res, OSH_IPMI_BAD_RESPONSE, "short Get Device ID answer");
 		return;
 	}
+	system_firmware(l, res);
 	res->done |= OSH_IPMI_WANT_DEVICE_ID;
 }
 

@@ -150,6 +150,8 @@ osh_router_match(const struct osh_router *r, enum osh_method method,
 		return NULL;
 	if (plen > 1 && path[plen - 1] == '/')
 		plen--; /* one trailing slash is forgiven */
+	if (plen == 1)
+		plen = 0; /* "/" itself has no segments */
 	while (p < path + plen) {
 		const char *start = p + 1,
 			   *end = memchr(

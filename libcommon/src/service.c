@@ -132,8 +132,9 @@ ready_reply(struct ready_ctx *rc)
 	if (svc->db != NULL)
 		json_object_object_add(checks, "database",
 		    json_object_new_string(rc->db_ok ? "ok" : "down"));
-	json_object_object_add(checks, "redis",
-	    json_object_new_string(rc->redis_ok ? "ok" : "down"));
+	if (svc->redis != NULL)
+		json_object_object_add(checks, "redis",
+		    json_object_new_string(rc->redis_ok ? "ok" : "down"));
 	json_object_object_add(o, "checks", checks);
 	osh_reply_json(rc->req, ok ? 200 : 503, o);
 	free(rc);
@@ -183,11 +184,15 @@ h_ready(struct osh_req *req)
 	rc->req = req;
 	rc->waiting = 1;
 	rc->db_ok = true;
+	rc->redis_ok = true;
 	if (svc->db != NULL) {
 		rc->waiting++;
 		osh_db_query(svc->db, "SELECT 1", 0, NULL, ready_db, rc);
 	}
-	osh_redis_cmd(svc->redis, ready_redis, rc, "PING");
+	if (svc->redis != NULL)
+		osh_redis_cmd(svc->redis, ready_redis, rc, "PING");
+	else
+		ready_reply(rc);
 }
 
 static void
@@ -219,8 +224,12 @@ collect(struct osh_metrics *m, void *arg)
 		osh_metric_set(pool, "state=\"down\"", st.size - st.connected);
 		osh_metric_set(queue, "", (double)st.queued);
 	}
-	osh_metric_set(redis_up, "", osh_redis_connected(svc->redis) ? 1 : 0);
-	osh_metric_set(backlog, "", (double)osh_audit_backlog(svc->audit));
+	if (svc->redis != NULL) {
+		osh_metric_set(
+		    redis_up, "", osh_redis_connected(svc->redis) ? 1 : 0);
+		osh_metric_set(
+		    backlog, "", (double)osh_audit_backlog(svc->audit));
+	}
 	osh_metric_set(inflight, "", osh_http_in_flight(svc->http));
 	osh_metric_set(work, "", (double)osh_work_queued(svc->work));
 }
@@ -276,6 +285,18 @@ on_drain(evutil_socket_t fd, short what, void *arg)
 			    osh_http_in_flight(svc->http));
 		event_base_loopexit(svc->base, NULL);
 	}
+}
+
+static void
+on_hup(evutil_socket_t sig, short what, void *arg)
+{
+	struct osh_service *svc = arg;
+
+	(void)sig;
+	(void)what;
+	osh_log_info(NULL, "msg=\"SIGHUP: reloading\"");
+	if (svc->def->reload != NULL)
+		svc->def->reload(svc);
 }
 
 static void
@@ -339,9 +360,15 @@ load_config(struct osh_service *svc, bool print)
 
 	common_items(&svc->cfg, items);
 	snprintf(port, sizeof(port), "%d", svc->def->default_port);
-	for (size_t i = 0; i < NCOMMON; i++)
+	for (size_t i = 0; i < NCOMMON; i++) {
 		if (strcmp(items[i].env, "OSH_PORT") == 0)
 			items[i].def = port;
+		/* A standalone service needs neither keys nor Redis. */
+		if (svc->def->standalone &&
+		    (strcmp(items[i].env, "OSH_JWT_PUBLIC_KEY_FILE") == 0 ||
+			strcmp(items[i].env, "OSH_REDIS_HOST") == 0))
+			items[i].def = "";
+	}
 	if (osh_config_load(items, OSH_ARRAY_LEN(items), err, sizeof(err)) !=
 		0 ||
 	    osh_config_load(
@@ -401,7 +428,7 @@ osh_service_main(const struct osh_service_def *def, int argc, char **argv)
 	struct osh_redis_options ro;
 	struct osh_http_options ho;
 	struct osh_route *routes = NULL;
-	struct event *sigterm = NULL, *sigint = NULL;
+	struct event *sigterm = NULL, *sigint = NULL, *sighup = NULL;
 	enum osh_log_level level;
 	char *dbpass = NULL, *redispass = NULL, *pubkey = NULL;
 	size_t nroutes = 0;
@@ -435,7 +462,8 @@ osh_service_main(const struct osh_service_def *def, int argc, char **argv)
 		osh_log_error(NULL, "msg=\"libsodium failed to start\"");
 		return 1;
 	}
-	if ((pubkey = osh_read_file(
+	if (svc.cfg.jwt_public_key_file[0] != '\0' &&
+	    (pubkey = osh_read_file(
 		 svc.cfg.jwt_public_key_file, 16384, false)) == NULL) {
 		osh_log_error(NULL,
 		    "msg=\"cannot read public key\" path=\"%s\"",
@@ -469,22 +497,30 @@ osh_service_main(const struct osh_service_def *def, int argc, char **argv)
 	    .password = redispass,
 	    .timeout_ms = (int)svc.cfg.redis_timeout_ms,
 	};
-	svc.redis = osh_redis_new(svc.base, &ro);
-	svc.revoked =
-	    svc.redis ? osh_revocations_new(svc.base, &ro, svc.redis) : NULL;
+	if (svc.cfg.redis_host[0] != '\0') {
+		svc.redis = osh_redis_new(svc.base, &ro);
+		svc.revoked = svc.redis
+		    ? osh_revocations_new(svc.base, &ro, svc.redis)
+		    : NULL;
+	}
 	svc.work = osh_work_pool_new(svc.base, (int)svc.cfg.workers, 1024);
-	svc.verifier = osh_jwt_verifier_new(
-	    svc.cfg.jwt_alg, pubkey, svc.cfg.jwt_issuer, svc.cfg.jwt_audience);
-	if (svc.redis == NULL || svc.revoked == NULL || svc.work == NULL ||
-	    svc.verifier == NULL) {
+	if (pubkey != NULL)
+		svc.verifier = osh_jwt_verifier_new(svc.cfg.jwt_alg, pubkey,
+		    svc.cfg.jwt_issuer, svc.cfg.jwt_audience);
+	if ((svc.cfg.redis_host[0] != '\0' &&
+		(svc.redis == NULL || svc.revoked == NULL)) ||
+	    svc.work == NULL || (pubkey != NULL && svc.verifier == NULL) ||
+	    (pubkey == NULL && !def->standalone)) {
 		osh_log_error(NULL,
 		    "msg=\"start-up failed\" redis=%d work=%d "
 		    "verifier=%d",
 		    svc.redis != NULL, svc.work != NULL, svc.verifier != NULL);
 		goto out;
 	}
-	svc.audit = osh_audit_new(svc.redis, def->name, 100000);
-	osh_redis_on_connect(svc.redis, on_redis_connect, &svc);
+	if (svc.redis != NULL) {
+		svc.audit = osh_audit_new(svc.redis, def->name, 100000);
+		osh_redis_on_connect(svc.redis, on_redis_connect, &svc);
+	}
 	if ((routes = all_routes(def, &nroutes)) == NULL ||
 	    (svc.router = osh_router_new(routes, nroutes)) == NULL)
 		goto out;
@@ -508,8 +544,10 @@ osh_service_main(const struct osh_service_def *def, int argc, char **argv)
 		goto out_stop;
 	sigterm = evsignal_new(svc.base, SIGTERM, on_signal, &svc);
 	sigint = evsignal_new(svc.base, SIGINT, on_signal, &svc);
+	sighup = evsignal_new(svc.base, SIGHUP, on_hup, &svc);
 	event_add(sigterm, NULL);
 	event_add(sigint, NULL);
+	event_add(sighup, NULL);
 	osh_log_info(NULL, "msg=\"listening\" addr=%s port=%lld",
 	    svc.cfg.listen_addr, (long long)svc.cfg.port);
 	event_base_dispatch(svc.base);
@@ -523,6 +561,8 @@ out:
 		event_free(sigterm);
 	if (sigint != NULL)
 		event_free(sigint);
+	if (sighup != NULL)
+		event_free(sighup);
 	/* Dependencies first: their last callbacks may still answer
 	 * requests, so the HTTP server goes last. */
 	osh_work_pool_free(svc.work);

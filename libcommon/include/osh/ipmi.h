@@ -235,6 +235,7 @@ struct osh_ipmi_result {
 	unsigned done; /* parts that succeeded (OSH_IPMI_WANT_*) */
 	enum osh_ipmi_err part_err[OSH_IPMI_NPARTS];
 	struct osh_device_id device;
+	char system_firmware[64]; /* Get System Info; "" when unsupported */
 	struct osh_chassis chassis;
 	struct osh_sensor *sensors;
 	size_t nsensors;

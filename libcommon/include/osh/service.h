@@ -71,6 +71,11 @@ struct osh_service_def {
 	int (*start)(struct osh_service *svc);
 	/* On shutdown, after the last request. */
 	void (*stop)(struct osh_service *svc);
+	/* On SIGHUP (may be NULL). */
+	void (*reload)(struct osh_service *svc);
+	/* A service that stands alone (the exporter): no access tokens, and
+	 * Redis only when OSH_REDIS_HOST is set. Its routes are public. */
+	bool standalone;
 };
 
 /* Parses argv (--check-config, --help), runs the service until SIGTERM or

@@ -1,0 +1,259 @@
+/* httpc.c - libcurl's multi interface driven by libevent: curl tells us
+ * which sockets to watch and when to wake it; we tell curl what happened. */
+#include <curl/curl.h>
+#include <event2/event.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+
+#include "osh/httpc.h"
+#include "osh/util.h"
+
+#define MAX_BODY (8u << 20)
+
+struct xfer;
+TAILQ_HEAD(xfer_list, xfer);
+
+struct osh_httpc {
+	struct event_base *base;
+	CURLM *multi;
+	struct event *timer;
+	int running;
+	struct xfer_list xfers;
+};
+
+struct xfer {
+	TAILQ_ENTRY(xfer) next;
+	struct osh_httpc *c;
+	CURL *easy;
+	struct curl_slist *headers;
+	struct osh_buf body;
+	char *req_body;
+	osh_httpc_cb cb;
+	void *arg;
+	char error[CURL_ERROR_SIZE];
+};
+
+struct sock {
+	struct event *ev;
+	struct osh_httpc *c;
+};
+
+static void
+finish(struct xfer *x, CURLcode rc)
+{
+	long status = 0;
+
+	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
+	curl_multi_remove_handle(x->c->multi, x->easy);
+	TAILQ_REMOVE(&x->c->xfers, x, next);
+	if (rc != CURLE_OK) {
+		if (x->error[0] == '\0')
+			osh_strlcpy(
+			    x->error, curl_easy_strerror(rc), sizeof(x->error));
+		status = 0;
+	}
+	x->cb((int)status, x->body.data ? x->body.data : "", x->body.len,
+	    rc == CURLE_OK ? NULL : x->error, x->arg);
+	curl_easy_cleanup(x->easy);
+	curl_slist_free_all(x->headers);
+	osh_buf_release(&x->body);
+	free(x->req_body);
+	free(x);
+}
+
+static void
+check_done(struct osh_httpc *c)
+{
+	CURLMsg *msg;
+	int left;
+
+	while ((msg = curl_multi_info_read(c->multi, &left)) != NULL) {
+		struct xfer *x;
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &x);
+		finish(x, msg->data.result);
+	}
+}
+
+static void
+on_socket_event(evutil_socket_t fd, short what, void *arg)
+{
+	struct osh_httpc *c = arg;
+	int flags = 0;
+
+	if (what & EV_READ)
+		flags |= CURL_CSELECT_IN;
+	if (what & EV_WRITE)
+		flags |= CURL_CSELECT_OUT;
+	curl_multi_socket_action(c->multi, fd, flags, &c->running);
+	check_done(c);
+}
+
+static void
+on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct osh_httpc *c = arg;
+
+	(void)fd;
+	(void)what;
+	curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &c->running);
+	check_done(c);
+}
+
+static int
+socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
+{
+	struct osh_httpc *c = userp;
+	struct sock *sk = socketp;
+	short ev = EV_PERSIST;
+
+	(void)easy;
+	if (what == CURL_POLL_REMOVE) {
+		if (sk != NULL) {
+			event_free(sk->ev);
+			free(sk);
+		}
+		curl_multi_assign(c->multi, s, NULL);
+		return 0;
+	}
+	if (what & CURL_POLL_IN)
+		ev |= EV_READ;
+	if (what & CURL_POLL_OUT)
+		ev |= EV_WRITE;
+	if (sk == NULL) {
+		if ((sk = calloc(1, sizeof(*sk))) == NULL)
+			return -1;
+		sk->c = c;
+		curl_multi_assign(c->multi, s, sk);
+	} else {
+		event_free(sk->ev);
+	}
+	sk->ev = event_new(c->base, s, ev, on_socket_event, c);
+	event_add(sk->ev, NULL);
+	return 0;
+}
+
+static int
+timer_cb(CURLM *multi, long timeout_ms, void *userp)
+{
+	struct osh_httpc *c = userp;
+	struct timeval tv;
+
+	(void)multi;
+	if (timeout_ms < 0) {
+		evtimer_del(c->timer);
+		return 0;
+	}
+	tv.tv_sec = timeout_ms / 1000;
+	tv.tv_usec = (timeout_ms % 1000) * 1000;
+	evtimer_add(c->timer, &tv);
+	return 0;
+}
+
+static size_t
+write_cb(char *p, size_t size, size_t n, void *arg)
+{
+	struct xfer *x = arg;
+
+	if (osh_buf_append(&x->body, p, size * n) != 0)
+		return 0; /* too large: curl fails the transfer */
+	return size * n;
+}
+
+struct osh_httpc *
+osh_httpc_new(struct event_base *base)
+{
+	static bool inited;
+	struct osh_httpc *c;
+
+	if (!inited) {
+		curl_global_init(CURL_GLOBAL_DEFAULT);
+		inited = true;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	c->base = base;
+	TAILQ_INIT(&c->xfers);
+	c->multi = curl_multi_init();
+	c->timer = evtimer_new(base, on_timer, c);
+	if (c->multi == NULL || c->timer == NULL) {
+		osh_httpc_free(c);
+		return NULL;
+	}
+	curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
+	curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
+	curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+	curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
+	return c;
+}
+
+void
+osh_httpc_free(struct osh_httpc *c)
+{
+	struct xfer *x;
+
+	if (c == NULL)
+		return;
+	if (c->multi != NULL) {
+		/* Fail what is still running, then let curl forget it. */
+		while ((x = TAILQ_FIRST(&c->xfers)) != NULL) {
+			osh_strlcpy(
+			    x->error, "shutting down", sizeof(x->error));
+			finish(x, CURLE_ABORTED_BY_CALLBACK);
+		}
+		curl_multi_cleanup(c->multi);
+	}
+	if (c->timer != NULL)
+		event_free(c->timer);
+	free(c);
+}
+
+int
+osh_httpc_request(struct osh_httpc *c, const char *method, const char *url,
+    const char *const *headers, const char *body, size_t len, int timeout_ms,
+    osh_httpc_cb cb, void *arg)
+{
+	struct xfer *x = calloc(1, sizeof(*x));
+
+	if (x == NULL || (x->easy = curl_easy_init()) == NULL) {
+		free(x);
+		return -1;
+	}
+	x->c = c;
+	x->cb = cb;
+	x->arg = arg;
+	osh_buf_init(&x->body, MAX_BODY);
+	for (const char *const *h = headers; h != NULL && *h != NULL; h++)
+		x->headers = curl_slist_append(x->headers, *h);
+	curl_easy_setopt(x->easy, CURLOPT_URL, url);
+	curl_easy_setopt(x->easy, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, x->headers);
+	curl_easy_setopt(x->easy, CURLOPT_WRITEFUNCTION, write_cb);
+	curl_easy_setopt(x->easy, CURLOPT_WRITEDATA, x);
+	curl_easy_setopt(x->easy, CURLOPT_PRIVATE, x);
+	curl_easy_setopt(x->easy, CURLOPT_ERRORBUFFER, x->error);
+	curl_easy_setopt(x->easy, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
+	curl_easy_setopt(x->easy, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(x->easy, CURLOPT_PROTOCOLS_STR, "http,https");
+	if (body != NULL) {
+		x->req_body = malloc(len + 1);
+		if (x->req_body != NULL) {
+			memcpy(x->req_body, body, len);
+			x->req_body[len] = '\0';
+		}
+		curl_easy_setopt(x->easy, CURLOPT_POSTFIELDS, x->req_body);
+		curl_easy_setopt(x->easy, CURLOPT_POSTFIELDSIZE, (long)len);
+	}
+	TAILQ_INSERT_TAIL(&c->xfers, x, next);
+	if (curl_multi_add_handle(c->multi, x->easy) != CURLM_OK) {
+		TAILQ_REMOVE(&c->xfers, x, next);
+		curl_easy_cleanup(x->easy);
+		curl_slist_free_all(x->headers);
+		free(x->req_body);
+		free(x);
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,131 @@
+/* exporter.h - osh-ipmi-exporter: a drop-in for the Prometheus community
+ * ipmi_exporter. Its modules (the same YAML file), the collectors, and
+ * the pieces of the service. */
+#ifndef EXP_EXPORTER_H
+#define EXP_EXPORTER_H
+
+#include <regex.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <osh/ipmi.h>
+#include <osh/service.h>
+#include <osh/util.h>
+
+enum collector {
+	COLL_IPMI,
+	COLL_BMC,
+	COLL_CHASSIS,
+	COLL_DCMI,
+	COLL_SEL,
+	COLL_FRU,
+	COLL_SM_LAN_MODE, /* accepted for compatibility; never up */
+	NCOLL,
+};
+
+extern const char *const collector_names[NCOLL];
+
+#define MAX_PATTERNS 16
+
+struct patterns {
+	regex_t re[MAX_PATTERNS];
+	char *text[MAX_PATTERNS];
+	size_t n;
+};
+
+struct module {
+	char *name;
+	bool from_server_mgmt; /* module "osh": credentials per target */
+	char user[33];
+	char password[65];
+	bool ipmi15;
+	uint8_t privilege;
+	uint8_t cipher_suite;
+	unsigned workarounds;
+	int timeout_ms;
+	unsigned collectors; /* 1 << enum collector */
+	int64_t *exclude_ids;
+	size_t nexclude;
+	struct patterns include_names, exclude_names;
+	struct patterns include_types, exclude_types;
+};
+
+struct exp_config {
+	struct module *modules;
+	size_t n;
+	int refs; /* scrapes still using this configuration, plus one */
+};
+
+/* Loads the YAML module file. On failure returns NULL and writes "line N:
+ * reason" into err. A module "default" without credentials always exists,
+ * as in the reference exporter. */
+struct exp_config *config_load(const char *path, char *err, size_t errlen);
+struct exp_config *config_parse(
+    const char *text, size_t len, char *err, size_t errlen);
+void config_free(struct exp_config *c);
+/* Adds a module with the reference defaults when it is missing. */
+int config_ensure_module(struct exp_config *c, const char *name);
+/* Reference counting: scrapes hold the configuration they started with. */
+struct exp_config *config_ref(struct exp_config *c);
+void config_unref(struct exp_config *c);
+const struct module *config_module(
+    const struct exp_config *c, const char *name);
+
+/* Whether a sensor passes a module's id and pattern filters. */
+bool module_wants_sensor(
+    const struct module *m, const struct osh_sensor *s, const char *type_name);
+
+struct exp_config_env {
+	const char *config_file;
+	int64_t margin_ms;
+	int64_t ipmi_threads;
+	int64_t idle_ms;
+	const char *server_mgmt_url;
+	const char *auth_url;
+	const char *service_secret_file;
+	int64_t creds_ttl_s;
+};
+
+extern struct exp_config_env exp_env;
+
+/* What one scrape gathered, collector by collector. */
+struct scrape_data {
+	unsigned done; /* 1 << collector: finished and up */
+	struct osh_sensor *sensors;
+	size_t nsensors;
+	struct osh_device_id device;
+	char system_firmware[64];
+	struct osh_chassis chassis;
+	double dcmi_watts;
+	struct osh_sel_info sel;
+	struct osh_fru fru;
+};
+
+/* Renders a scrape in the reference exporter's metric names, labels and
+ * conventions (plus ipmi_fru_info). Returns how many duplicate series
+ * were left out. */
+unsigned render_scrape(struct osh_buf *out, const struct module *m,
+    const struct scrape_data *d, double seconds);
+
+struct creds;
+struct scrapes;
+
+struct exp_app {
+	struct osh_service *svc;
+	struct exp_config *config; /* replaced whole on reload */
+	struct osh_ipmi *ipmi;
+	struct creds *creds; /* NULL without server-mgmt */
+	struct scrapes *scrapes;
+	struct osh_metric *m_scrape_seconds;
+	struct osh_metric *m_scrapes;
+	struct osh_metric *m_shared;
+	struct osh_metric *m_skipped;
+	unsigned long reloads, reload_failures;
+};
+
+/* Reloads the YAML file; keeps the old configuration when the new one does
+ * not load. Returns 0 or -1 with the reason in err. */
+int exporter_reload(struct exp_app *app, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,289 @@
+/* main.c - osh-ipmi-exporter: Prometheus metrics from BMCs, a drop-in for
+ * the community ipmi_exporter (same flags, endpoints, YAML and metrics). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <osh/crypto.h>
+#include <osh/ipmi.h>
+#include <osh/log.h>
+#include <osh/metrics.h>
+#include <osh/redis.h>
+#include <osh/service.h>
+
+#include "creds.h"
+#include "exporter.h"
+#include "routes.h"
+#include "scrape.h"
+
+struct exp_config_env exp_env;
+
+static const struct osh_config_item exp_items[] = {
+    {"OSH_EXPORTER_CONFIG", OSH_CONF_STRING, &exp_env.config_file, "", 0, 0,
+	NULL, "the YAML module file (--config.file)"},
+    {"OSH_SCRAPE_MARGIN_MS", OSH_CONF_INT, &exp_env.margin_ms, "500", 0, 10000,
+	NULL, "taken off Prometheus' scrape timeout to leave time to answer"},
+    {"OSH_IPMI_THREADS", OSH_CONF_INT, &exp_env.ipmi_threads, "64", 1, 1024,
+	NULL, "threads talking to BMCs"},
+    {"OSH_IPMI_IDLE_MS", OSH_CONF_INT, &exp_env.idle_ms, "45000", 1000, 3600000,
+	NULL, "close BMC sessions idle this long"},
+    {"OSH_SERVER_MGMT_URL", OSH_CONF_STRING, &exp_env.server_mgmt_url, "", 0, 0,
+	NULL, "server-mgmt, for module osh"},
+    {"OSH_AUTH_URL", OSH_CONF_STRING, &exp_env.auth_url, "", 0, 0, NULL,
+	"auth, for module osh's service token"},
+    {"OSH_SERVICE_SECRET_FILE", OSH_CONF_STRING, &exp_env.service_secret_file,
+	"", 0, 0, NULL, "secret traded for a service token, for module osh"},
+    {"OSH_CREDENTIALS_TTL_S", OSH_CONF_INT, &exp_env.creds_ttl_s, "300", 1,
+	86400, NULL, "how long module osh keeps a target's credentials"},
+};
+
+static struct exp_app app;
+
+static bool
+osh_module_enabled(void)
+{
+	return exp_env.server_mgmt_url[0] && exp_env.auth_url[0] &&
+	    exp_env.service_secret_file[0];
+}
+
+int
+exporter_reload(struct exp_app *a, char *err, size_t errlen)
+{
+	struct exp_config *c = config_load(exp_env.config_file, err, errlen);
+
+	if (c == NULL ||
+	    (osh_module_enabled() && config_ensure_module(c, "osh") != 0)) {
+		config_free(c);
+		a->reload_failures++;
+		osh_log_error(NULL,
+		    "msg=\"configuration not loaded\" "
+		    "error=\"%s\"",
+		    err);
+		return -1;
+	}
+	config_unref(a->config);
+	a->config = c;
+	a->reloads++;
+	osh_log_info(NULL, "msg=\"configuration loaded\" modules=%zu", c->n);
+	return 0;
+}
+
+static void
+collect(struct osh_metrics *m, void *arg)
+{
+	static struct osh_metric *sessions, *setups, *requests, *errors, *sdr,
+	    *bad, *reloads, *cached;
+	struct osh_ipmi_stats_counts st;
+	size_t open;
+	char labels[64];
+
+	(void)arg;
+	if (sessions == NULL) {
+		sessions = osh_metric_new(m, "osh_ipmi_sessions_open",
+		    "BMC sessions open now", OSH_GAUGE, NULL, 0);
+		setups = osh_metric_new(m, "osh_ipmi_session_setups_total",
+		    "BMC sessions opened", OSH_COUNTER, NULL, 0);
+		requests = osh_metric_new(m, "osh_ipmi_requests_total",
+		    "BMC requests answered", OSH_COUNTER, NULL, 0);
+		errors = osh_metric_new(m, "osh_ipmi_errors_total",
+		    "BMC requests failed, by kind", OSH_COUNTER, NULL, 0);
+		sdr = osh_metric_new(m, "osh_ipmi_sdr_cache_total",
+		    "SDR cache hits (revalidated with one request) and reloads",
+		    OSH_COUNTER, NULL, 0);
+		bad = osh_metric_new(m, "osh_ipmi_bad_records_total",
+		    "Duplicate or malformed SDR records skipped", OSH_COUNTER,
+		    NULL, 0);
+		reloads = osh_metric_new(m, "osh_exporter_config_reloads_total",
+		    "Configuration reloads, by result", OSH_COUNTER, NULL, 0);
+		cached = osh_metric_new(m, "osh_exporter_credentials_cached",
+		    "Targets whose credentials module osh holds", OSH_GAUGE,
+		    NULL, 0);
+	}
+	osh_ipmi_stats(app.ipmi, &st, &open);
+	osh_metric_set(sessions, "", (double)open);
+	osh_metric_set(setups, "", (double)st.session_setups);
+	osh_metric_set(requests, "", (double)st.requests);
+	for (int e = 1; e <= OSH_IPMI_INTERNAL; e++) {
+		snprintf(labels, sizeof(labels), "kind=\"%s\"",
+		    osh_ipmi_err_code((enum osh_ipmi_err)e));
+		osh_metric_set(errors, labels, (double)st.errors_by_kind[e]);
+	}
+	osh_metric_set(sdr, "result=\"hit\"", (double)st.sdr_hits);
+	osh_metric_set(sdr, "result=\"reload\"", (double)st.sdr_reloads);
+	osh_metric_set(bad, "", (double)st.bad_records);
+	osh_metric_set(reloads, "result=\"success\"", (double)app.reloads);
+	osh_metric_set(
+	    reloads, "result=\"failure\"", (double)app.reload_failures);
+	if (app.creds != NULL)
+		osh_metric_set(cached, "", (double)creds_cached(app.creds));
+}
+
+static int
+start(struct osh_service *svc)
+{
+	static const double buckets[] = {
+	    0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
+	struct osh_ipmi_options io = {
+	    .threads = (int)exp_env.ipmi_threads,
+	    .idle_timeout_ms = (int)exp_env.idle_ms,
+	    .max_queue_per_bmc = 64,
+	    .max_sessions = 16384,
+	};
+	char err[400];
+
+	app.svc = svc;
+	svc->app = &app;
+	if (exporter_reload(&app, err, sizeof(err)) != 0) {
+		fprintf(stderr, "osh-ipmi-exporter: %s\n", err);
+		return -1;
+	}
+	app.reloads = 0;
+	if ((app.ipmi = osh_ipmi_new(svc->base, &io)) == NULL ||
+	    (app.scrapes = scrapes_new(&app)) == NULL)
+		return -1;
+	if (osh_module_enabled()) {
+		char *secret =
+		    osh_read_file(exp_env.service_secret_file, 1024, true);
+		char *redispass = svc->cfg.redis_password_file[0]
+		    ? osh_read_file(svc->cfg.redis_password_file, 1024, true)
+		    : NULL;
+		struct osh_redis_options ro = {svc->cfg.redis_host,
+		    (int)svc->cfg.redis_port, redispass,
+		    (int)svc->cfg.redis_timeout_ms};
+		struct creds_options co = {
+		    .server_mgmt_url = exp_env.server_mgmt_url,
+		    .auth_url = exp_env.auth_url,
+		    .secret = secret ? secret : "",
+		    .ttl_s = (int)exp_env.creds_ttl_s,
+		    .redis = svc->cfg.redis_host[0] ? &ro : NULL,
+		};
+		app.creds = secret ? creds_new(svc->base, &co) : NULL;
+		osh_free_secret(secret);
+		osh_free_secret(redispass);
+		if (app.creds == NULL) {
+			osh_log_error(NULL, "msg=\"module osh not available\"");
+			return -1;
+		}
+	}
+	app.m_scrape_seconds =
+	    osh_metric_new(svc->metrics, "osh_exporter_scrape_duration_seconds",
+		"Time to answer an /ipmi scrape, by module", OSH_HISTOGRAM,
+		buckets, OSH_ARRAY_LEN(buckets));
+	app.m_scrapes =
+	    osh_metric_new(svc->metrics, "osh_exporter_scrapes_total",
+		"Scrapes asked for", OSH_COUNTER, NULL, 0);
+	app.m_shared =
+	    osh_metric_new(svc->metrics, "osh_exporter_shared_scrapes_total",
+		"Scrapes that joined one already under way for the same target",
+		OSH_COUNTER, NULL, 0);
+	app.m_skipped =
+	    osh_metric_new(svc->metrics, "osh_exporter_duplicate_series_total",
+		"Sensor series left out because their labels repeated",
+		OSH_COUNTER, NULL, 0);
+	osh_metrics_on_collect(svc->metrics, collect, NULL);
+	return 0;
+}
+
+static void
+reload(struct osh_service *svc)
+{
+	char err[400];
+
+	exporter_reload(svc->app, err, sizeof(err));
+}
+
+static void
+stop(struct osh_service *svc)
+{
+	(void)svc;
+	osh_ipmi_free(app.ipmi); /* answers what is pending */
+	creds_free(app.creds);
+	scrapes_free(app.scrapes);
+	config_unref(app.config);
+}
+
+/* The reference exporter's flags, mapped onto our settings. */
+static int
+compat_flags(int *argc, char **argv)
+{
+	int out = 1;
+
+	for (int i = 1; i < *argc; i++) {
+		const char *a = argv[i], *v = NULL;
+		char name[64];
+		const char *eq = strchr(a, '=');
+
+		if (strncmp(a, "--", 2) != 0) {
+			argv[out++] = argv[i];
+			continue;
+		}
+		osh_strlcpy(name, a, sizeof(name));
+		if (eq != NULL) {
+			name[eq - a < (long)sizeof(name) ? eq - a : 0] = '\0';
+			v = eq + 1;
+		}
+		if (strcmp(name, "--config.file") == 0 ||
+		    strcmp(name, "--web.listen-address") == 0 ||
+		    strcmp(name, "--log.level") == 0 ||
+		    strcmp(name, "--freeipmi.path") == 0 ||
+		    strcmp(name, "--log.format") == 0) {
+			if (v == NULL && i + 1 < *argc)
+				v = argv[++i];
+			if (v == NULL) {
+				fprintf(stderr, "%s needs a value\n", name);
+				return -1;
+			}
+			if (strcmp(name, "--config.file") == 0) {
+				setenv("OSH_EXPORTER_CONFIG", v, 1);
+			} else if (strcmp(name, "--web.listen-address") == 0) {
+				const char *colon = strrchr(v, ':');
+				char host[256];
+				if (colon == NULL) {
+					fprintf(stderr,
+					    "--web.listen-address "
+					    "is host:port\n");
+					return -1;
+				}
+				snprintf(host, sizeof(host), "%.*s",
+				    (int)(colon - v), v);
+				setenv("OSH_LISTEN_ADDR",
+				    host[0] ? host : "0.0.0.0", 1);
+				setenv("OSH_PORT", colon + 1, 1);
+			} else if (strcmp(name, "--log.level") == 0) {
+				setenv("OSH_LOG_LEVEL", v, 1);
+			}
+			/* --freeipmi.path, --log.format: nothing to do */
+			continue;
+		}
+		if (strcmp(name, "--version") == 0) {
+			printf("osh-ipmi-exporter (OpenServerHub)\n");
+			exit(0);
+		}
+		argv[out++] = argv[i];
+	}
+	*argc = out;
+	argv[out] = NULL;
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct osh_service_def def = {
+	    .name = "ipmi-exporter",
+	    .default_port = 9290,
+	    .schema = NULL,
+	    .routes = exp_routes,
+	    .nroutes = exp_nroutes,
+	    .config = exp_items,
+	    .nconfig = sizeof(exp_items) / sizeof(exp_items[0]),
+	    .start = start,
+	    .stop = stop,
+	    .reload = reload,
+	    .standalone = true,
+	};
+
+	if (compat_flags(&argc, argv) != 0)
+		return 2;
+	return osh_service_main(&def, argc, argv);
+}
