@@ -28,7 +28,8 @@ CLUSTER_MGMT_PORT=$((8103 + OFF))
 EXPORTER_PORT=$((9290 + OFF))
 ALERT_WEBHOOK_PORT=$((8105 + OFF))
 
-SERVICES="auth server-mgmt"
+SERVICES="auth server-mgmt ipmi-exporter"
+PROM_PORT=$((9090 + OFF))
 SIM_PORT=$((9001 + OFF))
 SIM_COUNT=${OSH_SIM_COUNT:-3}
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
@@ -179,12 +180,30 @@ write_env() {
 	: "\${OSH_BOOTSTRAP_ADMIN_PASSWORD_FILE:=$RUN/admin-password}"
 	: "\${OSH_AUTH_URL:=http://127.0.0.1:$AUTH_PORT}"
 	: "\${OSH_SERVER_MGMT_URL:=http://127.0.0.1:$SERVER_MGMT_PORT}"
+	: "\${OSH_REDIS_HOST:=127.0.0.1}"
+	: "\${OSH_EXPORTER_CONFIG:=$RUN/ipmi-exporter.yml}"
 	export OSH_DB_CONNINFO OSH_DB_PASSWORD_FILE OSH_REDIS_PORT
 	export OSH_REDIS_PASSWORD_FILE OSH_JWT_ALG OSH_JWT_PUBLIC_KEY_FILE
 	export OSH_JWT_PRIVATE_KEY_FILE OSH_SERVICE_SECRET_FILE
 	export OSH_CREDENTIAL_KEYS_FILE OSH_BOOTSTRAP_ADMIN_PASSWORD_FILE
-	export OSH_AUTH_URL OSH_SERVER_MGMT_URL
+	export OSH_AUTH_URL OSH_SERVER_MGMT_URL OSH_REDIS_HOST OSH_EXPORTER_CONFIG
 	ENV
+	if [ ! -f "$RUN/ipmi-exporter.yml" ]; then
+		cat >"$RUN/ipmi-exporter.yml" <<-YML
+		# Modules of the local osh-ipmi-exporter (the simulated BMCs'
+		# credentials; module osh takes them from server-mgmt).
+		modules:
+		  default:
+		    user: admin
+		    pass: secret
+		    driver: LAN_2_0
+		    privilege: admin
+		    collectors: [ipmi, bmc, chassis, dcmi, sel, fru]
+		    workaround_flags: [opensesspriv]
+		  osh:
+		    collectors: [ipmi, bmc, chassis, dcmi, sel, fru]
+		YML
+	fi
 }
 
 service_port() {
@@ -253,6 +272,34 @@ start_nginx() {
 	fi
 }
 
+start_prometheus() {
+	local dir=$RUN/prometheus interval=${OSH_PROM_INTERVAL:-30s}
+	local timeout=${OSH_PROM_TIMEOUT:-20s}
+	command -v prometheus >/dev/null || die "prometheus is not installed"
+	mkdir -p "$dir/data"
+	sed -e "s|@SCRAPE_INTERVAL@|$interval|g" \
+	    -e "s|@SCRAPE_TIMEOUT@|$timeout|" \
+	    -e "s|@SD_REFRESH@|${OSH_PROM_SD_REFRESH:-30s}|" \
+	    -e "s|@AUTH_PORT@|$AUTH_PORT|" \
+	    -e "s|@SERVER_MGMT_PORT@|$SERVER_MGMT_PORT|g" \
+	    -e "s|@EXPORTER_PORT@|$EXPORTER_PORT|g" \
+	    "$top/deploy/prometheus/prometheus.yml.in" >"$dir/prometheus.yml"
+	if pid_alive "$RUN/pids/prometheus.pid"; then
+		kill -HUP "$(cat "$RUN/pids/prometheus.pid")"
+		return
+	fi
+	prometheus --config.file="$dir/prometheus.yml" \
+	    --storage.tsdb.path="$dir/data" \
+	    --web.listen-address="127.0.0.1:$PROM_PORT" \
+	    --web.enable-lifecycle >>"$RUN/logs/prometheus.log" 2>&1 &
+	echo $! >"$RUN/pids/prometheus.pid"
+	for _ in $(seq 100); do
+		curl -fsS -o /dev/null "http://127.0.0.1:$PROM_PORT/-/ready" 2>/dev/null && return
+		sleep 0.2
+	done
+	die "Prometheus not ready: see $RUN/logs/prometheus.log"
+}
+
 first_admin() {
 	local f=$RUN/admin-password
 	if [ ! -s "$f" ]; then
@@ -302,7 +349,9 @@ cmd_up() {
 		sleep 0.1
 	done
 	start_sims
+	start_prometheus
 	echo "OpenServerHub is up: http://127.0.0.1:$NGINX_PORT/"
+	echo "Prometheus: http://127.0.0.1:$PROM_PORT/ (BMC metrics through osh-ipmi-exporter :$EXPORTER_PORT)"
 	[ "$SIM_COUNT" -gt 0 ] && echo "Simulated BMCs: 127.0.0.1:$SIM_PORT-$((SIM_PORT + SIM_COUNT - 1)) (servers sim-1..sim-$SIM_COUNT)"
 	if [ -f "$RUN/.admin-new" ]; then
 		echo "First admin login: admin / $(cat "$RUN/admin-password")"
