@@ -9,9 +9,12 @@
 #include <yaml.h>
 
 #include <osh/crypto.h>
+#include <osh/log.h>
 #include <osh/util.h>
 
 #include "exporter.h"
+
+struct exp_config_env exp_env;
 
 const char *const collector_names[NCOLL] = {
     [COLL_IPMI] = "ipmi",
@@ -541,4 +544,33 @@ config_unref(struct exp_config *c)
 {
 	if (c != NULL && --c->refs <= 0)
 		config_free(c);
+}
+
+bool
+exporter_osh_enabled(void)
+{
+	return exp_env.server_mgmt_url[0] && exp_env.auth_url[0] &&
+	    exp_env.service_secret_file[0];
+}
+
+int
+exporter_reload(struct exp_app *a, char *err, size_t errlen)
+{
+	struct exp_config *c = config_load(exp_env.config_file, err, errlen);
+
+	if (c == NULL ||
+	    (exporter_osh_enabled() && config_ensure_module(c, "osh") != 0)) {
+		config_free(c);
+		a->reload_failures++;
+		osh_log_error(NULL,
+		    "msg=\"configuration not loaded\" "
+		    "error=\"%s\"",
+		    err);
+		return -1;
+	}
+	config_unref(a->config);
+	a->config = c;
+	a->reloads++;
+	osh_log_info(NULL, "msg=\"configuration loaded\" modules=%zu", c->n);
+	return 0;
 }

@@ -128,4 +128,7 @@ struct exp_app {
  * not load. Returns 0 or -1 with the reason in err. */
 int exporter_reload(struct exp_app *app, char *err, size_t errlen);
 
+/* Whether module osh is set up (server-mgmt, auth and the secret). */
+bool exporter_osh_enabled(void);
+
 #endif

@@ -16,8 +16,6 @@
 #include "routes.h"
 #include "scrape.h"
 
-struct exp_config_env exp_env;
-
 static const struct osh_config_item exp_items[] = {
     {"OSH_EXPORTER_CONFIG", OSH_CONF_STRING, &exp_env.config_file, "", 0, 0,
 	NULL, "the YAML module file (--config.file)"},
@@ -38,35 +36,6 @@ static const struct osh_config_item exp_items[] = {
 };
 
 static struct exp_app app;
-
-static bool
-osh_module_enabled(void)
-{
-	return exp_env.server_mgmt_url[0] && exp_env.auth_url[0] &&
-	    exp_env.service_secret_file[0];
-}
-
-int
-exporter_reload(struct exp_app *a, char *err, size_t errlen)
-{
-	struct exp_config *c = config_load(exp_env.config_file, err, errlen);
-
-	if (c == NULL ||
-	    (osh_module_enabled() && config_ensure_module(c, "osh") != 0)) {
-		config_free(c);
-		a->reload_failures++;
-		osh_log_error(NULL,
-		    "msg=\"configuration not loaded\" "
-		    "error=\"%s\"",
-		    err);
-		return -1;
-	}
-	config_unref(a->config);
-	a->config = c;
-	a->reloads++;
-	osh_log_info(NULL, "msg=\"configuration loaded\" modules=%zu", c->n);
-	return 0;
-}
 
 static void
 collect(struct osh_metrics *m, void *arg)
@@ -141,7 +110,7 @@ start(struct osh_service *svc)
 	if ((app.ipmi = osh_ipmi_new(svc->base, &io)) == NULL ||
 	    (app.scrapes = scrapes_new(&app)) == NULL)
 		return -1;
-	if (osh_module_enabled()) {
+	if (exporter_osh_enabled()) {
 		char *secret =
 		    osh_read_file(exp_env.service_secret_file, 1024, true);
 		char *redispass = svc->cfg.redis_password_file[0]

@@ -12,6 +12,9 @@ export OSH_NGINX_LOGIN_RATE=200r/s OSH_NGINX_LOGIN_BURST=400
 export OSH_LOG_LEVEL=info
 # Quick polls and deadlines, so tests see changes soon.
 export OSH_POLL_INTERVAL_S=2 OSH_BMC_TIMEOUT_MS=3000
+export OSH_PROM_INTERVAL=2s OSH_PROM_TIMEOUT=2s OSH_PROM_SD_REFRESH=2s
+# Short idle expiry: tests see sessions closed and reopened.
+export OSH_IPMI_IDLE_MS=2000
 if [ "${SAN:-0}" = 1 ]; then
 	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:log_path=$OSH_RUN_DIR/logs/asan
 	export UBSAN_OPTIONS=print_stacktrace=1:log_path=$OSH_RUN_DIR/logs/ubsan
@@ -35,7 +38,7 @@ if ! bash deploy/local/stack.sh up >"$OSH_RUN_DIR/stack-up.log" 2>&1; then
 	exit 1
 fi
 
-/usr/bin/python3 -m pytest -p no:cacheprovider -q -ra tests/integration "$@"
+/usr/bin/python3 -m pytest -p no:cacheprovider -q -ra ${TESTS:-tests/integration} "$@"
 rc=$?
 
 teardown
