@@ -180,6 +180,20 @@ add_waiter(struct scrape *sc, struct osh_req *req, int deadline_ms)
 	TAILQ_INSERT_TAIL(&sc->waiters, w, next);
 }
 
+static struct scrape *
+live_scrape(struct scrapes *all, const char *key)
+{
+	struct scrape *sc;
+
+	TAILQ_FOREACH(sc, &all->live, next)
+	{
+		if (strcmp(sc->key, key) == 0)
+			/* cppcheck-suppress uninitvar ; it does not know TAILQ */
+			return sc;
+	}
+	return NULL;
+}
+
 void
 scrape_start(struct scrapes *all, struct osh_req *req, const struct module *m,
     struct exp_config *config, const struct osh_ipmi_target *t, const char *key,
@@ -188,12 +202,7 @@ scrape_start(struct scrapes *all, struct osh_req *req, const struct module *m,
 	struct scrape *sc;
 
 	osh_metric_add(all->app->m_scrapes, "", 1);
-	TAILQ_FOREACH(sc, &all->live, next)
-	{
-		if (strcmp(sc->key, key) == 0)
-			break;
-	}
-	if (sc != NULL) {
+	if ((sc = live_scrape(all, key)) != NULL) {
 		/* The same BMC and module are being scraped: share it. */
 		osh_metric_add(all->app->m_shared, "", 1);
 		add_waiter(sc, req, deadline_ms);

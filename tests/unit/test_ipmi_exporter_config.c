@@ -131,15 +131,16 @@ sensor_filters(void **state)
 
 	(void)state;
 	memset(&s, 0, sizeof(s));
-	strcpy(s.name, "CPU1 Temp");
+	osh_strlcpy(s.name, "CPU1 Temp", sizeof(s.name));
 	s.record_id = 1;
 	assert_true(module_wants_sensor(m, &s, "Temperature"));
 	s.record_id = 7;
 	assert_false(module_wants_sensor(m, &s, "Temperature"));
 	s.record_id = 2;
-	strcpy(s.name, "XCPU1"); /* anchored: no partial match */
+	osh_strlcpy(
+	    s.name, "XCPU1", sizeof(s.name)); /* anchored: no partial match */
 	assert_false(module_wants_sensor(m, &s, "Temperature"));
-	strcpy(s.name, "FAN1");
+	osh_strlcpy(s.name, "FAN1", sizeof(s.name));
 	assert_false(module_wants_sensor(m, &s, "Fan"));
 	config_free(c);
 }
@@ -166,7 +167,8 @@ rendering(void **state)
 	    .value = 45,
 	    .readable = true,
 	    .state = OSH_SENSOR_NOMINAL};
-	strcpy(sensors[0].name, "CPU \"1\"\\Temp");
+	osh_strlcpy(
+	    sensors[0].name, "CPU \"1\"\\Temp", sizeof(sensors[0].name));
 	sensors[1] = (struct osh_sensor){.record_id = 5,
 	    .threshold = true,
 	    .base_unit = 18,
@@ -174,13 +176,13 @@ rendering(void **state)
 	    .value = 6400.5,
 	    .readable = true,
 	    .state = OSH_SENSOR_CRITICAL};
-	strcpy(sensors[1].name, "FAN1");
+	osh_strlcpy(sensors[1].name, "FAN1", sizeof(sensors[1].name));
 	sensors[2] = (struct osh_sensor){.record_id = 17,
 	    .type = 8,
 	    .reading_type = 0x6f,
 	    .readable = true,
 	    .state = OSH_SENSOR_WARNING};
-	strcpy(sensors[2].name, "PSU1 Status");
+	osh_strlcpy(sensors[2].name, "PSU1 Status", sizeof(sensors[2].name));
 	sensors[3] = sensors[1]; /* a duplicate record */
 	d.sensors = sensors;
 	d.nsensors = 4;
@@ -188,7 +190,7 @@ rendering(void **state)
 	    (1u << COLL_SEL);
 	d.chassis.power_on = true;
 	d.device.manufacturer_id = 674;
-	strcpy(d.device.firmware, "2.0a");
+	osh_strlcpy(d.device.firmware, "2.0a", sizeof(d.device.firmware));
 	d.sel.entries = 5;
 	d.sel.free_bytes = 15920;
 	osh_buf_init(&b, 0);
