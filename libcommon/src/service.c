@@ -270,14 +270,11 @@ static void
 on_drain(evutil_socket_t fd, short what, void *arg)
 {
 	struct osh_service *svc = arg;
-	static uint64_t deadline;
 
 	(void)fd;
 	(void)what;
-	if (deadline == 0)
-		deadline = osh_now_us() +
-		    (uint64_t)svc->cfg.shutdown_timeout_ms * 1000u;
-	if (osh_http_in_flight(svc->http) == 0 || osh_now_us() >= deadline) {
+	if (osh_http_in_flight(svc->http) == 0 ||
+	    osh_now_us() >= svc->drain_deadline_us) {
 		if (osh_http_in_flight(svc->http) > 0)
 			osh_log_warn(NULL,
 			    "msg=\"stopping with requests in "
@@ -304,7 +301,6 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct osh_service *svc = arg;
 	struct timeval tick = {0, 50000};
-	struct event *drain;
 
 	(void)what;
 	if (svc->stopping)
@@ -313,8 +309,14 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	    osh_http_in_flight(svc->http));
 	svc->stopping = true;
 	osh_http_stop_accepting(svc->http);
-	drain = event_new(svc->base, -1, EV_PERSIST, on_drain, svc);
-	event_add(drain, &tick);
+	svc->drain_deadline_us =
+	    osh_now_us() + (uint64_t)svc->cfg.shutdown_timeout_ms * 1000u;
+	if ((svc->drain = event_new(
+		 svc->base, -1, EV_PERSIST, on_drain, svc)) == NULL) {
+		event_base_loopexit(svc->base, NULL);
+		return;
+	}
+	event_add(svc->drain, &tick);
 }
 
 /* Applies migrations, waiting for the database to come up at start. */
@@ -563,6 +565,8 @@ out:
 		event_free(sigint);
 	if (sighup != NULL)
 		event_free(sighup);
+	if (svc.drain != NULL)
+		event_free(svc.drain);
 	/* Dependencies first: their last callbacks may still answer
 	 * requests, so the HTTP server goes last. */
 	osh_work_pool_free(svc.work);

@@ -43,7 +43,9 @@ rc=$?
 
 teardown
 trap - EXIT
-if ls "$OSH_RUN_DIR"/logs/asan* "$OSH_RUN_DIR"/logs/ubsan* >/dev/null 2>&1 ||
+# Services write their reports when they exit: after the teardown.
+reports=$(find "$OSH_RUN_DIR/logs" -name 'asan*' -o -name 'ubsan*')
+if [ -n "$reports" ] ||
     grep -l -E 'runtime error:|AddressSanitizer|LeakSanitizer' \
     "$OSH_RUN_DIR"/logs/*.log >/dev/null 2>&1; then
 	echo "sanitizer reports found:"

@@ -54,6 +54,8 @@ struct osh_service {
 	struct osh_revocations *revoked; /* the token deny-lists */
 	void *app; /* the service's own context, set by start() */
 	bool stopping;
+	struct event *drain; /* after SIGTERM: waits for requests */
+	uint64_t drain_deadline_us;
 };
 
 struct osh_service_def {
