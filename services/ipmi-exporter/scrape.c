@@ -27,11 +27,14 @@ struct part {
 struct scrape {
 	TAILQ_ENTRY(scrape) next;
 	struct scrapes *all;
-	char key[400];
+	char key[400]; /* module, target, hash of the credentials */
+	char target[300]; /* host:port, for logs */
 	const struct module *m;
 	struct exp_config *config; /* keeps m alive across reloads */
 	struct scrape_data data;
 	unsigned pending;
+	enum osh_ipmi_err err; /* the first failure */
+	bool reported;
 	uint64_t start_us;
 	struct waiter_list waiters;
 };
@@ -62,6 +65,43 @@ want_of(enum collector c)
 static const enum collector order[] = {
     COLL_IPMI, COLL_CHASSIS, COLL_BMC, COLL_SEL, COLL_DCMI, COLL_FRU};
 
+/* One line per incomplete scrape, as the reference exporter logs its
+ * failed collectors: which target, which collectors, why. A collector
+ * the BMC does not implement (DCMI, often) is only worth a debug line. */
+static void
+report_missing(struct scrape *sc)
+{
+	char names[128] = "", target[320], module[160];
+	size_t off = 0;
+	bool cut;
+
+	if (sc->reported)
+		return;
+	sc->reported = true;
+	for (size_t i = 0; i < OSH_ARRAY_LEN(order); i++) {
+		unsigned bit = 1u << order[i];
+
+		if (!(sc->m->collectors & bit) || (sc->data.done & bit) ||
+		    want_of(order[i]) == 0)
+			continue;
+		off += (size_t)snprintf(names + off, sizeof(names) - off,
+		    "%s%s", off ? "," : "", collector_names[order[i]]);
+		if (off >= sizeof(names))
+			break;
+	}
+	if (names[0] == '\0')
+		return;
+	cut = sc->pending > 0; /* answered at the deadline */
+	osh_log(!cut && sc->err == OSH_IPMI_UNSUPPORTED ? OSH_LOG_DEBUG
+							: OSH_LOG_WARN,
+	    NULL,
+	    "msg=\"scrape incomplete\" target=\"%s\" module=\"%s\" "
+	    "collectors=%s error=%s",
+	    osh_log_quote(sc->target, target, sizeof(target)),
+	    osh_log_quote(sc->m->name, module, sizeof(module)), names,
+	    cut ? "deadline" : osh_ipmi_err_code(sc->err));
+}
+
 static void
 reply(struct waiter *w)
 {
@@ -72,6 +112,7 @@ reply(struct waiter *w)
 	unsigned dupes;
 	char labels[160], esc[96];
 
+	report_missing(sc);
 	osh_buf_init(&b, 0);
 	dupes = render_scrape(&b, sc->m, &sc->data, secs);
 	osh_reply(w->req, 200, "text/plain; version=0.0.4; charset=utf-8",
@@ -152,12 +193,10 @@ on_part(const struct osh_ipmi_result *r, void *arg)
 		case COLL_FRU: d->fru = r->fru; break;
 		default: break;
 		}
-	} else if (r->err != OSH_IPMI_OK && p->coll == COLL_IPMI) {
-		osh_log_debug(NULL,
-		    "msg=\"scrape part failed\" key=\"%s\" "
-		    "collector=%s error=%s",
-		    sc->key, collector_names[p->coll],
-		    osh_ipmi_err_code(r->err));
+	} else if (sc->err == OSH_IPMI_OK || sc->err == OSH_IPMI_UNSUPPORTED) {
+		/* Keep the worst: a missing DCMI is no news next to a
+		 * failed login. */
+		sc->err = r->err != OSH_IPMI_OK ? r->err : OSH_IPMI_INTERNAL;
 	}
 	free(p);
 	part_done(sc);
@@ -214,6 +253,7 @@ scrape_start(struct scrapes *all, struct osh_req *req, const struct module *m,
 	}
 	sc->all = all;
 	osh_strlcpy(sc->key, key, sizeof(sc->key));
+	snprintf(sc->target, sizeof(sc->target), "%s:%u", t->host, t->port);
 	sc->m = m;
 	sc->config = config_ref(config);
 	sc->start_us = osh_now_us();

@@ -12,8 +12,8 @@ import concurrent.futures
 import pytest
 import requests
 
-from conftest import (FLEET_PORT, PORTS, RUN, SILENT_PORT, OFF, server_body,
-                      wait_for)
+from conftest import (FLEET_PORT, PORTS, RUN, SILENT_PORT, OFF, logs,
+                      server_body, wait_for)
 
 EXPORTER = f"http://127.0.0.1:{PORTS['ipmi-exporter']}"
 PROM = f"http://127.0.0.1:{9090 + OFF}"
@@ -121,6 +121,11 @@ def test_silent_bmc_answers_within_the_deadline(fleet):
     assert series(ok.text)[("ipmi_up", frozenset({("collector", "ipmi")}))] \
         == 1
     assert fast < 1.0
+    # The operator reads which BMC and collectors failed, and why.
+    assert re.search(rf'level=warn .*msg="scrape incomplete" '
+                     rf'target="127.0.0.1:{SILENT_PORT}" module="default" '
+                     rf'collectors=ipmi,\S* error=deadline',
+                     logs("ipmi-exporter"))
 
 
 def test_prometheus_follows_service_discovery(admin, fleet):
