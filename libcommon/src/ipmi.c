@@ -13,11 +13,25 @@
 #include "osh/crypto.h"
 #include "osh/ipmi.h"
 #include "osh/log.h"
+#include "osh/metrics.h"
 #include "osh/rmcp.h"
 #include "osh/util.h"
 #include "osh/work.h"
 
 #define SWEEP_MS 1000
+/* A request still on its worker this long after its deadline is stuck in
+ * FreeIPMI on a session the BMC forgot (it was reset, say): FreeIPMI
+ * waits out its whole session timeout. The session is then set aside
+ * and the BMC gets a new one; the thread is counted as lost until it
+ * comes back. */
+#define STUCK_GRACE_MS 1000
+/* BMCs drop sessions idle for 30 s (ipmi_sim) to 60 s (the IPMI default),
+ * and a request sent on a dropped session is only noticed when FreeIPMI
+ * gives up on it. So an open session idle this long gets one Get Chassis
+ * Status, until the idle expiry closes it; and FreeIPMI is told to give
+ * up on a session silent for longer than that plus ANSWER_MS. */
+#define KEEPALIVE_MS 15000
+#define ANSWER_MS 10000
 
 struct job;
 TAILQ_HEAD(job_list, job);
@@ -32,6 +46,8 @@ struct session {
 	bool closing;
 	bool forget; /* close as soon as it is idle */
 	bool healthy; /* the last request got through */
+	bool stuck; /* set aside: freed when its worker comes back */
+	uint64_t last_alive_us; /* last request or keepalive */
 	struct job_list queue;
 	size_t nqueued;
 	uint64_t last_used_us;
@@ -48,7 +64,8 @@ struct job {
 	void *arg;
 	uint64_t deadline_us;
 	struct event *timer;
-	bool replied, running, queued;
+	bool replied, running, queued, stuck;
+	bool keepalive; /* ours, not a caller's */
 };
 
 struct osh_ipmi {
@@ -58,10 +75,20 @@ struct osh_ipmi {
 	struct session_list sessions;
 	size_t nsessions;
 	struct event *sweep;
-	struct osh_ipmi_stats_counts stats;
+	int stuck; /* worker threads held by stuck sessions */
+	struct {
+		unsigned long session_setups, requests, sdr_hits, sdr_reloads;
+		unsigned long bad_records, stuck_sessions, keepalives;
+		unsigned long errors_by_kind[OSH_IPMI_INTERNAL + 1];
+	} stats;
+	struct osh_metric *mx_open, *mx_setups, *mx_requests, *mx_errors;
+	struct osh_metric *mx_sdr, *mx_bad, *mx_stuck, *mx_stuck_now;
+	struct osh_metric *mx_keepalives;
 };
 
 static void start(struct session *s);
+static struct session *session_get(
+    struct osh_ipmi *m, const struct osh_ipmi_target *t);
 static void run_job(struct job *j);
 static int probe_first(struct session *s, struct job *j);
 static void work_job(void *arg);
@@ -252,11 +279,13 @@ reply(struct job *j)
 	if (j->replied)
 		return;
 	j->replied = true;
-	m->stats.requests++;
-	if (j->res.err != OSH_IPMI_OK) {
-		m->stats.errors++;
-		m->stats.errors_by_kind[j->res.err]++;
+	if (j->keepalive) {
+		m->stats.keepalives++;
+		return;
 	}
+	m->stats.requests++;
+	if (j->res.err != OSH_IPMI_OK)
+		m->stats.errors_by_kind[j->res.err]++;
 	j->cb(&j->res, j->arg);
 }
 
@@ -277,11 +306,59 @@ session_free(struct session *s)
 	free(s);
 }
 
+/* The job's worker has not come back (done_job would have freed the job
+ * and this timer): set its session aside, move the queue to a new one. */
+static void
+on_stuck(evutil_socket_t fd, short what, void *arg)
+{
+	struct job *j = arg, *q;
+	struct session *s = j->s, *ns;
+	struct osh_ipmi *m = s->m;
+	char host[200];
+
+	(void)fd;
+	(void)what;
+	j->stuck = true;
+	s->stuck = true;
+	TAILQ_REMOVE(&m->sessions, s, next);
+	m->nsessions--;
+	m->stuck++;
+	m->stats.stuck_sessions++;
+	osh_work_pool_set_extra(m->pool, m->stuck);
+	osh_log_warn(NULL,
+	    "msg=\"BMC session stuck, opening a new one\" bmc=\"%s:%u\" "
+	    "stuck_threads=%d",
+	    osh_log_quote(s->target.host, host, sizeof(host)), s->target.port,
+	    m->stuck);
+	if (TAILQ_EMPTY(&s->queue))
+		return;
+	if ((ns = session_get(m, &s->target)) == NULL) {
+		while ((q = TAILQ_FIRST(&s->queue)) != NULL) {
+			TAILQ_REMOVE(&s->queue, q, next);
+			s->nqueued--;
+			q->queued = false;
+			fail_job(q, OSH_IPMI_BUSY, "too many BMC sessions");
+			job_free(q);
+		}
+		return;
+	}
+	while ((q = TAILQ_FIRST(&s->queue)) != NULL) {
+		TAILQ_REMOVE(&s->queue, q, next);
+		s->nqueued--;
+		q->s = ns;
+		TAILQ_INSERT_TAIL(&ns->queue, q, next);
+		ns->nqueued++;
+	}
+	start(ns);
+}
+
 static void
 on_deadline(evutil_socket_t fd, short what, void *arg)
 {
 	struct job *j = arg;
 	struct session *s = j->s;
+	struct timeval grace = {
+	    STUCK_GRACE_MS / 1000, (STUCK_GRACE_MS % 1000) * 1000};
 
 	(void)fd;
 	(void)what;
@@ -296,6 +373,9 @@ on_deadline(evutil_socket_t fd, short what, void *arg)
 	}
 	/* Running: answer now; the worker's result is dropped later. */
 	fail_job(j, OSH_IPMI_TIMEOUT, "the BMC did not answer in time");
+	/* Not pending now, so the timer can be pointed at the stuck check. */
+	event_assign(j->timer, s->m->base, -1, 0, on_stuck, j);
+	evtimer_add(j->timer, &grace);
 }
 
 static void
@@ -314,8 +394,11 @@ work_job(void *arg)
 {
 	struct job *j = arg;
 
-	ipmi_link_run(
-	    &j->s->link, &j->s->target, &j->rq, j->deadline_us, &j->res);
+	if (j->keepalive)
+		ipmi_link_keepalive(&j->s->link, &j->res);
+	else
+		ipmi_link_run(&j->s->link, &j->s->target, &j->rq,
+		    j->deadline_us, &j->res);
 }
 
 static void
@@ -326,7 +409,9 @@ done_job(void *arg)
 	struct osh_ipmi *m = j->m;
 
 	s->busy = false;
-	s->last_used_us = osh_now_us();
+	s->last_alive_us = osh_now_us();
+	if (!j->keepalive)
+		s->last_used_us = s->last_alive_us;
 	s->healthy = j->res.err == OSH_IPMI_OK || j->res.done != 0;
 	if (j->res.new_session)
 		m->stats.session_setups++;
@@ -338,7 +423,18 @@ done_job(void *arg)
 	}
 	m->stats.bad_records += j->res.skipped_records;
 	reply(j);
+	if (j->stuck) {
+		m->stuck--;
+		osh_work_pool_set_extra(m->pool, m->stuck);
+	}
 	job_free(j);
+	if (s->stuck) {
+		/* Set aside: nothing is queued on it any more. */
+		ipmi_link_close(&s->link, false);
+		osh_ipmi_target_wipe(&s->target);
+		free(s);
+		return;
+	}
 	start(s);
 }
 
@@ -498,11 +594,52 @@ session_get(struct osh_ipmi *m, const struct osh_ipmi_target *t)
 	s->m = m;
 	memcpy(s->key, key, 32);
 	s->target = *t;
-	s->link.session_timeout_ms = (unsigned)m->opt.idle_timeout_ms + 10000;
+	s->link.session_timeout_ms =
+	    (unsigned)(m->opt.idle_timeout_ms < KEEPALIVE_MS
+		    ? m->opt.idle_timeout_ms
+		    : KEEPALIVE_MS) +
+	    ANSWER_MS;
 	TAILQ_INIT(&s->queue);
 	TAILQ_INSERT_HEAD(&m->sessions, s, next);
 	m->nsessions++;
 	return s;
+}
+
+/* Queues j on s with its deadline timer; answers BUSY (on the next loop
+ * turn, like everything else) when the BMC's queue is full. */
+static int
+enqueue(struct session *s, struct job *j, int deadline_ms)
+{
+	struct osh_ipmi *m = s->m;
+	struct timeval tv;
+
+	if (deadline_ms < 1)
+		deadline_ms = 1;
+	j->m = m;
+	j->s = s;
+	j->deadline_us = osh_now_us() + (uint64_t)deadline_ms * 1000u;
+	tv.tv_sec = deadline_ms / 1000;
+	tv.tv_usec = (deadline_ms % 1000) * 1000;
+	if (s->nqueued >= m->opt.max_queue_per_bmc) {
+		struct timeval now = {0, 0};
+
+		j->res.err = OSH_IPMI_BUSY;
+		osh_strlcpy(j->res.message,
+		    "too many requests queued for this BMC",
+		    sizeof(j->res.message));
+		if ((j->timer = evtimer_new(m->base, on_refused, j)) == NULL)
+			return -1;
+		evtimer_add(j->timer, &now);
+		return 0;
+	}
+	if ((j->timer = evtimer_new(m->base, on_deadline, j)) == NULL)
+		return -1;
+	evtimer_add(j->timer, &tv);
+	TAILQ_INSERT_TAIL(&s->queue, j, next);
+	s->nqueued++;
+	j->queued = true;
+	start(s);
+	return 0;
 }
 
 int
@@ -510,52 +647,41 @@ osh_ipmi_submit(struct osh_ipmi *m, const struct osh_ipmi_target *t,
     const struct osh_ipmi_request *rq, int deadline_ms, osh_ipmi_cb cb,
     void *arg)
 {
-	struct timeval tv;
 	struct session *s;
 	struct job *j;
 
 	if ((j = calloc(1, sizeof(*j))) == NULL)
 		return -1;
-	j->m = m;
 	j->rq = *rq;
 	j->cb = cb;
 	j->arg = arg;
-	if (deadline_ms < 1)
-		deadline_ms = 1;
-	j->deadline_us = osh_now_us() + (uint64_t)deadline_ms * 1000u;
-	tv.tv_sec = deadline_ms / 1000;
-	tv.tv_usec = (deadline_ms % 1000) * 1000;
-	if ((s = session_get(m, t)) == NULL) {
+	if ((s = session_get(m, t)) == NULL ||
+	    enqueue(s, j, deadline_ms) != 0) {
 		free(j);
 		return -1;
 	}
-	j->s = s;
-	if ((j->timer = evtimer_new(m->base, on_deadline, j)) == NULL) {
-		free(j);
-		return -1;
-	}
-	if (s->nqueued >= m->opt.max_queue_per_bmc) {
-		/* Refused, but answered on the next loop turn like the rest. */
-		struct timeval now = {0, 0};
-		j->res.err = OSH_IPMI_BUSY;
-		osh_strlcpy(j->res.message,
-		    "too many requests queued for "
-		    "this BMC",
-		    sizeof(j->res.message));
-		event_free(j->timer);
-		if ((j->timer = evtimer_new(m->base, on_refused, j)) == NULL) {
-			free(j);
-			return -1;
-		}
-		evtimer_add(j->timer, &now);
-		return 0;
-	}
-	evtimer_add(j->timer, &tv);
-	TAILQ_INSERT_TAIL(&s->queue, j, next);
-	s->nqueued++;
-	j->queued = true;
-	start(s);
 	return 0;
+}
+
+static void
+on_keepalive(const struct osh_ipmi_result *r, void *arg)
+{
+	(void)r;
+	(void)arg;
+}
+
+static void
+keepalive(struct session *s)
+{
+	struct job *j = calloc(1, sizeof(*j));
+
+	if (j == NULL)
+		return;
+	j->keepalive = true;
+	j->rq.want = OSH_IPMI_WANT_CHASSIS;
+	j->cb = on_keepalive;
+	if (enqueue(s, j, ANSWER_MS / 2) != 0)
+		free(j);
 }
 
 void
@@ -590,6 +716,9 @@ on_sweep(evutil_socket_t fd, short what, void *arg)
 			continue;
 		if (s->forget || now - s->last_used_us > idle)
 			close_session(s);
+		else if (s->link.ctx != NULL && s->healthy &&
+		    now - s->last_alive_us >= KEEPALIVE_MS * 1000ull)
+			keepalive(s);
 	}
 }
 
@@ -650,16 +779,62 @@ osh_ipmi_free(struct osh_ipmi *m)
 	free(m);
 }
 
-void
-osh_ipmi_stats(const struct osh_ipmi *m, struct osh_ipmi_stats_counts *out,
-    size_t *open_sessions)
+static void
+collect(struct osh_metrics *reg, void *arg)
 {
+	struct osh_ipmi *m = arg;
 	const struct session *s;
-	size_t n = 0;
+	size_t open = 0;
+	char labels[64];
 
-	*out = m->stats;
+	(void)reg;
 	TAILQ_FOREACH(s, &m->sessions, next)
 	if (s->link.ctx != NULL)
-		n++;
-	*open_sessions = n;
+		open++;
+	osh_metric_set(m->mx_open, "", (double)open);
+	osh_metric_set(m->mx_setups, "", (double)m->stats.session_setups);
+	osh_metric_set(m->mx_requests, "", (double)m->stats.requests);
+	for (int e = 1; e <= OSH_IPMI_INTERNAL; e++) {
+		snprintf(labels, sizeof(labels), "kind=\"%s\"",
+		    osh_ipmi_err_code((enum osh_ipmi_err)e));
+		osh_metric_set(
+		    m->mx_errors, labels, (double)m->stats.errors_by_kind[e]);
+	}
+	osh_metric_set(m->mx_sdr, "result=\"hit\"", (double)m->stats.sdr_hits);
+	osh_metric_set(
+	    m->mx_sdr, "result=\"reload\"", (double)m->stats.sdr_reloads);
+	osh_metric_set(m->mx_bad, "", (double)m->stats.bad_records);
+	osh_metric_set(m->mx_stuck, "", (double)m->stats.stuck_sessions);
+	osh_metric_set(m->mx_stuck_now, "", (double)m->stuck);
+	osh_metric_set(m->mx_keepalives, "", (double)m->stats.keepalives);
+}
+
+void
+osh_ipmi_metrics(struct osh_ipmi *m, struct osh_metrics *reg)
+{
+	m->mx_open = osh_metric_new(reg, "osh_ipmi_sessions_open",
+	    "BMC sessions open now", OSH_GAUGE, NULL, 0);
+	m->mx_setups = osh_metric_new(reg, "osh_ipmi_session_setups_total",
+	    "BMC sessions opened", OSH_COUNTER, NULL, 0);
+	m->mx_requests = osh_metric_new(reg, "osh_ipmi_requests_total",
+	    "BMC requests answered", OSH_COUNTER, NULL, 0);
+	m->mx_errors = osh_metric_new(reg, "osh_ipmi_errors_total",
+	    "BMC requests failed, by kind", OSH_COUNTER, NULL, 0);
+	m->mx_sdr = osh_metric_new(reg, "osh_ipmi_sdr_cache_total",
+	    "SDR cache hits (revalidated with one request) and reloads",
+	    OSH_COUNTER, NULL, 0);
+	m->mx_bad = osh_metric_new(reg, "osh_ipmi_bad_records_total",
+	    "Duplicate or malformed SDR records skipped", OSH_COUNTER, NULL, 0);
+	m->mx_stuck = osh_metric_new(reg, "osh_ipmi_stuck_sessions_total",
+	    "Sessions set aside because a BMC stopped answering on them "
+	    "(reset, say)",
+	    OSH_COUNTER, NULL, 0);
+	m->mx_keepalives = osh_metric_new(reg, "osh_ipmi_keepalives_total",
+	    "Requests sent only to keep idle sessions open", OSH_COUNTER, NULL,
+	    0);
+	m->mx_stuck_now = osh_metric_new(reg, "osh_ipmi_threads_stuck",
+	    "Worker threads waiting out FreeIPMI on such sessions; as many "
+	    "again are started meanwhile",
+	    OSH_GAUGE, NULL, 0);
+	osh_metrics_on_collect(reg, collect, m);
 }

@@ -771,6 +771,16 @@ ipmi_link_close(struct bmc_link *l, bool polite)
 }
 
 void
+ipmi_link_keepalive(struct bmc_link *l, struct osh_ipmi_result *res)
+{
+	if (l->ctx == NULL)
+		return;
+	do_chassis(l, res);
+	if (res->err != OSH_IPMI_OK)
+		ipmi_link_close(l, false);
+}
+
+void
 ipmi_result_release(struct osh_ipmi_result *res)
 {
 	free(res->sensors);

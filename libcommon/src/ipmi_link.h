@@ -23,17 +23,22 @@ struct bmc_link {
 	struct sdr_cache sdr;
 	unsigned long setups; /* sessions opened over the link's life */
 	/* FreeIPMI's session timeout is both how long it waits for an
-	 * answer and how long a session may sit idle: longer than our idle
-	 * expiry, so sessions live between scrapes. */
+	 * answer and how long a session may sit silent: longer than the
+	 * engine lets sessions idle between keepalives. */
 	unsigned session_timeout_ms;
 };
 
 /* Runs rq on the link's session (opening it first when needed), filling
- * res. Never takes longer than the deadline by more than one BMC
- * retransmission. */
+ * res. Stops at the deadline between commands; one command on a session
+ * the BMC has forgotten blocks until FreeIPMI's session timeout, which
+ * the engine works around (see STUCK_GRACE_MS in ipmi.c). */
 void ipmi_link_run(struct bmc_link *l, const struct osh_ipmi_target *t,
     const struct osh_ipmi_request *rq, uint64_t deadline_us,
     struct osh_ipmi_result *res);
+
+/* One Get Chassis Status on the open session, so the BMC keeps it; on
+ * failure the session is dropped (no reopening: nobody is waiting). */
+void ipmi_link_keepalive(struct bmc_link *l, struct osh_ipmi_result *res);
 
 /* Closes the session (politely, when it is healthy) and frees the SDR
  * cache. */

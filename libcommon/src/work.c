@@ -1,5 +1,8 @@
 /* work.c - worker threads for blocking work. Finished items go onto a
- * done list and one byte on a pipe wakes the loop to run their callbacks. */
+ * done list and one byte on a pipe wakes the loop to run their callbacks.
+ * At most 'base + extra' items run at once; the owner raises 'extra' for
+ * threads it knows are stuck (on a BMC that went silent, say), so that
+ * they do not starve everyone else. */
 #include <errno.h>
 #include <event2/event.h>
 #include <fcntl.h>
@@ -29,7 +32,8 @@ struct osh_work_pool {
 	int active; /* threads running work now */
 	bool quit;
 	pthread_cond_t idle;
-	int nthreads;
+	int base, extra; /* how many may run at once: base + extra */
+	int nthreads, cap; /* threads started; at most cap */
 	pthread_t *threads;
 	int pipe_rd, pipe_wr;
 	struct event *ev;
@@ -44,7 +48,9 @@ worker(void *arg)
 
 	pthread_mutex_lock(&p->mu);
 	for (;;) {
-		while (STAILQ_EMPTY(&p->todo) && !p->quit)
+		while ((STAILQ_EMPTY(&p->todo) ||
+			   p->active >= p->base + p->extra) &&
+		    !p->quit)
 			pthread_cond_wait(&p->cv, &p->mu);
 		if (STAILQ_EMPTY(&p->todo))
 			break;
@@ -100,6 +106,39 @@ on_wake(evutil_socket_t fd, short what, void *arg)
 	drain(arg);
 }
 
+/* Starts threads until there are 'want' (p->mu held). */
+static void
+spawn(struct osh_work_pool *p, int want)
+{
+	while (p->nthreads < want && p->nthreads < p->cap) {
+		if (pthread_create(&p->threads[p->nthreads], NULL, worker, p) !=
+		    0) {
+			osh_log_warn(NULL,
+			    "msg=\"cannot start a worker thread\" "
+			    "threads=%d",
+			    p->nthreads);
+			break;
+		}
+		p->nthreads++;
+	}
+}
+
+void
+osh_work_pool_set_extra(struct osh_work_pool *p, int extra)
+{
+	pthread_mutex_lock(&p->mu);
+	if (extra < 0)
+		extra = 0;
+	if (extra > p->cap - p->base)
+		extra = p->cap - p->base;
+	if (extra > p->extra) {
+		spawn(p, p->base + extra);
+		pthread_cond_broadcast(&p->cv);
+	}
+	p->extra = extra;
+	pthread_mutex_unlock(&p->mu);
+}
+
 struct osh_work_pool *
 osh_work_pool_new(struct event_base *base, int threads, size_t max_queue)
 {
@@ -121,16 +160,17 @@ osh_work_pool_new(struct event_base *base, int threads, size_t max_queue)
 	p->ev = event_new(base, p->pipe_rd, EV_READ | EV_PERSIST, on_wake, p);
 	if (p->ev == NULL || event_add(p->ev, NULL) != 0)
 		goto out_close;
-	p->threads = calloc((size_t)threads, sizeof(pthread_t));
+	p->base = threads;
+	p->cap = threads * 2;
+	p->threads = calloc((size_t)p->cap, sizeof(pthread_t));
 	if (p->threads == NULL)
 		goto out_close;
-	for (int i = 0; i < threads; i++) {
-		if (pthread_create(&p->threads[i], NULL, worker, p) != 0)
-			break;
-		p->nthreads++;
-	}
+	pthread_mutex_lock(&p->mu);
+	spawn(p, threads);
+	pthread_mutex_unlock(&p->mu);
 	if (p->nthreads == 0)
 		goto out_close;
+	p->base = p->nthreads;
 	return p;
 out_close:
 	if (p->ev != NULL)

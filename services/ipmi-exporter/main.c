@@ -40,46 +40,16 @@ static struct exp_app app;
 static void
 collect(struct osh_metrics *m, void *arg)
 {
-	static struct osh_metric *sessions, *setups, *requests, *errors, *sdr,
-	    *bad, *reloads, *cached;
-	struct osh_ipmi_stats_counts st;
-	size_t open;
-	char labels[64];
+	static struct osh_metric *reloads, *cached;
 
 	(void)arg;
-	if (sessions == NULL) {
-		sessions = osh_metric_new(m, "osh_ipmi_sessions_open",
-		    "BMC sessions open now", OSH_GAUGE, NULL, 0);
-		setups = osh_metric_new(m, "osh_ipmi_session_setups_total",
-		    "BMC sessions opened", OSH_COUNTER, NULL, 0);
-		requests = osh_metric_new(m, "osh_ipmi_requests_total",
-		    "BMC requests answered", OSH_COUNTER, NULL, 0);
-		errors = osh_metric_new(m, "osh_ipmi_errors_total",
-		    "BMC requests failed, by kind", OSH_COUNTER, NULL, 0);
-		sdr = osh_metric_new(m, "osh_ipmi_sdr_cache_total",
-		    "SDR cache hits (revalidated with one request) and reloads",
-		    OSH_COUNTER, NULL, 0);
-		bad = osh_metric_new(m, "osh_ipmi_bad_records_total",
-		    "Duplicate or malformed SDR records skipped", OSH_COUNTER,
-		    NULL, 0);
+	if (reloads == NULL) {
 		reloads = osh_metric_new(m, "osh_exporter_config_reloads_total",
 		    "Configuration reloads, by result", OSH_COUNTER, NULL, 0);
 		cached = osh_metric_new(m, "osh_exporter_credentials_cached",
 		    "Targets whose credentials module osh holds", OSH_GAUGE,
 		    NULL, 0);
 	}
-	osh_ipmi_stats(app.ipmi, &st, &open);
-	osh_metric_set(sessions, "", (double)open);
-	osh_metric_set(setups, "", (double)st.session_setups);
-	osh_metric_set(requests, "", (double)st.requests);
-	for (int e = 1; e <= OSH_IPMI_INTERNAL; e++) {
-		snprintf(labels, sizeof(labels), "kind=\"%s\"",
-		    osh_ipmi_err_code((enum osh_ipmi_err)e));
-		osh_metric_set(errors, labels, (double)st.errors_by_kind[e]);
-	}
-	osh_metric_set(sdr, "result=\"hit\"", (double)st.sdr_hits);
-	osh_metric_set(sdr, "result=\"reload\"", (double)st.sdr_reloads);
-	osh_metric_set(bad, "", (double)st.bad_records);
 	osh_metric_set(reloads, "result=\"success\"", (double)app.reloads);
 	osh_metric_set(
 	    reloads, "result=\"failure\"", (double)app.reload_failures);
@@ -149,6 +119,7 @@ start(struct osh_service *svc)
 	    osh_metric_new(svc->metrics, "osh_exporter_duplicate_series_total",
 		"Sensor series left out because their labels repeated",
 		OSH_COUNTER, NULL, 0);
+	osh_ipmi_metrics(app.ipmi, svc->metrics);
 	osh_metrics_on_collect(svc->metrics, collect, NULL);
 	return 0;
 }

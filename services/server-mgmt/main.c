@@ -44,37 +44,6 @@ static const struct osh_config_item sm_items[] = {
 
 static struct sm_app app;
 
-static void
-collect(struct osh_metrics *m, void *arg)
-{
-	static struct osh_metric *sessions, *setups, *requests, *errors;
-	struct osh_ipmi_stats_counts st;
-	size_t open;
-	char labels[64];
-
-	(void)arg;
-	if (sessions == NULL) {
-		sessions = osh_metric_new(m, "osh_ipmi_sessions_open",
-		    "BMC sessions open", OSH_GAUGE, NULL, 0);
-		setups = osh_metric_new(m, "osh_ipmi_session_setups",
-		    "BMC sessions opened since start", OSH_GAUGE, NULL, 0);
-		requests = osh_metric_new(m, "osh_ipmi_requests",
-		    "BMC requests answered since start", OSH_GAUGE, NULL, 0);
-		errors = osh_metric_new(m, "osh_ipmi_errors",
-		    "BMC requests failed since start, by kind", OSH_GAUGE, NULL,
-		    0);
-	}
-	osh_ipmi_stats(app.ipmi, &st, &open);
-	osh_metric_set(sessions, "", (double)open);
-	osh_metric_set(setups, "", (double)st.session_setups);
-	osh_metric_set(requests, "", (double)st.requests);
-	for (int e = 1; e <= OSH_IPMI_INTERNAL; e++) {
-		snprintf(labels, sizeof(labels), "kind=\"%s\"",
-		    osh_ipmi_err_code((enum osh_ipmi_err)e));
-		osh_metric_set(errors, labels, (double)st.errors_by_kind[e]);
-	}
-}
-
 static int
 start(struct osh_service *svc)
 {
@@ -102,7 +71,7 @@ start(struct osh_service *svc)
 	app.m_power_actions =
 	    osh_metric_new(svc->metrics, "osh_power_actions_total",
 		"Power actions requested", OSH_COUNTER, NULL, 0);
-	osh_metrics_on_collect(svc->metrics, collect, NULL);
+	osh_ipmi_metrics(app.ipmi, svc->metrics);
 	svc->app = &app;
 	store_scans_interrupted(svc->db);
 	if ((app.poller = poller_new(&app)) == NULL)

@@ -56,15 +56,15 @@ def wait_http(url):
     raise SystemExit(f"{url} did not answer")
 
 
-def start_exporters(cfg):
-    env = dict(os.environ, OSH_LOG_LEVEL="warn", OSH_REDIS_HOST="",
+def start_exporters(cfg, log):
+    env = dict(os.environ, OSH_LOG_LEVEL=os.environ.get("OSH_LOG_LEVEL", "warn"), OSH_REDIS_HOST="",
                OSH_SERVER_MGMT_URL="", OSH_AUTH_URL="",
                OSH_SERVICE_SECRET_FILE="")
     ours = subprocess.Popen([str(TOP / BUILD / "osh-ipmi-exporter"),
                              f"--config.file={cfg}",
                              f"--web.listen-address=127.0.0.1:{OURS}"],
                             env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+                            stderr=open(log, "w"))
     ref = subprocess.Popen(["prometheus-ipmi-exporter", f"--config.file={cfg}",
                             f"--web.listen-address=127.0.0.1:{REF}"],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -127,7 +127,8 @@ def main():
     print(f"starting {N} simulated BMCs ...", flush=True)
     subprocess.run(["python3", SIM, "up", str(fleet), "--count", str(N),
                     "--port", str(PORT)], check=True, stdout=subprocess.DEVNULL)
-    ours, ref = start_exporters(cfg)
+    log = tmp / "osh-ipmi-exporter.log"
+    ours, ref = start_exporters(cfg, log)
     try:
         o = rounds(OURS, ours.pid, N)
         r = rounds(REF, ref.pid, N)
@@ -154,6 +155,8 @@ def main():
               f"{statistics.median(walls) * 1000:.1f} ms, p99 "
               f"{walls[int(len(walls) * 0.99)] * 1000:.1f} ms, peak RSS "
               f"{peak_rss_mb(ours.pid):.1f} MB")
+        if bad:
+            print(f"incomplete scrapes are explained in {log}")
         per_core = 0.25 / (share / FLEET) if share > 0 else float("inf")
         print(f"largest fleet at {INTERVAL_S} s within a quarter core, by "
               f"this rate: about {per_core:.0f} BMCs")

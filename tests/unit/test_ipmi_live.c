@@ -1,6 +1,7 @@
 /* Unit tests of the IPMI engine against real ipmi_sim BMCs started with
  * deploy/sim/osh-sim: every part of a request, session reuse, the SDR
- * cache, deadlines against a silent BMC, wrong credentials, IPMI 1.5. */
+ * cache, deadlines against a silent BMC, wrong credentials, IPMI 1.5,
+ * keepalives past the BMC's session timeout, BMC resets. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +15,7 @@
 
 #include "osh/ipmi.h"
 #include "osh/log.h"
+#include "osh/metrics.h"
 #include "osh/util.h"
 
 struct env {
@@ -111,6 +113,48 @@ on_result(const struct osh_ipmi_result *r, void *arg)
 	for (size_t i = 0; i < r->nsel && i < 16; i++)
 		g->sel[i] = r->sel[i];
 	event_base_loopbreak(E.base);
+}
+
+/* Runs the loop for ms (timers, sweeps, workers coming back). */
+static void
+pump(int ms)
+{
+	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+
+	event_base_loopexit(E.base, &tv);
+	event_base_dispatch(E.base);
+}
+
+static void
+submit_on(struct osh_ipmi *m, const struct osh_ipmi_target *t,
+    const struct osh_ipmi_request *rq, int deadline_ms, struct got *g)
+{
+	uint64_t t0 = osh_now_us();
+
+	memset(g, 0, sizeof(*g));
+	assert_int_equal(
+	    osh_ipmi_submit(m, t, rq, deadline_ms, on_result, g), 0);
+	while (!g->done)
+		event_base_dispatch(E.base);
+	g->elapsed = (double)(osh_now_us() - t0) / 1e6;
+}
+
+/* The value of an unlabelled series on the engine's /metrics. */
+static double
+metric(struct osh_metrics *reg, const char *name)
+{
+	struct osh_buf b;
+	char pat[128];
+	const char *at;
+	double v = -1;
+
+	osh_buf_init(&b, 0);
+	osh_metrics_render(reg, &b);
+	snprintf(pat, sizeof(pat), "\n%s ", name);
+	if ((at = strstr(b.data, pat)) != NULL)
+		v = strtod(at + strlen(pat), NULL);
+	osh_buf_release(&b);
+	return v;
 }
 
 static void
@@ -255,6 +299,71 @@ ipmi15(void **state)
 	assert_true(g.r.chassis.power_on);
 }
 
+/* ipmi_sim drops sessions idle for 30 s: keepalives hold ours open. */
+static void
+session_outlives_bmc_idle_timeout(void **state)
+{
+	struct osh_ipmi_options o = {2, 45000, 16, 100}; /* the default */
+	struct osh_ipmi_target t = target(E.port, "secret");
+	struct osh_ipmi_request rq = {.want = OSH_IPMI_WANT_CHASSIS};
+	struct osh_ipmi *m = osh_ipmi_new(E.base, &o);
+	struct got g;
+
+	(void)state;
+	assert_non_null(m);
+	submit_on(m, &t, &rq, 3000, &g);
+	assert_int_equal(g.r.err, OSH_IPMI_OK);
+	pump(33000);
+	submit_on(m, &t, &rq, 3000, &g);
+	assert_int_equal(g.r.err, OSH_IPMI_OK);
+	assert_false(g.r.new_session);
+	assert_true(g.elapsed < 0.5);
+	osh_ipmi_free(m);
+}
+
+/* A BMC reset leaves our session dangling: FreeIPMI waits it out on its
+ * worker. The caller still gets its answer at the deadline, the next
+ * request opens a new session, and other BMCs are served meanwhile even
+ * by a pool of one thread. */
+static void
+bmc_reset_does_not_starve_others(void **state)
+{
+	struct osh_ipmi_options o = {1, 2000, 16, 100};
+	struct osh_ipmi_target a = target(E.port, "secret");
+	struct osh_ipmi_target b = target(E.port + 1, "secret");
+	struct osh_ipmi_request rq = {.want = OSH_IPMI_WANT_CHASSIS};
+	struct osh_metrics *reg = osh_metrics_new();
+	struct osh_ipmi *m = osh_ipmi_new(E.base, &o);
+	char args[200];
+	struct got g;
+
+	(void)state;
+	assert_non_null(m);
+	osh_ipmi_metrics(m, reg);
+	submit_on(m, &a, &rq, 3000, &g);
+	assert_int_equal(g.r.err, OSH_IPMI_OK);
+	snprintf(args, sizeof(args), "reset %s bmc1", E.dir);
+	assert_int_equal(sim(args), 0);
+	submit_on(m, &a, &rq, 1000, &g);
+	assert_int_equal(g.r.err, OSH_IPMI_TIMEOUT);
+	assert_true(g.elapsed < 1.3);
+	pump(1300); /* the stuck check */
+	assert_true(metric(reg, "osh_ipmi_threads_stuck") == 1);
+	assert_true(metric(reg, "osh_ipmi_stuck_sessions_total") == 1);
+	submit_on(m, &b, &rq, 2000, &g);
+	assert_int_equal(g.r.err, OSH_IPMI_OK);
+	submit_on(m, &a, &rq, 3000, &g);
+	assert_int_equal(g.r.err, OSH_IPMI_OK);
+	assert_true(g.r.new_session);
+	/* FreeIPMI gives up on the old session within its timeout. */
+	for (int i = 0; i < 60 && metric(reg, "osh_ipmi_threads_stuck") != 0;
+	     i++)
+		pump(500);
+	assert_true(metric(reg, "osh_ipmi_threads_stuck") == 0);
+	osh_ipmi_free(m);
+	osh_metrics_free(reg);
+}
+
 int
 main(void)
 {
@@ -264,6 +373,8 @@ main(void)
 	    cmocka_unit_test(silent_bmc_meets_deadline),
 	    cmocka_unit_test(wrong_password),
 	    cmocka_unit_test(ipmi15),
+	    cmocka_unit_test(session_outlives_bmc_idle_timeout),
+	    cmocka_unit_test(bmc_reset_does_not_starve_others),
 	};
 	osh_log_init("test", OSH_LOG_ERROR);
 	return cmocka_run_group_tests_name("ipmi_live", tests, setup, teardown);

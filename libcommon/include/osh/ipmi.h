@@ -19,6 +19,7 @@
 struct event_base;
 struct osh_work_pool;
 struct osh_ipmi;
+struct osh_metrics;
 
 enum osh_ipmi_err {
 	OSH_IPMI_OK,
@@ -221,12 +222,6 @@ struct osh_sel_entry {
 	uint8_t raw[16];
 };
 
-struct osh_ipmi_stats_counts {
-	unsigned long sessions_open, session_setups, requests, errors;
-	unsigned long sdr_hits, sdr_reloads, bad_records;
-	unsigned long errors_by_kind[OSH_IPMI_INTERNAL + 1];
-};
-
 /* The answer to one request. Everything is owned by the engine and valid
  * only during the callback. */
 struct osh_ipmi_result {
@@ -265,7 +260,10 @@ struct osh_ipmi *osh_ipmi_new(
 void osh_ipmi_free(struct osh_ipmi *m);
 
 /* Runs a request against a target within deadline_ms. The target is
- * copied. cb always runs exactly once, later, on the loop. */
+ * copied. cb always runs exactly once, later, on the loop, by the
+ * deadline. A BMC that stops answering on its session (it was reset, say)
+ * costs one worker thread until FreeIPMI gives up on it; meanwhile the
+ * BMC gets a new session and the pool a thread more. */
 int osh_ipmi_submit(struct osh_ipmi *m, const struct osh_ipmi_target *t,
     const struct osh_ipmi_request *rq, int deadline_ms, osh_ipmi_cb cb,
     void *arg);
@@ -274,7 +272,7 @@ int osh_ipmi_submit(struct osh_ipmi *m, const struct osh_ipmi_target *t,
  * server deleted). */
 void osh_ipmi_forget(struct osh_ipmi *m, const char *host, uint16_t port);
 
-void osh_ipmi_stats(const struct osh_ipmi *m, struct osh_ipmi_stats_counts *out,
-    size_t *open_sessions);
+/* Publishes the engine's counters on reg's /metrics (osh_ipmi_*). */
+void osh_ipmi_metrics(struct osh_ipmi *m, struct osh_metrics *reg);
 
 #endif

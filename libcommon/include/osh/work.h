@@ -1,5 +1,5 @@
-/* work.h - a fixed pool of worker threads for blocking work (password
- * hashing, IPMI). Results come back on the event loop. */
+/* work.h - a pool of worker threads for blocking work (password hashing,
+ * IPMI). Results come back on the event loop. */
 #ifndef OSH_WORK_H
 #define OSH_WORK_H
 
@@ -27,5 +27,11 @@ int osh_work_submit(
     struct osh_work_pool *p, osh_work_fn work, osh_done_fn done, void *arg);
 
 size_t osh_work_queued(const struct osh_work_pool *p);
+
+/* Lets 'extra' more items run at once than the pool was made with (up to
+ * as many again), starting threads as needed: the caller counts threads
+ * it knows to be stuck in work that will not finish soon. Lowering it
+ * leaves the threads idle, not gone. */
+void osh_work_pool_set_extra(struct osh_work_pool *p, int extra);
 
 #endif
