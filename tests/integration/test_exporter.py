@@ -124,7 +124,7 @@ def test_silent_bmc_answers_within_the_deadline(fleet):
     # The operator reads which BMC and collectors failed, and why.
     assert re.search(rf'level=warn .*msg="scrape incomplete" '
                      rf'target="127.0.0.1:{SILENT_PORT}" module="default" '
-                     rf'collectors=ipmi,\S* error=deadline',
+                     rf'collectors=ipmi,\S* error=(deadline|bmc_timeout)',
                      logs("ipmi-exporter"))
 
 
