@@ -229,3 +229,18 @@ osh_audit_resume(struct osh_audit *a)
 	a->flushing = false;
 	flush(a);
 }
+
+struct json_object *
+osh_audit_fields(struct json_object *body)
+{
+	struct json_object *d = json_object_new_object();
+	struct json_object *a = json_object_new_array();
+
+	json_object_object_foreach(body, k, v)
+	{
+		(void)v;
+		json_object_array_add(a, json_object_new_string(k));
+	}
+	json_object_object_add(d, "fields", a);
+	return d;
+}

@@ -14,6 +14,7 @@
 
 #include "osh/crypto.h"
 #include "osh/http.h"
+#include "osh/json.h"
 #include "osh/log.h"
 #include "osh/metrics.h"
 #include "osh/router.h"
@@ -459,6 +460,37 @@ void
 osh_reply_err(struct osh_req *req, const struct osh_err *err)
 {
 	osh_reply_json(req, err->status, osh_err_json(err, req->request_id));
+}
+
+struct json_object *
+osh_req_json(struct osh_req *req, const struct osh_field *f, size_t n)
+{
+	struct osh_err err;
+	struct json_object *o;
+
+	if (req->body_len == 0)
+		o = json_object_new_object();
+	else if ((o = osh_json_parse(req->body, req->body_len,
+		      OSH_JSON_MAX_DEPTH, &err)) == NULL) {
+		osh_reply_err(req, &err);
+		return NULL;
+	}
+	if (osh_json_check(o, f, n, &err) != 0) {
+		json_object_put(o);
+		osh_reply_err(req, &err);
+		return NULL;
+	}
+	return o;
+}
+
+bool
+osh_req_id(struct osh_req *req, const char *name, const char *what, int64_t *id)
+{
+	if (!osh_parse_int(osh_req_param(req, name), 1, INT64_MAX, id)) {
+		osh_reply_error(req, 404, NULL, name, "%s not found", what);
+		return false;
+	}
+	return true;
 }
 
 void

@@ -137,51 +137,52 @@ remaining_ms(uint64_t deadline_us)
 	return deadline_us > now ? (unsigned)((deadline_us - now) / 1000) : 0;
 }
 
+/* Our workaround flags to FreeIPMI's, which differ for IPMI 2.0 and 1.5. */
+struct wa_map {
+	unsigned ours, freeipmi;
+};
+
+static const struct wa_map wa20_map[] = {
+    {OSH_IPMI_WA_AUTHCAP,
+	IPMI_WORKAROUND_FLAGS_OUTOFBAND_2_0_AUTHENTICATION_CAPABILITIES},
+    {OSH_IPMI_WA_INTEL20,
+	IPMI_WORKAROUND_FLAGS_OUTOFBAND_2_0_INTEL_2_0_SESSION},
+    {OSH_IPMI_WA_SUPERMICRO20,
+	IPMI_WORKAROUND_FLAGS_OUTOFBAND_2_0_SUPERMICRO_2_0_SESSION},
+    {OSH_IPMI_WA_SUN20, IPMI_WORKAROUND_FLAGS_OUTOFBAND_2_0_SUN_2_0_SESSION},
+    {OSH_IPMI_WA_OPENSESSPRIV,
+	IPMI_WORKAROUND_FLAGS_OUTOFBAND_2_0_OPEN_SESSION_PRIVILEGE},
+    {OSH_IPMI_WA_INTEGRITYCHECKVALUE,
+	IPMI_WORKAROUND_FLAGS_OUTOFBAND_2_0_NON_EMPTY_INTEGRITY_CHECK_VALUE},
+    {OSH_IPMI_WA_NOCHECKSUMCHECK,
+	IPMI_WORKAROUND_FLAGS_OUTOFBAND_2_0_NO_CHECKSUM_CHECK},
+};
+
+static const struct wa_map wa15_map[] = {
+    {OSH_IPMI_WA_AUTHCAP,
+	IPMI_WORKAROUND_FLAGS_OUTOFBAND_AUTHENTICATION_CAPABILITIES},
+    {OSH_IPMI_WA_IDZERO,
+	IPMI_WORKAROUND_FLAGS_OUTOFBAND_ACCEPT_SESSION_ID_ZERO},
+    {OSH_IPMI_WA_FORCEPERMSG,
+	IPMI_WORKAROUND_FLAGS_OUTOFBAND_FORCE_PERMSG_AUTHENTICATION},
+    {OSH_IPMI_WA_UNEXPECTEDAUTH,
+	IPMI_WORKAROUND_FLAGS_OUTOFBAND_CHECK_UNEXPECTED_AUTHCODE},
+    {OSH_IPMI_WA_ENDIANSEQ,
+	IPMI_WORKAROUND_FLAGS_OUTOFBAND_BIG_ENDIAN_SEQUENCE_NUMBER},
+    {OSH_IPMI_WA_NOAUTHCODECHECK,
+	IPMI_WORKAROUND_FLAGS_OUTOFBAND_NO_AUTH_CODE_CHECK},
+    {OSH_IPMI_WA_NOCHECKSUMCHECK,
+	IPMI_WORKAROUND_FLAGS_OUTOFBAND_NO_CHECKSUM_CHECK},
+};
+
 static unsigned
-wa20(unsigned w)
+workarounds(unsigned w, const struct wa_map *map, size_t n)
 {
 	unsigned f = 0;
 
-	if (w & OSH_IPMI_WA_AUTHCAP)
-		f |=
-		    IPMI_WORKAROUND_FLAGS_OUTOFBAND_2_0_AUTHENTICATION_CAPABILITIES;
-	if (w & OSH_IPMI_WA_INTEL20)
-		f |= IPMI_WORKAROUND_FLAGS_OUTOFBAND_2_0_INTEL_2_0_SESSION;
-	if (w & OSH_IPMI_WA_SUPERMICRO20)
-		f |= IPMI_WORKAROUND_FLAGS_OUTOFBAND_2_0_SUPERMICRO_2_0_SESSION;
-	if (w & OSH_IPMI_WA_SUN20)
-		f |= IPMI_WORKAROUND_FLAGS_OUTOFBAND_2_0_SUN_2_0_SESSION;
-	if (w & OSH_IPMI_WA_OPENSESSPRIV)
-		f |= IPMI_WORKAROUND_FLAGS_OUTOFBAND_2_0_OPEN_SESSION_PRIVILEGE;
-	if (w & OSH_IPMI_WA_INTEGRITYCHECKVALUE)
-		f |=
-		    IPMI_WORKAROUND_FLAGS_OUTOFBAND_2_0_NON_EMPTY_INTEGRITY_CHECK_VALUE;
-	if (w & OSH_IPMI_WA_NOCHECKSUMCHECK)
-		f |= IPMI_WORKAROUND_FLAGS_OUTOFBAND_2_0_NO_CHECKSUM_CHECK;
-	return f;
-}
-
-static unsigned
-wa15(unsigned w)
-{
-	unsigned f = 0;
-
-	if (w & OSH_IPMI_WA_AUTHCAP)
-		f |=
-		    IPMI_WORKAROUND_FLAGS_OUTOFBAND_AUTHENTICATION_CAPABILITIES;
-	if (w & OSH_IPMI_WA_IDZERO)
-		f |= IPMI_WORKAROUND_FLAGS_OUTOFBAND_ACCEPT_SESSION_ID_ZERO;
-	if (w & OSH_IPMI_WA_FORCEPERMSG)
-		f |=
-		    IPMI_WORKAROUND_FLAGS_OUTOFBAND_FORCE_PERMSG_AUTHENTICATION;
-	if (w & OSH_IPMI_WA_UNEXPECTEDAUTH)
-		f |= IPMI_WORKAROUND_FLAGS_OUTOFBAND_CHECK_UNEXPECTED_AUTHCODE;
-	if (w & OSH_IPMI_WA_ENDIANSEQ)
-		f |= IPMI_WORKAROUND_FLAGS_OUTOFBAND_BIG_ENDIAN_SEQUENCE_NUMBER;
-	if (w & OSH_IPMI_WA_NOAUTHCODECHECK)
-		f |= IPMI_WORKAROUND_FLAGS_OUTOFBAND_NO_AUTH_CODE_CHECK;
-	if (w & OSH_IPMI_WA_NOCHECKSUMCHECK)
-		f |= IPMI_WORKAROUND_FLAGS_OUTOFBAND_NO_CHECKSUM_CHECK;
+	for (size_t i = 0; i < n; i++)
+		if (w & map[i].ours)
+			f |= map[i].freeipmi;
 	return f;
 }
 
@@ -219,11 +220,17 @@ open_session(struct bmc_link *l, const struct osh_ipmi_target *t,
 	if (t->ipmi15)
 		rc = ipmi_ctx_open_outofband(ctx, hostport, t->user,
 		    t->password, IPMI_AUTHENTICATION_TYPE_MD5, t->privilege,
-		    total, retrans, wa15(t->workarounds), IPMI_FLAGS_DEFAULT);
+		    total, retrans,
+		    workarounds(
+			t->workarounds, wa15_map, OSH_ARRAY_LEN(wa15_map)),
+		    IPMI_FLAGS_DEFAULT);
 	else
 		rc = ipmi_ctx_open_outofband_2_0(ctx, hostport, t->user,
 		    t->password, NULL, 0, t->privilege, t->cipher_suite, total,
-		    retrans, wa20(t->workarounds), IPMI_FLAGS_DEFAULT);
+		    retrans,
+		    workarounds(
+			t->workarounds, wa20_map, OSH_ARRAY_LEN(wa20_map)),
+		    IPMI_FLAGS_DEFAULT);
 	if (rc < 0) {
 		int e = ipmi_ctx_errnum(ctx);
 		fail(res, err_of(e), "session to %s failed: %s", hostport,

@@ -103,38 +103,6 @@ from_store(enum store_status st)
 	return AUTH_UNAVAILABLE;
 }
 
-/* Parses and checks the body; replies and returns NULL when it is bad. */
-static struct json_object *
-body_of(struct osh_req *req, const struct osh_field *f, size_t n)
-{
-	struct osh_err err;
-	struct json_object *o;
-
-	if (req->body_len == 0)
-		o = json_object_new_object();
-	else if ((o = osh_json_parse(req->body, req->body_len,
-		      OSH_JSON_MAX_DEPTH, &err)) == NULL) {
-		osh_reply_err(req, &err);
-		return NULL;
-	}
-	if (osh_json_check(o, f, n, &err) != 0) {
-		json_object_put(o);
-		osh_reply_err(req, &err);
-		return NULL;
-	}
-	return o;
-}
-
-static bool
-param_id(struct osh_req *req, int64_t *id)
-{
-	if (!osh_parse_int(osh_req_param(req, "id"), 1, INT64_MAX, id)) {
-		osh_reply_error(req, 404, NULL, "id", "user not found");
-		return false;
-	}
-	return true;
-}
-
 /* Replies with a raw JSON text from the store. */
 static void
 reply_raw_json(struct osh_req *req, int status, const char *json)
@@ -503,7 +471,8 @@ h_login(struct osh_req *req)
 	    {"username", OSH_FIELD_STRING, true, false, 1, 256, NULL},
 	    {"password", OSH_FIELD_STRING, true, false, 1, 1024, NULL},
 	};
-	struct json_object *o = body_of(req, fields, OSH_ARRAY_LEN(fields));
+	struct json_object *o =
+	    osh_req_json(req, fields, OSH_ARRAY_LEN(fields));
 	struct login *l;
 
 	if (o == NULL)
@@ -615,7 +584,8 @@ h_refresh(struct osh_req *req)
 	static const struct osh_field fields[] = {
 	    {"refresh_token", OSH_FIELD_STRING, true, false, 1, 256, NULL},
 	};
-	struct json_object *o = body_of(req, fields, OSH_ARRAY_LEN(fields));
+	struct json_object *o =
+	    osh_req_json(req, fields, OSH_ARRAY_LEN(fields));
 	char next_hash[OSH_TOKEN_HASH_LEN];
 	struct refresh *r;
 
@@ -678,7 +648,8 @@ h_logout(struct osh_req *req)
 	static const struct osh_field fields[] = {
 	    {"refresh_token", OSH_FIELD_STRING, false, false, 0, 256, NULL},
 	};
-	struct json_object *o = body_of(req, fields, OSH_ARRAY_LEN(fields));
+	struct json_object *o =
+	    osh_req_json(req, fields, OSH_ARRAY_LEN(fields));
 
 	if (o == NULL)
 		return;
@@ -745,7 +716,7 @@ void
 h_profile_patch(struct osh_req *req)
 {
 	struct json_object *o =
-	    body_of(req, profile_fields, OSH_ARRAY_LEN(profile_fields));
+	    osh_req_json(req, profile_fields, OSH_ARRAY_LEN(profile_fields));
 	struct user_fields f = {0};
 
 	if (o == NULL)
@@ -893,7 +864,8 @@ h_password(struct osh_req *req)
 	    {"current_password", OSH_FIELD_STRING, true, false, 1, 1024, NULL},
 	    {"new_password", OSH_FIELD_STRING, true, false, 1, 1024, NULL},
 	};
-	struct json_object *o = body_of(req, fields, OSH_ARRAY_LEN(fields));
+	struct json_object *o =
+	    osh_req_json(req, fields, OSH_ARRAY_LEN(fields));
 	struct pwchange *p;
 
 	if (o == NULL)
@@ -936,7 +908,8 @@ h_service_token(struct osh_req *req)
 	    {"service", OSH_FIELD_STRING, true, false, 1, 32, NULL},
 	    {"secret", OSH_FIELD_STRING, true, false, 1, 512, NULL},
 	};
-	struct json_object *o = body_of(req, fields, OSH_ARRAY_LEN(fields));
+	struct json_object *o =
+	    osh_req_json(req, fields, OSH_ARRAY_LEN(fields));
 	struct auth_app *app = app_of(req);
 	struct osh_claims c;
 	struct json_object *out;
@@ -1118,22 +1091,6 @@ hash_work(void *arg)
 	osh_wipe(out, sizeof(out));
 }
 
-/* Names the fields a change touched, for the audit entry. */
-static struct json_object *
-changed_fields(struct json_object *body)
-{
-	struct json_object *d = json_object_new_object();
-	struct json_object *a = json_object_new_array();
-
-	json_object_object_foreach(body, k, v)
-	{
-		(void)v;
-		json_object_array_add(a, json_object_new_string(k));
-	}
-	json_object_object_add(d, "fields", a);
-	return d;
-}
-
 static void
 on_user_created(enum store_status st, const char *json, void *arg)
 {
@@ -1143,7 +1100,7 @@ on_user_created(enum store_status st, const char *json, void *arg)
 
 	if (st != STORE_OK) {
 		audit(c->req, "user.create", NULL, "failure",
-		    changed_fields(c->body));
+		    osh_audit_fields(c->body));
 		reply_result(c->req, from_store(st), NULL);
 		change_free(c);
 		return;
@@ -1153,7 +1110,7 @@ on_user_created(enum store_status st, const char *json, void *arg)
 		json_object_put(u);
 	}
 	audit_user(
-	    c->req, "user.create", id, "success", changed_fields(c->body));
+	    c->req, "user.create", id, "success", osh_audit_fields(c->body));
 	reply_raw_json(c->req, 201, json);
 	change_free(c);
 }
@@ -1214,7 +1171,8 @@ h_users_create(struct osh_req *req)
 	    {"email", OSH_FIELD_STRING, false, false, 0, 254, NULL},
 	    {"active", OSH_FIELD_BOOL, false, false, 0, 0, NULL},
 	};
-	struct json_object *o = body_of(req, fields, OSH_ARRAY_LEN(fields));
+	struct json_object *o =
+	    osh_req_json(req, fields, OSH_ARRAY_LEN(fields));
 	struct user_change *c;
 	struct osh_err err;
 
@@ -1250,7 +1208,7 @@ h_users_get(struct osh_req *req)
 {
 	int64_t id;
 
-	if (param_id(req, &id))
+	if (osh_req_id(req, "id", "user", &id))
 		store_user_get(svc_of(req)->db, id, on_user_json, req);
 }
 
@@ -1267,7 +1225,7 @@ on_user_patched(enum store_status st, const char *json, void *arg)
 	struct user_change *c = arg;
 
 	audit_user(c->req, "user.update", c->id,
-	    st == STORE_OK ? "success" : "failure", changed_fields(c->body));
+	    st == STORE_OK ? "success" : "failure", osh_audit_fields(c->body));
 	if (st != STORE_OK) {
 		enum auth_result r = from_store(st);
 		reply_result(c->req, r,
@@ -1323,9 +1281,9 @@ h_users_patch(struct osh_req *req)
 	struct osh_err err;
 	int64_t id;
 
-	if (!param_id(req, &id))
+	if (!osh_req_id(req, "id", "user", &id))
 		return;
-	if ((o = body_of(req, fields, OSH_ARRAY_LEN(fields))) == NULL)
+	if ((o = osh_req_json(req, fields, OSH_ARRAY_LEN(fields))) == NULL)
 		return;
 	if (!email_ok(req, o)) {
 		json_object_put(o);
@@ -1380,7 +1338,7 @@ h_users_delete(struct osh_req *req)
 	struct user_delete *d;
 	int64_t id;
 
-	if (!param_id(req, &id))
+	if (!osh_req_id(req, "id", "user", &id))
 		return;
 	if (id == req->claims.user_id) {
 		reply_result(req, AUTH_SELF_DELETE, NULL);

@@ -43,16 +43,6 @@ body_of(struct osh_req *req)
 	return o;
 }
 
-static bool
-param_id(struct osh_req *req, int64_t *id)
-{
-	if (!osh_parse_int(osh_req_param(req, "id"), 1, INT64_MAX, id)) {
-		osh_reply_error(req, 404, NULL, "id", "server not found");
-		return false;
-	}
-	return true;
-}
-
 static void
 reply_db(struct osh_req *req, enum osh_db_status st, int64_t id)
 {
@@ -80,23 +70,6 @@ audit_server(struct osh_req *req, const char *action, int64_t id,
 	snprintf(target, sizeof(target), "server:%lld", (long long)id);
 	osh_audit_req(
 	    osh_service_of(req)->audit, req, action, target, result, details);
-}
-
-/* The names of the fields a body set, for audit entries (never values:
- * credentials are among them). */
-static struct json_object *
-fields_of(struct json_object *body)
-{
-	struct json_object *d = json_object_new_object();
-	struct json_object *a = json_object_new_array();
-
-	json_object_object_foreach(body, k, v)
-	{
-		(void)v;
-		json_object_array_add(a, json_object_new_string(k));
-	}
-	json_object_object_add(d, "fields", a);
-	return d;
 }
 
 /* Publishes server.<what> with the server's JSON as data. */
@@ -273,7 +246,7 @@ h_servers_get(struct osh_req *req)
 {
 	int64_t id;
 
-	if (param_id(req, &id))
+	if (osh_req_id(req, "id", "server", &id))
 		store_server_get(db_of(req), id, on_raw, req);
 }
 
@@ -325,7 +298,7 @@ create_finish(struct create *c, int status, struct osh_err *err,
 		return;
 	}
 	audit_server(c->req, "server.create", c->id,
-	    status == 201 ? "success" : "failure", fields_of(c->body));
+	    status == 201 ? "success" : "failure", osh_audit_fields(c->body));
 	if (status == 201) {
 		publish(c->req, "server.created", server);
 		osh_reply_json(c->req, 201, json_object_get(server));
@@ -476,7 +449,7 @@ on_updated(
 
 	(void)state;
 	audit_server(c->req, c->action, c->id,
-	    st == OSH_DB_OK ? "success" : "failure", fields_of(c->body));
+	    st == OSH_DB_OK ? "success" : "failure", osh_audit_fields(c->body));
 	if (st == OSH_DB_CONFLICT) {
 		osh_reply_error(c->req, 409, "conflict",
 		    c->in.name ? "name" : "bmc_address",
@@ -521,27 +494,40 @@ change_run(struct osh_req *req, struct change *c)
 	    db_of(req), c->id, &c->in, c->sealed, on_updated, c);
 }
 
+/* The change a PATCH-like request asks for, with its body read and the
+ * raw body wiped (it may hold a password); NULL when it was answered. */
+static struct change *
+change_new(struct osh_req *req, const char *action)
+{
+	struct change *c;
+	struct json_object *body;
+	int64_t id;
+
+	if (!osh_req_id(req, "id", "server", &id) ||
+	    (body = body_of(req)) == NULL)
+		return NULL;
+	osh_wipe(req->body, req->body_len);
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		json_object_put(body);
+		osh_reply_error(req, 503, NULL, NULL, "out of memory");
+		return NULL;
+	}
+	c->req = req;
+	c->body = body;
+	c->id = id;
+	c->action = action;
+	return c;
+}
+
 void
 h_servers_patch(struct osh_req *req)
 {
 	struct change *c;
 	struct osh_err err;
-	struct json_object *body;
-	int64_t id;
 
-	if (!param_id(req, &id) || (body = body_of(req)) == NULL)
+	if ((c = change_new(req, "server.update")) == NULL)
 		return;
-	osh_wipe(req->body, req->body_len);
-	if ((c = calloc(1, sizeof(*c))) == NULL) {
-		json_object_put(body);
-		osh_reply_error(req, 503, NULL, NULL, "out of memory");
-		return;
-	}
-	c->req = req;
-	c->body = body;
-	c->id = id;
-	c->action = "server.update";
-	if (server_in_parse(body, false, &c->in, &err) != 0) {
+	if (server_in_parse(c->body, false, &c->in, &err) != 0) {
 		osh_reply_err(req, &err);
 		change_free(c);
 		return;
@@ -554,23 +540,11 @@ h_credentials(struct osh_req *req)
 {
 	struct change *c;
 	struct osh_err err;
-	struct json_object *body;
-	int64_t id;
 
-	if (!param_id(req, &id) || (body = body_of(req)) == NULL)
+	if ((c = change_new(req, "server.credentials")) == NULL)
 		return;
-	osh_wipe(req->body, req->body_len);
-	if ((c = calloc(1, sizeof(*c))) == NULL) {
-		json_object_put(body);
-		osh_reply_error(req, 503, NULL, NULL, "out of memory");
-		return;
-	}
-	c->req = req;
-	c->body = body;
-	c->id = id;
 	c->in.monitoring = -1;
-	c->action = "server.credentials";
-	if (credentials_parse(body, c->in.username, sizeof(c->in.username),
+	if (credentials_parse(c->body, c->in.username, sizeof(c->in.username),
 		c->in.password, sizeof(c->in.password), &err) != 0) {
 		/* Name the field as this endpoint sees it. */
 		const char *dot = strchr(err.field, '.');
@@ -619,7 +593,7 @@ h_servers_delete(struct osh_req *req)
 	struct del *d;
 	int64_t id;
 
-	if (!param_id(req, &id))
+	if (!osh_req_id(req, "id", "server", &id))
 		return;
 	if ((d = calloc(1, sizeof(*d))) == NULL) {
 		osh_reply_error(req, 503, NULL, NULL, "out of memory");
@@ -661,7 +635,7 @@ row_done(struct create *c, int status, struct osh_err *err,
 		json_object_object_add(r, "id",
 		    json_object_get(json_object_object_get(server, "id")));
 		audit_server(im->req, "server.create", c->id, "success",
-		    fields_of(c->body));
+		    osh_audit_fields(c->body));
 		publish(im->req, "server.created", server);
 		if (im->on_created != NULL)
 			im->on_created(im->next, c->id, im->arg);
@@ -804,7 +778,7 @@ h_internal_credentials(struct osh_req *req)
 {
 	int64_t id;
 
-	if (param_id(req, &id))
+	if (osh_req_id(req, "id", "server", &id))
 		store_server_row(db_of(req), id, on_cred_row, req);
 }
 

@@ -210,27 +210,6 @@ hw_go(struct hw *c)
 	store_server_row(osh_service_of(c->req)->db, c->id, on_loaded, c);
 }
 
-static struct json_object *
-body_of(struct osh_req *req, const struct osh_field *f, size_t n)
-{
-	struct osh_err err;
-	struct json_object *o;
-
-	if (req->body_len == 0)
-		o = json_object_new_object();
-	else if ((o = osh_json_parse(req->body, req->body_len,
-		      OSH_JSON_MAX_DEPTH, &err)) == NULL) {
-		osh_reply_err(req, &err);
-		return NULL;
-	}
-	if (osh_json_check(o, f, n, &err) != 0) {
-		json_object_put(o);
-		osh_reply_err(req, &err);
-		return NULL;
-	}
-	return o;
-}
-
 /*
  * Power.
  */
@@ -264,7 +243,7 @@ h_power_action(struct osh_req *req)
 	static const struct osh_field f[] = {
 	    {"action", OSH_FIELD_ENUM, true, false, 0, 0, names},
 	};
-	struct json_object *o = body_of(req, f, OSH_ARRAY_LEN(f));
+	struct json_object *o = osh_req_json(req, f, OSH_ARRAY_LEN(f));
 	struct hw *c;
 	enum osh_power_action a;
 
@@ -344,7 +323,7 @@ h_boot_device(struct osh_req *req)
 	    {"persistent", OSH_FIELD_BOOL, false, false, 0, 0, NULL},
 	    {"efi", OSH_FIELD_BOOL, false, false, 0, 0, NULL},
 	};
-	struct json_object *o = body_of(req, f, OSH_ARRAY_LEN(f));
+	struct json_object *o = osh_req_json(req, f, OSH_ARRAY_LEN(f));
 	struct hw *c;
 
 	if (o == NULL)
@@ -377,7 +356,7 @@ h_identify(struct osh_req *req)
 	    {"force", OSH_FIELD_BOOL, false, false, 0, 0, NULL},
 	    {"off", OSH_FIELD_BOOL, false, false, 0, 0, NULL},
 	};
-	struct json_object *o = body_of(req, f, OSH_ARRAY_LEN(f));
+	struct json_object *o = osh_req_json(req, f, OSH_ARRAY_LEN(f));
 	int given;
 	struct hw *c;
 

@@ -164,26 +164,31 @@ store_server_update(struct osh_db *db, int64_t id, const struct server_in *in,
 	    14, v, cb, arg);
 }
 
-void
-store_server_delete(struct osh_db *db, int64_t id, osh_db_json_cb cb, void *arg)
+/* Runs a one-row JSON query whose only parameter ($1) is id. */
+static void
+json_by_id(struct osh_db *db, const char *sql, int64_t id, osh_db_json_cb cb,
+    void *arg)
 {
 	char sid[24];
 	const char *v[] = {num(sid, sizeof(sid), id)};
 
-	osh_db_json(db,
+	osh_db_json(db, sql, 1, v, cb, arg);
+}
+
+void
+store_server_delete(struct osh_db *db, int64_t id, osh_db_json_cb cb, void *arg)
+{
+	json_by_id(db,
 	    "DELETE FROM servers WHERE id = $1 RETURNING jsonb_build_object("
 	    "'id', id, 'name', name, 'host', bmc_host, 'port', bmc_port)",
-	    1, v, cb, arg);
+	    id, cb, arg);
 }
 
 void
 store_server_get(struct osh_db *db, int64_t id, osh_db_json_cb cb, void *arg)
 {
-	char sid[24];
-	const char *v[] = {num(sid, sizeof(sid), id)};
-
-	osh_db_json(db, "SELECT server_json(s) FROM servers s WHERE id = $1", 1,
-	    v, cb, arg);
+	json_by_id(db, "SELECT server_json(s) FROM servers s WHERE id = $1", id,
+	    cb, arg);
 }
 
 void
@@ -363,10 +368,7 @@ store_scan_result(struct osh_db *db, int64_t scan, const struct scan_found *f,
 void
 store_scan_get(struct osh_db *db, int64_t id, osh_db_json_cb cb, void *arg)
 {
-	char sid[24];
-	const char *v[] = {num(sid, sizeof(sid), id)};
-
-	osh_db_json(db,
+	json_by_id(db,
 	    "SELECT jsonb_build_object('id', s.id, 'status', s.status, "
 	    "'spec', s.spec, 'total', s.total, 'probed', s.probed, "
 	    "'found', s.found, 'created_by', s.created_by, "
@@ -375,7 +377,7 @@ store_scan_get(struct osh_db *db, int64_t id, osh_db_json_cb cb, void *arg)
 	    "'results', coalesce((SELECT jsonb_agg(scan_result_json(r) "
 	    "ORDER BY r.host, r.port) FROM scan_results r WHERE "
 	    "r.scan_id = s.id), '[]')) FROM scans s WHERE s.id = $1",
-	    1, v, cb, arg);
+	    id, cb, arg);
 }
 
 static void

@@ -38,6 +38,10 @@ void osh_audit_req(struct osh_audit *a, const struct osh_req *req,
     const char *action, const char *target, const char *result,
     struct json_object *details);
 
+/* Details naming the fields a request body set: {"fields": [names]}, never
+ * their values (passwords are among them). */
+struct json_object *osh_audit_fields(struct json_object *body);
+
 /* Re-sends the backlog; the service calls it when Redis reconnects. */
 void osh_audit_resume(struct osh_audit *a);
 

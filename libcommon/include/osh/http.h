@@ -99,6 +99,16 @@ void osh_reply_error(struct osh_req *req, int status, const char *code,
     const char *field, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 
+struct osh_field;
+/* The body as a JSON object checked against the n fields (an empty body
+ * is {}). When it is bad, replies 400 naming the field and returns NULL. */
+struct json_object *osh_req_json(
+    struct osh_req *req, const struct osh_field *f, size_t n);
+/* The path parameter 'name' as a positive id. When it is not one, replies
+ * 404 "<what> not found" and returns false. */
+bool osh_req_id(
+    struct osh_req *req, const char *name, const char *what, int64_t *id);
+
 /* Streaming replies for large bodies: start, any number of chunks, end.
  * req is freed by osh_reply_end. */
 void osh_reply_start(struct osh_req *req, int status, const char *ctype);
