@@ -87,6 +87,7 @@ struct osh_ipmi {
 };
 
 static void start(struct session *s);
+static void close_session(struct session *s);
 static struct session *session_get(
     struct osh_ipmi *m, const struct osh_ipmi_target *t);
 static void run_job(struct job *j);
@@ -300,8 +301,10 @@ fail_job(struct job *j, enum osh_ipmi_err e, const char *msg)
 static void
 session_free(struct session *s)
 {
-	TAILQ_REMOVE(&s->m->sessions, s, next);
-	s->m->nsessions--;
+	if (!s->stuck) { /* a stuck one has left the list already */
+		TAILQ_REMOVE(&s->m->sessions, s, next);
+		s->m->nsessions--;
+	}
 	osh_ipmi_target_wipe(&s->target);
 	free(s);
 }
@@ -430,9 +433,7 @@ done_job(void *arg)
 	job_free(j);
 	if (s->stuck) {
 		/* Set aside: nothing is queued on it any more. */
-		ipmi_link_close(&s->link, false);
-		osh_ipmi_target_wipe(&s->target);
-		free(s);
+		close_session(s);
 		return;
 	}
 	start(s);
@@ -443,7 +444,7 @@ close_work(void *arg)
 {
 	struct session *s = arg;
 
-	ipmi_link_close(&s->link, s->healthy);
+	ipmi_link_close(&s->link);
 }
 
 static void
@@ -466,14 +467,16 @@ close_session(struct session *s)
 	if (s->busy || s->closing)
 		return;
 	if (s->link.ctx == NULL) {
-		ipmi_link_close(&s->link, false);
+		ipmi_link_close(&s->link); /* no session: no I/O */
 		if (TAILQ_EMPTY(&s->queue))
 			session_free(s);
 		return;
 	}
 	s->busy = s->closing = true;
 	if (osh_work_submit(s->m->pool, close_work, close_done, s) != 0) {
-		ipmi_link_close(&s->link, false);
+		/* The pool is gone (shutting down): close it here, a wait
+		 * of one retransmission at most. */
+		ipmi_link_close(&s->link);
 		close_done(s);
 	}
 }
@@ -754,24 +757,33 @@ osh_ipmi_new(struct event_base *base, const struct osh_ipmi_options *opt)
 void
 osh_ipmi_free(struct osh_ipmi *m)
 {
-	struct session *s;
+	struct session *s, *tmp;
 	struct job *j;
 
 	if (m == NULL)
 		return;
-	/* Finish what runs, but do not wait long on BMCs that went silent
-	 * mid-request: if threads are stuck, leave everything to the exit. */
-	if (osh_work_pool_free_within(m->pool, 3000) != 0)
-		return;
-	while ((s = TAILQ_FIRST(&m->sessions)) != NULL) {
+	/* Fail what waits and close every session on the workers, all at
+	 * once (each Close Session may wait a retransmission); sessions
+	 * busy now close when their request ends. Forgotten first, so that
+	 * callbacks asking for more cannot move them. */
+	for (s = TAILQ_FIRST(&m->sessions); s != NULL; s = TAILQ_NEXT(s, next))
+		s->forget = true;
+	for (s = TAILQ_FIRST(&m->sessions); s != NULL; s = tmp) {
+		tmp = TAILQ_NEXT(s, next);
 		while ((j = TAILQ_FIRST(&s->queue)) != NULL) {
 			TAILQ_REMOVE(&s->queue, j, next);
+			s->nqueued--;
 			fail_job(j, OSH_IPMI_INTERNAL, "shutting down");
 			job_free(j);
 		}
-		/* Only answering BMCs get a polite Close Session: a dead one
-		 * would hold the exit for FreeIPMI's whole session timeout. */
-		ipmi_link_close(&s->link, s->link.ctx != NULL && s->healthy);
+		close_session(s);
+	}
+	/* Do not wait long on BMCs that went silent mid-request: if threads
+	 * are stuck, leave everything to the exit. */
+	if (osh_work_pool_free_within(m->pool, 3000) != 0)
+		return;
+	while ((s = TAILQ_FIRST(&m->sessions)) != NULL) {
+		ipmi_link_close(&s->link);
 		session_free(s);
 	}
 	if (m->sweep != NULL)

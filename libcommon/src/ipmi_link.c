@@ -25,18 +25,25 @@ static pthread_mutex_t interpret_mu = PTHREAD_MUTEX_INITIALIZER;
 static ipmi_interpret_ctx_t interpret;
 
 /* FreeIPMI's own reading of sensor and SEL states, shared by all threads
- * (the library keeps state in it, so one thread at a time). */
+ * (the library keeps state in it, so one thread at a time): made on first
+ * use, with interpret_mu held. */
+static ipmi_interpret_ctx_t
+interpreter(void)
+{
+	if (interpret == NULL && (interpret = ipmi_interpret_ctx_create())) {
+		ipmi_interpret_load_sensor_config(interpret, NULL);
+		ipmi_interpret_load_sel_config(interpret, NULL);
+	}
+	return interpret;
+}
+
 static unsigned
 interpret_sensor(uint8_t reading_type, uint8_t type, uint16_t bits)
 {
 	unsigned state = IPMI_INTERPRET_STATE_UNKNOWN;
 
 	pthread_mutex_lock(&interpret_mu);
-	if (interpret == NULL && (interpret = ipmi_interpret_ctx_create())) {
-		ipmi_interpret_load_sensor_config(interpret, NULL);
-		ipmi_interpret_load_sel_config(interpret, NULL);
-	}
-	if (interpret != NULL &&
+	if (interpreter() != NULL &&
 	    ipmi_interpret_sensor(interpret, reading_type, type, bits, &state) <
 		0)
 		state = IPMI_INTERPRET_STATE_UNKNOWN;
@@ -50,11 +57,7 @@ interpret_sel(const uint8_t *rec)
 	unsigned state = IPMI_INTERPRET_STATE_UNKNOWN;
 
 	pthread_mutex_lock(&interpret_mu);
-	if (interpret == NULL && (interpret = ipmi_interpret_ctx_create())) {
-		ipmi_interpret_load_sensor_config(interpret, NULL);
-		ipmi_interpret_load_sel_config(interpret, NULL);
-	}
-	if (interpret != NULL &&
+	if (interpreter() != NULL &&
 	    ipmi_interpret_sel(interpret, rec, 16, &state) < 0)
 		state = IPMI_INTERPRET_STATE_UNKNOWN;
 	pthread_mutex_unlock(&interpret_mu);
@@ -765,15 +768,21 @@ do_dcmi(struct bmc_link *l, struct osh_ipmi_result *res)
 	res->done |= OSH_IPMI_WANT_DCMI_POWER;
 }
 
-void
-ipmi_link_close(struct bmc_link *l, bool polite)
+/* Ends the session but keeps the SDR cache: the next session revalidates
+ * it with one request instead of reading every record again. */
+static void
+drop_session(struct bmc_link *l)
 {
 	if (l->ctx != NULL) {
-		if (polite)
-			ipmi_ctx_close(l->ctx);
-		ipmi_ctx_destroy(l->ctx);
+		ipmi_ctx_destroy(l->ctx); /* sends Close Session */
 		l->ctx = NULL;
 	}
+}
+
+void
+ipmi_link_close(struct bmc_link *l)
+{
+	drop_session(l);
 	sdr_free(&l->sdr);
 }
 
@@ -784,7 +793,7 @@ ipmi_link_keepalive(struct bmc_link *l, struct osh_ipmi_result *res)
 		return;
 	do_chassis(l, res);
 	if (res->err != OSH_IPMI_OK)
-		ipmi_link_close(l, false);
+		drop_session(l);
 }
 
 void
@@ -859,7 +868,7 @@ ipmi_link_run(struct bmc_link *l, const struct osh_ipmi_target *t,
 			break;
 		/* The session is gone. If it was an old one, the BMC may
 		 * simply have dropped it: retry once on a fresh session. */
-		ipmi_link_close(l, false);
+		drop_session(l);
 		if (!reused || remaining_ms(deadline_us) < 100 ||
 		    (rq->want &
 			(OSH_IPMI_WANT_CONTROL | OSH_IPMI_WANT_SEL_CLEAR)))

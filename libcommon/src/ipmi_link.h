@@ -40,9 +40,10 @@ void ipmi_link_run(struct bmc_link *l, const struct osh_ipmi_target *t,
  * failure the session is dropped (no reopening: nobody is waiting). */
 void ipmi_link_keepalive(struct bmc_link *l, struct osh_ipmi_result *res);
 
-/* Closes the session (politely, when it is healthy) and frees the SDR
- * cache. */
-void ipmi_link_close(struct bmc_link *l, bool polite);
+/* Closes the session and frees the SDR cache. FreeIPMI always sends Close
+ * Session and waits up to one retransmission for the answer, so with a
+ * session open this belongs on a worker thread. */
+void ipmi_link_close(struct bmc_link *l);
 
 void ipmi_result_release(struct osh_ipmi_result *res);
 

@@ -413,6 +413,26 @@ read_secret(const char *path)
 	return s;
 }
 
+struct osh_redis *
+osh_service_redis_new(struct osh_service *svc, int extra_timeout_ms)
+{
+	char *password;
+	struct osh_redis *r;
+
+	if (svc->cfg.redis_host[0] == '\0')
+		return NULL;
+	password = read_secret(svc->cfg.redis_password_file);
+	r = osh_redis_new(svc->base,
+	    &(struct osh_redis_options){
+		.host = svc->cfg.redis_host,
+		.port = (int)svc->cfg.redis_port,
+		.password = password,
+		.timeout_ms = (int)svc->cfg.redis_timeout_ms + extra_timeout_ms,
+	    });
+	osh_free_secret(password);
+	return r;
+}
+
 static void
 usage(const struct osh_service_def *def)
 {

@@ -280,10 +280,9 @@ on_connect(void *arg)
 }
 
 struct audit_consumer *
-audit_consumer_new(struct osh_service *svc, const char *redis_password)
+audit_consumer_new(struct osh_service *svc)
 {
 	struct audit_consumer *c = calloc(1, sizeof(*c));
-	struct osh_redis_options ro;
 	char host[64] = "host";
 
 	if (c == NULL)
@@ -292,15 +291,9 @@ audit_consumer_new(struct osh_service *svc, const char *redis_password)
 	gethostname(host, sizeof(host) - 1);
 	snprintf(c->name, sizeof(c->name), "auth-%s-%lld", host,
 	    (long long)svc->cfg.port);
-	ro = (struct osh_redis_options){
-	    .host = svc->cfg.redis_host,
-	    .port = (int)svc->cfg.redis_port,
-	    .password = redis_password,
-	    .timeout_ms = BLOCK_MS + (int)svc->cfg.redis_timeout_ms,
-	};
 	c->retry = evtimer_new(svc->base, on_retry, c);
 	if (c->retry == NULL ||
-	    (c->r = osh_redis_new(svc->base, &ro)) == NULL) {
+	    (c->r = osh_service_redis_new(svc, BLOCK_MS)) == NULL) {
 		audit_consumer_free(c);
 		return NULL;
 	}

@@ -7,8 +7,7 @@
 struct osh_service;
 struct audit_consumer;
 
-struct audit_consumer *audit_consumer_new(
-    struct osh_service *svc, const char *redis_password);
+struct audit_consumer *audit_consumer_new(struct osh_service *svc);
 void audit_consumer_free(struct audit_consumer *c);
 
 #endif

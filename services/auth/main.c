@@ -94,7 +94,7 @@ bootstrap(struct osh_service *svc)
 static int
 start(struct osh_service *svc)
 {
-	char *pem, *pub, *redispass = NULL, kid[24];
+	char *pem, *pub, kid[24];
 
 	app.svc = svc;
 	app.cfg = auth_config;
@@ -136,11 +136,7 @@ start(struct osh_service *svc)
 		    "than 16 bytes\"");
 		return -1;
 	}
-	if (svc->cfg.redis_password_file[0] != '\0')
-		redispass =
-		    osh_read_file(svc->cfg.redis_password_file, 4096, true);
-	app.consumer = audit_consumer_new(svc, redispass);
-	osh_free_secret(redispass);
+	app.consumer = audit_consumer_new(svc);
 	if (app.consumer == NULL)
 		return -1;
 	svc->app = &app;

@@ -308,8 +308,11 @@ creds_new(struct event_base *base, const struct creds_options *opt)
 {
 	struct creds *c = calloc(1, sizeof(*c));
 
-	if (c == NULL)
+	if (c == NULL) {
+		osh_redis_free(opt->events);
 		return NULL;
+	}
+	c->events = opt->events; /* freed with c from here on */
 	c->base = base;
 	c->ttl_s = opt->ttl_s;
 	LIST_INIT(&c->cache);
@@ -322,11 +325,8 @@ creds_new(struct event_base *base, const struct creds_options *opt)
 		creds_free(c);
 		return NULL;
 	}
-	if (opt->redis != NULL) {
-		c->events = osh_redis_new(base, opt->redis);
-		if (c->events != NULL)
-			osh_redis_on_connect(c->events, on_events_connect, c);
-	}
+	if (c->events != NULL)
+		osh_redis_on_connect(c->events, on_events_connect, c);
 	return c;
 }
 

@@ -9,14 +9,14 @@
 
 struct creds;
 struct event_base;
-struct osh_redis_options;
+struct osh_redis;
 
 struct creds_options {
 	const char *server_mgmt_url;
 	const char *auth_url;
 	const char *secret; /* copied, wiped on free */
 	int ttl_s;
-	const struct osh_redis_options *redis; /* events; NULL: TTL only */
+	struct osh_redis *events; /* taken; NULL: TTL only */
 };
 
 struct creds *creds_new(

@@ -8,7 +8,6 @@
 #include <osh/ipmi.h>
 #include <osh/log.h>
 #include <osh/metrics.h>
-#include <osh/redis.h>
 #include <osh/service.h>
 
 #include "creds.h"
@@ -83,22 +82,15 @@ start(struct osh_service *svc)
 	if (exporter_osh_enabled()) {
 		char *secret =
 		    osh_read_file(exp_env.service_secret_file, 1024, true);
-		char *redispass = svc->cfg.redis_password_file[0]
-		    ? osh_read_file(svc->cfg.redis_password_file, 1024, true)
-		    : NULL;
-		struct osh_redis_options ro = {svc->cfg.redis_host,
-		    (int)svc->cfg.redis_port, redispass,
-		    (int)svc->cfg.redis_timeout_ms};
 		struct creds_options co = {
 		    .server_mgmt_url = exp_env.server_mgmt_url,
 		    .auth_url = exp_env.auth_url,
 		    .secret = secret ? secret : "",
 		    .ttl_s = (int)exp_env.creds_ttl_s,
-		    .redis = svc->cfg.redis_host[0] ? &ro : NULL,
+		    .events = secret ? osh_service_redis_new(svc, 0) : NULL,
 		};
 		app.creds = secret ? creds_new(svc->base, &co) : NULL;
 		osh_free_secret(secret);
-		osh_free_secret(redispass);
 		if (app.creds == NULL) {
 			osh_log_error(NULL, "msg=\"module osh not available\"");
 			return -1;

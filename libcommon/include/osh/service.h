@@ -87,4 +87,10 @@ int osh_service_main(const struct osh_service_def *def, int argc, char **argv);
 /* The service an HTTP request belongs to. */
 struct osh_service *osh_service_of(const struct osh_req *req);
 
+/* Another Redis connection with the service's settings, for subscriptions
+ * and blocking reads; its command deadline is the usual one plus
+ * extra_timeout_ms. NULL when no Redis is configured or on failure. */
+struct osh_redis *osh_service_redis_new(
+    struct osh_service *svc, int extra_timeout_ms);
+
 #endif
