@@ -6,6 +6,7 @@
 
 #include <freeipmi/util/ipmi-sensor-and-event-code-tables-util.h>
 #include <freeipmi/spec/ipmi-sensor-types-spec.h>
+#include <freeipmi/spec/ipmi-sensor-units-spec.h>
 
 #include "osh/ipmi_parse.h"
 #include "osh/util.h"
@@ -481,13 +482,8 @@ osh_sel_parse(const uint8_t *rec, size_t len, struct osh_sel_entry *out)
 	out->event_type = rec[12] & 0x7f;
 	out->offset = rec[13] & 0x0f;
 	memcpy(out->data, rec + 13, 3);
-	if (out->sensor_type < 0x2d && ipmi_sensor_types[out->sensor_type])
-		osh_strlcpy(out->type_name, ipmi_sensor_types[out->sensor_type],
-		    sizeof(out->type_name));
-	else if (out->sensor_type >= 0xc0)
-		osh_strlcpy(out->type_name, "OEM", sizeof(out->type_name));
-	else
-		osh_strlcpy(out->type_name, "Unknown", sizeof(out->type_name));
+	osh_strlcpy(out->type_name, osh_sensor_type_name(out->sensor_type),
+	    sizeof(out->type_name));
 	msg[0] = '\0';
 	if (out->event_type == 0x6f) {
 		if (ipmi_get_sensor_type_message(
@@ -504,4 +500,21 @@ osh_sel_parse(const uint8_t *rec, size_t len, struct osh_sel_entry *out)
 	snprintf(out->description, sizeof(out->description), "%s%s", msg,
 	    out->deassertion ? " (deasserted)" : "");
 	return 0;
+}
+
+const char *
+osh_sensor_type_name(uint8_t type)
+{
+	if (type <= IPMI_SENSOR_TYPE_FRU_STATE && ipmi_sensor_types[type])
+		return ipmi_sensor_types[type];
+	return type >= 0xc0 ? "OEM Reserved" : "Unknown";
+}
+
+const char *
+osh_sensor_unit(const struct osh_sensor *s)
+{
+	if (!s->threshold ||
+	    s->base_unit > IPMI_SENSOR_UNIT_UNCORRECTABLE_ERROR)
+		return NULL;
+	return ipmi_sensor_units_abbreviated[s->base_unit];
 }

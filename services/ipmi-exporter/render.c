@@ -8,10 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <freeipmi/spec/ipmi-sensor-types-spec.h>
-#include <freeipmi/spec/ipmi-sensor-units-spec.h>
 #include <freeipmi/util/ipmi-iana-enterprise-numbers-util.h>
 
+#include <osh/ipmi_parse.h>
 #include <osh/metrics.h>
 
 #include "exporter.h"
@@ -50,29 +49,10 @@ static const struct family families[] = {
 	"(0=nominal, 1=warning, 2=critical)."},
 };
 
-static const char *
-unit_of(const struct osh_sensor *s)
-{
-	if (!s->threshold ||
-	    s->base_unit > IPMI_SENSOR_UNIT_UNCORRECTABLE_ERROR)
-		return NULL;
-	return ipmi_sensor_units_abbreviated[s->base_unit];
-}
-
-const char *sensor_type_name(uint8_t type);
-
-const char *
-sensor_type_name(uint8_t type)
-{
-	if (type <= IPMI_SENSOR_TYPE_FRU_STATE && ipmi_sensor_types[type])
-		return ipmi_sensor_types[type];
-	return type >= 0xc0 ? "OEM Reserved" : "Unknown";
-}
-
 static const struct family *
 family_of(const struct osh_sensor *s)
 {
-	const char *u = unit_of(s);
+	const char *u = osh_sensor_unit(s);
 
 	for (size_t i = 0; i + 1 < OSH_ARRAY_LEN(families); i++)
 		if (u != NULL && strcmp(u, families[i].unit) == 0)
@@ -118,7 +98,7 @@ labels(char *out, size_t len, const struct osh_sensor *s, bool generic)
 	osh_metrics_escape(s->name, name, sizeof(name));
 	if (generic) {
 		osh_metrics_escape(
-		    sensor_type_name(s->type), type, sizeof(type));
+		    osh_sensor_type_name(s->type), type, sizeof(type));
 		snprintf(out, len, "id=\"%u\",name=\"%s\",type=\"%s\"",
 		    s->record_id, name, type);
 	} else {
@@ -150,7 +130,7 @@ render_sensors(
 	for (size_t i = 0; i < d->nsensors; i++) {
 		const struct osh_sensor *s = &d->sensors[i];
 		if (s->readable &&
-		    module_wants_sensor(m, s, sensor_type_name(s->type)))
+		    module_wants_sensor(m, s, osh_sensor_type_name(s->type)))
 			order[n++] = s;
 	}
 	qsort(order, n, sizeof(*order), cmp_sensor);

@@ -6,11 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <freeipmi/spec/ipmi-sensor-types-spec.h>
-#include <freeipmi/spec/ipmi-sensor-units-spec.h>
-
 #include <osh/crypto.h>
 #include <osh/http.h>
+#include <osh/ipmi_parse.h>
 #include <osh/json.h>
 #include <osh/util.h>
 
@@ -295,23 +293,6 @@ server_target(struct sm_app *app, const struct server_row *r,
 }
 
 static const char *
-unit_of(const struct osh_sensor *s)
-{
-	if (!s->threshold ||
-	    s->base_unit > IPMI_SENSOR_UNIT_UNCORRECTABLE_ERROR)
-		return NULL;
-	return ipmi_sensor_units_abbreviated[s->base_unit];
-}
-
-static const char *
-type_of(uint8_t type)
-{
-	if (type <= IPMI_SENSOR_TYPE_FRU_STATE && ipmi_sensor_types[type])
-		return ipmi_sensor_types[type];
-	return type >= 0xc0 ? "OEM Reserved" : "Unknown";
-}
-
-static const char *
 state_name(enum osh_sensor_state s)
 {
 	switch (s) {
@@ -338,7 +319,7 @@ sensors_json(const struct osh_sensor *s, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *o = json_object_new_object();
 		struct json_object *th = json_object_new_object();
-		const char *unit = unit_of(&s[i]);
+		const char *unit = osh_sensor_unit(&s[i]);
 
 		json_object_object_add(
 		    o, "id", json_object_new_int(s[i].record_id));
@@ -346,8 +327,8 @@ sensors_json(const struct osh_sensor *s, size_t n)
 		    o, "number", json_object_new_int(s[i].number));
 		json_object_object_add(
 		    o, "name", json_object_new_string(s[i].name));
-		json_object_object_add(
-		    o, "type", json_object_new_string(type_of(s[i].type)));
+		json_object_object_add(o, "type",
+		    json_object_new_string(osh_sensor_type_name(s[i].type)));
 		json_object_object_add(o, "value",
 		    s[i].has_value ? json_object_new_double(s[i].value) : NULL);
 		json_object_object_add(

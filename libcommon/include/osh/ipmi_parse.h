@@ -44,6 +44,14 @@ bool osh_sdr_convert(const struct osh_sdr *s, uint8_t raw, double *out);
 void osh_sensor_fill(const struct osh_sdr *s, unsigned share_index,
     const uint8_t *rs, size_t rslen, struct osh_sensor *out);
 
+/* FreeIPMI's name of a sensor type ("Temperature"), "OEM Reserved" or
+ * "Unknown"; as ipmi-sensors prints it. */
+const char *osh_sensor_type_name(uint8_t type);
+
+/* The unit abbreviation of a threshold sensor ("C", "RPM"); NULL for a
+ * discrete sensor or an unknown unit. */
+const char *osh_sensor_unit(const struct osh_sensor *s);
+
 /* State of a threshold sensor from its comparison bits. */
 enum osh_sensor_state osh_threshold_state(uint16_t events);
 
