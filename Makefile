@@ -5,6 +5,15 @@ CC	?= cc
 SAN	?= 0
 CI	?=
 BUILD	:= build$(if $(filter 1,$(SAN)),/san)
+# Quiet build lines (" CC file"); V=1 prints the whole commands.
+V	?= 0
+ifeq ($(V),1)
+Q	:=
+msg	= @:
+else
+Q	:= @
+msg	= @printf '  %-6s %s\n'
+endif
 
 PKGS	:= libevent libcurl json-c libpq hiredis libjwt libsodium yaml-0.1
 WARN	:= -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
@@ -45,11 +54,13 @@ all: $(BINS) $(TEST_BINS)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c $< -o $@
+	$(msg) CC $<
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(LIB): $(LIB_OBJ)
 	@rm -f $@
-	ar rcs $@ $^
+	$(msg) AR $@
+	$(Q)ar rcs $@ $^
 
 # Per-service rules, generated for each folder under services/.
 define service_rules
@@ -58,14 +69,17 @@ $(1)_OBJ := $$($(1)_SRC:%.c=$(BUILD)/obj/%.o)
 $(1)_MIG := $$(sort $$(wildcard services/$(1)/migrations/*.sql))
 $(BUILD)/gen/$(1)_migrations.c: $$($(1)_MIG) libcommon/tools/embed-migrations.sh
 	@mkdir -p $$(dir $$@)
-	sh libcommon/tools/embed-migrations.sh $(subst -,_,$(1)) services/$(1)/migrations > $$@.tmp
-	mv $$@.tmp $$@
+	$$(msg) GEN $$@
+	$(Q)sh libcommon/tools/embed-migrations.sh $(subst -,_,$(1)) services/$(1)/migrations > $$@.tmp
+	$(Q)mv $$@.tmp $$@
 $(BUILD)/obj/gen/$(1)_migrations.o: $(BUILD)/gen/$(1)_migrations.c
 	@mkdir -p $$(dir $$@)
-	$(CC) $(ALL_CFLAGS) -c $$< -o $$@
+	$$(msg) CC $$<
+	$(Q)$(CC) $(ALL_CFLAGS) -c $$< -o $$@
 $(1)_GEN := $$(if $$($(1)_MIG),$(BUILD)/obj/gen/$(1)_migrations.o)
 $(BUILD)/osh-$(1): $$($(1)_OBJ) $$($(1)_GEN) $(LIB)
-	$(CC) $(LDFLAGS_ALL) -o $$@ $$^ $(PKG_LIBS)
+	$$(msg) LINK $$@
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $$@ $$^ $(PKG_LIBS)
 endef
 $(foreach s,$(SERVICES),$(eval $(call service_rules,$(s))))
 
@@ -73,7 +87,8 @@ $(foreach s,$(SERVICES),$(eval $(call service_rules,$(s))))
 # service's objects except main.o.
 $(BUILD)/tests/%: tests/unit/%.c $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Iservices -o $@ $< \
+	$(msg) TEST $@
+	$(Q)$(CC) $(ALL_CFLAGS) -Iservices -o $@ $< \
 	    $(foreach s,$(SERVICES),$(if $(findstring test_$(subst -,_,$(s))_,$*),$(filter-out %/main.o,$($(s)_OBJ)))) \
 	    $(LIB) $(LDFLAGS_ALL) $(PKG_LIBS) -lcmocka
 
@@ -113,7 +128,8 @@ BANNED := 'sprintf|strcpy|strcat|strtok|atoi|gmtime|localtime'
 lint:
 	@! grep -nE '(^|[^_[:alnum:]])($(subst ','',$(BANNED)))[[:space:]]*\(' \
 	    $(FORMAT_FILES) || { echo "lint: banned function used" >&2; exit 1; }
-	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
+	$(msg) LINT cppcheck
+	$(Q)cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
 	    --inline-suppr --suppress=missingIncludeSystem -D_GNU_SOURCE \
 	    -Ilibcommon/include libcommon/src services
 

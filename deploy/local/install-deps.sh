@@ -50,6 +50,15 @@ cleanup() {
 trap cleanup EXIT
 
 export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-# shellcheck disable=SC2086
-$SUDO apt-get install -y -qq --no-install-recommends $missing
+# apt's own lines go to a log; they are shown only when it fails.
+log=${TMPDIR:-/tmp}/osh-install-deps.$$.log
+if ! { $SUDO apt-get update -qq &&
+    # shellcheck disable=SC2086
+    $SUDO apt-get install -y -qq --no-install-recommends $missing; } \
+    >"$log" 2>&1; then
+	tail -n 40 "$log" >&2
+	echo "install-deps: apt-get failed (whole log: $log)" >&2
+	exit 1
+fi
+rm -f "$log"
+echo "install-deps: done"
