@@ -1,6 +1,7 @@
 /* ipmi.c - the IPMI engine on the event loop: sessions per BMC, one
  * request in flight per BMC with the others queued, deadlines, idle
  * expiry, and the hand-off to worker threads (see ipmi_link.c). */
+#include <arpa/inet.h>
 #include <event2/event.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -194,7 +195,8 @@ bool
 osh_ipmi_parse_address(
     const char *s, char *host, size_t hostlen, uint16_t *port)
 {
-	const char *colon;
+	unsigned char v6[16];
+	const char *colon, *end;
 	int64_t p = 623;
 	size_t n;
 
@@ -202,8 +204,8 @@ osh_ipmi_parse_address(
 	if (s == NULL || *s == '\0')
 		return false;
 	if (s[0] == '[') {
-		const char *end = strchr(s, ']');
-		if (end == NULL || end == s + 1)
+		/* "[v6addr]" or "[v6addr]:port": an IPv6 address only. */
+		if ((end = strchr(s, ']')) == NULL)
 			return false;
 		n = (size_t)(end - s - 1);
 		if (end[1] == ':') {
@@ -212,17 +214,18 @@ osh_ipmi_parse_address(
 		} else if (end[1] != '\0') {
 			return false;
 		}
-		if (n >= hostlen)
+		if (n == 0 || n >= hostlen)
 			return false;
 		memcpy(host, s + 1, n);
 		host[n] = '\0';
 		*port = (uint16_t)p;
-		return strchr(host, ':') != NULL;
+		return inet_pton(AF_INET6, host, v6) == 1;
 	}
 	colon = strchr(s, ':');
 	if (colon != NULL && strchr(colon + 1, ':') != NULL) {
 		/* A bare IPv6 address, no port. */
-		return osh_strlcpy(host, s, hostlen);
+		return inet_pton(AF_INET6, s, v6) == 1 &&
+		    osh_strlcpy(host, s, hostlen);
 	}
 	n = colon ? (size_t)(colon - s) : strlen(s);
 	if (n == 0 || n >= hostlen)
@@ -231,12 +234,7 @@ osh_ipmi_parse_address(
 		return false;
 	memcpy(host, s, n);
 	host[n] = '\0';
-	for (const char *c = host; *c; c++) {
-		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
-			(*c >= '0' && *c <= '9') || *c == '-' || *c == '.'))
-			return false;
-	}
-	if (host[0] == '-' || host[0] == '.')
+	if (!osh_host_valid(host))
 		return false;
 	*port = (uint16_t)p;
 	return true;

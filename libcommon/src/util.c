@@ -1,4 +1,5 @@
 /* util.c - clocks, time formatting, number parsing, buffers, UTF-8. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -292,6 +293,43 @@ osh_utf8_len(const char *s, size_t len)
 		if (((unsigned char)s[i] & 0xc0) != 0x80)
 			n++;
 	return n;
+}
+
+bool
+osh_host_valid(const char *host)
+{
+	unsigned char addr[sizeof(struct in6_addr)];
+	size_t n = strlen(host), label = 0;
+	bool digits_only = true;
+
+	if (inet_pton(AF_INET, host, addr) == 1 ||
+	    inet_pton(AF_INET6, host, addr) == 1)
+		return true;
+	if (n == 0 || n > 253)
+		return false;
+	for (size_t i = 0; i <= n; i++) {
+		char c = host[i];
+
+		if (c == '.' || c == '\0') {
+			if (label == 0 || host[i - 1] == '-')
+				return false;
+			if (c == '\0')
+				break;
+			label = 0;
+			digits_only = true;
+			continue;
+		}
+		if (c == '-'
+			? label == 0
+			: !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			      (c >= '0' && c <= '9')))
+			return false;
+		if (c < '0' || c > '9')
+			digits_only = false;
+		if (++label > 63)
+			return false;
+	}
+	return !digits_only;
 }
 
 char *

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "osh/ipmi.h"
 #include "osh/util.h"
 
 static void
@@ -135,6 +136,78 @@ strlcpy_cuts(void **state)
 	assert_true(osh_strlcpy(small, "ab", sizeof(small)));
 }
 
+static void
+host_names(void **state)
+{
+	static const struct {
+		const char *in;
+		bool ok;
+	} cases[] = {
+	    {"10.0.0.1", true}, {"fe80::1", true}, {"::ffff:10.1.2.3", true},
+	    {"bmc-r12-u07.dc1.example.com", true}, {"BMC7", true}, {"a", true},
+	    {"1e100.net", true}, {"", false},
+	    {"10.0.0.300", false}, /* not an address, and all digits */
+	    {"1.2.3", false}, {"-bmc", false}, {"bmc-", false},
+	    {"bmc..dc1", false}, {".bmc", false}, {"bmc.", false},
+	    {"bmc_1", false}, {"bmc 1", false}, {"bmc\"x", false},
+	    {"bmc\n1", false}, {"b\xc3\xa9mc", false}, {"[::1]", false},
+	    {"fe80::1%eth0", false},
+	    {"0123456789012345678901234567890123456789012345678901234567890123"
+	     ".x",
+		false}, /* a 64-byte label */
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (osh_host_valid(cases[i].in) != cases[i].ok)
+			fail_msg("osh_host_valid(\"%s\")", cases[i].in);
+	}
+}
+
+static void
+bmc_addresses(void **state)
+{
+	static const struct {
+		const char *in;
+		bool ok;
+		const char *host;
+		uint16_t port;
+	} cases[] = {
+	    {"10.0.0.7", true, "10.0.0.7", 623},
+	    {"10.0.0.7:9001", true, "10.0.0.7", 9001},
+	    {"bmc7.dc1:623", true, "bmc7.dc1", 623},
+	    {"[fd00::7]:9001", true, "fd00::7", 9001},
+	    {"[fd00::7]", true, "fd00::7", 623},
+	    {"fd00::7", true, "fd00::7", 623},
+	    {"", false, NULL, 0},
+	    {"10.0.0.7:0", false, NULL, 0},
+	    {"10.0.0.7:65536", false, NULL, 0},
+	    {"10.0.0.7:", false, NULL, 0},
+	    {"[bmc7]:623", false, NULL, 0},
+	    {"[]:623", false, NULL, 0},
+	    {"[fd00::7]x", false, NULL, 0},
+	    {"fd00::zz", false, NULL, 0},
+	    {"bmc\"7", false, NULL, 0},
+	    {"bmc 7:623", false, NULL, 0},
+	    {"bmc7;rm -rf:623", false, NULL, 0},
+	    {"10.0.0.300", false, NULL, 0},
+	};
+	char host[256];
+	uint16_t port;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		bool ok = osh_ipmi_parse_address(
+		    cases[i].in, host, sizeof(host), &port);
+		if (ok != cases[i].ok)
+			fail_msg("osh_ipmi_parse_address(\"%s\")", cases[i].in);
+		if (!ok)
+			continue;
+		assert_string_equal(host, cases[i].host);
+		assert_int_equal(port, cases[i].port);
+	}
+}
+
 int
 main(void)
 {
@@ -146,6 +219,8 @@ main(void)
 	    cmocka_unit_test(utf8_validation),
 	    cmocka_unit_test(utf8_clean),
 	    cmocka_unit_test(strlcpy_cuts),
+	    cmocka_unit_test(host_names),
+	    cmocka_unit_test(bmc_addresses),
 	};
 	return cmocka_run_group_tests_name("util", tests, NULL, NULL);
 }

@@ -66,6 +66,12 @@ char *osh_utf8_clean(const char *s, size_t len, size_t max_bytes);
 /* Number of code points in valid UTF-8 text. */
 size_t osh_utf8_len(const char *s, size_t len);
 
+/* True when 'host' is an IPv4 or IPv6 address (inet_pton, no brackets)
+ * or a host name: dot-separated labels of 1-63 letters, digits and inner
+ * hyphens, 253 bytes at most, its last label not all digits (so that
+ * "10.0.0.300" is refused rather than looked up). Nothing else. */
+bool osh_host_valid(const char *host);
+
 /* Copies at most len-1 bytes of src into dst and terminates it. Returns
  * false when src was cut. */
 bool osh_strlcpy(char *dst, const char *src, size_t len);
