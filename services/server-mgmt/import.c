@@ -247,10 +247,14 @@ import_csv(const char *text, size_t len, struct osh_err *err)
 		pos = 3; /* byte order mark */
 	nh = csv_record(text, len, &pos, &lines, head, IMPORT_MAX_COLUMNS,
 	    scratch, IMPORT_MAX_HEADER);
-	if (nh <= 0) {
+	if (nh <= 0 || (nh == 1 && head[0][0] == '\0')) {
 		osh_err_set(err, 400, "validation_failed", NULL,
 		    "the CSV needs a header row (%s)",
-		    nh == CSV_END ? "it is empty" : csv_error(nh));
+		    nh == CSV_END ? "it is empty"
+			: nh > 0  ? "the first line is empty"
+				  : csv_error(nh));
+		if (nh > 0)
+			goto out_free_head;
 		goto out_free_scratch;
 	}
 	for (int i = 0; i < nh; i++) {

@@ -278,6 +278,8 @@ creds_open(struct osh_keyring *k, const char *sealed, const char *ad,
 	char *plain;
 	bool ok;
 
+	osh_wipe(user, ulen);
+	osh_wipe(pass, plen);
 	if (sealed == NULL || (plain = osh_open(k, sealed, ad, NULL)) == NULL)
 		return false;
 	o = json_tokener_parse(plain);

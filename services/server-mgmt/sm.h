@@ -82,9 +82,9 @@ void server_in_release(struct server_in *in);
 /* Sealed credentials: JSON {"u","p"} under the keyring, bound to 'ad'
  * (creds_ad, or "scan:<id>|<host>|<port>" for what a scan found). seal
  * returns a new string (free with osh_free_secret); open fills user and
- * pass and returns false when the record cannot be opened: wrong key,
- * altered, or sealed for other additional data. Neither leaves a copy of
- * the password in freed memory. */
+ * pass and returns false (both left zeroed) when the record cannot be
+ * opened: wrong key, altered, or sealed for other additional data.
+ * Neither leaves a copy of the password in freed memory. */
 char *creds_seal(
     struct osh_keyring *k, const char *user, const char *pass, const char *ad);
 bool creds_open(struct osh_keyring *k, const char *sealed, const char *ad,
