@@ -940,8 +940,7 @@ on_importable(
 	for (size_t i = 0; i < si->n; i++) {
 		struct json_object *r = json_object_array_get_idx(list, i);
 		struct json_object *b = json_object_new_object();
-		const char *host =
-		    json_object_get_string(json_object_object_get(r, "host"));
+		const char *host = osh_json_str(r, "host", "");
 		int port =
 		    json_object_get_int(json_object_object_get(r, "port"));
 		char name[160], addr[300], user[33], pass[65];
@@ -967,7 +966,7 @@ on_importable(
 			    json_object_object_get(r, "ipmi20"))
 			    ? "2.0"
 			    : "1.5"));
-		scan_ad(ad, sizeof(ad), si->scan, host ? host : "", port);
+		scan_ad(ad, sizeof(ad), si->scan, host, port);
 		if (creds_open(app->keys,
 			json_object_get_string(
 			    json_object_object_get(r, "credentials")),
