@@ -1,6 +1,7 @@
 /* servers.c - rules for servers that need no I/O: checking input,
- * sealing credentials, building BMC targets, and the JSON of what BMCs
- * report. */
+ * sealing credentials for a BMC endpoint, building BMC targets (the one
+ * exception: credentials still bound to the id only are handed to
+ * reseal.c), and the JSON of what BMCs report. */
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <stdio.h>

@@ -5,8 +5,8 @@ import io
 
 import pytest
 
-from conftest import (FLEET_PORT, FLEET_COUNT, IPMI15_PORT, OTHERCREDS_PORT,
-                      SILENT_PORT, wait_for)
+from conftest import (FLEET_PORT, FLEET_COUNT, IPMI15_PORT, NOTHING_PORT,
+                      OTHERCREDS_PORT, SILENT_PORT, wait_for)
 
 
 def scan(api, body):
@@ -21,7 +21,7 @@ def scan(api, body):
 
 def test_scan_finds_bmcs_not_silent_ports(operator, fleet):
     ports = list(range(FLEET_PORT, FLEET_PORT + FLEET_COUNT)) + \
-        [SILENT_PORT, OTHERCREDS_PORT, IPMI15_PORT, 19199]
+        [SILENT_PORT, OTHERCREDS_PORT, IPMI15_PORT, NOTHING_PORT]
     s = scan(operator, {"range": "127.0.0.1", "port": ports,
                         "workarounds": ["opensesspriv"],
                         "credentials": [{"username": "nobody",
@@ -31,7 +31,7 @@ def test_scan_finds_bmcs_not_silent_ports(operator, fleet):
     assert s["total"] == len(ports) and s["probed"] == len(ports)
     found = {r["bmc_address"]: r for r in s["results"]}
     assert f"127.0.0.1:{SILENT_PORT}" not in found
-    assert "127.0.0.1:19199" not in found
+    assert f"127.0.0.1:{NOTHING_PORT}" not in found
     for p in range(FLEET_PORT, FLEET_PORT + FLEET_COUNT):
         r = found[f"127.0.0.1:{p}"]
         assert r["credentials_ok"] is True
