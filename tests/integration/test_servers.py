@@ -1,10 +1,16 @@
 """Server records: create, validate, list, change, delete; credentials are
-write-only; events and audit entries follow every change."""
+write-only and bound to the BMC endpoint; events and audit entries follow
+every change."""
+import base64
+import ctypes
 import json
+import os
+import signal
+import subprocess
 
 import pytest
 
-from conftest import (FLEET_PORT, OTHERCREDS_PORT, RUN, Api, logs, psql,
+from conftest import (FLEET_PORT, OTHERCREDS_PORT, RUN, TOP, Api, logs, psql,
                       server_body, wait_for)
 
 
@@ -298,9 +304,6 @@ def test_credentials_moved_in_the_database_do_not_open(admin, fleet):
 def _seal_by_id(sid, user, password):
     """Credentials sealed the way releases before the endpoint binding
     did: XChaCha20-Poly1305, additional data "server:<id>"."""
-    import base64
-    import ctypes
-    import os
     sodium = ctypes.CDLL("libsodium.so.23")
     assert sodium.sodium_init() >= 0
     kid, key = (RUN / "secrets" / "credential-keys").read_text() \
@@ -336,6 +339,31 @@ def test_credentials_sealed_before_the_binding_keep_working(admin, fleet):
     psql(f"UPDATE server_mgmt.servers SET bmc_port = {FLEET_PORT} "
          f"WHERE id = {sid}")
     assert _power(admin, sid).status_code == 409
+    admin.delete(f"/api/servers/{sid}")
+
+
+def test_upgrade_reseals_id_bound_credentials_at_start(admin, fleet):
+    """What an upgrade finds: records sealed for the server id only. The
+    service re-seals every one for its endpoint when it starts."""
+    sid = admin.post("/api/servers", server_body(
+        FLEET_PORT + 2, name="upgrade-1", monitoring=False)).json()["id"]
+    pidf = RUN / "pids" / "server-mgmt.pid"
+    pid = int(pidf.read_text())
+    os.kill(pid, signal.SIGTERM)
+    wait_for(lambda: not os.path.exists(f"/proc/{pid}"), timeout=20,
+             what="server-mgmt stopped")
+    old = _seal_by_id(sid, "admin", "secret")
+    psql(f"UPDATE server_mgmt.servers SET credentials = '{old}', "
+         f"credentials_binding = 1 WHERE id = {sid}")
+    mark = len(logs("server-mgmt"))
+    subprocess.run(["bash", str(TOP / "deploy/local/stack.sh"), "up"],
+                   check=True, capture_output=True, timeout=300)
+    wait_for(lambda: _row(sid, "credentials_binding") == "2", timeout=20,
+             what="re-sealed at start")
+    assert "re-sealing credentials bound to server ids only" in \
+        logs("server-mgmt")[mark:]
+    assert _row(sid, "credentials") != old
+    assert _power(admin, sid).status_code == 200
     admin.delete(f"/api/servers/{sid}")
 
 
