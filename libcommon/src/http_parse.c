@@ -624,15 +624,8 @@ body_length(struct osh_http_parser *p, const char *in, size_t len, size_t *used,
 
 	if (p->left > p->body_max || p->body_len + p->left > p->body_max)
 		return fail(p, 413, "request body too large");
-	/* The length is known: one allocation for the whole body. */
-	if (out->cap < p->left + 1 && out->len == 0 && p->left < SIZE_MAX) {
-		char *d = realloc(out->data, (size_t)p->left + 1);
-
-		if (d == NULL)
-			return fail(p, 503, "out of memory");
-		out->data = d;
-		out->cap = (size_t)p->left + 1;
-	}
+	/* No allocation of the announced length up front: memory follows
+	 * the bytes that did arrive, not what a client claims. */
 	if (!body_add(p, in, n, out))
 		return fail(p, 503, "out of memory");
 	p->left -= n;
