@@ -172,7 +172,7 @@ conn_head(struct conn *c)
 	}
 	body = head->framing != OSH_HTTP_NO_BODY;
 	limit = h->body_limit != NULL
-	    ? h->body_limit(h->arg, head->method, head->path)
+	    ? h->body_limit(h->body_limit_arg, head->method, head->path)
 	    : (int64_t)h->max_body;
 	if (limit < 0) {
 		/* Nothing serves it: the dispatcher answers 404 or 405,
@@ -442,6 +442,9 @@ new_bev(struct osh_http *h, evutil_socket_t fd)
 		return bufferevent_socket_new(h->base, fd, opts);
 	if ((ssl = SSL_new(h->tls)) == NULL)
 		return NULL;
+	/* Renegotiation is a cheap way for a client to make us work hard,
+	 * and no client of ours needs it. */
+	SSL_set_options(ssl, SSL_OP_NO_RENEGOTIATION);
 	bev = bufferevent_openssl_socket_new(
 	    h->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING, opts);
 	if (bev == NULL) {
@@ -608,6 +611,7 @@ osh_http_new(struct event_base *base, const struct osh_http_options *opt,
 	h->arg = arg;
 	h->app = opt->app;
 	h->body_limit = opt->body_limit;
+	h->body_limit_arg = opt->body_limit_arg;
 	h->max_body = opt->max_body;
 	h->max_conns = (unsigned)or_default(
 	    opt->max_connections, OSH_HTTP_MAX_CONNECTIONS);

@@ -79,6 +79,7 @@ struct osh_http {
 	void *arg;
 	void *app;
 	int64_t (*body_limit)(void *, enum osh_method, const char *);
+	void *body_limit_arg;
 	size_t max_body;
 	unsigned max_conns, hard_conns;
 	int header_ms, body_ms, idle_ms, write_ms;

@@ -572,15 +572,16 @@ osh_service_main(const struct osh_service_def *def, int argc, char **argv)
 	    .port = (int)svc.cfg.port,
 	    .max_body = (size_t)svc.cfg.max_body,
 	    .idle_timeout_ms = (int)svc.cfg.http_idle_timeout_ms,
-	    .trusted_proxies = svc.cfg.trusted_proxies,
-	    .metrics = svc.metrics,
-	    .app = &svc,
 	    .max_connections = (int)svc.cfg.http_max_connections,
 	    .header_timeout_ms = (int)svc.cfg.http_header_timeout_ms,
 	    .body_timeout_ms = (int)svc.cfg.http_body_timeout_ms,
 	    .write_timeout_ms = (int)svc.cfg.http_write_timeout_ms,
 	    .body_limit = osh_router_body_limit,
+	    .body_limit_arg = svc.router,
 	    .tls = svc.tls,
+	    .trusted_proxies = svc.cfg.trusted_proxies,
+	    .metrics = svc.metrics,
+	    .app = &svc,
 	};
 	if ((svc.http = osh_http_new(
 		 svc.base, &ho, osh_router_dispatch, svc.router)) == NULL)

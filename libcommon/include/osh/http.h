@@ -102,7 +102,7 @@ struct osh_http_options {
 	int body_timeout_ms; /* the whole body, from the end of the head */
 	int write_timeout_ms; /* a reply making no progress */
 	/* The largest body a request may carry, from its head alone, called
-	 * with the dispatcher's arg before any body byte is read: 0 when it
+	 * with body_limit_arg before any body byte is read: 0 when it
 	 * takes none (a body is then refused with 400), or -1 when nothing
 	 * serves this method and path (the request is dispatched at once
 	 * without its body, to be answered 404 or 405, and the connection
@@ -110,6 +110,7 @@ struct osh_http_options {
 	 * chunked body as soon as it passes the limit. NULL: max_body. */
 	int64_t (*body_limit)(
 	    void *arg, enum osh_method method, const char *path);
+	void *body_limit_arg; /* the router, for osh_router_body_limit */
 	/* TLS: an OpenSSL SSL_CTX set up for serving (certificate, key,
 	 * client CA...), or NULL for plain HTTP. The server takes its own
 	 * reference (SSL_CTX_up_ref): the caller keeps and frees its own. */
