@@ -32,7 +32,7 @@
 
 #define HEADER_MS 500
 #define BODY_MS 500
-#define IDLE_MS 1000
+#define IDLE_MS 2000
 #define WRITE_MS 500
 #define MAX_CONNS 4
 #define HARD_CONNS (MAX_CONNS + 16)
