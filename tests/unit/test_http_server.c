@@ -1104,10 +1104,11 @@ static struct cl *
 dial_tls(SSL_CTX *cctx)
 {
 	struct cl *c = dial();
+	char host[] = "localhost"; /* the macro takes a non-const name */
 
 	c->ssl = SSL_new(cctx);
 	SSL_set_fd(c->ssl, c->fd);
-	SSL_set_tlsext_host_name(c->ssl, "localhost");
+	SSL_set_tlsext_host_name(c->ssl, host);
 	SSL_set1_host(c->ssl, "localhost");
 	if (SSL_connect(c->ssl) != 1) {
 		ERR_print_errors_fp(stderr);
