@@ -85,11 +85,12 @@ struct osh_ipmi {
 	struct {
 		unsigned long session_setups, requests, sdr_hits, sdr_reloads;
 		unsigned long bad_records, stuck_sessions, keepalives;
+		unsigned long sel_records;
 		unsigned long errors_by_kind[OSH_IPMI_INTERNAL + 1];
 	} stats;
 	struct osh_metric *mx_open, *mx_setups, *mx_requests, *mx_errors;
 	struct osh_metric *mx_sdr, *mx_bad, *mx_stuck, *mx_stuck_now;
-	struct osh_metric *mx_keepalives;
+	struct osh_metric *mx_keepalives, *mx_sel;
 };
 
 static void start(struct session *s);
@@ -461,6 +462,7 @@ done_job(void *arg)
 			m->stats.sdr_reloads++;
 	}
 	m->stats.bad_records += j->res.skipped_records;
+	m->stats.sel_records += j->res.sel_read;
 	reply(j, &j->res);
 	if (j->stuck) {
 		m->stuck--;
@@ -888,6 +890,7 @@ collect(struct osh_metrics *reg, void *arg)
 	osh_metric_set(m->mx_stuck, "", (double)m->stats.stuck_sessions);
 	osh_metric_set(m->mx_stuck_now, "", (double)m->stuck);
 	osh_metric_set(m->mx_keepalives, "", (double)m->stats.keepalives);
+	osh_metric_set(m->mx_sel, "", (double)m->stats.sel_records);
 }
 
 void
@@ -913,6 +916,9 @@ osh_ipmi_metrics(struct osh_ipmi *m, struct osh_metrics *reg)
 	m->mx_keepalives = osh_metric_new(reg, "osh_ipmi_keepalives_total",
 	    "Requests sent only to keep idle sessions open", OSH_COUNTER, NULL,
 	    0);
+	m->mx_sel = osh_metric_new(reg, "osh_ipmi_sel_records_read_total",
+	    "SEL records read from BMCs (each once: sessions keep the log)",
+	    OSH_COUNTER, NULL, 0);
 	m->mx_stuck_now = osh_metric_new(reg, "osh_ipmi_threads_stuck",
 	    "Worker threads waiting out FreeIPMI on such sessions; as many "
 	    "again are started meanwhile",

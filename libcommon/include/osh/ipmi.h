@@ -134,8 +134,20 @@ struct osh_ipmi_request {
 		int seconds; /* 0: off */
 		bool force; /* on until turned off */
 	} identify;
-	unsigned sel_max; /* most recent entries to return; 0: 1000 */
+	/* OSH_IPMI_WANT_SEL: one page of the log, newest first. The engine
+	 * keeps the log's records per session and reads only what was added
+	 * since (the log is a forward-only chain of record ids). */
+	struct {
+		unsigned limit; /* entries; 0: 100; at most
+				 * OSH_IPMI_SEL_PAGE_MAX */
+		uint16_t start; /* record id of the page's newest entry (a
+				 * sel_next from an earlier page); 0: the
+				 * newest in the log */
+	} sel;
 };
+
+#define OSH_IPMI_SEL_PAGE_DEFAULT 100
+#define OSH_IPMI_SEL_PAGE_MAX 1000
 
 struct osh_device_id {
 	uint8_t device_id, device_revision;
@@ -238,8 +250,13 @@ struct osh_ipmi_result {
 	bool sdr_cached; /* the SDR cache was valid */
 	struct osh_fru fru;
 	struct osh_sel_info sel_info;
-	struct osh_sel_entry *sel;
+	struct osh_sel_entry *sel; /* the page asked for, newest first */
 	size_t nsel;
+	size_t sel_total; /* entries in the log */
+	uint16_t sel_next; /* record id the next (older) page starts at; 0:
+			    * this page holds the oldest */
+	bool sel_start_gone; /* rq.sel.start is not in the log (any more) */
+	unsigned sel_read; /* SEL records read from the BMC for this */
 	double dcmi_watts;
 	double elapsed_s;
 	bool new_session; /* a session was opened for this request */
