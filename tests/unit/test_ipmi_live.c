@@ -143,6 +143,23 @@ submit_on(struct osh_ipmi *m, const struct osh_ipmi_target *t,
 	g->elapsed = (double)(osh_now_us() - t0) / 1e6;
 }
 
+/* Threads of this process now. */
+static int
+threads(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[128];
+	int n = -1;
+
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, "Threads:", 8) == 0)
+			n = (int)strtol(line + 8, NULL, 10);
+	fclose(f);
+	return n;
+}
+
 /* The value of an unlabelled series on the engine's /metrics. */
 static double
 metric(struct osh_metrics *reg, const char *name)
@@ -340,12 +357,14 @@ bmc_reset_does_not_starve_others(void **state)
 	struct osh_ipmi *m = osh_ipmi_new(E.base, &o);
 	char args[200];
 	struct got g;
+	int nthreads;
 
 	(void)state;
 	assert_non_null(m);
 	osh_ipmi_metrics(m, reg);
 	submit_on(m, &a, &rq, 3000, &g);
 	assert_int_equal(g.r.err, OSH_IPMI_OK);
+	nthreads = threads();
 	snprintf(args, sizeof(args), "reset %s bmc1", E.dir);
 	assert_int_equal(sim(args), 0);
 	submit_on(m, &a, &rq, 1000, &g);
@@ -359,11 +378,19 @@ bmc_reset_does_not_starve_others(void **state)
 	submit_on(m, &a, &rq, 3000, &g);
 	assert_int_equal(g.r.err, OSH_IPMI_OK);
 	assert_true(g.r.new_session);
-	/* FreeIPMI gives up on the old session within its timeout. */
+	/* FreeIPMI gives up on the old session within its timeout; the
+	 * thread started meanwhile ends, the set-aside session is freed. */
 	for (int i = 0; i < 60 && metric(reg, "osh_ipmi_threads_stuck") != 0;
 	     i++)
 		pump(500);
 	assert_true(metric(reg, "osh_ipmi_threads_stuck") == 0);
+	for (int i = 0; i < 20 && threads() != nthreads; i++)
+		pump(100);
+	assert_int_equal(threads(), nthreads);
+	/* Idle sessions expire (2 s here): the set-aside one is gone too. */
+	for (int i = 0; i < 50 && osh_ipmi_session_count(m) != 0; i++)
+		pump(100);
+	assert_int_equal(osh_ipmi_session_count(m), 0);
 	osh_ipmi_free(m);
 	osh_metrics_free(reg);
 }
