@@ -245,6 +245,21 @@ osh_threshold_state(uint16_t ev)
 	return OSH_SENSOR_NOMINAL;
 }
 
+/* How many bytes of s fit in max, cut on a character boundary (s is
+ * valid UTF-8). */
+static int
+utf8_fit(const char *s, size_t max)
+{
+	size_t n = strnlen(s, max + 1);
+
+	if (n <= max)
+		return (int)n;
+	n = max;
+	while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+		n--;
+	return (int)n;
+}
+
 void
 osh_sensor_fill(const struct osh_sdr *s, unsigned share_index,
     const uint8_t *rs, size_t rslen, struct osh_sensor *out)
@@ -262,11 +277,13 @@ osh_sensor_fill(const struct osh_sdr *s, unsigned share_index,
 	out->state = OSH_SENSOR_UNKNOWN;
 	if (s->share_count > 1) {
 		unsigned inst = s->share_mod_offset + share_index;
+		int n = utf8_fit(s->name, 56); /* room for the suffix */
+
 		if (s->share_mod_type == 1)
-			snprintf(out->name, sizeof(out->name), "%.56s%c",
+			snprintf(out->name, sizeof(out->name), "%.*s%c", n,
 			    s->name, 'A' + (int)(inst % 26));
 		else
-			snprintf(out->name, sizeof(out->name), "%.56s%u",
+			snprintf(out->name, sizeof(out->name), "%.*s%u", n,
 			    s->name, inst);
 	} else {
 		osh_strlcpy(out->name, s->name, sizeof(out->name));
