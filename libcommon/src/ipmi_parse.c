@@ -230,8 +230,9 @@ osh_sdr_convert(const struct osh_sdr *s, uint8_t raw, double *out)
 	}
 	if (!isfinite(y))
 		return false;
-	/* Round away binary noise: 3.3 not 3.3000000000000003. */
-	*out = round(y * 1e6) / 1e6;
+	/* Round away binary noise: 3.3 not 3.3000000000000003; not where
+	 * scaling would overflow (or nothing is left to round). */
+	*out = fabs(y) < 1e9 ? round(y * 1e6) / 1e6 : y;
 	return true;
 }
 

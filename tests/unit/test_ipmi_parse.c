@@ -3,6 +3,7 @@
  * (the same bytes seed the fuzz corpora), then cut short and corrupted.
  * Every prefix of a record must be refused or decoded within its bytes;
  * every name must stay valid UTF-8 however it is cut. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -31,6 +32,18 @@ hex(const char *s, size_t *n)
 		b[i] = (uint8_t)v;
 	}
 	*n = len;
+	return b;
+}
+
+/* Hex text over bytes already there (as long). Returns b. */
+static uint8_t *
+hex_into(uint8_t *b, const char *s)
+{
+	for (size_t i = 0; i < strlen(s) / 2; i++) {
+		unsigned v;
+		assert_int_equal(sscanf(s + 2 * i, "%2x", &v), 1);
+		b[i] = (uint8_t)v;
+	}
 	return b;
 }
 
@@ -88,6 +101,21 @@ sdr_full_record(void **state)
 	assert_true(o.has_th[OSH_TH_UC] && o.th[OSH_TH_UC] == 95);
 	assert_int_equal(o.state, OSH_SENSOR_NOMINAL);
 	assert_string_equal(osh_sensor_unit(&o), "C");
+	/* A formula whose value is finite but huge stays finite
+	 * (fuzz_sdr found it rounded to infinity). */
+	b[23] = 0x05; /* 10^y */
+	b[24] = 1;
+	b[25] = 0;
+	b[26] = 48; /* y = 255 + 48 */
+	b[27] = 0;
+	b[29] = 0;
+	assert_int_equal(osh_sdr_parse(b, n, &s), 1);
+	assert_true(osh_sdr_convert(&s, 255, &v));
+	assert_true(isfinite(v) && v > 9e302);
+	b[26] = 60; /* 10^315: not a number we can hold */
+	assert_int_equal(osh_sdr_parse(b, n, &s), 1);
+	assert_false(osh_sdr_convert(&s, 255, &v));
+	assert_int_equal(osh_sdr_parse(hex_into(b, cpu1_temp), n, &s), 1);
 	/* Reading unavailable: no value to trust. */
 	reading[1] = 0x20;
 	osh_sensor_fill(&s, 0, reading, sizeof(reading), &o);
