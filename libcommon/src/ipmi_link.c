@@ -793,26 +793,25 @@ sel_get(struct bmc_link *l, uint16_t id, uint8_t *rec, uint16_t *next,
 /* Brings the SEL cache up to date with the log, reading only what is
  * new: nothing when the SEL info says nothing changed, the records after
  * the last one known when some were added, everything when some were
- * erased. Stops at the deadline with the walk kept (the next request goes
- * on from there). */
+ * erased (or went without a word: an overwriting log). Stops at the
+ * deadline with the walk kept (the next request goes on from there). */
 static int
 sel_refresh(struct bmc_link *l, const struct osh_sel_info *info,
     struct osh_ipmi_result *res)
 {
 	struct sel_cache *c = &l->sel;
-	bool again = false, resumed;
+	bool again = false;
 	uint8_t rec[16], cc;
 	uint16_t next;
 
+	if (c->valid && c->next == 0xffff && info->last_add == c->last_add &&
+	    info->last_erase == c->last_erase && info->entries == c->entries)
+		return 0;
 	if (c->valid &&
 	    (info->last_erase != c->last_erase ||
-		info->entries < c->n + c->dropped))
+		(c->next == 0xffff && info->entries < c->entries)))
 		sel_reset(c); /* erased since: start over */
-	if (c->valid && c->next == 0xffff && info->last_add == c->last_add &&
-	    info->entries == c->n + c->dropped)
-		return 0;
 restart:
-	resumed = c->valid;
 	if (!c->valid && sel_begin(c, info) != 0) {
 		fail(res, OSH_IPMI_INTERNAL, "out of memory");
 		return -1;
@@ -857,18 +856,25 @@ restart:
 		c->next = next == id ? 0xffff : next; /* a loop: end */
 	}
 	if (c->next != 0xffff) {
+		sel_reset(c);
 		fail(res, OSH_IPMI_BAD_RESPONSE, "SEL chain longer than %d",
 		    2 * MAX_SEL);
 		return -1;
 	}
-	/* Added onto what was known, yet not what the BMC counts: some went
-	 * unnoticed (a log that overwrites its oldest, say). */
-	if (resumed && !again && c->n + c->dropped != info->entries) {
+	/* Went on from a complete walk, and found other than as many new
+	 * records as the BMC counts more: some went without a word (a log
+	 * overwriting its oldest, say). */
+	if (c->entries_valid && !again &&
+	    (int)(c->n + c->dropped - c->walked) !=
+		(int)info->entries - (int)c->entries) {
 		sel_reset(c);
 		again = true;
 		goto restart;
 	}
 	c->last_add = info->last_add;
+	c->entries = info->entries;
+	c->walked = c->n + c->dropped;
+	c->entries_valid = true;
 	return 0;
 }
 

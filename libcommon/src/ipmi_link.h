@@ -30,6 +30,9 @@ struct sel_rec {
 struct sel_cache {
 	bool valid;
 	uint32_t last_add, last_erase; /* as of the last complete walk */
+	uint16_t entries; /* what the BMC counted then */
+	size_t walked; /* and the records known then */
+	bool entries_valid; /* a walk was completed */
 	uint16_t next; /* record id to read next; 0xffff: walked to the end */
 	struct sel_rec *recs;
 	size_t n, cap;
