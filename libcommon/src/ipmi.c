@@ -48,6 +48,7 @@ struct session {
 	bool forget; /* close as soon as it is idle */
 	bool healthy; /* the last request got through */
 	bool stuck; /* set aside: freed when its worker comes back */
+	struct job *job; /* the one probing or on a worker, if any */
 	uint64_t last_alive_us; /* last request or keepalive */
 	struct job_list queue;
 	size_t nqueued;
@@ -64,7 +65,9 @@ struct job {
 	osh_ipmi_cb cb;
 	void *arg;
 	uint64_t deadline_us;
+	uint64_t work_deadline_us; /* the worker stops then, to answer */
 	struct event *timer;
+	struct osh_rmcp_probe *probe; /* asking whether the BMC is there */
 	bool replied, running, queued, stuck;
 	bool keepalive; /* ours, not a caller's */
 };
@@ -75,16 +78,19 @@ struct osh_ipmi {
 	struct osh_ipmi_options opt;
 	struct session_list sessions;
 	size_t nsessions;
+	size_t held; /* sessions allocated: listed or set aside */
 	struct event *sweep;
+	bool closing; /* osh_ipmi_free has begun: no more requests */
 	int stuck; /* worker threads held by stuck sessions */
 	struct {
 		unsigned long session_setups, requests, sdr_hits, sdr_reloads;
 		unsigned long bad_records, stuck_sessions, keepalives;
+		unsigned long sel_records;
 		unsigned long errors_by_kind[OSH_IPMI_INTERNAL + 1];
 	} stats;
 	struct osh_metric *mx_open, *mx_setups, *mx_requests, *mx_errors;
 	struct osh_metric *mx_sdr, *mx_bad, *mx_stuck, *mx_stuck_now;
-	struct osh_metric *mx_keepalives;
+	struct osh_metric *mx_keepalives, *mx_sel;
 };
 
 static void start(struct session *s);
@@ -270,8 +276,9 @@ job_free(struct job *j)
 	free(j);
 }
 
+/* Runs the caller's callback, once. */
 static void
-reply(struct job *j)
+reply(struct job *j, const struct osh_ipmi_result *r)
 {
 	struct osh_ipmi *m = j->m;
 
@@ -283,17 +290,22 @@ reply(struct job *j)
 		return;
 	}
 	m->stats.requests++;
-	if (j->res.err != OSH_IPMI_OK)
-		m->stats.errors_by_kind[j->res.err]++;
-	j->cb(&j->res, j->arg);
+	if (r->err != OSH_IPMI_OK)
+		m->stats.errors_by_kind[r->err]++;
+	j->cb(r, j->arg);
 }
 
+/* Answers with an error in a result of its own: j->res may still be a
+ * worker's to write. */
 static void
 fail_job(struct job *j, enum osh_ipmi_err e, const char *msg)
 {
-	j->res.err = e;
-	osh_strlcpy(j->res.message, msg, sizeof(j->res.message));
-	reply(j);
+	struct osh_ipmi_result r;
+
+	memset(&r, 0, sizeof(r));
+	r.err = e;
+	osh_strlcpy(r.message, msg, sizeof(r.message));
+	reply(j, &r);
 }
 
 static void
@@ -304,6 +316,7 @@ session_free(struct session *s)
 		s->m->nsessions--;
 	}
 	osh_ipmi_target_wipe(&s->target);
+	s->m->held--;
 	free(s);
 }
 
@@ -353,6 +366,19 @@ on_stuck(evutil_socket_t fd, short what, void *arg)
 	start(ns);
 }
 
+/* A job that ran on the loop alone (probing, or refused by the pool) is
+ * over: its session is free for the next. */
+static void
+job_end(struct job *j)
+{
+	struct session *s = j->s;
+
+	s->busy = false;
+	s->job = NULL;
+	job_free(j);
+	start(s);
+}
+
 static void
 on_deadline(evutil_socket_t fd, short what, void *arg)
 {
@@ -360,6 +386,7 @@ on_deadline(evutil_socket_t fd, short what, void *arg)
 	struct session *s = j->s;
 	struct timeval grace = {
 	    STUCK_GRACE_MS / 1000, (STUCK_GRACE_MS % 1000) * 1000};
+	char msg[160];
 
 	(void)fd;
 	(void)what;
@@ -372,7 +399,18 @@ on_deadline(evutil_socket_t fd, short what, void *arg)
 		job_free(j);
 		return;
 	}
-	/* Running: answer now; the worker's result is dropped later. */
+	if (j->probe != NULL) {
+		/* Still asking whether anything is there, on the loop: no
+		 * thread is involved, so nothing can be stuck. */
+		osh_rmcp_probe_cancel(j->probe);
+		j->probe = NULL;
+		snprintf(msg, sizeof(msg), "no answer from %.100s:%u in time",
+		    s->target.host, s->target.port);
+		fail_job(j, OSH_IPMI_TIMEOUT, msg);
+		job_end(j);
+		return;
+	}
+	/* On a worker: answer now; the worker's result is dropped later. */
 	fail_job(j, OSH_IPMI_TIMEOUT, "the BMC did not answer in time");
 	/* Not pending now, so the timer can be pointed at the stuck check. */
 	event_assign(j->timer, s->m->base, -1, 0, on_stuck, j);
@@ -386,7 +424,7 @@ on_refused(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	reply(j);
+	reply(j, &j->res);
 	job_free(j);
 }
 
@@ -399,7 +437,7 @@ work_job(void *arg)
 		ipmi_link_keepalive(&j->s->link, &j->res);
 	else
 		ipmi_link_run(&j->s->link, &j->s->target, &j->rq,
-		    j->deadline_us, &j->res);
+		    j->work_deadline_us, &j->res);
 }
 
 static void
@@ -410,6 +448,7 @@ done_job(void *arg)
 	struct osh_ipmi *m = j->m;
 
 	s->busy = false;
+	s->job = NULL;
 	s->last_alive_us = osh_now_us();
 	if (!j->keepalive)
 		s->last_used_us = s->last_alive_us;
@@ -423,7 +462,8 @@ done_job(void *arg)
 			m->stats.sdr_reloads++;
 	}
 	m->stats.bad_records += j->res.skipped_records;
-	reply(j);
+	m->stats.sel_records += j->res.sel_read;
+	reply(j, &j->res);
 	if (j->stuck) {
 		m->stuck--;
 		osh_work_pool_set_extra(m->pool, m->stuck);
@@ -486,31 +526,42 @@ run_job(struct job *j)
 	struct session *s = j->s;
 
 	if (osh_work_submit(s->m->pool, work_job, done_job, j) != 0) {
-		s->busy = false;
 		fail_job(j, OSH_IPMI_BUSY, "too many BMC requests");
-		job_free(j);
-		start(s);
+		job_end(j);
 	}
 }
 
+/* The probe ended before the job's deadline (which would have cancelled
+ * it): run the job if something answered, else answer here. */
 static void
 on_probe(const struct osh_rmcp_caps *caps, void *arg)
 {
 	struct job *j = arg;
 	struct session *s = j->s;
+	enum osh_ipmi_err e = OSH_IPMI_TIMEOUT;
+	char msg[160];
 
+	j->probe = NULL;
 	if (caps->answered) {
 		run_job(j);
 		return;
 	}
 	/* Nothing answers: no thread needs to wait for it. */
-	s->busy = false;
-	j->res.err = caps->refused ? OSH_IPMI_UNREACHABLE : OSH_IPMI_TIMEOUT;
-	snprintf(j->res.message, sizeof(j->res.message),
-	    "no answer from %.100s:%u", s->target.host, s->target.port);
-	reply(j);
-	job_free(j);
-	start(s);
+	if (caps->refused) {
+		e = OSH_IPMI_UNREACHABLE;
+		snprintf(msg, sizeof(msg), "nothing listens at %.100s:%u",
+		    s->target.host, s->target.port);
+	} else if (caps->junk > 0) {
+		e = OSH_IPMI_BAD_RESPONSE;
+		snprintf(msg, sizeof(msg),
+		    "%.80s:%u sent %u datagrams, none an IPMI answer",
+		    s->target.host, s->target.port, caps->junk);
+	} else {
+		snprintf(msg, sizeof(msg), "no answer from %.100s:%u",
+		    s->target.host, s->target.port);
+	}
+	fail_job(j, e, msg);
+	job_end(j);
 }
 
 /* Before opening a session, asks the BMC over RMCP whether it is there,
@@ -523,10 +574,9 @@ probe_first(struct session *s, struct job *j)
 	int left =
 	    j->deadline_us > now ? (int)((j->deadline_us - now) / 1000) : 0;
 
-	if (left < 100)
-		left = 100;
-	return osh_rmcp_probe(
+	j->probe = osh_rmcp_probe_start(
 	    s->m->base, s->target.host, s->target.port, left, on_probe, j);
+	return j->probe != NULL ? 0 : -1;
 }
 
 /* Starts the next queued job of a session, if it is free. */
@@ -551,7 +601,12 @@ start(struct session *s)
 			job_free(j);
 			continue;
 		}
+		if (j->keepalive && s->link.ctx == NULL) {
+			job_free(j); /* the session it was for is gone */
+			continue;
+		}
 		s->busy = true;
+		s->job = j;
 		j->running = true;
 		if (s->link.ctx == NULL && probe_first(s, j) == 0)
 			return;
@@ -603,6 +658,7 @@ session_get(struct osh_ipmi *m, const struct osh_ipmi_target *t)
 	TAILQ_INIT(&s->queue);
 	TAILQ_INSERT_HEAD(&m->sessions, s, next);
 	m->nsessions++;
+	m->held++;
 	return s;
 }
 
@@ -619,6 +675,10 @@ enqueue(struct session *s, struct job *j, int deadline_ms)
 	j->m = m;
 	j->s = s;
 	j->deadline_us = osh_now_us() + (uint64_t)deadline_ms * 1000u;
+	/* The worker stops a little early so that a partial result can
+	 * reach the caller by the deadline. */
+	j->work_deadline_us = j->deadline_us -
+	    (deadline_ms >= 1000 ? 100000u : (uint64_t)deadline_ms * 100u);
 	tv.tv_sec = deadline_ms / 1000;
 	tv.tv_usec = (deadline_ms % 1000) * 1000;
 	if (s->nqueued >= m->opt.max_queue_per_bmc) {
@@ -651,7 +711,7 @@ osh_ipmi_submit(struct osh_ipmi *m, const struct osh_ipmi_target *t,
 	struct session *s;
 	struct job *j;
 
-	if ((j = calloc(1, sizeof(*j))) == NULL)
+	if (m->closing || (j = calloc(1, sizeof(*j))) == NULL)
 		return -1;
 	j->rq = *rq;
 	j->cb = cb;
@@ -760,10 +820,16 @@ osh_ipmi_free(struct osh_ipmi *m)
 
 	if (m == NULL)
 		return;
-	/* Fail what waits and close every session on the workers, all at
-	 * once (each Close Session may wait a retransmission); sessions
-	 * busy now close when their request ends. Forgotten first, so that
-	 * callbacks asking for more cannot move them. */
+	/* Fail what waits, cancel probes, and close every session on the
+	 * workers, all at once (each Close Session may wait a
+	 * retransmission); sessions busy now close when their request ends.
+	 * Closing first, so that callbacks asking for more are refused;
+	 * forgotten, so that nothing moves the sessions. */
+	m->closing = true;
+	if (m->sweep != NULL) {
+		event_free(m->sweep);
+		m->sweep = NULL;
+	}
 	for (s = TAILQ_FIRST(&m->sessions); s != NULL; s = TAILQ_NEXT(s, next))
 		s->forget = true;
 	for (s = TAILQ_FIRST(&m->sessions); s != NULL; s = tmp) {
@@ -771,7 +837,16 @@ osh_ipmi_free(struct osh_ipmi *m)
 		while ((j = TAILQ_FIRST(&s->queue)) != NULL) {
 			TAILQ_REMOVE(&s->queue, j, next);
 			s->nqueued--;
+			j->queued = false;
 			fail_job(j, OSH_IPMI_INTERNAL, "shutting down");
+			job_free(j);
+		}
+		if ((j = s->job) != NULL && j->probe != NULL) {
+			osh_rmcp_probe_cancel(j->probe);
+			j->probe = NULL;
+			fail_job(j, OSH_IPMI_INTERNAL, "shutting down");
+			s->busy = false;
+			s->job = NULL;
 			job_free(j);
 		}
 		close_session(s);
@@ -784,8 +859,6 @@ osh_ipmi_free(struct osh_ipmi *m)
 		ipmi_link_close(&s->link);
 		session_free(s);
 	}
-	if (m->sweep != NULL)
-		event_free(m->sweep);
 	free(m);
 }
 
@@ -817,6 +890,7 @@ collect(struct osh_metrics *reg, void *arg)
 	osh_metric_set(m->mx_stuck, "", (double)m->stats.stuck_sessions);
 	osh_metric_set(m->mx_stuck_now, "", (double)m->stuck);
 	osh_metric_set(m->mx_keepalives, "", (double)m->stats.keepalives);
+	osh_metric_set(m->mx_sel, "", (double)m->stats.sel_records);
 }
 
 void
@@ -842,9 +916,18 @@ osh_ipmi_metrics(struct osh_ipmi *m, struct osh_metrics *reg)
 	m->mx_keepalives = osh_metric_new(reg, "osh_ipmi_keepalives_total",
 	    "Requests sent only to keep idle sessions open", OSH_COUNTER, NULL,
 	    0);
+	m->mx_sel = osh_metric_new(reg, "osh_ipmi_sel_records_read_total",
+	    "SEL records read from BMCs (each once: sessions keep the log)",
+	    OSH_COUNTER, NULL, 0);
 	m->mx_stuck_now = osh_metric_new(reg, "osh_ipmi_threads_stuck",
 	    "Worker threads waiting out FreeIPMI on such sessions; as many "
 	    "again are started meanwhile",
 	    OSH_GAUGE, NULL, 0);
 	osh_metrics_on_collect(reg, collect, m);
+}
+
+size_t
+osh_ipmi_session_count(const struct osh_ipmi *m)
+{
+	return m->held;
 }

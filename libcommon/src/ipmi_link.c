@@ -17,6 +17,8 @@
 #define NETFN_STORAGE 0x0a
 #define NETFN_DCMI 0x2c
 
+/* Bounds on what a BMC may make us hold; buffers are sized to what it
+ * reports, up to these. */
 #define MAX_SDRS 1024
 #define MAX_FRU 4096
 #define MAX_SEL 4096
@@ -249,7 +251,9 @@ open_session(struct bmc_link *l, const struct osh_ipmi_target *t,
 
 /* Sends one raw command. On success returns the bytes after the
  * completion code in rs (n of them); on failure fills res and returns -1
- * (cc set when the BMC answered with an error code). */
+ * (cc set when the BMC answered with an error code). Past the link's
+ * deadline nothing is sent: it fails with OSH_IPMI_TIMEOUT and sets
+ * l->late, so that every loop stops there. */
 static int
 raw(struct bmc_link *l, uint8_t netfn, const uint8_t *rq, size_t rqlen,
     uint8_t *rs, size_t rscap, size_t *n, uint8_t *cc,
@@ -259,6 +263,12 @@ raw(struct bmc_link *l, uint8_t netfn, const uint8_t *rq, size_t rqlen,
 	int got;
 
 	*cc = 0;
+	*n = 0;
+	if (l->late || osh_now_us() >= l->deadline_us) {
+		l->late = true;
+		fail(res, OSH_IPMI_TIMEOUT, "deadline passed");
+		return -1;
+	}
 	got = ipmi_cmd_raw(
 	    l->ctx, 0, netfn, rq, (unsigned)rqlen, buf, sizeof(buf));
 	if (got < 0) {
@@ -413,6 +423,20 @@ do_identify(struct bmc_link *l, const struct osh_ipmi_request *rq,
 		res->done |= OSH_IPMI_WANT_IDENTIFY;
 }
 
+/* Doubles an array of *cap elements, to max at most. */
+static int
+grow(void **a, size_t *cap, size_t max, size_t size)
+{
+	size_t want = *cap * 2 < max ? *cap * 2 : max;
+	void *p;
+
+	if (*cap >= max || (p = realloc(*a, want * size)) == NULL)
+		return -1;
+	*a = p;
+	*cap = want;
+	return 0;
+}
+
 static void
 sdr_free(struct sdr_cache *c)
 {
@@ -495,7 +519,7 @@ sdr_refresh(struct bmc_link *l, struct osh_ipmi_result *res)
 {
 	uint8_t rq[] = {0x20}, rs[32], cc, rec[280];
 	uint16_t resid, id = 0, next;
-	size_t n;
+	size_t n, cap;
 	struct sdr_cache c;
 
 	if (raw(l, NETFN_STORAGE, rq, 1, rs, sizeof(rs), &n, &cc, res) != 0 ||
@@ -519,7 +543,10 @@ sdr_refresh(struct bmc_link *l, struct osh_ipmi_result *res)
 			return -1;
 		resid = (uint16_t)(rs[0] | rs[1] << 8);
 	}
-	if ((c.records = calloc(MAX_SDRS, sizeof(*c.records))) == NULL) {
+	/* As many as the BMC says it has (sensors are fewer: other record
+	 * types are skipped), more only if it said too few. */
+	cap = c.count < 8 ? 8 : c.count > MAX_SDRS ? MAX_SDRS : c.count;
+	if ((c.records = calloc(cap, sizeof(*c.records))) == NULL) {
 		fail(res, OSH_IPMI_INTERNAL, "out of memory");
 		return -1;
 	}
@@ -539,10 +566,17 @@ sdr_refresh(struct bmc_link *l, struct osh_ipmi_result *res)
 		case 1:
 			for (size_t k = 0; k < c.nrecords && !dup; k++)
 				dup = same_sensor(&c.records[k], &s);
-			if (dup)
+			if (dup) {
 				c.skipped++;
-			else
-				c.records[c.nrecords++] = s;
+				break;
+			}
+			if (c.nrecords == cap &&
+			    grow((void **)&c.records, &cap, MAX_SDRS,
+				sizeof(*c.records)) != 0) {
+				c.skipped++;
+				break;
+			}
+			c.records[c.nrecords++] = s;
 			break;
 		case -1: c.skipped++; break;
 		default: break;
@@ -584,7 +618,7 @@ do_sensors(struct bmc_link *l, struct osh_ipmi_result *res)
 			if (!s->event_only && s->owner == 0x20 && s->lun == 0) {
 				ok = raw(l, NETFN_SENSOR, rq, sizeof(rq), rs,
 					 sizeof(rs), &n, &cc, res) == 0;
-				if (!ok && session_lost(res->err))
+				if (!ok && (l->late || session_lost(res->err)))
 					goto out;
 				if (!ok && before == OSH_IPMI_OK)
 					res->err = OSH_IPMI_OK; /* one sensor */
@@ -598,7 +632,7 @@ do_sensors(struct bmc_link *l, struct osh_ipmi_result *res)
 out:
 	res->sensors = out;
 	res->nsensors = k;
-	if (!session_lost(res->err))
+	if (!l->late && !session_lost(res->err))
 		res->done |= OSH_IPMI_WANT_SENSORS;
 }
 
@@ -609,14 +643,20 @@ do_fru(struct bmc_link *l, struct osh_ipmi_result *res)
 	size_t n, size, at = 0;
 
 	if (raw(l, NETFN_STORAGE, rq, sizeof(rq), rs, sizeof(rs), &n, &cc,
-		res) != 0 ||
-	    n < 3)
+		res) != 0)
 		return;
+	if (n < 3) {
+		fail(res, OSH_IPMI_BAD_RESPONSE, "short FRU inventory info");
+		return;
+	}
+	/* As large as the BMC says, within bounds. */
 	size = (size_t)(rs[0] | rs[1] << 8);
 	if (size > MAX_FRU)
 		size = MAX_FRU;
-	if ((img = calloc(1, size + 1)) == NULL)
+	if ((img = calloc(1, size + 1)) == NULL) {
+		fail(res, OSH_IPMI_INTERNAL, "out of memory");
 		return;
+	}
 	while (at < size) {
 		size_t want = size - at < 16 ? size - at : 16;
 		uint8_t rd[] = {
@@ -631,33 +671,44 @@ do_fru(struct bmc_link *l, struct osh_ipmi_result *res)
 		memcpy(img + at, rs + 1, rs[0]);
 		at += rs[0];
 	}
-	if (at >= 8 && osh_fru_parse(img, at, &res->fru) >= 0)
+	/* Cut short by the deadline: what was read is decoded, but the part
+	 * fails (a timeout) all the same. */
+	if (at >= 8 && osh_fru_parse(img, at, &res->fru) >= 0 && !l->late)
 		res->done |= OSH_IPMI_WANT_FRU;
 	else if (res->err == OSH_IPMI_OK)
 		fail(res, OSH_IPMI_BAD_RESPONSE, "FRU data unreadable");
 	free(img);
 }
 
-static void
-do_sel_info(struct bmc_link *l, struct osh_ipmi_result *res)
+/* Get SEL Info into info. */
+static int
+sel_info_read(
+    struct bmc_link *l, struct osh_sel_info *info, struct osh_ipmi_result *res)
 {
 	uint8_t rq[] = {0x40}, rs[32], cc;
 	size_t n;
 
 	if (raw(l, NETFN_STORAGE, rq, 1, rs, sizeof(rs), &n, &cc, res) != 0)
-		return;
+		return -1;
 	if (n < 13) {
 		fail(res, OSH_IPMI_BAD_RESPONSE, "short SEL info");
-		return;
+		return -1;
 	}
-	res->sel_info.version = rs[0];
-	res->sel_info.entries = (uint16_t)(rs[1] | rs[2] << 8);
-	res->sel_info.free_bytes = (uint16_t)(rs[3] | rs[4] << 8);
-	res->sel_info.last_add = (uint32_t)rs[5] | (uint32_t)rs[6] << 8 |
+	info->version = rs[0];
+	info->entries = (uint16_t)(rs[1] | rs[2] << 8);
+	info->free_bytes = (uint16_t)(rs[3] | rs[4] << 8);
+	info->last_add = (uint32_t)rs[5] | (uint32_t)rs[6] << 8 |
 	    (uint32_t)rs[7] << 16 | (uint32_t)rs[8] << 24;
-	res->sel_info.last_erase = (uint32_t)rs[9] | (uint32_t)rs[10] << 8 |
+	info->last_erase = (uint32_t)rs[9] | (uint32_t)rs[10] << 8 |
 	    (uint32_t)rs[11] << 16 | (uint32_t)rs[12] << 24;
-	res->done |= OSH_IPMI_WANT_SEL_INFO;
+	return 0;
+}
+
+static void
+do_sel_info(struct bmc_link *l, struct osh_ipmi_result *res)
+{
+	if (sel_info_read(l, &res->sel_info, res) == 0)
+		res->done |= OSH_IPMI_WANT_SEL_INFO;
 }
 
 /* Names SEL entries after their sensors, from the SDR cache. */
@@ -675,59 +726,215 @@ sel_name(const struct bmc_link *l, struct osh_sel_entry *e)
 }
 
 static void
+sel_reset(struct sel_cache *c)
+{
+	free(c->recs);
+	memset(c, 0, sizeof(*c));
+}
+
+/* Starts a walk from the first record, with room for as many as the BMC
+ * says it holds (within bounds). */
+static int
+sel_begin(struct sel_cache *c, const struct osh_sel_info *info)
+{
+	size_t cap = info->entries < 16 ? 16 : info->entries;
+
+	sel_reset(c);
+	if (cap > MAX_SEL)
+		cap = MAX_SEL;
+	if ((c->recs = calloc(cap, sizeof(*c->recs))) == NULL)
+		return -1;
+	c->cap = cap;
+	c->valid = true;
+	c->next = 0x0000; /* the first */
+	c->last_erase = info->last_erase;
+	return 0;
+}
+
+/* Keeps a record; at the bound, the oldest quarter makes room. */
+static void
+sel_keep(struct sel_cache *c, uint16_t id, const uint8_t *raw16)
+{
+	if (c->n == c->cap &&
+	    grow((void **)&c->recs, &c->cap, MAX_SEL, sizeof(*c->recs)) != 0) {
+		size_t drop = c->n / 4 ? c->n / 4 : c->n;
+
+		memmove(
+		    c->recs, c->recs + drop, (c->n - drop) * sizeof(*c->recs));
+		c->n -= drop;
+		c->dropped += drop;
+	}
+	c->recs[c->n].id = id;
+	memcpy(c->recs[c->n].raw, raw16, 16);
+	c->n++;
+}
+
+/* Get SEL Entry: the whole record and the id of the one after it. */
+static int
+sel_get(struct bmc_link *l, uint16_t id, uint8_t *rec, uint16_t *next,
+    uint8_t *cc, struct osh_ipmi_result *res)
+{
+	uint8_t cmd[] = {0x43, 0, 0, (uint8_t)id, (uint8_t)(id >> 8), 0, 0xff};
+	uint8_t rs[32];
+	size_t n;
+
+	if (raw(l, NETFN_STORAGE, cmd, sizeof(cmd), rs, sizeof(rs), &n, cc,
+		res) != 0)
+		return -1;
+	if (n < 18) {
+		fail(res, OSH_IPMI_BAD_RESPONSE, "short SEL entry 0x%04x", id);
+		return -1;
+	}
+	*next = (uint16_t)(rs[0] | rs[1] << 8);
+	memcpy(rec, rs + 2, 16);
+	return 0;
+}
+
+/* Brings the SEL cache up to date with the log, reading only what is
+ * new: nothing when the SEL info says nothing changed, the records after
+ * the last one known when some were added, everything when some were
+ * erased (or went without a word: an overwriting log). Stops at the
+ * deadline with the walk kept (the next request goes on from there). */
+static int
+sel_refresh(struct bmc_link *l, const struct osh_sel_info *info,
+    struct osh_ipmi_result *res)
+{
+	struct sel_cache *c = &l->sel;
+	bool again = false;
+	uint8_t rec[16], cc;
+	uint16_t next;
+
+	if (c->valid && c->next == 0xffff && info->last_add == c->last_add &&
+	    info->last_erase == c->last_erase && info->entries == c->entries)
+		return 0;
+	if (c->valid &&
+	    (info->last_erase != c->last_erase ||
+		(c->next == 0xffff && info->entries < c->entries)))
+		sel_reset(c); /* erased since: start over */
+restart:
+	if (!c->valid && sel_begin(c, info) != 0) {
+		fail(res, OSH_IPMI_INTERNAL, "out of memory");
+		return -1;
+	}
+	if (c->next == 0xffff && c->n > 0) {
+		/* Walked to the end before: the last record known now
+		 * points at the first one added since. */
+		if (sel_get(l, c->recs[c->n - 1].id, rec, &next, &cc, res) !=
+		    0) {
+			if (cc != 0xcb || again)
+				return -1;
+			res->err = OSH_IPMI_OK; /* gone: start over */
+			sel_reset(c);
+			again = true;
+			goto restart;
+		}
+		c->next = next;
+	}
+	/* Bounded by the deadline, and by twice the most records kept (a
+	 * BMC whose chain loops). */
+	for (size_t i = 0; c->next != 0xffff && i < 2 * MAX_SEL; i++) {
+		uint16_t id = c->next;
+
+		if (sel_get(l, id, rec, &next, &cc, res) != 0) {
+			if (cc == 0xcb && id == 0x0000) { /* empty */
+				res->err = OSH_IPMI_OK;
+				res->message[0] = '\0';
+				c->next = 0xffff;
+				break;
+			}
+			if (cc == 0xcb && !again && !l->late) {
+				/* Deleted under the walk: start over. */
+				res->err = OSH_IPMI_OK;
+				sel_reset(c);
+				again = true;
+				goto restart;
+			}
+			return -1;
+		}
+		sel_keep(c, (uint16_t)(rec[0] | rec[1] << 8), rec);
+		res->sel_read++;
+		c->next = next == id ? 0xffff : next; /* a loop: end */
+	}
+	if (c->next != 0xffff) {
+		sel_reset(c);
+		fail(res, OSH_IPMI_BAD_RESPONSE, "SEL chain longer than %d",
+		    2 * MAX_SEL);
+		return -1;
+	}
+	/* Went on from a complete walk, and found other than as many new
+	 * records as the BMC counts more: some went without a word (a log
+	 * overwriting its oldest, say). */
+	if (c->entries_valid && !again &&
+	    (int)(c->n + c->dropped - c->walked) !=
+		(int)info->entries - (int)c->entries) {
+		sel_reset(c);
+		again = true;
+		goto restart;
+	}
+	c->last_add = info->last_add;
+	c->entries = info->entries;
+	c->walked = c->n + c->dropped;
+	c->entries_valid = true;
+	return 0;
+}
+
+/* The page asked for, newest first, from the cache. */
+static void
+sel_page(const struct bmc_link *l, const struct osh_ipmi_request *rq,
+    struct osh_ipmi_result *res)
+{
+	const struct sel_cache *c = &l->sel;
+	size_t limit =
+	    rq->sel.limit ? rq->sel.limit : OSH_IPMI_SEL_PAGE_DEFAULT;
+	size_t top = c->n, count;
+
+	if (limit > OSH_IPMI_SEL_PAGE_MAX)
+		limit = OSH_IPMI_SEL_PAGE_MAX;
+	res->sel_total = c->n;
+	if (rq->sel.start != 0) {
+		while (top > 0 && c->recs[top - 1].id != rq->sel.start)
+			top--;
+		if (top == 0) {
+			res->sel_start_gone = true;
+			return;
+		}
+	}
+	/* recs[top - 1] is the newest of the page. */
+	count = top < limit ? top : limit;
+	if (count == 0 || (res->sel = calloc(count, sizeof(*res->sel))) == NULL)
+		return;
+	for (size_t k = 0; k < count; k++) {
+		const struct sel_rec *r = &c->recs[top - 1 - k];
+		struct osh_sel_entry *e = &res->sel[res->nsel];
+
+		if (osh_sel_parse(r->raw, sizeof(r->raw), e) != 0)
+			continue;
+		e->severity = state_of(interpret_sel(r->raw));
+		sel_name(l, e);
+		res->nsel++;
+	}
+	res->sel_next = top > count ? c->recs[top - 1 - count].id : 0;
+}
+
+static void
 do_sel(struct bmc_link *l, const struct osh_ipmi_request *rq,
     struct osh_ipmi_result *res)
 {
-	unsigned max = rq->sel_max ? rq->sel_max : 1000;
-	struct osh_sel_entry *all;
-	uint16_t id = 0;
-	size_t k = 0;
+	struct osh_sel_info info;
 
-	if (max > MAX_SEL)
-		max = MAX_SEL;
 	if (!l->sdr.valid) {
 		sdr_refresh(l, res); /* names only: failure is fine */
 		res->err = OSH_IPMI_OK;
 		res->message[0] = '\0';
 	}
-	if ((all = calloc(MAX_SEL, sizeof(*all))) == NULL)
+	if (res->done & OSH_IPMI_WANT_SEL_INFO)
+		info = res->sel_info; /* read just before */
+	else if (sel_info_read(l, &info, res) != 0)
 		return;
-	for (int i = 0; i < MAX_SEL && id != 0xffff; i++) {
-		uint8_t cmd[] = {
-		    0x43, 0, 0, (uint8_t)id, (uint8_t)(id >> 8), 0, 0xff};
-		uint8_t rs[32], cc;
-		size_t n;
-		uint16_t next;
-
-		if (raw(l, NETFN_STORAGE, cmd, sizeof(cmd), rs, sizeof(rs), &n,
-			&cc, res) != 0) {
-			if (cc == 0xcb && i == 0) { /* empty SEL */
-				res->err = OSH_IPMI_OK;
-				res->message[0] = '\0';
-			}
-			break;
-		}
-		if (n < 18)
-			break;
-		next = (uint16_t)(rs[0] | rs[1] << 8);
-		if (osh_sel_parse(rs + 2, n - 2, &all[k]) == 0) {
-			all[k].severity = state_of(interpret_sel(rs + 2));
-			sel_name(l, &all[k]);
-			k++;
-		}
-		if (next == id)
-			break;
-		id = next;
-	}
-	/* Keep the most recent 'max'. */
-	if (k > max) {
-		memmove(all, all + (k - max), max * sizeof(*all));
-		k = max;
-	}
-	res->sel = all;
-	res->nsel = k;
-	if (!session_lost(res->err))
-		res->done |= OSH_IPMI_WANT_SEL;
+	if (sel_refresh(l, &info, res) != 0)
+		return;
+	sel_page(l, rq, res);
+	res->done |= OSH_IPMI_WANT_SEL;
 }
 
 static void
@@ -747,6 +954,7 @@ do_sel_clear(struct bmc_link *l, struct osh_ipmi_result *res)
 		if (raw(l, NETFN_STORAGE, clr, sizeof(clr), rs, sizeof(rs), &n,
 			&cc, res) == 0)
 			res->done |= OSH_IPMI_WANT_SEL_CLEAR;
+		sel_reset(&l->sel);
 	}
 }
 
@@ -784,6 +992,7 @@ ipmi_link_close(struct bmc_link *l)
 {
 	drop_session(l);
 	sdr_free(&l->sdr);
+	sel_reset(&l->sel);
 }
 
 void
@@ -791,6 +1000,8 @@ ipmi_link_keepalive(struct bmc_link *l, struct osh_ipmi_result *res)
 {
 	if (l->ctx == NULL)
 		return;
+	l->deadline_us = UINT64_MAX; /* one command, FreeIPMI's timeout */
+	l->late = false;
 	do_chassis(l, res);
 	if (res->err != OSH_IPMI_OK)
 		drop_session(l);
@@ -848,21 +1059,29 @@ ipmi_link_run(struct bmc_link *l, const struct osh_ipmi_target *t,
 {
 	uint64_t start = osh_now_us();
 
+	l->deadline_us = deadline_us;
+	l->late = false;
 	for (int attempt = 0; attempt < 2; attempt++) {
 		bool reused = l->ctx != NULL, lost = false;
 
 		if (l->ctx == NULL && open_session(l, t, deadline_us, res) != 0)
 			break;
 		for (unsigned i = 0; i < OSH_IPMI_NPARTS && !lost; i++) {
-			if (remaining_ms(deadline_us) == 0) {
-				fail(res, OSH_IPMI_TIMEOUT, "deadline passed");
-				part_failed(res,
-				    rq->want & ~res->done & (1u << i),
-				    OSH_IPMI_TIMEOUT);
-				lost = true;
+			if (osh_now_us() >= deadline_us)
+				l->late = true;
+			if (l->late)
 				break;
-			}
 			lost = !part(l, rq, 1u << i, res);
+		}
+		if (l->late) {
+			/* Out of time, not out of session: what is not done
+			 * fails, the session stays. */
+			fail(res, OSH_IPMI_TIMEOUT, "deadline passed");
+			for (unsigned k = 0; k < OSH_IPMI_NPARTS; k++)
+				if ((rq->want & ~res->done & (1u << k)) &&
+				    res->part_err[k] == OSH_IPMI_OK)
+					res->part_err[k] = OSH_IPMI_TIMEOUT;
+			break;
 		}
 		if (!lost)
 			break;

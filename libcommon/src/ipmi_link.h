@@ -18,9 +18,35 @@ struct sdr_cache {
 	unsigned skipped;
 };
 
+/* The SEL's records, oldest first, as far as walked: Get SEL Entry only
+ * walks forward, so a page of the newest needs the whole chain. Kept while
+ * the BMC's SEL info says nothing was erased; new entries are read from
+ * where the last walk ended. */
+struct sel_rec {
+	uint16_t id;
+	uint8_t raw[16];
+};
+
+struct sel_cache {
+	bool valid;
+	uint32_t last_add, last_erase; /* as of the last complete walk */
+	uint16_t entries; /* what the BMC counted then */
+	size_t walked; /* and the records known then */
+	bool entries_valid; /* a walk was completed */
+	uint16_t next; /* record id to read next; 0xffff: walked to the end */
+	struct sel_rec *recs;
+	size_t n, cap;
+	size_t dropped; /* oldest records let go to stay within bounds */
+};
+
 struct bmc_link {
 	void *ctx; /* ipmi_ctx_t, NULL when no session is open */
 	struct sdr_cache sdr;
+	struct sel_cache sel;
+	/* When the request on the link must stop (set by ipmi_link_run):
+	 * no command is sent after it, and late says one was refused. */
+	uint64_t deadline_us;
+	bool late;
 	unsigned long setups; /* sessions opened over the link's life */
 	/* FreeIPMI's session timeout is both how long it waits for an
 	 * answer and how long a session may sit silent: longer than the
@@ -29,7 +55,9 @@ struct bmc_link {
 };
 
 /* Runs rq on the link's session (opening it first when needed), filling
- * res. Stops at the deadline between commands; one command on a session
+ * res. Stops at the deadline between commands, the session kept: the part
+ * cut short and those after it fail with OSH_IPMI_TIMEOUT, with what was
+ * read so far (SDR, SEL and FRU loops included). One command on a session
  * the BMC has forgotten blocks until FreeIPMI's session timeout, which
  * the engine works around (see STUCK_GRACE_MS in ipmi.c). */
 void ipmi_link_run(struct bmc_link *l, const struct osh_ipmi_target *t,
@@ -40,7 +68,7 @@ void ipmi_link_run(struct bmc_link *l, const struct osh_ipmi_target *t,
  * failure the session is dropped (no reopening: nobody is waiting). */
 void ipmi_link_keepalive(struct bmc_link *l, struct osh_ipmi_result *res);
 
-/* Closes the session and frees the SDR cache. FreeIPMI always sends Close
+/* Closes the session and frees the SDR and SEL caches. FreeIPMI always sends Close
  * Session and waits up to one retransmission for the answer, so with a
  * session open this belongs on a worker thread. */
 void ipmi_link_close(struct bmc_link *l);

@@ -230,8 +230,9 @@ osh_sdr_convert(const struct osh_sdr *s, uint8_t raw, double *out)
 	}
 	if (!isfinite(y))
 		return false;
-	/* Round away binary noise: 3.3 not 3.3000000000000003. */
-	*out = round(y * 1e6) / 1e6;
+	/* Round away binary noise: 3.3 not 3.3000000000000003; not where
+	 * scaling would overflow (or nothing is left to round). */
+	*out = fabs(y) < 1e9 ? round(y * 1e6) / 1e6 : y;
 	return true;
 }
 
@@ -243,6 +244,21 @@ osh_threshold_state(uint16_t ev)
 	if (ev & (0x01 | 0x08))
 		return OSH_SENSOR_WARNING;
 	return OSH_SENSOR_NOMINAL;
+}
+
+/* How many bytes of s fit in max, cut on a character boundary (s is
+ * valid UTF-8). */
+static int
+utf8_fit(const char *s, size_t max)
+{
+	size_t n = strnlen(s, max + 1);
+
+	if (n <= max)
+		return (int)n;
+	n = max;
+	while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+		n--;
+	return (int)n;
 }
 
 void
@@ -262,11 +278,13 @@ osh_sensor_fill(const struct osh_sdr *s, unsigned share_index,
 	out->state = OSH_SENSOR_UNKNOWN;
 	if (s->share_count > 1) {
 		unsigned inst = s->share_mod_offset + share_index;
+		int n = utf8_fit(s->name, 56); /* room for the suffix */
+
 		if (s->share_mod_type == 1)
-			snprintf(out->name, sizeof(out->name), "%.56s%c",
+			snprintf(out->name, sizeof(out->name), "%.*s%c", n,
 			    s->name, 'A' + (int)(inst % 26));
 		else
-			snprintf(out->name, sizeof(out->name), "%.56s%u",
+			snprintf(out->name, sizeof(out->name), "%.*s%u", n,
 			    s->name, inst);
 	} else {
 		osh_strlcpy(out->name, s->name, sizeof(out->name));

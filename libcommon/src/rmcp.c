@@ -11,17 +11,17 @@
 #include "osh/rmcp.h"
 #include "osh/util.h"
 
-struct probe {
+/* A probe ends by its deadline whatever arrives: the deadline timer is set
+ * once and nothing moves it; the resend has its own timer; reads only
+ * count what is not an answer. */
+struct osh_rmcp_probe {
 	int fd;
-	struct event *ev;
-	struct sockaddr_storage sa;
-	socklen_t salen;
+	struct event *rd, *deadline, *resend;
 	osh_rmcp_cb cb;
 	void *arg;
 	uint64_t start_us;
-	int timeout_ms;
-	bool resent, v20;
-	struct event_base *base;
+	unsigned junk;
+	bool v20;
 };
 
 size_t
@@ -86,22 +86,34 @@ osh_rmcp_parse(const uint8_t *p, size_t n, struct osh_rmcp_caps *c)
 }
 
 static void
-finish(struct probe *p, const struct osh_rmcp_caps *caps)
+probe_free(struct osh_rmcp_probe *p)
 {
-	struct osh_rmcp_caps none;
-
-	if (caps == NULL) {
-		memset(&none, 0, sizeof(none));
-		caps = &none;
-	}
-	event_free(p->ev);
-	close(p->fd);
-	p->cb(caps, p->arg);
+	if (p->rd != NULL)
+		event_free(p->rd);
+	if (p->deadline != NULL)
+		event_free(p->deadline);
+	if (p->resend != NULL)
+		event_free(p->resend);
+	if (p->fd >= 0)
+		close(p->fd);
 	free(p);
 }
 
+/* Frees the probe, then runs its callback: the callback may start
+ * another probe, or free what arg points to. */
 static void
-send_request(struct probe *p)
+finish(struct osh_rmcp_probe *p, struct osh_rmcp_caps *c)
+{
+	osh_rmcp_cb cb = p->cb;
+	void *arg = p->arg;
+
+	c->junk = p->junk;
+	probe_free(p);
+	cb(c, arg);
+}
+
+static void
+send_request(struct osh_rmcp_probe *p)
 {
 	uint8_t buf[32];
 	size_t n = osh_rmcp_request(buf, p->v20);
@@ -110,99 +122,131 @@ send_request(struct probe *p)
 }
 
 static void
-on_event(evutil_socket_t fd, short what, void *arg)
+on_read(evutil_socket_t fd, short what, void *arg)
 {
-	struct probe *p = arg;
-	struct timeval tv;
+	struct osh_rmcp_probe *p = arg;
+	struct osh_rmcp_caps c;
 	uint8_t buf[512];
 	ssize_t n;
 
-	if (what & EV_READ) {
-		n = recv(fd, buf, sizeof(buf), 0);
-		if (n > 0) {
-			struct osh_rmcp_caps c;
-			if (osh_rmcp_parse(buf, (size_t)n, &c)) {
-				c.rtt_ms =
-				    (double)(osh_now_us() - p->start_us) /
-				    1000.0;
-				finish(p, &c);
-				return;
-			}
-			/* Some BMCs refuse the 2.0 form: ask plainly. */
-			if (p->v20 && n > 20) {
-				p->v20 = false;
-				send_request(p);
-			}
-		} else if (n < 0 && errno == ECONNREFUSED) {
-			struct osh_rmcp_caps c;
-			memset(&c, 0, sizeof(c));
-			c.refused = true; /* nothing listens there */
-			finish(p, &c);
-			return;
-		}
-		tv.tv_sec = 0;
-		tv.tv_usec = 200000;
-		event_add(p->ev, &tv);
+	(void)what;
+	memset(&c, 0, sizeof(c));
+	n = recv(fd, buf, sizeof(buf), 0);
+	if (n < 0) {
+		if (errno != ECONNREFUSED)
+			return; /* EAGAIN, EINTR: wait for more */
+		c.refused = true; /* ICMP port unreachable: nothing there */
+		finish(p, &c);
 		return;
 	}
-	if (!p->resent) {
-		p->resent = true;
+	if (osh_rmcp_parse(buf, (size_t)n, &c)) {
+		c.rtt_ms = (double)(osh_now_us() - p->start_us) / 1000.0;
+		finish(p, &c);
+		return;
+	}
+	if (++p->junk >= OSH_RMCP_MAX_JUNK) {
+		memset(&c, 0, sizeof(c));
+		finish(p, &c);
+		return;
+	}
+	/* Some BMCs refuse the 2.0 form with a short error: ask plainly,
+	 * once. */
+	if (p->v20 && n > 20) {
+		p->v20 = false;
 		send_request(p);
-		tv.tv_sec = (p->timeout_ms / 2) / 1000;
-		tv.tv_usec = ((p->timeout_ms / 2) % 1000) * 1000;
-		event_add(p->ev, &tv);
-		return;
 	}
-	finish(p, NULL);
+}
+
+static void
+on_resend(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	send_request(arg);
+}
+
+static void
+on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct osh_rmcp_caps c;
+
+	(void)fd;
+	(void)what;
+	memset(&c, 0, sizeof(c));
+	finish(arg, &c);
+}
+
+static void
+set_timer(struct event *ev, int ms)
+{
+	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+
+	evtimer_add(ev, &tv);
+}
+
+struct osh_rmcp_probe *
+osh_rmcp_probe_start(struct event_base *base, const char *addr, uint16_t port,
+    int timeout_ms, osh_rmcp_cb cb, void *arg)
+{
+	struct osh_rmcp_probe *p = calloc(1, sizeof(*p));
+	struct sockaddr_storage sa;
+	struct sockaddr_in *s4 = (struct sockaddr_in *)&sa;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&sa;
+	socklen_t salen;
+
+	if (p == NULL)
+		return NULL;
+	p->fd = -1;
+	memset(&sa, 0, sizeof(sa));
+	if (inet_pton(AF_INET, addr, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(port);
+		salen = sizeof(*s4);
+	} else if (inet_pton(AF_INET6, addr, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(port);
+		salen = sizeof(*s6);
+	} else {
+		goto out_free;
+	}
+	p->fd =
+	    socket(sa.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	/* Connected, so ICMP port-unreachable shows up as ECONNREFUSED and
+	 * only the host asked can answer. */
+	if (p->fd < 0 || connect(p->fd, (struct sockaddr *)&sa, salen) != 0)
+		goto out_free;
+	p->cb = cb;
+	p->arg = arg;
+	p->v20 = true;
+	if (timeout_ms < 100)
+		timeout_ms = 100;
+	p->start_us = osh_now_us();
+	p->rd = event_new(base, p->fd, EV_READ | EV_PERSIST, on_read, p);
+	p->deadline = evtimer_new(base, on_deadline, p);
+	p->resend = evtimer_new(base, on_resend, p);
+	if (p->rd == NULL || p->deadline == NULL || p->resend == NULL ||
+	    event_add(p->rd, NULL) != 0)
+		goto out_free;
+	send_request(p);
+	set_timer(p->resend, timeout_ms / 2);
+	set_timer(p->deadline, timeout_ms);
+	return p;
+out_free:
+	probe_free(p);
+	return NULL;
+}
+
+void
+osh_rmcp_probe_cancel(struct osh_rmcp_probe *p)
+{
+	if (p != NULL)
+		probe_free(p);
 }
 
 int
 osh_rmcp_probe(struct event_base *base, const char *addr, uint16_t port,
     int timeout_ms, osh_rmcp_cb cb, void *arg)
 {
-	struct probe *p = calloc(1, sizeof(*p));
-	struct sockaddr_in *s4;
-	struct sockaddr_in6 *s6;
-	struct timeval tv;
-
-	if (p == NULL)
-		return -1;
-	s4 = (struct sockaddr_in *)&p->sa;
-	s6 = (struct sockaddr_in6 *)&p->sa;
-	if (inet_pton(AF_INET, addr, &s4->sin_addr) == 1) {
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons(port);
-		p->salen = sizeof(*s4);
-	} else if (inet_pton(AF_INET6, addr, &s6->sin6_addr) == 1) {
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(port);
-		p->salen = sizeof(*s6);
-	} else {
-		free(p);
-		return -1;
-	}
-	p->fd = socket(
-	    p->sa.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (p->fd < 0) {
-		free(p);
-		return -1;
-	}
-	/* Connected, so ICMP port-unreachable shows up as ECONNREFUSED. */
-	if (connect(p->fd, (struct sockaddr *)&p->sa, p->salen) != 0) {
-		close(p->fd);
-		free(p);
-		return -1;
-	}
-	p->cb = cb;
-	p->arg = arg;
-	p->base = base;
-	p->v20 = true;
-	p->timeout_ms = timeout_ms < 100 ? 100 : timeout_ms;
-	p->start_us = osh_now_us();
-	p->ev = event_new(base, p->fd, EV_READ, on_event, p);
-	send_request(p);
-	tv.tv_sec = (p->timeout_ms / 2) / 1000;
-	tv.tv_usec = ((p->timeout_ms / 2) % 1000) * 1000;
-	event_add(p->ev, &tv);
-	return 0;
+	return osh_rmcp_probe_start(base, addr, port, timeout_ms, cb, arg) ? 0
+									   : -1;
 }

@@ -2,7 +2,8 @@
  * done list and one byte on a pipe wakes the loop to run their callbacks.
  * At most 'base + extra' items run at once; the owner raises 'extra' for
  * threads it knows are stuck (on a BMC that went silent, say), so that
- * they do not starve everyone else. */
+ * they do not starve everyone else, and lowers it when they come back:
+ * threads beyond 'base + extra' then end as soon as they are idle. */
 #include <errno.h>
 #include <event2/event.h>
 #include <fcntl.h>
@@ -24,6 +25,15 @@ struct item {
 };
 STAILQ_HEAD(item_list, item);
 
+struct osh_work_pool;
+
+/* A thread's place: started (to be joined), and whether it has ended. */
+struct slot {
+	pthread_t thread;
+	bool used, ended;
+	struct osh_work_pool *p;
+};
+
 struct osh_work_pool {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -33,8 +43,8 @@ struct osh_work_pool {
 	bool quit;
 	pthread_cond_t idle;
 	int base, extra; /* how many may run at once: base + extra */
-	int nthreads, cap; /* threads started; at most cap */
-	pthread_t *threads;
+	int live, cap; /* threads in their loop; at most cap */
+	struct slot *slots; /* cap of them */
 	int pipe_rd, pipe_wr;
 	struct event *ev;
 };
@@ -42,7 +52,8 @@ struct osh_work_pool {
 static void *
 worker(void *arg)
 {
-	struct osh_work_pool *p = arg;
+	struct slot *sl = arg;
+	struct osh_work_pool *p = sl->p;
 	struct item *it;
 	bool wake;
 
@@ -50,8 +61,11 @@ worker(void *arg)
 	for (;;) {
 		while ((STAILQ_EMPTY(&p->todo) ||
 			   p->active >= p->base + p->extra) &&
-		    !p->quit)
+		    !p->quit) {
+			if (p->live > p->base + p->extra)
+				goto out_end; /* idle and one too many */
 			pthread_cond_wait(&p->cv, &p->mu);
+		}
 		if (STAILQ_EMPTY(&p->todo))
 			break;
 		it = STAILQ_FIRST(&p->todo);
@@ -70,11 +84,19 @@ worker(void *arg)
 		if (wake)
 			(void)!write(p->pipe_wr, "x", 1);
 	}
+out_end:
+	/* Joined by the next spawn or by the pool's end; after this the
+	 * thread touches nothing of the pool's. */
+	sl->ended = true;
+	p->live--;
 	pthread_mutex_unlock(&p->mu);
 	return NULL;
 }
 
-/* Runs the done callbacks of everything finished so far. */
+static void reap(struct osh_work_pool *p);
+
+/* Runs the done callbacks of everything finished so far, and joins the
+ * threads that ended meanwhile. */
 static void
 drain(struct osh_work_pool *p)
 {
@@ -89,6 +111,7 @@ drain(struct osh_work_pool *p)
 	STAILQ_INIT(&p->done);
 	if (STAILQ_EMPTY(&list))
 		STAILQ_INIT(&list);
+	reap(p);
 	pthread_mutex_unlock(&p->mu);
 	while ((it = STAILQ_FIRST(&list)) != NULL) {
 		STAILQ_REMOVE_HEAD(&list, next);
@@ -106,20 +129,40 @@ on_wake(evutil_socket_t fd, short what, void *arg)
 	drain(arg);
 }
 
-/* Starts threads until there are 'want' (p->mu held). */
+/* Joins the threads that ended (p->mu held: they no longer need it). */
+static void
+reap(struct osh_work_pool *p)
+{
+	for (int i = 0; i < p->cap; i++) {
+		struct slot *sl = &p->slots[i];
+
+		if (sl->used && sl->ended) {
+			pthread_join(sl->thread, NULL);
+			sl->used = sl->ended = false;
+		}
+	}
+}
+
+/* Starts threads until 'want' are live (p->mu held). */
 static void
 spawn(struct osh_work_pool *p, int want)
 {
-	while (p->nthreads < want && p->nthreads < p->cap) {
-		if (pthread_create(&p->threads[p->nthreads], NULL, worker, p) !=
-		    0) {
+	reap(p);
+	for (int i = 0; i < p->cap && p->live < want; i++) {
+		struct slot *sl = &p->slots[i];
+
+		if (sl->used)
+			continue;
+		sl->p = p;
+		if (pthread_create(&sl->thread, NULL, worker, sl) != 0) {
 			osh_log_warn(NULL,
 			    "msg=\"cannot start a worker thread\" "
 			    "threads=%d",
-			    p->nthreads);
+			    p->live);
 			break;
 		}
-		p->nthreads++;
+		sl->used = true;
+		p->live++;
 	}
 }
 
@@ -131,11 +174,10 @@ osh_work_pool_set_extra(struct osh_work_pool *p, int extra)
 		extra = 0;
 	if (extra > p->cap - p->base)
 		extra = p->cap - p->base;
-	if (extra > p->extra) {
-		spawn(p, p->base + extra);
-		pthread_cond_broadcast(&p->cv);
-	}
 	p->extra = extra;
+	/* More: start them. Fewer: the idle ones beyond end. */
+	spawn(p, p->base + extra);
+	pthread_cond_broadcast(&p->cv);
 	pthread_mutex_unlock(&p->mu);
 }
 
@@ -162,22 +204,22 @@ osh_work_pool_new(struct event_base *base, int threads, size_t max_queue)
 		goto out_close;
 	p->base = threads;
 	p->cap = threads * 2;
-	p->threads = calloc((size_t)p->cap, sizeof(pthread_t));
-	if (p->threads == NULL)
+	p->slots = calloc((size_t)p->cap, sizeof(*p->slots));
+	if (p->slots == NULL)
 		goto out_close;
 	pthread_mutex_lock(&p->mu);
 	spawn(p, threads);
 	pthread_mutex_unlock(&p->mu);
-	if (p->nthreads == 0)
+	if (p->live == 0)
 		goto out_close;
-	p->base = p->nthreads;
+	p->base = p->live;
 	return p;
 out_close:
 	if (p->ev != NULL)
 		event_free(p->ev);
 	close(fds[0]);
 	close(fds[1]);
-	free(p->threads);
+	free(p->slots);
 out_free:
 	free(p);
 	return NULL;
@@ -209,8 +251,9 @@ osh_work_pool_free_within(struct osh_work_pool *p, int timeout_ms)
 		    "msg=\"worker threads still busy at exit, "
 		    "leaving them\" busy=%d",
 		    p->active);
-		for (int i = 0; i < p->nthreads; i++)
-			pthread_detach(p->threads[i]);
+		for (int i = 0; i < p->cap; i++)
+			if (p->slots[i].used)
+				pthread_detach(p->slots[i].thread);
 		return -1;
 	}
 	pthread_mutex_unlock(&p->mu);
@@ -227,8 +270,11 @@ osh_work_pool_free(struct osh_work_pool *p)
 	p->quit = true;
 	pthread_cond_broadcast(&p->cv);
 	pthread_mutex_unlock(&p->mu);
-	for (int i = 0; i < p->nthreads; i++)
-		pthread_join(p->threads[i], NULL);
+	for (int i = 0; i < p->cap; i++) {
+		if (p->slots[i].used)
+			pthread_join(p->slots[i].thread, NULL);
+		p->slots[i].used = false;
+	}
 	drain(p);
 	event_free(p->ev);
 	close(p->pipe_rd);
@@ -236,7 +282,7 @@ osh_work_pool_free(struct osh_work_pool *p)
 	pthread_mutex_destroy(&p->mu);
 	pthread_cond_destroy(&p->cv);
 	pthread_cond_destroy(&p->idle);
-	free(p->threads);
+	free(p->slots);
 	free(p);
 }
 

@@ -34,7 +34,6 @@ struct hw {
 	char was_status[16]; /* as recorded before this request */
 	char was_power[16];
 	struct json_object *details;
-	int64_t limit, offset; /* SEL paging */
 };
 
 static struct sm_app *
@@ -446,6 +445,8 @@ h_inventory(struct osh_req *req)
 		hw_go(c);
 }
 
+/* A page of the SEL, newest first; next_cursor continues with the
+ * entries older than the page. */
 static void
 sel_done(struct hw *c, const struct osh_ipmi_result *r)
 {
@@ -455,15 +456,22 @@ sel_done(struct hw *c, const struct osh_ipmi_result *r)
 		reply_ipmi_error(c->req, r, c->name);
 		return;
 	}
+	if (r->sel_start_gone) {
+		osh_reply_error(c->req, 400, "validation_failed", "cursor",
+		    "no SEL entry %u any more (the log was cleared?): start "
+		    "again without a cursor",
+		    c->rq.sel.start);
+		return;
+	}
 	o = json_object_new_object();
 	items = json_object_new_array();
-	/* Newest first, then the page. */
-	for (int64_t i = (int64_t)r->nsel - 1 - c->offset, k = 0;
-	     i >= 0 && k < c->limit; i--, k++)
+	for (size_t i = 0; i < r->nsel; i++)
 		json_object_array_add(items, sel_entry_json(&r->sel[i]));
 	json_object_object_add(o, "items", items);
 	json_object_object_add(
-	    o, "total", json_object_new_int64((int64_t)r->nsel));
+	    o, "total", json_object_new_int64((int64_t)r->sel_total));
+	json_object_object_add(o, "next_cursor",
+	    r->sel_next != 0 ? json_object_new_int(r->sel_next) : NULL);
 	if (r->done & OSH_IPMI_WANT_SEL_INFO) {
 		json_object_object_add(o, "free_bytes",
 		    json_object_new_int(r->sel_info.free_bytes));
@@ -471,30 +479,62 @@ sel_done(struct hw *c, const struct osh_ipmi_result *r)
 	osh_reply_json(c->req, 200, o);
 }
 
+static bool
+sel_param(const char *key, const char *value, void *arg)
+{
+	const char **bad = arg;
+
+	(void)value;
+	if (strcmp(key, "limit") == 0 || strcmp(key, "cursor") == 0)
+		return true;
+	*bad = key;
+	return false;
+}
+
+/* GET /api/servers/{id}/sel?limit=&cursor=: the engine keeps each BMC's
+ * log and reads only what was added since, so a page costs one Get SEL
+ * Info when nothing changed. */
 void
 h_sel_list(struct osh_req *req)
 {
 	const char *limit = osh_req_query(req, "limit");
-	const char *offset = osh_req_query(req, "offset");
+	const char *cursor = osh_req_query(req, "cursor");
+	const char *bad = NULL;
 	struct hw *c;
-	int64_t l = 100, o = 0;
+	int64_t l = OSH_IPMI_SEL_PAGE_DEFAULT, cur = 0;
 
-	if (limit != NULL && !osh_parse_int(limit, 1, 1000, &l)) {
-		osh_reply_error(req, 400, "validation_failed", "limit",
-		    "limit must be an integer from 1 to 1000");
+	osh_req_query_each(req, sel_param, &bad);
+	if (bad != NULL && strcmp(bad, "offset") == 0) {
+		osh_reply_error(req, 400, "validation_failed", "offset",
+		    "the SEL is paged with cursor (the next_cursor of the "
+		    "page before), not offset");
 		return;
 	}
-	if (offset != NULL && !osh_parse_int(offset, 0, 100000, &o)) {
-		osh_reply_error(req, 400, "validation_failed", "offset",
-		    "offset must be a non-negative integer");
+	if (bad != NULL) {
+		char *clean = osh_utf8_clean(bad, strlen(bad), 64);
+		osh_reply_error(req, 400, "validation_failed", clean,
+		    "unknown query parameter \"%s\"", clean);
+		free(clean);
+		return;
+	}
+	if (limit != NULL &&
+	    !osh_parse_int(limit, 1, OSH_IPMI_SEL_PAGE_MAX, &l)) {
+		osh_reply_error(req, 400, "validation_failed", "limit",
+		    "limit must be an integer from 1 to %d",
+		    OSH_IPMI_SEL_PAGE_MAX);
+		return;
+	}
+	/* Record ids 0x0000 and 0xffff mean first and last, never one. */
+	if (cursor != NULL && !osh_parse_int(cursor, 1, 0xfffe, &cur)) {
+		osh_reply_error(req, 400, "validation_failed", "cursor",
+		    "cursor must be a next_cursor from an earlier page");
 		return;
 	}
 	if ((c = hw_start(req, OSH_IPMI_WANT_SEL_INFO | OSH_IPMI_WANT_SEL,
 		 sel_done)) == NULL)
 		return;
-	c->limit = l;
-	c->offset = o;
-	c->rq.sel_max = 4096;
+	c->rq.sel.limit = (unsigned)l;
+	c->rq.sel.start = (uint16_t)cur;
 	hw_go(c);
 }
 

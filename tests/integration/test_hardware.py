@@ -1,13 +1,17 @@
 """Talking to BMCs through the API, checked against the simulators."""
 import concurrent.futures
+import re
 import subprocess
 import time
 
 import pytest
+import requests
 
 from conftest import (FLEET, FLEET_PORT, IPMI15_PORT, OTHERCREDS_PORT,
                       PORTS, SILENT_PORT, ipmipower, server_body, sim,
                       wait_for)
+
+BIGSEL_PORT = FLEET_PORT + 60  # a BMC whose log holds 250 entries more
 
 
 @pytest.fixture(scope="module")
@@ -135,12 +139,80 @@ def test_sel_read_and_clear(viewer, operator, servers, fleet):
     assert ("Intrusion", "General Chassis Intrusion") in text
     ids = [e["id"] for e in items]
     assert ids == sorted(ids, reverse=True)  # newest first
-    page = viewer.get(f"/api/servers/{sid}/sel",
-                      params={"limit": "1", "offset": "1"}).json()
+    assert r.json()["total"] == len(ids) and r.json()["next_cursor"] is None
+    first = viewer.get(f"/api/servers/{sid}/sel", params={"limit": "1"})
+    assert [e["id"] for e in first.json()["items"]] == ids[:1]
+    assert first.json()["next_cursor"] == ids[1]
+    page = viewer.get(f"/api/servers/{sid}/sel", params={
+        "limit": "1", "cursor": str(first.json()["next_cursor"])}).json()
     assert page["items"][0]["id"] == ids[1]
     assert operator.delete(f"/api/servers/{sid}/sel").status_code == 204
     after = viewer.get(f"/api/servers/{sid}/sel").json()
     assert after["total"] <= 1  # the BMC may log the clearing itself
+    # A cursor from before the clear names no entry any more.
+    gone = viewer.get(f"/api/servers/{sid}/sel",
+                      params={"cursor": str(ids[-1])})
+    assert gone.status_code == 400
+    assert gone.json()["error"]["field"] == "cursor"
+
+
+def sel_records_read():
+    m = requests.get(f"http://127.0.0.1:{PORTS['server-mgmt']}/metrics",
+                     timeout=5).text
+    return float(re.search(r"^osh_ipmi_sel_records_read_total (\S+)$", m,
+                           re.M).group(1))
+
+
+@pytest.fixture(scope="module")
+def bigsel(admin, fleet):
+    sim("add", str(FLEET), "--kind", "bigsel", "--sel", "250", "--port",
+        str(BIGSEL_PORT))
+    r = admin.post("/api/servers", server_body(BIGSEL_PORT, name="hw-bigsel"))
+    assert r.status_code == 201, r.text
+    yield r.json()["id"]
+    admin.delete(f"/api/servers/{r.json()['id']}")
+
+
+def test_sel_pages_by_cursor(viewer, bigsel):
+    """A long log a page at a time: every entry once, newest first; the
+    BMC's records are read once, not per page; new ones alone later."""
+    url = f"/api/servers/{bigsel}/sel"
+    before = sel_records_read()
+    pages, ids, cursor = 0, [], None
+    while True:
+        params = {"limit": "40"}
+        if cursor is not None:
+            params["cursor"] = str(cursor)
+        r = viewer.get(url, params=params)
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert len(body["items"]) <= 40
+        ids += [e["id"] for e in body["items"]]
+        pages += 1
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+        assert len(body["items"]) == 40
+    total = body["total"]
+    assert total >= 254 and len(ids) == total and pages == -(-total // 40)
+    assert ids == sorted(set(ids), reverse=True)
+    assert sel_records_read() - before == total
+    # Three entries arrive: the next first page has them, read alone.
+    sim("event", str(FLEET), f"127.0.0.1:{BIGSEL_PORT}", "--count", "3")
+    before = sel_records_read()
+    body = viewer.get(url, params={"limit": "5"}).json()
+    assert body["total"] == total + 3
+    assert [e["id"] for e in body["items"]][3:] == ids[:2]
+    assert all(e["id"] > ids[0] for e in body["items"][:3])
+    assert sel_records_read() - before == 3
+    # The default page and the bounds.
+    assert len(viewer.get(url).json()["items"]) == 100
+    for bad in ({"limit": "0"}, {"limit": "1001"}, {"limit": "x"},
+                {"cursor": "0"}, {"cursor": "65535"}, {"cursor": "-1"},
+                {"offset": "10"}, {"page": "2"}):
+        r = viewer.get(url, params=bad)
+        assert r.status_code == 400, bad
+        assert r.json()["error"]["field"] == next(iter(bad)), bad
 
 
 def test_silent_bmc_times_out_without_slowing_others(viewer, servers):

@@ -1,7 +1,8 @@
 /* Unit tests of the IPMI engine against real ipmi_sim BMCs started with
  * deploy/sim/osh-sim: every part of a request, session reuse, the SDR
- * cache, deadlines against a silent BMC, wrong credentials, IPMI 1.5,
- * keepalives past the BMC's session timeout, BMC resets. */
+ * cache, SEL pages and the SEL cache, deadlines against a silent BMC and
+ * inside long reads, wrong credentials, IPMI 1.5, keepalives past the
+ * BMC's session timeout, BMC resets. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -53,6 +54,9 @@ setup(void **state)
 	sim(args);
 	snprintf(args, sizeof(args), "add %s --kind ipmi15 --port %d", E.dir,
 	    E.port + 5);
+	sim(args);
+	snprintf(args, sizeof(args), "add %s --kind bigsel --sel 900 --port %d",
+	    E.dir, E.port + 6);
 	sim(args);
 	E.base = event_base_new();
 	E.m = osh_ipmi_new(E.base, &o);
@@ -137,6 +141,23 @@ submit_on(struct osh_ipmi *m, const struct osh_ipmi_target *t,
 	while (!g->done)
 		event_base_dispatch(E.base);
 	g->elapsed = (double)(osh_now_us() - t0) / 1e6;
+}
+
+/* Threads of this process now. */
+static int
+threads(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[128];
+	int n = -1;
+
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, "Threads:", 8) == 0)
+			n = (int)strtol(line + 8, NULL, 10);
+	fclose(f);
+	return n;
 }
 
 /* The value of an unlabelled series on the engine's /metrics. */
@@ -336,12 +357,14 @@ bmc_reset_does_not_starve_others(void **state)
 	struct osh_ipmi *m = osh_ipmi_new(E.base, &o);
 	char args[200];
 	struct got g;
+	int nthreads;
 
 	(void)state;
 	assert_non_null(m);
 	osh_ipmi_metrics(m, reg);
 	submit_on(m, &a, &rq, 3000, &g);
 	assert_int_equal(g.r.err, OSH_IPMI_OK);
+	nthreads = threads();
 	snprintf(args, sizeof(args), "reset %s bmc1", E.dir);
 	assert_int_equal(sim(args), 0);
 	submit_on(m, &a, &rq, 1000, &g);
@@ -355,13 +378,166 @@ bmc_reset_does_not_starve_others(void **state)
 	submit_on(m, &a, &rq, 3000, &g);
 	assert_int_equal(g.r.err, OSH_IPMI_OK);
 	assert_true(g.r.new_session);
-	/* FreeIPMI gives up on the old session within its timeout. */
+	/* FreeIPMI gives up on the old session within its timeout; the
+	 * thread started meanwhile ends, the set-aside session is freed. */
 	for (int i = 0; i < 60 && metric(reg, "osh_ipmi_threads_stuck") != 0;
 	     i++)
 		pump(500);
 	assert_true(metric(reg, "osh_ipmi_threads_stuck") == 0);
+	for (int i = 0; i < 20 && threads() != nthreads; i++)
+		pump(100);
+	assert_int_equal(threads(), nthreads);
+	/* Idle sessions expire (2 s here): the set-aside one is gone too. */
+	for (int i = 0; i < 50 && osh_ipmi_session_count(m) != 0; i++)
+		pump(100);
+	assert_int_equal(osh_ipmi_session_count(m), 0);
 	osh_ipmi_free(m);
 	osh_metrics_free(reg);
+}
+
+/* What a SEL request saw: the page's record ids. */
+struct sel_got {
+	bool done;
+	struct osh_ipmi_result r;
+	uint16_t ids[OSH_IPMI_SEL_PAGE_MAX];
+	double elapsed;
+};
+
+static void
+on_sel(const struct osh_ipmi_result *r, void *arg)
+{
+	struct sel_got *g = arg;
+
+	g->done = true;
+	g->r = *r;
+	g->r.sensors = NULL;
+	g->r.sel = NULL;
+	for (size_t i = 0; i < r->nsel && i < OSH_IPMI_SEL_PAGE_MAX; i++)
+		g->ids[i] = r->sel[i].id;
+	event_base_loopbreak(E.base);
+}
+
+static void
+run_sel(struct osh_ipmi *m, const struct osh_ipmi_target *t,
+    const struct osh_ipmi_request *rq, int deadline_ms, struct sel_got *g)
+{
+	uint64_t t0 = osh_now_us();
+
+	memset(g, 0, sizeof(*g));
+	assert_int_equal(osh_ipmi_submit(m, t, rq, deadline_ms, on_sel, g), 0);
+	while (!g->done)
+		event_base_dispatch(E.base);
+	g->elapsed = (double)(osh_now_us() - t0) / 1e6;
+}
+
+#define SEL_PART 8 /* OSH_IPMI_WANT_SEL = 1 << 8 */
+
+/* A log of 900+ entries read with deadlines too short for the whole
+ * walk: each request answers by its deadline, the SEL part failed as a
+ * timeout, the walk goes on where the last one stopped (no record is read
+ * twice, as the engine counts them), and once it is complete the page
+ * comes. */
+static void
+sel_walk_stops_at_deadline(void **state)
+{
+	struct osh_ipmi_options o = {2, 30000, 16, 100};
+	struct osh_metrics *reg = osh_metrics_new();
+	struct osh_ipmi *m = osh_ipmi_new(E.base, &o);
+	struct osh_ipmi_target t = target(E.port + 6, "secret");
+	struct osh_ipmi_request rq = {
+	    .want = OSH_IPMI_WANT_SEL_INFO | OSH_IPMI_WANT_SEL,
+	    .sel = {.limit = 10}};
+	struct sel_got g;
+	unsigned cut = 0;
+
+	(void)state;
+	assert_non_null(m);
+	osh_ipmi_metrics(m, reg);
+	for (int i = 0; i < 100; i++) {
+		run_sel(m, &t, &rq, 120, &g);
+		assert_true(g.elapsed < 0.120 + 0.1);
+		if (g.r.done & OSH_IPMI_WANT_SEL)
+			break;
+		assert_int_equal(g.r.err, OSH_IPMI_TIMEOUT);
+		if (g.r.part_err[SEL_PART] == OSH_IPMI_TIMEOUT)
+			cut++;
+	}
+	assert_true(g.r.done & OSH_IPMI_WANT_SEL);
+	assert_true(g.r.sel_total >= 904);
+	assert_true(cut > 0);
+	assert_int_equal(g.r.nsel, 10);
+	pump(200); /* a worker answered late comes back */
+	assert_true(metric(reg, "osh_ipmi_sel_records_read_total") ==
+	    (double)g.r.sel_total);
+	osh_ipmi_free(m);
+	osh_metrics_free(reg);
+}
+
+/* The log a page at a time, newest first, from the engine's copy of it:
+ * the first page reads every record once, later pages none; two entries
+ * added are read alone; a cursor from before a clear is refused. */
+static void
+sel_pages(void **state)
+{
+	struct osh_ipmi_target t = target(E.port + 6, "secret");
+	struct osh_ipmi_request rq = {
+	    .want = OSH_IPMI_WANT_SEL_INFO | OSH_IPMI_WANT_SEL,
+	    .sel = {.limit = 100}};
+	struct osh_ipmi_request clear = {.want = OSH_IPMI_WANT_SEL_CLEAR};
+	static struct sel_got g;
+	size_t total, seen = 0;
+	uint16_t last = 0xffff, newest, oldest;
+	char args[200];
+
+	(void)state;
+	run_sel(E.m, &t, &rq, 5000, &g);
+	assert_int_equal(g.r.err, OSH_IPMI_OK);
+	total = g.r.sel_total;
+	assert_true(total >= 904);
+	assert_int_equal(total, g.r.sel_info.entries);
+	assert_int_equal(g.r.sel_read, total);
+	newest = g.ids[0];
+	for (;;) {
+		assert_int_equal(
+		    g.r.nsel, total - seen < 100 ? total - seen : 100);
+		for (size_t i = 0; i < g.r.nsel; i++) {
+			assert_true(g.ids[i] < last); /* newest first */
+			last = g.ids[i];
+		}
+		seen += g.r.nsel;
+		if (g.r.sel_next == 0)
+			break;
+		assert_int_equal(g.r.sel_next, last - 1); /* ipmi_sim counts */
+		rq.sel.start = g.r.sel_next;
+		run_sel(E.m, &t, &rq, 5000, &g);
+		assert_int_equal(g.r.err, OSH_IPMI_OK);
+		assert_int_equal(g.r.sel_read, 0);
+		assert_int_equal(g.r.sel_total, total);
+	}
+	assert_int_equal(seen, total);
+	oldest = last;
+	/* Two entries more: only they are read. */
+	snprintf(args, sizeof(args), "event %s 127.0.0.1:%d --count 2", E.dir,
+	    E.port + 6);
+	assert_int_equal(sim(args), 0);
+	rq.sel.start = 0;
+	rq.sel.limit = 3;
+	run_sel(E.m, &t, &rq, 5000, &g);
+	assert_int_equal(g.r.err, OSH_IPMI_OK);
+	assert_int_equal(g.r.sel_read, 2);
+	assert_int_equal(g.r.sel_total, total + 2);
+	assert_true(g.ids[0] > newest && g.ids[1] > newest);
+	assert_int_equal(g.ids[2], newest);
+	/* Cleared: a cursor from before is gone, the log read anew. */
+	run_sel(E.m, &t, &clear, 5000, &g);
+	assert_int_equal(g.r.err, OSH_IPMI_OK);
+	rq.sel.start = oldest;
+	run_sel(E.m, &t, &rq, 5000, &g);
+	assert_true(g.r.done & OSH_IPMI_WANT_SEL);
+	assert_true(g.r.sel_start_gone);
+	assert_int_equal(g.r.nsel, 0);
+	assert_true(g.r.sel_total <= 1); /* the BMC may log the clear */
+	assert_int_equal(g.r.sel_read, g.r.sel_total);
 }
 
 int
@@ -369,6 +545,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(everything),
+	    cmocka_unit_test(sel_walk_stops_at_deadline),
+	    cmocka_unit_test(sel_pages),
 	    cmocka_unit_test(power_and_sensor_changes),
 	    cmocka_unit_test(silent_bmc_meets_deadline),
 	    cmocka_unit_test(wrong_password),

@@ -134,8 +134,20 @@ struct osh_ipmi_request {
 		int seconds; /* 0: off */
 		bool force; /* on until turned off */
 	} identify;
-	unsigned sel_max; /* most recent entries to return; 0: 1000 */
+	/* OSH_IPMI_WANT_SEL: one page of the log, newest first. The engine
+	 * keeps the log's records per session and reads only what was added
+	 * since (the log is a forward-only chain of record ids). */
+	struct {
+		unsigned limit; /* entries; 0: 100; at most
+				 * OSH_IPMI_SEL_PAGE_MAX */
+		uint16_t start; /* record id of the page's newest entry (a
+				 * sel_next from an earlier page); 0: the
+				 * newest in the log */
+	} sel;
 };
+
+#define OSH_IPMI_SEL_PAGE_DEFAULT 100
+#define OSH_IPMI_SEL_PAGE_MAX 1000
 
 struct osh_device_id {
 	uint8_t device_id, device_revision;
@@ -238,8 +250,13 @@ struct osh_ipmi_result {
 	bool sdr_cached; /* the SDR cache was valid */
 	struct osh_fru fru;
 	struct osh_sel_info sel_info;
-	struct osh_sel_entry *sel;
+	struct osh_sel_entry *sel; /* the page asked for, newest first */
 	size_t nsel;
+	size_t sel_total; /* entries in the log */
+	uint16_t sel_next; /* record id the next (older) page starts at; 0:
+			    * this page holds the oldest */
+	bool sel_start_gone; /* rq.sel.start is not in the log (any more) */
+	unsigned sel_read; /* SEL records read from the BMC for this */
 	double dcmi_watts;
 	double elapsed_s;
 	bool new_session; /* a session was opened for this request */
@@ -256,14 +273,24 @@ struct osh_ipmi_options {
 
 struct osh_ipmi *osh_ipmi_new(
     struct event_base *base, const struct osh_ipmi_options *opt);
-/* Closes every session (briefly blocking) and joins the threads. */
+/* Answers every queued or probing request (OSH_IPMI_INTERNAL), closes
+ * every session (briefly blocking) and joins the threads. Requests on
+ * workers end first (their callbacks run here); when some worker is stuck
+ * on a silent BMC for more than 3 s, everything is left to the process's
+ * exit. */
 void osh_ipmi_free(struct osh_ipmi *m);
 
 /* Runs a request against a target within deadline_ms. The target is
  * copied. cb always runs exactly once, later, on the loop, by the
- * deadline. A BMC that stops answering on its session (it was reset, say)
- * costs one worker thread until FreeIPMI gives up on it; meanwhile the
- * BMC gets a new session and the pool a thread more. */
+ * deadline (with what the worker read by then when it stops short: the
+ * parts not done fail with OSH_IPMI_TIMEOUT). Before a session is opened
+ * the BMC is asked over RMCP, on the loop, whether it is there; a probe
+ * still waiting at the deadline is cancelled (no thread is involved). A
+ * BMC that stops answering on its session (it was reset, say) costs one
+ * worker thread until FreeIPMI gives up on it; meanwhile the BMC gets a
+ * new session and the pool a thread more. Returns -1 (cb never runs) when
+ * out of memory, when every session is busy, or once osh_ipmi_free has
+ * begun. */
 int osh_ipmi_submit(struct osh_ipmi *m, const struct osh_ipmi_target *t,
     const struct osh_ipmi_request *rq, int deadline_ms, osh_ipmi_cb cb,
     void *arg);
@@ -271,6 +298,10 @@ int osh_ipmi_submit(struct osh_ipmi *m, const struct osh_ipmi_target *t,
 /* Drops the session(s) and SDR cache of a host:port (credentials changed,
  * server deleted). */
 void osh_ipmi_forget(struct osh_ipmi *m, const char *host, uint16_t port);
+
+/* Sessions the engine holds now: open, opening, closing or set aside
+ * (for tests and leak checks). */
+size_t osh_ipmi_session_count(const struct osh_ipmi *m);
 
 /* Publishes the engine's counters on reg's /metrics (osh_ipmi_*). */
 void osh_ipmi_metrics(struct osh_ipmi *m, struct osh_metrics *reg);

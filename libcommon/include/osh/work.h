@@ -31,7 +31,7 @@ size_t osh_work_queued(const struct osh_work_pool *p);
 /* Lets 'extra' more items run at once than the pool was made with (up to
  * as many again), starting threads as needed: the caller counts threads
  * it knows to be stuck in work that will not finish soon. Lowering it
- * leaves the threads idle, not gone. */
+ * ends the threads beyond the new count as soon as they are idle. */
 void osh_work_pool_set_extra(struct osh_work_pool *p, int extra);
 
 #endif
