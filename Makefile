@@ -52,6 +52,8 @@ TEST_BINS := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 # libFuzzer); see tests/fuzz/README.md.
 FUZZ_CC	?= clang
 FUZZ_SECONDS ?= 60
+FUZZ_CHECK_RUNS ?= 20000
+FUZZ_CHECK_SECONDS ?= 5
 FUZZ_DIR := build/fuzz
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_NAMES := $(FUZZ_SRC:tests/fuzz/fuzz_%.c=%)
@@ -141,7 +143,9 @@ fuzz: $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz_%)
 # Regression run for make check: the committed corpus, then a short fixed
 # run of each target.
 fuzz-check: $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz_%)
-	@FUZZ_DIR=$(FUZZ_DIR) sh tests/fuzz/run.sh check $(FUZZ_TARGETS)
+	@FUZZ_DIR=$(FUZZ_DIR) FUZZ_CHECK_RUNS=$(FUZZ_CHECK_RUNS) \
+	    FUZZ_CHECK_SECONDS=$(FUZZ_CHECK_SECONDS) \
+	    sh tests/fuzz/run.sh check $(FUZZ_TARGETS)
 
 # Totals per target of every make fuzz run recorded in build/fuzz/report.txt.
 fuzz-report:

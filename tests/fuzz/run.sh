@@ -10,6 +10,7 @@
 #
 # Seeds: tests/fuzz/corpus/<name>/ (committed, never written to). New
 # inputs: build/fuzz/corpus/<name>/. Dictionary: tests/fuzz/<name>.dict.
+# Extra libFuzzer flags of a target: tests/fuzz/<name>.options (one line).
 # A crash, leak, timeout or out-of-memory fails the run; its input stays in
 # build/fuzz/crashes/<name>/ and its whole log in build/fuzz/logs/<name>.log.
 # FUZZ_ARGS adds libFuzzer flags (e.g. FUZZ_ARGS=-max_len=65536).
@@ -24,8 +25,8 @@ SRC=tests/fuzz
 REPORT=$FUZZ_DIR/report.txt
 
 # Readable stacks in reports; UBSan findings are fatal (as compiled).
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}
-export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 if ! command -v llvm-symbolizer >/dev/null 2>&1; then
 	for s in /usr/lib/llvm-*/bin/llvm-symbolizer; do
 		[ -x "$s" ] && export ASAN_SYMBOLIZER_PATH="$s"
@@ -60,9 +61,13 @@ run_one() {
 	if [ -f "$SRC/$name.dict" ]; then
 		set -- -dict="$SRC/$name.dict" "$@"
 	fi
+	opts=
+	if [ -f "$SRC/$name.options" ]; then
+		opts=$(head -n 1 "$SRC/$name.options")
+	fi
 	t0=$(date +%s)
 	# shellcheck disable=SC2086
-	"$bin" $FUZZ_ARGS "$@" >"$log" 2>&1
+	"$bin" $opts $FUZZ_ARGS "$@" >"$log" 2>&1
 	rc=$?
 	secs=$(($(date +%s) - t0))
 	execs=$(final_stat "$log" number_of_executed_units)
