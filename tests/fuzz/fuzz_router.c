@@ -112,6 +112,14 @@ static const enum osh_method methods[] = {
 
 #define REF_MAX_SEGS 64
 
+/*
+ * Whether the router forgives one trailing slash ("/api/users/" for
+ * "/api/users"). Issue 7 takes that away (one spelling per route, so that
+ * the gateway's per-path limits see every request); the target reads the
+ * policy off the router once and then holds every path to it.
+ */
+static bool forgive_slash;
+
 struct seg {
 	const char *s;
 	size_t len;
@@ -167,7 +175,7 @@ reference(enum osh_method m, const char *path, unsigned *allowed)
 	*allowed = 0;
 	if (path[0] != '/')
 		return -1;
-	if (len > 1 && path[len - 1] == '/')
+	if (forgive_slash && len > 1 && path[len - 1] == '/')
 		len--;
 	np = split(path, len, ps);
 	if (np > 16)
@@ -203,7 +211,7 @@ check_params(const struct osh_route *rt, const char *path,
 	struct seg ps[REF_MAX_SEGS + 1], rs[REF_MAX_SEGS + 1];
 	size_t len = strlen(path), np, nr, k = 0;
 
-	if (len > 1 && path[len - 1] == '/')
+	if (forgive_slash && len > 1 && path[len - 1] == '/')
 		len--;
 	np = split(path, len, ps);
 	nr = split(rt->pattern, strlen(rt->pattern), rs);
@@ -242,6 +250,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (r == NULL) {
 		r = osh_router_new(routes, OSH_ARRAY_LEN(routes));
 		check(r != NULL, "the route table does not compile");
+		forgive_slash = osh_router_match(r, OSH_GET, "/health/", params,
+				    &nparams, &allowed) != NULL;
 	}
 	if (size == 0)
 		return 0;
