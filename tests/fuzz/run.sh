@@ -12,7 +12,8 @@
 # inputs: build/fuzz/corpus/<name>/. Dictionary: tests/fuzz/<name>.dict.
 # Extra libFuzzer flags of a target: tests/fuzz/<name>.options (one line).
 # A crash, leak, timeout or out-of-memory fails the run; its input stays in
-# build/fuzz/crashes/<name>/ and its whole log in build/fuzz/logs/<name>.log.
+# build/fuzz/crashes/<name>/ and its whole log in
+# build/fuzz/logs/<fuzz|check>-<name>.log.
 # FUZZ_ARGS adds libFuzzer flags (e.g. FUZZ_ARGS=-max_len=65536).
 set -u
 
@@ -54,7 +55,7 @@ run_one() {
 	name=$1
 	shift
 	bin=$FUZZ_DIR/fuzz_$name
-	log=$FUZZ_DIR/logs/$name.log
+	log=$FUZZ_DIR/logs/$mode-$name.log
 	crashes=$FUZZ_DIR/crashes/$name
 	mkdir -p "$FUZZ_DIR/logs" "$crashes"
 	set -- -print_final_stats=1 -artifact_prefix="$crashes/" "$@"
@@ -84,7 +85,7 @@ run_one() {
 
 # Prints the end of a failed run's log and how to reproduce it.
 failed() {
-	echo "---- $FUZZ_DIR/logs/$name.log (end) ----"
+	echo "---- $log (end) ----"
 	grep -v -E '^#[0-9]+' "$log" | tail -n 40
 	echo "----"
 	echo "reproduce: $FUZZ_DIR/fuzz_$name $artifact"
