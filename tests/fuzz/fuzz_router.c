@@ -125,6 +125,10 @@ struct seg {
 	size_t len;
 };
 
+/* The routes' patterns split into segments, once. */
+static struct seg pattern_segs[OSH_ARRAY_LEN(routes)][REF_MAX_SEGS + 1];
+static size_t pattern_nsegs[OSH_ARRAY_LEN(routes)];
+
 /* Reports a broken invariant; libFuzzer keeps the input. */
 static void
 check(bool ok, const char *what)
@@ -169,8 +173,8 @@ is_param(const struct seg *p)
 static long
 reference(enum osh_method m, const char *path, unsigned *allowed)
 {
-	struct seg ps[REF_MAX_SEGS + 1], rs[REF_MAX_SEGS + 1];
-	size_t len = strlen(path), np, nr;
+	struct seg ps[REF_MAX_SEGS + 1];
+	size_t len = strlen(path), np;
 
 	*allowed = 0;
 	if (path[0] != '/')
@@ -181,11 +185,9 @@ reference(enum osh_method m, const char *path, unsigned *allowed)
 	if (np > 16)
 		return -1;
 	for (size_t i = 0; i < OSH_ARRAY_LEN(routes); i++) {
-		const char *pat = routes[i].pattern;
-		bool match;
+		const struct seg *rs = pattern_segs[i];
+		bool match = pattern_nsegs[i] == np;
 
-		nr = split(pat, strlen(pat), rs);
-		match = nr == np;
 		for (size_t k = 0; match && k < np; k++) {
 			if (is_param(&rs[k]))
 				match = ps[k].len > 0;
@@ -252,6 +254,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check(r != NULL, "the route table does not compile");
 		forgive_slash = osh_router_match(r, OSH_GET, "/health/", params,
 				    &nparams, &allowed) != NULL;
+		for (size_t i = 0; i < OSH_ARRAY_LEN(routes); i++)
+			pattern_nsegs[i] = split(routes[i].pattern,
+			    strlen(routes[i].pattern), pattern_segs[i]);
 	}
 	if (size == 0)
 		return 0;
