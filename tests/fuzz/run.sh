@@ -49,11 +49,15 @@ cov() {
 	fi | sed -n 's/.* cov: \([0-9]*\).*/\1/p'
 }
 
-# Runs target $1 with the remaining arguments, output to its log; sets rc,
-# secs, execs, per_s, units, cov0, cov1 and artifact.
+# Runs target $1 with flags: $2 defaults (the target's .options and then
+# FUZZ_ARGS override them), $3 the run's bounds (nothing overrides them),
+# then the corpus directories. Output to its log; sets rc, secs, execs,
+# per_s, units, cov0, cov1 and artifact.
 run_one() {
 	name=$1
-	shift
+	defaults=$2
+	bounds=$3
+	shift 3
 	bin=$FUZZ_DIR/fuzz_$name
 	log=$FUZZ_DIR/logs/$mode-$name.log
 	crashes=$FUZZ_DIR/crashes/$name
@@ -67,8 +71,9 @@ run_one() {
 		opts=$(head -n 1 "$SRC/$name.options")
 	fi
 	t0=$(date +%s)
+	# libFuzzer takes the last of a flag given twice.
 	# shellcheck disable=SC2086
-	"$bin" $opts $FUZZ_ARGS "$@" >"$log" 2>&1
+	"$bin" $defaults $opts $FUZZ_ARGS $bounds "$@" >"$log" 2>&1
 	rc=$?
 	secs=$(($(date +%s) - t0))
 	execs=$(final_stat "$log" number_of_executed_units)
@@ -106,7 +111,7 @@ fuzz() {
 		scratch=$FUZZ_DIR/corpus/$name
 		mkdir -p "$scratch"
 		# shellcheck disable=SC2046
-		run_one "$name" -max_total_time="$FUZZ_SECONDS" -timeout=25 \
+		run_one "$name" -timeout=25 -max_total_time="$FUZZ_SECONDS" \
 		    "$scratch" $(seeds "$name")
 		nc=0
 		[ $rc -ne 0 ] && nc=1
@@ -134,10 +139,10 @@ check() {
 		scratch=$FUZZ_DIR/check/$name
 		rm -rf "$scratch"
 		mkdir -p "$scratch"
+		bounds="-seed=1 -runs=$FUZZ_CHECK_RUNS"
+		bounds="$bounds -max_total_time=$FUZZ_CHECK_SECONDS"
 		# shellcheck disable=SC2046
-		run_one "$name" -seed=1 -runs="$FUZZ_CHECK_RUNS" \
-		    -max_total_time="$FUZZ_CHECK_SECONDS" -timeout=10 \
-		    "$scratch" $(seeds "$name")
+		run_one "$name" -timeout=10 "$bounds" "$scratch" $(seeds "$name")
 		rm -rf "$scratch"
 		printf '  %-24s %8s execs  %s\n' "fuzz_$name" "${execs:-0}" \
 		    "$([ $rc -eq 0 ] && echo ok || echo FAILED)"
