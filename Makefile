@@ -49,8 +49,25 @@ BINS	:= $(SERVICES:%=$(BUILD)/osh-%)
 TEST_SRC := $(wildcard tests/unit/test_*.c)
 TEST_BINS := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
+# fuzz targets: tests/fuzz/fuzz_<name>.c -> build/fuzz/fuzz_<name> (clang,
+# libFuzzer); see tests/fuzz/README.md.
+FUZZ_CC	?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_CHECK_RUNS ?= 20000
+FUZZ_CHECK_SECONDS ?= 5
+FUZZ_DIR := build/fuzz
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_NAMES := $(FUZZ_SRC:tests/fuzz/fuzz_%.c=%)
+FUZZ_TARGETS ?= $(FUZZ_NAMES)
+FUZZ_BINS := $(FUZZ_NAMES:%=$(FUZZ_DIR)/fuzz_%)
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	    -fno-omit-frame-pointer
+FUZZ_CFLAGS = -g -O1 $(FUZZ_SAN) $(WARN) -D_GNU_SOURCE -Ilibcommon/include \
+	      $(PKG_CFLAGS) -MMD -MP
+FUZZ_LIB := $(FUZZ_DIR)/libcommon.a
+
 .PHONY: all deps up down check test-unit test-integration bench format \
-	check-format lint clean
+	check-format lint clean fuzz fuzz-build fuzz-check fuzz-report
 all: $(BINS) $(TEST_BINS)
 
 $(BUILD)/obj/%.o: %.c
@@ -95,6 +112,48 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB) $$(call test_objs,$$*)
 	    $(call test_objs,$*) \
 	    $(LIB) $(LDFLAGS_ALL) $(PKG_LIBS) -lcmocka
 
+# Fuzz builds: libcommon and the services' objects instrumented for
+# libFuzzer in a tree of their own; a target named fuzz_<service>_*.c links
+# that service's objects except main.o, like unit tests.
+$(FUZZ_DIR)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(msg) FUZZCC $<
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_LIB): $(LIB_SRC:%.c=$(FUZZ_DIR)/obj/%.o)
+	@rm -f $@
+	$(msg) AR $@
+	$(Q)ar rcs $@ $^
+
+fuzz_svc_obj = $(foreach s,$(SERVICES),$(if $(filter $(subst -,_,$(s))_%,$(1)),\
+	$(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(filter-out %/main.c,$($(s)_SRC)))))
+define fuzz_rules
+$(FUZZ_DIR)/fuzz_$(1): tests/fuzz/fuzz_$(1).c $(call fuzz_svc_obj,$(1)) $(FUZZ_LIB)
+	$$(msg) FUZZ $$@
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -Iservices -o $$@ \
+	    $$(filter %.c %.o %.a,$$^) $(LDFLAGS) $(PKG_LIBS)
+endef
+$(foreach n,$(FUZZ_NAMES),$(eval $(call fuzz_rules,$(n))))
+
+fuzz-build: $(FUZZ_BINS)
+
+# Runs each of FUZZ_TARGETS for FUZZ_SECONDS; a crash fails (its input is
+# left under build/fuzz/crashes/<name>/).
+fuzz: $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz_%)
+	@FUZZ_DIR=$(FUZZ_DIR) FUZZ_SECONDS=$(FUZZ_SECONDS) \
+	    sh tests/fuzz/run.sh fuzz $(FUZZ_TARGETS)
+
+# Regression run for make check: the committed corpus, then a short fixed
+# run of each target.
+fuzz-check: $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz_%)
+	@FUZZ_DIR=$(FUZZ_DIR) FUZZ_CHECK_RUNS=$(FUZZ_CHECK_RUNS) \
+	    FUZZ_CHECK_SECONDS=$(FUZZ_CHECK_SECONDS) \
+	    sh tests/fuzz/run.sh check $(FUZZ_TARGETS)
+
+# Totals per target of every make fuzz run recorded in build/fuzz/report.txt.
+fuzz-report:
+	@FUZZ_DIR=$(FUZZ_DIR) sh tests/fuzz/run.sh report
+
 deps:
 	@sh deploy/local/install-deps.sh
 
@@ -109,6 +168,7 @@ check: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory lint check-format
 	@$(MAKE) --no-print-directory test-unit
+	@$(MAKE) --no-print-directory fuzz-check
 	@$(MAKE) --no-print-directory test-integration
 
 test-unit: $(TEST_BINS)
@@ -134,7 +194,7 @@ lint:
 	$(msg) LINT cppcheck
 	$(Q)cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
 	    --inline-suppr --suppress=missingIncludeSystem -D_GNU_SOURCE \
-	    -Ilibcommon/include libcommon/src services
+	    -Ilibcommon/include libcommon/src services tests/fuzz
 
 clean:
 	rm -rf build

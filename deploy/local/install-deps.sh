@@ -14,9 +14,12 @@ prometheus-alertmanager openipmi freeipmi-tools ipmitool
 prometheus-ipmi-exporter openssl curl procps iproute2"
 TEST="wrk python3 python3-pytest python3-requests python3-jwt python3-yaml
 python3-jsonschema python3-psycopg2 clang-format cppcheck"
+# Fuzz targets: clang, libFuzzer's runtime (libclang_rt.fuzzer) and
+# llvm-symbolizer for readable sanitizer reports.
+FUZZ="clang libclang-rt-14-dev llvm"
 
 missing=""
-for p in $BUILD $RUN $TEST; do
+for p in $BUILD $RUN $TEST $FUZZ; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
 	    grep -q "install ok installed"; then
 		missing="$missing $p"

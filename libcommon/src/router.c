@@ -35,6 +35,7 @@ static bool
 compile(const struct osh_route *rt, struct compiled *c)
 {
 	const char *p = rt->pattern;
+	size_t nparams = 0;
 
 	c->route = rt;
 	c->nsegs = 0;
@@ -49,7 +50,10 @@ compile(const struct osh_route *rt, struct compiled *c)
 		if (len == 0 || c->nsegs == MAX_SEGS)
 			return false;
 		if (start[0] == '{') {
-			if (len < 3 || start[len - 1] != '}')
+			/* A request holds OSH_MAX_PARAMS parameters: more
+			 * would be dropped unseen. */
+			if (len < 3 || start[len - 1] != '}' ||
+			    ++nparams > OSH_MAX_PARAMS)
 				return false;
 			c->segs[c->nsegs].name = strndup(start + 1, len - 2);
 			if (c->segs[c->nsegs].name == NULL)

@@ -105,12 +105,21 @@ bad_patterns(void **state)
 	    {OSH_GET, "/a//b", NULL, 0, h, 0}};
 	static const struct osh_route bad4[] = {
 	    {OSH_GET, "/a", NULL, 0, NULL, 0}};
+	/* One parameter more than a request holds. */
+	static const struct osh_route bad5[] = {
+	    {OSH_GET, "/{a}/{b}/{c}/{d}/{e}/{f}/{g}/{h}/{i}", NULL, 0, h, 0}};
+	static const struct osh_route max[] = {
+	    {OSH_GET, "/{a}/{b}/{c}/{d}/{e}/{f}/{g}/{h}/i", NULL, 0, h, 0}};
+	struct osh_router *r;
 
 	(void)state;
 	assert_null(osh_router_new(bad1, 1));
 	assert_null(osh_router_new(bad2, 1));
 	assert_null(osh_router_new(bad3, 1));
 	assert_null(osh_router_new(bad4, 1));
+	assert_null(osh_router_new(bad5, 1));
+	assert_non_null(r = osh_router_new(max, 1));
+	osh_router_free(r);
 }
 
 static void

@@ -63,6 +63,10 @@ time_round_trip(void **state)
 	assert_int_equal(ms, 1795290276000);
 	assert_true(osh_time_parse("2026-11-21T19:44:36.1234567Z", &ms));
 	assert_int_equal(ms, 1795290276123);
+	assert_true(osh_time_parse("2028-02-29T00:00:00Z", &ms));
+	assert_int_equal(ms, 1835395200000);
+	assert_true(osh_time_parse("2000-02-29T00:00:00Z", &ms));
+	assert_int_equal(ms, 951782400000);
 }
 
 static void
@@ -70,8 +74,10 @@ time_parse_rejects(void **state)
 {
 	static const char *const bad[] = {"", "2026-11-21", "2026-11-21T19:44",
 	    "2026-13-01T00:00:00Z", "2026-02-30T00:00:00Z",
-	    "2026-11-21T24:00:00Z", "2026-11-21T19:44:36", "yesterday",
-	    "2026-11-21T19:44:36.Z", "2026-11-21T19:44:36Zjunk"};
+	    "2026-02-29T00:00:00Z", "2100-02-29T00:00:00Z",
+	    "2249-02-29 00:00:00-00:00", "2026-11-21T24:00:00Z",
+	    "2026-11-21T19:44:36", "yesterday", "2026-11-21T19:44:36.Z",
+	    "2026-11-21T19:44:36Zjunk"};
 	int64_t ms;
 
 	(void)state;
