@@ -258,6 +258,26 @@ osh_service_of(const struct osh_req *req)
 	return req->app;
 }
 
+void
+osh_service_route(struct osh_req *req)
+{
+	struct osh_service *svc = req->app;
+
+	osh_router_dispatch(req, svc->router);
+}
+
+/* Every request passes the service's admit hook, if any, then the
+ * router. */
+static void
+dispatch(struct osh_req *req, void *arg)
+{
+	struct osh_service *svc = arg;
+
+	if (svc->def->admit != NULL && !svc->def->admit(svc, req))
+		return;
+	osh_router_dispatch(req, svc->router);
+}
+
 static void
 on_redis_connect(void *arg)
 {
@@ -561,8 +581,7 @@ osh_service_main(const struct osh_service_def *def, int argc, char **argv)
 	    .metrics = svc.metrics,
 	    .app = &svc,
 	};
-	if ((svc.http = osh_http_new(
-		 svc.base, &ho, osh_router_dispatch, svc.router)) == NULL)
+	if ((svc.http = osh_http_new(svc.base, &ho, dispatch, &svc)) == NULL)
 		goto out_stop;
 	sigterm = evsignal_new(svc.base, SIGTERM, on_signal, &svc);
 	sigint = evsignal_new(svc.base, SIGINT, on_signal, &svc);
