@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <openssl/ssl.h>
 #include <yaml.h>
 
 #include <osh/crypto.h>
@@ -13,6 +14,9 @@
 #include <osh/util.h>
 
 #include "exporter.h"
+#include "tls.h"
+#include "webauth.h"
+#include "webcfg.h"
 
 struct exp_config_env exp_env;
 
@@ -81,6 +85,7 @@ module_free(struct module *m)
 {
 	free(m->name);
 	free(m->exclude_ids);
+	free(m->allowed);
 	osh_wipe(m->password, sizeof(m->password));
 	patterns_free(&m->include_names);
 	patterns_free(&m->exclude_names);
@@ -196,6 +201,28 @@ add_pattern(struct parse *p, const yaml_node_t *n, const char *v, void *arg)
 		return fail(p, n, "bad pattern \"%s\": %s", v, why);
 	}
 	ps->text[ps->n++] = strdup(v);
+	return 0;
+}
+
+static int
+add_allowed(struct parse *p, const yaml_node_t *n, const char *v, void *arg)
+{
+	struct module *m = arg;
+	struct cidr c, *grown;
+
+	if (!cidr_parse(v, &c))
+		return fail(p, n,
+		    "allowed_targets: \"%s\" is not an address or a range "
+		    "like 10.0.0.0/8 or fd00::/8",
+		    v);
+	if (m->nallowed >= MAX_ALLOWED)
+		return fail(
+		    p, n, "allowed_targets: at most %d ranges", MAX_ALLOWED);
+	grown = realloc(m->allowed, (m->nallowed + 1) * sizeof(*grown));
+	if (grown == NULL)
+		return fail(p, n, "out of memory");
+	m->allowed = grown;
+	m->allowed[m->nallowed++] = c;
 	return 0;
 }
 
@@ -363,6 +390,14 @@ parse_module(
 		} else if (strcmp(k, "sensors") == 0) {
 			if (parse_sensors(p, v, m) != 0)
 				return -1;
+		} else if (strcmp(k, "allowed_targets") == 0) {
+			m->restrict_targets = true;
+			if (s != NULL && s[0] == '\0')
+				return fail(p, v,
+				    "allowed_targets needs ranges (an empty "
+				    "list, [], allows no target)");
+			if (each_item(p, v, add_allowed, m) != 0)
+				return -1;
 		} else if (strcmp(k, "collector_cmd") == 0 ||
 		    strcmp(k, "custom_args") == 0) {
 			/* The reference runs FreeIPMI commands; there is none
@@ -373,7 +408,7 @@ parse_module(
 			    "(valid: user, pass, pass_file, privilege, driver, "
 			    "timeout, collectors, exclude_sensor_ids, "
 			    "workaround_flags, cipher_suite, sensors, "
-			    "collector_cmd, custom_args)",
+			    "allowed_targets, collector_cmd, custom_args)",
 			    k, name);
 		}
 	}
@@ -546,6 +581,32 @@ config_unref(struct exp_config *c)
 		config_free(c);
 }
 
+/* The web configuration, its TLS settings checked by building them. */
+static struct web_config *
+web_load(const char *path, char *err, size_t errlen)
+{
+	struct web_config *w = webcfg_load(path, err, errlen);
+	struct ssl_ctx_st *ctx;
+	char why[300];
+
+	if (w == NULL || !w->tls.enabled)
+		return w;
+	if ((ctx = tls_ctx_new(&w->tls, why, sizeof(why))) == NULL) {
+		snprintf(err, errlen, "%s: tls_server_config: %s", path, why);
+		webcfg_free(w);
+		return NULL;
+	}
+	SSL_CTX_free(ctx);
+	/* Until the HTTP server serves TLS, refuse rather than serve plain
+	 * HTTP to an operator who asked for HTTPS. */
+	snprintf(err, errlen,
+	    "%s: tls_server_config: HTTPS is not available yet in "
+	    "osh-ipmi-exporter; put a TLS proxy in front of it",
+	    path);
+	webcfg_free(w);
+	return NULL;
+}
+
 bool
 exporter_osh_enabled(void)
 {
@@ -553,24 +614,66 @@ exporter_osh_enabled(void)
 	    exp_env.service_secret_file[0];
 }
 
+/* What an operator should hear about a module that loads. */
+static void
+warn_modules(const struct exp_config *c)
+{
+	char q[160];
+
+	for (size_t i = 0; i < c->n; i++) {
+		const struct module *m = &c->modules[i];
+
+		if (m->ipmi15)
+			osh_log_warn(NULL,
+			    "msg=\"module uses IPMI 1.5 (driver LAN): the "
+			    "password crosses the network in the clear or "
+			    "hashed with MD5/MD2, and nothing is encrypted or "
+			    "protected against tampering; use LAN_2_0 where "
+			    "the BMC allows\" module=\"%s\"",
+			    osh_log_quote(m->name, q, sizeof(q)));
+		if (m->timeout_ms > MAX_SCRAPE_MS)
+			osh_log_warn(NULL,
+			    "msg=\"module timeout capped\" module=\"%s\" "
+			    "timeout_ms=%d cap_ms=%d",
+			    osh_log_quote(m->name, q, sizeof(q)), m->timeout_ms,
+			    MAX_SCRAPE_MS);
+	}
+}
+
 int
 exporter_reload(struct exp_app *a, char *err, size_t errlen)
 {
 	struct exp_config *c = config_load(exp_env.config_file, err, errlen);
+	struct web_config *w = NULL;
+	char q[500];
 
-	if (c == NULL ||
-	    (exporter_osh_enabled() && config_ensure_module(c, "osh") != 0)) {
+	if (c != NULL && exporter_osh_enabled() &&
+	    config_ensure_module(c, "osh") != 0) {
+		snprintf(err, errlen, "out of memory");
 		config_free(c);
+		c = NULL;
+	}
+	if (c != NULL &&
+	    (w = web_load(exp_env.web_config_file, err, errlen)) == NULL) {
+		config_free(c);
+		c = NULL;
+	}
+	if (c == NULL) {
 		a->reload_failures++;
 		osh_log_error(NULL,
 		    "msg=\"configuration not loaded\" "
 		    "error=\"%s\"",
-		    err);
+		    osh_log_quote(err, q, sizeof(q)));
 		return -1;
 	}
 	config_unref(a->config);
 	a->config = c;
+	webauth_set_config(a->webauth, w);
 	a->reloads++;
-	osh_log_info(NULL, "msg=\"configuration loaded\" modules=%zu", c->n);
+	warn_modules(c);
+	osh_log_info(NULL,
+	    "msg=\"configuration loaded\" modules=%zu basic_auth_users=%zu "
+	    "tls=%s",
+	    c->n, w->nusers, w->tls.enabled ? "on" : "off");
 	return 0;
 }
