@@ -92,6 +92,9 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB)
 	$(Q)$(CC) $(ALL_CFLAGS) -Iservices -o $@ $< \
 	    $(foreach s,$(SERVICES),$(if $(findstring test_$(subst -,_,$(s))_,$*),$(filter-out %/main.o,$($(s)_OBJ)))) \
 	    $(LIB) $(LDFLAGS_ALL) $(PKG_LIBS) -lcmocka
+# ... and is relinked when those objects change.
+$(foreach s,$(SERVICES),$(eval $(filter $(BUILD)/tests/test_$(subst -,_,$(s))_%,\
+	$(TEST_BINS)): $(filter-out %/main.o,$($(s)_OBJ))))
 
 deps:
 	@sh deploy/local/install-deps.sh

@@ -160,6 +160,7 @@ cache_find(struct osh_resolver *r, const char *host, int family)
 
 	LIST_FOREACH(e, &r->buckets[bucket_of(r, host, family)], chain)
 	{
+		/* cppcheck-suppress uninitvar ; it does not know LIST */
 		if (e->family != family || strcmp(e->host, host) != 0)
 			continue;
 		if (e->expires_us <= now) {

@@ -114,6 +114,7 @@ find(struct creds *c, const char *target)
 	{
 		if (strcmp(e->target, target) != 0)
 			continue;
+		/* cppcheck-suppress uninitvar ; it does not know LIST */
 		if (e->expires_s <= osh_wall_s()) {
 			entry_free(c, e);
 			return NULL;
