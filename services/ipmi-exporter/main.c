@@ -196,6 +196,39 @@ stop(struct osh_service *svc)
 	webauth_free(app.webauth); /* checks on workers answer 503 */
 }
 
+/* --hash-password: reads a password line on stdin and prints its bcrypt
+ * hash for basic_auth_users (as htpasswd -nBC 10 would). */
+static int
+hash_password(void)
+{
+	char line[WEBAUTH_MAX_PASSWORD + 3], hash[128];
+	size_t n;
+	int rc = 1;
+
+	if (osh_crypto_init() != 0)
+		return 1;
+	if (fgets(line, sizeof(line), stdin) == NULL) {
+		fprintf(stderr, "--hash-password: no password on stdin\n");
+		return 1;
+	}
+	n = strcspn(line, "\r\n");
+	if (line[n] == '\0' && n > WEBAUTH_MAX_PASSWORD) {
+		fprintf(stderr, "--hash-password: at most %d bytes\n",
+		    WEBAUTH_MAX_PASSWORD);
+		goto out;
+	}
+	line[n] = '\0';
+	if (webauth_bcrypt_hash(line, 10, hash, sizeof(hash)) != 0) {
+		fprintf(stderr, "--hash-password: hashing failed\n");
+		goto out;
+	}
+	printf("%s\n", hash);
+	rc = 0;
+out:
+	osh_wipe(line, sizeof(line));
+	return rc;
+}
+
 /* The reference exporter's flags, mapped onto our settings. */
 static int
 compat_flags(int *argc, char **argv)
@@ -256,6 +289,8 @@ compat_flags(int *argc, char **argv)
 			printf("osh-ipmi-exporter (OpenServerHub)\n");
 			exit(0);
 		}
+		if (strcmp(name, "--hash-password") == 0)
+			exit(hash_password());
 		argv[out++] = argv[i];
 	}
 	*argc = out;

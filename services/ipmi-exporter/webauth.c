@@ -174,6 +174,29 @@ webauth_bcrypt_verify(const char *hash, const char *password)
 	return ok;
 }
 
+int
+webauth_bcrypt_hash(const char *password, int cost, char *out, size_t len)
+{
+	struct crypt_data *cd;
+	char salt[CRYPT_GENSALT_OUTPUT_SIZE];
+	unsigned char rnd[16];
+	const char *h;
+	int rc = -1;
+
+	if (strlen(password) > WEBAUTH_MAX_PASSWORD || cost < 4 || cost > 31 ||
+	    (cd = calloc(1, sizeof(*cd))) == NULL)
+		return -1;
+	randombytes_buf(rnd, sizeof(rnd));
+	if (crypt_gensalt_rn("$2y$", (unsigned long)cost, (const char *)rnd,
+		sizeof(rnd), salt, sizeof(salt)) != NULL &&
+	    (h = crypt_r(password, salt, cd)) != NULL && h[0] == '$' &&
+	    osh_strlcpy(out, h, len))
+		rc = 0;
+	sodium_memzero(cd, sizeof(*cd));
+	free(cd);
+	return rc;
+}
+
 bool
 webauth_parse_basic(const char *header, char *user, size_t userlen,
     char *password, size_t passlen)

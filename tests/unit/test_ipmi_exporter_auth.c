@@ -16,6 +16,7 @@
 #include <osh/util.h>
 
 #include "ipmi-exporter/webauth.h"
+#include "ipmi-exporter/webcfg.h"
 
 static void
 basic_header(void **state)
@@ -117,6 +118,21 @@ bcrypt_verification(void **state)
 	assert_false(webauth_bcrypt_verify("$2y$10$short", "x"));
 	assert_false(webauth_bcrypt_verify("abc", "abc"));
 	assert_false(webauth_bcrypt_verify("$1$salt$hash", "x"));
+
+	/* What --hash-password writes verifies, and is what webcfg takes. */
+	assert_int_equal(webauth_bcrypt_hash("s3cret", 4, h, sizeof(h)), 0);
+	assert_memory_equal(h, "$2y$04$", 7);
+	assert_true(webauth_bcrypt_verify(h, "s3cret"));
+	assert_false(webauth_bcrypt_verify(h, "s3cre"));
+	assert_true(webcfg_bcrypt_hash_valid(h));
+	{
+		char longpw[WEBAUTH_MAX_PASSWORD + 2];
+		memset(longpw, 'x', sizeof(longpw) - 1);
+		longpw[sizeof(longpw) - 1] = '\0';
+		assert_int_equal(
+		    webauth_bcrypt_hash(longpw, 4, h, sizeof(h)), -1);
+		assert_int_equal(webauth_bcrypt_hash("x", 3, h, sizeof(h)), -1);
+	}
 }
 
 static void
