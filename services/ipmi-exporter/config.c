@@ -151,12 +151,22 @@ add_collector(struct parse *p, const yaml_node_t *n, const char *v, void *arg)
 	    v);
 }
 
+/* Flags the reference passes to FreeIPMI's sensor, SEL and chassis tools
+ * that change how those tools read, not the session: accepted, so that its
+ * files load (its own example uses discretereading), with nothing to do. */
+static const char *const tool_workarounds[] = {"assumebmcowner", "assumeio",
+    "assumemaxsdrrecordcount", "discretereading", "ignoreauthcode",
+    "ignorescanningdisabled", "skipchecks", "spinpoll"};
+
 static int
 add_workaround(struct parse *p, const yaml_node_t *n, const char *v, void *arg)
 {
 	unsigned *w = arg, f;
 	char bad[64];
 
+	for (size_t i = 0; i < OSH_ARRAY_LEN(tool_workarounds); i++)
+		if (strcmp(v, tool_workarounds[i]) == 0)
+			return 0;
 	if (!osh_ipmi_workarounds_parse(v, &f, bad, sizeof(bad)))
 		return fail(p, n, "unknown workaround flag \"%s\"", bad);
 	*w |= f;

@@ -70,8 +70,7 @@ bool webauth_bcrypt_verify(const char *hash, const char *password);
 /* Writes a new bcrypt hash ($2y$, cost 04 to 31) of password into out
  * (at least 61 bytes), for basic_auth_users. Returns 0, or -1 when the
  * password is longer than WEBAUTH_MAX_PASSWORD or hashing failed. */
-int webauth_bcrypt_hash(
-    const char *password, int cost, char *out, size_t len);
+int webauth_bcrypt_hash(const char *password, int cost, char *out, size_t len);
 
 /* Remembered successes: a fixed table of WEBAUTH_CACHE_SLOTS slots. */
 struct webauth_cache;

@@ -29,7 +29,7 @@ reference_file_loads(void **state)
 	    "    timeout: 10000\n"
 	    "    collectors: [ipmi, bmc, chassis, dcmi, sel]\n"
 	    "    exclude_sensor_ids: [2, 29]\n"
-	    "    workaround_flags: [opensesspriv]\n"
+	    "    workaround_flags: [opensesspriv, discretereading]\n"
 	    "    collector_cmd:\n"
 	    "      ipmi: sudo\n"
 	    "  lan15:\n"

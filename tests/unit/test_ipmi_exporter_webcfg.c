@@ -312,6 +312,26 @@ load_from_a_file(void **state)
 	assert_non_null(strstr(err, "cannot read /nonexistent/web.yml"));
 }
 
+/* The samples under deploy/ load as shipped (run from the top). */
+static void
+samples_load(void **state)
+{
+	char err[256] = "";
+	struct web_config *w =
+	    webcfg_load("deploy/ipmi-exporter/web.yml", err, sizeof(err));
+	struct exp_config *c;
+
+	(void)state;
+	if (w == NULL)
+		fail_msg("%s", err);
+	assert_int_equal(w->nheaders, 2);
+	webcfg_free(w);
+	c = config_load("deploy/ipmi-exporter/ipmi.yml", err, sizeof(err));
+	if (c == NULL)
+		fail_msg("%s", err);
+	config_free(c);
+}
+
 /* allowed_targets in the module file. */
 static void
 module_allowed_targets(void **state)
@@ -377,6 +397,7 @@ main(void)
 	    cmocka_unit_test(errors_name_the_line),
 	    cmocka_unit_test(inline_pem_and_aliases),
 	    cmocka_unit_test(load_from_a_file),
+	    cmocka_unit_test(samples_load),
 	    cmocka_unit_test(module_allowed_targets),
 	};
 
