@@ -191,6 +191,90 @@ add_id(struct parse *p, const yaml_node_t *n, const char *v, void *arg)
 	return 0;
 }
 
+/* glibc's regcomp copies what a repetition applies to ("a+" becomes
+ * "aa*", "a{2,5}" five copies), so repetitions of repetitions grow the
+ * compiled pattern exponentially: "a+++++" alone would take seconds and
+ * gigabytes. This estimates the size first; sensor filters never come
+ * near the limit. */
+#define PATTERN_MAX_COST 20000.0
+#define PATTERN_MAX_DEPTH 16
+
+static bool
+pattern_cost_ok(const char *re)
+{
+	double sum[PATTERN_MAX_DEPTH + 1] = {0}, last = 0;
+	int depth = 0;
+
+	for (const char *c = re; *c != '\0'; c++) {
+		double times = 0;
+
+		switch (*c) {
+		case '(':
+			if (depth == PATTERN_MAX_DEPTH)
+				return false;
+			sum[++depth] = 0;
+			last = 0;
+			continue;
+		case ')':
+			if (depth > 0) {
+				last = sum[depth--] + 1;
+				sum[depth] += last;
+				continue;
+			}
+			break;
+		case '|': last = 0; continue;
+		case '*':
+		case '+':
+		case '?': times = 2; break;
+		case '{': {
+			char *end;
+			long lo = strtol(c + 1, &end, 10), hi = lo;
+			if (*end == ',')
+				hi = end[1] == '}' ? lo + 1
+						   : strtol(end + 1, &end, 10);
+			else if (*end != '}')
+				break;
+			if (lo < 0 || hi < 0 || hi > 255)
+				return false;
+			times = (double)(hi > lo ? hi : lo) + 1;
+			c = strchr(c, '}') ? strchr(c, '}') : c;
+			break;
+		}
+		case '[':
+			/* One atom: up to the ']' that ends it. */
+			c += c[1] == '^' ? 2 : 1;
+			if (*c == ']')
+				c++;
+			while (*c != '\0' && *c != ']') {
+				if (*c == '[' && (c[1] == ':' || c[1] == '.' ||
+						     c[1] == '=')) {
+					const char *e = strchr(c + 2, c[1]);
+					c = e != NULL && e[1] == ']' ? e + 1 : c;
+				}
+				c++;
+			}
+			if (*c == '\0')
+				return false;
+			break;
+		case '\\':
+			if (c[1] != '\0')
+				c++;
+			break;
+		default: break;
+		}
+		if (times > 0) {
+			sum[depth] += last * (times - 1);
+			last *= times;
+		} else {
+			sum[depth] += 1;
+			last = 1;
+		}
+		if (sum[depth] > PATTERN_MAX_COST || last > PATTERN_MAX_COST)
+			return false;
+	}
+	return true;
+}
+
 static int
 add_pattern(struct parse *p, const yaml_node_t *n, const char *v, void *arg)
 {
@@ -202,6 +286,9 @@ add_pattern(struct parse *p, const yaml_node_t *n, const char *v, void *arg)
 		return fail(p, n, "at most %d patterns", MAX_PATTERNS);
 	if (strlen(v) > 512)
 		return fail(p, n, "pattern too long");
+	if (!pattern_cost_ok(v))
+		return fail(p, n,
+		    "pattern \"%s\" nests too many repetitions", v);
 	/* Anchored, as Prometheus' own regular expressions are. */
 	snprintf(anchored, sizeof(anchored), "^(%s)$", v);
 	if ((rc = regcomp(
