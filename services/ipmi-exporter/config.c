@@ -229,12 +229,14 @@ pattern_cost_ok(const char *re)
 		case '{': {
 			char *end;
 			long lo = strtol(c + 1, &end, 10), hi = lo;
+			if (*end != ',' && *end != '}')
+				break;
+			if (lo < 0 || lo > 255)
+				return false;
 			if (*end == ',')
 				hi = end[1] == '}' ? lo + 1
 						   : strtol(end + 1, &end, 10);
-			else if (*end != '}')
-				break;
-			if (lo < 0 || hi < 0 || hi > 255)
+			if (hi < 0 || hi > 255)
 				return false;
 			times = (double)(hi > lo ? hi : lo) + 1;
 			c = strchr(c, '}') ? strchr(c, '}') : c;
