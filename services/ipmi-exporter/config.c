@@ -248,10 +248,12 @@ pattern_cost_ok(const char *re)
 			if (*c == ']')
 				c++;
 			while (*c != '\0' && *c != ']') {
-				if (*c == '[' && (c[1] == ':' || c[1] == '.' ||
-						     c[1] == '=')) {
+				if (*c == '[' &&
+				    (c[1] == ':' || c[1] == '.' ||
+					c[1] == '=')) {
 					const char *e = strchr(c + 2, c[1]);
-					c = e != NULL && e[1] == ']' ? e + 1 : c;
+					c = e != NULL && e[1] == ']' ? e + 1
+								     : c;
 				}
 				c++;
 			}
@@ -289,8 +291,8 @@ add_pattern(struct parse *p, const yaml_node_t *n, const char *v, void *arg)
 	if (strlen(v) > 512)
 		return fail(p, n, "pattern too long");
 	if (!pattern_cost_ok(v))
-		return fail(p, n,
-		    "pattern \"%s\" nests too many repetitions", v);
+		return fail(
+		    p, n, "pattern \"%s\" nests too many repetitions", v);
 	/* Anchored, as Prometheus' own regular expressions are. */
 	snprintf(anchored, sizeof(anchored), "^(%s)$", v);
 	if ((rc = regcomp(
@@ -680,30 +682,23 @@ config_unref(struct exp_config *c)
 		config_free(c);
 }
 
-/* The web configuration, its TLS settings checked by building them. */
+/* The web configuration and, when it asks for TLS, the context built from
+ * it (*ctx, NULL for plain HTTP). */
 static struct web_config *
-web_load(const char *path, char *err, size_t errlen)
+web_load(const char *path, struct ssl_ctx_st **ctx, char *err, size_t errlen)
 {
 	struct web_config *w = webcfg_load(path, err, errlen);
-	struct ssl_ctx_st *ctx;
 	char why[300];
 
+	*ctx = NULL;
 	if (w == NULL || !w->tls.enabled)
 		return w;
-	if ((ctx = tls_ctx_new(&w->tls, why, sizeof(why))) == NULL) {
+	if ((*ctx = tls_ctx_new(&w->tls, why, sizeof(why))) == NULL) {
 		snprintf(err, errlen, "%s: tls_server_config: %s", path, why);
 		webcfg_free(w);
 		return NULL;
 	}
-	SSL_CTX_free(ctx);
-	/* Until the HTTP server serves TLS, refuse rather than serve plain
-	 * HTTP to an operator who asked for HTTPS. */
-	snprintf(err, errlen,
-	    "%s: tls_server_config: HTTPS is not available yet in "
-	    "osh-ipmi-exporter; put a TLS proxy in front of it",
-	    path);
-	webcfg_free(w);
-	return NULL;
+	return w;
 }
 
 bool
@@ -744,6 +739,7 @@ exporter_reload(struct exp_app *a, char *err, size_t errlen)
 {
 	struct exp_config *c = config_load(exp_env.config_file, err, errlen);
 	struct web_config *w = NULL;
+	struct ssl_ctx_st *ctx = NULL;
 	char q[500];
 
 	if (c != NULL && exporter_osh_enabled() &&
@@ -753,7 +749,8 @@ exporter_reload(struct exp_app *a, char *err, size_t errlen)
 		c = NULL;
 	}
 	if (c != NULL &&
-	    (w = web_load(exp_env.web_config_file, err, errlen)) == NULL) {
+	    (w = web_load(exp_env.web_config_file, &ctx, err, errlen)) ==
+		NULL) {
 		config_free(c);
 		c = NULL;
 	}
@@ -768,6 +765,12 @@ exporter_reload(struct exp_app *a, char *err, size_t errlen)
 	config_unref(a->config);
 	a->config = c;
 	webauth_set_config(a->webauth, w);
+	/* New connections get the new context (or plain HTTP); open ones
+	 * keep theirs. Before the server exists it takes svc->tls. */
+	if (a->svc->http != NULL)
+		osh_http_set_tls(a->svc->http, ctx);
+	SSL_CTX_free(a->svc->tls);
+	a->svc->tls = ctx;
 	a->reloads++;
 	warn_modules(c);
 	osh_log_info(NULL,

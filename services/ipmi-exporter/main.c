@@ -1,5 +1,6 @@
 /* main.c - osh-ipmi-exporter: Prometheus metrics from BMCs, a drop-in for
  * the community ipmi_exporter (same flags, endpoints, YAML and metrics). */
+#include <openssl/ssl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -184,7 +185,9 @@ reload(struct osh_service *svc)
 static void
 stop(struct osh_service *svc)
 {
-	(void)svc;
+	/* The server keeps its own reference to the TLS context. */
+	SSL_CTX_free(svc->tls);
+	svc->tls = NULL;
 	/* What is pending answers 503 from here on, lookups first. */
 	app.stopping = true;
 	osh_resolver_free(app.resolver);

@@ -9,6 +9,7 @@ import re
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import time
 
@@ -22,6 +23,8 @@ from test_exporter import EXPORTER, exporter_auth, series
 BUILD = os.environ.get("BUILD", "build")
 OWN_PORT = 9391 + OFF
 REF_WEB_PORT = 9392 + OFF
+TLS_PORT = 9393 + OFF
+REF_TLS_PORT = 9394 + OFF
 V6_PORT = 9060 + OFF
 OWN = f"http://127.0.0.1:{OWN_PORT}"
 USER, PASSWORD = "scraper", "Sc4pe-me-not"
@@ -399,3 +402,134 @@ def test_outside_values_are_quoted_in_logs(own):
     assert "msg=forged" not in log or 'evil\\"host' in log
     for line in log.splitlines():
         assert line.startswith("ts="), line
+
+
+def openssl(d, *args):
+    subprocess.run(["openssl", *args], cwd=d, check=True,
+                   capture_output=True, timeout=60)
+
+
+def make_cert(d, name, ca, san):
+    openssl(d, "req", "-newkey", "ec", "-pkeyopt",
+            "ec_paramgen_curve:P-256", "-nodes", "-keyout", f"{name}.key",
+            "-out", f"{name}.csr", "-subj", f"/CN={name}")
+    (d / f"{name}.ext").write_text(f"subjectAltName={san}\n")
+    openssl(d, "x509", "-req", "-in", f"{name}.csr", "-CA", f"{ca}.crt",
+            "-CAkey", f"{ca}.key", "-CAcreateserial", "-out", f"{name}.crt",
+            "-days", "2", "-extfile", f"{name}.ext")
+
+
+def peer_cn(port, d):
+    """The common name of the certificate served on port."""
+    ctx = ssl.create_default_context(cafile=str(d / "ca.crt"))
+    ctx.load_cert_chain(d / "client.crt", d / "client.key")
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+        with ctx.wrap_socket(raw, server_hostname="127.0.0.1") as s:
+            subject = dict(x[0] for x in s.getpeercert()["subject"])
+            return subject["commonName"]
+
+
+def test_https_with_client_certificates(tmp_path, fleet):
+    """tls_server_config as exporter-toolkit has it: HTTPS, client
+    certificates required and verified, basic auth on top; the same file
+    works with the community exporter; a reload takes a new certificate."""
+    d = tmp_path
+    for ca in ("ca", "other-ca"):
+        openssl(d, "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                "ec_paramgen_curve:P-256", "-nodes", "-keyout", f"{ca}.key",
+                "-out", f"{ca}.crt", "-days", "2", "-subj", f"/CN={ca}")
+    make_cert(d, "server", "ca", "IP:127.0.0.1")
+    make_cert(d, "client", "ca", "DNS:prometheus.example")
+    make_cert(d, "stranger", "other-ca", "DNS:prometheus.example")
+    # (client_allowed_sans is newer than the community exporter here: the
+    # unit tests of tls.c cover it.)
+    (d / "web.yml").write_text(f"""tls_server_config:
+  cert_file: server.crt
+  key_file: server.key
+  client_auth_type: RequireAndVerifyClientCert
+  client_ca_file: ca.crt
+  min_version: TLS12
+basic_auth_users:
+  {USER}: {bcrypt(PASSWORD)}
+""")
+    (d / "modules.yml").write_text("modules:\n  default:\n    user: admin\n"
+                                   "    pass: secret\n"
+                                   "    workaround_flags: [opensesspriv]\n"
+                                   "    collectors: [chassis]\n")
+    log = open(d / "exporter.log", "wb")
+    ours = subprocess.Popen(
+        [str(TOP / BUILD / "osh-ipmi-exporter"),
+         f"--config.file={d / 'modules.yml'}",
+         f"--web.config.file={d / 'web.yml'}",
+         f"--web.listen-address=127.0.0.1:{TLS_PORT}"],
+        stdout=log, stderr=subprocess.STDOUT,
+        env=dict(os.environ, OSH_REDIS_HOST="", OSH_SERVER_MGMT_URL=""))
+    ref = subprocess.Popen(
+        ["prometheus-ipmi-exporter", f"--config.file={d / 'modules.yml'}",
+         f"--web.config.file={d / 'web.yml'}",
+         f"--web.listen-address=127.0.0.1:{REF_TLS_PORT}"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    client = (str(d / "client.crt"), str(d / "client.key"))
+    stranger = (str(d / "stranger.crt"), str(d / "stranger.key"))
+    ca = str(d / "ca.crt")
+    try:
+        for port in (TLS_PORT, REF_TLS_PORT):
+            base = f"https://127.0.0.1:{port}"
+
+            def up():
+                try:
+                    requests.get(base + "/metrics", verify=ca, cert=client,
+                                 timeout=2)
+                    return True
+                except requests.RequestException:
+                    return False
+            wait_for(up, timeout=20, what=f"HTTPS on {port}")
+            r = requests.get(base + "/metrics", verify=ca, cert=client,
+                             auth=(USER, PASSWORD), timeout=10)
+            assert r.status_code == 200, port
+            r = requests.get(base + "/ipmi", verify=ca, cert=client,
+                             auth=(USER, PASSWORD), timeout=30,
+                             params={"target": f"127.0.0.1:{FLEET_PORT}"})
+            assert r.status_code == 200
+            assert series(r.text)[("ipmi_up", frozenset(
+                {("collector", "chassis")}))] == 1
+            # Basic auth still wanted over TLS.
+            r = requests.get(base + "/metrics", verify=ca, cert=client,
+                             timeout=10)
+            assert r.status_code == 401
+            # No client certificate, or one of another CA: no connection.
+            for cert in (None, stranger):
+                with pytest.raises(requests.exceptions.RequestException):
+                    requests.get(base + "/metrics", verify=ca, cert=cert,
+                                 auth=(USER, PASSWORD), timeout=10)
+            # Plain HTTP gets nothing either (Go answers it 400).
+            try:
+                r = requests.get(f"http://127.0.0.1:{port}/metrics",
+                                 auth=(USER, PASSWORD), timeout=10)
+                assert r.status_code == 400 and "ipmi" not in r.text
+            except requests.exceptions.RequestException:
+                pass
+        # A reload re-reads the web configuration and its files: a new
+        # server certificate is served to new connections.
+        assert peer_cn(TLS_PORT, d) == "server"
+        make_cert(d, "server2", "ca", "IP:127.0.0.1")
+        shutil.copy(d / "server2.crt", d / "server.crt")
+        shutil.copy(d / "server2.key", d / "server.key")
+        r = requests.post(f"https://127.0.0.1:{TLS_PORT}/-/reload",
+                          verify=ca, cert=client, auth=(USER, PASSWORD),
+                          timeout=10)
+        assert r.status_code == 200, r.text
+        assert peer_cn(TLS_PORT, d) == "server2"
+        # A web configuration whose certificate does not load is refused
+        # and the running one stays.
+        (d / "server.key").write_text("not a key\n")
+        r = requests.post(f"https://127.0.0.1:{TLS_PORT}/-/reload",
+                          verify=ca, cert=client, auth=(USER, PASSWORD),
+                          timeout=10)
+        assert r.status_code == 500 and "tls_server_config" in r.text
+        assert peer_cn(TLS_PORT, d) == "server2"
+    finally:
+        for p in (ours, ref):
+            p.terminate()
+            p.wait(timeout=30)
+        log.close()
