@@ -39,7 +39,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    ((t->cert == NULL) == (t->cert_file == NULL) ||
 		(t->key == NULL) == (t->key_file == NULL)))
 		abort();
-	if (t->nsans > 0 && t->client_auth != WEB_REQUIRE_ANY_CLIENT_CERT &&
+	/* Without a certificate TLS is off and, as in exporter-toolkit, its
+	 * other settings are not looked at. */
+	if (t->enabled && t->nsans > 0 &&
+	    t->client_auth != WEB_REQUIRE_ANY_CLIENT_CERT &&
 	    t->client_auth != WEB_REQUIRE_AND_VERIFY_CLIENT_CERT)
 		abort();
 	for (size_t i = 0; i < w->nusers; i++) {
