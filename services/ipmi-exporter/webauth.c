@@ -312,7 +312,7 @@ unauthorized(struct webauth *a, struct osh_req *req, const char *user)
 static bool
 is_probe(const struct osh_req *req)
 {
-	return req->method == OSH_GET &&
+	return (req->method == OSH_GET || req->method == OSH_HEAD) &&
 	    (strcmp(req->path, "/health") == 0 ||
 		strcmp(req->path, "/health/") == 0 ||
 		strcmp(req->path, "/ready") == 0 ||

@@ -5,7 +5,8 @@
  * threads, a bounded number at once, and each successful check is
  * remembered for a while (keyed by a keyed hash of the user, the stored
  * hash and the password): a Prometheus scraping every 15 s pays it once,
- * not per scrape. GET /health and /ready stay open for probes. */
+ * not per scrape. GET (and HEAD) /health and /ready stay open for
+ * probes. */
 #ifndef EXP_WEBAUTH_H
 #define EXP_WEBAUTH_H
 
