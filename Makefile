@@ -16,7 +16,7 @@ msg	= @printf '  %-6s %s\n'
 endif
 
 PKGS	:= libevent libevent_openssl openssl libcurl json-c libpq hiredis libjwt \
-	   libsodium yaml-0.1
+	   libsodium yaml-0.1 libcrypt
 WARN	:= -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
 	   -Wmissing-prototypes -Wmissing-declarations -Wold-style-definition \
 	   -Wpointer-arith -Wcast-qual -Wwrite-strings -Wformat=2 -Wvla \
@@ -111,6 +111,9 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB) $$(call test_objs,$$*)
 	$(Q)$(CC) $(ALL_CFLAGS) -Iservices -o $@ $< \
 	    $(call test_objs,$*) \
 	    $(LIB) $(LDFLAGS_ALL) $(PKG_LIBS) -lcmocka
+# ... and is relinked when those objects change.
+$(foreach s,$(SERVICES),$(eval $(filter $(BUILD)/tests/test_$(subst -,_,$(s))_%,\
+	$(TEST_BINS)): $(filter-out %/main.o,$($(s)_OBJ))))
 
 # Fuzz builds: libcommon and the services' objects instrumented for
 # libFuzzer in a tree of their own; a target named fuzz_<service>_*.c links

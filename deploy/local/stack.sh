@@ -57,6 +57,7 @@ make_secrets() {
 	[ -s "$s/db-password" ] || random_secret 32 >"$s/db-password"
 	[ -s "$s/redis-password" ] || random_secret 32 >"$s/redis-password"
 	[ -s "$s/service-secret" ] || random_secret 40 >"$s/service-secret"
+	[ -s "$s/exporter-password" ] || random_secret 32 >"$s/exporter-password"
 	if [ ! -s "$s/credential-keys" ]; then
 		printf 'k1:%s\n' "$(head -c 32 /dev/urandom | base64)" >"$s/credential-keys"
 	fi
@@ -185,14 +186,17 @@ write_env() {
 	# Discovery may scan the simulated BMCs on loopback, nothing else there
 	# (set but empty: nothing).
 	: "\${OSH_SCAN_ALLOW=127.0.0.1/32}"
+	: "\${OSH_EXPORTER_WEB_CONFIG:=$RUN/ipmi-exporter-web.yml}"
 	export OSH_DB_CONNINFO OSH_DB_PASSWORD_FILE OSH_REDIS_PORT
 	export OSH_REDIS_PASSWORD_FILE OSH_JWT_ALG OSH_JWT_PUBLIC_KEY_FILE
 	export OSH_JWT_PRIVATE_KEY_FILE OSH_SERVICE_SECRET_FILE
 	export OSH_CREDENTIAL_KEYS_FILE OSH_BOOTSTRAP_ADMIN_PASSWORD_FILE
 	export OSH_AUTH_URL OSH_SERVER_MGMT_URL OSH_REDIS_HOST OSH_EXPORTER_CONFIG
-	export OSH_SCAN_ALLOW
+	export OSH_SCAN_ALLOW OSH_EXPORTER_WEB_CONFIG
 	ENV
+	write_exporter_web
 	if [ ! -f "$RUN/ipmi-exporter.yml" ]; then
+		umask 077 # it holds BMC passwords
 		cat >"$RUN/ipmi-exporter.yml" <<-YML
 		# Modules of the local osh-ipmi-exporter (the simulated BMCs'
 		# credentials; module osh takes them from server-mgmt).
@@ -207,7 +211,27 @@ write_env() {
 		  osh:
 		    collectors: [ipmi, bmc, chassis, dcmi, sel, fru]
 		YML
+		umask 022
 	fi
+}
+
+# osh-ipmi-exporter answers only with basic authentication (exporter-toolkit
+# web configuration); Prometheus reads the password from its file.
+write_exporter_web() {
+	local f=$RUN/ipmi-exporter-web.yml hash
+	[ -s "$f" ] && return
+	[ -x "$BIN/osh-ipmi-exporter" ] || die "$BIN/osh-ipmi-exporter is not built (run make)"
+	hash=$("$BIN/osh-ipmi-exporter" --hash-password <"$RUN/secrets/exporter-password") ||
+	    die "cannot hash the exporter password"
+	umask 077
+	cat >"$f" <<-YML
+	# osh-ipmi-exporter's web configuration (the exporter-toolkit format of
+	# the community exporters): Prometheus logs in as "prometheus" with the
+	# password in secrets/exporter-password.
+	basic_auth_users:
+	  prometheus: $hash
+	YML
+	umask 022
 }
 
 service_port() {
@@ -287,6 +311,7 @@ start_prometheus() {
 	    -e "s|@AUTH_PORT@|$AUTH_PORT|" \
 	    -e "s|@SERVER_MGMT_PORT@|$SERVER_MGMT_PORT|g" \
 	    -e "s|@EXPORTER_PORT@|$EXPORTER_PORT|g" \
+	    -e "s|@EXPORTER_PASSWORD_FILE@|$RUN/secrets/exporter-password|g" \
 	    "$top/deploy/prometheus/prometheus.yml.in" >"$dir/prometheus.yml"
 	if pid_alive "$RUN/pids/prometheus.pid"; then
 		kill -HUP "$(cat "$RUN/pids/prometheus.pid")"

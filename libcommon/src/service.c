@@ -273,6 +273,35 @@ osh_service_of(const struct osh_req *req)
 	return req->app;
 }
 
+void
+osh_service_route(struct osh_req *req)
+{
+	struct osh_service *svc = req->app;
+
+	osh_router_dispatch(req, svc->router);
+}
+
+/* Every request passes the service's admit hook, if any, then the
+ * router. */
+static void
+dispatch(struct osh_req *req, void *arg)
+{
+	struct osh_service *svc = arg;
+
+	if (svc->def->admit != NULL && !svc->def->admit(svc, req))
+		return;
+	osh_router_dispatch(req, svc->router);
+}
+
+/* The route's body limit, for the server (its arg is the service). */
+static int64_t
+body_limit(void *arg, enum osh_method method, const char *path)
+{
+	struct osh_service *svc = arg;
+
+	return osh_router_body_limit(svc->router, method, path);
+}
+
 static void
 on_redis_connect(void *arg)
 {
@@ -576,15 +605,13 @@ osh_service_main(const struct osh_service_def *def, int argc, char **argv)
 	    .header_timeout_ms = (int)svc.cfg.http_header_timeout_ms,
 	    .body_timeout_ms = (int)svc.cfg.http_body_timeout_ms,
 	    .write_timeout_ms = (int)svc.cfg.http_write_timeout_ms,
-	    .body_limit = osh_router_body_limit,
-	    .body_limit_arg = svc.router,
+	    .body_limit = body_limit,
 	    .tls = svc.tls,
 	    .trusted_proxies = svc.cfg.trusted_proxies,
 	    .metrics = svc.metrics,
 	    .app = &svc,
 	};
-	if ((svc.http = osh_http_new(
-		 svc.base, &ho, osh_router_dispatch, svc.router)) == NULL)
+	if ((svc.http = osh_http_new(svc.base, &ho, dispatch, &svc)) == NULL)
 		goto out_stop;
 	sigterm = evsignal_new(svc.base, SIGTERM, on_signal, &svc);
 	sigint = evsignal_new(svc.base, SIGINT, on_signal, &svc);

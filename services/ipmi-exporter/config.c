@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <openssl/ssl.h>
 #include <yaml.h>
 
 #include <osh/crypto.h>
@@ -13,6 +14,9 @@
 #include <osh/util.h>
 
 #include "exporter.h"
+#include "tls.h"
+#include "webauth.h"
+#include "webcfg.h"
 
 struct exp_config_env exp_env;
 
@@ -81,6 +85,7 @@ module_free(struct module *m)
 {
 	free(m->name);
 	free(m->exclude_ids);
+	free(m->allowed);
 	osh_wipe(m->password, sizeof(m->password));
 	patterns_free(&m->include_names);
 	patterns_free(&m->exclude_names);
@@ -146,12 +151,22 @@ add_collector(struct parse *p, const yaml_node_t *n, const char *v, void *arg)
 	    v);
 }
 
+/* Flags the reference passes to FreeIPMI's sensor, SEL and chassis tools
+ * that change how those tools read, not the session: accepted, so that its
+ * files load (its own example uses discretereading), with nothing to do. */
+static const char *const tool_workarounds[] = {"assumebmcowner", "assumeio",
+    "assumemaxsdrrecordcount", "discretereading", "ignoreauthcode",
+    "ignorescanningdisabled", "skipchecks", "spinpoll"};
+
 static int
 add_workaround(struct parse *p, const yaml_node_t *n, const char *v, void *arg)
 {
 	unsigned *w = arg, f;
 	char bad[64];
 
+	for (size_t i = 0; i < OSH_ARRAY_LEN(tool_workarounds); i++)
+		if (strcmp(v, tool_workarounds[i]) == 0)
+			return 0;
 	if (!osh_ipmi_workarounds_parse(v, &f, bad, sizeof(bad)))
 		return fail(p, n, "unknown workaround flag \"%s\"", bad);
 	*w |= f;
@@ -176,6 +191,94 @@ add_id(struct parse *p, const yaml_node_t *n, const char *v, void *arg)
 	return 0;
 }
 
+/* glibc's regcomp copies what a repetition applies to ("a+" becomes
+ * "aa*", "a{2,5}" five copies), so repetitions of repetitions grow the
+ * compiled pattern exponentially: "a+++++" alone would take seconds and
+ * gigabytes. This estimates the size first; sensor filters never come
+ * near the limit. */
+#define PATTERN_MAX_COST 20000.0
+#define PATTERN_MAX_DEPTH 16
+
+static bool
+pattern_cost_ok(const char *re)
+{
+	double sum[PATTERN_MAX_DEPTH + 1] = {0}, last = 0;
+	int depth = 0;
+
+	for (const char *c = re; *c != '\0'; c++) {
+		double times = 0;
+
+		switch (*c) {
+		case '(':
+			if (depth == PATTERN_MAX_DEPTH)
+				return false;
+			sum[++depth] = 0;
+			last = 0;
+			continue;
+		case ')':
+			if (depth > 0) {
+				last = sum[depth--] + 1;
+				sum[depth] += last;
+				continue;
+			}
+			break;
+		case '|': last = 0; continue;
+		case '*':
+		case '+':
+		case '?': times = 2; break;
+		case '{': {
+			char *end;
+			long lo = strtol(c + 1, &end, 10), hi = lo;
+			if (*end != ',' && *end != '}')
+				break;
+			if (lo < 0 || lo > 255)
+				return false;
+			if (*end == ',')
+				hi = end[1] == '}' ? lo + 1
+						   : strtol(end + 1, &end, 10);
+			if (hi < 0 || hi > 255)
+				return false;
+			times = (double)(hi > lo ? hi : lo) + 1;
+			c = strchr(c, '}') ? strchr(c, '}') : c;
+			break;
+		}
+		case '[':
+			/* One atom: up to the ']' that ends it. */
+			c += c[1] == '^' ? 2 : 1;
+			if (*c == ']')
+				c++;
+			while (*c != '\0' && *c != ']') {
+				if (*c == '[' &&
+				    (c[1] == ':' || c[1] == '.' ||
+					c[1] == '=')) {
+					const char *e = strchr(c + 2, c[1]);
+					c = e != NULL && e[1] == ']' ? e + 1
+								     : c;
+				}
+				c++;
+			}
+			if (*c == '\0')
+				return false;
+			break;
+		case '\\':
+			if (c[1] != '\0')
+				c++;
+			break;
+		default: break;
+		}
+		if (times > 0) {
+			sum[depth] += last * (times - 1);
+			last *= times;
+		} else {
+			sum[depth] += 1;
+			last = 1;
+		}
+		if (sum[depth] > PATTERN_MAX_COST || last > PATTERN_MAX_COST)
+			return false;
+	}
+	return true;
+}
+
 static int
 add_pattern(struct parse *p, const yaml_node_t *n, const char *v, void *arg)
 {
@@ -187,6 +290,9 @@ add_pattern(struct parse *p, const yaml_node_t *n, const char *v, void *arg)
 		return fail(p, n, "at most %d patterns", MAX_PATTERNS);
 	if (strlen(v) > 512)
 		return fail(p, n, "pattern too long");
+	if (!pattern_cost_ok(v))
+		return fail(
+		    p, n, "pattern \"%s\" nests too many repetitions", v);
 	/* Anchored, as Prometheus' own regular expressions are. */
 	snprintf(anchored, sizeof(anchored), "^(%s)$", v);
 	if ((rc = regcomp(
@@ -196,6 +302,28 @@ add_pattern(struct parse *p, const yaml_node_t *n, const char *v, void *arg)
 		return fail(p, n, "bad pattern \"%s\": %s", v, why);
 	}
 	ps->text[ps->n++] = strdup(v);
+	return 0;
+}
+
+static int
+add_allowed(struct parse *p, const yaml_node_t *n, const char *v, void *arg)
+{
+	struct module *m = arg;
+	struct cidr c, *grown;
+
+	if (!cidr_parse(v, &c))
+		return fail(p, n,
+		    "allowed_targets: \"%s\" is not an address or a range "
+		    "like 10.0.0.0/8 or fd00::/8",
+		    v);
+	if (m->nallowed >= MAX_ALLOWED)
+		return fail(
+		    p, n, "allowed_targets: at most %d ranges", MAX_ALLOWED);
+	grown = realloc(m->allowed, (m->nallowed + 1) * sizeof(*grown));
+	if (grown == NULL)
+		return fail(p, n, "out of memory");
+	m->allowed = grown;
+	m->allowed[m->nallowed++] = c;
 	return 0;
 }
 
@@ -363,6 +491,14 @@ parse_module(
 		} else if (strcmp(k, "sensors") == 0) {
 			if (parse_sensors(p, v, m) != 0)
 				return -1;
+		} else if (strcmp(k, "allowed_targets") == 0) {
+			m->restrict_targets = true;
+			if (s != NULL && s[0] == '\0')
+				return fail(p, v,
+				    "allowed_targets needs ranges (an empty "
+				    "list, [], allows no target)");
+			if (each_item(p, v, add_allowed, m) != 0)
+				return -1;
 		} else if (strcmp(k, "collector_cmd") == 0 ||
 		    strcmp(k, "custom_args") == 0) {
 			/* The reference runs FreeIPMI commands; there is none
@@ -373,7 +509,7 @@ parse_module(
 			    "(valid: user, pass, pass_file, privilege, driver, "
 			    "timeout, collectors, exclude_sensor_ids, "
 			    "workaround_flags, cipher_suite, sensors, "
-			    "collector_cmd, custom_args)",
+			    "allowed_targets, collector_cmd, custom_args)",
 			    k, name);
 		}
 	}
@@ -546,6 +682,25 @@ config_unref(struct exp_config *c)
 		config_free(c);
 }
 
+/* The web configuration and, when it asks for TLS, the context built from
+ * it (*ctx, NULL for plain HTTP). */
+static struct web_config *
+web_load(const char *path, struct ssl_ctx_st **ctx, char *err, size_t errlen)
+{
+	struct web_config *w = webcfg_load(path, err, errlen);
+	char why[300];
+
+	*ctx = NULL;
+	if (w == NULL || !w->tls.enabled)
+		return w;
+	if ((*ctx = tls_ctx_new(&w->tls, why, sizeof(why))) == NULL) {
+		snprintf(err, errlen, "%s: tls_server_config: %s", path, why);
+		webcfg_free(w);
+		return NULL;
+	}
+	return w;
+}
+
 bool
 exporter_osh_enabled(void)
 {
@@ -553,24 +708,74 @@ exporter_osh_enabled(void)
 	    exp_env.service_secret_file[0];
 }
 
+/* What an operator should hear about a module that loads. */
+static void
+warn_modules(const struct exp_config *c)
+{
+	char q[160];
+
+	for (size_t i = 0; i < c->n; i++) {
+		const struct module *m = &c->modules[i];
+
+		if (m->ipmi15)
+			osh_log_warn(NULL,
+			    "msg=\"module uses IPMI 1.5 (driver LAN): the "
+			    "password crosses the network in the clear or "
+			    "hashed with MD5/MD2, and nothing is encrypted or "
+			    "protected against tampering; use LAN_2_0 where "
+			    "the BMC allows\" module=\"%s\"",
+			    osh_log_quote(m->name, q, sizeof(q)));
+		if (m->timeout_ms > MAX_SCRAPE_MS)
+			osh_log_warn(NULL,
+			    "msg=\"module timeout capped\" module=\"%s\" "
+			    "timeout_ms=%d cap_ms=%d",
+			    osh_log_quote(m->name, q, sizeof(q)), m->timeout_ms,
+			    MAX_SCRAPE_MS);
+	}
+}
+
 int
 exporter_reload(struct exp_app *a, char *err, size_t errlen)
 {
 	struct exp_config *c = config_load(exp_env.config_file, err, errlen);
+	struct web_config *w = NULL;
+	struct ssl_ctx_st *ctx = NULL;
+	char q[500];
 
-	if (c == NULL ||
-	    (exporter_osh_enabled() && config_ensure_module(c, "osh") != 0)) {
+	if (c != NULL && exporter_osh_enabled() &&
+	    config_ensure_module(c, "osh") != 0) {
+		snprintf(err, errlen, "out of memory");
 		config_free(c);
+		c = NULL;
+	}
+	if (c != NULL &&
+	    (w = web_load(exp_env.web_config_file, &ctx, err, errlen)) ==
+		NULL) {
+		config_free(c);
+		c = NULL;
+	}
+	if (c == NULL) {
 		a->reload_failures++;
 		osh_log_error(NULL,
 		    "msg=\"configuration not loaded\" "
 		    "error=\"%s\"",
-		    err);
+		    osh_log_quote(err, q, sizeof(q)));
 		return -1;
 	}
 	config_unref(a->config);
 	a->config = c;
+	webauth_set_config(a->webauth, w);
+	/* New connections get the new context (or plain HTTP); open ones
+	 * keep theirs. Before the server exists it takes svc->tls. */
+	if (a->svc->http != NULL)
+		osh_http_set_tls(a->svc->http, ctx);
+	SSL_CTX_free(a->svc->tls);
+	a->svc->tls = ctx;
 	a->reloads++;
-	osh_log_info(NULL, "msg=\"configuration loaded\" modules=%zu", c->n);
+	warn_modules(c);
+	osh_log_info(NULL,
+	    "msg=\"configuration loaded\" modules=%zu basic_auth_users=%zu "
+	    "tls=%s",
+	    c->n, w->nusers, w->tls.enabled ? "on" : "off");
 	return 0;
 }

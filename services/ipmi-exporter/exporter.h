@@ -13,6 +13,8 @@
 #include <osh/service.h>
 #include <osh/util.h>
 
+#include "cidr.h"
+
 enum collector {
 	COLL_IPMI,
 	COLL_BMC,
@@ -27,6 +29,9 @@ enum collector {
 extern const char *const collector_names[NCOLL];
 
 #define MAX_PATTERNS 16
+#define MAX_ALLOWED 1024
+/* No scrape waits longer, whatever a client or a module asks. */
+#define MAX_SCRAPE_MS 60000
 
 struct patterns {
 	regex_t re[MAX_PATTERNS];
@@ -43,8 +48,13 @@ struct module {
 	uint8_t privilege;
 	uint8_t cipher_suite;
 	unsigned workarounds;
-	int timeout_ms;
+	int timeout_ms; /* as configured; scrapes take at most MAX_SCRAPE_MS */
 	unsigned collectors; /* 1 << enum collector */
+	/* allowed_targets: when set, only targets whose every address is in
+	 * one of these ranges are scraped (none when the list is empty). */
+	bool restrict_targets;
+	struct cidr *allowed;
+	size_t nallowed;
 	int64_t *exclude_ids;
 	size_t nexclude;
 	struct patterns include_names, exclude_names;
@@ -78,6 +88,8 @@ bool module_wants_sensor(
 
 struct exp_config_env {
 	const char *config_file;
+	const char *web_config_file;
+	const char *dns_servers;
 	int64_t margin_ms;
 	int64_t ipmi_threads;
 	int64_t idle_ms;
@@ -85,6 +97,7 @@ struct exp_config_env {
 	const char *auth_url;
 	const char *service_secret_file;
 	int64_t creds_ttl_s;
+	int64_t creds_max;
 };
 
 extern struct exp_config_env exp_env;
@@ -110,22 +123,29 @@ unsigned render_scrape(struct osh_buf *out, const struct module *m,
 
 struct creds;
 struct scrapes;
+struct webauth;
+struct osh_resolver;
 
 struct exp_app {
 	struct osh_service *svc;
 	struct exp_config *config; /* replaced whole on reload */
+	struct webauth *webauth; /* holds the web configuration */
 	struct osh_ipmi *ipmi;
+	struct osh_resolver *resolver;
 	struct creds *creds; /* NULL without server-mgmt */
 	struct scrapes *scrapes;
 	struct osh_metric *m_scrape_seconds;
 	struct osh_metric *m_scrapes;
 	struct osh_metric *m_shared;
 	struct osh_metric *m_skipped;
+	struct osh_metric *m_refused;
 	unsigned long reloads, reload_failures;
+	bool stopping; /* late callbacks answer 503 */
 };
 
-/* Reloads the YAML file; keeps the old configuration when the new one does
- * not load. Returns 0 or -1 with the reason in err. */
+/* Reloads the module file and the web configuration file; keeps both old
+ * ones when either new one does not load. Returns 0 or -1 with the reason
+ * in err. */
 int exporter_reload(struct exp_app *app, char *err, size_t errlen);
 
 /* Whether module osh is set up (server-mgmt, auth and the secret). */

@@ -1,17 +1,25 @@
 /* handlers.c - the exporter's HTTP endpoints: /ipmi, /-/reload and the
- * landing page. */
+ * landing page. A scrape goes: the module's credentials (module osh: from
+ * server-mgmt, for registered servers only), the host looked up on the
+ * loop within the scrape's deadline, the module's allowed_targets, then
+ * the BMC. Every refusal comes before any packet is sent. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <osh/http.h>
 #include <osh/log.h>
+#include <osh/metrics.h>
+#include <osh/resolve.h>
 #include <sodium.h>
 
 #include "creds.h"
 #include "exporter.h"
 #include "handlers.h"
 #include "scrape.h"
+
+#define TARGET_MAX 300
+#define MIN_DEADLINE_MS 200
 
 static struct exp_app *
 app_of(struct osh_req *req)
@@ -26,24 +34,26 @@ text(struct osh_req *req, int status, const char *msg)
 }
 
 /* The scrape deadline: what Prometheus says it will wait, minus a margin
- * for the answer to travel, or else the module's timeout. */
+ * for the answer to travel, but never past the module's timeout nor
+ * MAX_SCRAPE_MS, whatever a client asks. */
 static int
 deadline_of(struct osh_req *req, const struct module *m)
 {
 	const char *h =
 	    osh_req_header(req, "X-Prometheus-Scrape-Timeout-Seconds");
-	int margin = (int)exp_env.margin_ms;
+	int cap = m->timeout_ms < MAX_SCRAPE_MS ? m->timeout_ms : MAX_SCRAPE_MS;
 	char *end;
 	double secs;
 
 	if (h != NULL) {
 		secs = strtod(h, &end);
-		if (end != h && secs > 0 && secs < 3600) {
-			int ms = (int)(secs * 1000) - margin;
-			return ms < 200 ? 200 : ms;
+		if (end != h && *end == '\0' && secs > 0 &&
+		    secs * 1000 < cap + exp_env.margin_ms) {
+			int ms = (int)(secs * 1000) - (int)exp_env.margin_ms;
+			return ms < MIN_DEADLINE_MS ? MIN_DEADLINE_MS : ms;
 		}
 	}
-	return m->timeout_ms;
+	return cap;
 }
 
 /* Sessions are shared per target and module: the key says both. */
@@ -65,35 +75,161 @@ key_of(
 	snprintf(out, len, "%s|%s|%u|%s", module, t->host, t->port, hex);
 }
 
+/* One /ipmi request on its way to the BMC. */
 struct pending {
 	struct osh_req *req;
-	struct exp_config *config;
+	struct exp_app *app;
+	struct exp_config *config; /* keeps m alive across reloads */
 	const struct module *m;
-	int deadline_ms;
+	char target[TARGET_MAX]; /* as asked for: logs and labels */
+	struct osh_ipmi_target t;
+	uint64_t deadline_us;
 };
+
+static void
+pending_free(struct pending *p)
+{
+	osh_ipmi_target_wipe(&p->t);
+	config_unref(p->config);
+	free(p);
+}
+
+static int
+remaining_ms(const struct pending *p)
+{
+	uint64_t now = osh_now_us();
+
+	return now >= p->deadline_us ? 0 : (int)((p->deadline_us - now) / 1000);
+}
+
+/* A target the module may not scrape: 403, counted and logged. */
+static void
+refuse(struct pending *p, const char *reason, const char *msg)
+{
+	char labels[200], esc[100], qt[TARGET_MAX + 20], qm[120];
+
+	osh_metrics_escape(p->m->name, esc, sizeof(esc));
+	snprintf(
+	    labels, sizeof(labels), "module=\"%s\",reason=\"%s\"", esc, reason);
+	osh_metric_add(p->app->m_refused, labels, 1);
+	osh_log_warn(p->req->request_id,
+	    "msg=\"target refused\" target=\"%s\" module=\"%s\" reason=%s",
+	    osh_log_quote(p->target, qt, sizeof(qt)),
+	    osh_log_quote(p->m->name, qm, sizeof(qm)), reason);
+	text(p->req, 403, msg);
+	pending_free(p);
+}
+
+/* Every address the name has must be allowed, not just the first. */
+static bool
+allowed(const struct module *m, const struct osh_resolved *res, size_t *bad)
+{
+	if (!m->restrict_targets)
+		return true;
+	for (size_t i = 0; i < res->n; i++) {
+		if (!cidr_list_contains(m->allowed, m->nallowed,
+			(const struct sockaddr *)&res->addr[i])) {
+			*bad = i;
+			return false;
+		}
+	}
+	return true;
+}
+
+static void
+on_resolved(
+    enum osh_resolve_status st, const struct osh_resolved *res, void *arg)
+{
+	struct pending *p = arg;
+	struct exp_app *app = p->app;
+	char key[400], msg[TARGET_MAX + 200];
+	size_t bad = 0;
+
+	if (app->stopping || st == OSH_RESOLVE_CANCELLED) {
+		text(p->req, 503, "stopping\n");
+		pending_free(p);
+		return;
+	}
+	switch (st) {
+	case OSH_RESOLVE_OK: break;
+	case OSH_RESOLVE_INVALID:
+		text(p->req, 400,
+		    "'target' host is not a valid host name or address\n");
+		pending_free(p);
+		return;
+	case OSH_RESOLVE_BUSY:
+		text(p->req, 503, "too many host name lookups at once\n");
+		pending_free(p);
+		return;
+	default:
+		/* As for a BMC that does not answer: every collector down. */
+		snprintf(
+		    msg, sizeof(msg), "dns_%s", osh_resolve_status_str(st));
+		scrape_answer_down(app->scrapes, p->req, p->m, p->target, msg);
+		pending_free(p);
+		return;
+	}
+	if (!allowed(p->m, res, &bad)) {
+		snprintf(msg, sizeof(msg),
+		    "target \"%.*s\" (address %s) is not in the allowed_targets "
+		    "of module \"%.64s\"\n",
+		    TARGET_MAX, p->target, res->text[bad], p->m->name);
+		refuse(p, "not_allowed", msg);
+		return;
+	}
+	/* The engine gets the address; logs and labels keep the name. */
+	osh_strlcpy(p->t.host, res->text[0], sizeof(p->t.host));
+	key_of(p->m->name, &p->t, key, sizeof(key));
+	scrape_start(app->scrapes, p->req, p->m, p->config, &p->t, key,
+	    p->target, remaining_ms(p));
+	pending_free(p);
+}
+
+static void
+resolve_target(struct pending *p)
+{
+	int left = remaining_ms(p);
+
+	if (left <= 0) {
+		scrape_answer_down(
+		    p->app->scrapes, p->req, p->m, p->target, "deadline");
+		pending_free(p);
+		return;
+	}
+	osh_resolve(
+	    p->app->resolver, p->t.host, AF_UNSPEC, left, on_resolved, p);
+}
 
 static void
 on_creds(
     const struct osh_ipmi_target *t, int status, const char *why, void *arg)
 {
 	struct pending *p = arg;
-	struct exp_app *app = app_of(p->req);
-	char key[400], msg[300];
+	char msg[TARGET_MAX + 200];
 
+	if (p->app->stopping) {
+		text(p->req, 503, "stopping\n");
+		pending_free(p);
+		return;
+	}
+	if (t == NULL && status == 404) {
+		snprintf(msg, sizeof(msg),
+		    "target \"%.*s\" is not a server registered in server-mgmt: "
+		    "module osh scrapes registered servers only\n",
+		    TARGET_MAX, p->target);
+		refuse(p, "not_registered", msg);
+		return;
+	}
 	if (t == NULL) {
 		snprintf(msg, sizeof(msg),
 		    "no credentials for this target: %s\n",
 		    why ? why : "unknown");
-		text(p->req, status == 404 ? 404 : 503, msg);
-	} else {
-		struct osh_ipmi_target copy = *t;
-		key_of(p->m->name, &copy, key, sizeof(key));
-		scrape_start(app->scrapes, p->req, p->m, p->config, &copy, key,
-		    p->deadline_ms);
-		osh_ipmi_target_wipe(&copy);
+		text(p->req, status == 502 ? 502 : 503, msg);
+		pending_free(p);
+		return;
 	}
-	config_unref(p->config);
-	free(p);
+	p->t = *t;
+	resolve_target(p);
 }
 
 void
@@ -103,8 +239,7 @@ h_ipmi(struct osh_req *req)
 	const char *target = osh_req_query(req, "target");
 	const char *module = osh_req_query(req, "module");
 	const struct module *m;
-	struct osh_ipmi_target t;
-	char key[400];
+	struct pending *p;
 
 	if (target == NULL || target[0] == '\0') {
 		text(req, 400, "'target' parameter must be specified\n");
@@ -119,41 +254,41 @@ h_ipmi(struct osh_req *req)
 		text(req, 400, msg);
 		return;
 	}
-	memset(&t, 0, sizeof(t));
-	if (!osh_ipmi_parse_address(target, t.host, sizeof(t.host), &t.port)) {
+	if (m->from_server_mgmt && app->creds == NULL) {
+		text(req, 400,
+		    "module osh needs OSH_SERVER_MGMT_URL, "
+		    "OSH_AUTH_URL and OSH_SERVICE_SECRET_FILE\n");
+		return;
+	}
+	if ((p = calloc(1, sizeof(*p))) == NULL) {
+		text(req, 503, "out of memory\n");
+		return;
+	}
+	if (strlen(target) >= sizeof(p->target) ||
+	    !osh_ipmi_parse_address(
+		target, p->t.host, sizeof(p->t.host), &p->t.port)) {
+		free(p);
 		text(req, 400,
 		    "'target' must be host, host:port or [v6]:port\n");
 		return;
 	}
+	p->req = req;
+	p->app = app;
+	p->config = config_ref(app->config);
+	p->m = m;
+	osh_strlcpy(p->target, target, sizeof(p->target));
+	p->deadline_us = osh_now_us() + (uint64_t)deadline_of(req, m) * 1000u;
 	if (m->from_server_mgmt) {
-		struct pending *p;
-		if (app->creds == NULL) {
-			text(req, 400,
-			    "module osh needs OSH_SERVER_MGMT_URL, "
-			    "OSH_AUTH_URL and OSH_SERVICE_SECRET_FILE\n");
-			return;
-		}
-		if ((p = calloc(1, sizeof(*p))) == NULL) {
-			text(req, 503, "out of memory\n");
-			return;
-		}
-		p->req = req;
-		p->config = config_ref(app->config);
-		p->m = m;
-		p->deadline_ms = deadline_of(req, m);
-		creds_get(app->creds, target, on_creds, p);
+		creds_get(app->creds, target, remaining_ms(p), on_creds, p);
 		return;
 	}
-	osh_strlcpy(t.user, m->user, sizeof(t.user));
-	osh_strlcpy(t.password, m->password, sizeof(t.password));
-	t.ipmi15 = m->ipmi15;
-	t.privilege = m->privilege;
-	t.cipher_suite = m->cipher_suite;
-	t.workarounds = m->workarounds;
-	key_of(m->name, &t, key, sizeof(key));
-	scrape_start(
-	    app->scrapes, req, m, app->config, &t, key, deadline_of(req, m));
-	osh_ipmi_target_wipe(&t);
+	osh_strlcpy(p->t.user, m->user, sizeof(p->t.user));
+	osh_strlcpy(p->t.password, m->password, sizeof(p->t.password));
+	p->t.ipmi15 = m->ipmi15;
+	p->t.privilege = m->privilege;
+	p->t.cipher_suite = m->cipher_suite;
+	p->t.workarounds = m->workarounds;
+	resolve_target(p);
 }
 
 void

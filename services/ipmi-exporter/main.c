@@ -1,5 +1,6 @@
 /* main.c - osh-ipmi-exporter: Prometheus metrics from BMCs, a drop-in for
  * the community ipmi_exporter (same flags, endpoints, YAML and metrics). */
+#include <openssl/ssl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,16 +9,25 @@
 #include <osh/ipmi.h>
 #include <osh/log.h>
 #include <osh/metrics.h>
+#include <osh/resolve.h>
 #include <osh/service.h>
 
 #include "creds.h"
 #include "exporter.h"
 #include "routes.h"
 #include "scrape.h"
+#include "webauth.h"
 
 static const struct osh_config_item exp_items[] = {
     {"OSH_EXPORTER_CONFIG", OSH_CONF_STRING, &exp_env.config_file, "", 0, 0,
 	NULL, "the YAML module file (--config.file)"},
+    {"OSH_EXPORTER_WEB_CONFIG", OSH_CONF_STRING, &exp_env.web_config_file, "",
+	0, 0, NULL,
+	"exporter-toolkit web configuration: basic auth, TLS, headers "
+	"(--web.config.file)"},
+    {"OSH_DNS_SERVERS", OSH_CONF_STRING, &exp_env.dns_servers, "", 0, 0, NULL,
+	"ip[:port] list of DNS servers for target names; empty: "
+	"/etc/resolv.conf"},
     {"OSH_SCRAPE_MARGIN_MS", OSH_CONF_INT, &exp_env.margin_ms, "500", 0, 10000,
 	NULL, "taken off Prometheus' scrape timeout to leave time to answer"},
     {"OSH_IPMI_THREADS", OSH_CONF_INT, &exp_env.ipmi_threads, "64", 1, 1024,
@@ -32,6 +42,8 @@ static const struct osh_config_item exp_items[] = {
 	"", 0, 0, NULL, "secret traded for a service token, for module osh"},
     {"OSH_CREDENTIALS_TTL_S", OSH_CONF_INT, &exp_env.creds_ttl_s, "300", 1,
 	86400, NULL, "how long module osh keeps a target's credentials"},
+    {"OSH_CREDENTIALS_CACHE_MAX", OSH_CONF_INT, &exp_env.creds_max, "16384", 16,
+	1048576, NULL, "targets whose credentials module osh keeps at most"},
 };
 
 static struct exp_app app;
@@ -39,7 +51,8 @@ static struct exp_app app;
 static void
 collect(struct osh_metrics *m, void *arg)
 {
-	static struct osh_metric *reloads, *cached;
+	static struct osh_metric *reloads, *cached, *auth, *dns;
+	struct webauth_stats st;
 
 	(void)arg;
 	if (reloads == NULL) {
@@ -48,12 +61,37 @@ collect(struct osh_metrics *m, void *arg)
 		cached = osh_metric_new(m, "osh_exporter_credentials_cached",
 		    "Targets whose credentials module osh holds", OSH_GAUGE,
 		    NULL, 0);
+		auth = osh_metric_new(m, "osh_exporter_basic_auth_total",
+		    "Basic authentication outcomes: bcrypt checks run, "
+		    "remembered checks used, refusals, busy and rate limited",
+		    OSH_COUNTER, NULL, 0);
+		dns = osh_metric_new(m, "osh_exporter_dns_lookups",
+		    "Host name lookups under way and names cached", OSH_GAUGE,
+		    NULL, 0);
 	}
 	osh_metric_set(reloads, "result=\"success\"", (double)app.reloads);
 	osh_metric_set(
 	    reloads, "result=\"failure\"", (double)app.reload_failures);
 	if (app.creds != NULL)
 		osh_metric_set(cached, "", (double)creds_cached(app.creds));
+	webauth_stats(app.webauth, &st);
+	osh_metric_set(auth, "outcome=\"verified\"", (double)st.verified);
+	osh_metric_set(auth, "outcome=\"cached\"", (double)st.cache_hits);
+	osh_metric_set(auth, "outcome=\"refused\"", (double)st.failures);
+	osh_metric_set(auth, "outcome=\"busy\"", (double)st.busy);
+	osh_metric_set(
+	    auth, "outcome=\"rate_limited\"", (double)st.rate_limited);
+	osh_metric_set(dns, "state=\"in_flight\"",
+	    (double)osh_resolver_inflight(app.resolver));
+	osh_metric_set(
+	    dns, "state=\"cached\"", (double)osh_resolver_cached(app.resolver));
+}
+
+static bool
+admit(struct osh_service *svc, struct osh_req *req)
+{
+	(void)svc;
+	return webauth_admit(app.webauth, req);
 }
 
 static int
@@ -71,11 +109,25 @@ start(struct osh_service *svc)
 
 	app.svc = svc;
 	svc->app = &app;
+	if ((app.webauth = webauth_new(svc->work)) == NULL)
+		return -1;
 	if (exporter_reload(&app, err, sizeof(err)) != 0) {
 		fprintf(stderr, "osh-ipmi-exporter: %s\n", err);
 		return -1;
 	}
 	app.reloads = 0;
+	if ((app.resolver = osh_resolver_new(svc->base,
+		 &(struct osh_resolver_options){
+		     .max_inflight = 256,
+		     .cache_ttl_s = 30,
+		     .cache_max = 4096,
+		     .nameservers = exp_env.dns_servers,
+		 })) == NULL) {
+		fprintf(stderr,
+		    "osh-ipmi-exporter: cannot start the DNS "
+		    "resolver (OSH_DNS_SERVERS?)\n");
+		return -1;
+	}
 	if ((app.ipmi = osh_ipmi_new(svc->base, &io)) == NULL ||
 	    (app.scrapes = scrapes_new(&app)) == NULL)
 		return -1;
@@ -87,6 +139,7 @@ start(struct osh_service *svc)
 		    .auth_url = exp_env.auth_url,
 		    .secret = secret ? secret : "",
 		    .ttl_s = (int)exp_env.creds_ttl_s,
+		    .max_entries = (size_t)exp_env.creds_max,
 		    .events = secret ? osh_service_redis_new(svc, 0) : NULL,
 		};
 		app.creds = secret ? creds_new(svc->base, &co) : NULL;
@@ -111,6 +164,11 @@ start(struct osh_service *svc)
 	    osh_metric_new(svc->metrics, "osh_exporter_duplicate_series_total",
 		"Sensor series left out because their labels repeated",
 		OSH_COUNTER, NULL, 0);
+	app.m_refused =
+	    osh_metric_new(svc->metrics, "osh_exporter_targets_refused_total",
+		"Scrapes refused before any packet was sent, by module and "
+		"reason (not_allowed, not_registered)",
+		OSH_COUNTER, NULL, 0);
 	osh_ipmi_metrics(app.ipmi, svc->metrics);
 	osh_metrics_on_collect(svc->metrics, collect, NULL);
 	return 0;
@@ -127,11 +185,51 @@ reload(struct osh_service *svc)
 static void
 stop(struct osh_service *svc)
 {
-	(void)svc;
-	osh_ipmi_free(app.ipmi); /* answers what is pending */
+	/* The server keeps its own reference to the TLS context. */
+	SSL_CTX_free(svc->tls);
+	svc->tls = NULL;
+	/* What is pending answers 503 from here on, lookups first. */
+	app.stopping = true;
+	osh_resolver_free(app.resolver);
+	app.resolver = NULL;
 	creds_free(app.creds);
+	osh_ipmi_free(app.ipmi); /* answers what is pending */
 	scrapes_free(app.scrapes);
 	config_unref(app.config);
+	webauth_free(app.webauth); /* checks on workers answer 503 */
+}
+
+/* --hash-password: reads a password line on stdin and prints its bcrypt
+ * hash for basic_auth_users (as htpasswd -nBC 10 would). */
+static int
+hash_password(void)
+{
+	char line[WEBAUTH_MAX_PASSWORD + 3], hash[128];
+	size_t n;
+	int rc = 1;
+
+	if (osh_crypto_init() != 0)
+		return 1;
+	if (fgets(line, sizeof(line), stdin) == NULL) {
+		fprintf(stderr, "--hash-password: no password on stdin\n");
+		return 1;
+	}
+	n = strcspn(line, "\r\n");
+	if (line[n] == '\0' && n > WEBAUTH_MAX_PASSWORD) {
+		fprintf(stderr, "--hash-password: at most %d bytes\n",
+		    WEBAUTH_MAX_PASSWORD);
+		goto out;
+	}
+	line[n] = '\0';
+	if (webauth_bcrypt_hash(line, 10, hash, sizeof(hash)) != 0) {
+		fprintf(stderr, "--hash-password: hashing failed\n");
+		goto out;
+	}
+	printf("%s\n", hash);
+	rc = 0;
+out:
+	osh_wipe(line, sizeof(line));
+	return rc;
 }
 
 /* The reference exporter's flags, mapped onto our settings. */
@@ -155,6 +253,7 @@ compat_flags(int *argc, char **argv)
 			v = eq + 1;
 		}
 		if (strcmp(name, "--config.file") == 0 ||
+		    strcmp(name, "--web.config.file") == 0 ||
 		    strcmp(name, "--web.listen-address") == 0 ||
 		    strcmp(name, "--log.level") == 0 ||
 		    strcmp(name, "--freeipmi.path") == 0 ||
@@ -167,6 +266,8 @@ compat_flags(int *argc, char **argv)
 			}
 			if (strcmp(name, "--config.file") == 0) {
 				setenv("OSH_EXPORTER_CONFIG", v, 1);
+			} else if (strcmp(name, "--web.config.file") == 0) {
+				setenv("OSH_EXPORTER_WEB_CONFIG", v, 1);
 			} else if (strcmp(name, "--web.listen-address") == 0) {
 				const char *colon = strrchr(v, ':');
 				char host[256];
@@ -191,6 +292,8 @@ compat_flags(int *argc, char **argv)
 			printf("osh-ipmi-exporter (OpenServerHub)\n");
 			exit(0);
 		}
+		if (strcmp(name, "--hash-password") == 0)
+			exit(hash_password());
 		argv[out++] = argv[i];
 	}
 	*argc = out;
@@ -213,6 +316,7 @@ main(int argc, char **argv)
 	    .stop = stop,
 	    .reload = reload,
 	    .standalone = true,
+	    .admit = admit,
 	};
 
 	if (compat_flags(&argc, argv) != 0)

@@ -69,19 +69,16 @@ static const enum collector order[] = {
  * failed collectors: which target, which collectors, why. A collector
  * the BMC does not implement (DCMI, often) is only worth a debug line. */
 static void
-report_missing(struct scrape *sc)
+log_missing(enum osh_log_level level, const struct module *m, unsigned done,
+    const char *label, const char *why)
 {
 	char names[128] = "", target[320], module[160];
 	size_t off = 0;
-	bool cut;
 
-	if (sc->reported)
-		return;
-	sc->reported = true;
 	for (size_t i = 0; i < OSH_ARRAY_LEN(order); i++) {
 		unsigned bit = 1u << order[i];
 
-		if (!(sc->m->collectors & bit) || (sc->data.done & bit) ||
+		if (!(m->collectors & bit) || (done & bit) ||
 		    want_of(order[i]) == 0)
 			continue;
 		off += (size_t)snprintf(names + off, sizeof(names) - off,
@@ -91,14 +88,25 @@ report_missing(struct scrape *sc)
 	}
 	if (names[0] == '\0')
 		return;
-	cut = sc->pending > 0; /* answered at the deadline */
-	osh_log(!cut && sc->err == OSH_IPMI_UNSUPPORTED ? OSH_LOG_DEBUG
-							: OSH_LOG_WARN,
-	    NULL,
+	osh_log(level, NULL,
 	    "msg=\"scrape incomplete\" target=\"%s\" module=\"%s\" "
 	    "collectors=%s error=%s",
-	    osh_log_quote(sc->target, target, sizeof(target)),
-	    osh_log_quote(sc->m->name, module, sizeof(module)), names,
+	    osh_log_quote(label, target, sizeof(target)),
+	    osh_log_quote(m->name, module, sizeof(module)), names, why);
+}
+
+static void
+report_missing(struct scrape *sc)
+{
+	bool cut;
+
+	if (sc->reported)
+		return;
+	sc->reported = true;
+	cut = sc->pending > 0; /* answered at the deadline */
+	log_missing(!cut && sc->err == OSH_IPMI_UNSUPPORTED ? OSH_LOG_DEBUG
+							    : OSH_LOG_WARN,
+	    sc->m, sc->data.done, sc->target,
 	    cut ? "deadline" : osh_ipmi_err_code(sc->err));
 }
 
@@ -234,9 +242,26 @@ live_scrape(struct scrapes *all, const char *key)
 }
 
 void
+scrape_answer_down(struct scrapes *all, struct osh_req *req,
+    const struct module *m, const char *label, const char *why)
+{
+	struct scrape_data none;
+	struct osh_buf b;
+
+	memset(&none, 0, sizeof(none));
+	osh_metric_add(all->app->m_scrapes, "", 1);
+	log_missing(OSH_LOG_WARN, m, 0, label, why);
+	osh_buf_init(&b, 0);
+	render_scrape(&b, m, &none, 0);
+	osh_reply(req, 200, "text/plain; version=0.0.4; charset=utf-8", b.data,
+	    b.len);
+	osh_buf_release(&b);
+}
+
+void
 scrape_start(struct scrapes *all, struct osh_req *req, const struct module *m,
     struct exp_config *config, const struct osh_ipmi_target *t, const char *key,
-    int deadline_ms)
+    const char *label, int deadline_ms)
 {
 	struct scrape *sc;
 
@@ -253,7 +278,7 @@ scrape_start(struct scrapes *all, struct osh_req *req, const struct module *m,
 	}
 	sc->all = all;
 	osh_strlcpy(sc->key, key, sizeof(sc->key));
-	snprintf(sc->target, sizeof(sc->target), "%s:%u", t->host, t->port);
+	osh_strlcpy(sc->target, label, sizeof(sc->target));
 	sc->m = m;
 	sc->config = config_ref(config);
 	sc->start_us = osh_now_us();

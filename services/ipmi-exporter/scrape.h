@@ -14,9 +14,17 @@ struct scrapes *scrapes_new(struct exp_app *app);
 void scrapes_free(struct scrapes *s);
 
 /* Answers req (and frees it) with the metrics of target under module m
- * within deadline_ms. The target is copied. */
+ * within deadline_ms. The target is copied; t->host should be an
+ * address. label names the target in logs (the target as asked for). */
 void scrape_start(struct scrapes *s, struct osh_req *req,
     const struct module *m, struct exp_config *config,
-    const struct osh_ipmi_target *t, const char *key, int deadline_ms);
+    const struct osh_ipmi_target *t, const char *key, const char *label,
+    int deadline_ms);
+
+/* Answers req with every collector of m down (ipmi_up 0), as for a BMC
+ * that cannot be reached, and logs why (a stable code such as
+ * "dns_not_found"). Nothing is sent to any BMC. */
+void scrape_answer_down(struct scrapes *s, struct osh_req *req,
+    const struct module *m, const char *label, const char *why);
 
 #endif

@@ -1,6 +1,8 @@
 """osh-ipmi-exporter: a drop-in for the community exporter (the same series
 from the same BMCs), Prometheus service discovery through server-mgmt,
-deadlines, credentials from server-mgmt, configuration reload."""
+deadlines, credentials from server-mgmt, configuration reload. The stack's
+exporter wants basic authentication (its web configuration); Prometheus
+and these tests log in as "prometheus"."""
 import math
 import os
 import re
@@ -17,7 +19,13 @@ from conftest import (FLEET_PORT, PORTS, RUN, SILENT_PORT, OFF, logs,
 
 EXPORTER = f"http://127.0.0.1:{PORTS['ipmi-exporter']}"
 PROM = f"http://127.0.0.1:{9090 + OFF}"
-REF_PORT = 19390
+REF_PORT = 9390 + OFF
+
+
+def exporter_auth():
+    """The stack exporter's basic authentication."""
+    pw = (RUN / "secrets" / "exporter-password").read_text().strip()
+    return ("prometheus", pw)
 LINE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$')
 
 
@@ -35,12 +43,15 @@ def series(text):
     return out
 
 
-def scrape(target, module="default", base=EXPORTER, timeout=None):
+def scrape(target, module="default", base=EXPORTER, timeout=None,
+           auth="stack"):
     h = {"X-Prometheus-Scrape-Timeout-Seconds": str(timeout)} if timeout \
         else {}
+    if auth == "stack":
+        auth = exporter_auth() if base == EXPORTER else None
     r = requests.get(f"{base}/ipmi", params={"target": target,
                                             "module": module},
-                     headers=h, timeout=30)
+                     headers=h, timeout=30, auth=auth)
     return r
 
 
@@ -98,7 +109,7 @@ def test_fru_collector(fleet):
 
 
 def test_bad_requests():
-    r = requests.get(f"{EXPORTER}/ipmi", timeout=5)
+    r = requests.get(f"{EXPORTER}/ipmi", timeout=5, auth=exporter_auth())
     assert r.status_code == 400 and "target" in r.text
     r = scrape("127.0.0.1:1", module="nope")
     assert r.status_code == 400 and "module" in r.text.lower()
@@ -184,8 +195,11 @@ def test_changed_password_recovers_after_update(admin, fleet):
 
 
 def test_module_osh_unknown_target():
+    # Refused before any packet is sent (test_exporter_security.py checks
+    # that nothing reaches the address).
     r = scrape("127.0.0.1:19998", module="osh")
-    assert r.status_code == 404
+    assert r.status_code == 403
+    assert "not a server registered in server-mgmt" in r.text
 
 
 def test_reload(fleet):
@@ -195,13 +209,15 @@ def test_reload(fleet):
         cfg.write_text(original + "  extra:\n    user: admin\n"
                        "    pass: secret\n    collectors: [chassis]\n"
                        "    workaround_flags: [opensesspriv]\n")
-        r = requests.post(f"{EXPORTER}/-/reload", timeout=5)
+        r = requests.post(f"{EXPORTER}/-/reload", timeout=5,
+                          auth=exporter_auth())
         assert r.status_code == 200, r.text
         s = series(scrape(f"127.0.0.1:{FLEET_PORT}", module="extra").text)
         assert s[("ipmi_up", frozenset({("collector", "chassis")}))] == 1
         assert not [k for k in s if k[0] == "ipmi_temperature_celsius"]
         cfg.write_text("modules:\n  broken:\n    collectors: [nope]\n")
-        r = requests.post(f"{EXPORTER}/-/reload", timeout=5)
+        r = requests.post(f"{EXPORTER}/-/reload", timeout=5,
+                          auth=exporter_auth())
         assert r.status_code == 500 and "nope" in r.text
         # The old configuration stays.
         assert scrape(f"127.0.0.1:{FLEET_PORT}", module="extra") \
@@ -215,11 +231,13 @@ def test_reload(fleet):
                  what="module gone after SIGHUP")
     finally:
         cfg.write_text(original)
-        requests.post(f"{EXPORTER}/-/reload", timeout=5)
+        requests.post(f"{EXPORTER}/-/reload", timeout=5,
+                      auth=exporter_auth())
 
 
 def test_own_metrics():
-    m = requests.get(f"{EXPORTER}/metrics", timeout=5).text
+    m = requests.get(f"{EXPORTER}/metrics", timeout=5,
+                     auth=exporter_auth()).text
     for name in ("osh_ipmi_sessions_open", "osh_ipmi_session_setups_total",
                  "osh_ipmi_sdr_cache_total", "osh_ipmi_requests_total",
                  "osh_ipmi_errors_total",

@@ -29,7 +29,7 @@ reference_file_loads(void **state)
 	    "    timeout: 10000\n"
 	    "    collectors: [ipmi, bmc, chassis, dcmi, sel]\n"
 	    "    exclude_sensor_ids: [2, 29]\n"
-	    "    workaround_flags: [opensesspriv]\n"
+	    "    workaround_flags: [opensesspriv, discretereading]\n"
 	    "    collector_cmd:\n"
 	    "      ipmi: sudo\n"
 	    "  lan15:\n"
@@ -38,7 +38,8 @@ reference_file_loads(void **state)
 	    "    timeout: 5s\n"
 	    "    cipher_suite: 17\n"
 	    "    sensors:\n"
-	    "      exclude_names: ['PS[0-9]+ Fan']\n"
+	    "      exclude_names: ['PS[0-9]+ Fan', 'CPU[0-9]{1,2} Temp',\n"
+	    "        '[[:alpha:]]+[]a-z]*(x|y)?', '(Inlet|Exhaust) .*']\n"
 	    "      include_types: [Temperature, Fan]\n";
 	char err[256] = "";
 	struct exp_config *c = parse(yaml, err, sizeof(err));
@@ -104,6 +105,18 @@ errors_name_the_line(void **state)
 	    {"modules:\n  a: {user: [\n", "line"},
 	    {"modules:\n  a:\n    pass_file: /nonexistent/pw\n",
 		"cannot read pass_file"},
+	    /* regcomp would take seconds and gigabytes on these. */
+	    {"modules:\n  a:\n    sensors:\n      include_names: "
+	     "['a++++++++++++++++++++++++++++++']\n",
+		"nests too many repetitions"},
+	    {"modules:\n  a:\n    sensors:\n      include_names: "
+	     "['((a{1,100}){1,100}){1,100}']\n",
+		"nests too many repetitions"},
+	    {"modules:\n  a:\n    sensors:\n      exclude_types: "
+	     "['(((((x*)*)*)*)*){9}{9}{9}']\n",
+		"nests too many repetitions"},
+	    {"modules:\n  a:\n    sensors:\n      exclude_types: ['x{300}']\n",
+		"nests too many repetitions"},
 	};
 	char err[256];
 

@@ -87,6 +87,11 @@ struct osh_service_def {
 	/* A service that stands alone (the exporter): no access tokens, and
 	 * Redis only when OSH_REDIS_HOST is set. Its routes are public. */
 	bool standalone;
+	/* Runs for every request before routing (may be NULL): the
+	 * exporter's basic authentication. Returns true to send the request
+	 * on to the router now; false when it has taken the request: it
+	 * then answers it, or later hands it on with osh_service_route. */
+	bool (*admit)(struct osh_service *svc, struct osh_req *req);
 };
 
 /* Parses argv (--check-config, --help), runs the service until SIGTERM or
@@ -95,6 +100,10 @@ int osh_service_main(const struct osh_service_def *def, int argc, char **argv);
 
 /* The service an HTTP request belongs to. */
 struct osh_service *osh_service_of(const struct osh_req *req);
+
+/* Sends a request an admit hook held back on to the router, which then
+ * answers it. */
+void osh_service_route(struct osh_req *req);
 
 /* Another Redis connection with the service's settings, for subscriptions
  * and blocking reads; its command deadline is the usual one plus
