@@ -293,15 +293,6 @@ dispatch(struct osh_req *req, void *arg)
 	osh_router_dispatch(req, svc->router);
 }
 
-/* The route's body limit, for the server (its arg is the service). */
-static int64_t
-body_limit(void *arg, enum osh_method method, const char *path)
-{
-	struct osh_service *svc = arg;
-
-	return osh_router_body_limit(svc->router, method, path);
-}
-
 static void
 on_redis_connect(void *arg)
 {
@@ -605,7 +596,8 @@ osh_service_main(const struct osh_service_def *def, int argc, char **argv)
 	    .header_timeout_ms = (int)svc.cfg.http_header_timeout_ms,
 	    .body_timeout_ms = (int)svc.cfg.http_body_timeout_ms,
 	    .write_timeout_ms = (int)svc.cfg.http_write_timeout_ms,
-	    .body_limit = body_limit,
+	    .body_limit = osh_router_body_limit,
+	    .body_limit_arg = svc.router,
 	    .tls = svc.tls,
 	    .trusted_proxies = svc.cfg.trusted_proxies,
 	    .metrics = svc.metrics,
