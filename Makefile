@@ -15,7 +15,7 @@ Q	:= @
 msg	= @printf '  %-6s %s\n'
 endif
 
-PKGS	:= libevent libcurl json-c libpq hiredis libjwt libsodium yaml-0.1
+PKGS	:= libevent libcurl json-c libpq hiredis libjwt libsodium yaml-0.1 libcrypto
 WARN	:= -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
 	   -Wmissing-prototypes -Wmissing-declarations -Wold-style-definition \
 	   -Wpointer-arith -Wcast-qual -Wwrite-strings -Wformat=2 -Wvla \

@@ -134,12 +134,14 @@ check_header(const struct osh_jwt_verifier *v, const char *token)
 	return st;
 }
 
+/* A string claim that fits, in UTF-8; a required one must not be empty
+ * either (an empty jti could not be told apart on the deny-list). */
 static bool
 copy_grant(jwt_t *jwt, const char *name, char *out, size_t len, bool required)
 {
 	const char *s = jwt_get_grant(jwt, name);
 
-	if (s == NULL) {
+	if (s == NULL || s[0] == '\0') {
 		out[0] = '\0';
 		return !required;
 	}

@@ -164,6 +164,17 @@ rejections(void **state)
 	t = sign("ES256", k->priv, "osh", "osh", &c);
 	assert_int_equal(osh_jwt_verify(v, t, now, &out), OSH_TOKEN_BAD_CLAIMS);
 	free(t);
+	/* Required claims present but empty (found by fuzz_jwt). */
+	c = claims(now);
+	c.jti[0] = '\0';
+	t = sign("ES256", k->priv, "osh", "osh", &c);
+	assert_int_equal(osh_jwt_verify(v, t, now, &out), OSH_TOKEN_BAD_CLAIMS);
+	free(t);
+	c = claims(now);
+	c.name[0] = '\0';
+	t = sign("ES256", k->priv, "osh", "osh", &c);
+	assert_int_equal(osh_jwt_verify(v, t, now, &out), OSH_TOKEN_BAD_CLAIMS);
+	free(t);
 	/* alg "none" with an empty signature. */
 	assert_int_equal(osh_jwt_verify(v,
 			     "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.", now, &out),
