@@ -230,9 +230,11 @@ def viewer(make_user):
 # Simulated BMCs of the tests' own (the stack registers three of its own
 # at 19001-19003; these sit elsewhere).
 FLEET = RUN / "fleet"
-FLEET_PORT = 19101
+# (Offset like every port, so that stacks of different offsets on one
+# machine do not share them; 19101... at the default offset.)
+FLEET_PORT = 9101 + OFF
 FLEET_COUNT = 5
-SILENT_PORT, OTHERCREDS_PORT, IPMI15_PORT = 19150, 19151, 19152
+SILENT_PORT, OTHERCREDS_PORT, IPMI15_PORT = 9150 + OFF, 9151 + OFF, 9152 + OFF
 SIM = str(TOP / "deploy" / "sim" / "osh-sim")
 
 
