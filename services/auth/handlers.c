@@ -390,6 +390,7 @@ out_busy:
 
 struct login {
 	struct osh_req *req;
+	struct osh_service *svc; /* outlives req */
 	char username[AUTH_USERNAME_MAX * 4 + 1];
 	char *password;
 	char client[sizeof(((struct osh_req *)0)->client_addr)];
@@ -406,11 +407,11 @@ struct login {
 /* Frees the login and hands back what it still holds: its in-flight slot
  * and an attempt reserved but never checked. */
 static void
-login_free(struct osh_service *svc, struct login *l)
+login_free(struct login *l)
 {
-	struct auth_app *app = svc->app;
+	struct auth_app *app = l->svc->app;
 
-	throttle_release(svc->redis, &l->t);
+	throttle_release(l->svc->redis, &l->t);
 	if (l->entered)
 		inflight_leave(app->inflight, l->client);
 	osh_free_secret(l->password);
@@ -423,10 +424,8 @@ login_free(struct osh_service *svc, struct login *l)
 static void
 login_end(struct login *l, enum auth_result r)
 {
-	struct osh_service *svc = svc_of(l->req);
-
 	reply_result(l->req, r, NULL);
-	login_free(svc, l);
+	login_free(l);
 }
 
 /* A verified failure: the reserved attempt stays counted. */
@@ -472,7 +471,6 @@ static void
 verify_done(void *arg)
 {
 	struct login *l = arg;
-	struct osh_service *svc = svc_of(l->req);
 	struct session *s;
 
 	if (!l->verified) {
@@ -483,7 +481,7 @@ verify_done(void *arg)
 		login_failed(l, "account disabled");
 		return;
 	}
-	throttle_succeeded(svc->redis, &l->t);
+	throttle_succeeded(l->svc->redis, &l->t);
 	s = session_new(
 	    l->req, l->user_id, l->name, l->role, NULL, l->user_json);
 	if (s == NULL) {
@@ -491,7 +489,7 @@ verify_done(void *arg)
 		return;
 	}
 	s->action = "auth.login";
-	login_free(svc, l);
+	login_free(l);
 	session_open(s);
 }
 
@@ -499,7 +497,6 @@ static void
 on_login_user(enum store_status st, const struct login_user *u, void *arg)
 {
 	struct login *l = arg;
-	struct osh_service *svc = svc_of(l->req);
 
 	if (st == STORE_ERROR) {
 		login_end(l, AUTH_UNAVAILABLE);
@@ -515,18 +512,17 @@ on_login_user(enum store_status st, const struct login_user *u, void *arg)
 		l->user_json = strdup(u->json);
 	}
 	if (hash_submit(l->req, verify_work, verify_done, l) != 0)
-		login_free(svc, l); /* replied */
+		login_free(l); /* replied */
 }
 
 static void
 on_login_reserved(enum throttle_answer a, int64_t retry_after_s, void *arg)
 {
 	struct login *l = arg;
-	struct osh_service *svc = svc_of(l->req);
 
 	switch (a) {
 	case THROTTLE_OK:
-		store_login_user(svc->db, l->username, 0, on_login_user, l);
+		store_login_user(l->svc->db, l->username, 0, on_login_user, l);
 		return;
 	case THROTTLE_UNAVAILABLE: login_end(l, AUTH_UNAVAILABLE); return;
 	case THROTTLE_LIMITED: break;
@@ -539,11 +535,11 @@ on_login_reserved(enum throttle_answer a, int64_t retry_after_s, void *arg)
 		    .client = l->req->client_addr,
 		    .request_id = l->req->request_id,
 		};
-		osh_audit_emit(svc->audit, &e);
+		osh_audit_emit(l->svc->audit, &e);
 	}
 	reply_throttled(
 	    l->req, retry_after_s, "too many failed logins; try again later");
-	login_free(svc, l);
+	login_free(l);
 }
 
 void
@@ -566,6 +562,7 @@ h_login(struct osh_req *req)
 		return;
 	}
 	l->req = req;
+	l->svc = svc_of(req);
 	osh_utf8_copy(
 	    l->username, osh_json_str(o, "username", ""), sizeof(l->username));
 	l->password = strdup(osh_json_str(o, "password", ""));
@@ -578,11 +575,11 @@ h_login(struct osh_req *req)
 		return;
 	}
 	if (!inflight_take(req)) {
-		login_free(svc_of(req), l);
+		login_free(l); /* replied */
 		return;
 	}
 	l->entered = true;
-	throttle_reserve(svc_of(req)->redis, &l->t, app->cfg.login_max_failures,
+	throttle_reserve(l->svc->redis, &l->t, app->cfg.login_max_failures,
 	    app->cfg.login_max_failures_addr, app->cfg.login_window_s,
 	    on_login_reserved, l);
 }
