@@ -551,11 +551,12 @@ h_login(struct osh_req *req)
 	};
 	struct json_object *o =
 	    osh_req_json(req, fields, OSH_ARRAY_LEN(fields));
-	struct auth_app *app = app_of(req);
+	struct auth_app *app;
 	struct login *l;
 
 	if (o == NULL)
-		return;
+		return; /* replied: req is gone */
+	app = app_of(req);
 	if ((l = calloc(1, sizeof(*l))) == NULL) {
 		body_put(o);
 		reply_result(req, AUTH_UNAVAILABLE, NULL);
@@ -1058,14 +1059,15 @@ h_service_token(struct osh_req *req)
 	};
 	struct json_object *o =
 	    osh_req_json(req, fields, OSH_ARRAY_LEN(fields));
-	struct auth_app *app = app_of(req);
+	struct auth_app *app;
 	struct osh_claims c;
 	struct json_object *out;
 	const char *name;
 	char *token;
 
 	if (o == NULL)
-		return;
+		return; /* replied: req is gone */
+	app = app_of(req);
 	name = osh_json_str(o, "service", "");
 	if (!auth_username_valid(name) ||
 	    !osh_const_streq(
