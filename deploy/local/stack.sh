@@ -152,6 +152,7 @@ start_postgres() {
 		printf '\\set pw %s\n' "'$(<"$RUN/secrets/db-password")'"
 		cat <<-'SQL'
 		SET log_min_duration_statement = -1;
+		SET client_min_messages = warning;
 		SELECT 'CREATE ROLE osh LOGIN' WHERE NOT EXISTS
 		    (SELECT 1 FROM pg_roles WHERE rolname = 'osh') \gexec
 		ALTER ROLE osh PASSWORD :'pw';
@@ -159,6 +160,7 @@ start_postgres() {
 		    (SELECT 1 FROM pg_database WHERE datname = 'osh') \gexec
 		\c osh
 		SET log_min_duration_statement = -1;
+		SET client_min_messages = warning;
 		REVOKE ALL ON DATABASE osh FROM PUBLIC;
 		REVOKE ALL ON SCHEMA public FROM PUBLIC;
 		SQL
