@@ -15,7 +15,8 @@ Q	:= @
 msg	= @printf '  %-6s %s\n'
 endif
 
-PKGS	:= libevent libcurl json-c libpq hiredis libjwt libsodium yaml-0.1 libcrypto
+PKGS	:= libevent libevent_openssl openssl libcurl json-c libpq hiredis libjwt \
+	   libsodium yaml-0.1
 WARN	:= -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
 	   -Wmissing-prototypes -Wmissing-declarations -Wold-style-definition \
 	   -Wpointer-arith -Wcast-qual -Wwrite-strings -Wformat=2 -Wvla \
@@ -84,12 +85,14 @@ endef
 $(foreach s,$(SERVICES),$(eval $(call service_rules,$(s))))
 
 # A unit test links libcommon and, when named test_<service>_*.c, that
-# service's objects except main.o.
-$(BUILD)/tests/%: tests/unit/%.c $(LIB)
+# service's objects except main.o (prerequisites too, so it relinks).
+test_objs = $(foreach s,$(SERVICES),$(if $(findstring test_$(subst -,_,$(s))_,$(1)),$(filter-out %/main.o,$($(s)_OBJ))))
+.SECONDEXPANSION:
+$(BUILD)/tests/%: tests/unit/%.c $(LIB) $$(call test_objs,$$*)
 	@mkdir -p $(dir $@)
 	$(msg) TEST $@
 	$(Q)$(CC) $(ALL_CFLAGS) -Iservices -o $@ $< \
-	    $(foreach s,$(SERVICES),$(if $(findstring test_$(subst -,_,$(s))_,$*),$(filter-out %/main.o,$($(s)_OBJ)))) \
+	    $(call test_objs,$*) \
 	    $(LIB) $(LDFLAGS_ALL) $(PKG_LIBS) -lcmocka
 
 deps:

@@ -267,11 +267,15 @@ write_env() {
 	: "\${OSH_SERVER_MGMT_URL:=http://127.0.0.1:$SERVER_MGMT_PORT}"
 	: "\${OSH_REDIS_HOST:=127.0.0.1}"
 	: "\${OSH_EXPORTER_CONFIG:=$RUN/ipmi-exporter.yml}"
+	# Discovery may scan the simulated BMCs on loopback, nothing else there
+	# (set but empty: nothing).
+	: "\${OSH_SCAN_ALLOW=127.0.0.1/32}"
 	export OSH_REDIS_PORT
 	export OSH_REDIS_PASSWORD_FILE OSH_JWT_ALG OSH_JWT_PUBLIC_KEY_FILE
 	export OSH_JWT_PRIVATE_KEY_FILE OSH_SERVICE_SECRET_FILE
 	export OSH_CREDENTIAL_KEYS_FILE OSH_BOOTSTRAP_ADMIN_PASSWORD_FILE
 	export OSH_AUTH_URL OSH_SERVER_MGMT_URL OSH_REDIS_HOST OSH_EXPORTER_CONFIG
+	export OSH_SCAN_ALLOW
 	ENV
 	# The module file holds BMC passwords: 0600 like every secret.
 	if [ ! -f "$RUN/ipmi-exporter.yml" ]; then

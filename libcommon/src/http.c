@@ -1,251 +1,598 @@
-/* http.c - the HTTP server on libevent's evhttp. This is the only file that
- * sees struct evhttp_request: requests become osh_req, replies go back
- * through osh_reply*, and every reply is counted and logged here. */
+/* http.c - the HTTP/1.1 server on libevent's listener and bufferevents:
+ * accepting (within a connection limit), TLS, reading requests with
+ * http_parse.c within deadlines, body limits known from the route before a
+ * body byte is read, keep-alive and pipelining, write back-pressure, and
+ * closing connections without losing their last reply. Requests and
+ * replies themselves live in http_req.c. */
 #include <arpa/inet.h>
-#include <sys/queue.h>
-#include <event2/buffer.h>
-#include <event2/event.h>
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
-#include <json-c/json.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <openssl/ssl.h>
 
-#include "osh/crypto.h"
-#include "osh/http.h"
-#include "osh/json.h"
+#include "http_int.h"
 #include "osh/log.h"
 #include "osh/metrics.h"
-#include "osh/router.h"
-#include "osh/util.h"
 
-#define MAX_PROXIES 8
+#define READ_HIGH (64 * 1024) /* input buffered while a request is handled */
+#define LINGER_MS 2000 /* draining a closing connection's input at most */
+#define ACCEPT_RETRY_MS 100 /* after running out of descriptors */
+#define LOG_EVERY_US 1000000 /* repeated warnings: once a second */
 
-struct osh_http {
-	struct evhttp *evh;
-	struct evhttp_bound_socket *sock;
-	osh_dispatch_fn dispatch;
-	void *arg;
-	void *app;
-	struct osh_metrics *metrics;
-	unsigned in_flight;
-	char proxies[MAX_PROXIES][64];
-	size_t nproxies;
-};
+static void conn_process(struct conn *c);
+static void conn_free(struct conn *c);
 
-/* What http.c keeps beside each osh_req. */
-struct transport {
-	struct evhttp_request *evreq; /* NULL once the client is gone */
-	struct evhttp_connection *evcon;
-	struct evkeyvalq query;
-	bool query_parsed;
-	int status; /* of a streamed reply */
-	const char *query_raw;
-};
-
-struct req_box {
-	struct osh_req req;
-	struct transport t;
-};
-
-static struct transport *
-tr(const struct osh_req *req)
+static void
+count(struct osh_metric *m, const char *labels)
 {
-	return req->transport;
-}
-
-static enum osh_method
-method_of(enum evhttp_cmd_type cmd)
-{
-	switch (cmd) {
-	case EVHTTP_REQ_GET: return OSH_GET;
-	case EVHTTP_REQ_POST: return OSH_POST;
-	case EVHTTP_REQ_PUT: return OSH_PUT;
-	case EVHTTP_REQ_PATCH: return OSH_PATCH;
-	case EVHTTP_REQ_DELETE: return OSH_DELETE;
-	case EVHTTP_REQ_HEAD: return OSH_HEAD;
-	case EVHTTP_REQ_OPTIONS: return OSH_OPTIONS;
-	default: return 0;
-	}
-}
-
-const char *
-osh_method_name(enum osh_method m)
-{
-	switch (m) {
-	case OSH_GET: return "GET";
-	case OSH_POST: return "POST";
-	case OSH_PUT: return "PUT";
-	case OSH_PATCH: return "PATCH";
-	case OSH_DELETE: return "DELETE";
-	case OSH_HEAD: return "HEAD";
-	case OSH_OPTIONS: return "OPTIONS";
-	}
-	return "OTHER";
-}
-
-static const char *
-reason(int status)
-{
-	switch (status) {
-	case 200: return "OK";
-	case 201: return "Created";
-	case 202: return "Accepted";
-	case 204: return "No Content";
-	case 400: return "Bad Request";
-	case 401: return "Unauthorized";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 409: return "Conflict";
-	case 413: return "Payload Too Large";
-	case 415: return "Unsupported Media Type";
-	case 422: return "Unprocessable Entity";
-	case 429: return "Too Many Requests";
-	case 500: return "Internal Server Error";
-	case 502: return "Bad Gateway";
-	case 503: return "Service Unavailable";
-	case 504: return "Gateway Timeout";
-	default: return "Status";
-	}
-}
-
-/* A request id from outside is kept only when it is short and plain. */
-static bool
-request_id_ok(const char *s)
-{
-	size_t n = 0;
-
-	for (; s[n] != '\0'; n++) {
-		char c = s[n];
-		if (n >= OSH_REQUEST_ID_MAX - 1 ||
-		    !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-			(c >= '0' && c <= '9') || c == '-' || c == '_' ||
-			c == '.'))
-			return false;
-	}
-	return n > 0;
-}
-
-static bool
-is_trusted_proxy(const struct osh_http *h, const char *addr)
-{
-	for (size_t i = 0; i < h->nproxies; i++)
-		if (strcmp(h->proxies[i], addr) == 0)
-			return true;
-	return false;
-}
-
-static bool
-addr_ok(const char *s)
-{
-	unsigned char buf[sizeof(struct in6_addr)];
-
-	return inet_pton(AF_INET, s, buf) == 1 ||
-	    inet_pton(AF_INET6, s, buf) == 1;
+	if (m != NULL)
+		osh_metric_add(m, labels, 1);
 }
 
 static void
-on_close(struct evhttp_connection *evcon, void *arg)
+gauge(struct osh_http *h)
 {
-	struct osh_req *req = arg;
-
-	(void)evcon;
-	tr(req)->evreq = NULL;
-	tr(req)->evcon = NULL;
+	if (h->m_conns != NULL)
+		osh_metric_set(h->m_conns, "", h->nconns);
 }
 
+/* Arms the connection's one deadline, or clears it (ms < 0). */
 static void
-req_free(struct osh_req *req)
+deadline(struct conn *c, int ms)
 {
-	struct transport *t = tr(req);
+	struct timeval tv;
 
-	if (t->evcon != NULL)
-		evhttp_connection_set_closecb(t->evcon, NULL, NULL);
-	if (t->query_parsed)
-		evhttp_clear_headers(&t->query);
-	for (size_t i = 0; i < req->nparams; i++)
-		free(req->params[i].value);
-	free(req->path);
-	free(req->body);
-	free(req);
-}
-
-static void
-set_client_addr(
-    struct osh_http *h, struct osh_req *req, struct evhttp_request *evreq)
-{
-	char *peer = NULL;
-	ev_uint16_t port = 0;
-	const char *fwd;
-
-	evhttp_connection_get_peer(
-	    evhttp_request_get_connection(evreq), &peer, &port);
-	osh_strlcpy(req->client_addr, peer != NULL ? peer : "unknown",
-	    sizeof(req->client_addr));
-	if (peer == NULL || !is_trusted_proxy(h, peer))
-		return;
-	fwd = evhttp_find_header(
-	    evhttp_request_get_input_headers(evreq), "X-Real-IP");
-	if (fwd != NULL && addr_ok(fwd))
-		osh_strlcpy(req->client_addr, fwd, sizeof(req->client_addr));
-}
-
-static void
-on_request(struct evhttp_request *evreq, void *arg)
-{
-	struct osh_http *h = arg;
-	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(evreq);
-	struct evbuffer *in = evhttp_request_get_input_buffer(evreq);
-	struct req_box *box;
-	struct osh_req *req;
-	const char *rid, *path;
-	size_t plen = 0;
-
-	if ((box = calloc(1, sizeof(*box))) == NULL) {
-		evhttp_send_error(evreq, 503, "out of memory");
+	if (ms < 0) {
+		evtimer_del(c->timer);
 		return;
 	}
-	req = &box->req;
-	req->transport = &box->t;
-	req->server = h;
-	req->app = h->app;
-	req->start_us = osh_now_us();
-	box->t.evreq = evreq;
-	box->t.evcon = evhttp_request_get_connection(evreq);
-	h->in_flight++;
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	evtimer_add(c->timer, &tv);
+}
 
-	rid = evhttp_find_header(
-	    evhttp_request_get_input_headers(evreq), "X-Request-Id");
-	if (rid != NULL && request_id_ok(rid))
-		osh_strlcpy(req->request_id, rid, sizeof(req->request_id));
-	else
-		osh_random_token(req->request_id, sizeof(req->request_id), 12);
-	set_client_addr(h, req, evreq);
-	evhttp_connection_set_closecb(box->t.evcon, on_close, req);
+/* The last reply is written: on to the next request, or close. A closing
+ * connection with input still coming lingers: closing a socket with
+ * unread input sends a reset, which may destroy the reply in flight. */
+static void
+conn_flushed(struct conn *c)
+{
+	struct evbuffer *in = bufferevent_get_input(c->bev);
 
-	req->method = method_of(evhttp_request_get_command(evreq));
-	path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
-	box->t.query_raw = uri != NULL ? evhttp_uri_get_query(uri) : NULL;
-	req->path =
-	    evhttp_uridecode(path != NULL && *path ? path : "/", 0, &plen);
-	if (req->path == NULL || strlen(req->path) != plen ||
-	    !osh_utf8_valid(req->path, plen)) {
-		osh_reply_error(
-		    req, 400, "bad_request", NULL, "request path is not valid");
-		return;
-	}
-	req->body_len = evbuffer_get_length(in);
-	if (req->body_len > 0) {
-		if ((req->body = malloc(req->body_len + 1)) == NULL) {
-			osh_reply_error(req, 503, NULL, NULL, "out of memory");
+	if (!c->keep_alive || c->h->stopping) {
+		if (c->eof || (!c->discard && evbuffer_get_length(in) == 0)) {
+			conn_free(c);
 			return;
 		}
-		evbuffer_remove(in, req->body, req->body_len);
-		req->body[req->body_len] = '\0';
+		c->state = CONN_LINGER;
+		evbuffer_drain(in, evbuffer_get_length(in));
+		if (!c->tls)
+			shutdown(bufferevent_getfd(c->bev), SHUT_WR);
+		bufferevent_enable(c->bev, EV_READ);
+		deadline(c, LINGER_MS);
+		return;
 	}
-	h->dispatch(req, h->arg);
+	osh_http_parser_reset(&c->parser);
+	osh_buf_release(&c->body);
+	if (evbuffer_get_length(in) > 0) {
+		c->state = CONN_HEAD;
+		deadline(c, c->h->header_ms);
+		conn_process(c);
+	} else {
+		c->state = CONN_IDLE;
+		deadline(c, c->h->idle_ms);
+	}
+}
+
+void
+http_conn_replied(struct conn *c, bool close)
+{
+	c->req = NULL;
+	if (close)
+		c->keep_alive = false;
+	c->state = CONN_FLUSHING;
+	deadline(c, -1);
+	/* The write callback finishes the job once the reply is out. */
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+		deadline(c, 0);
+}
+
+/* Answers the request being read with an error and closes the connection
+ * afterwards; its input is not read any further. */
+static void
+conn_refuse(struct conn *c, int status, const char *msg)
+{
+	c->keep_alive = false;
+	c->discard = true;
+	if (c->req == NULL && (c->req = http_req_new(c, NULL)) == NULL) {
+		/* Out of memory: close from the timer, not under a caller
+		 * that still holds c. */
+		c->state = CONN_LINGER;
+		deadline(c, 0);
+		return;
+	}
+	c->state = CONN_HANDLING;
+	deadline(c, -1);
+	c->req->t.dispatched = true;
+	osh_reply_error(&c->req->req, status, NULL, NULL, "%s", msg);
+}
+
+static void
+conn_dispatch(struct conn *c)
+{
+	struct req_box *b = c->req;
+	struct osh_http *h = c->h;
+
+	if (c->body.len > 0) {
+		b->req.body_len = c->body.len;
+		b->req.body = osh_buf_steal(&c->body);
+	}
+	osh_buf_release(&c->body);
+	c->state = CONN_HANDLING;
+	deadline(c, -1);
+	b->t.dispatched = true;
+	h->dispatch(&b->req, h->arg);
+}
+
+/* The head is in: the request is created, and its body limit is known
+ * before any of the body is read. */
+static void
+conn_head(struct conn *c)
+{
+	struct osh_http *h = c->h;
+	struct osh_http_head *head = osh_http_parser_take_head(&c->parser);
+	bool body;
+	int64_t limit;
+	char msg[80];
+
+	if (head == NULL || (c->req = http_req_new(c, head)) == NULL) {
+		if (c->req == NULL)
+			osh_http_head_free(head);
+		conn_refuse(c, 503, "out of memory");
+		return;
+	}
+	if (!head->keep_alive)
+		c->keep_alive = false;
+	if (head->query != NULL &&
+	    osh_http_query_parse(
+		head->query, strlen(head->query), &c->req->t.query) != 0) {
+		conn_refuse(c, 400, "query string is not valid");
+		return;
+	}
+	body = head->framing != OSH_HTTP_NO_BODY;
+	limit = h->body_limit != NULL
+	    ? h->body_limit(h->body_limit_arg, head->method, head->path)
+	    : (int64_t)h->max_body;
+	if (limit < 0) {
+		/* Nothing serves it: the dispatcher answers 404 or 405,
+		 * without the body, which stays unread. */
+		if (body) {
+			c->keep_alive = false;
+			c->discard = true;
+		}
+		conn_dispatch(c);
+		return;
+	}
+	if ((uint64_t)limit > h->max_body)
+		limit = (int64_t)h->max_body;
+	if (body && limit == 0) {
+		conn_refuse(c, 400, "this endpoint takes no request body");
+		return;
+	}
+	if (head->framing == OSH_HTTP_LENGTH &&
+	    head->content_length > (uint64_t)limit) {
+		snprintf(msg, sizeof(msg),
+		    "request body larger than %lld bytes", (long long)limit);
+		conn_refuse(c, 413, msg);
+		return;
+	}
+	if (!body) {
+		conn_dispatch(c);
+		return;
+	}
+	osh_http_parser_body_max(&c->parser, (uint64_t)limit);
+	osh_buf_init(&c->body, 0);
+	if (head->expect_continue)
+		bufferevent_write(c->bev, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+	c->state = CONN_BODY;
+	deadline(c, h->body_ms);
+}
+
+static void
+conn_parse_error(struct conn *c)
+{
+	char msg[80];
+
+	if (c->parser.status == 413)
+		snprintf(msg, sizeof(msg),
+		    "request body larger than %llu bytes",
+		    (unsigned long long)c->parser.body_max);
+	else
+		osh_strlcpy(msg, c->parser.error, sizeof(msg));
+	conn_refuse(c, c->parser.status, msg);
+}
+
+/* Feeds buffered input to the parser while a request is being read. */
+static void
+conn_process(struct conn *c)
+{
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+
+	while (c->state == CONN_HEAD || c->state == CONN_BODY) {
+		struct evbuffer_iovec v;
+		enum osh_http_result r;
+		size_t used = 0;
+
+		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
+			v.iov_len = 0;
+		if (v.iov_len == 0 && c->state == CONN_HEAD)
+			return;
+		if (c->state == CONN_HEAD)
+			r = osh_http_parse_head(
+			    &c->parser, v.iov_base, v.iov_len, &used);
+		else
+			r = osh_http_parse_body(
+			    &c->parser, v.iov_base, v.iov_len, &used, &c->body);
+		evbuffer_drain(in, used);
+		if (r == OSH_HTTP_ERROR) {
+			conn_parse_error(c);
+			return;
+		}
+		if (r == OSH_HTTP_MORE) {
+			if (v.iov_len == 0)
+				return;
+			continue;
+		}
+		if (c->state == CONN_HEAD)
+			conn_head(c);
+		else
+			conn_dispatch(c);
+	}
+}
+
+static void
+on_read(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+
+	switch (c->state) {
+	case CONN_LINGER: evbuffer_drain(in, evbuffer_get_length(in)); return;
+	case CONN_IDLE:
+		/* The head's deadline runs from its first byte. */
+		c->state = CONN_HEAD;
+		deadline(c, c->h->header_ms);
+		conn_process(c);
+		return;
+	case CONN_HEAD:
+	case CONN_BODY: conn_process(c); return;
+	case CONN_HANDLING:
+	case CONN_FLUSHING:
+		/* A pipelined request waits (up to READ_HIGH bytes). */
+		return;
+	}
+}
+
+static void
+on_write(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+
+	/* Also called once the socket is first writable, before any reply:
+	 * only an empty buffer means the reply is out. */
+	if (c->state == CONN_FLUSHING &&
+	    evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		conn_flushed(c);
+}
+
+static void
+on_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)bev;
+	if (what & BEV_EVENT_CONNECTED)
+		return; /* TLS handshake done */
+	if (what & BEV_EVENT_TIMEOUT)
+		count(c->h->m_timeouts, "kind=\"write\"");
+	else if ((what & BEV_EVENT_EOF) && c->state == CONN_FLUSHING) {
+		/* A half-close after the request: the reply still goes. */
+		c->eof = true;
+		c->keep_alive = false;
+		bufferevent_disable(c->bev, EV_READ);
+		return;
+	}
+	conn_free(c);
+}
+
+static void
+on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)fd;
+	(void)what;
+	switch (c->state) {
+	case CONN_IDLE:
+		count(c->h->m_timeouts, "kind=\"idle\"");
+		conn_free(c);
+		return;
+	case CONN_HEAD:
+		count(c->h->m_timeouts, "kind=\"header\"");
+		if (!osh_http_parser_started(&c->parser)) {
+			conn_free(c);
+			return;
+		}
+		conn_refuse(c, 408, "request head not received in time");
+		return;
+	case CONN_BODY:
+		count(c->h->m_timeouts, "kind=\"body\"");
+		conn_refuse(c, 408, "request body not received in time");
+		return;
+	case CONN_FLUSHING:
+		/* Armed at 0 when nothing was left to write, or the bound on
+		 * a refused connection. */
+		if (c->refused &&
+		    evbuffer_get_length(bufferevent_get_output(c->bev)) > 0) {
+			conn_free(c);
+			return;
+		}
+		conn_flushed(c);
+		return;
+	case CONN_LINGER: conn_free(c); return;
+	case CONN_HANDLING: return;
+	}
+}
+
+static void
+conn_free(struct conn *c)
+{
+	struct osh_http *h = c->h;
+
+	if (c->req != NULL) {
+		if (c->req->t.dispatched) {
+			/* The handler keeps its request: detached, it
+			 * replies into the void. */
+			c->req->t.conn = NULL;
+			count(h->m_gone, "");
+		} else {
+			http_req_drop(c->req);
+		}
+	}
+	TAILQ_REMOVE(&h->conns, c, link);
+	h->nconns--;
+	gauge(h);
+	bufferevent_free(c->bev);
+	event_free(c->timer);
+	osh_http_parser_release(&c->parser);
+	osh_buf_release(&c->body);
+	free(c);
+}
+
+static void
+peer_name(const struct sockaddr *sa, char *out, size_t len)
+{
+	const void *a = NULL;
+
+	if (sa->sa_family == AF_INET)
+		a = &((const struct sockaddr_in *)(const void *)sa)->sin_addr;
+	else if (sa->sa_family == AF_INET6)
+		a = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+	if (a == NULL ||
+	    inet_ntop(sa->sa_family, a, out, (socklen_t)len) == NULL)
+		osh_strlcpy(out, "unknown", len);
+}
+
+/* Over the limit: a short answer, then close. */
+static void
+conn_over_limit(struct conn *c)
+{
+	static const char reply[] =
+	    "HTTP/1.1 503 Service Unavailable\r\n"
+	    "Content-Type: application/json\r\n"
+	    "Retry-After: 1\r\n"
+	    "Cache-Control: no-store\r\n"
+	    "Connection: close\r\n"
+	    "Content-Length: 94\r\n\r\n"
+	    "{\"error\":{\"code\":\"unavailable\",\"message\":\"too many "
+	    "connections, retry later\",\"request_id\":\"\"}}";
+	struct osh_http *h = c->h;
+	uint64_t now = osh_now_us();
+
+	_Static_assert(sizeof("{\"error\":{\"code\":\"unavailable\",\"message"
+			      "\":\"too many connections, retry later\","
+			      "\"request_id\":\"\"}}") -
+		    1 ==
+		94,
+	    "body length");
+	count(h->m_refused, "reason=\"limit\"");
+	if (now - h->refusal_logged_us >= LOG_EVERY_US) {
+		h->refusal_logged_us = now;
+		osh_log_warn(NULL,
+		    "msg=\"connection limit reached\" limit=%u client=\"%s\"",
+		    h->max_conns, c->peer);
+	}
+	c->refused = true;
+	c->keep_alive = false;
+	c->discard = true;
+	c->state = CONN_FLUSHING;
+	bufferevent_write(c->bev, reply, sizeof(reply) - 1);
+	deadline(c, h->header_ms);
+}
+
+static struct bufferevent *
+new_bev(struct osh_http *h, evutil_socket_t fd)
+{
+	int opts = BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS;
+	struct bufferevent *bev;
+	SSL *ssl;
+
+	if (h->tls == NULL)
+		return bufferevent_socket_new(h->base, fd, opts);
+	if ((ssl = SSL_new(h->tls)) == NULL)
+		return NULL;
+	/* Renegotiation is a cheap way for a client to make us work hard,
+	 * and no client of ours needs it. */
+	SSL_set_options(ssl, SSL_OP_NO_RENEGOTIATION);
+	bev = bufferevent_openssl_socket_new(
+	    h->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING, opts);
+	if (bev == NULL) {
+		SSL_free(ssl);
+		return NULL;
+	}
+	/* Clients often close without close_notify: not an error here. */
+	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	return bev;
+}
+
+static void
+on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+    int socklen, void *arg)
+{
+	struct osh_http *h = arg;
+	struct timeval wt;
+	struct conn *c;
+
+	(void)l;
+	(void)socklen;
+	if (h->nconns >= h->hard_conns || h->stopping) {
+		count(h->m_refused, "reason=\"overload\"");
+		evutil_closesocket(fd);
+		return;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		goto out_close;
+	c->h = h;
+	c->tls = h->tls != NULL;
+	c->keep_alive = true;
+	osh_http_parser_init(&c->parser);
+	osh_buf_init(&c->body, 0);
+	peer_name(sa, c->peer, sizeof(c->peer));
+	if ((c->timer = evtimer_new(h->base, on_timer, c)) == NULL)
+		goto out_free;
+	if ((c->bev = new_bev(h, fd)) == NULL)
+		goto out_free_timer;
+	TAILQ_INSERT_TAIL(&h->conns, c, link);
+	h->nconns++;
+	gauge(h);
+	bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, READ_HIGH);
+	wt.tv_sec = h->write_ms / 1000;
+	wt.tv_usec = (h->write_ms % 1000) * 1000;
+	bufferevent_set_timeouts(c->bev, NULL, &wt);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	if (h->nconns > h->max_conns) {
+		conn_over_limit(c);
+		return;
+	}
+	c->state = CONN_HEAD;
+	deadline(c, h->header_ms);
+	return;
+out_free_timer:
+	event_free(c->timer);
+out_free:
+	osh_http_parser_release(&c->parser);
+	free(c);
+out_close:
+	evutil_closesocket(fd);
+}
+
+static void
+on_accept_retry(evutil_socket_t fd, short what, void *arg)
+{
+	struct osh_http *h = arg;
+
+	(void)fd;
+	(void)what;
+	if (h->listener != NULL)
+		evconnlistener_enable(h->listener);
+}
+
+/* accept(2) failed: out of descriptors, most likely. Pausing is better
+ * than spinning on a listener that stays readable. */
+static void
+on_accept_error(struct evconnlistener *l, void *arg)
+{
+	struct osh_http *h = arg;
+	struct timeval tv = {0, ACCEPT_RETRY_MS * 1000};
+	int err = EVUTIL_SOCKET_ERROR();
+	uint64_t now = osh_now_us();
+
+	if (now - h->accept_error_logged_us >= LOG_EVERY_US) {
+		h->accept_error_logged_us = now;
+		osh_log_warn(NULL,
+		    "msg=\"accept failed\" error=\"%s\" connections=%u",
+		    evutil_socket_error_to_string(err), h->nconns);
+	}
+	evconnlistener_disable(l);
+	evtimer_add(h->accept_retry, &tv);
+}
+
+static struct evconnlistener *
+listen_on(struct osh_http *h, const char *addr, int port)
+{
+	struct addrinfo hints, *ai = NULL;
+	struct evconnlistener *l = NULL;
+	char portstr[8];
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV;
+	snprintf(portstr, sizeof(portstr), "%d", port);
+	if (getaddrinfo(addr, portstr, &hints, &ai) != 0 || ai == NULL)
+		return NULL;
+	l = evconnlistener_new_bind(h->base, on_accept, h,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
+	    511, ai->ai_addr, (int)ai->ai_addrlen);
+	freeaddrinfo(ai);
+	return l;
+}
+
+static void
+metrics_init(struct osh_http *h, struct osh_metrics *m)
+{
+	if (m == NULL)
+		return;
+	h->metrics = m;
+	h->m_conns = osh_metric_new(m, "osh_http_connections",
+	    "Open client connections", OSH_GAUGE, NULL, 0);
+	h->m_refused = osh_metric_new(m, "osh_http_connections_refused_total",
+	    "Connections refused: over the limit (503) or far over it "
+	    "(closed at once)",
+	    OSH_COUNTER, NULL, 0);
+	h->m_timeouts = osh_metric_new(m, "osh_http_timeouts_total",
+	    "Connections cut by a deadline: request head, body, keep-alive "
+	    "idle, reply write",
+	    OSH_COUNTER, NULL, 0);
+	h->m_gone = osh_metric_new(m, "osh_http_client_gone_total",
+	    "Requests whose client went away before the reply", OSH_COUNTER,
+	    NULL, 0);
+	gauge(h);
+	osh_metric_add(h->m_refused, "reason=\"limit\"", 0);
+	osh_metric_add(h->m_refused, "reason=\"overload\"", 0);
+	osh_metric_add(h->m_gone, "", 0);
+	osh_metric_add(h->m_timeouts, "kind=\"header\"", 0);
+	osh_metric_add(h->m_timeouts, "kind=\"body\"", 0);
+	osh_metric_add(h->m_timeouts, "kind=\"idle\"", 0);
+	osh_metric_add(h->m_timeouts, "kind=\"write\"", 0);
+}
+
+static int
+or_default(int v, int def)
+{
+	return v > 0 ? v : def;
 }
 
 struct osh_http *
@@ -254,51 +601,88 @@ osh_http_new(struct event_base *base, const struct osh_http_options *opt,
 {
 	struct osh_http *h;
 	char list[512], *tok, *save = NULL;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
 
 	if ((h = calloc(1, sizeof(*h))) == NULL)
 		return NULL;
+	h->base = base;
 	h->dispatch = dispatch;
 	h->arg = arg;
 	h->app = opt->app;
-	h->metrics = opt->metrics;
+	h->body_limit = opt->body_limit;
+	h->body_limit_arg = opt->body_limit_arg;
+	h->max_body = opt->max_body;
+	h->max_conns = (unsigned)or_default(
+	    opt->max_connections, OSH_HTTP_MAX_CONNECTIONS);
+	h->hard_conns =
+	    h->max_conns + (h->max_conns / 8 > 16 ? h->max_conns / 8 : 16);
+	h->header_ms =
+	    or_default(opt->header_timeout_ms, OSH_HTTP_HEADER_TIMEOUT_MS);
+	h->body_ms = or_default(opt->body_timeout_ms, OSH_HTTP_BODY_TIMEOUT_MS);
+	h->idle_ms = or_default(opt->idle_timeout_ms, OSH_HTTP_IDLE_TIMEOUT_MS);
+	h->write_ms =
+	    or_default(opt->write_timeout_ms, OSH_HTTP_WRITE_TIMEOUT_MS);
+	h->port = -1;
+	TAILQ_INIT(&h->conns);
+	LIST_INIT(&h->reqs);
+	metrics_init(h, opt->metrics);
 	osh_strlcpy(list, opt->trusted_proxies ? opt->trusted_proxies : "",
 	    sizeof(list));
 	for (tok = strtok_r(list, ", ", &save);
-	     tok != NULL && h->nproxies < MAX_PROXIES;
+	     tok != NULL && h->nproxies < HTTP_MAX_PROXIES;
 	     tok = strtok_r(NULL, ", ", &save))
 		osh_strlcpy(h->proxies[h->nproxies++], tok, 64);
-	if ((h->evh = evhttp_new(base)) == NULL)
+	osh_http_set_tls(h, opt->tls);
+	if ((h->accept_retry = evtimer_new(base, on_accept_retry, h)) == NULL)
 		goto out_free;
-	evhttp_set_allowed_methods(h->evh,
-	    EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
-		EVHTTP_REQ_PATCH | EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD |
-		EVHTTP_REQ_OPTIONS);
-	evhttp_set_max_body_size(h->evh, (ev_ssize_t)opt->max_body);
-	evhttp_set_max_headers_size(h->evh, 16384);
-	evhttp_set_timeout(
-	    h->evh, opt->idle_timeout_s > 0 ? opt->idle_timeout_s : 60);
-	evhttp_set_gencb(h->evh, on_request, h);
-	h->sock = evhttp_bind_socket_with_handle(
-	    h->evh, opt->addr, (ev_uint16_t)opt->port);
-	if (h->sock == NULL) {
-		osh_log_error(NULL, "msg=\"cannot listen\" addr=\"%s\" port=%d",
-		    opt->addr, opt->port);
-		goto out_free_evh;
+	if ((h->listener = listen_on(h, opt->addr, opt->port)) == NULL) {
+		osh_log_error(NULL,
+		    "msg=\"cannot listen\" addr=\"%s\" port=%d error=\"%s\"",
+		    opt->addr, opt->port, strerror(errno));
+		goto out_free;
 	}
+	evconnlistener_set_error_cb(h->listener, on_accept_error);
+	if (getsockname(evconnlistener_get_fd(h->listener),
+		(struct sockaddr *)&ss, &sl) == 0)
+		h->port = ntohs(ss.ss_family == AF_INET6
+			? ((struct sockaddr_in6 *)&ss)->sin6_port
+			: ((struct sockaddr_in *)&ss)->sin_port);
 	return h;
-out_free_evh:
-	evhttp_free(h->evh);
 out_free:
-	free(h);
+	osh_http_free(h);
 	return NULL;
+}
+
+void
+osh_http_set_tls(struct osh_http *h, struct ssl_ctx_st *ctx)
+{
+	if (ctx != NULL)
+		SSL_CTX_up_ref(ctx);
+	if (h->tls != NULL)
+		SSL_CTX_free(h->tls);
+	h->tls = ctx;
 }
 
 void
 osh_http_stop_accepting(struct osh_http *h)
 {
-	if (h->sock != NULL) {
-		evhttp_del_accept_socket(h->evh, h->sock);
-		h->sock = NULL;
+	struct conn *c, *next;
+
+	h->stopping = true;
+	if (h->listener != NULL) {
+		evconnlistener_free(h->listener);
+		h->listener = NULL;
+		h->port = -1;
+	}
+	/* Idle connections go now; the others after their reply. */
+	for (c = TAILQ_FIRST(&h->conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, link);
+		c->keep_alive = false;
+		if (c->state == CONN_IDLE ||
+		    (c->state == CONN_HEAD &&
+			!osh_http_parser_started(&c->parser)))
+			conn_free(c);
 	}
 }
 
@@ -308,241 +692,36 @@ osh_http_in_flight(const struct osh_http *h)
 	return h->in_flight;
 }
 
+unsigned
+osh_http_connections(const struct osh_http *h)
+{
+	return h->nconns;
+}
+
+int
+osh_http_port(const struct osh_http *h)
+{
+	return h->port;
+}
+
 void
 osh_http_free(struct osh_http *h)
 {
+	struct req_box *b;
+
 	if (h == NULL)
 		return;
-	evhttp_free(h->evh);
+	if (h->listener != NULL)
+		evconnlistener_free(h->listener);
+	while (!TAILQ_EMPTY(&h->conns))
+		conn_free(TAILQ_FIRST(&h->conns));
+	/* Requests still with their handlers outlive the server. */
+	while ((b = LIST_FIRST(&h->reqs)) != NULL) {
+		LIST_REMOVE(b, t.link);
+		b->req.server = NULL;
+	}
+	if (h->accept_retry != NULL)
+		event_free(h->accept_retry);
+	osh_http_set_tls(h, NULL);
 	free(h);
-}
-
-const char *
-osh_req_header(struct osh_req *req, const char *name)
-{
-	if (tr(req)->evreq == NULL)
-		return NULL;
-	return evhttp_find_header(
-	    evhttp_request_get_input_headers(tr(req)->evreq), name);
-}
-
-static void
-parse_query(struct osh_req *req)
-{
-	struct transport *t = tr(req);
-
-	if (t->query_parsed)
-		return;
-	TAILQ_INIT(&t->query);
-	if (t->query_raw != NULL &&
-	    evhttp_parse_query_str(t->query_raw, &t->query) != 0) {
-		evhttp_clear_headers(&t->query);
-		TAILQ_INIT(&t->query);
-	}
-	t->query_parsed = true;
-}
-
-const char *
-osh_req_query(struct osh_req *req, const char *name)
-{
-	parse_query(req);
-	return evhttp_find_header(&tr(req)->query, name);
-}
-
-void
-osh_req_query_each(struct osh_req *req,
-    bool (*fn)(const char *key, const char *value, void *arg), void *arg)
-{
-	struct evkeyval *kv;
-
-	parse_query(req);
-	TAILQ_FOREACH(kv, &tr(req)->query, next)
-	{
-		if (!fn(kv->key, kv->value, arg))
-			break;
-	}
-}
-
-const char *
-osh_req_param(const struct osh_req *req, const char *name)
-{
-	for (size_t i = 0; i < req->nparams; i++)
-		if (strcmp(req->params[i].name, name) == 0)
-			return req->params[i].value;
-	return NULL;
-}
-
-bool
-osh_req_alive(const struct osh_req *req)
-{
-	return tr(req)->evreq != NULL;
-}
-
-void
-osh_resp_header(struct osh_req *req, const char *name, const char *value)
-{
-	if (tr(req)->evreq == NULL)
-		return;
-	evhttp_add_header(
-	    evhttp_request_get_output_headers(tr(req)->evreq), name, value);
-}
-
-/* Counts, logs and forgets a request whose reply has gone out. */
-static void
-finish(struct osh_req *req, int status)
-{
-	struct osh_http *h = req->server;
-	double secs = (double)(osh_now_us() - req->start_us) / 1e6;
-	const char *route = req->route ? req->route->pattern : "unmatched";
-	char path[256];
-
-	if (h->metrics != NULL)
-		osh_metrics_http(h->metrics, route,
-		    osh_method_name(req->method), status, secs);
-	osh_log(status >= 500 ? OSH_LOG_WARN : OSH_LOG_INFO, req->request_id,
-	    "msg=\"request\" method=%s path=\"%s\" route=\"%s\" status=%d "
-	    "duration_ms=%.2f client=\"%s\"%s",
-	    osh_method_name(req->method),
-	    osh_log_quote(req->path, path, sizeof(path)), route, status,
-	    secs * 1000.0, req->client_addr,
-	    osh_req_alive(req) ? "" : " client_gone=true");
-	h->in_flight--;
-	req_free(req);
-}
-
-static void
-common_headers(
-    struct evkeyvalq *out, const struct osh_req *req, const char *ctype)
-{
-	if (ctype != NULL)
-		evhttp_add_header(out, "Content-Type", ctype);
-	evhttp_add_header(out, "X-Request-Id", req->request_id);
-	if (evhttp_find_header(out, "Cache-Control") == NULL)
-		evhttp_add_header(out, "Cache-Control", "no-store");
-}
-
-void
-osh_reply(struct osh_req *req, int status, const char *content_type,
-    const void *body, size_t len)
-{
-	struct evhttp_request *evreq = tr(req)->evreq;
-
-	if (evreq != NULL) {
-		struct evbuffer *buf = evhttp_request_get_output_buffer(evreq);
-
-		common_headers(evhttp_request_get_output_headers(evreq), req,
-		    len > 0 ? content_type : NULL);
-		if (len > 0)
-			evbuffer_add(buf, body, len);
-		/* The connection may outlive the request: forget it first. */
-		evhttp_connection_set_closecb(tr(req)->evcon, NULL, NULL);
-		tr(req)->evcon = NULL;
-		evhttp_send_reply(evreq, status, reason(status), NULL);
-	}
-	finish(req, status);
-}
-
-void
-osh_reply_json(struct osh_req *req, int status, struct json_object *obj)
-{
-	size_t len = 0;
-	const char *s = NULL;
-
-	if (obj != NULL)
-		s = json_object_to_json_string_length(obj,
-		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
-		    &len);
-	osh_reply(req, status, "application/json", s, len);
-	json_object_put(obj);
-}
-
-void
-osh_reply_err(struct osh_req *req, const struct osh_err *err)
-{
-	osh_reply_json(req, err->status, osh_err_json(err, req->request_id));
-}
-
-struct json_object *
-osh_req_json(struct osh_req *req, const struct osh_field *f, size_t n)
-{
-	struct osh_err err;
-	struct json_object *o;
-
-	if (req->body_len == 0)
-		o = json_object_new_object();
-	else if ((o = osh_json_parse(req->body, req->body_len,
-		      OSH_JSON_MAX_DEPTH, &err)) == NULL) {
-		osh_reply_err(req, &err);
-		return NULL;
-	}
-	if (osh_json_check(o, f, n, &err) != 0) {
-		json_object_put(o);
-		osh_reply_err(req, &err);
-		return NULL;
-	}
-	return o;
-}
-
-bool
-osh_req_id(struct osh_req *req, const char *name, const char *what, int64_t *id)
-{
-	if (!osh_parse_int(osh_req_param(req, name), 1, INT64_MAX, id)) {
-		osh_reply_error(req, 404, NULL, name, "%s not found", what);
-		return false;
-	}
-	return true;
-}
-
-void
-osh_reply_error(struct osh_req *req, int status, const char *code,
-    const char *field, const char *fmt, ...)
-{
-	struct osh_err err;
-	va_list ap;
-
-	err.status = status;
-	err.code = code != NULL ? code : osh_err_code_for(status);
-	osh_strlcpy(err.field, field != NULL ? field : "", sizeof(err.field));
-	va_start(ap, fmt);
-	vsnprintf(err.message, sizeof(err.message), fmt, ap);
-	va_end(ap);
-	osh_reply_err(req, &err);
-}
-
-void
-osh_reply_start(struct osh_req *req, int status, const char *ctype)
-{
-	struct evhttp_request *evreq = tr(req)->evreq;
-
-	tr(req)->status = status;
-	if (evreq == NULL)
-		return;
-	common_headers(evhttp_request_get_output_headers(evreq), req, ctype);
-	evhttp_send_reply_start(evreq, status, reason(status));
-}
-
-void
-osh_reply_chunk(struct osh_req *req, const void *data, size_t len)
-{
-	struct evhttp_request *evreq = tr(req)->evreq;
-	struct evbuffer *buf;
-
-	if (evreq == NULL || len == 0)
-		return;
-	if ((buf = evbuffer_new()) == NULL)
-		return;
-	evbuffer_add(buf, data, len);
-	evhttp_send_reply_chunk(evreq, buf);
-	evbuffer_free(buf);
-}
-
-void
-osh_reply_end(struct osh_req *req)
-{
-	if (tr(req)->evreq != NULL) {
-		evhttp_connection_set_closecb(tr(req)->evcon, NULL, NULL);
-		tr(req)->evcon = NULL;
-		evhttp_send_reply_end(tr(req)->evreq);
-	}
-	finish(req, tr(req)->status);
 }

@@ -170,7 +170,8 @@ osh_router_match(const struct osh_router *r, enum osh_method method,
 
 		if (!match_one(c, segs, lens, nsegs))
 			continue;
-		if (c->route->method != method) {
+		if (c->route->method != method &&
+		    !(method == OSH_HEAD && c->route->method == OSH_GET)) {
 			*allowed |= c->route->method;
 			continue;
 		}
@@ -185,6 +186,21 @@ osh_router_match(const struct osh_router *r, enum osh_method method,
 		return c->route;
 	}
 	return NULL;
+}
+
+int64_t
+osh_router_body_limit(void *arg, enum osh_method method, const char *path)
+{
+	const struct osh_router *r = arg;
+	const struct osh_route *rt;
+	struct osh_param params[OSH_MAX_PARAMS];
+	size_t n = 0;
+	unsigned allowed;
+
+	rt = osh_router_match(r, method, path, params, &n, &allowed);
+	for (size_t i = 0; i < n; i++)
+		free(params[i].value);
+	return rt != NULL ? (int64_t)rt->max_body : -1;
 }
 
 static void

@@ -55,7 +55,7 @@ readable(const void *field, char *err, size_t len)
 	return false;
 }
 
-#define NCOMMON 19
+#define NCOMMON 24
 
 /* The settings every service reads, pointing into cfg. */
 static void
@@ -104,6 +104,21 @@ common_items(struct osh_common_config *cfg, struct osh_config_item *out)
 	    {"OSH_SHUTDOWN_TIMEOUT_MS", OSH_CONF_INT, C(shutdown_timeout_ms),
 		"10000", 0, 600000, NULL,
 		"how long requests may finish on stop"},
+	    {"OSH_HTTP_MAX_CONNECTIONS", OSH_CONF_INT, C(http_max_connections),
+		"512", 1, 65536, NULL,
+		"client connections served at once (more: 503)"},
+	    {"OSH_HTTP_HEADER_TIMEOUT_MS", OSH_CONF_INT,
+		C(http_header_timeout_ms), "10000", 100, 600000, NULL,
+		"deadline of a whole request head"},
+	    {"OSH_HTTP_BODY_TIMEOUT_MS", OSH_CONF_INT, C(http_body_timeout_ms),
+		"30000", 100, 3600000, NULL,
+		"deadline of a whole request body"},
+	    {"OSH_HTTP_IDLE_TIMEOUT_MS", OSH_CONF_INT, C(http_idle_timeout_ms),
+		"75000", 100, 3600000, NULL,
+		"keep-alive connection without a request"},
+	    {"OSH_HTTP_WRITE_TIMEOUT_MS", OSH_CONF_INT,
+		C(http_write_timeout_ms), "30000", 100, 3600000, NULL,
+		"reply that the client does not read"},
 	};
 #undef C
 	_Static_assert(sizeof(items) / sizeof(items[0]) == NCOMMON, "NCOMMON");
@@ -556,7 +571,14 @@ osh_service_main(const struct osh_service_def *def, int argc, char **argv)
 	    .addr = svc.cfg.listen_addr,
 	    .port = (int)svc.cfg.port,
 	    .max_body = (size_t)svc.cfg.max_body,
-	    .idle_timeout_s = 60,
+	    .idle_timeout_ms = (int)svc.cfg.http_idle_timeout_ms,
+	    .max_connections = (int)svc.cfg.http_max_connections,
+	    .header_timeout_ms = (int)svc.cfg.http_header_timeout_ms,
+	    .body_timeout_ms = (int)svc.cfg.http_body_timeout_ms,
+	    .write_timeout_ms = (int)svc.cfg.http_write_timeout_ms,
+	    .body_limit = osh_router_body_limit,
+	    .body_limit_arg = svc.router,
+	    .tls = svc.tls,
 	    .trusted_proxies = svc.cfg.trusted_proxies,
 	    .metrics = svc.metrics,
 	    .app = &svc,

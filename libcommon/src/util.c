@@ -1,5 +1,6 @@
 /* util.c - clocks, time formatting, number parsing, buffers, UTF-8. */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -130,7 +131,11 @@ osh_parse_int(const char *s, int64_t min, int64_t max, int64_t *out)
 	char *end;
 	long long v;
 
-	if (s == NULL || *s == '\0' || *s == ' ' || *s == '+')
+	/* strtoll would skip any white space and take a sign: only
+	 * [-]digits is a number here. */
+	if (s == NULL ||
+	    !(isdigit((unsigned char)s[0]) ||
+		(s[0] == '-' && isdigit((unsigned char)s[1]))))
 		return false;
 	errno = 0;
 	v = strtoll(s, &end, 10);

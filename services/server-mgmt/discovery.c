@@ -4,6 +4,7 @@
  * credentials, it tries those, in order, and reads the device identity.
  * Progress and findings go to the database as they come. */
 #include <arpa/inet.h>
+#include <event2/event.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,9 @@
 #include "store.h"
 
 #define MAX_CREDS 5
+#define FINISH_RETRY_S 5
+#define FINISH_ATTEMPTS 120 /* ten minutes */
+#define RETRY_AFTER_S "30"
 
 static bool
 ipv4(const char *s, uint32_t *out)
@@ -41,11 +45,176 @@ v4_text(uint32_t a, char *out, size_t len)
 	inet_ntop(AF_INET, &in, out, (socklen_t)len);
 }
 
+static bool
+in_cidr(const unsigned char *a, int family, const struct scan_cidr *c)
+{
+	int full = c->bits / 8, rest = c->bits % 8;
+
+	if (family != c->family)
+		return false;
+	if (memcmp(a, c->addr, (size_t)full) != 0)
+		return false;
+	return rest == 0 ||
+	    ((a[full] ^ c->addr[full]) & (0xff << (8 - rest)) & 0xff) == 0;
+}
+
+static bool
+allowed(const unsigned char *a, int family, const struct scan_allow *allow)
+{
+	for (size_t i = 0; allow != NULL && i < allow->n; i++)
+		if (in_cidr(a, family, &allow->nets[i]))
+			return true;
+	return false;
+}
+
+/* The refusal of an IPv4 address in host order, before the allow list. */
+static const char *
+v4_class(uint32_t a)
+{
+	if (a == 0xffffffffu)
+		return "the broadcast address";
+	if ((a >> 24) == 0)
+		return "an unspecified address (0.0.0.0/8)";
+	if ((a >> 24) == 127)
+		return "a loopback address";
+	if ((a >> 16) == 0xa9fe)
+		return "a link-local address";
+	if ((a >> 28) == 0xe)
+		return "a multicast address";
+	if ((a >> 28) == 0xf)
+		return "a reserved address (240.0.0.0/4)";
+	return NULL;
+}
+
+static const char *
+v4_refusal(uint32_t a, const struct scan_allow *allow)
+{
+	const char *why = v4_class(a);
+	uint32_t n = htonl(a);
+
+	return why != NULL &&
+		!allowed((const unsigned char *)&n, AF_INET, allow)
+	    ? why
+	    : NULL;
+}
+
+static const char *
+v6_refusal(const unsigned char *a, const struct scan_allow *allow)
+{
+	static const unsigned char mapped[12] = {
+	    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	static const unsigned char zero[16] = {0};
+	const char *why = NULL;
+
+	if (memcmp(a, mapped, 12) == 0) {
+		uint32_t v4;
+		memcpy(&v4, a + 12, 4);
+		if (allowed(a, AF_INET6, allow))
+			return NULL;
+		return v4_refusal(ntohl(v4), allow);
+	}
+	if (memcmp(a, zero, 16) == 0)
+		why = "the unspecified address";
+	else if (memcmp(a, zero, 15) == 0 && a[15] == 1)
+		why = "a loopback address";
+	else if (memcmp(a, zero, 12) == 0)
+		why = "an IPv4-compatible address (deprecated)";
+	else if (a[0] == 0xfe && (a[1] & 0xc0) == 0x80)
+		why = "a link-local address";
+	else if (a[0] == 0xff)
+		why = "a multicast address";
+	return why != NULL && !allowed(a, AF_INET6, allow) ? why : NULL;
+}
+
+const char *
+scan_refusal(const char *addr, const struct scan_allow *allow)
+{
+	unsigned char a[16];
+	uint32_t v4;
+
+	if (ipv4(addr, &v4))
+		return v4_refusal(v4, allow);
+	if (inet_pton(AF_INET6, addr, a) == 1)
+		return v6_refusal(a, allow);
+	return "not an address";
+}
+
+bool
+scan_allow_parse(
+    const char *list, struct scan_allow *out, char *err, size_t errlen)
+{
+	const char *p = list ? list : "";
+
+	memset(out, 0, sizeof(*out));
+	while (*p != '\0') {
+		char item[80];
+		size_t len = strcspn(p, ",");
+		const char *b = p, *e = p + len, *slash;
+		struct scan_cidr *c;
+		int64_t bits;
+
+		p = *e == ',' ? e + 1 : e;
+		while (b < e && (*b == ' ' || *b == '\t'))
+			b++;
+		while (e > b && (e[-1] == ' ' || e[-1] == '\t'))
+			e--;
+		if (b == e)
+			continue;
+		if ((size_t)(e - b) >= sizeof(item)) {
+			snprintf(err, errlen, "network too long");
+			return false;
+		}
+		if (out->n == SCAN_ALLOW_MAX) {
+			snprintf(
+			    err, errlen, "at most %d networks", SCAN_ALLOW_MAX);
+			return false;
+		}
+		memcpy(item, b, (size_t)(e - b));
+		item[e - b] = '\0';
+		c = &out->nets[out->n];
+		if ((slash = strchr(item, '/')) != NULL)
+			item[slash - item] = '\0';
+		if (inet_pton(AF_INET, item, c->addr) == 1)
+			c->family = AF_INET;
+		else if (inet_pton(AF_INET6, item, c->addr) == 1)
+			c->family = AF_INET6;
+		else
+			goto bad;
+		bits = c->family == AF_INET ? 32 : 128;
+		if (slash != NULL && !osh_parse_int(slash + 1, 0, bits, &bits))
+			goto bad;
+		c->bits = (int)bits;
+		/* Host bits must be zero, so that "10.0.0.1/8" is not read
+		 * as something it does not say. */
+		for (int i = c->bits; i < (c->family == AF_INET ? 32 : 128);
+		     i++)
+			if (c->addr[i / 8] & (0x80 >> (i % 8)))
+				goto bad;
+		out->n++;
+		continue;
+	bad:
+		snprintf(err, errlen,
+		    "\"%.60s\" is not a CIDR (address/bits, host bits zero)",
+		    b);
+		return false;
+	}
+	return true;
+}
+
+bool
+scan_allow_valid(const void *field, char *err, size_t errlen)
+{
+	struct scan_allow a;
+
+	return scan_allow_parse(*(const char *const *)field, &a, err, errlen);
+}
+
 /* Appends the hosts of one range element. */
 static int
 add_hosts(const char *s, char (*hosts)[64], size_t *nh, size_t max,
-    struct osh_err *err)
+    const struct scan_allow *allow, struct osh_err *err)
 {
+	const char *why;
 	char buf[128];
 	const char *slash = strchr(s, '/'), *dash = strchr(s, '-');
 	uint32_t a, b;
@@ -79,6 +248,11 @@ add_hosts(const char *s, char (*hosts)[64], size_t *nh, size_t max,
 	} else if (ipv4(s, &a)) {
 		b = a;
 	} else if (inet_pton(AF_INET6, s, v6) == 1) {
+		if ((why = v6_refusal(v6, allow)) != NULL)
+			return osh_err_set(err, 400, "validation_failed",
+			    "range",
+			    "%s is %s: scans there need OSH_SCAN_ALLOW", s,
+			    why);
 		if (*nh >= max)
 			goto too_many;
 		osh_strlcpy(hosts[(*nh)++], s, 64);
@@ -91,6 +265,15 @@ add_hosts(const char *s, char (*hosts)[64], size_t *nh, size_t max,
 	}
 	if ((uint64_t)b - a + 1 > max - *nh)
 		goto too_many;
+	for (uint64_t x = a; x <= b; x++) {
+		if ((why = v4_refusal((uint32_t)x, allow)) != NULL) {
+			v4_text((uint32_t)x, buf, sizeof(buf));
+			return osh_err_set(err, 400, "validation_failed",
+			    "range",
+			    "%s is %s: scans there need OSH_SCAN_ALLOW", buf,
+			    why);
+		}
+	}
 	for (uint64_t x = a; x <= b; x++)
 		v4_text((uint32_t)x, hosts[(*nh)++], 64);
 	return 0;
@@ -153,7 +336,7 @@ bad:
 
 struct scan_target *
 scan_targets(struct json_object *range, struct json_object *ports, size_t max,
-    size_t *n, struct osh_err *err)
+    const struct scan_allow *allow, size_t *n, struct osh_err *err)
 {
 	char(*hosts)[64] = calloc(max + 1, 64);
 	uint16_t *pl = calloc(1025, sizeof(*pl));
@@ -170,7 +353,7 @@ scan_targets(struct json_object *range, struct json_object *ports, size_t max,
 		int rc = 0;
 		for (tok = strtok_r(copy, ", ", &save); tok && rc == 0;
 		     tok = strtok_r(NULL, ", ", &save))
-			rc = add_hosts(tok, hosts, &nh, max, err);
+			rc = add_hosts(tok, hosts, &nh, max, allow, err);
 		free(copy);
 		if (rc != 0)
 			goto out;
@@ -184,7 +367,7 @@ scan_targets(struct json_object *range, struct json_object *ports, size_t max,
 				goto out;
 			}
 			if (add_hosts(json_object_get_string(v), hosts, &nh,
-				max, err) != 0)
+				max, allow, err) != 0)
 				goto out;
 		}
 	} else {
@@ -255,9 +438,11 @@ ignore(enum osh_db_status st, const char *json, const char *state, void *arg)
 	(void)arg;
 }
 
+/* Frees a scan and gives its place back (see h_scan_create). */
 static void
 scan_free(struct scan *s)
 {
+	s->app->scans_running--;
 	for (size_t i = 0; i < s->n; i++)
 		osh_ipmi_forget(
 		    s->app->ipmi, s->targets[i].host, s->targets[i].port);
@@ -283,13 +468,20 @@ probe_done(struct probe *p)
 	scan_launch(s);
 }
 
+/* What a scan found is sealed for the address it was found at. */
+static void
+scan_ad(char *out, size_t len, int64_t scan, const char *host, int port)
+{
+	snprintf(out, len, "scan:%lld|%s|%d", (long long)scan, host, port);
+}
+
 static void
 record(struct probe *p, const struct osh_ipmi_result *r, bool creds_ok)
 {
 	struct scan *s = p->scan;
 	struct scan_target *t = &s->targets[p->index];
 	struct scan_found f = {0};
-	char auth[80] = "{", ad[32], *sealed = NULL;
+	char auth[80] = "{", ad[CREDS_AD_MAX], *sealed = NULL;
 
 	if (p->caps.auth_none)
 		strncat(auth, "none,", sizeof(auth) - strlen(auth) - 1);
@@ -312,7 +504,7 @@ record(struct probe *p, const struct osh_ipmi_result *r, bool creds_ok)
 	f.credentials_ok = creds_ok;
 	f.manufacturer_id = p->caps.oem_id ? (int64_t)p->caps.oem_id : -1;
 	if (creds_ok) {
-		snprintf(ad, sizeof(ad), "scan:%lld", (long long)s->id);
+		scan_ad(ad, sizeof(ad), s->id, t->host, t->port);
 		sealed = creds_seal(s->app->keys, s->creds[p->cred].user,
 		    s->creds[p->cred].pass, ad);
 		f.sealed = sealed;
@@ -397,6 +589,70 @@ on_caps(const struct osh_rmcp_caps *caps, void *arg)
 	try_creds(p);
 }
 
+/* The last word on a scan. It must reach the database: a row left
+ * 'running' keeps its user from starting another scan (until the next
+ * start of the service), so a failed write is retried for a while. */
+struct finish {
+	struct sm_app *app;
+	int64_t id;
+	int probed, found, attempts;
+};
+
+static void finish_write(struct finish *f);
+
+static void
+on_finish_retry(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	finish_write(arg);
+}
+
+static void
+on_finished(
+    enum osh_db_status st, const char *json, const char *state, void *arg)
+{
+	struct finish *f = arg;
+	struct timeval tv = {FINISH_RETRY_S, 0};
+
+	(void)json;
+	(void)state;
+	if (st == OSH_DB_OK || st == OSH_DB_NOT_FOUND ||
+	    ++f->attempts >= FINISH_ATTEMPTS || sm_svc(f->app)->stopping ||
+	    event_base_once(sm_svc(f->app)->base, -1, EV_TIMEOUT,
+		on_finish_retry, f, &tv) != 0) {
+		if (st != OSH_DB_OK && st != OSH_DB_NOT_FOUND)
+			osh_log_warn(NULL,
+			    "msg=\"scan result not recorded\" scan=%lld",
+			    (long long)f->id);
+		free(f);
+	}
+}
+
+static void
+finish_write(struct finish *f)
+{
+	store_scan_progress(sm_svc(f->app)->db, f->id, f->probed, f->found,
+	    "done", on_finished, f);
+}
+
+static void
+scan_finish(struct sm_app *app, int64_t id, int probed, int found)
+{
+	struct finish *f = calloc(1, sizeof(*f));
+
+	if (f == NULL) {
+		store_scan_progress(
+		    sm_svc(app)->db, id, probed, found, "done", ignore, NULL);
+		return;
+	}
+	f->app = app;
+	f->id = id;
+	f->probed = probed;
+	f->found = found;
+	finish_write(f);
+}
+
 static void
 scan_launch(struct scan *s)
 {
@@ -421,8 +677,7 @@ scan_launch(struct scan *s)
 		    "msg=\"scan finished\" scan=%lld probed=%d "
 		    "found=%d",
 		    (long long)s->id, s->probed, s->found);
-		store_scan_progress(sm_svc(s->app)->db, s->id, s->probed,
-		    s->found, "done", ignore, NULL);
+		scan_finish(s->app, s->id, s->probed, s->found);
 		scan_free(s);
 	}
 }
@@ -444,8 +699,13 @@ on_scan_created(
 
 	(void)state;
 	if (st != OSH_DB_OK || !osh_parse_int(json, 1, INT64_MAX, &s->id)) {
-		osh_reply_error(
-		    cs->req, 503, NULL, NULL, "database unavailable");
+		if (st == OSH_DB_CONFLICT)
+			osh_reply_error(cs->req, 409, "scan_running", NULL,
+			    "a scan of yours is running already: wait until "
+			    "it is done");
+		else
+			osh_reply_error(
+			    cs->req, 503, NULL, NULL, "database unavailable");
 		scan_free(s);
 		json_object_put(cs->spec);
 		free(cs);
@@ -482,7 +742,9 @@ h_scan_create(struct osh_req *req)
 	struct json_object *o, *range, *port = NULL, *creds, *was;
 	struct osh_err err;
 	struct create_scan *cs;
+	struct scan_allow allow;
 	struct scan *s;
+	char bad[128];
 	size_t n;
 
 	if ((o = osh_json_parse(
@@ -512,7 +774,6 @@ h_scan_create(struct osh_req *req)
 	if (json_object_object_get_ex(o, "workarounds", &was)) {
 		for (size_t i = 0; i < json_object_array_length(was); i++) {
 			unsigned w;
-			char bad[64];
 			struct json_object *v =
 			    json_object_array_get_idx(was, i);
 			if (!json_object_is_type(v, json_type_string) ||
@@ -541,14 +802,36 @@ h_scan_create(struct osh_req *req)
 			s->ncreds++;
 		}
 	}
+	if (!scan_allow_parse(app->cfg.scan_allow, &allow, bad, sizeof(bad))) {
+		/* Checked at start; cannot happen. */
+		osh_wipe(s->creds, sizeof(s->creds));
+		free(s);
+		osh_err_set(&err, 503, NULL, NULL, "bad OSH_SCAN_ALLOW");
+		goto out_err;
+	}
 	s->targets = scan_targets(
-	    range, port, (size_t)app->cfg.scan_max_targets, &n, &err);
+	    range, port, (size_t)app->cfg.scan_max_targets, &allow, &n, &err);
 	if (s->targets == NULL) {
 		osh_wipe(s->creds, sizeof(s->creds));
 		free(s);
 		goto out_err;
 	}
 	s->n = n;
+	/* The service-wide cap, counted here: a place is taken now and
+	 * given back by scan_free. One scan per user is the database's
+	 * (a unique index over running scans): 409 on insert. */
+	if (app->scans_running >= (size_t)app->cfg.scan_max_running) {
+		osh_wipe(s->creds, sizeof(s->creds));
+		free(s->targets);
+		free(s);
+		osh_resp_header(req, "Retry-After", RETRY_AFTER_S);
+		osh_err_set(&err, 503, "too_many_scans", NULL,
+		    "%lld scans are running, the most at once: try again "
+		    "later",
+		    (long long)app->cfg.scan_max_running);
+		goto out_err;
+	}
+	app->scans_running++;
 	if ((cs = calloc(1, sizeof(*cs))) == NULL) {
 		scan_free(s);
 		osh_err_set(&err, 503, NULL, NULL, "out of memory");
@@ -568,14 +851,16 @@ h_scan_create(struct osh_req *req)
 	    cs->spec, "credentials_given", json_object_new_int((int)s->ncreds));
 	store_scan_create(osh_service_of(req)->db,
 	    json_object_to_json_string(cs->spec), (int)n, req->claims.name,
-	    on_scan_created, cs);
+	    req->claims.user_id, on_scan_created, cs);
 	json_object_put(range);
 	json_object_put(port);
+	json_wipe_passwords(o);
 	json_object_put(o);
 	return;
 out_err:
 	json_object_put(range);
 	json_object_put(port);
+	json_wipe_passwords(o);
 	json_object_put(o);
 	osh_reply_err(req, &err);
 }
@@ -638,7 +923,7 @@ on_importable(
 	struct scan_import *si = arg;
 	struct sm_app *app = osh_service_of(si->req)->app;
 	struct json_object *list, *rows;
-	char ad[32], prefix[40];
+	char ad[CREDS_AD_MAX], prefix[40];
 	const char *p = osh_req_query(si->req, "name_prefix");
 
 	(void)state;
@@ -649,15 +934,13 @@ on_importable(
 		return;
 	}
 	osh_strlcpy(prefix, p && *p ? p : "bmc", sizeof(prefix));
-	snprintf(ad, sizeof(ad), "scan:%lld", (long long)si->scan);
 	rows = json_object_new_array();
 	si->n = json_object_array_length(list);
 	si->result_ids = calloc(si->n + 1, sizeof(int64_t));
 	for (size_t i = 0; i < si->n; i++) {
 		struct json_object *r = json_object_array_get_idx(list, i);
 		struct json_object *b = json_object_new_object();
-		const char *host =
-		    json_object_get_string(json_object_object_get(r, "host"));
+		const char *host = osh_json_str(r, "host", "");
 		int port =
 		    json_object_get_int(json_object_object_get(r, "port"));
 		char name[160], addr[300], user[33], pass[65];
@@ -683,6 +966,7 @@ on_importable(
 			    json_object_object_get(r, "ipmi20"))
 			    ? "2.0"
 			    : "1.5"));
+		scan_ad(ad, sizeof(ad), si->scan, host, port);
 		if (creds_open(app->keys,
 			json_object_get_string(
 			    json_object_object_get(r, "credentials")),
@@ -693,8 +977,8 @@ on_importable(
 			json_object_object_add(
 			    c, "password", json_object_new_string(pass));
 			json_object_object_add(b, "credentials", c);
-			osh_wipe(pass, sizeof(pass));
 		}
+		osh_wipe(pass, sizeof(pass));
 		json_object_array_add(rows, b);
 	}
 	json_object_put(list);

@@ -284,6 +284,7 @@ create_free(struct create *c)
 {
 	server_in_release(&c->in);
 	osh_free_secret(c->sealed);
+	json_wipe_passwords(c->body);
 	json_object_put(c->body);
 	free(c);
 }
@@ -361,7 +362,8 @@ on_next_id(
 {
 	struct create *c = arg;
 	struct osh_err err;
-	char ad[32];
+	struct bmc_endpoint e = {0};
+	char ad[CREDS_AD_MAX];
 
 	(void)state;
 	if (st != OSH_DB_OK || !osh_parse_int(json, 1, INT64_MAX, &c->id)) {
@@ -370,10 +372,22 @@ on_next_id(
 		return;
 	}
 	if (c->in.has_credentials) {
-		snprintf(ad, sizeof(ad), "server:%lld", (long long)c->id);
+		/* Bound to where the server will be (the version as the
+		 * insert defaults it). */
+		osh_strlcpy(e.host, c->in.host, sizeof(e.host));
+		e.port = c->in.port;
+		osh_strlcpy(e.ipmi_version,
+		    c->in.ipmi_version ? c->in.ipmi_version : "2.0",
+		    sizeof(e.ipmi_version));
+		creds_ad(ad, sizeof(ad), c->id, &e);
 		c->sealed = creds_seal(
 		    app_of(c->req)->keys, c->in.username, c->in.password, ad);
 		osh_wipe(c->in.password, sizeof(c->in.password));
+		if (c->sealed == NULL) {
+			osh_err_set(&err, 503, NULL, NULL, "out of memory");
+			create_finish(c, 503, &err, NULL);
+			return;
+		}
 	}
 	store_server_insert(osh_service_of(c->req)->db, c->id, &c->in,
 	    c->sealed, on_inserted, c);
@@ -389,6 +403,7 @@ create_start(struct osh_req *req, struct json_object *body,
 	struct osh_err err;
 
 	if (c == NULL) {
+		json_wipe_passwords(body);
 		json_object_put(body);
 		osh_err_set(&err, 503, NULL, NULL, "out of memory");
 		if (done == NULL)
@@ -419,6 +434,12 @@ h_servers_create(struct osh_req *req)
 
 /*
  * Change and delete.
+ *
+ * A change that touches the BMC endpoint (address, port, IPMI version) or
+ * the credentials reads the row first: credentials are sealed for the
+ * endpoint the server will have, and stored ones are never carried to a
+ * new endpoint (400 naming credentials unless new ones come along). The
+ * update then applies only while the endpoint is still the one read.
  */
 
 struct change {
@@ -428,6 +449,9 @@ struct change {
 	int64_t id;
 	char *sealed;
 	const char *action;
+	bool expecting; /* the update is conditional on 'was' */
+	bool endpoint_changed;
+	struct bmc_endpoint was, will;
 };
 
 static void
@@ -435,8 +459,35 @@ change_free(struct change *c)
 {
 	server_in_release(&c->in);
 	osh_free_secret(c->sealed);
+	json_wipe_passwords(c->body);
 	json_object_put(c->body);
 	free(c);
+}
+
+/* What the audit entry says: the fields set (never their values) and, for
+ * a new endpoint, where from and to, and that the credentials were
+ * replaced. (Member names must not look like secrets: the audit module
+ * drops those.) */
+static struct json_object *
+change_details(struct change *c)
+{
+	struct json_object *d = osh_audit_fields(c->body);
+	char text[320];
+
+	if (c->endpoint_changed) {
+		json_object_object_add(
+		    d, "endpoint_changed", json_object_new_boolean(true));
+		endpoint_text(&c->was, text, sizeof(text));
+		json_object_object_add(
+		    d, "endpoint_from", json_object_new_string(text));
+		endpoint_text(&c->will, text, sizeof(text));
+		json_object_object_add(
+		    d, "endpoint_to", json_object_new_string(text));
+		if (c->in.has_credentials)
+			json_object_object_add(d, "replaced",
+			    json_object_new_string("credentials"));
+	}
+	return d;
 }
 
 static void
@@ -449,12 +500,20 @@ on_updated(
 
 	(void)state;
 	audit_server(c->req, c->action, c->id,
-	    st == OSH_DB_OK ? "success" : "failure", osh_audit_fields(c->body));
+	    st == OSH_DB_OK ? "success" : "failure", change_details(c));
 	if (st == OSH_DB_CONFLICT) {
 		osh_reply_error(c->req, 409, "conflict",
 		    c->in.name ? "name" : "bmc_address",
 		    "another server has this %s already",
 		    c->in.name ? "name or BMC address" : "BMC address");
+		change_free(c);
+		return;
+	}
+	if (st == OSH_DB_NOT_FOUND && c->expecting) {
+		osh_reply_error(c->req, 409, "conflict", NULL,
+		    "server %lld changed or went away meanwhile: read it and "
+		    "try again",
+		    (long long)c->id);
 		change_free(c);
 		return;
 	}
@@ -482,16 +541,70 @@ on_updated(
 static void
 change_run(struct osh_req *req, struct change *c)
 {
-	char ad[32];
+	store_server_update(db_of(req), c->id, &c->in, c->sealed,
+	    c->expecting ? &c->was : NULL, on_updated, c);
+}
 
-	if (c->in.has_credentials) {
-		snprintf(ad, sizeof(ad), "server:%lld", (long long)c->id);
-		c->sealed = creds_seal(
-		    app_of(req)->keys, c->in.username, c->in.password, ad);
-		osh_wipe(c->in.password, sizeof(c->in.password));
+/* The row as it is: checks the endpoint rule, seals new credentials for
+ * the endpoint the server will have, then updates on condition. */
+static void
+on_change_row(enum osh_db_status st, const struct server_row *row, void *arg)
+{
+	struct change *c = arg;
+	char ad[CREDS_AD_MAX];
+
+	if (st != OSH_DB_OK) {
+		reply_db(c->req, st, c->id);
+		change_free(c);
+		return;
 	}
-	store_server_update(
-	    db_of(req), c->id, &c->in, c->sealed, on_updated, c);
+	endpoint_of_row(row, &c->was);
+	c->will = c->was;
+	if (c->in.has_addr) {
+		osh_strlcpy(c->will.host, c->in.host, sizeof(c->will.host));
+		c->will.port = c->in.port;
+	}
+	if (c->in.ipmi_version != NULL)
+		osh_strlcpy(c->will.ipmi_version, c->in.ipmi_version,
+		    sizeof(c->will.ipmi_version));
+	c->endpoint_changed = !endpoint_same(&c->was, &c->will);
+	c->expecting = true;
+	if (c->endpoint_changed && row->credentials != NULL &&
+	    !c->in.has_credentials) {
+		audit_server(
+		    c->req, c->action, c->id, "failure", change_details(c));
+		osh_reply_error(c->req, 400, "validation_failed", "credentials",
+		    "changing the BMC address, port or IPMI version needs "
+		    "the BMC credentials for the new endpoint in the same "
+		    "request: the stored ones are never sent elsewhere");
+		change_free(c);
+		return;
+	}
+	if (c->in.has_credentials) {
+		creds_ad(ad, sizeof(ad), c->id, &c->will);
+		c->sealed = creds_seal(
+		    app_of(c->req)->keys, c->in.username, c->in.password, ad);
+		osh_wipe(c->in.password, sizeof(c->in.password));
+		if (c->sealed == NULL) {
+			osh_reply_error(
+			    c->req, 503, NULL, NULL, "out of memory");
+			change_free(c);
+			return;
+		}
+	}
+	change_run(c->req, c);
+}
+
+/* Runs a change, reading the row first when it touches the endpoint or
+ * the credentials. */
+static void
+change_start(struct change *c)
+{
+	if (c->in.has_addr || c->in.ipmi_version != NULL ||
+	    c->in.has_credentials)
+		store_server_row(db_of(c->req), c->id, on_change_row, c);
+	else
+		change_run(c->req, c);
 }
 
 /* The change a PATCH-like request asks for, with its body read and the
@@ -508,6 +621,7 @@ change_new(struct osh_req *req, const char *action)
 		return NULL;
 	osh_wipe(req->body, req->body_len);
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		json_wipe_passwords(body);
 		json_object_put(body);
 		osh_reply_error(req, 503, NULL, NULL, "out of memory");
 		return NULL;
@@ -532,7 +646,7 @@ h_servers_patch(struct osh_req *req)
 		change_free(c);
 		return;
 	}
-	change_run(req, c);
+	change_start(c);
 }
 
 void
@@ -555,7 +669,7 @@ h_credentials(struct osh_req *req)
 		return;
 	}
 	c->in.has_credentials = true;
-	change_run(req, c);
+	change_start(c);
 }
 
 struct del {
@@ -703,6 +817,7 @@ import_run(struct osh_req *req, struct json_object *rows,
 	struct import *im;
 
 	if ((im = calloc(1, sizeof(*im))) == NULL) {
+		json_wipe_passwords(rows);
 		json_object_put(rows);
 		osh_reply_error(req, 503, NULL, NULL, "out of memory");
 		return;
@@ -736,6 +851,7 @@ on_cred_row(enum osh_db_status st, const struct server_row *row, void *arg)
 	struct osh_ipmi_target t;
 	struct osh_err err;
 	struct json_object *o;
+	const char *text;
 	char wa[300], target[32];
 
 	if (st != OSH_DB_OK) {
@@ -770,7 +886,13 @@ on_cred_row(enum osh_db_status st, const struct server_row *row, void *arg)
 	osh_ipmi_target_wipe(&t);
 	osh_audit_req(osh_service_of(req)->audit, req,
 	    "server.credentials_read", target, "success", NULL);
-	osh_reply_json(req, 200, o);
+	/* Serialized here so that the text and the password's string are
+	 * wiped once the reply holds its copy. */
+	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	osh_reply(req, 200, "application/json", text, strlen(text));
+	osh_wipe((void *)(uintptr_t)text, strlen(text));
+	json_wipe_passwords(o);
+	json_object_put(o);
 }
 
 void

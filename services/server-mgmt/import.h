@@ -9,9 +9,14 @@
 #include <osh/error.h>
 
 #define IMPORT_MAX_ROWS 5000
+#define IMPORT_MAX_COLUMNS 32
+#define IMPORT_MAX_HEADER 64 /* bytes of a header field */
+#define IMPORT_MAX_FIELD 2048 /* bytes of a value */
 
-/* Returns a JSON array of row objects, or NULL with err set (a bad header
- * or structure; bad values are left for each row's own check). */
+/* Pure: no I/O. Returns a JSON array of row objects (the caller puts it,
+ * after json_wipe_passwords: rows hold BMC passwords), or NULL with err
+ * set (a bad header or structure; bad values are left for each row's own
+ * check). No copy of a password is left in freed memory, on any path. */
 struct json_object *import_csv(
     const char *text, size_t len, struct osh_err *err);
 struct json_object *import_json(

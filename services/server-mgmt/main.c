@@ -9,6 +9,7 @@
 #include <osh/metrics.h>
 #include <osh/service.h>
 
+#include "discovery.h"
 #include "poller.h"
 #include "rowcache.h"
 #include "routes.h"
@@ -40,6 +41,12 @@ static const struct osh_config_item sm_items[] = {
 	1024, NULL, "discovery probes in flight at once"},
     {"OSH_SCAN_TIMEOUT_MS", OSH_CONF_INT, &sm_config.scan_timeout_ms, "1000",
 	100, 10000, NULL, "how long a discovery probe waits"},
+    {"OSH_SCAN_MAX_RUNNING", OSH_CONF_INT, &sm_config.scan_max_running, "4", 1,
+	1024, NULL, "discovery scans running at once in this process"},
+    {"OSH_SCAN_ALLOW", OSH_CONF_STRING, &sm_config.scan_allow, "", 0, 0,
+	scan_allow_valid,
+	"CIDRs discovery may scan although loopback, link-local, multicast, "
+	"broadcast or reserved (comma separated)"},
 };
 
 static struct sm_app app;
@@ -52,10 +59,11 @@ start(struct osh_service *svc)
 	app.svc = svc;
 	app.cfg = sm_config;
 	if ((app.keys = osh_keyring_load(app.cfg.keys_file)) == NULL) {
+		char path[256];
 		osh_log_error(NULL,
 		    "msg=\"cannot load credential keys\" "
 		    "path=\"%s\"",
-		    app.cfg.keys_file);
+		    osh_log_quote(app.cfg.keys_file, path, sizeof(path)));
 		return -1;
 	}
 	io = (struct osh_ipmi_options){
@@ -74,6 +82,7 @@ start(struct osh_service *svc)
 	osh_ipmi_metrics(app.ipmi, svc->metrics);
 	svc->app = &app;
 	store_scans_interrupted(svc->db);
+	reseal_start(&app);
 	if ((app.poller = poller_new(&app)) == NULL)
 		return -1;
 	return 0;

@@ -1,6 +1,8 @@
 /* servers.c - rules for servers that need no I/O: checking input,
- * sealing credentials, building BMC targets, and the JSON of what BMCs
- * report. */
+ * sealing credentials for a BMC endpoint, building BMC targets (the one
+ * exception: credentials still bound to the id only are handed to
+ * reseal.c), and the JSON of what BMCs report. */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -212,19 +214,59 @@ server_in_release(struct server_in *in)
 	osh_wipe(in->password, sizeof(in->password));
 }
 
+/* Zeroes a json-c string's text in place. */
+static void
+wipe_string(struct json_object *s)
+{
+	if (s != NULL && json_object_is_type(s, json_type_string))
+		osh_wipe((void *)(uintptr_t)json_object_get_string(s),
+		    (size_t)json_object_get_string_len(s));
+}
+
+static void
+wipe_passwords(struct json_object *o, int depth)
+{
+	if (o == NULL || depth > OSH_JSON_MAX_DEPTH + 1)
+		return;
+	if (json_object_is_type(o, json_type_array)) {
+		for (size_t i = 0; i < json_object_array_length(o); i++)
+			wipe_passwords(
+			    json_object_array_get_idx(o, i), depth + 1);
+		return;
+	}
+	if (!json_object_is_type(o, json_type_object))
+		return;
+	json_object_object_foreach(o, k, v)
+	{
+		if (strcmp(k, "password") == 0)
+			wipe_string(v);
+		else
+			wipe_passwords(v, depth + 1);
+	}
+}
+
+void
+json_wipe_passwords(struct json_object *o)
+{
+	wipe_passwords(o, 0);
+}
+
 char *
 creds_seal(
     struct osh_keyring *k, const char *user, const char *pass, const char *ad)
 {
 	struct json_object *o = json_object_new_object();
+	struct json_object *p = json_object_new_string(pass);
 	const char *text;
 	char *sealed;
 
 	json_object_object_add(o, "u", json_object_new_string(user));
-	json_object_object_add(o, "p", json_object_new_string(pass));
+	json_object_object_add(o, "p", p);
 	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
 	sealed = osh_seal(k, text, strlen(text), ad);
+	/* The text is the object's print buffer; both go with the put. */
 	osh_wipe((void *)(uintptr_t)text, strlen(text));
+	wipe_string(p);
 	json_object_put(o);
 	return sealed;
 }
@@ -233,32 +275,101 @@ bool
 creds_open(struct osh_keyring *k, const char *sealed, const char *ad,
     char *user, size_t ulen, char *pass, size_t plen)
 {
-	struct json_object *o;
+	struct json_object *o, *u = NULL, *p = NULL;
 	char *plain;
 	bool ok;
 
+	osh_wipe(user, ulen);
+	osh_wipe(pass, plen);
 	if (sealed == NULL || (plain = osh_open(k, sealed, ad, NULL)) == NULL)
 		return false;
 	o = json_tokener_parse(plain);
 	osh_free_secret(plain);
-	ok = o != NULL && osh_json_has(o, "u") && osh_json_has(o, "p");
-	if (ok) {
-		osh_strlcpy(user, osh_json_str(o, "u", ""), ulen);
-		osh_strlcpy(pass, osh_json_str(o, "p", ""), plen);
-		const char *p = osh_json_str(o, "p", "");
-		osh_wipe((void *)(uintptr_t)p, strlen(p));
+	ok = json_object_object_get_ex(o, "u", &u) &&
+	    json_object_object_get_ex(o, "p", &p) &&
+	    json_object_is_type(u, json_type_string) &&
+	    json_object_is_type(p, json_type_string) &&
+	    osh_strlcpy(user, json_object_get_string(u), ulen) &&
+	    osh_strlcpy(pass, json_object_get_string(p), plen);
+	if (!ok) {
+		osh_wipe(user, ulen);
+		osh_wipe(pass, plen);
 	}
+	wipe_string(u);
+	wipe_string(p);
 	json_object_put(o);
 	return ok;
+}
+
+/* The canonical form of a host: an address as inet_ntop writes it, a name
+ * in lower case. */
+static void
+host_canonical(const char *host, char *out, size_t len)
+{
+	unsigned char a[sizeof(struct in6_addr)];
+
+	if (inet_pton(AF_INET, host, a) == 1 &&
+	    inet_ntop(AF_INET, a, out, (socklen_t)len) != NULL)
+		return;
+	if (inet_pton(AF_INET6, host, a) == 1 &&
+	    inet_ntop(AF_INET6, a, out, (socklen_t)len) != NULL)
+		return;
+	osh_strlcpy(out, host, len);
+	for (char *c = out; *c; c++)
+		*c = (char)tolower((unsigned char)*c);
+}
+
+void
+creds_ad(char *out, size_t len, int64_t id, const struct bmc_endpoint *e)
+{
+	char host[sizeof(e->host)];
+
+	/* Unambiguous: the id, port and version hold no '|', so the host
+	 * is what lies between the first and the last two. */
+	host_canonical(e->host, host, sizeof(host));
+	snprintf(out, len, "server:%lld|%s|%d|%s", (long long)id, host, e->port,
+	    e->ipmi_version);
+}
+
+bool
+endpoint_same(const struct bmc_endpoint *a, const struct bmc_endpoint *b)
+{
+	char ha[sizeof(a->host)], hb[sizeof(b->host)];
+
+	host_canonical(a->host, ha, sizeof(ha));
+	host_canonical(b->host, hb, sizeof(hb));
+	return strcmp(ha, hb) == 0 && a->port == b->port &&
+	    strcmp(a->ipmi_version, b->ipmi_version) == 0;
+}
+
+void
+endpoint_text(const struct bmc_endpoint *e, char *out, size_t len)
+{
+	snprintf(out, len,
+	    strchr(e->host, ':') != NULL ? "[%s]:%d (IPMI %s)"
+					 : "%s:%d (IPMI %s)",
+	    e->host, e->port, e->ipmi_version);
+}
+
+void
+endpoint_of_row(const struct server_row *r, struct bmc_endpoint *e)
+{
+	memset(e, 0, sizeof(*e));
+	osh_strlcpy(e->host, r->host ? r->host : "", sizeof(e->host));
+	e->port = r->port;
+	osh_strlcpy(e->ipmi_version, r->ipmi_version ? r->ipmi_version : "",
+	    sizeof(e->ipmi_version));
 }
 
 bool
 server_target(struct sm_app *app, const struct server_row *r,
     struct osh_ipmi_target *t, struct osh_err *err)
 {
-	char ad[32], bad[64];
+	char ad[CREDS_AD_MAX], bad[64];
+	struct bmc_endpoint e;
 	unsigned wa = 0;
 	char list[300];
+	bool legacy = r->credentials_binding == CREDS_BOUND_TO_ID;
 
 	memset(t, 0, sizeof(*t));
 	if (r->credentials == NULL) {
@@ -266,15 +377,22 @@ server_target(struct sm_app *app, const struct server_row *r,
 		    "server \"%s\" has no BMC credentials", r->name);
 		return false;
 	}
-	snprintf(ad, sizeof(ad), "server:%lld", (long long)r->id);
+	endpoint_of_row(r, &e);
+	if (legacy)
+		snprintf(ad, sizeof(ad), "server:%lld", (long long)r->id);
+	else
+		creds_ad(ad, sizeof(ad), r->id, &e);
 	if (!creds_open(app->keys, r->credentials, ad, t->user, sizeof(t->user),
 		t->password, sizeof(t->password))) {
-		osh_err_set(err, 500, "credentials_unreadable", NULL,
-		    "credentials of server \"%s\" cannot be decrypted (key "
-		    "missing?)",
+		osh_err_set(err, 409, "credentials_unreadable", NULL,
+		    "the BMC credentials of server \"%s\" cannot be opened "
+		    "for its BMC endpoint (sealed for another endpoint or "
+		    "with a missing key): set them again",
 		    r->name);
 		return false;
 	}
+	if (legacy)
+		reseal_row(app, r, t->user, t->password);
 	osh_strlcpy(t->host, r->host, sizeof(t->host));
 	t->port = (uint16_t)r->port;
 	t->ipmi15 = strcmp(r->ipmi_version, "1.5") == 0;

@@ -23,6 +23,8 @@ struct sm_config {
 	int64_t scan_max_targets;
 	int64_t scan_concurrency;
 	int64_t scan_timeout_ms;
+	int64_t scan_max_running;
+	const char *scan_allow; /* OSH_SCAN_ALLOW: CIDRs scans may reach */
 	int64_t row_cache_ms;
 };
 
@@ -33,6 +35,7 @@ struct sm_app {
 	struct osh_ipmi *ipmi;
 	struct poller *poller;
 	struct rowcache *rows; /* recently loaded servers */
+	size_t scans_running; /* discovery scans of this process */
 	struct osh_metric *m_power_actions;
 };
 
@@ -77,12 +80,44 @@ int credentials_parse(struct json_object *obj, char *user, size_t ulen,
 void server_in_release(struct server_in *in);
 
 /* Sealed credentials: JSON {"u","p"} under the keyring, bound to 'ad'
- * ("server:<id>"). seal returns a new string; open fills user and pass and
- * returns false when the record cannot be opened. */
+ * (creds_ad, or "scan:<id>|<host>|<port>" for what a scan found). seal
+ * returns a new string (free with osh_free_secret); open fills user and
+ * pass and returns false (both left zeroed) when the record cannot be
+ * opened: wrong key, altered, or sealed for other additional data.
+ * Neither leaves a copy of the password in freed memory. */
 char *creds_seal(
     struct osh_keyring *k, const char *user, const char *pass, const char *ad);
 bool creds_open(struct osh_keyring *k, const char *sealed, const char *ad,
     char *user, size_t ulen, char *pass, size_t plen);
+
+/* Where a server's credentials may be sent: its BMC endpoint. host is the
+ * text as stored; comparisons and additional data use its canonical form
+ * (an address as inet_ntop writes it, a name in lower case). */
+struct bmc_endpoint {
+	char host[256];
+	int port;
+	char ipmi_version[4];
+};
+
+/* How a row's credentials were sealed (servers.credentials_binding). */
+enum creds_binding {
+	CREDS_BOUND_TO_ID = 1, /* before endpoints were bound: "server:<id>" */
+	CREDS_BOUND_TO_ENDPOINT = 2,
+};
+
+#define CREDS_AD_MAX 320
+/* The additional data binding server id's credentials to endpoint e:
+ * "server:<id>|<canonical host>|<port>|<ipmi version>". Credentials sealed
+ * with it open for that server at that endpoint only. */
+void creds_ad(char *out, size_t len, int64_t id, const struct bmc_endpoint *e);
+bool endpoint_same(const struct bmc_endpoint *a, const struct bmc_endpoint *b);
+/* "host:port (IPMI v)" for people: audit details, messages. */
+void endpoint_text(const struct bmc_endpoint *e, char *out, size_t len);
+
+/* Zeroes the text of every string member named "password" in a parsed
+ * body (objects and arrays, any depth): request bodies hold BMC passwords,
+ * and json_object_put frees them as they are. Call before the last put. */
+void json_wipe_passwords(struct json_object *o);
 
 /* How a server is reached, as stored. */
 struct server_row {
@@ -95,15 +130,30 @@ struct server_row {
 	int cipher_suite;
 	const char *workarounds; /* PostgreSQL array text */
 	const char *credentials; /* sealed, or NULL */
+	int credentials_binding; /* enum creds_binding */
 	const char *power_state;
 	const char *status;
 	const char *product; /* "" until the FRU was read */
 };
 
-/* Builds an IPMI target; false (err set: 409 no_credentials) when the
- * server has none or they cannot be opened. */
+void endpoint_of_row(const struct server_row *r, struct bmc_endpoint *e);
+
+/* Builds an IPMI target; false with err set when the server has no
+ * credentials (409 no_credentials) or they cannot be opened for its
+ * endpoint (409 credentials_unreadable: another key, or sealed for
+ * another server or endpoint; nothing is sent then). Credentials still
+ * bound to the id only are opened the old way and re-sealed for the
+ * endpoint (reseal_row). */
 bool server_target(struct sm_app *app, const struct server_row *r,
     struct osh_ipmi_target *t, struct osh_err *err);
+
+/* Re-seals a row's credentials (user, pass: opened from r->credentials)
+ * for its endpoint, in the background; the row changes only if it still
+ * holds those sealed credentials at that endpoint. */
+void reseal_row(struct sm_app *app, const struct server_row *r,
+    const char *user, const char *pass);
+/* Re-seals every row still bound to its id only; run once at start. */
+void reseal_start(struct sm_app *app);
 
 /* JSON of what a BMC reported. Callers own the objects. */
 struct json_object *sensors_json(const struct osh_sensor *s, size_t n);

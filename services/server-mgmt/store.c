@@ -12,7 +12,7 @@
 #define SERVER_COLS                                                            \
 	"id, name, bmc_host, bmc_port, ipmi_version, privilege, "              \
 	"cipher_suite, workarounds::text, credentials, power_state, status, "  \
-	"product"
+	"product, credentials_binding"
 
 static void
 row_of(PGresult *res, int i, struct server_row *r)
@@ -29,6 +29,7 @@ row_of(PGresult *res, int i, struct server_row *r)
 	r->power_state = osh_db_str(res, i, 9);
 	r->status = osh_db_str(res, i, 10);
 	r->product = osh_db_str(res, i, 11);
+	r->credentials_binding = (int)osh_db_int(res, i, 12);
 }
 
 struct rows_call {
@@ -116,20 +117,22 @@ store_server_insert(struct osh_db *db, int64_t id, const struct server_in *in,
 	osh_db_json(db,
 	    "INSERT INTO servers AS s (id, name, bmc_host, bmc_port, "
 	    "ipmi_version, privilege, cipher_suite, workarounds, labels, "
-	    "description, monitoring, cluster, credentials) VALUES ($1, $2, "
+	    "description, monitoring, cluster, credentials, "
+	    "credentials_binding) VALUES ($1, $2, "
 	    "$3, $4, coalesce($5, '2.0'), coalesce($6, 'admin'), "
 	    "coalesce($7::int, 3), coalesce($8::text[], '{}'), "
 	    "coalesce($9::jsonb, '{}'), coalesce($10, ''), "
-	    "coalesce($11::boolean, true), $12, $13) "
+	    "coalesce($11::boolean, true), $12, $13, 2) "
 	    "RETURNING jsonb_build_object('server', server_json(s))",
 	    13, v, cb, arg);
 }
 
 void
 store_server_update(struct osh_db *db, int64_t id, const struct server_in *in,
-    const char *sealed, osh_db_json_cb cb, void *arg)
+    const char *sealed, const struct bmc_endpoint *expect, osh_db_json_cb cb,
+    void *arg)
 {
-	char sid[24], port[24], cipher[24];
+	char sid[24], port[24], cipher[24], eport[24];
 	const char *v[] = {num(sid, sizeof(sid), id), in->name,
 	    in->has_addr ? in->host : NULL,
 	    in->has_addr ? num(port, sizeof(port), in->port) : NULL,
@@ -141,7 +144,10 @@ store_server_update(struct osh_db *db, int64_t id, const struct server_in *in,
 	    in->monitoring < 0	 ? NULL
 		: in->monitoring ? "true"
 				 : "false",
-	    in->has_cluster ? "true" : "false", in->cluster, sealed};
+	    in->has_cluster ? "true" : "false", in->cluster, sealed,
+	    expect ? expect->host : NULL,
+	    expect ? num(eport, sizeof(eport), expect->port) : NULL,
+	    expect ? expect->ipmi_version : NULL};
 
 	osh_db_json(db,
 	    "WITH old AS (SELECT bmc_host AS old_host, bmc_port AS old_port "
@@ -157,11 +163,31 @@ store_server_update(struct osh_db *db, int64_t id, const struct server_in *in,
 	    "description = coalesce($10, description), "
 	    "monitoring = coalesce($11::boolean, monitoring), "
 	    "cluster = CASE WHEN $12::boolean THEN $13 ELSE cluster END, "
-	    "credentials = coalesce($14, credentials), updated_at = now() "
-	    "FROM old WHERE s.id = $1 RETURNING jsonb_build_object("
+	    "credentials = coalesce($14, credentials), "
+	    "credentials_binding = CASE WHEN $14 IS NULL THEN "
+	    "credentials_binding ELSE 2 END, updated_at = now() "
+	    "FROM old WHERE s.id = $1 AND ($15::text IS NULL OR "
+	    "(s.bmc_host = $15 AND s.bmc_port = $16::int AND "
+	    "s.ipmi_version = $17)) RETURNING jsonb_build_object("
 	    "'server', server_json(s), 'old_host', old.old_host, "
 	    "'old_port', old.old_port)",
-	    14, v, cb, arg);
+	    17, v, cb, arg);
+}
+
+void
+store_server_reseal(struct osh_db *db, const struct server_row *r,
+    const char *sealed, osh_db_json_cb cb, void *arg)
+{
+	char sid[24], port[24];
+	const char *v[] = {num(sid, sizeof(sid), r->id), r->credentials, sealed,
+	    r->host, num(port, sizeof(port), r->port), r->ipmi_version};
+
+	osh_db_json(db,
+	    "UPDATE servers SET credentials = $3, credentials_binding = 2 "
+	    "WHERE id = $1 AND credentials = $2 AND credentials_binding = 1 "
+	    "AND bmc_host = $4 AND bmc_port = $5::int AND ipmi_version = $6 "
+	    "RETURNING id::text",
+	    6, v, cb, arg);
 }
 
 /* Runs a one-row JSON query whose only parameter ($1) is id. */
@@ -207,6 +233,15 @@ store_server_rows(struct osh_db *db, store_rows_cb cb, void *arg)
 	rows_query(db,
 	    "SELECT " SERVER_COLS " FROM servers WHERE credentials "
 	    "IS NOT NULL ORDER BY id",
+	    0, NULL, NULL, cb, arg);
+}
+
+void
+store_server_rows_bound_to_id(struct osh_db *db, store_rows_cb cb, void *arg)
+{
+	rows_query(db,
+	    "SELECT " SERVER_COLS " FROM servers WHERE credentials "
+	    "IS NOT NULL AND credentials_binding = 1 ORDER BY id",
 	    0, NULL, NULL, cb, arg);
 }
 
@@ -315,15 +350,16 @@ store_sd_targets(struct osh_db *db, osh_db_json_cb cb, void *arg)
 
 void
 store_scan_create(struct osh_db *db, const char *spec_json, int total,
-    const char *by, osh_db_json_cb cb, void *arg)
+    const char *by, int64_t by_id, osh_db_json_cb cb, void *arg)
 {
-	char t[24];
-	const char *v[] = {spec_json, num(t, sizeof(t), total), by};
+	char t[24], uid[24];
+	const char *v[] = {spec_json, num(t, sizeof(t), total), by,
+	    num(uid, sizeof(uid), by_id)};
 
 	osh_db_json(db,
-	    "INSERT INTO scans (spec, total, created_by) VALUES ($1::jsonb, $2, "
-	    "$3) RETURNING id::text",
-	    3, v, cb, arg);
+	    "INSERT INTO scans (spec, total, created_by, created_by_id) "
+	    "VALUES ($1::jsonb, $2, $3, $4) RETURNING id::text",
+	    4, v, cb, arg);
 }
 
 void

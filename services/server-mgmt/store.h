@@ -22,10 +22,18 @@ void store_next_id(struct osh_db *db, osh_db_json_cb cb, void *arg);
 void store_server_insert(struct osh_db *db, int64_t id,
     const struct server_in *in, const char *sealed, osh_db_json_cb cb,
     void *arg);
-/* Answers {"server": {...}, "old_host": .., "old_port": ..}. */
+/* Answers {"server": {...}, "old_host": .., "old_port": ..}. New sealed
+ * credentials (may be NULL) must be bound to the endpoint the row has
+ * after the change. With 'expect' the row changes only while its BMC
+ * endpoint is still that one (host text, port, version as stored):
+ * OSH_DB_NOT_FOUND otherwise. */
 void store_server_update(struct osh_db *db, int64_t id,
-    const struct server_in *in, const char *sealed, osh_db_json_cb cb,
-    void *arg);
+    const struct server_in *in, const char *sealed,
+    const struct bmc_endpoint *expect, osh_db_json_cb cb, void *arg);
+/* Replaces credentials bound to the id only by 'sealed' (bound to the
+ * endpoint), if the row still holds r->credentials at r's endpoint. */
+void store_server_reseal(struct osh_db *db, const struct server_row *r,
+    const char *sealed, osh_db_json_cb cb, void *arg);
 /* Answers {"name", "host", "port"} of the deleted server. */
 void store_server_delete(
     struct osh_db *db, int64_t id, osh_db_json_cb cb, void *arg);
@@ -35,6 +43,9 @@ void store_server_row(
     struct osh_db *db, int64_t id, store_row_cb cb, void *arg);
 /* Every server with credentials, for the poller. */
 void store_server_rows(struct osh_db *db, store_rows_cb cb, void *arg);
+/* Rows whose credentials are still bound to the id only. */
+void store_server_rows_bound_to_id(
+    struct osh_db *db, store_rows_cb cb, void *arg);
 /* By BMC address, for the exporter's credential lookups. */
 void store_server_row_by_addr(
     struct osh_db *db, const char *host, int port, store_row_cb cb, void *arg);
@@ -65,8 +76,9 @@ void store_stats(struct osh_db *db, osh_db_json_cb cb, void *arg);
 void store_sd_targets(struct osh_db *db, osh_db_json_cb cb, void *arg);
 
 /* Discovery. */
+/* OSH_DB_CONFLICT when user 'by_id' has a scan running. */
 void store_scan_create(struct osh_db *db, const char *spec_json, int total,
-    const char *by, osh_db_json_cb cb, void *arg);
+    const char *by, int64_t by_id, osh_db_json_cb cb, void *arg);
 void store_scan_progress(struct osh_db *db, int64_t id, int probed, int found,
     const char *status, osh_db_json_cb cb, void *arg);
 struct scan_found {

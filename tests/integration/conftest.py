@@ -228,13 +228,14 @@ def viewer(make_user):
 
 
 # Simulated BMCs of the tests' own (the stack registers three of its own
-# at 19001-19003; these sit elsewhere).
+# at 9001-9003 + offset; these sit elsewhere, offset too, so that stacks
+# of different offsets run side by side).
 FLEET = RUN / "fleet"
-# (Offset like every port, so that stacks of different offsets on one
-# machine do not share them; 19101... at the default offset.)
 FLEET_PORT = 9101 + OFF
 FLEET_COUNT = 5
-SILENT_PORT, OTHERCREDS_PORT, IPMI15_PORT = 9150 + OFF, 9151 + OFF, 9152 + OFF
+SILENT_PORT, OTHERCREDS_PORT, IPMI15_PORT = 9150 + OFF, 9151 + OFF, \
+    9152 + OFF
+NOTHING_PORT = 9199 + OFF  # nothing listens there
 SIM = str(TOP / "deploy" / "sim" / "osh-sim")
 
 

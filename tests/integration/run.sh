@@ -15,6 +15,9 @@ export OSH_POLL_INTERVAL_S=2 OSH_BMC_TIMEOUT_MS=3000
 export OSH_PROM_INTERVAL=2s OSH_PROM_TIMEOUT=2s OSH_PROM_SD_REFRESH=2s
 # Short idle expiry: tests see sessions closed and reopened.
 export OSH_IPMI_IDLE_MS=2000
+# Discovery: the simulated BMCs sit on 127.0.0.1 (other loopback addresses
+# stay refused), and a low cap that tests can reach.
+export OSH_SCAN_ALLOW=127.0.0.1/32 OSH_SCAN_MAX_RUNNING=2
 if [ "${SAN:-0}" = 1 ]; then
 	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:log_path=$OSH_RUN_DIR/logs/asan
 	export UBSAN_OPTIONS=print_stacktrace=1:log_path=$OSH_RUN_DIR/logs/ubsan

@@ -3,8 +3,10 @@ import from CSV and JSON."""
 import csv
 import io
 
-from conftest import (FLEET_PORT, FLEET_COUNT, IPMI15_PORT, OTHERCREDS_PORT,
-                      SILENT_PORT, wait_for)
+import pytest
+
+from conftest import (FLEET_PORT, FLEET_COUNT, IPMI15_PORT, NOTHING_PORT,
+                      OTHERCREDS_PORT, SILENT_PORT, wait_for)
 
 
 def scan(api, body):
@@ -19,7 +21,7 @@ def scan(api, body):
 
 def test_scan_finds_bmcs_not_silent_ports(operator, fleet):
     ports = list(range(FLEET_PORT, FLEET_PORT + FLEET_COUNT)) + \
-        [SILENT_PORT, OTHERCREDS_PORT, IPMI15_PORT, 19199]
+        [SILENT_PORT, OTHERCREDS_PORT, IPMI15_PORT, NOTHING_PORT]
     s = scan(operator, {"range": "127.0.0.1", "port": ports,
                         "workarounds": ["opensesspriv"],
                         "credentials": [{"username": "nobody",
@@ -29,7 +31,7 @@ def test_scan_finds_bmcs_not_silent_ports(operator, fleet):
     assert s["total"] == len(ports) and s["probed"] == len(ports)
     found = {r["bmc_address"]: r for r in s["results"]}
     assert f"127.0.0.1:{SILENT_PORT}" not in found
-    assert "127.0.0.1:19199" not in found
+    assert f"127.0.0.1:{NOTHING_PORT}" not in found
     for p in range(FLEET_PORT, FLEET_PORT + FLEET_COUNT):
         r = found[f"127.0.0.1:{p}"]
         assert r["credentials_ok"] is True
@@ -129,3 +131,66 @@ def test_bad_csv_and_json_imports(operator):
     assert r.status_code == 200
     assert r.json()["created"] == 1 and r.json()["failed"] == 1
     assert r.json()["rows"][1]["error"]["field"] == "bogus"
+
+
+# Issue 7, finding 7: scans reach only what they should, and not too many
+# at once.
+
+@pytest.mark.parametrize("rng", [
+    "127.0.0.2", "127.0.0.0/30", "127.0.0.1-127.0.0.3", "10.0.0.1,127.0.0.5",
+    "169.254.1.1", "169.254.0.0/24", "224.0.0.1", "239.255.255.250",
+    "255.255.255.255", "0.0.0.0", "0.0.0.1", "240.0.0.1", "::", "::1",
+    "fe80::1", "ff02::1", "::ffff:127.0.0.2", "::ffff:169.254.0.1"])
+def test_scan_refuses_special_addresses(operator, rng):
+    r = operator.post("/api/discovery/scans", {"range": rng, "port": 623})
+    assert r.status_code == 400, (rng, r.text)
+    err = r.json()["error"]
+    assert err["field"] == "range" and "OSH_SCAN_ALLOW" in err["message"]
+    r = operator.post("/api/discovery/scans", {"range": [rng]})
+    assert r.status_code == 400 and r.json()["error"]["field"] == "range"
+
+
+@pytest.mark.parametrize("rng", [
+    "bmc.example.org", "[10.0.0.1]", "10.0.0.1;id", "$(id)", "10.0.0.1\n",
+    "10.0.0.1\n10.0.0.2", '10.0.0.1"', "10.0.0.1/33", "10.0.0.1/7",
+    "fe80::1%eth0", "10.0.0.1-bmc.example.org", "1" * 100])
+def test_scan_refuses_what_is_not_an_address(operator, rng):
+    r = operator.post("/api/discovery/scans", {"range": rng})
+    assert r.status_code == 400, (rng, r.text)
+    assert r.json()["error"]["field"] == "range"
+
+
+def _slow_scan(api):
+    """A scan that runs a few seconds: a BMC that never answers."""
+    return api.post("/api/discovery/scans", {
+        "range": "127.0.0.1", "port": SILENT_PORT, "timeout_ms": 4000})
+
+
+def _done(api, sid):
+    wait_for(lambda: api.get(f"/api/discovery/scans/{sid}").json()[
+        "status"] == "done", timeout=30, what="scan done")
+
+
+def test_one_running_scan_per_user_and_a_cap(make_user, fleet):
+    a, b, c = (make_user("operator")[2] for _ in range(3))
+    ra = _slow_scan(a)
+    assert ra.status_code == 202, ra.text
+    r = _slow_scan(a)
+    assert r.status_code == 409, r.text
+    assert r.json()["error"]["code"] == "scan_running"
+    rb = _slow_scan(b)
+    assert rb.status_code == 202, rb.text
+    # The service-wide cap (2 in the test stack) is reached.
+    r = _slow_scan(c)
+    assert r.status_code == 503, r.text
+    assert r.headers["Retry-After"].isdigit()
+    assert r.json()["error"]["code"] == "too_many_scans"
+    _done(a, ra.json()["id"])
+    _done(b, rb.json()["id"])
+    # Finished scans free their places.
+    r = _slow_scan(c)
+    assert r.status_code == 202, r.text
+    r2 = _slow_scan(a)
+    assert r2.status_code == 202, r2.text
+    _done(c, r.json()["id"])
+    _done(a, r2.json()["id"])

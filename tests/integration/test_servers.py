@@ -1,11 +1,17 @@
 """Server records: create, validate, list, change, delete; credentials are
-write-only; events and audit entries follow every change."""
+write-only and bound to the BMC endpoint; events and audit entries follow
+every change."""
+import base64
+import ctypes
 import json
+import os
+import signal
+import subprocess
 
 import pytest
 
-from conftest import (FLEET_PORT, RUN, Api, logs, psql, server_body,
-                      wait_for)
+from conftest import (FLEET_PORT, OTHERCREDS_PORT, RUN, TOP, Api, logs, psql,
+                      server_body, wait_for)
 
 
 def test_create_read_update_delete(admin, fleet, events):
@@ -182,3 +188,232 @@ def test_permissions(admin, operator, viewer):
         .status_code == 403
     assert operator.delete(f"/api/servers/{sid}").status_code == 403
     assert admin.delete(f"/api/servers/{sid}").status_code == 204
+
+
+# Issue 7, finding 4: stored credentials follow the BMC endpoint they were
+# given for, never an operator's (or a database writer's) new one.
+
+def _power(api, sid):
+    return api.get(f"/api/servers/{sid}/power")
+
+
+def test_moving_the_bmc_needs_new_credentials(admin, fleet):
+    port = FLEET_PORT + 1
+    r = admin.post("/api/servers", server_body(port, name="move-1"))
+    assert r.status_code == 201, r.text
+    s = r.json()
+    for body in ({"bmc_address": f"127.0.0.1:{port + 1}"},
+                 {"bmc_address": f"127.0.0.2:{port}"},
+                 {"bmc_address": "127.0.0.1"},
+                 {"ipmi_version": "1.5"},
+                 {"bmc_address": f"127.0.0.1:{port + 1}",
+                  "description": "moved"}):
+        r = admin.patch(f"/api/servers/{s['id']}", body)
+        assert r.status_code == 400, (body, r.text)
+        assert r.json()["error"]["field"] == "credentials", r.text
+    # Nothing changed.
+    now = admin.get(f"/api/servers/{s['id']}").json()
+    for k in ("bmc_address", "ipmi_version", "description", "updated_at"):
+        assert now[k] == s[k], k
+    # The same endpoint, spelt the same or not, is no move.
+    for body in ({"bmc_address": f"127.0.0.1:{port}"},
+                 {"ipmi_version": "2.0"}, {"description": "stays"}):
+        r = admin.patch(f"/api/servers/{s['id']}", body)
+        assert r.status_code == 200, (body, r.text)
+    assert _power(admin, s["id"]).status_code == 200
+    # A server without credentials has nothing to carry: it moves.
+    r = admin.post("/api/servers", {"name": "move-1b",
+                                    "bmc_address": "10.5.0.1"})
+    r = admin.patch(f"/api/servers/{r.json()['id']}",
+                    {"bmc_address": "10.5.0.2:6230", "ipmi_version": "1.5"})
+    assert r.status_code == 200, r.text
+    assert r.json()["bmc_address"] == "10.5.0.2:6230"
+    admin.delete(f"/api/servers/{r.json()['id']}")
+    wait_for(lambda: [e for e in admin.get("/api/audit", params={
+        "action": "server.update", "target": f"server:{s['id']}"}).json()[
+        "items"] if e["result"] == "failure" and
+        e["details"].get("endpoint_changed")], what="refusal audited")
+    admin.delete(f"/api/servers/{s['id']}")
+
+
+def test_moving_the_bmc_with_new_credentials(admin, fleet):
+    r = admin.post("/api/servers", server_body(FLEET_PORT + 2,
+                                               name="move-2"))
+    sid = r.json()["id"]
+    pw = "0ther-Secret!"
+    r = admin.patch(f"/api/servers/{sid}", {
+        "bmc_address": f"127.0.0.1:{OTHERCREDS_PORT}",
+        "credentials": {"username": "operator7", "password": pw}})
+    assert r.status_code == 200, r.text
+    assert r.json()["bmc_address"] == f"127.0.0.1:{OTHERCREDS_PORT}"
+    # The BMC there takes only its own credentials: reaching it proves
+    # the new ones went there.
+    r = _power(admin, sid)
+    assert r.status_code == 200, r.text
+    entry = wait_for(lambda: [e for e in admin.get("/api/audit", params={
+        "action": "server.update", "target": f"server:{sid}"}).json()[
+        "items"] if e["result"] == "success"], what="audit entry")[0]
+    d = entry["details"]
+    assert d["endpoint_changed"] is True and d["replaced"] == "credentials"
+    assert d["endpoint_from"] == f"127.0.0.1:{FLEET_PORT + 2} (IPMI 2.0)"
+    assert d["endpoint_to"] == f"127.0.0.1:{OTHERCREDS_PORT} (IPMI 2.0)"
+    assert pw not in json.dumps(entry)
+    assert pw not in logs("server-mgmt")
+    # Credentials alone (PUT) are sealed for where the server is now.
+    r = admin.put(f"/api/servers/{sid}/credentials",
+                  {"username": "operator7", "password": pw})
+    assert r.status_code == 200 and _power(admin, sid).status_code == 200
+    admin.delete(f"/api/servers/{sid}")
+
+
+def _row(sid, cols):
+    return psql(f"SELECT {cols} FROM server_mgmt.servers WHERE id = {sid}")
+
+
+def test_credentials_moved_in_the_database_do_not_open(admin, fleet):
+    a = admin.post("/api/servers", server_body(FLEET_PORT + 3,
+                                               name="dbmove-a")).json()
+    assert _power(admin, a["id"]).status_code == 200
+    # A's row pointed at another BMC (one that would take the same
+    # password) behind the API's back: nothing is sent there.
+    for change in (f"bmc_port = {FLEET_PORT + 4}", "ipmi_version = '1.5'",
+                   "bmc_host = 'localhost'"):
+        psql(f"UPDATE server_mgmt.servers SET {change} WHERE id = {a['id']}")
+        r = _power(admin, a["id"])
+        assert r.status_code == 409, (change, r.text)
+        assert r.json()["error"]["code"] == "credentials_unreadable"
+        r = admin.call("GET", f"/api/servers/{a['id']}/sensors")
+        assert r.status_code == 409, (change, r.text)
+        psql(f"UPDATE server_mgmt.servers SET bmc_host = '127.0.0.1', "
+             f"bmc_port = {FLEET_PORT + 3}, ipmi_version = '2.0' "
+             f"WHERE id = {a['id']}")
+    assert _power(admin, a["id"]).status_code == 200
+    # Another row's sealed credentials, copied over: they are not B's.
+    b = admin.post("/api/servers", {"name": "dbmove-b", "bmc_address":
+                                    f"127.0.0.1:{FLEET_PORT + 4}"}).json()
+    psql(f"UPDATE server_mgmt.servers SET (credentials, credentials_binding)"
+         f" = (SELECT credentials, credentials_binding FROM "
+         f"server_mgmt.servers WHERE id = {a['id']}) WHERE id = {b['id']}")
+    r = _power(admin, b["id"])
+    assert r.status_code == 409, r.text
+    assert r.json()["error"]["code"] == "credentials_unreadable"
+    admin.delete(f"/api/servers/{a['id']}")
+    admin.delete(f"/api/servers/{b['id']}")
+
+
+def _seal_by_id(sid, user, password):
+    """Credentials sealed the way releases before the endpoint binding
+    did: XChaCha20-Poly1305, additional data "server:<id>"."""
+    sodium = ctypes.CDLL("libsodium.so.23")
+    assert sodium.sodium_init() >= 0
+    kid, key = (RUN / "secrets" / "credential-keys").read_text() \
+        .splitlines()[0].split(":", 1)
+    key = base64.b64decode(key)
+    plain = json.dumps({"u": user, "p": password},
+                       separators=(",", ":")).encode()
+    ad = f"server:{sid}".encode()
+    nonce = os.urandom(24)
+    out = ctypes.create_string_buffer(len(plain) + 16)
+    outlen = ctypes.c_ulonglong()
+    assert sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(
+        out, ctypes.byref(outlen), plain, ctypes.c_ulonglong(len(plain)),
+        ad, ctypes.c_ulonglong(len(ad)), None, nonce, key) == 0
+    return kid + ":" + base64.b64encode(
+        nonce + out.raw[:outlen.value]).decode()
+
+
+def test_credentials_sealed_before_the_binding_keep_working(admin, fleet):
+    port = FLEET_PORT + 4
+    sid = admin.post("/api/servers", server_body(port, name="legacy-1")) \
+        .json()["id"]
+    old = _seal_by_id(sid, "admin", "secret")
+    psql(f"UPDATE server_mgmt.servers SET credentials = '{old}', "
+         f"credentials_binding = 1 WHERE id = {sid}")
+    assert _power(admin, sid).status_code == 200
+    # Re-sealed for the endpoint on first use (or by the poller's round).
+    wait_for(lambda: _row(sid, "credentials_binding") == "2",
+             what="re-sealed")
+    assert _row(sid, "credentials") != old
+    assert _power(admin, sid).status_code == 200
+    # From now on bound to the endpoint.
+    psql(f"UPDATE server_mgmt.servers SET bmc_port = {FLEET_PORT} "
+         f"WHERE id = {sid}")
+    assert _power(admin, sid).status_code == 409
+    admin.delete(f"/api/servers/{sid}")
+
+
+def test_upgrade_reseals_id_bound_credentials_at_start(admin, fleet):
+    """What an upgrade finds: records sealed for the server id only. The
+    service re-seals every one for its endpoint when it starts."""
+    sid = admin.post("/api/servers", server_body(
+        FLEET_PORT + 2, name="upgrade-1", monitoring=False)).json()["id"]
+    pidf = RUN / "pids" / "server-mgmt.pid"
+    pid = int(pidf.read_text())
+    os.kill(pid, signal.SIGTERM)
+    wait_for(lambda: not os.path.exists(f"/proc/{pid}"), timeout=20,
+             what="server-mgmt stopped")
+    old = _seal_by_id(sid, "admin", "secret")
+    psql(f"UPDATE server_mgmt.servers SET credentials = '{old}', "
+         f"credentials_binding = 1 WHERE id = {sid}")
+    mark = len(logs("server-mgmt"))
+    subprocess.run(["bash", str(TOP / "deploy/local/stack.sh"), "up"],
+                   check=True, capture_output=True, timeout=300)
+    wait_for(lambda: _row(sid, "credentials_binding") == "2", timeout=20,
+             what="re-sealed at start")
+    assert "re-sealing credentials bound to server ids only" in \
+        logs("server-mgmt")[mark:]
+    assert _row(sid, "credentials") != old
+    assert _power(admin, sid).status_code == 200
+    admin.delete(f"/api/servers/{sid}")
+
+
+# Issue 7, finding 9: a BMC host is an IP address or a host name, nothing
+# else, wherever one comes in.
+
+HOSTILE = ['10.0.0.1"', '"10.0.0.1"', "10.0.0.1 ", " 10.0.0.1", "10.0.0.1\n",
+           "bmc\nts=x level=error msg=INJECTED", "bmc host", "a\tb",
+           "bmc;reboot", "$(reboot)", "`id`", "bmc|cat", "bmc&", "bmc>x",
+           "bmc'x", "[10.0.0.1]", "[bmc.example.org]:623", "[fe80::1%eth0]",
+           "fe80::1%eth0", "a" * 64 + ".example.org",
+           ".".join(["abcdefgh"] * 29), "10.0.0.1:\t623", "10.0.0.1: 623",
+           "10.0.0.1:+623", "10.0.0.1:623:624", "bmc..example", "-bmc.example",
+           "bmc-.example", "bmc_1.example", "10.0.0.300", "bmc.example.",
+           "é.example", "%31%30.0.0.1", "10.0.0.1/32", "http://10.0.0.1"]
+
+
+@pytest.mark.parametrize("addr", HOSTILE)
+def test_hostile_hosts_refused(admin, addr):
+    r = admin.post("/api/servers", {"name": "hostile", "bmc_address": addr})
+    assert r.status_code == 400, (addr, r.text)
+    assert r.json()["error"]["field"] == "bmc_address"
+
+
+def test_hostile_hosts_refused_on_patch_and_import(admin):
+    s = admin.post("/api/servers", {"name": "hostile-patch",
+                                    "bmc_address": "10.2.0.1"}).json()
+    for addr in HOSTILE:
+        r = admin.patch(f"/api/servers/{s['id']}", {"bmc_address": addr})
+        assert r.status_code == 400, (addr, r.text)
+        assert r.json()["error"]["field"] == "bmc_address"
+    assert admin.get(f"/api/servers/{s['id']}").json()["bmc_address"] == \
+        "10.2.0.1"
+    admin.delete(f"/api/servers/{s['id']}")
+    rows = [{"name": f"hostile-{i}", "bmc_address": a}
+            for i, a in enumerate(HOSTILE)]
+    r = admin.post("/api/servers/import", rows)
+    assert r.status_code == 200, r.text
+    assert r.json()["created"] == 0
+    assert all(x["error"]["field"] == "bmc_address"
+               for x in r.json()["rows"])
+    text = "name,bmc_address\r\n" + "".join(
+        f'hostile-csv-{i},"{a.replace(chr(34), chr(34) * 2)}"\r\n'
+        for i, a in enumerate(HOSTILE))
+    r = admin.call("POST", "/api/servers/import", data=text.encode(),
+                   headers={"Content-Type": "text/csv"})
+    assert r.status_code == 200, r.text
+    assert r.json()["created"] == 0 and r.json()["failed"] == len(HOSTILE)
+    assert all(x["error"]["field"] == "bmc_address"
+               for x in r.json()["rows"])
+    # Nothing from outside starts a log line of its own.
+    for line in logs("server-mgmt").splitlines():
+        assert not line.startswith("ts=x"), line

@@ -21,6 +21,10 @@ parse_int_edges(void **state)
 	} cases[] = {
 	    {"", false, 0},
 	    {" 1", false, 0},
+	    {"\t1", false, 0},
+	    {"\n1", false, 0},
+	    {"- 1", false, 0},
+	    {"-\t1", false, 0},
 	    {"+1", false, 0},
 	    {"1x", false, 0},
 	    {"x", false, 0},

@@ -1,6 +1,34 @@
-/* http.h - the HTTP server: turns libevent requests into osh_req, sends
- * replies, records metrics and the access log. The only module that sees
- * libevent's HTTP types. */
+/* http.h - the HTTP/1.1 server (plain or TLS): connections with their
+ * limits and deadlines, requests turned into osh_req, replies sent back,
+ * metrics and the access log. Only libcommon's http*.c see libevent's
+ * connection types.
+ *
+ * Lifetimes and ownership.
+ * - A connection is private to the server. It reads one request at a time
+ *   (a pipelined request waits in its buffer until the previous reply has
+ *   been written), within deadlines: the head within header_timeout_ms of
+ *   its first byte (of the accept, for the first request; a TLS handshake
+ *   counts), the body within body_timeout_ms of the head, the next request
+ *   of a keep-alive connection within idle_timeout_ms. A reply that makes
+ *   no progress for write_timeout_ms is cut.
+ * - Once a request's head is in, the server creates its osh_req; once its
+ *   body is in, it hands the osh_req to the dispatcher. From then on the
+ *   osh_req belongs to whoever handles it until exactly one call of
+ *   osh_reply, osh_reply_json, osh_reply_err, osh_reply_error or
+ *   osh_reply_end frees it. Nothing may touch it afterwards, and a request
+ *   never replied to is a leak.
+ * - The osh_req holds its own copies of everything it exposes (path, body,
+ *   headers, query, parameters), so it stays valid whatever the client
+ *   does. When the client goes away while its request is being handled
+ *   (waiting on the database or a BMC, say), the connection is closed and
+ *   freed at once and the osh_req is only detached from it:
+ *   osh_req_alive() turns false, osh_resp_header and the reply still work,
+ *   and the reply, when it comes, is counted and logged with
+ *   client_gone=true and sent nowhere.
+ * - Requests the server refuses before they reach the dispatcher (malformed,
+ *   body too large or not wanted, deadlines missed) are answered, counted
+ *   and logged the same way, and their connection closes.
+ */
 #ifndef OSH_HTTP_H
 #define OSH_HTTP_H
 
@@ -13,6 +41,7 @@
 
 struct event_base;
 struct json_object;
+struct ssl_ctx_st;
 struct osh_route;
 struct osh_metrics;
 
@@ -51,40 +80,83 @@ struct osh_req {
 	void *app; /* the service's context, for handlers */
 	void *data; /* free for the handler's own state */
 	uint64_t start_us;
-	void *transport; /* private to http.c */
-	struct osh_http *server;
+	void *transport; /* private to http*.c */
+	struct osh_http *server; /* NULL once the server is freed */
 };
 
 typedef void (*osh_dispatch_fn)(struct osh_req *req, void *arg);
 
 struct osh_http_options {
 	const char *addr;
-	int port;
+	int port; /* 0: any free port (osh_http_port tells which) */
 	size_t max_body; /* hard limit on any body */
-	int idle_timeout_s;
+	int idle_timeout_ms; /* keep-alive connection without a request */
 	const char *trusted_proxies; /* comma list of addresses */
 	struct osh_metrics *metrics;
 	void *app;
+	/* Open connections served at once. Beyond, a connection is answered
+	 * 503 with Retry-After and closed; beyond an eighth more (at least
+	 * 16), it is closed at once. */
+	int max_connections;
+	int header_timeout_ms; /* the whole head, from its first byte */
+	int body_timeout_ms; /* the whole body, from the end of the head */
+	int write_timeout_ms; /* a reply making no progress */
+	/* The largest body a request may carry, from its head alone, called
+	 * with body_limit_arg before any body byte is read: 0 when it
+	 * takes none (a body is then refused with 400), or -1 when nothing
+	 * serves this method and path (the request is dispatched at once
+	 * without its body, to be answered 404 or 405, and the connection
+	 * closes). A larger Content-Length is refused with 413 at once, a
+	 * chunked body as soon as it passes the limit. NULL: max_body. */
+	int64_t (*body_limit)(
+	    void *arg, enum osh_method method, const char *path);
+	void *body_limit_arg; /* the router, for osh_router_body_limit */
+	/* TLS: an OpenSSL SSL_CTX set up for serving (certificate, key,
+	 * client CA...), or NULL for plain HTTP. The server takes its own
+	 * reference (SSL_CTX_up_ref): the caller keeps and frees its own. */
+	struct ssl_ctx_st *tls;
 };
 
+/* Defaults for options left 0. */
+#define OSH_HTTP_MAX_CONNECTIONS 512
+#define OSH_HTTP_HEADER_TIMEOUT_MS 10000
+#define OSH_HTTP_BODY_TIMEOUT_MS 30000
+#define OSH_HTTP_IDLE_TIMEOUT_MS 75000
+#define OSH_HTTP_WRITE_TIMEOUT_MS 30000
+
 /* Binds and starts serving on the loop. Returns NULL (and logs why) when
- * the address cannot be bound. */
+ * the address cannot be bound. The process must ignore SIGPIPE (as
+ * osh_service_main does): a client may close while its reply is written. */
 struct osh_http *osh_http_new(struct event_base *base,
     const struct osh_http_options *opt, osh_dispatch_fn dispatch, void *arg);
-/* Stops accepting new connections; requests in flight go on. */
+/* Stops accepting new connections and closes idle ones; requests in
+ * flight go on, and their connections close after the reply. */
 void osh_http_stop_accepting(struct osh_http *h);
 /* Requests received and not replied yet. */
 unsigned osh_http_in_flight(const struct osh_http *h);
+/* Open client connections (lingering ones included). */
+unsigned osh_http_connections(const struct osh_http *h);
+/* The port listened on (useful with port 0), or -1 once stopped. */
+int osh_http_port(const struct osh_http *h);
+/* Serves new connections with ctx from now on (NULL: plain HTTP); open
+ * connections keep theirs. Takes its own reference, as osh_http_new. */
+void osh_http_set_tls(struct osh_http *h, struct ssl_ctx_st *ctx);
+/* Closes every connection. Requests still in flight are detached (their
+ * replies go nowhere and must not come after the event base is freed);
+ * call it once osh_http_in_flight() is 0. */
 void osh_http_free(struct osh_http *h);
 
-/* Request accessors. Header and query values are owned by the request. */
+/* Request accessors. Header and query values are owned by the request;
+ * a request whose query string is malformed (bad escape, NUL, invalid
+ * UTF-8) never reaches the dispatcher: it is answered 400. */
 const char *osh_req_header(struct osh_req *req, const char *name);
 const char *osh_req_query(struct osh_req *req, const char *name);
 const char *osh_req_param(const struct osh_req *req, const char *name);
 /* Calls fn for every query parameter; stops when fn returns false. */
 void osh_req_query_each(struct osh_req *req,
     bool (*fn)(const char *key, const char *value, void *arg), void *arg);
-/* Adds a response header sent with the reply. */
+/* Adds a response header sent with the reply. A name that is not a token
+ * or a value with control characters is dropped (and logged). */
 void osh_resp_header(struct osh_req *req, const char *name, const char *value);
 
 /* Replies and frees req. 'body' is copied. */
@@ -109,12 +181,14 @@ struct json_object *osh_req_json(
 bool osh_req_id(
     struct osh_req *req, const char *name, const char *what, int64_t *id);
 
-/* Streaming replies for large bodies: start, any number of chunks, end.
- * req is freed by osh_reply_end. */
+/* Streaming replies for large bodies: start, any number of chunks, end
+ * (chunked transfer coding; to an HTTP/1.0 client, a body ended by closing
+ * the connection). req is freed by osh_reply_end. */
 void osh_reply_start(struct osh_req *req, int status, const char *ctype);
 void osh_reply_chunk(struct osh_req *req, const void *data, size_t len);
 void osh_reply_end(struct osh_req *req);
-/* False once the client has gone away; handlers may stop early. */
+/* False once the client has gone away (or its reply stalled past the write
+ * timeout); handlers may stop early, but must still reply. */
 bool osh_req_alive(const struct osh_req *req);
 
 const char *osh_method_name(enum osh_method m);

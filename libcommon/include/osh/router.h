@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "http.h"
 
@@ -47,14 +48,21 @@ struct osh_revocations;
 void osh_router_set_auth(struct osh_router *r, struct osh_jwt_verifier *v,
     struct osh_revocations *revoked, struct osh_redis *redis);
 
-/* Finds the route for method and path, filling req-style params. Returns
- * NULL with *allowed set to the methods the path does accept (0: none). */
+/* Finds the route for method and path, filling req-style params (HEAD
+ * takes GET routes). Returns NULL with *allowed set to the methods the path
+ * does accept (0: none). */
 const struct osh_route *osh_router_match(const struct osh_router *r,
     enum osh_method method, const char *path, struct osh_param *params,
     size_t *nparams, unsigned *allowed);
 
 /* Index of a route within the table, for metrics. */
 size_t osh_router_index(const struct osh_router *r, const struct osh_route *rt);
+
+/* The largest body the route for method and path takes (its max_body; 0:
+ * none), or -1 when no route serves them. For osh_http_options.body_limit
+ * (arg: the router). */
+int64_t osh_router_body_limit(
+    void *arg, enum osh_method method, const char *path);
 
 /* Dispatch callback for osh_http_new (arg: the router). */
 void osh_router_dispatch(struct osh_req *req, void *arg);

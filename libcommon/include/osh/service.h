@@ -37,6 +37,11 @@ struct osh_common_config {
 	int64_t max_body;
 	int64_t workers;
 	int64_t shutdown_timeout_ms;
+	int64_t http_max_connections;
+	int64_t http_header_timeout_ms;
+	int64_t http_body_timeout_ms;
+	int64_t http_idle_timeout_ms;
+	int64_t http_write_timeout_ms;
 };
 
 struct osh_service {
@@ -53,6 +58,10 @@ struct osh_service {
 	struct osh_audit *audit;
 	struct osh_revocations *revoked; /* the token deny-lists */
 	void *app; /* the service's own context, set by start() */
+	/* TLS for the HTTP server: an SSL_CTX set by start() (NULL: plain
+	 * HTTP), referenced by the server (see osh_http_options.tls); swap
+	 * it later with osh_http_set_tls(svc->http, ...). */
+	struct ssl_ctx_st *tls;
 	bool stopping;
 	struct event *drain; /* after SIGTERM: waits for requests */
 	uint64_t drain_deadline_us;

@@ -1,0 +1,1227 @@
+/* Unit tests: the HTTP server (http.c, http_req.c) over real loopback
+ * sockets. The server runs a tiny router on its own event loop thread;
+ * the tests are blocking clients that speak raw HTTP/1.1 (and TLS through
+ * OpenSSL and curl). Deadlines are short here (a few hundred ms) so that
+ * slow clients are cut quickly. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include <event2/event.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "osh/http.h"
+#include "osh/log.h"
+#include "osh/metrics.h"
+#include "osh/util.h"
+
+#define HEADER_MS 500
+#define BODY_MS 500
+#define IDLE_MS 2000
+#define WRITE_MS 500
+#define MAX_CONNS 4
+#define HARD_CONNS (MAX_CONNS + 16)
+#define MAX_BODY (8 << 20)
+#define BIG_REPLY (16 << 20)
+
+/*
+ * The server side: a loop thread and a few routes.
+ */
+
+struct srv {
+	struct event_base *base;
+	struct osh_http *h;
+	struct osh_metrics *m;
+	pthread_t thread;
+	int port;
+	SSL_CTX *tls;
+	int replied_alive, replied_gone; /* by /slow */
+	char *big;
+};
+
+static struct srv S;
+
+struct slow {
+	struct osh_req *req;
+	struct event *ev;
+};
+
+static void
+slow_done(evutil_socket_t fd, short what, void *arg)
+{
+	struct slow *s = arg;
+
+	(void)fd;
+	(void)what;
+	if (osh_req_alive(s->req))
+		S.replied_alive++;
+	else
+		S.replied_gone++;
+	osh_resp_header(s->req, "X-Late", "yes");
+	osh_reply(s->req, 200, "text/plain", "late", 4);
+	event_free(s->ev);
+	free(s);
+}
+
+static void
+h_slow(struct osh_req *req)
+{
+	struct slow *s = calloc(1, sizeof(*s));
+	int64_t ms = 100;
+	struct timeval tv;
+
+	assert_non_null(s);
+	osh_parse_int(osh_req_query(req, "ms"), 0, 10000, &ms);
+	s->req = req;
+	s->ev = evtimer_new(S.base, slow_done, s);
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	evtimer_add(s->ev, &tv);
+}
+
+static void
+h_stream(struct osh_req *req)
+{
+	osh_resp_header(req, "X-Stream", "1");
+	osh_reply_start(req, 200, "text/csv");
+	osh_reply_chunk(req, "a,b\n", 4);
+	osh_reply_chunk(req, "", 0);
+	osh_reply_chunk(req, "1,2\n", 4);
+	osh_reply_end(req);
+}
+
+static void
+h_stats(struct osh_req *req)
+{
+	char buf[128];
+	int n = snprintf(buf, sizeof(buf), "in_flight=%u conns=%u gone=%d",
+	    osh_http_in_flight(S.h), osh_http_connections(S.h), S.replied_gone);
+
+	osh_reply(req, 200, "text/plain", buf, (size_t)n);
+}
+
+static void
+h_metrics(struct osh_req *req)
+{
+	struct osh_buf b;
+
+	osh_buf_init(&b, 0);
+	osh_metrics_render(S.m, &b);
+	osh_reply(req, 200, "text/plain", b.data, b.len);
+	osh_buf_release(&b);
+}
+
+static void
+dispatch(struct osh_req *req, void *arg)
+{
+	const char *p = req->path;
+
+	(void)arg;
+	if (strcmp(p, "/hello") == 0) {
+		osh_reply(req, 200, "text/plain", "hello", 5);
+	} else if (strcmp(p, "/echo") == 0 || strcmp(p, "/small") == 0) {
+		const char *q = osh_req_query(req, "q");
+		if (q != NULL)
+			osh_resp_header(req, "X-Q", q);
+		osh_reply(req, 200, "application/octet-stream", req->body,
+		    req->body_len);
+	} else if (strcmp(p, "/ping") == 0) {
+		osh_reply(req, 204, NULL, NULL, 0);
+	} else if (strcmp(p, "/slow") == 0) {
+		h_slow(req);
+	} else if (strcmp(p, "/stream") == 0) {
+		h_stream(req);
+	} else if (strcmp(p, "/stats") == 0) {
+		h_stats(req);
+	} else if (strcmp(p, "/metrics") == 0) {
+		h_metrics(req);
+	} else if (strcmp(p, "/big") == 0) {
+		osh_reply(req, 200, "text/plain", S.big, BIG_REPLY);
+	} else if (strcmp(p, "/plain") == 0) {
+		osh_http_set_tls(S.h, NULL);
+		osh_reply(req, 200, "text/plain", "ok", 2);
+	} else if (strcmp(p, "/stop-accepting") == 0) {
+		osh_http_stop_accepting(S.h);
+		osh_reply(req, 200, "text/plain", "ok", 2);
+	} else if (strcmp(p, "/quit") == 0) {
+		osh_reply(req, 200, "text/plain", "bye", 3);
+		event_base_loopbreak(S.base);
+	} else {
+		osh_reply_error(req, 404, NULL, NULL, "no such endpoint");
+	}
+}
+
+/* The route table's body limits, as a router would give them. */
+static int64_t
+body_limit(void *arg, enum osh_method m, const char *path)
+{
+	(void)arg;
+	if (strcmp(path, "/echo") == 0)
+		return m == OSH_POST ? 1 << 20 : -1;
+	if (strcmp(path, "/small") == 0)
+		return m == OSH_POST ? 100 : -1;
+	if (strcmp(path, "/ping") == 0)
+		return m == OSH_POST ? 0 : -1;
+	if (strcmp(path, "/nowhere") == 0)
+		return -1;
+	return 0;
+}
+
+static void *
+loop_main(void *arg)
+{
+	(void)arg;
+	event_base_dispatch(S.base);
+	return NULL;
+}
+
+static void
+start_with(SSL_CTX *tls, int max_conns)
+{
+	struct osh_http_options o = {
+	    .addr = "127.0.0.1",
+	    .port = 0,
+	    .max_body = MAX_BODY,
+	    .idle_timeout_ms = IDLE_MS,
+	    .trusted_proxies = "127.0.0.1",
+	    .max_connections = max_conns,
+	    .header_timeout_ms = HEADER_MS,
+	    .body_timeout_ms = BODY_MS,
+	    .write_timeout_ms = WRITE_MS,
+	    .body_limit = body_limit,
+	    .tls = tls,
+	};
+
+	memset(&S, 0, sizeof(S));
+	S.base = event_base_new();
+	S.m = osh_metrics_new();
+	o.metrics = S.m;
+	S.h = osh_http_new(S.base, &o, dispatch, NULL);
+	assert_non_null(S.h);
+	S.port = osh_http_port(S.h);
+	assert_true(S.port > 0);
+	S.big = malloc(BIG_REPLY);
+	memset(S.big, 'x', BIG_REPLY);
+	assert_int_equal(pthread_create(&S.thread, NULL, loop_main, NULL), 0);
+}
+
+static void
+start(SSL_CTX *tls)
+{
+	start_with(tls, MAX_CONNS);
+}
+
+/*
+ * The client side: blocking sockets (or TLS over them).
+ */
+
+struct cl {
+	int fd;
+	SSL *ssl;
+	char buf[1 << 16];
+	size_t len;
+};
+
+struct resp {
+	int status;
+	char head[4096];
+	char *body;
+	size_t body_len;
+};
+
+static struct cl *
+dial_to(int port)
+{
+	struct cl *c = calloc(1, sizeof(*c));
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	struct timeval tv = {5, 0};
+
+	sa.sin_port = htons((uint16_t)port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	c->fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(c->fd >= 0);
+	setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		close(c->fd);
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+static struct cl *
+dial(void)
+{
+	struct cl *c = dial_to(S.port);
+
+	assert_non_null(c);
+	return c;
+}
+
+static void
+cl_close(struct cl *c)
+{
+	if (c->ssl != NULL) {
+		SSL_shutdown(c->ssl);
+		SSL_free(c->ssl);
+	}
+	close(c->fd);
+	free(c);
+}
+
+static void
+cl_send(struct cl *c, const void *p, size_t n)
+{
+	if (c->ssl != NULL) {
+		assert_int_equal(SSL_write(c->ssl, p, (int)n), (int)n);
+		return;
+	}
+	while (n > 0) {
+		ssize_t k = send(c->fd, p, n, MSG_NOSIGNAL);
+		assert_true(k > 0);
+		p = (const char *)p + k;
+		n -= (size_t)k;
+	}
+}
+
+static void
+cl_puts(struct cl *c, const char *s)
+{
+	cl_send(c, s, strlen(s));
+}
+
+/* Reads more into c->buf: bytes read, 0 at end of stream, -1 on error or
+ * timeout. */
+static ssize_t
+cl_fill(struct cl *c)
+{
+	ssize_t n;
+
+	if (c->len == sizeof(c->buf))
+		return -1;
+	if (c->ssl != NULL) {
+		int k = SSL_read(
+		    c->ssl, c->buf + c->len, (int)(sizeof(c->buf) - c->len));
+		if (k <= 0)
+			return SSL_get_error(c->ssl, k) == SSL_ERROR_ZERO_RETURN
+			    ? 0
+			    : -1;
+		n = k;
+	} else {
+		n = recv(c->fd, c->buf + c->len, sizeof(c->buf) - c->len, 0);
+	}
+	if (n > 0)
+		c->len += (size_t)n;
+	return n;
+}
+
+static void
+consume(struct cl *c, size_t n)
+{
+	memmove(c->buf, c->buf + n, c->len - n);
+	c->len -= n;
+}
+
+/* Takes n body bytes, reading as needed. */
+static int
+take_body(struct cl *c, struct resp *r, size_t n)
+{
+	r->body = realloc(r->body, r->body_len + n + 1);
+	while (n > 0) {
+		size_t k;
+
+		if (c->len == 0 && cl_fill(c) <= 0)
+			return -1;
+		k = c->len < n ? c->len : n;
+		memcpy(r->body + r->body_len, c->buf, k);
+		r->body_len += k;
+		r->body[r->body_len] = '\0';
+		consume(c, k);
+		n -= k;
+	}
+	return 0;
+}
+
+/* Reads a line ending in CRLF into out. */
+static int
+take_line(struct cl *c, char *out, size_t len)
+{
+	char *e;
+
+	while ((e = memchr(c->buf, '\n', c->len)) == NULL)
+		if (cl_fill(c) <= 0)
+			return -1;
+	if ((size_t)(e - c->buf) >= len)
+		return -1;
+	memcpy(out, c->buf, (size_t)(e - c->buf + 1));
+	out[e - c->buf + 1] = '\0';
+	consume(c, (size_t)(e - c->buf + 1));
+	return 0;
+}
+
+static const char *
+resp_header(const struct resp *r, const char *name)
+{
+	static char val[256];
+	char pat[64];
+	const char *p;
+
+	snprintf(pat, sizeof(pat), "\r\n%s: ", name);
+	if ((p = strcasestr(r->head, pat)) == NULL)
+		return NULL;
+	p += strlen(pat);
+	snprintf(val, sizeof(val), "%.*s", (int)strcspn(p, "\r"), p);
+	return val;
+}
+
+static void
+resp_free(struct resp *r)
+{
+	free(r->body);
+	memset(r, 0, sizeof(*r));
+}
+
+/* Reads one response (head_req: the request was HEAD). -1 when the
+ * connection ended or timed out first. */
+static int
+resp_read(struct cl *c, struct resp *r, bool head_req)
+{
+	char *end, line[128];
+	const char *v;
+
+	memset(r, 0, sizeof(*r));
+	while ((end = memmem(c->buf, c->len, "\r\n\r\n", 4)) == NULL)
+		if (cl_fill(c) <= 0)
+			return -1;
+	if ((size_t)(end - c->buf) + 4 >= sizeof(r->head))
+		return -1;
+	memcpy(r->head, c->buf, (size_t)(end - c->buf) + 2);
+	consume(c, (size_t)(end - c->buf) + 4);
+	if (sscanf(r->head, "HTTP/1.1 %d ", &r->status) != 1)
+		return -1;
+	r->body = calloc(1, 1);
+	if (head_req || r->status == 204 || r->status == 304 ||
+	    r->status / 100 == 1)
+		return 0;
+	if ((v = resp_header(r, "Transfer-Encoding")) != NULL) {
+		assert_string_equal(v, "chunked");
+		for (;;) {
+			unsigned long n;
+
+			if (take_line(c, line, sizeof(line)) != 0)
+				return -1;
+			n = strtoul(line, NULL, 16);
+			if (n == 0)
+				return take_line(c, line, sizeof(line));
+			if (take_body(c, r, n) != 0 ||
+			    take_line(c, line, sizeof(line)) != 0)
+				return -1;
+		}
+	}
+	if ((v = resp_header(r, "Content-Length")) != NULL)
+		return take_body(c, r, strtoul(v, NULL, 10));
+	while (cl_fill(c) > 0)
+		;
+	return take_body(c, r, c->len);
+}
+
+/* True when the server closed the connection (reading hits its end). */
+static bool
+closed_by_server(struct cl *c)
+{
+	char b[256];
+	ssize_t n;
+
+	c->len = 0;
+	do {
+		n = c->ssl != NULL ? SSL_read(c->ssl, b, sizeof(b))
+				   : recv(c->fd, b, sizeof(b), 0);
+	} while (n > 0);
+	if (c->ssl != NULL)
+		return SSL_get_error(c->ssl, (int)n) != SSL_ERROR_WANT_READ &&
+		    errno != EAGAIN;
+	return n == 0 || (n < 0 && errno == ECONNRESET);
+}
+
+/* One request on a fresh connection. */
+static void
+get(const char *path, struct resp *r)
+{
+	struct cl *c = dial();
+	char req[256];
+
+	snprintf(req, sizeof(req),
+	    "GET %s HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", path);
+	cl_puts(c, req);
+	assert_int_equal(resp_read(c, r, false), 0);
+	cl_close(c);
+}
+
+static int
+stat_of(const char *name)
+{
+	struct resp r;
+	const char *p;
+	int v;
+
+	get("/stats", &r);
+	p = strstr(r.body, name);
+	assert_non_null(p);
+	v = (int)strtol(p + strlen(name) + 1, NULL, 10);
+	resp_free(&r);
+	return v;
+}
+
+/* Waits until the server has no request in flight and only n connections
+ * beside the one asking. */
+static void
+wait_quiet(int n)
+{
+	for (int i = 0; i < 100; i++) {
+		if (stat_of("in_flight") == 1 && stat_of("conns") == n + 1)
+			return;
+		usleep(50000);
+	}
+	fail_msg("server did not settle: in_flight=%d conns=%d",
+	    stat_of("in_flight"), stat_of("conns"));
+}
+
+static bool
+metric_has(const char *text)
+{
+	struct resp r;
+	bool found;
+
+	get("/metrics", &r);
+	found = strstr(r.body, text) != NULL;
+	if (!found)
+		fprintf(stderr, "%s\n", r.body);
+	resp_free(&r);
+	return found;
+}
+
+static void
+stop(void)
+{
+	struct cl *c;
+
+	wait_quiet(0);
+	/* The loop stops before the answer is written: none is read. */
+	c = dial();
+	cl_puts(c, "GET /quit HTTP/1.1\r\nHost: t\r\n\r\n");
+	pthread_join(S.thread, NULL);
+	cl_close(c);
+	assert_int_equal(osh_http_in_flight(S.h), 0);
+	osh_http_free(S.h);
+	osh_metrics_free(S.m);
+	event_base_free(S.base);
+	free(S.big);
+}
+
+static uint64_t
+ms_since(uint64_t t0)
+{
+	return (osh_now_us() - t0) / 1000;
+}
+
+/*
+ * The tests.
+ */
+
+static void
+keep_alive_and_basics(void **state)
+{
+	struct cl *c;
+	struct resp r;
+
+	(void)state;
+	start(NULL);
+	c = dial();
+	for (int i = 0; i < 3; i++) {
+		cl_puts(c,
+		    "GET /hello HTTP/1.1\r\nHost: t\r\nX-Request-Id: "
+		    "rid-1\r\n\r\n");
+		assert_int_equal(resp_read(c, &r, false), 0);
+		assert_int_equal(r.status, 200);
+		assert_string_equal(r.body, "hello");
+		assert_string_equal(resp_header(&r, "Content-Length"), "5");
+		assert_string_equal(resp_header(&r, "X-Request-Id"), "rid-1");
+		assert_string_equal(
+		    resp_header(&r, "Cache-Control"), "no-store");
+		assert_non_null(strstr(resp_header(&r, "Date"), " GMT"));
+		assert_null(resp_header(&r, "Connection"));
+		resp_free(&r);
+	}
+	/* Query decoding and a body, on the same connection. */
+	cl_puts(c,
+	    "POST /echo?q=a%20b+c HTTP/1.1\r\nHost: t\r\n"
+	    "Content-Length: 3\r\n\r\nxyz");
+	assert_int_equal(resp_read(c, &r, false), 0);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.body, "xyz");
+	assert_string_equal(resp_header(&r, "X-Q"), "a b c");
+	resp_free(&r);
+	/* 404 from the dispatcher, 204 without a body. */
+	cl_puts(c, "GET /nope HTTP/1.1\r\nHost: t\r\n\r\n");
+	assert_int_equal(resp_read(c, &r, false), 0);
+	assert_int_equal(r.status, 404);
+	assert_non_null(strstr(r.body, "\"not_found\""));
+	resp_free(&r);
+	cl_puts(c, "POST /ping HTTP/1.1\r\nHost: t\r\n\r\n");
+	assert_int_equal(resp_read(c, &r, false), 0);
+	assert_int_equal(r.status, 204);
+	assert_null(resp_header(&r, "Content-Length"));
+	resp_free(&r);
+	/* Connection: close is honoured. */
+	cl_puts(
+	    c, "GET /hello HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+	assert_int_equal(resp_read(c, &r, false), 0);
+	assert_string_equal(resp_header(&r, "Connection"), "close");
+	resp_free(&r);
+	assert_true(closed_by_server(c));
+	cl_close(c);
+	/* HTTP/1.0: closed unless keep-alive is asked for. */
+	c = dial();
+	cl_puts(c, "GET /hello HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+	assert_int_equal(resp_read(c, &r, false), 0);
+	assert_string_equal(resp_header(&r, "Connection"), "keep-alive");
+	resp_free(&r);
+	cl_puts(c, "GET /hello HTTP/1.0\r\n\r\n");
+	assert_int_equal(resp_read(c, &r, false), 0);
+	assert_string_equal(r.body, "hello");
+	resp_free(&r);
+	assert_true(closed_by_server(c));
+	cl_close(c);
+	stop();
+}
+
+static void
+pipelining(void **state)
+{
+	static const char reqs[] =
+	    "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n"
+	    "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n"
+	    "\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n"
+	    "GET /slow?ms=50 HTTP/1.1\r\nHost: t\r\n\r\n"
+	    "HEAD /hello HTTP/1.1\r\nHost: t\r\n\r\n"
+	    "GET /stream HTTP/1.1\r\nHost: t\r\n\r\n"
+	    "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n";
+	struct cl *c;
+	struct resp r;
+
+	(void)state;
+	start(NULL);
+	c = dial();
+	cl_puts(c, reqs);
+	assert_int_equal(resp_read(c, &r, false), 0);
+	assert_string_equal(r.body, "hello");
+	resp_free(&r);
+	assert_int_equal(resp_read(c, &r, false), 0);
+	assert_string_equal(r.body, "abcde");
+	resp_free(&r);
+	assert_int_equal(resp_read(c, &r, false), 0);
+	assert_string_equal(r.body, "late");
+	resp_free(&r);
+	/* HEAD: the GET's headers, no body. */
+	assert_int_equal(resp_read(c, &r, true), 0);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(resp_header(&r, "Content-Length"), "5");
+	resp_free(&r);
+	/* Streamed: chunked. */
+	assert_int_equal(resp_read(c, &r, false), 0);
+	assert_string_equal(resp_header(&r, "Transfer-Encoding"), "chunked");
+	assert_string_equal(resp_header(&r, "X-Stream"), "1");
+	assert_string_equal(r.body, "a,b\n1,2\n");
+	resp_free(&r);
+	assert_int_equal(resp_read(c, &r, false), 0);
+	assert_string_equal(r.body, "hello");
+	resp_free(&r);
+	cl_close(c);
+	/* Streamed to HTTP/1.0: ended by closing. */
+	c = dial();
+	cl_puts(c, "GET /stream HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+	assert_int_equal(resp_read(c, &r, false), 0);
+	assert_null(resp_header(&r, "Transfer-Encoding"));
+	assert_string_equal(resp_header(&r, "Connection"), "close");
+	assert_string_equal(r.body, "a,b\n1,2\n");
+	resp_free(&r);
+	cl_close(c);
+	/* HEAD of a streamed reply. */
+	c = dial();
+	cl_puts(c,
+	    "HEAD /stream HTTP/1.1\r\nHost: t\r\n\r\nGET /hello "
+	    "HTTP/1.1\r\nHost: t\r\n\r\n");
+	assert_int_equal(resp_read(c, &r, true), 0);
+	resp_free(&r);
+	assert_int_equal(resp_read(c, &r, false), 0);
+	assert_string_equal(r.body, "hello");
+	resp_free(&r);
+	cl_close(c);
+	stop();
+}
+
+static void
+expect_continue(void **state)
+{
+	struct cl *c;
+	struct resp r;
+
+	(void)state;
+	start(NULL);
+	/* Accepted: 100 first, then the body, then the answer. */
+	c = dial();
+	cl_puts(c,
+	    "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n"
+	    "Expect: 100-continue\r\n\r\n");
+	assert_int_equal(resp_read(c, &r, false), 0);
+	assert_int_equal(r.status, 100);
+	resp_free(&r);
+	cl_puts(c, "0123456789");
+	assert_int_equal(resp_read(c, &r, false), 0);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.body, "0123456789");
+	resp_free(&r);
+	cl_close(c);
+	/* Too large: the final answer at once, no 100. */
+	c = dial();
+	cl_puts(c,
+	    "POST /small HTTP/1.1\r\nHost: t\r\nContent-Length: 1000\r\n"
+	    "Expect: 100-continue\r\n\r\n");
+	assert_int_equal(resp_read(c, &r, false), 0);
+	assert_int_equal(r.status, 413);
+	assert_non_null(strstr(r.body, "larger than 100 bytes"));
+	assert_string_equal(resp_header(&r, "Connection"), "close");
+	resp_free(&r);
+	assert_true(closed_by_server(c));
+	cl_close(c);
+	/* A body where none is taken: 400 at once. */
+	c = dial();
+	cl_puts(c,
+	    "POST /ping HTTP/1.1\r\nHost: t\r\nContent-Length: 5000\r\n"
+	    "Expect: 100-continue\r\n\r\n");
+	assert_int_equal(resp_read(c, &r, false), 0);
+	assert_int_equal(r.status, 400);
+	assert_non_null(strstr(r.body, "takes no request body"));
+	resp_free(&r);
+	cl_close(c);
+	stop();
+}
+
+/* A large body sent to a route that refuses it: the answer comes before
+ * the client has sent most of it. */
+static void
+body_refused_before_read(void **state)
+{
+	const char *paths[] = {"/ping", "/small", "/nowhere"};
+	const int want[] = {400, 413, 404};
+	char *chunk = calloc(1, 65536);
+
+	(void)state;
+	start(NULL);
+	for (size_t i = 0; i < OSH_ARRAY_LEN(paths); i++) {
+		struct cl *c = dial();
+		struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
+		size_t sent = 0;
+		char head[256];
+		struct resp r;
+
+		snprintf(head, sizeof(head),
+		    "POST %s HTTP/1.1\r\nHost: t\r\nContent-Type: "
+		    "application/json\r\nContent-Length: %d\r\n\r\n",
+		    paths[i], MAX_BODY);
+		cl_puts(c, head);
+		/* Send the body a piece at a time until the answer shows. */
+		while (sent < MAX_BODY && poll(&pfd, 1, 20) == 0) {
+			cl_send(c, chunk, 65536);
+			sent += 65536;
+		}
+		assert_true(sent < MAX_BODY / 4);
+		assert_int_equal(resp_read(c, &r, false), 0);
+		assert_int_equal(r.status, want[i]);
+		assert_string_equal(resp_header(&r, "Connection"), "close");
+		resp_free(&r);
+		assert_true(closed_by_server(c));
+		cl_close(c);
+	}
+	/* Content-Length over the server's own limit (and the route's). */
+	{
+		struct cl *c = dial();
+		struct resp r;
+
+		cl_puts(c,
+		    "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: "
+		    "99999999999\r\n\r\n");
+		assert_int_equal(resp_read(c, &r, false), 0);
+		assert_int_equal(r.status, 413);
+		assert_non_null(strstr(r.body, "larger than 1048576 bytes"));
+		resp_free(&r);
+		cl_close(c);
+	}
+	/* Chunked: cut when it passes the limit. */
+	{
+		struct cl *c = dial();
+		struct resp r;
+
+		cl_puts(c,
+		    "POST /small HTTP/1.1\r\nHost: t\r\nTransfer-Encoding:"
+		    " chunked\r\n\r\n40\r\n");
+		cl_send(c, chunk, 64);
+		cl_puts(c, "\r\n40\r\n");
+		assert_int_equal(resp_read(c, &r, false), 0);
+		assert_int_equal(r.status, 413);
+		resp_free(&r);
+		cl_close(c);
+	}
+	free(chunk);
+	stop();
+}
+
+static void
+malformed_requests(void **state)
+{
+	static const struct {
+		const char *req;
+		int status;
+	} bad[] = {
+	    {"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n"
+	     "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+		400},
+	    {"GET /hello HTTP/1.1\r\nHost: t\r\nX: a\r\n b\r\n\r\n", 400},
+	    {"GET /hello HTTP/2.0\r\nHost: t\r\n\r\n", 505},
+	    {"BREW /hello HTTP/1.1\r\nHost: t\r\n\r\n", 501},
+	    {"GET /hello?a=%zz HTTP/1.1\r\nHost: t\r\n\r\n", 400},
+	    {"GET /a%00 HTTP/1.1\r\nHost: t\r\n\r\n", 400},
+	    {"GET /hello HTTP/1.1\r\n\r\n", 400},
+	};
+
+	(void)state;
+	start(NULL);
+	for (size_t i = 0; i < OSH_ARRAY_LEN(bad); i++) {
+		struct cl *c = dial();
+		struct resp r;
+
+		cl_puts(c, bad[i].req);
+		assert_int_equal(resp_read(c, &r, false), 0);
+		if (r.status != bad[i].status)
+			fail_msg("request %zu: status %d", i, r.status);
+		assert_non_null(strstr(r.body, "\"error\""));
+		resp_free(&r);
+		assert_true(closed_by_server(c));
+		cl_close(c);
+	}
+	/* A request line too long. */
+	{
+		struct cl *c = dial();
+		char *line = malloc(10000);
+		struct resp r;
+
+		memset(line, 'a', 9999);
+		line[0] = '/';
+		line[9999] = '\0';
+		cl_puts(c, "GET ");
+		cl_puts(c, line);
+		assert_int_equal(resp_read(c, &r, false), 0);
+		assert_int_equal(r.status, 414);
+		resp_free(&r);
+		cl_close(c);
+		free(line);
+	}
+	stop();
+}
+
+/* A client sending its head a byte at a time (slowloris) is cut by the
+ * head's deadline, whatever it sends; so is one sending nothing, one
+ * whose body is late, and an idle keep-alive connection. */
+static void
+deadlines(void **state)
+{
+	const char *trickle =
+	    "GET /hello HTTP/1.1\r\nHost: t\r\nX-Slow: "
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+	struct cl *c;
+	struct resp r;
+	uint64_t t0;
+	size_t i;
+
+	(void)state;
+	start(NULL);
+	c = dial();
+	t0 = osh_now_us();
+	for (i = 0; i < strlen(trickle); i++) {
+		struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
+
+		if (poll(&pfd, 1, 0) == 1 ||
+		    send(c->fd, trickle + i, 1, MSG_NOSIGNAL) != 1)
+			break;
+		usleep(50000);
+	}
+	/* 50 ms a byte: the whole head would take seconds. */
+	assert_true(i < strlen(trickle));
+	assert_true(ms_since(t0) < 10 * HEADER_MS);
+	assert_int_equal(resp_read(c, &r, false), 0);
+	assert_int_equal(r.status, 408);
+	resp_free(&r);
+	cl_close(c);
+
+	/* Empty lines before a request do not keep a connection alive. */
+	c = dial();
+	t0 = osh_now_us();
+	while (send(c->fd, "\r\n", 2, MSG_NOSIGNAL) == 2 &&
+	    ms_since(t0) < 10 * HEADER_MS)
+		usleep(100000);
+	assert_true(ms_since(t0) < 10 * HEADER_MS);
+	cl_close(c);
+
+	/* Nothing sent: closed without an answer. */
+	c = dial();
+	t0 = osh_now_us();
+	assert_true(closed_by_server(c));
+	assert_true(ms_since(t0) >= HEADER_MS - 50);
+	cl_close(c);
+
+	/* A late body: 408. */
+	c = dial();
+	cl_puts(c,
+	    "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n"
+	    "\r\nsome");
+	assert_int_equal(resp_read(c, &r, false), 0);
+	assert_int_equal(r.status, 408);
+	resp_free(&r);
+	cl_close(c);
+
+	/* Idle keep-alive connection: closed after the idle deadline. */
+	c = dial();
+	cl_puts(c, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
+	assert_int_equal(resp_read(c, &r, false), 0);
+	resp_free(&r);
+	t0 = osh_now_us();
+	assert_true(closed_by_server(c));
+	assert_true(ms_since(t0) >= IDLE_MS - 50);
+	cl_close(c);
+
+	/* A client that does not read its (large) reply is cut. */
+	c = dial();
+	cl_puts(c, "GET /big HTTP/1.1\r\nHost: t\r\n\r\n");
+	wait_quiet(0);
+	cl_close(c);
+
+	assert_true(metric_has("osh_http_timeouts_total{kind=\"header\"} 3"));
+	assert_true(metric_has("osh_http_timeouts_total{kind=\"body\"} 1"));
+	assert_true(metric_has("osh_http_timeouts_total{kind=\"idle\"} 1"));
+	assert_true(metric_has("osh_http_timeouts_total{kind=\"write\"} 1"));
+	stop();
+}
+
+/* MAX_CONNS are served; more get 503 and Retry-After; far more are
+ * closed at once. */
+static void
+connection_cap(void **state)
+{
+	struct cl *held[HARD_CONNS + 1];
+	struct resp r;
+	struct cl *c;
+	int n = 0;
+
+	(void)state;
+	start(NULL);
+	for (; n < MAX_CONNS; n++) {
+		held[n] = dial();
+		cl_puts(held[n], "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
+		assert_int_equal(resp_read(held[n], &r, false), 0);
+		assert_int_equal(r.status, 200);
+		resp_free(&r);
+	}
+	c = dial();
+	assert_int_equal(resp_read(c, &r, false), 0);
+	assert_int_equal(r.status, 503);
+	assert_string_equal(resp_header(&r, "Retry-After"), "1");
+	assert_string_equal(
+	    resp_header(&r, "Content-Type"), "application/json");
+	assert_non_null(strstr(r.body, "\"unavailable\""));
+	resp_free(&r);
+	assert_true(closed_by_server(c));
+	cl_close(c);
+	usleep(100000);
+	/* Up to the hard limit, connections held open get their 503. */
+	for (; n < HARD_CONNS; n++) {
+		held[n] = dial();
+		assert_int_equal(resp_read(held[n], &r, false), 0);
+		assert_int_equal(r.status, 503);
+		resp_free(&r);
+	}
+	/* Beyond it: closed without a word. */
+	c = dial();
+	assert_true(closed_by_server(c));
+	assert_int_equal(c->len, 0);
+	cl_close(c);
+	for (int i = 0; i < n; i++)
+		cl_close(held[i]);
+	usleep(200000);
+	/* Room again. */
+	for (int i = 0; i < 50; i++) {
+		c = dial();
+		cl_puts(c, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
+		i = resp_read(c, &r, false) == 0 && r.status == 200 ? 50 : i;
+		resp_free(&r);
+		cl_close(c);
+		usleep(20000);
+	}
+	assert_true(metric_has("osh_http_connections_refused_total{reason="
+			       "\"limit\"} 17"));
+	assert_true(metric_has("osh_http_connections_refused_total{reason="
+			       "\"overload\"} 1"));
+	stop();
+}
+
+/* Clients that hang up while their request waits: the request stays
+ * valid, its reply goes nowhere, nothing leaks (the sanitizers watch). */
+static void
+client_gone(void **state)
+{
+	struct resp r;
+
+	(void)state;
+	start_with(NULL, 256);
+	for (int i = 0; i < 100; i++) {
+		struct cl *c = dial();
+
+		cl_puts(c, "GET /slow?ms=200 HTTP/1.1\r\nHost: t\r\n\r\n");
+		if (i % 2 == 0)
+			cl_puts(c, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
+		cl_close(c);
+	}
+	/* A half-close after a request that is answered at once still gets
+	 * its answer. */
+	{
+		struct cl *c = dial();
+
+		cl_puts(c, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
+		shutdown(c->fd, SHUT_WR);
+		assert_int_equal(resp_read(c, &r, false), 0);
+		assert_string_equal(r.body, "hello");
+		resp_free(&r);
+		cl_close(c);
+	}
+	wait_quiet(0);
+	assert_int_equal(stat_of("gone"), 100);
+	assert_true(metric_has("osh_http_client_gone_total 100"));
+	stop();
+	assert_int_equal(S.replied_gone, 100);
+	assert_int_equal(S.replied_alive, 0);
+}
+
+/* Stopping closes idle connections at once, answers the busy ones (with
+ * Connection: close) and accepts no more. */
+static void
+stop_accepting(void **state)
+{
+	struct cl *idle, *busy, *c;
+	struct resp r;
+
+	(void)state;
+	start(NULL);
+	idle = dial();
+	cl_puts(idle, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
+	assert_int_equal(resp_read(idle, &r, false), 0);
+	resp_free(&r);
+	busy = dial();
+	cl_puts(busy, "GET /slow?ms=300 HTTP/1.1\r\nHost: t\r\n\r\n");
+	usleep(50000);
+	c = dial();
+	cl_puts(c, "GET /stop-accepting HTTP/1.1\r\nHost: t\r\n\r\n");
+	assert_int_equal(resp_read(c, &r, false), 0);
+	assert_string_equal(resp_header(&r, "Connection"), "close");
+	resp_free(&r);
+	cl_close(c);
+	assert_true(closed_by_server(idle));
+	cl_close(idle);
+	assert_int_equal(resp_read(busy, &r, false), 0);
+	assert_string_equal(r.body, "late");
+	assert_string_equal(resp_header(&r, "Connection"), "close");
+	resp_free(&r);
+	assert_true(closed_by_server(busy));
+	cl_close(busy);
+	assert_null(dial_to(S.port));
+	/* Nothing left to serve: the loop ends by itself. */
+	pthread_join(S.thread, NULL);
+	assert_int_equal(osh_http_in_flight(S.h), 0);
+	assert_int_equal(osh_http_connections(S.h), 0);
+	osh_http_free(S.h);
+	osh_metrics_free(S.m);
+	event_base_free(S.base);
+	free(S.big);
+}
+
+/*
+ * TLS, with a certificate made for the test.
+ */
+
+static char tls_dir[64];
+
+static SSL_CTX *
+server_ctx(void)
+{
+	char cert[128], key[128], cmd[512];
+	SSL_CTX *ctx;
+
+	snprintf(tls_dir, sizeof(tls_dir), "/tmp/osh-http-tls-XXXXXX");
+	assert_non_null(mkdtemp(tls_dir));
+	snprintf(cert, sizeof(cert), "%s/cert.pem", tls_dir);
+	snprintf(key, sizeof(key), "%s/key.pem", tls_dir);
+	snprintf(cmd, sizeof(cmd),
+	    "openssl req -x509 -newkey ec -pkeyopt "
+	    "ec_paramgen_curve:prime256v1 -nodes -keyout %s -out %s -days 1 "
+	    "-subj /CN=localhost -addext subjectAltName=DNS:localhost "
+	    ">/dev/null 2>&1",
+	    key, cert);
+	assert_int_equal(system(cmd), 0);
+	ctx = SSL_CTX_new(TLS_server_method());
+	assert_non_null(ctx);
+	assert_int_equal(
+	    SSL_CTX_use_certificate_file(ctx, cert, SSL_FILETYPE_PEM), 1);
+	assert_int_equal(
+	    SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM), 1);
+	return ctx;
+}
+
+static struct cl *
+dial_tls(SSL_CTX *cctx)
+{
+	struct cl *c = dial();
+	char host[] = "localhost"; /* the macro takes a non-const name */
+
+	c->ssl = SSL_new(cctx);
+	SSL_set_fd(c->ssl, c->fd);
+	SSL_set_tlsext_host_name(c->ssl, host);
+	SSL_set1_host(c->ssl, "localhost");
+	if (SSL_connect(c->ssl) != 1) {
+		ERR_print_errors_fp(stderr);
+		fail_msg("TLS handshake failed");
+	}
+	return c;
+}
+
+static void
+tls(void **state)
+{
+	SSL_CTX *sctx = server_ctx(), *cctx = SSL_CTX_new(TLS_client_method());
+	char path[128], cmd[512];
+	struct resp r;
+	struct cl *c;
+	uint64_t t0;
+	FILE *p;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/cert.pem", tls_dir);
+	SSL_CTX_set_verify(cctx, SSL_VERIFY_PEER, NULL);
+	assert_int_equal(SSL_CTX_load_verify_locations(cctx, path, NULL), 1);
+	start(sctx);
+	/* The server holds its own reference. */
+	SSL_CTX_free(sctx);
+	c = dial_tls(cctx);
+	for (int i = 0; i < 2; i++) {
+		cl_puts(c, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
+		assert_int_equal(resp_read(c, &r, false), 0);
+		assert_int_equal(r.status, 200);
+		assert_string_equal(r.body, "hello");
+		resp_free(&r);
+	}
+	cl_puts(c, "GET /stream HTTP/1.1\r\nHost: t\r\n\r\n");
+	assert_int_equal(resp_read(c, &r, false), 0);
+	assert_string_equal(r.body, "a,b\n1,2\n");
+	resp_free(&r);
+	cl_close(c);
+
+	/* curl, verifying the certificate. */
+	snprintf(cmd, sizeof(cmd),
+	    "curl -sS --cacert %s --resolve localhost:%d:127.0.0.1 "
+	    "https://localhost:%d/echo -H 'Expect: 100-continue' "
+	    "--data-binary @%s 2>&1 | wc -c",
+	    path, S.port, S.port, path);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	assert_non_null(fgets(cmd, sizeof(cmd), p));
+	pclose(p);
+	{
+		FILE *f = fopen(path, "r");
+		long len;
+
+		fseek(f, 0, SEEK_END);
+		len = ftell(f);
+		fclose(f);
+		assert_int_equal(strtol(cmd, NULL, 10), len);
+	}
+
+	/* A handshake never started is cut by the head's deadline. */
+	c = dial();
+	t0 = osh_now_us();
+	assert_true(closed_by_server(c));
+	assert_true(ms_since(t0) >= HEADER_MS - 50);
+	cl_close(c);
+	/* Plain HTTP to a TLS port: no answer in clear. */
+	c = dial();
+	cl_puts(c, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
+	assert_int_not_equal(resp_read(c, &r, false), 0);
+	resp_free(&r);
+	cl_close(c);
+
+	/* stop() speaks plain HTTP: new connections are served plain from
+	 * the swap on, while the TLS one goes on. */
+	c = dial_tls(cctx);
+	cl_puts(c, "GET /plain HTTP/1.1\r\nHost: t\r\n\r\n");
+	assert_int_equal(resp_read(c, &r, false), 0);
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+	get("/hello", &r);
+	assert_string_equal(r.body, "hello");
+	resp_free(&r);
+	cl_puts(c, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
+	assert_int_equal(resp_read(c, &r, false), 0);
+	assert_string_equal(r.body, "hello");
+	resp_free(&r);
+	cl_close(c);
+	stop();
+	SSL_CTX_free(cctx);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", tls_dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(keep_alive_and_basics),
+	    cmocka_unit_test(pipelining),
+	    cmocka_unit_test(expect_continue),
+	    cmocka_unit_test(body_refused_before_read),
+	    cmocka_unit_test(malformed_requests),
+	    cmocka_unit_test(deadlines),
+	    cmocka_unit_test(connection_cap),
+	    cmocka_unit_test(client_gone),
+	    cmocka_unit_test(stop_accepting),
+	    cmocka_unit_test(tls),
+	};
+
+	signal(SIGPIPE, SIG_IGN);
+	osh_log_init(
+	    "test", getenv("TEST_LOG") ? OSH_LOG_DEBUG : OSH_LOG_ERROR);
+	if (getenv("TEST_FILTER") != NULL)
+		cmocka_set_test_filter(getenv("TEST_FILTER"));
+	return cmocka_run_group_tests_name("http_server", tests, NULL, NULL);
+}
