@@ -49,12 +49,34 @@ as_postgres() {
 
 random_secret() { head -c 32 /dev/urandom | base64 | tr -d '/+=\n' | head -c "${1:-32}"; }
 
+# Services with a database: each has a role of its own owning a schema of
+# its own (auth -> osh_auth owns auth); the others have none.
+db_schema() {
+	case $1 in
+	ipmi-exporter) ;;
+	*) echo "${1//-/_}" ;;
+	esac
+}
+
+# The secrets live in a directory made by mktemp (0700 from the start,
+# never a path someone else made first) and moved into place; every file
+# in it is 0600.
 make_secrets() {
-	local s=$RUN/secrets
-	mkdir -p "$s"
+	local s=$RUN/secrets svc
+	if [ ! -d "$s" ] || [ -L "$s" ]; then
+		[ -L "$s" ] && die "$s is a symbolic link; refusing to use it"
+		local tmp
+		tmp=$(mktemp -d "$RUN/.secrets.XXXXXXXX") || die "mktemp failed"
+		mv -T "$tmp" "$s" || die "cannot create $s"
+	fi
+	[ -O "$s" ] || die "$s belongs to someone else"
 	chmod 700 "$s"
 	umask 077
 	[ -s "$s/db-password" ] || random_secret 32 >"$s/db-password"
+	for svc in $SERVICES; do
+		[ -n "$(db_schema "$svc")" ] || continue
+		[ -s "$s/db-$svc-password" ] || random_secret 32 >"$s/db-$svc-password"
+	done
 	[ -s "$s/redis-password" ] || random_secret 32 >"$s/redis-password"
 	[ -s "$s/service-secret" ] || random_secret 40 >"$s/service-secret"
 	[ -s "$s/exporter-password" ] || random_secret 32 >"$s/exporter-password"
@@ -67,12 +89,14 @@ make_secrets() {
 		openssl ec -in "$s/jwt-private.pem" -pubout \
 		    -out "$s/jwt-public.pem" 2>/dev/null
 	fi
+	chmod 600 "$s"/*
 	umask 022
 }
 
 # The data dir must be reachable by the postgres user; when the checkout
-# sits somewhere it cannot enter (under /root, say), keep the data in
-# /var/tmp and point run/pg at it.
+# sits somewhere it cannot enter (under /root, say), keep the data in a
+# private directory mktemp makes in /var/tmp and point run/pg at it (the
+# link is how later runs find it again).
 pg_dir() {
 	local want=$RUN/pg
 	if [ "$(id -u)" -ne 0 ]; then
@@ -91,8 +115,7 @@ pg_dir() {
 	fi
 	rmdir "$want"
 	local alt
-	alt=/var/tmp/osh-pg-$(echo "$RUN" | md5sum | cut -c1-12)
-	mkdir -p "$alt"
+	alt=$(mktemp -d /var/tmp/osh-pg.XXXXXXXX) || die "mktemp failed"
 	chown postgres:postgres "$alt"
 	ln -s "$alt" "$want"
 	echo "$alt"
@@ -102,6 +125,7 @@ start_postgres() {
 	local dir data
 	dir=$(pg_dir)
 	data=$dir/data
+	chmod 700 "$dir" # logs may quote statements
 	[ -n "$PGBIN" ] || die "PostgreSQL is not installed (run deploy/local/install-deps.sh)"
 	if [ ! -f "$data/PG_VERSION" ]; then
 		log "initialising PostgreSQL in $data"
@@ -123,21 +147,83 @@ start_postgres() {
 		    -w -t 60 -o "-p $PG_PORT" start >/dev/null ||
 		    die "PostgreSQL did not start: see $dir/postgres.log"
 	fi
-	local pw
-	pw=$(cat "$RUN/secrets/db-password")
-	as_postgres psql -q -h /tmp -p "$PG_PORT" -U postgres -d postgres \
-	    -v ON_ERROR_STOP=1 -v pw="$pw" >/dev/null <<-'SQL'
-	SELECT 'CREATE ROLE osh LOGIN' WHERE NOT EXISTS
-	    (SELECT 1 FROM pg_roles WHERE rolname = 'osh') \gexec
-	ALTER ROLE osh PASSWORD :'pw';
-	SELECT 'CREATE DATABASE osh OWNER osh' WHERE NOT EXISTS
-	    (SELECT 1 FROM pg_database WHERE datname = 'osh') \gexec
+	# Passwords go to psql on its standard input (printf is a builtin),
+	# never on a command line.
+	{
+		printf '\\set pw %s\n' "'$(<"$RUN/secrets/db-password")'"
+		cat <<-'SQL'
+		SET log_min_duration_statement = -1;
+		SET client_min_messages = warning;
+		SELECT 'CREATE ROLE osh LOGIN' WHERE NOT EXISTS
+		    (SELECT 1 FROM pg_roles WHERE rolname = 'osh') \gexec
+		ALTER ROLE osh PASSWORD :'pw';
+		SELECT 'CREATE DATABASE osh OWNER osh' WHERE NOT EXISTS
+		    (SELECT 1 FROM pg_database WHERE datname = 'osh') \gexec
+		\c osh
+		SET log_min_duration_statement = -1;
+		SET client_min_messages = warning;
+		REVOKE ALL ON DATABASE osh FROM PUBLIC;
+		REVOKE ALL ON SCHEMA public FROM PUBLIC;
+		SQL
+		local svc schema
+		for svc in $SERVICES; do
+			schema=$(db_schema "$svc")
+			[ -n "$schema" ] || continue
+			printf '\\set role osh_%s\n\\set schema %s\n' "$schema" "$schema"
+			printf '\\set pw %s\n' "'$(<"$RUN/secrets/db-$svc-password")'"
+			db_role_sql
+		done
+	} | as_postgres psql -q -h /tmp -p "$PG_PORT" -U postgres -d postgres \
+	    -v ON_ERROR_STOP=1 >/dev/null ||
+	    die "PostgreSQL roles not set up: see $dir/postgres.log"
+}
+
+# SQL giving the service role :role its schema :schema and nothing else:
+# it may connect, owns its schema (created here, so the role needs no
+# CREATE on the database), and sees no other schema. The admin role osh
+# is a member of every service role (operators and tests read through
+# it). Objects a stack of an older layout made as osh change hands.
+db_role_sql() {
+	cat <<-'SQL'
+	SELECT format('CREATE ROLE %I LOGIN', :'role') WHERE NOT EXISTS
+	    (SELECT 1 FROM pg_roles WHERE rolname = :'role') \gexec
+	ALTER ROLE :"role" PASSWORD :'pw';
+	GRANT CONNECT ON DATABASE osh TO :"role";
+	SELECT format('CREATE SCHEMA %I AUTHORIZATION %I', :'schema', :'role')
+	    WHERE NOT EXISTS
+	    (SELECT 1 FROM pg_namespace WHERE nspname = :'schema') \gexec
+	ALTER SCHEMA :"schema" OWNER TO :"role";
+	REVOKE ALL ON SCHEMA :"schema" FROM PUBLIC;
+	SELECT format('ALTER %s %s OWNER TO %I',
+	    CASE c.relkind WHEN 'v' THEN 'VIEW'
+	    WHEN 'm' THEN 'MATERIALIZED VIEW' WHEN 'S' THEN 'SEQUENCE'
+	    WHEN 'f' THEN 'FOREIGN TABLE' ELSE 'TABLE' END,
+	    c.oid::regclass, :'role')
+	    FROM pg_class c
+	    WHERE c.relnamespace = :'schema'::regnamespace
+	    AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+	    AND c.relowner <> :'role'::regrole
+	    AND NOT (c.relkind = 'S' AND EXISTS (SELECT 1 FROM pg_depend d
+	        WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
+	        AND d.deptype IN ('a', 'i'))) \gexec
+	SELECT format('ALTER ROUTINE %s OWNER TO %I', p.oid::regprocedure,
+	    :'role') FROM pg_proc p
+	    WHERE p.pronamespace = :'schema'::regnamespace
+	    AND p.proowner <> :'role'::regrole \gexec
+	SELECT format('ALTER TYPE %s OWNER TO %I', t.oid::regtype, :'role')
+	    FROM pg_type t
+	    WHERE t.typnamespace = :'schema'::regnamespace
+	    AND t.typowner <> :'role'::regrole AND t.typrelid = 0
+	    AND t.typtype IN ('c', 'd', 'e', 'r')
+	    AND t.typelem = 0 \gexec
+	GRANT :"role" TO osh;
 	SQL
 }
 
 start_redis() {
 	local dir=$RUN/redis
 	mkdir -p "$dir"
+	chmod 700 "$dir" # its config holds the password, its data the state
 	pid_alive "$dir/redis.pid" && return
 	umask 077
 	cat >"$dir/redis.conf" <<-CONF
@@ -168,9 +254,8 @@ redis_cli() {
 
 write_env() {
 	# Settings the caller did not give keep these defaults.
+	# (The database settings are per service: start_service.)
 	cat >"$RUN/env" <<-ENV
-	: "\${OSH_DB_CONNINFO:=host=127.0.0.1 port=$PG_PORT dbname=osh user=osh}"
-	: "\${OSH_DB_PASSWORD_FILE:=$RUN/secrets/db-password}"
 	: "\${OSH_REDIS_PORT:=$REDIS_PORT}"
 	: "\${OSH_REDIS_PASSWORD_FILE:=$RUN/secrets/redis-password}"
 	: "\${OSH_JWT_ALG:=ES256}"
@@ -187,7 +272,7 @@ write_env() {
 	# (set but empty: nothing).
 	: "\${OSH_SCAN_ALLOW=127.0.0.1/32}"
 	: "\${OSH_EXPORTER_WEB_CONFIG:=$RUN/ipmi-exporter-web.yml}"
-	export OSH_DB_CONNINFO OSH_DB_PASSWORD_FILE OSH_REDIS_PORT
+	export OSH_REDIS_PORT
 	export OSH_REDIS_PASSWORD_FILE OSH_JWT_ALG OSH_JWT_PUBLIC_KEY_FILE
 	export OSH_JWT_PRIVATE_KEY_FILE OSH_SERVICE_SECRET_FILE
 	export OSH_CREDENTIAL_KEYS_FILE OSH_BOOTSTRAP_ADMIN_PASSWORD_FILE
@@ -195,8 +280,9 @@ write_env() {
 	export OSH_SCAN_ALLOW OSH_EXPORTER_WEB_CONFIG
 	ENV
 	write_exporter_web
+	# The module file holds BMC passwords: 0600 like every secret.
 	if [ ! -f "$RUN/ipmi-exporter.yml" ]; then
-		umask 077 # it holds BMC passwords
+		umask 077
 		cat >"$RUN/ipmi-exporter.yml" <<-YML
 		# Modules of the local osh-ipmi-exporter (the simulated BMCs'
 		# credentials; module osh takes them from server-mgmt).
@@ -213,6 +299,7 @@ write_env() {
 		YML
 		umask 022
 	fi
+	chmod 600 "$RUN/ipmi-exporter.yml"
 }
 
 # osh-ipmi-exporter answers only with basic authentication (exporter-toolkit
@@ -254,6 +341,14 @@ start_service() {
 		# shellcheck disable=SC1091
 		. "$RUN/env"
 		export OSH_PORT=$port
+		# Each service logs in to PostgreSQL as its own role.
+		local schema
+		schema=$(db_schema "$name")
+		if [ -n "$schema" ]; then
+			: "${OSH_DB_CONNINFO:=host=127.0.0.1 port=$PG_PORT dbname=osh user=osh_$schema}"
+			: "${OSH_DB_PASSWORD_FILE:=$RUN/secrets/db-$name-password}"
+			export OSH_DB_CONNINFO OSH_DB_PASSWORD_FILE
+		fi
 		exec "$BIN/osh-$name" >>"$RUN/logs/$name.log" 2>&1 </dev/null
 	) &
 	echo $! >"$pidf"
@@ -273,6 +368,33 @@ wait_ready() {
 	die "osh-$name not ready after 60 s: see $RUN/logs/$name.log"
 }
 
+# The gateway's routes, one file per service in deploy/nginx/routes/. A
+# service this stack starts gets an upstream and a proxy_pass; any other
+# is answered by nginx itself (JSON 503, Retry-After), so no request and
+# no bearer token goes to a port that no process of ours owns. Adding a
+# service to SERVICES is all it takes to route to it.
+nginx_routes() {
+	local dir=$1 f name up
+	rm -rf "$dir/routes" "$dir/backend"
+	mkdir -p "$dir/routes" "$dir/backend"
+	: >"$dir/upstreams.conf"
+	for f in "$top"/deploy/nginx/routes/*.conf; do
+		name=$(basename "$f" .conf)
+		sed -e "s|@RUN@|$RUN|g" \
+		    -e "s|@LOGIN_BURST@|${OSH_NGINX_LOGIN_BURST:-20}|" \
+		    "$f" >"$dir/routes/$name.conf"
+		if [[ " $SERVICES " == *" $name "* ]]; then
+			up=${name//-/_}
+			printf 'upstream %s {\n\tserver 127.0.0.1:%s;\n\tkeepalive 64;\n}\n' \
+			    "$up" "$(service_port "$name")" >>"$dir/upstreams.conf"
+			printf 'proxy_pass http://%s;\n' "$up" >"$dir/backend/$name.conf"
+		else
+			printf '# osh-%s does not run in this stack.\nreturn 503;\n' \
+			    "$name" >"$dir/backend/$name.conf"
+		fi
+	done
+}
+
 start_nginx() {
 	local dir=$RUN/nginx user_line=""
 	mkdir -p "$dir/tmp"
@@ -281,15 +403,12 @@ start_nginx() {
 		chown -R www-data "$dir/tmp"
 	fi
 	sed -e "s|@RUN@|$RUN|g" -e "s|@USER_LINE@|$user_line|" \
-	    -e "s|@NGINX_PORT@|$NGINX_PORT|" -e "s|@AUTH_PORT@|$AUTH_PORT|" \
-	    -e "s|@SERVER_MGMT_PORT@|$SERVER_MGMT_PORT|" \
-	    -e "s|@CLUSTER_MGMT_PORT@|$CLUSTER_MGMT_PORT|" \
-	    -e "s|@ALERT_WEBHOOK_PORT@|$ALERT_WEBHOOK_PORT|" \
+	    -e "s|@NGINX_PORT@|$NGINX_PORT|" \
 	    -e "s|@LOGIN_RATE@|${OSH_NGINX_LOGIN_RATE:-10r/s}|" \
-	    -e "s|@LOGIN_BURST@|${OSH_NGINX_LOGIN_BURST:-20}|" \
 	    "$top/deploy/nginx/nginx.conf.in" >"$dir/nginx.conf"
 	sed -e "s|@RUN@|$RUN|g" "$top/deploy/nginx/headers.conf" >"$dir/headers.conf"
 	sed -e "s|@RUN@|$RUN|g" "$top/deploy/nginx/proxy.conf" >"$dir/proxy.conf"
+	nginx_routes "$dir"
 	nginx -t -q -c "$dir/nginx.conf" -p "$dir" -e "$RUN/logs/nginx-error.log" ||
 	    die "nginx configuration invalid"
 	if pid_alive "$dir/nginx.pid"; then
@@ -347,16 +466,20 @@ start_sims() {
 	    --port "$SIM_PORT" >/dev/null || die "simulated BMCs did not start"
 	[ -f "$RUN/sim/.registered" ] && return 0
 	local gw=http://127.0.0.1:$NGINX_PORT token i
-	token=$(curl -fsS -X POST "$gw/api/auth/login" \
-	    -H 'Content-Type: application/json' \
-	    -d "{\"username\":\"admin\",\"password\":\"$(cat "$RUN/admin-password")\"}" |
+	# Passwords and the token go to curl on stdin or through a pipe
+	# (printf is a builtin): never on a command line.
+	token=$(printf '{"username":"admin","password":"%s"}' \
+	    "$(<"$RUN/admin-password")" |
+	    curl -fsS -X POST "$gw/api/auth/login" \
+	    -H 'Content-Type: application/json' --data-binary @- |
 	    python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])') ||
 	    die "cannot log in to register the simulated BMCs"
 	for i in $(seq "$SIM_COUNT"); do
-		curl -fsS -o /dev/null -X POST "$gw/api/servers" \
-		    -H "Authorization: Bearer $token" \
-		    -H 'Content-Type: application/json' \
-		    -d "{\"name\":\"sim-$i\",\"bmc_address\":\"127.0.0.1:$((SIM_PORT + i - 1))\",\"workarounds\":[\"opensesspriv\"],\"labels\":{\"env\":\"simulated\"},\"credentials\":{\"username\":\"admin\",\"password\":\"secret\"}}" ||
+		printf '{"name":"sim-%s","bmc_address":"127.0.0.1:%s","workarounds":["opensesspriv"],"labels":{"env":"simulated"},"credentials":{"username":"admin","password":"secret"}}' \
+		    "$i" "$((SIM_PORT + i - 1))" |
+		    curl -fsS -o /dev/null -X POST "$gw/api/servers" \
+		    -H @<(printf 'Authorization: Bearer %s\n' "$token") \
+		    -H 'Content-Type: application/json' --data-binary @- ||
 		    die "cannot register sim-$i"
 	done
 	touch "$RUN/sim/.registered"

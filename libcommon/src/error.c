@@ -1,6 +1,7 @@
 /* error.c - the API error body. */
 #include <json-c/json.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "osh/error.h"
 #include "osh/util.h"
@@ -10,13 +11,19 @@ osh_err_set(struct osh_err *err, int status, const char *code,
     const char *field, const char *fmt, ...)
 {
 	va_list ap;
+	int n;
 
 	err->status = status;
 	err->code = code != NULL ? code : osh_err_code_for(status);
-	osh_strlcpy(err->field, field != NULL ? field : "", sizeof(err->field));
+	osh_utf8_copy(
+	    err->field, field != NULL ? field : "", sizeof(err->field));
 	va_start(ap, fmt);
-	vsnprintf(err->message, sizeof(err->message), fmt, ap);
+	n = vsnprintf(err->message, sizeof(err->message), fmt, ap);
 	va_end(ap);
+	/* A message cut short must not end inside a character. */
+	if (n >= (int)sizeof(err->message))
+		err->message[osh_utf8_complete(
+		    err->message, strlen(err->message))] = '\0';
 	return -1;
 }
 

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "osh/crypto.h"
 #include "osh/json.h"
 #include "osh/util.h"
 
@@ -31,6 +32,19 @@ plain_json(const char *buf, size_t len)
 			return false;
 	}
 	return true;
+}
+
+/* json-c copies every string it reads into the tokener's buffer before
+ * making an object of it, and frees that buffer as is: wipe it first, so
+ * that secrets in a body live only in objects osh_json_wipe_secret can
+ * reach. (The fields are public but marked internal; json-c 0.13-0.17
+ * all have them.) */
+static void
+tokener_free_wiped(struct json_tokener *tok)
+{
+	if (tok->pb != NULL && tok->pb->buf != NULL && tok->pb->size > 0)
+		osh_wipe(tok->pb->buf, (size_t)tok->pb->size);
+	json_tokener_free(tok);
 }
 
 struct json_object *
@@ -64,7 +78,7 @@ osh_json_parse(const char *buf, size_t len, int max_depth, struct osh_err *err)
 	obj = json_tokener_parse_ex(tok, buf, (int)len);
 	jerr = json_tokener_get_error(tok);
 	used = json_tokener_get_parse_end(tok);
-	json_tokener_free(tok);
+	tokener_free_wiped(tok);
 	if (obj == NULL || jerr != json_tokener_success) {
 		json_object_put(obj);
 		if (jerr == json_tokener_error_depth)
@@ -208,7 +222,7 @@ osh_json_check(struct json_object *obj, const struct osh_field *fields,
 		if (f == NULL) {
 			char name[OSH_ERR_FIELD_MAX];
 			char *clean = osh_utf8_clean(key, strlen(key), 64);
-			osh_strlcpy(
+			osh_utf8_copy(
 			    name, clean != NULL ? clean : "?", sizeof(name));
 			free(clean);
 			return osh_err_set(err, 400, "validation_failed", name,
@@ -260,6 +274,20 @@ bool
 osh_json_has(struct json_object *obj, const char *key)
 {
 	return json_object_object_get_ex(obj, key, NULL);
+}
+
+void
+osh_json_wipe_secret(struct json_object *obj, const char *key)
+{
+	struct json_object *v;
+	int len;
+
+	if (obj == NULL || !json_object_object_get_ex(obj, key, &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return;
+	if ((len = json_object_get_string_len(v)) > 0)
+		osh_wipe(
+		    (void *)(uintptr_t)json_object_get_string(v), (size_t)len);
 }
 
 char *

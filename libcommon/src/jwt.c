@@ -12,6 +12,7 @@
 
 #define TOKEN_MAX 4096
 #define LEEWAY_S 30
+#define TIME_MAX 253402300799 /* 9999-12-31T23:59:59Z: times in ms fit */
 #define CACHE_SLOTS 1024
 
 struct cache_slot {
@@ -134,12 +135,14 @@ check_header(const struct osh_jwt_verifier *v, const char *token)
 	return st;
 }
 
+/* A string claim that fits, in UTF-8; a required one must not be empty
+ * either (an empty jti could not be told apart on the deny-list). */
 static bool
 copy_grant(jwt_t *jwt, const char *name, char *out, size_t len, bool required)
 {
 	const char *s = jwt_get_grant(jwt, name);
 
-	if (s == NULL) {
+	if (s == NULL || s[0] == '\0') {
 		out[0] = '\0';
 		return !required;
 	}
@@ -161,10 +164,10 @@ read_claims(const struct osh_jwt_verifier *v, jwt_t *jwt, int64_t now,
 	memset(c, 0, sizeof(*c));
 	errno = 0;
 	c->exp = jwt_get_grant_int(jwt, "exp");
-	if (errno != 0 || c->exp <= 0)
+	if (errno != 0 || c->exp <= 0 || c->exp > TIME_MAX)
 		return OSH_TOKEN_BAD_CLAIMS;
 	c->iat = jwt_get_grant_int(jwt, "iat");
-	if (errno != 0 || c->iat <= 0)
+	if (errno != 0 || c->iat <= 0 || c->iat > TIME_MAX)
 		return OSH_TOKEN_BAD_CLAIMS;
 	nbf = jwt_get_grant_int(jwt, "nbf");
 	if (errno != 0) {

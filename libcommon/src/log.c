@@ -51,8 +51,11 @@ osh_log_quote(const char *in, char *out, size_t len)
 			esc[0] = (char)*p;
 		}
 		size_t k = strlen(esc);
-		if (o + k >= len)
+		if (o + k >= len) {
+			o = osh_utf8_complete(
+			    out, o); /* cut between characters */
 			break;
+		}
 		memcpy(out + o, esc, k);
 		o += k;
 	}
@@ -88,7 +91,7 @@ osh_log(enum osh_log_level level, const char *request_id, const char *fmt, ...)
 		return;
 	n += m;
 	if ((size_t)n > sizeof(line) - 2)
-		n = (int)sizeof(line) - 2;
+		n = (int)osh_utf8_complete(line, sizeof(line) - 2);
 	line[n++] = '\n';
 	(void)!write(STDERR_FILENO, line, (size_t)n);
 }

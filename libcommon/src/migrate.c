@@ -57,12 +57,29 @@ osh_migrate(PGconn *conn, const char *schema, const struct osh_migration *m,
 	if (params_ok(conn, "SELECT pg_advisory_lock(hashtext($1))", 1, lp, err,
 		errlen, NULL) != 0)
 		goto out_free_ident;
+	/* A role that owns its schema (made for it by the admin) needs no
+	 * CREATE on the database, and CREATE SCHEMA IF NOT EXISTS would ask
+	 * for it even when the schema exists: create only a missing one. */
+	{
+		const char *sp[1] = {schema};
+		bool exists;
+
+		if (params_ok(conn,
+			"SELECT 1 FROM pg_namespace WHERE nspname = $1", 1, sp,
+			err, errlen, &res) != 0)
+			goto out_unlock;
+		exists = PQntuples(res) > 0;
+		PQclear(res);
+		res = NULL;
+		snprintf(sql, sizeof(sql), "CREATE SCHEMA %s", ident);
+		if (!exists && exec_ok(conn, sql, err, errlen) != 0)
+			goto out_unlock;
+	}
 	snprintf(sql, sizeof(sql),
-	    "CREATE SCHEMA IF NOT EXISTS %s; "
 	    "CREATE TABLE IF NOT EXISTS %s.schema_migrations ("
 	    "version integer PRIMARY KEY, name text NOT NULL, "
 	    "applied_at timestamptz NOT NULL DEFAULT now())",
-	    ident, ident);
+	    ident);
 	if (exec_ok(conn, sql, err, errlen) != 0)
 		goto out_unlock;
 	snprintf(sql, sizeof(sql),

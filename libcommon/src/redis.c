@@ -3,13 +3,23 @@
  * Commands sent while disconnected fail on the next loop turn. A watchdog
  * drops the connection when replies stop coming for longer than the
  * deadline, which fails every pending command: a hung Redis costs callers
- * at most timeout_ms. The connection is re-opened with backoff. */
+ * at most timeout_ms. Connecting has the same deadline. The connection is
+ * re-opened with backoff.
+ *
+ * A subscribed connection owes nothing between messages, so silence
+ * tells nothing there: a heartbeat makes it owe an answer now and then.
+ * Redis answers only (P)SUBSCRIBE, (P)UNSUBSCRIBE, PING and QUIT in
+ * subscribe mode, and hiredis drops the answer to PING there; SUBSCRIBE
+ * to a channel of our own is answered, routed to its callback and costs
+ * nothing when repeated. Subscription confirmations count as pending
+ * replies for the watchdog like any other. */
 #include <event2/event.h>
 #include <hiredis/adapters/libevent.h>
 #include <hiredis/async.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "osh/crypto.h"
 #include "osh/log.h"
@@ -29,11 +39,17 @@ struct osh_redis {
 	int port;
 	char *password;
 	int timeout_ms;
+	int heartbeat_ms;
 	int backoff_ms;
 	struct event *reconnect;
 	struct event *watchdog;
+	struct event *heartbeat;
 	unsigned pending;
 	uint64_t progress_us;
+	bool connecting; /* since connect_us */
+	uint64_t connect_us;
+	bool subscribed; /* this connection has subscriptions */
+	struct rcmd *hb; /* the heartbeat's subscription, while connected */
 	void (*on_connect)(void *);
 	void *on_connect_arg;
 };
@@ -43,6 +59,7 @@ struct rcmd {
 	osh_redis_cb cb;
 	void *arg;
 	bool persistent; /* a subscription: called for every message */
+	bool awaiting; /* a confirmation of it is owed (counted in pending) */
 };
 
 static void schedule_reconnect(struct osh_redis *r);
@@ -59,6 +76,15 @@ fail_cb(evutil_socket_t fd, short what, void *arg)
 	free(c);
 }
 
+/* True for the answer Redis gives to SUBSCRIBE. */
+static bool
+confirms_subscription(const redisReply *reply)
+{
+	return reply->type == REDIS_REPLY_ARRAY && reply->elements >= 1 &&
+	    reply->element[0]->type == REDIS_REPLY_STRING &&
+	    strcasecmp(reply->element[0]->str, "subscribe") == 0;
+}
+
 static void
 on_reply(redisAsyncContext *ac, void *reply, void *priv)
 {
@@ -66,10 +92,21 @@ on_reply(redisAsyncContext *ac, void *reply, void *priv)
 
 	(void)ac;
 	if (c->persistent) {
+		if (reply != NULL && c->awaiting &&
+		    confirms_subscription(reply)) {
+			c->awaiting = false;
+			if (c->r->pending > 0)
+				c->r->pending--;
+			c->r->progress_us = osh_now_us();
+		}
 		if (c->cb != NULL)
 			c->cb(reply, c->arg);
-		if (reply == NULL)
-			free(c); /* the connection is gone */
+		if (reply == NULL) {
+			/* The connection is gone. */
+			if (c->r->hb == c)
+				c->r->hb = NULL;
+			free(c);
+		}
 		return;
 	}
 	if (c->r->pending > 0)
@@ -85,10 +122,12 @@ on_connected(const redisAsyncContext *ac, int status)
 {
 	struct osh_redis *r = ac->data;
 
+	r->connecting = false;
 	if (status != REDIS_OK) {
 		osh_log_debug(NULL, "msg=\"redis connect failed\" error=\"%s\"",
 		    ac->errstr);
 		r->ac = NULL; /* hiredis frees it */
+		r->pending = 0;
 		schedule_reconnect(r);
 		return;
 	}
@@ -111,6 +150,8 @@ on_disconnected(const redisAsyncContext *ac, int status)
 		return;
 	osh_log_warn(NULL, "msg=\"redis connection lost\"");
 	r->connected = false;
+	r->connecting = false;
+	r->subscribed = false;
 	r->ac = NULL;
 	r->pending = 0;
 	schedule_reconnect(r);
@@ -129,6 +170,9 @@ connect_now(struct osh_redis *r)
 	}
 	ac->data = r;
 	r->ac = ac;
+	r->connecting = true;
+	r->connect_us = osh_now_us();
+	r->subscribed = false;
 	redisLibeventAttach(ac, r->base);
 	redisAsyncSetConnectCallback(ac, on_connected);
 	redisAsyncSetDisconnectCallback(ac, on_disconnected);
@@ -172,21 +216,70 @@ on_watchdog(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (r->ac == NULL || r->pending == 0)
+	if (r->ac == NULL)
 		return;
-	if (now - r->progress_us < (uint64_t)r->timeout_ms * 1000u)
-		return;
-	osh_log_warn(NULL,
-	    "msg=\"redis not answering, reconnecting\" "
-	    "pending=%u",
-	    r->pending);
+	if (r->connecting) {
+		if (now - r->connect_us < (uint64_t)r->timeout_ms * 1000u)
+			return;
+		osh_log_warn(NULL, "msg=\"redis connect timed out\"");
+	} else {
+		if (r->pending == 0 ||
+		    now - r->progress_us < (uint64_t)r->timeout_ms * 1000u)
+			return;
+		osh_log_warn(NULL,
+		    "msg=\"redis not answering, reconnecting\" "
+		    "pending=%u subscribed=%d",
+		    r->pending, (int)r->subscribed);
+	}
 	ac = r->ac;
 	r->ac = NULL;
 	redisAsyncFree(ac); /* fails pending commands, then disconnects */
 	r->connected = false;
+	r->connecting = false;
+	r->subscribed = false;
 	r->pending = 0;
 	if (!event_pending(r->reconnect, EV_TIMEOUT, NULL))
 		schedule_reconnect(r);
+}
+
+/* Counts a subscription-mode command whose confirmation is owed. */
+static void
+owe_confirmation(struct osh_redis *r, struct rcmd *c)
+{
+	c->awaiting = true;
+	if (r->pending++ == 0)
+		r->progress_us = osh_now_us();
+}
+
+static void
+on_heartbeat(evutil_socket_t fd, short what, void *arg)
+{
+	struct osh_redis *r = arg;
+	bool fresh = false;
+
+	(void)fd;
+	(void)what;
+	if (!r->connected || r->ac == NULL || !r->subscribed)
+		return;
+	if (r->hb == NULL) {
+		if ((r->hb = calloc(1, sizeof(*r->hb))) == NULL)
+			return;
+		r->hb->r = r;
+		r->hb->persistent = true;
+		fresh = true;
+	}
+	if (r->hb->awaiting)
+		return; /* the watchdog is on it */
+	/* Always the same callback data: hiredis keeps one per channel. */
+	if (redisAsyncCommand(r->ac, on_reply, r->hb,
+		"SUBSCRIBE " OSH_REDIS_HEARTBEAT) != REDIS_OK) {
+		if (fresh) {
+			free(r->hb);
+			r->hb = NULL;
+		}
+		return;
+	}
+	owe_confirmation(r, r->hb);
 }
 
 struct osh_redis *
@@ -205,7 +298,9 @@ osh_redis_new(struct event_base *base, const struct osh_redis_options *opt)
 	r->backoff_ms = BACKOFF_MIN_MS;
 	r->reconnect = evtimer_new(base, on_reconnect, r);
 	r->watchdog = event_new(base, -1, EV_PERSIST, on_watchdog, r);
-	if (r->host == NULL || r->reconnect == NULL || r->watchdog == NULL) {
+	r->heartbeat = event_new(base, -1, EV_PERSIST, on_heartbeat, r);
+	if (r->host == NULL || r->reconnect == NULL || r->watchdog == NULL ||
+	    r->heartbeat == NULL) {
 		osh_redis_free(r);
 		return NULL;
 	}
@@ -227,6 +322,8 @@ osh_redis_free(struct osh_redis *r)
 		event_free(r->reconnect);
 	if (r->watchdog != NULL)
 		event_free(r->watchdog);
+	if (r->heartbeat != NULL)
+		event_free(r->heartbeat);
 	free(r->host);
 	osh_free_secret(r->password);
 	free(r);
@@ -236,6 +333,17 @@ bool
 osh_redis_connected(const struct osh_redis *r)
 {
 	return r->connected;
+}
+
+void
+osh_redis_set_heartbeat(struct osh_redis *r, int ms)
+{
+	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+
+	event_del(r->heartbeat);
+	r->heartbeat_ms = ms > 0 ? ms : 0;
+	if (r->heartbeat_ms > 0)
+		event_add(r->heartbeat, &tv);
 }
 
 void
@@ -324,5 +432,7 @@ osh_redis_subscribe(
 		free(c);
 		return -1;
 	}
+	r->subscribed = true;
+	owe_confirmation(r, c);
 	return 0;
 }

@@ -6,7 +6,13 @@
  * published as "<key> <value> <expire_at_ms>". A service subscribes first,
  * then loads the keys, so no change falls between the two; until both are
  * done (and whenever the subscription is down) answers are UNKNOWN and the
- * router asks Redis directly. */
+ * router asks Redis directly.
+ *
+ * A subscription can die without a word (Redis stopped, a link cut
+ * without a reset): the subscribed connection has a heartbeat, so that
+ * such a death is noticed within OSH_REVOKE_HEARTBEAT_MS plus the Redis
+ * deadline; the reconnection subscribes again and re-reads every key, so
+ * what was announced meanwhile takes effect. A failed load is retried. */
 #include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +25,7 @@
 
 #define NBUCKETS 8192
 #define SWEEP_S 30
+#define RELOAD_MS 1000
 #define PREFIX "osh:revoked:"
 
 struct entry {
@@ -35,6 +42,8 @@ struct osh_revocations {
 	size_t count;
 	bool subscribed, loaded;
 	struct event *sweep;
+	struct event *reload; /* retries a load that failed */
+	unsigned long loads; /* completed loads, for tests and logs */
 };
 
 static unsigned
@@ -138,8 +147,12 @@ on_loaded(redisReply *reply, void *arg)
 	int64_t now = osh_wall_ms();
 
 	if (reply == NULL || reply->type != REDIS_REPLY_ARRAY) {
+		struct timeval tv = {
+		    RELOAD_MS / 1000, (RELOAD_MS % 1000) * 1000};
 		osh_log_warn(NULL, "msg=\"revocation list not loaded\"");
-		return; /* retried at the next (re)subscription */
+		if (r->subscribed)
+			event_add(r->reload, &tv);
+		return;
 	}
 	for (size_t i = 0; i + 2 < reply->elements; i += 3) {
 		const redisReply *k = reply->element[i];
@@ -156,6 +169,7 @@ on_loaded(redisReply *reply, void *arg)
 		put(r, k->str + strlen(PREFIX), value, now + t->integer);
 	}
 	r->loaded = true;
+	r->loads++;
 	osh_log_debug(
 	    NULL, "msg=\"revocation list loaded\" entries=%zu", r->count);
 }
@@ -181,12 +195,24 @@ load(struct osh_revocations *r)
 }
 
 static void
+on_reload(evutil_socket_t fd, short what, void *arg)
+{
+	struct osh_revocations *r = arg;
+
+	(void)fd;
+	(void)what;
+	if (r->subscribed && !r->loaded)
+		load(r);
+}
+
+static void
 on_message(redisReply *reply, void *arg)
 {
 	struct osh_revocations *r = arg;
 
 	if (reply == NULL) {
 		r->subscribed = r->loaded = false;
+		event_del(r->reload);
 		return;
 	}
 	if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 3 ||
@@ -221,13 +247,28 @@ osh_revocations_new(struct event_base *base,
 		return NULL;
 	r->cmd = cmd;
 	r->sweep = event_new(base, -1, EV_PERSIST, on_sweep, r);
-	if (r->sweep == NULL || (r->sub = osh_redis_new(base, opt)) == NULL) {
+	r->reload = evtimer_new(base, on_reload, r);
+	if (r->sweep == NULL || r->reload == NULL ||
+	    (r->sub = osh_redis_new(base, opt)) == NULL) {
 		osh_revocations_free(r);
 		return NULL;
 	}
 	event_add(r->sweep, &tv);
+	osh_redis_set_heartbeat(r->sub, OSH_REVOKE_HEARTBEAT_MS);
 	osh_redis_on_connect(r->sub, on_connect, r);
 	return r;
+}
+
+void
+osh_revocations_set_heartbeat(struct osh_revocations *r, int ms)
+{
+	osh_redis_set_heartbeat(r->sub, ms);
+}
+
+unsigned long
+osh_revocations_loads(const struct osh_revocations *r)
+{
+	return r->loads;
 }
 
 void
@@ -238,6 +279,8 @@ osh_revocations_free(struct osh_revocations *r)
 	osh_redis_free(r->sub);
 	if (r->sweep != NULL)
 		event_free(r->sweep);
+	if (r->reload != NULL)
+		event_free(r->reload);
 	clear(r);
 	free(r);
 }

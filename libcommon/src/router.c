@@ -150,10 +150,10 @@ osh_router_match(const struct osh_router *r, enum osh_method method,
 
 	*allowed = 0;
 	*nparams = 0;
+	/* One spelling per route: no trailing slash is forgiven, so that the
+	 * gateway's per-path limits see every request a handler gets. */
 	if (p[0] != '/')
 		return NULL;
-	if (plen > 1 && path[plen - 1] == '/')
-		plen--; /* one trailing slash is forgiven */
 	if (plen == 1)
 		plen = 0; /* "/" itself has no segments */
 	while (p < path + plen) {

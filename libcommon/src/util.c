@@ -394,6 +394,45 @@ osh_strlcpy(char *dst, const char *src, size_t len)
 	return true;
 }
 
+size_t
+osh_utf8_complete(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = len, cont = 0, need;
+
+	while (i > 0 && cont < 3 && (p[i - 1] & 0xc0) == 0x80) {
+		i--;
+		cont++;
+	}
+	if (i == 0 || p[i - 1] < 0xc0)
+		return len; /* ends on ASCII or on bytes that lead nowhere */
+	need = p[i - 1] >= 0xf0 ? 4 : p[i - 1] >= 0xe0 ? 3 : 2;
+	return cont + 1 < need ? i - 1 : len;
+}
+
+bool
+osh_utf8_copy(char *dst, const char *src, size_t len)
+{
+	size_t n = strlen(src);
+
+	if (len == 0)
+		return false;
+	if (n < len) {
+		memcpy(dst, src, n + 1);
+		return true;
+	}
+	n = len - 1;
+	/* The byte after the cut continues a character: cut before it. */
+	for (int k = 0;
+	     k < 3 && n > 0 && ((unsigned char)src[n] & 0xc0) == 0x80; k++)
+		n--;
+	if (n > 0 && ((unsigned char)src[n] & 0xc0) == 0x80)
+		n = osh_utf8_complete(src, len - 1); /* not UTF-8 at all */
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+	return false;
+}
+
 char *
 osh_read_file(const char *path, size_t max, bool trim)
 {

@@ -22,6 +22,8 @@ struct auth_config {
 	int64_t login_max_failures;
 	int64_t login_max_failures_addr;
 	int64_t login_window_s;
+	int64_t login_inflight_addr;
+	int64_t hash_queue_max;
 };
 
 struct auth_app {
@@ -31,6 +33,8 @@ struct auth_app {
 	char *jwks; /* served as is */
 	char *service_secret; /* wiped on exit */
 	struct audit_consumer *consumer;
+	struct inflight *inflight; /* password checks running per address */
+	int64_t hashing; /* hashing jobs queued or running */
 };
 
 extern struct auth_config auth_config;

@@ -143,10 +143,13 @@ entry_json(const char *id, const redisReply *fields)
 				json_object_object_add(
 				    o, "ts", json_object_new_string(val));
 		} else {
-			char key[32];
-			osh_strlcpy(key, k->str, sizeof(key));
-			json_object_object_add(
-			    o, key, json_object_new_string(val));
+			/* Valid UTF-8 however a writer spelled it: one odd
+			 * entry must not fail its whole batch in SQL. */
+			char *key = osh_utf8_clean(k->str, k->len, 31);
+			if (key != NULL)
+				json_object_object_add(
+				    o, key, json_object_new_string(val));
+			free(key);
 		}
 		free(val);
 	}

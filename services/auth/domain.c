@@ -110,11 +110,11 @@ auth_throttle_keys(const char *username, const char *client, char *user_key,
     size_t ulen, char *addr_key, size_t alen)
 {
 	char lower[AUTH_USERNAME_MAX * 4 + 1];
-	size_t i;
 
-	for (i = 0; i < sizeof(lower) - 1 && username[i] != '\0'; i++)
-		lower[i] = (char)tolower((unsigned char)username[i]);
-	lower[i] = '\0';
+	/* Cut between characters: the key is valid UTF-8 like the name. */
+	osh_utf8_copy(lower, username, sizeof(lower));
+	for (size_t i = 0; lower[i] != '\0'; i++)
+		lower[i] = (char)tolower((unsigned char)lower[i]);
 	snprintf(user_key, ulen, "osh:login:fail:user:%s", lower);
 	snprintf(addr_key, alen, "osh:login:fail:addr:%s", client);
 }

@@ -17,7 +17,9 @@
 
 #include "auth.h"
 #include "handlers.h"
+#include "inflight.h"
 #include "store.h"
+#include "throttle.h"
 
 #define REFRESH_BYTES 32
 #define TOKEN_STR (REFRESH_BYTES * 2 + 1)
@@ -101,6 +103,19 @@ from_store(enum store_status st)
 	case STORE_ERROR: return AUTH_UNAVAILABLE;
 	}
 	return AUTH_UNAVAILABLE;
+}
+
+/* Puts a request body, wiping first whatever secret it may hold: json-c
+ * frees its strings as they are. */
+static void
+body_put(struct json_object *o)
+{
+	static const char *const secret[] = {"password", "current_password",
+	    "new_password", "refresh_token", "secret"};
+
+	for (size_t i = 0; i < OSH_ARRAY_LEN(secret); i++)
+		osh_json_wipe_secret(o, secret[i]);
+	json_object_put(o);
 }
 
 /* Replies with a raw JSON text from the store. */
@@ -277,14 +292,110 @@ session_open(struct session *s)
 }
 
 /*
+ * Password checks: the limits every check of a password goes through
+ * (login and password change alike, since both guess the same secret).
+ */
+
+/* Replies 429 with Retry-After. */
+static void
+reply_throttled(struct osh_req *req, int64_t retry_after_s, const char *msg)
+{
+	char secs[24];
+
+	snprintf(secs, sizeof(secs), "%lld",
+	    (long long)(retry_after_s > 0 ? retry_after_s : 1));
+	osh_resp_header(req, "Retry-After", secs);
+	osh_reply_error(req, 429, NULL, NULL, "%s", msg);
+}
+
+/* Takes one of the client address's password-check slots; replies 429
+ * and returns false when it has none left. */
+static bool
+inflight_take(struct osh_req *req)
+{
+	if (inflight_enter(app_of(req)->inflight, req->client_addr))
+		return true;
+	osh_log_warn(req->request_id,
+	    "msg=\"password checks in flight capped\" client=\"%s\"",
+	    req->client_addr);
+	reply_throttled(req, 1,
+	    "too many password checks in progress from this address; try "
+	    "again");
+	return false;
+}
+
+struct hash_job {
+	struct auth_app *app;
+	osh_work_fn work;
+	osh_done_fn done;
+	void *arg;
+};
+
+static void
+hash_job_work(void *arg)
+{
+	struct hash_job *j = arg;
+
+	j->work(j->arg);
+}
+
+static void
+hash_job_done(void *arg)
+{
+	struct hash_job *j = arg;
+	osh_done_fn done = j->done;
+	void *done_arg = j->arg;
+
+	j->app->hashing--;
+	free(j);
+	done(done_arg);
+}
+
+/* Hands password hashing to the workers, unless as many jobs as
+ * OSH_HASH_QUEUE_MAX are waiting or running already: then replies 503
+ * with Retry-After and returns -1 (done never runs). */
+static int
+hash_submit(struct osh_req *req, osh_work_fn work, osh_done_fn done, void *arg)
+{
+	struct auth_app *app = app_of(req);
+	struct hash_job *j;
+
+	if (app->hashing >= app->cfg.hash_queue_max ||
+	    (j = calloc(1, sizeof(*j))) == NULL)
+		goto out_busy;
+	j->app = app;
+	j->work = work;
+	j->done = done;
+	j->arg = arg;
+	if (osh_work_submit(
+		svc_of(req)->work, hash_job_work, hash_job_done, j) != 0) {
+		free(j);
+		goto out_busy;
+	}
+	app->hashing++;
+	return 0;
+out_busy:
+	osh_log_warn(req->request_id,
+	    "msg=\"password hashing queue full\" jobs=%lld",
+	    (long long)app->hashing);
+	osh_resp_header(req, "Retry-After", "2");
+	osh_reply_error(req, 503, NULL, NULL,
+	    "too many password checks in progress; try again");
+	return -1;
+}
+
+/*
  * Login.
  */
 
 struct login {
 	struct osh_req *req;
+	struct osh_service *svc; /* outlives req */
 	char username[AUTH_USERNAME_MAX * 4 + 1];
 	char *password;
-	char ukey[320], akey[160];
+	char client[sizeof(((struct osh_req *)0)->client_addr)];
+	struct throttle t;
+	bool entered; /* holds an in-flight slot of client */
 	bool found, active, verified;
 	int64_t user_id;
 	char role[OSH_ROLE_MAX];
@@ -293,50 +404,34 @@ struct login {
 	char *user_json;
 };
 
+/* Frees the login and hands back what it still holds: its in-flight slot
+ * and an attempt reserved but never checked. */
 static void
 login_free(struct login *l)
 {
+	struct auth_app *app = l->svc->app;
+
+	throttle_release(l->svc->redis, &l->t);
+	if (l->entered)
+		inflight_leave(app->inflight, l->client);
 	osh_free_secret(l->password);
 	osh_free_secret(l->hash);
 	free(l->user_json);
 	free(l);
 }
 
+/* Replies and frees the login (the request goes with the reply). */
 static void
-on_retry_after(redisReply *reply, void *arg)
+login_end(struct login *l, enum auth_result r)
 {
-	struct login *l = arg;
-	char secs[24];
-	long long ttl = 60;
-
-	if (reply != NULL && reply->type == REDIS_REPLY_INTEGER &&
-	    reply->integer > 0)
-		ttl = reply->integer;
-	snprintf(secs, sizeof(secs), "%lld", ttl);
-	osh_resp_header(l->req, "Retry-After", secs);
-	reply_result(l->req, AUTH_THROTTLED, NULL);
+	reply_result(l->req, r, NULL);
 	login_free(l);
 }
 
-static void
-on_failure_counted(redisReply *reply, void *arg)
-{
-	struct login *l = arg;
-
-	(void)reply;
-	reply_result(l->req, AUTH_BAD_CREDENTIALS, NULL);
-	login_free(l);
-}
-
-/* Counts a failed login against the user and the client address. */
+/* A verified failure: the reserved attempt stays counted. */
 static void
 login_failed(struct login *l, const char *reason)
 {
-	static const char script[] =
-	    "for i, k in ipairs(KEYS) do "
-	    "local n = redis.call('INCR', k) "
-	    "if n == 1 then redis.call('EXPIRE', k, ARGV[1]) end end "
-	    "return 1";
 	struct osh_audit_entry e = {
 	    .actor_id = l->found ? l->user_id : 0,
 	    .actor = l->username,
@@ -347,7 +442,7 @@ login_failed(struct login *l, const char *reason)
 	    .request_id = l->req->request_id,
 	    .details = json_object_new_object(),
 	};
-	char window[24], target[32];
+	char target[32];
 
 	if (l->found) {
 		snprintf(
@@ -357,10 +452,8 @@ login_failed(struct login *l, const char *reason)
 	json_object_object_add(
 	    e.details, "reason", json_object_new_string(reason));
 	osh_audit_emit(svc_of(l->req)->audit, &e);
-	snprintf(window, sizeof(window), "%lld",
-	    (long long)app_of(l->req)->cfg.login_window_s);
-	osh_redis_cmd(svc_of(l->req)->redis, on_failure_counted, l,
-	    "EVAL %s 2 %s %s %s", script, l->ukey, l->akey, window);
+	throttle_failed(&l->t);
+	login_end(l, AUTH_BAD_CREDENTIALS);
 }
 
 static void
@@ -388,12 +481,11 @@ verify_done(void *arg)
 		login_failed(l, "account disabled");
 		return;
 	}
-	osh_redis_cmd(svc_of(l->req)->redis, NULL, NULL, "DEL %s", l->ukey);
+	throttle_succeeded(l->svc->redis, &l->t);
 	s = session_new(
 	    l->req, l->user_id, l->name, l->role, NULL, l->user_json);
 	if (s == NULL) {
-		reply_result(l->req, AUTH_UNAVAILABLE, NULL);
-		login_free(l);
+		login_end(l, AUTH_UNAVAILABLE);
 		return;
 	}
 	s->action = "auth.login";
@@ -407,8 +499,7 @@ on_login_user(enum store_status st, const struct login_user *u, void *arg)
 	struct login *l = arg;
 
 	if (st == STORE_ERROR) {
-		reply_result(l->req, AUTH_UNAVAILABLE, NULL);
-		login_free(l);
+		login_end(l, AUTH_UNAVAILABLE);
 		return;
 	}
 	if (st == STORE_OK) {
@@ -416,38 +507,27 @@ on_login_user(enum store_status st, const struct login_user *u, void *arg)
 		l->active = u->active;
 		l->user_id = u->id;
 		osh_strlcpy(l->role, u->role, sizeof(l->role));
-		osh_strlcpy(l->name, u->username, sizeof(l->name));
+		osh_utf8_copy(l->name, u->username, sizeof(l->name));
 		l->hash = strdup(u->password_hash);
 		l->user_json = strdup(u->json);
 	}
-	if (osh_work_submit(
-		svc_of(l->req)->work, verify_work, verify_done, l) != 0) {
-		osh_resp_header(l->req, "Retry-After", "1");
-		osh_reply_error(l->req, 503, NULL, NULL,
-		    "too many logins in progress; try again");
-		login_free(l);
-	}
+	if (hash_submit(l->req, verify_work, verify_done, l) != 0)
+		login_free(l); /* replied */
 }
 
 static void
-on_throttle(redisReply *reply, void *arg)
+on_login_reserved(enum throttle_answer a, int64_t retry_after_s, void *arg)
 {
 	struct login *l = arg;
-	struct auth_app *app = app_of(l->req);
-	int64_t nu = 0, na = 0;
 
-	if (reply == NULL || reply->type != REDIS_REPLY_ARRAY ||
-	    reply->elements != 2) {
-		reply_result(l->req, AUTH_UNAVAILABLE, NULL);
-		login_free(l);
+	switch (a) {
+	case THROTTLE_OK:
+		store_login_user(l->svc->db, l->username, 0, on_login_user, l);
 		return;
+	case THROTTLE_UNAVAILABLE: login_end(l, AUTH_UNAVAILABLE); return;
+	case THROTTLE_LIMITED: break;
 	}
-	if (reply->element[0]->type == REDIS_REPLY_STRING)
-		osh_parse_int(reply->element[0]->str, 0, INT64_MAX, &nu);
-	if (reply->element[1]->type == REDIS_REPLY_STRING)
-		osh_parse_int(reply->element[1]->str, 0, INT64_MAX, &na);
-	if (nu >= app->cfg.login_max_failures ||
-	    na >= app->cfg.login_max_failures_addr) {
+	{
 		struct osh_audit_entry e = {
 		    .actor = l->username,
 		    .action = "auth.login",
@@ -455,13 +535,11 @@ on_throttle(redisReply *reply, void *arg)
 		    .client = l->req->client_addr,
 		    .request_id = l->req->request_id,
 		};
-		osh_audit_emit(svc_of(l->req)->audit, &e);
-		osh_redis_cmd(svc_of(l->req)->redis, on_retry_after, l,
-		    "TTL %s",
-		    nu >= app->cfg.login_max_failures ? l->ukey : l->akey);
-		return;
+		osh_audit_emit(l->svc->audit, &e);
 	}
-	store_login_user(svc_of(l->req)->db, l->username, 0, on_login_user, l);
+	reply_throttled(
+	    l->req, retry_after_s, "too many failed logins; try again later");
+	login_free(l);
 }
 
 void
@@ -473,25 +551,38 @@ h_login(struct osh_req *req)
 	};
 	struct json_object *o =
 	    osh_req_json(req, fields, OSH_ARRAY_LEN(fields));
+	struct auth_app *app;
 	struct login *l;
 
 	if (o == NULL)
-		return;
+		return; /* replied: req is gone */
+	app = app_of(req);
 	if ((l = calloc(1, sizeof(*l))) == NULL) {
-		json_object_put(o);
+		body_put(o);
 		reply_result(req, AUTH_UNAVAILABLE, NULL);
 		return;
 	}
 	l->req = req;
-	osh_strlcpy(
+	l->svc = svc_of(req);
+	osh_utf8_copy(
 	    l->username, osh_json_str(o, "username", ""), sizeof(l->username));
 	l->password = strdup(osh_json_str(o, "password", ""));
+	body_put(o);
 	osh_wipe(req->body, req->body_len);
-	json_object_put(o);
-	auth_throttle_keys(l->username, req->client_addr, l->ukey,
-	    sizeof(l->ukey), l->akey, sizeof(l->akey));
-	osh_redis_cmd(
-	    svc_of(req)->redis, on_throttle, l, "MGET %s %s", l->ukey, l->akey);
+	osh_strlcpy(l->client, req->client_addr, sizeof(l->client));
+	throttle_init(&l->t, l->username, l->client);
+	if (l->password == NULL) {
+		login_end(l, AUTH_UNAVAILABLE);
+		return;
+	}
+	if (!inflight_take(req)) {
+		login_free(l); /* replied */
+		return;
+	}
+	l->entered = true;
+	throttle_reserve(l->svc->redis, &l->t, app->cfg.login_max_failures,
+	    app->cfg.login_max_failures_addr, app->cfg.login_window_s,
+	    on_login_reserved, l);
 }
 
 /*
@@ -595,13 +686,13 @@ h_refresh(struct osh_req *req)
 	if (r == NULL ||
 	    (r->next = session_new(req, 0, "", "viewer", "-", NULL)) == NULL) {
 		free(r);
-		json_object_put(o);
+		body_put(o);
 		reply_result(req, AUTH_UNAVAILABLE, NULL);
 		return;
 	}
 	r->req = req;
 	osh_token_hash(osh_json_str(o, "refresh_token", ""), r->hash);
-	json_object_put(o);
+	body_put(o);
 	osh_token_hash(r->next->refresh, next_hash);
 	store_refresh_rotate(svc_of(req)->db, r->hash, next_hash,
 	    app_of(req)->cfg.refresh_ttl_s, on_rotated, r);
@@ -653,7 +744,7 @@ h_logout(struct osh_req *req)
 
 	if (o == NULL)
 		return;
-	json_object_put(o);
+	body_put(o);
 	/* Denied until the token would have expired anyway. */
 	osh_revoke_jti(svc_of(req)->redis, svc_of(req)->revoked,
 	    req->claims.jti, (req->claims.exp + 30) * 1000, on_logout_denied,
@@ -722,28 +813,39 @@ h_profile_patch(struct osh_req *req)
 	if (o == NULL)
 		return;
 	if (!email_ok(req, o)) {
-		json_object_put(o);
+		body_put(o);
 		return;
 	}
 	f.display_name = osh_json_str(o, "display_name", NULL);
 	f.email = osh_json_str(o, "email", NULL);
 	store_user_update(
 	    svc_of(req)->db, req->claims.user_id, &f, on_profile_patched, req);
-	json_object_put(o);
+	body_put(o);
 }
 
 struct pwchange {
 	struct osh_req *req;
+	struct osh_service *svc;
 	char *current, *next, *hash, *new_hash;
 	char *user_json;
 	char name[OSH_NAME_MAX];
 	char role[OSH_ROLE_MAX];
+	char client[sizeof(((struct osh_req *)0)->client_addr)];
+	struct throttle t;
+	bool entered; /* holds an in-flight slot of client */
 	bool ok;
 };
 
+/* Frees the change and hands back its in-flight slot and an attempt
+ * reserved but never checked. */
 static void
 pwchange_free(struct pwchange *p)
 {
+	struct auth_app *app = p->svc->app;
+
+	throttle_release(p->svc->redis, &p->t);
+	if (p->entered)
+		inflight_leave(app->inflight, p->client);
 	osh_free_secret(p->current);
 	osh_free_secret(p->next);
 	osh_free_secret(p->hash);
@@ -815,12 +917,17 @@ pw_done(void *arg)
 	struct user_fields f = {0};
 
 	if (!p->ok) {
+		struct json_object *d = json_object_new_object();
+		json_object_object_add(
+		    d, "reason", json_object_new_string("wrong password"));
 		audit_user(req, "auth.password_change", req->claims.user_id,
-		    "failure", NULL);
+		    "failure", d);
+		throttle_failed(&p->t);
 		reply_result(req, AUTH_WRONG_PASSWORD, "current_password");
 		pwchange_free(p);
 		return;
 	}
+	throttle_succeeded(p->svc->redis, &p->t);
 	if (p->new_hash == NULL) {
 		reply_result(req, AUTH_UNAVAILABLE, NULL);
 		pwchange_free(p);
@@ -832,9 +939,34 @@ pw_done(void *arg)
 }
 
 static void
+on_pw_reserved(enum throttle_answer a, int64_t retry_after_s, void *arg)
+{
+	struct pwchange *p = arg;
+	struct osh_req *req = p->req;
+
+	switch (a) {
+	case THROTTLE_OK:
+		if (hash_submit(req, pw_work, pw_done, p) != 0)
+			pwchange_free(p); /* replied */
+		return;
+	case THROTTLE_UNAVAILABLE:
+		reply_result(req, AUTH_UNAVAILABLE, NULL);
+		pwchange_free(p);
+		return;
+	case THROTTLE_LIMITED: break;
+	}
+	audit_user(req, "auth.password_change", req->claims.user_id,
+	    "throttled", NULL);
+	reply_throttled(
+	    req, retry_after_s, "too many wrong passwords; try again later");
+	pwchange_free(p);
+}
+
+static void
 on_pw_user(enum store_status st, const struct login_user *u, void *arg)
 {
 	struct pwchange *p = arg;
+	struct auth_app *app = p->svc->app;
 	struct osh_err err;
 
 	if (st != STORE_OK) {
@@ -848,13 +980,18 @@ on_pw_user(enum store_status st, const struct login_user *u, void *arg)
 		pwchange_free(p);
 		return;
 	}
-	osh_strlcpy(p->name, u->username, sizeof(p->name));
+	osh_utf8_copy(p->name, u->username, sizeof(p->name));
 	osh_strlcpy(p->role, u->role, sizeof(p->role));
-	p->hash = strdup(u->password_hash);
-	if (osh_work_submit(svc_of(p->req)->work, pw_work, pw_done, p) != 0) {
+	if ((p->hash = strdup(u->password_hash)) == NULL) {
 		reply_result(p->req, AUTH_UNAVAILABLE, NULL);
 		pwchange_free(p);
+		return;
 	}
+	/* The same counters as logins: both guess the same password. */
+	throttle_init(&p->t, u->username, p->client);
+	throttle_reserve(p->svc->redis, &p->t, app->cfg.login_max_failures,
+	    app->cfg.login_max_failures_addr, app->cfg.login_window_s,
+	    on_pw_reserved, p);
 }
 
 void
@@ -871,21 +1008,33 @@ h_password(struct osh_req *req)
 	if (o == NULL)
 		return;
 	if ((p = calloc(1, sizeof(*p))) == NULL) {
-		json_object_put(o);
+		body_put(o);
 		reply_result(req, AUTH_UNAVAILABLE, NULL);
 		return;
 	}
 	p->req = req;
+	p->svc = svc_of(req);
+	osh_strlcpy(p->client, req->client_addr, sizeof(p->client));
 	p->current = strdup(osh_json_str(o, "current_password", ""));
 	p->next = strdup(osh_json_str(o, "new_password", ""));
-	json_object_put(o);
+	body_put(o);
 	osh_wipe(req->body, req->body_len);
+	if (p->current == NULL || p->next == NULL) {
+		reply_result(req, AUTH_UNAVAILABLE, NULL);
+		pwchange_free(p);
+		return;
+	}
 	if (strcmp(p->current, p->next) == 0) {
 		osh_reply_error(req, 400, "validation_failed", "new_password",
 		    "new_password must differ from current_password");
 		pwchange_free(p);
 		return;
 	}
+	if (!inflight_take(req)) {
+		pwchange_free(p);
+		return;
+	}
+	p->entered = true;
 	store_login_user(
 	    svc_of(req)->db, NULL, req->claims.user_id, on_pw_user, p);
 }
@@ -910,14 +1059,15 @@ h_service_token(struct osh_req *req)
 	};
 	struct json_object *o =
 	    osh_req_json(req, fields, OSH_ARRAY_LEN(fields));
-	struct auth_app *app = app_of(req);
+	struct auth_app *app;
 	struct osh_claims c;
 	struct json_object *out;
 	const char *name;
 	char *token;
 
 	if (o == NULL)
-		return;
+		return; /* replied: req is gone */
+	app = app_of(req);
 	name = osh_json_str(o, "service", "");
 	if (!auth_username_valid(name) ||
 	    !osh_const_streq(
@@ -930,7 +1080,7 @@ h_service_token(struct osh_req *req)
 		    .request_id = req->request_id,
 		};
 		osh_audit_emit(svc_of(req)->audit, &e);
-		json_object_put(o);
+		body_put(o);
 		osh_reply_error(req, 401, "invalid_credentials", NULL,
 		    "unknown service or wrong secret");
 		return;
@@ -941,7 +1091,7 @@ h_service_token(struct osh_req *req)
 	osh_random_token(c.jti, sizeof(c.jti), 16);
 	c.iat = osh_wall_s();
 	c.exp = c.iat + app->cfg.access_ttl_s;
-	json_object_put(o);
+	body_put(o);
 	if ((token = osh_jwt_sign(app->signer, &c)) == NULL) {
 		reply_result(req, AUTH_UNAVAILABLE, NULL);
 		return;
@@ -1074,7 +1224,7 @@ struct user_change {
 static void
 change_free(struct user_change *c)
 {
-	json_object_put(c->body);
+	body_put(c->body);
 	osh_free_secret(c->password);
 	osh_free_secret(c->hash);
 	free(c);
@@ -1151,6 +1301,7 @@ change_new(struct osh_req *req, struct json_object *body)
 	c->body = body;
 	if (osh_json_has(body, "password")) {
 		c->password = strdup(osh_json_str(body, "password", ""));
+		osh_json_wipe_secret(body, "password");
 		json_object_object_del(body, "password");
 		/* Keep the name for the audit's list of changed fields. */
 		json_object_object_add(body, "password", NULL);
@@ -1179,28 +1330,25 @@ h_users_create(struct osh_req *req)
 	if (o == NULL)
 		return;
 	if (!auth_username_valid(osh_json_str(o, "username", ""))) {
-		json_object_put(o);
+		body_put(o);
 		osh_reply_error(req, 400, "validation_failed", "username",
 		    "username may hold only letters, digits and . _ - @");
 		return;
 	}
 	if (!email_ok(req, o)) {
-		json_object_put(o);
+		body_put(o);
 		return;
 	}
 	if (!auth_password_acceptable(osh_json_str(o, "password", ""),
 		osh_json_str(o, "username", ""), "password", &err)) {
-		json_object_put(o);
+		body_put(o);
 		osh_reply_err(req, &err);
 		return;
 	}
 	if ((c = change_new(req, o)) == NULL)
 		return;
-	if (osh_work_submit(svc_of(req)->work, hash_work, create_hashed, c) !=
-	    0) {
-		reply_result(req, AUTH_UNAVAILABLE, NULL);
-		change_free(c);
-	}
+	if (hash_submit(req, hash_work, create_hashed, c) != 0)
+		change_free(c); /* replied */
 }
 
 void
@@ -1286,13 +1434,13 @@ h_users_patch(struct osh_req *req)
 	if ((o = osh_req_json(req, fields, OSH_ARRAY_LEN(fields))) == NULL)
 		return;
 	if (!email_ok(req, o)) {
-		json_object_put(o);
+		body_put(o);
 		return;
 	}
 	if (osh_json_has(o, "password") &&
 	    !auth_password_acceptable(
 		osh_json_str(o, "password", ""), NULL, "password", &err)) {
-		json_object_put(o);
+		body_put(o);
 		osh_reply_err(req, &err);
 		return;
 	}
@@ -1303,11 +1451,8 @@ h_users_patch(struct osh_req *req)
 		patch_hashed(c);
 		return;
 	}
-	if (osh_work_submit(svc_of(req)->work, hash_work, patch_hashed, c) !=
-	    0) {
-		reply_result(req, AUTH_UNAVAILABLE, NULL);
-		change_free(c);
-	}
+	if (hash_submit(req, hash_work, patch_hashed, c) != 0)
+		change_free(c); /* replied */
 }
 
 struct user_delete {

@@ -10,6 +10,7 @@
 
 #include "auth.h"
 #include "consumer.h"
+#include "inflight.h"
 #include "routes.h"
 #include "store.h"
 
@@ -40,6 +41,11 @@ static const struct osh_config_item auth_items[] = {
 	"failed logins per client address within the window"},
     {"OSH_LOGIN_WINDOW_S", OSH_CONF_INT, &auth_config.login_window_s, "900", 1,
 	86400, NULL, "throttling window"},
+    {"OSH_LOGIN_INFLIGHT_ADDR", OSH_CONF_INT, &auth_config.login_inflight_addr,
+	"2", 1, 1000, NULL,
+	"password checks one client address may have running at once (429)"},
+    {"OSH_HASH_QUEUE_MAX", OSH_CONF_INT, &auth_config.hash_queue_max, "32", 1,
+	1000, NULL, "password hashing jobs queued or running at most (503)"},
 };
 
 static struct auth_app app;
@@ -137,7 +143,8 @@ start(struct osh_service *svc)
 		return -1;
 	}
 	app.consumer = audit_consumer_new(svc);
-	if (app.consumer == NULL)
+	app.inflight = inflight_new((int)app.cfg.login_inflight_addr);
+	if (app.consumer == NULL || app.inflight == NULL)
 		return -1;
 	svc->app = &app;
 	return bootstrap(svc);
@@ -148,6 +155,12 @@ stop(struct osh_service *svc)
 {
 	(void)svc;
 	audit_consumer_free(app.consumer);
+	/* Checks cut off by the shutdown deadline still end (their done
+	 * callbacks run when the workers stop) and leave the table. */
+	if (app.inflight != NULL && inflight_addresses(app.inflight) == 0) {
+		inflight_free(app.inflight);
+		app.inflight = NULL;
+	}
 	osh_jwt_signer_free(app.signer);
 	free(app.jwks);
 	osh_free_secret(app.service_secret);

@@ -14,8 +14,10 @@ SECS=${SECS:-10}
 THREADS=${THREADS:-2}
 
 pw=$(cat "$RUN/admin-password")
-token=$(curl -fsS -X POST "$GW/api/auth/login" -H 'Content-Type: application/json' \
-    -d "{\"username\":\"admin\",\"password\":\"$pw\"}" |
+# The password goes to curl on stdin, never on its command line.
+token=$(printf '{"username":"admin","password":"%s"}' "$pw" |
+    curl -fsS -X POST "$GW/api/auth/login" -H 'Content-Type: application/json' \
+    --data-binary @- |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
 
 # Prints "rps p50_ms p99_ms" from wrk --latency output.

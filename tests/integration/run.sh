@@ -30,10 +30,14 @@ teardown() {
 trap teardown EXIT INT TERM
 
 bash deploy/local/stack.sh down >/dev/null 2>&1
-rm -rf "$OSH_RUN_DIR"
+# The data dir may live elsewhere (stack.sh's mktemp fallback): first.
 [ -L "$OSH_RUN_DIR/pg" ] && rm -rf "$(readlink -f "$OSH_RUN_DIR/pg")"
+rm -rf "$OSH_RUN_DIR"
 mkdir -p "$OSH_RUN_DIR/logs"
-if ! bash deploy/local/stack.sh up >"$OSH_RUN_DIR/stack-up.log" 2>&1; then
+# Its output shows the first admin's password: 0600, like the secrets.
+: >"$OSH_RUN_DIR/stack-up.log"
+chmod 600 "$OSH_RUN_DIR/stack-up.log"
+if ! bash deploy/local/stack.sh up >>"$OSH_RUN_DIR/stack-up.log" 2>&1; then
 	cat "$OSH_RUN_DIR/stack-up.log"
 	for f in "$OSH_RUN_DIR"/logs/*.log; do
 		echo "== $f"; tail -n 30 "$f"

@@ -6,7 +6,7 @@ import socket
 
 import requests
 
-from conftest import GATEWAY, PORTS, RUN, Api, logs
+from conftest import GATEWAY, OFF, PORTS, RUN, Api, logs
 
 
 def test_request_id_passes_through(admin):
@@ -57,6 +57,45 @@ def test_services_not_built_yet_answer_json_503():
         r = requests.get(GATEWAY + path, timeout=5)
         assert r.status_code == 503, path
         assert r.json()["error"]["code"] == "unavailable"
+
+
+def test_absent_services_get_no_request_and_no_token(admin):
+    """Until cluster-mgmt and alert-webhook run, nginx answers their routes
+    itself: whatever listens on their ports gets nothing, bearer tokens
+    least of all."""
+    listeners = []
+    for port in (8103 + OFF, 8105 + OFF):
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("127.0.0.1", port))
+        s.listen(16)
+        s.setblocking(False)
+        listeners.append(s)
+    try:
+        for path in ("/api/clusters", "/api/clusters/1", "/api/jobs",
+                     "/api/jobs/7/tasks", "/api/monitoring/alerts"):
+            try:
+                r = requests.post(GATEWAY + path, json={"x": 1}, timeout=5,
+                                  headers={"Authorization":
+                                           f"Bearer {admin.token}"})
+            except requests.RequestException as e:
+                raise AssertionError(f"{path} was proxied: {e}")
+            assert r.status_code == 503, path
+            assert r.headers["Content-Type"].startswith("application/json")
+            assert r.json()["error"]["code"] == "unavailable"
+            assert int(r.headers["Retry-After"]) > 0
+        for s in listeners:
+            try:
+                conn, _ = s.accept()
+            except BlockingIOError:
+                continue
+            conn.settimeout(1)
+            got = conn.recv(65536)
+            conn.close()
+            raise AssertionError(f"the gateway connected: {got[:200]!r}")
+    finally:
+        for s in listeners:
+            s.close()
 
 
 def test_services_listen_on_loopback_only():

@@ -3,10 +3,13 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 
 #include "auth/auth.h"
+#include "auth/inflight.h"
+#include "osh/util.h"
 
 static void
 usernames(void **state)
@@ -104,6 +107,64 @@ throttle_keys(void **state)
 	assert_string_equal(a, "osh:login:fail:addr:10.0.0.1");
 }
 
+static void
+throttle_keys_cut_between_characters(void **state)
+{
+	char name[600], u[320], a[160];
+	size_t n = 0;
+
+	(void)state;
+	/* 'x' then e-acute (2 bytes) until past the key's room. */
+	name[n++] = 'X';
+	while (n + 2 < sizeof(name)) {
+		name[n++] = '\xc3';
+		name[n++] = '\xa9';
+	}
+	name[n] = '\0';
+	auth_throttle_keys(name, "::1", u, sizeof(u), a, sizeof(a));
+	assert_true(osh_utf8_valid(u, strlen(u)));
+	assert_memory_equal(u, "osh:login:fail:user:x\xc3\xa9", 23);
+}
+
+static void
+inflight_caps_each_address(void **state)
+{
+	struct inflight *t = inflight_new(2);
+
+	(void)state;
+	assert_non_null(t);
+	assert_true(inflight_enter(t, "10.0.0.1"));
+	assert_true(inflight_enter(t, "10.0.0.1"));
+	assert_false(inflight_enter(t, "10.0.0.1"));
+	assert_int_equal(inflight_count(t, "10.0.0.1"), 2);
+	/* Other addresses are not affected. */
+	assert_true(inflight_enter(t, "10.0.0.2"));
+	assert_int_equal(inflight_addresses(t), 2);
+	inflight_leave(t, "10.0.0.1");
+	assert_true(inflight_enter(t, "10.0.0.1"));
+	inflight_leave(t, "10.0.0.1");
+	inflight_leave(t, "10.0.0.1");
+	inflight_leave(t, "10.0.0.2");
+	/* Idle addresses are forgotten; leaving one unknown is harmless. */
+	assert_int_equal(inflight_addresses(t), 0);
+	assert_int_equal(inflight_count(t, "10.0.0.1"), 0);
+	inflight_leave(t, "10.0.0.9");
+	/* Many addresses at once, all forgotten again. */
+	for (int i = 0; i < 1000; i++) {
+		char addr[32];
+		snprintf(addr, sizeof(addr), "10.1.%d.%d", i / 256, i % 256);
+		assert_true(inflight_enter(t, addr));
+	}
+	assert_int_equal(inflight_addresses(t), 1000);
+	for (int i = 0; i < 1000; i++) {
+		char addr[32];
+		snprintf(addr, sizeof(addr), "10.1.%d.%d", i / 256, i % 256);
+		inflight_leave(t, addr);
+	}
+	assert_int_equal(inflight_addresses(t), 0);
+	inflight_free(t);
+}
+
 int
 main(void)
 {
@@ -113,6 +174,8 @@ main(void)
 	    cmocka_unit_test(paging),
 	    cmocka_unit_test(csv),
 	    cmocka_unit_test(throttle_keys),
+	    cmocka_unit_test(throttle_keys_cut_between_characters),
+	    cmocka_unit_test(inflight_caps_each_address),
 	};
 	return cmocka_run_group_tests_name("auth_domain", tests, NULL, NULL);
 }

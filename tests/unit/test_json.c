@@ -105,6 +105,65 @@ accessors_and_error_body(void **state)
 	json_object_put(e);
 }
 
+static void
+wipe_secret_in_place(void **state)
+{
+	const char *text = "{\"user\": \"ada\", \"password\": "
+			   "\"correct horse battery staple\", \"n\": 5}";
+	struct osh_err err;
+	struct json_object *o, *v;
+	const char *p;
+	size_t len;
+
+	(void)state;
+	o = osh_json_parse(text, strlen(text), 4, &err);
+	assert_non_null(o);
+	assert_true(json_object_object_get_ex(o, "password", &v));
+	p = json_object_get_string(v);
+	len = (size_t)json_object_get_string_len(v);
+	assert_int_equal(len, 28);
+	osh_json_wipe_secret(o, "password");
+	/* The very bytes json-c holds are zero, before it frees them. */
+	for (size_t i = 0; i < len; i++)
+		assert_int_equal(p[i], 0);
+	assert_string_equal(osh_json_str(o, "password", "x"), "");
+	assert_string_equal(osh_json_str(o, "user", ""), "ada");
+	/* Absent members and other types are left alone. */
+	osh_json_wipe_secret(o, "nothing");
+	osh_json_wipe_secret(o, "n");
+	osh_json_wipe_secret(NULL, "password");
+	assert_int_equal(osh_json_int(o, "n", 0), 5);
+	json_object_put(o);
+}
+
+static void
+error_message_cut_keeps_utf8(void **state)
+{
+	char name[OSH_ERR_MSG_MAX * 2];
+	struct osh_err err;
+	size_t n = 0;
+
+	(void)state;
+	/* "e-acute" repeated, shifted by one byte so every cut lands
+	 * inside a character once. */
+	for (int shift = 0; shift < 3; shift++) {
+		n = 0;
+		for (int i = 0; i < shift; i++)
+			name[n++] = 'x';
+		while (n + 2 < sizeof(name)) {
+			name[n++] = '\xc3';
+			name[n++] = '\xa9';
+		}
+		name[n] = '\0';
+		osh_err_set(
+		    &err, 400, NULL, name, "no server named \"%s\"", name);
+		assert_true(osh_utf8_valid(err.message, strlen(err.message)));
+		assert_true(strlen(err.message) >= OSH_ERR_MSG_MAX - 3);
+		assert_true(osh_utf8_valid(err.field, strlen(err.field)));
+		assert_true(strlen(err.field) >= OSH_ERR_FIELD_MAX - 3);
+	}
+}
+
 int
 main(void)
 {
@@ -112,6 +171,8 @@ main(void)
 	    cmocka_unit_test(validation_table),
 	    cmocka_unit_test(parse_errors),
 	    cmocka_unit_test(accessors_and_error_body),
+	    cmocka_unit_test(wipe_secret_in_place),
+	    cmocka_unit_test(error_message_cut_keeps_utf8),
 	};
 	return cmocka_run_group_tests_name("json", tests, NULL, NULL);
 }

@@ -164,6 +164,31 @@ rejections(void **state)
 	t = sign("ES256", k->priv, "osh", "osh", &c);
 	assert_int_equal(osh_jwt_verify(v, t, now, &out), OSH_TOKEN_BAD_CLAIMS);
 	free(t);
+	/* Required claims present but empty (found by fuzz_jwt). */
+	c = claims(now);
+	c.jti[0] = '\0';
+	t = sign("ES256", k->priv, "osh", "osh", &c);
+	assert_int_equal(osh_jwt_verify(v, t, now, &out), OSH_TOKEN_BAD_CLAIMS);
+	free(t);
+	c = claims(now);
+	c.name[0] = '\0';
+	t = sign("ES256", k->priv, "osh", "osh", &c);
+	assert_int_equal(osh_jwt_verify(v, t, now, &out), OSH_TOKEN_BAD_CLAIMS);
+	free(t);
+	/* Times past year 9999 (their milliseconds would overflow; found
+	 * by fuzz_jwt). */
+	c = claims(now);
+	c.iat = 19999999999099990;
+	c.iat_ms = 0;
+	c.exp = now + 900;
+	t = sign("ES256", k->priv, "osh", "osh", &c);
+	assert_int_equal(osh_jwt_verify(v, t, now, &out), OSH_TOKEN_BAD_CLAIMS);
+	free(t);
+	c = claims(now);
+	c.exp = INT64_MAX / 10;
+	t = sign("ES256", k->priv, "osh", "osh", &c);
+	assert_int_equal(osh_jwt_verify(v, t, now, &out), OSH_TOKEN_BAD_CLAIMS);
+	free(t);
 	/* alg "none" with an empty signature. */
 	assert_int_equal(osh_jwt_verify(v,
 			     "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.", now, &out),

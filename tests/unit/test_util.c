@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "osh/ipmi.h"
+#include "osh/log.h"
 #include "osh/util.h"
 
 static void
@@ -146,6 +147,79 @@ strlcpy_cuts(void **state)
 	assert_true(osh_strlcpy(small, "ab", sizeof(small)));
 }
 
+/* "h\u00e9\u20ac\U0001F600" is h, 2, 3 and 4 bytes: every cut point. */
+#define MIXED "h\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80"
+
+static void
+utf8_copy_cuts_between_characters(void **state)
+{
+	static const struct {
+		size_t len;
+		const char *want;
+	} cases[] = {
+	    {1, ""},
+	    {2, "h"},
+	    {3, "h"},
+	    {4, "h\xc3\xa9"},
+	    {5, "h\xc3\xa9"},
+	    {6, "h\xc3\xa9"},
+	    {7, "h\xc3\xa9\xe2\x82\xac"},
+	    {8, "h\xc3\xa9\xe2\x82\xac"},
+	    {10, "h\xc3\xa9\xe2\x82\xac"},
+	    {11, MIXED},
+	};
+	char buf[16];
+
+	(void)state;
+	assert_false(osh_utf8_copy(buf, "abc", 0));
+	for (size_t i = 0; i < OSH_ARRAY_LEN(cases); i++) {
+		bool whole = osh_utf8_copy(buf, MIXED, cases[i].len);
+		if (strcmp(buf, cases[i].want) != 0)
+			fail_msg("len %zu: got \"%s\"", cases[i].len, buf);
+		assert_int_equal(whole, cases[i].len == 11);
+		assert_true(osh_utf8_valid(buf, strlen(buf)));
+	}
+	/* Not UTF-8 at all: still cut within the buffer. */
+	assert_false(osh_utf8_copy(buf, "\x80\x80\x80\x80\x80\x80", 4));
+	assert_true(strlen(buf) <= 3);
+	assert_false(osh_utf8_copy(buf, "abcdef", 4));
+	assert_string_equal(buf, "abc");
+}
+
+static void
+utf8_complete_drops_a_cut_character(void **state)
+{
+	static const struct {
+		const char *s;
+		size_t want;
+	} cases[] = {
+	    {"", 0}, {"abc", 3}, {"a\xc3", 1}, {"a\xc3\xa9", 3},
+	    {"a\xe2\x82", 1}, {"a\xe2", 1}, {"a\xf0\x9f\x98", 1},
+	    {"a\xf0\x9f\x98\x80", 5},
+	    {"\x80\x80", 2}, /* no lead byte: left alone */
+	};
+
+	(void)state;
+	for (size_t i = 0; i < OSH_ARRAY_LEN(cases); i++)
+		assert_int_equal(
+		    osh_utf8_complete(cases[i].s, strlen(cases[i].s)),
+		    cases[i].want);
+}
+
+static void
+log_quote_cuts_between_characters(void **state)
+{
+	char out[8];
+
+	(void)state;
+	/* Three bytes would fit, but the second e-acute would be cut. */
+	assert_string_equal(
+	    osh_log_quote("\xc3\xa9\xc3\xa9\xc3\xa9", out, 4), "\xc3\xa9");
+	assert_string_equal(
+	    osh_log_quote(MIXED, out, sizeof(out)), "h\xc3\xa9\xe2\x82\xac");
+	assert_string_equal(osh_log_quote("a\"b", out, sizeof(out)), "a\\\"b");
+}
+
 static void
 host_names(void **state)
 {
@@ -229,6 +303,9 @@ main(void)
 	    cmocka_unit_test(utf8_validation),
 	    cmocka_unit_test(utf8_clean),
 	    cmocka_unit_test(strlcpy_cuts),
+	    cmocka_unit_test(utf8_copy_cuts_between_characters),
+	    cmocka_unit_test(utf8_complete_drops_a_cut_character),
+	    cmocka_unit_test(log_quote_cuts_between_characters),
 	    cmocka_unit_test(host_names),
 	    cmocka_unit_test(bmc_addresses),
 	};

@@ -52,6 +52,14 @@ int64_t osh_json_int(struct json_object *obj, const char *key, int64_t def);
 bool osh_json_bool(struct json_object *obj, const char *key, bool def);
 bool osh_json_has(struct json_object *obj, const char *key);
 
+/* Overwrites the string value of member 'key' of obj in place, when there
+ * is one. json-c owns that memory and frees it without wiping it, so a
+ * secret copied out of a request body (a password) is wiped this way
+ * before the object is put; the member reads as "" afterwards. Bodies
+ * parsed by osh_json_parse leave no other copy behind in json-c: the
+ * parser's buffer is wiped when it is freed. */
+void osh_json_wipe_secret(struct json_object *obj, const char *key);
+
 /* Serializes compactly into a new string the caller frees. */
 char *osh_json_dump(struct json_object *obj);
 

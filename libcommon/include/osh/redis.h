@@ -19,8 +19,10 @@ struct osh_redis_options {
 	const char *host;
 	int port;
 	const char *password; /* copied, wiped on free; may be NULL */
-	int timeout_ms; /* deadline for a reply */
+	int timeout_ms; /* deadline for a reply (and for connecting) */
 };
+
+#define OSH_REDIS_HEARTBEAT "osh:heartbeat"
 
 struct osh_redis *osh_redis_new(
     struct event_base *base, const struct osh_redis_options *opt);
@@ -39,9 +41,19 @@ bool osh_redis_connected(const struct osh_redis *r);
 /* Subscribes this connection to a channel; it can then run nothing else.
  * cb gets the confirmation and every message (arrays as Redis sends them),
  * and a NULL reply once when the connection is lost. Call it from the
- * on_connect hook so the subscription follows reconnections. */
+ * on_connect hook so the subscription follows reconnections. The
+ * confirmation is owed within timeout_ms like any reply. */
 int osh_redis_subscribe(
     struct osh_redis *r, const char *channel, osh_redis_cb cb, void *arg);
+
+/* For a subscribed connection: every ms milliseconds, a command Redis
+ * answers even in subscribe mode (SUBSCRIBE to OSH_REDIS_HEARTBEAT)
+ * checks that the connection still works; no answer within timeout_ms
+ * drops it, and the subscriptions come back with the reconnection
+ * (osh_redis_on_connect). A silently dead subscription (a peer stopped or
+ * cut off without a reset) is thus noticed within ms + timeout_ms.
+ * 0 (the default) sends none. */
+void osh_redis_set_heartbeat(struct osh_redis *r, int ms);
 
 /* Called after every (re)connection, e.g. to resume a consumer loop. */
 void osh_redis_on_connect(struct osh_redis *r, void (*fn)(void *), void *arg);

@@ -25,11 +25,22 @@ enum osh_revoke_answer {
 	OSH_REVOKE_UNKNOWN, /* copy not in sync: ask Redis */
 };
 
+/* How often the subscription proves it still works: a silently dead one
+ * is noticed within this plus the Redis deadline (opt->timeout_ms), and
+ * answers are UNKNOWN from then until it is back and reloaded. */
+#define OSH_REVOKE_HEARTBEAT_MS 5000
+
 /* Subscribes on a connection of its own (opt) and loads the current lists
- * through 'cmd' (a command connection). */
+ * through 'cmd' (a command connection). Every (re)subscription loads them
+ * again, so changes announced while the subscription was down count. */
 struct osh_revocations *osh_revocations_new(struct event_base *base,
     const struct osh_redis_options *opt, struct osh_redis *cmd);
 void osh_revocations_free(struct osh_revocations *r);
+
+/* Another heartbeat period than OSH_REVOKE_HEARTBEAT_MS (tests). */
+void osh_revocations_set_heartbeat(struct osh_revocations *r, int ms);
+/* Loads completed so far: one per (re)subscription that succeeded. */
+unsigned long osh_revocations_loads(const struct osh_revocations *r);
 
 enum osh_revoke_answer osh_revocations_check(
     struct osh_revocations *r, const struct osh_claims *c, int64_t now_ms);

@@ -73,8 +73,19 @@ size_t osh_utf8_len(const char *s, size_t len);
 bool osh_host_valid(const char *host);
 
 /* Copies at most len-1 bytes of src into dst and terminates it. Returns
- * false when src was cut. */
+ * false when src was cut. Bytes, not characters: text from outside goes
+ * through osh_utf8_copy instead. */
 bool osh_strlcpy(char *dst, const char *src, size_t len);
+
+/* Copies src into dst (len bytes with the terminator) like osh_strlcpy,
+ * but when src does not fit it is cut before a character, never inside
+ * one, so that valid UTF-8 stays valid. Returns false when src was cut. */
+bool osh_utf8_copy(char *dst, const char *src, size_t len);
+
+/* The length of s[0..len) without a multi-byte character cut short at its
+ * end (at most 3 bytes less): what a buffer filled to the brim by
+ * snprintf or a byte copy keeps to remain valid UTF-8. */
+size_t osh_utf8_complete(const char *s, size_t len);
 
 /* Reads a whole small file (at most max bytes) into a new NUL-terminated
  * string, trailing newlines removed when 'trim' is set. Returns NULL and
