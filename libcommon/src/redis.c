@@ -305,6 +305,7 @@ osh_redis_new(struct event_base *base, const struct osh_redis_options *opt)
 		return NULL;
 	}
 	event_add(r->watchdog, &wd);
+	osh_redis_set_heartbeat(r, OSH_REDIS_HEARTBEAT_MS);
 	connect_now(r);
 	return r;
 }

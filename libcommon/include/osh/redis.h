@@ -52,7 +52,9 @@ int osh_redis_subscribe(
  * drops it, and the subscriptions come back with the reconnection
  * (osh_redis_on_connect). A silently dead subscription (a peer stopped or
  * cut off without a reset) is thus noticed within ms + timeout_ms.
- * 0 (the default) sends none. */
+ * Every connection starts with OSH_REDIS_HEARTBEAT_MS, which matters only
+ * once it subscribes; 0 sends none. */
+#define OSH_REDIS_HEARTBEAT_MS 5000
 void osh_redis_set_heartbeat(struct osh_redis *r, int ms);
 
 /* Called after every (re)connection, e.g. to resume a consumer loop. */
