@@ -36,6 +36,8 @@ struct audit_consumer {
 	char **ids; /* of the batch being stored */
 	size_t nids;
 	unsigned idle_reads;
+	bool storing; /* a batch is with the database */
+	bool closing; /* freed once the database answers */
 };
 
 static void read_pending(struct audit_consumer *c);
@@ -79,6 +81,8 @@ on_acked(redisReply *reply, void *arg)
 	read_pending(c);
 }
 
+static void release(struct audit_consumer *c);
+
 static void
 on_stored(enum store_status st, void *arg)
 {
@@ -86,6 +90,11 @@ on_stored(enum store_status st, void *arg)
 	const char **argv;
 	size_t argc = 0;
 
+	c->storing = false;
+	if (c->closing) { /* shutting down: the entries stay pending */
+		release(c);
+		return;
+	}
 	if (st == STORE_ERROR) {
 		osh_log_warn(NULL,
 		    "msg=\"audit entries not stored, will retry\" "
@@ -187,6 +196,7 @@ take_batch(struct audit_consumer *c, const redisReply *reply)
 			json_object_array_add(
 			    arr, entry_json(e->element[0]->str, e->element[1]));
 	}
+	c->storing = true;
 	store_audit_insert(c->svc->db,
 	    json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN),
 	    on_stored, c);
@@ -304,14 +314,31 @@ audit_consumer_new(struct osh_service *svc)
 	return c;
 }
 
-void
-audit_consumer_free(struct audit_consumer *c)
+static void
+release(struct audit_consumer *c)
 {
-	if (c == NULL)
-		return;
 	osh_redis_free(c->r);
 	if (c->retry != NULL)
 		event_free(c->retry);
 	ids_free(c);
 	free(c);
+}
+
+/* A batch with the database holds c until its answer comes (the pool
+ * answers every query, at the latest when it is freed): until then only
+ * the Redis connection goes, so nothing reads or acknowledges. */
+void
+audit_consumer_free(struct audit_consumer *c)
+{
+	if (c == NULL)
+		return;
+	if (!c->storing) {
+		release(c);
+		return;
+	}
+	c->closing = true;
+	osh_redis_free(c->r);
+	c->r = NULL;
+	if (c->retry != NULL)
+		event_del(c->retry);
 }
