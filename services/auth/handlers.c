@@ -26,21 +26,10 @@
 #define CSV_PAGE 1000
 #define CSV_MAX_ROWS 100000
 
-static struct auth_app *
-app_of(struct osh_req *req)
-{
-	return osh_service_of(req)->app;
-}
-
-static struct osh_service *
-svc_of(struct osh_req *req)
-{
-	return osh_service_of(req);
-}
-
 /* The one place where domain outcomes become HTTP replies. */
-static void
-reply_result(struct osh_req *req, enum auth_result r, const char *field)
+void
+handlers_reply_result(
+    struct osh_req *req, enum auth_result r, const char *field)
 {
 	switch (r) {
 	case AUTH_OK: osh_reply_json(req, 204, NULL); return;
@@ -92,8 +81,8 @@ reply_result(struct osh_req *req, enum auth_result r, const char *field)
 	}
 }
 
-static enum auth_result
-from_store(enum store_status st)
+enum auth_result
+handlers_from_store(enum store_status st)
 {
 	switch (st) {
 	case STORE_OK: return AUTH_OK;
@@ -107,8 +96,8 @@ from_store(enum store_status st)
 
 /* Puts a request body, wiping first whatever secret it may hold: json-c
  * frees its strings as they are. */
-static void
-body_put(struct json_object *o)
+void
+handlers_body_put(struct json_object *o)
 {
 	static const char *const secret[] = {"password", "current_password",
 	    "new_password", "refresh_token", "secret"};
@@ -119,38 +108,148 @@ body_put(struct json_object *o)
 }
 
 /* Replies with a raw JSON text from the store. */
-static void
-reply_raw_json(struct osh_req *req, int status, const char *json)
+void
+handlers_reply_raw_json(struct osh_req *req, int status, const char *json)
 {
 	osh_reply(req, status, "application/json", json, strlen(json));
 }
 
-static void
-audit(struct osh_req *req, const char *action, const char *target,
+void
+handlers_audit(struct osh_req *req, const char *action, const char *target,
     const char *result, struct json_object *details)
 {
-	osh_audit_req(svc_of(req)->audit, req, action, target, result, details);
+	osh_audit_req(
+	    osh_service_of(req)->audit, req, action, target, result, details);
 }
 
-static void
-audit_user(struct osh_req *req, const char *action, int64_t id,
+void
+handlers_audit_user(struct osh_req *req, const char *action, int64_t id,
     const char *result, struct json_object *details)
 {
 	char target[32];
 
 	snprintf(target, sizeof(target), "user:%lld", (long long)id);
-	audit(req, action, target, result, details);
+	handlers_audit(req, action, target, result, details);
 }
 
 /* Marks every access token of a user issued before now as revoked. */
-static void
-revoke_user_tokens(struct osh_req *req, int64_t user_id)
+void
+handlers_revoke_user_tokens(struct osh_req *req, int64_t user_id)
 {
-	struct auth_app *app = app_of(req);
+	struct auth_app *app = handlers_app(req);
 	int64_t now = osh_wall_ms();
 
-	osh_revoke_user(svc_of(req)->redis, svc_of(req)->revoked, user_id, now,
+	osh_revoke_user(osh_service_of(req)->redis,
+	    osh_service_of(req)->revoked, user_id, now,
 	    now + (app->cfg.access_ttl_s + 60) * 1000, NULL, NULL);
+}
+
+struct hash_job {
+	struct auth_app *app;
+	osh_work_fn work;
+	osh_done_fn done;
+	void *arg;
+};
+
+static void
+hash_job_work(void *arg)
+{
+	struct hash_job *j = arg;
+
+	j->work(j->arg);
+}
+
+static void
+hash_job_done(void *arg)
+{
+	struct hash_job *j = arg;
+	osh_done_fn done = j->done;
+	void *done_arg = j->arg;
+
+	j->app->hashing--;
+	free(j);
+	done(done_arg);
+}
+
+/* Hands password hashing to the workers, unless as many jobs as
+ * OSH_HASH_QUEUE_MAX are waiting or running already: then replies 503
+ * with Retry-After and returns -1 (done never runs). */
+int
+handlers_hash_submit(
+    struct osh_req *req, osh_work_fn work, osh_done_fn done, void *arg)
+{
+	struct auth_app *app = handlers_app(req);
+	struct hash_job *j;
+
+	if (app->hashing >= app->cfg.hash_queue_max ||
+	    (j = calloc(1, sizeof(*j))) == NULL)
+		goto out_busy;
+	j->app = app;
+	j->work = work;
+	j->done = done;
+	j->arg = arg;
+	if (osh_work_submit(osh_service_of(req)->work, hash_job_work,
+		hash_job_done, j) != 0) {
+		free(j);
+		goto out_busy;
+	}
+	app->hashing++;
+	return 0;
+out_busy:
+	osh_log_warn(req->request_id,
+	    "msg=\"password hashing queue full\" jobs=%lld",
+	    (long long)app->hashing);
+	osh_resp_header(req, "Retry-After", "2");
+	osh_reply_error(req, 503, NULL, NULL,
+	    "too many password checks in progress; try again");
+	return -1;
+}
+
+void
+handlers_on_page_json(enum store_status st, const char *json, void *arg)
+{
+	struct osh_req *req = arg;
+
+	if (st != STORE_OK) {
+		handlers_reply_result(req, AUTH_UNAVAILABLE, NULL);
+		return;
+	}
+	handlers_reply_raw_json(req, 200, json);
+}
+
+/* Rejects query parameters the endpoint does not know. */
+struct known_params {
+	const char *const *names;
+	const char *bad;
+};
+
+static bool
+check_param(const char *key, const char *value, void *arg)
+{
+	struct known_params *k = arg;
+
+	(void)value;
+	for (const char *const *n = k->names; *n != NULL; n++)
+		if (strcmp(*n, key) == 0)
+			return true;
+	k->bad = key;
+	return false;
+}
+
+bool
+handlers_params_known(struct osh_req *req, const char *const *names)
+{
+	struct known_params k = {names, NULL};
+
+	osh_req_query_each(req, check_param, &k);
+	if (k.bad != NULL) {
+		char *clean = osh_utf8_clean(k.bad, strlen(k.bad), 64);
+		osh_reply_error(req, 400, "validation_failed", clean,
+		    "unknown query parameter \"%s\"", clean ? clean : "?");
+		free(clean);
+		return false;
+	}
+	return true;
 }
 
 static void
@@ -212,7 +311,7 @@ static void
 reply_tokens(struct session *s)
 {
 	struct osh_req *req = s->req;
-	struct auth_app *app = app_of(req);
+	struct auth_app *app = handlers_app(req);
 	struct osh_claims c;
 	struct json_object *o;
 	char *access;
@@ -228,7 +327,7 @@ reply_tokens(struct session *s)
 	c.exp = c.iat + app->cfg.access_ttl_s;
 	if ((access = osh_jwt_sign(app->signer, &c)) == NULL) {
 		osh_log_error(req->request_id, "msg=\"token signing failed\"");
-		reply_result(req, AUTH_UNAVAILABLE, NULL);
+		handlers_reply_result(req, AUTH_UNAVAILABLE, NULL);
 		session_free(s);
 		return;
 	}
@@ -259,7 +358,7 @@ reply_tokens(struct session *s)
 		snprintf(
 		    target, sizeof(target), "user:%lld", (long long)s->user_id);
 		e.target = target;
-		osh_audit_emit(svc_of(req)->audit, &e);
+		osh_audit_emit(osh_service_of(req)->audit, &e);
 	}
 	osh_wipe(access, strlen(access));
 	free(access);
@@ -273,7 +372,7 @@ on_session_open(enum store_status st, void *arg)
 	struct session *s = arg;
 
 	if (st != STORE_OK) {
-		reply_result(s->req, AUTH_UNAVAILABLE, NULL);
+		handlers_reply_result(s->req, AUTH_UNAVAILABLE, NULL);
 		session_free(s);
 		return;
 	}
@@ -287,8 +386,9 @@ session_open(struct session *s)
 	char hash[OSH_TOKEN_HASH_LEN];
 
 	osh_token_hash(s->refresh, hash);
-	store_session_open(svc_of(s->req)->db, s->user_id, hash, s->family,
-	    app_of(s->req)->cfg.refresh_ttl_s, on_session_open, s);
+	store_session_open(osh_service_of(s->req)->db, s->user_id, hash,
+	    s->family, handlers_app(s->req)->cfg.refresh_ttl_s, on_session_open,
+	    s);
 }
 
 /*
@@ -313,7 +413,7 @@ reply_throttled(struct osh_req *req, int64_t retry_after_s, const char *msg)
 static bool
 inflight_take(struct osh_req *req)
 {
-	if (inflight_enter(app_of(req)->inflight, req->client_addr))
+	if (inflight_enter(handlers_app(req)->inflight, req->client_addr))
 		return true;
 	osh_log_warn(req->request_id,
 	    "msg=\"password checks in flight capped\" client=\"%s\"",
@@ -322,66 +422,6 @@ inflight_take(struct osh_req *req)
 	    "too many password checks in progress from this address; try "
 	    "again");
 	return false;
-}
-
-struct hash_job {
-	struct auth_app *app;
-	osh_work_fn work;
-	osh_done_fn done;
-	void *arg;
-};
-
-static void
-hash_job_work(void *arg)
-{
-	struct hash_job *j = arg;
-
-	j->work(j->arg);
-}
-
-static void
-hash_job_done(void *arg)
-{
-	struct hash_job *j = arg;
-	osh_done_fn done = j->done;
-	void *done_arg = j->arg;
-
-	j->app->hashing--;
-	free(j);
-	done(done_arg);
-}
-
-/* Hands password hashing to the workers, unless as many jobs as
- * OSH_HASH_QUEUE_MAX are waiting or running already: then replies 503
- * with Retry-After and returns -1 (done never runs). */
-static int
-hash_submit(struct osh_req *req, osh_work_fn work, osh_done_fn done, void *arg)
-{
-	struct auth_app *app = app_of(req);
-	struct hash_job *j;
-
-	if (app->hashing >= app->cfg.hash_queue_max ||
-	    (j = calloc(1, sizeof(*j))) == NULL)
-		goto out_busy;
-	j->app = app;
-	j->work = work;
-	j->done = done;
-	j->arg = arg;
-	if (osh_work_submit(
-		svc_of(req)->work, hash_job_work, hash_job_done, j) != 0) {
-		free(j);
-		goto out_busy;
-	}
-	app->hashing++;
-	return 0;
-out_busy:
-	osh_log_warn(req->request_id,
-	    "msg=\"password hashing queue full\" jobs=%lld",
-	    (long long)app->hashing);
-	osh_resp_header(req, "Retry-After", "2");
-	osh_reply_error(req, 503, NULL, NULL,
-	    "too many password checks in progress; try again");
-	return -1;
 }
 
 /*
@@ -424,7 +464,7 @@ login_free(struct login *l)
 static void
 login_end(struct login *l, enum auth_result r)
 {
-	reply_result(l->req, r, NULL);
+	handlers_reply_result(l->req, r, NULL);
 	login_free(l);
 }
 
@@ -451,7 +491,7 @@ login_failed(struct login *l, const char *reason)
 	}
 	json_object_object_add(
 	    e.details, "reason", json_object_new_string(reason));
-	osh_audit_emit(svc_of(l->req)->audit, &e);
+	osh_audit_emit(osh_service_of(l->req)->audit, &e);
 	throttle_failed(&l->t);
 	login_end(l, AUTH_BAD_CREDENTIALS);
 }
@@ -511,7 +551,7 @@ on_login_user(enum store_status st, const struct login_user *u, void *arg)
 		l->hash = strdup(u->password_hash);
 		l->user_json = strdup(u->json);
 	}
-	if (hash_submit(l->req, verify_work, verify_done, l) != 0)
+	if (handlers_hash_submit(l->req, verify_work, verify_done, l) != 0)
 		login_free(l); /* replied */
 }
 
@@ -556,18 +596,18 @@ h_login(struct osh_req *req)
 
 	if (o == NULL)
 		return; /* replied: req is gone */
-	app = app_of(req);
+	app = handlers_app(req);
 	if ((l = calloc(1, sizeof(*l))) == NULL) {
-		body_put(o);
-		reply_result(req, AUTH_UNAVAILABLE, NULL);
+		handlers_body_put(o);
+		handlers_reply_result(req, AUTH_UNAVAILABLE, NULL);
 		return;
 	}
 	l->req = req;
-	l->svc = svc_of(req);
+	l->svc = osh_service_of(req);
 	osh_utf8_copy(
 	    l->username, osh_json_str(o, "username", ""), sizeof(l->username));
 	l->password = strdup(osh_json_str(o, "password", ""));
-	body_put(o);
+	handlers_body_put(o);
 	osh_wipe(req->body, req->body_len);
 	osh_strlcpy(l->client, req->client_addr, sizeof(l->client));
 	throttle_init(&l->t, l->username, l->client);
@@ -602,7 +642,7 @@ on_reuse_revoked(enum store_status st, void *arg)
 	struct refresh *r = arg;
 
 	(void)st;
-	reply_result(r->req, AUTH_TOKEN_REUSED, "refresh_token");
+	handlers_reply_result(r->req, AUTH_TOKEN_REUSED, "refresh_token");
 	free(r);
 }
 
@@ -610,21 +650,22 @@ static void
 on_refresh_why(enum store_status st, const char *family, void *arg)
 {
 	struct refresh *r = arg;
-	struct osh_service *svc = svc_of(r->req);
+	struct osh_service *svc = osh_service_of(r->req);
 
 	if (st == STORE_ERROR) {
-		reply_result(r->req, AUTH_UNAVAILABLE, NULL);
+		handlers_reply_result(r->req, AUTH_UNAVAILABLE, NULL);
 		free(r);
 		return;
 	}
 	if (st != STORE_CONFLICT) {
-		reply_result(r->req, AUTH_TOKEN_INVALID, "refresh_token");
+		handlers_reply_result(
+		    r->req, AUTH_TOKEN_INVALID, "refresh_token");
 		free(r);
 		return;
 	}
 	/* A spent token came back: somebody holds a stolen copy. */
 	osh_strlcpy(r->family, family, sizeof(r->family));
-	revoke_family_tokens(svc, app_of(r->req), r->family);
+	revoke_family_tokens(svc, handlers_app(r->req), r->family);
 	{
 		struct osh_audit_entry e = {
 		    .action = "auth.refresh_reuse",
@@ -648,7 +689,7 @@ on_rotated(enum store_status st, const struct login_user *u, void *arg)
 	struct session *s = r->next;
 
 	if (st == STORE_ERROR) {
-		reply_result(r->req, AUTH_UNAVAILABLE, NULL);
+		handlers_reply_result(r->req, AUTH_UNAVAILABLE, NULL);
 		session_free(s);
 		free(r);
 		return;
@@ -656,7 +697,7 @@ on_rotated(enum store_status st, const struct login_user *u, void *arg)
 	if (st == STORE_NOT_FOUND) {
 		session_free(s);
 		store_refresh_why(
-		    svc_of(r->req)->db, r->hash, on_refresh_why, r);
+		    osh_service_of(r->req)->db, r->hash, on_refresh_why, r);
 		return;
 	}
 	s->user_id = u->id;
@@ -686,16 +727,16 @@ h_refresh(struct osh_req *req)
 	if (r == NULL ||
 	    (r->next = session_new(req, 0, "", "viewer", "-", NULL)) == NULL) {
 		free(r);
-		body_put(o);
-		reply_result(req, AUTH_UNAVAILABLE, NULL);
+		handlers_body_put(o);
+		handlers_reply_result(req, AUTH_UNAVAILABLE, NULL);
 		return;
 	}
 	r->req = req;
 	osh_token_hash(osh_json_str(o, "refresh_token", ""), r->hash);
-	body_put(o);
+	handlers_body_put(o);
 	osh_token_hash(r->next->refresh, next_hash);
-	store_refresh_rotate(svc_of(req)->db, r->hash, next_hash,
-	    app_of(req)->cfg.refresh_ttl_s, on_rotated, r);
+	store_refresh_rotate(osh_service_of(req)->db, r->hash, next_hash,
+	    handlers_app(req)->cfg.refresh_ttl_s, on_rotated, r);
 }
 
 /*
@@ -708,10 +749,11 @@ on_logout_revoked(enum store_status st, void *arg)
 	struct osh_req *req = arg;
 
 	if (st == STORE_ERROR) {
-		reply_result(req, AUTH_UNAVAILABLE, NULL);
+		handlers_reply_result(req, AUTH_UNAVAILABLE, NULL);
 		return;
 	}
-	audit_user(req, "auth.logout", req->claims.user_id, "success", NULL);
+	handlers_audit_user(
+	    req, "auth.logout", req->claims.user_id, "success", NULL);
 	osh_reply_json(req, 204, NULL);
 }
 
@@ -721,16 +763,17 @@ on_logout_denied(redisReply *reply, void *arg)
 	struct osh_req *req = arg;
 
 	if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
-		reply_result(req, AUTH_UNAVAILABLE, NULL);
+		handlers_reply_result(req, AUTH_UNAVAILABLE, NULL);
 		return;
 	}
 	if (req->claims.sid[0] == '\0') {
 		on_logout_revoked(STORE_OK, req);
 		return;
 	}
-	revoke_family_tokens(svc_of(req), app_of(req), req->claims.sid);
+	revoke_family_tokens(
+	    osh_service_of(req), handlers_app(req), req->claims.sid);
 	store_family_revoke(
-	    svc_of(req)->db, req->claims.sid, on_logout_revoked, req);
+	    osh_service_of(req)->db, req->claims.sid, on_logout_revoked, req);
 }
 
 void
@@ -744,9 +787,9 @@ h_logout(struct osh_req *req)
 
 	if (o == NULL)
 		return;
-	body_put(o);
+	handlers_body_put(o);
 	/* Denied until the token would have expired anyway. */
-	osh_revoke_jti(svc_of(req)->redis, svc_of(req)->revoked,
+	osh_revoke_jti(osh_service_of(req)->redis, osh_service_of(req)->revoked,
 	    req->claims.jti, (req->claims.exp + 30) * 1000, on_logout_denied,
 	    req);
 }
@@ -761,16 +804,17 @@ on_user_json(enum store_status st, const char *json, void *arg)
 	struct osh_req *req = arg;
 
 	if (st != STORE_OK) {
-		reply_result(req, from_store(st), NULL);
+		handlers_reply_result(req, handlers_from_store(st), NULL);
 		return;
 	}
-	reply_raw_json(req, 200, json);
+	handlers_reply_raw_json(req, 200, json);
 }
 
 void
 h_profile_get(struct osh_req *req)
 {
-	store_user_get(svc_of(req)->db, req->claims.user_id, on_user_json, req);
+	store_user_get(
+	    osh_service_of(req)->db, req->claims.user_id, on_user_json, req);
 }
 
 static const struct osh_field profile_fields[] = {
@@ -798,7 +842,7 @@ on_profile_patched(enum store_status st, const char *json, void *arg)
 {
 	struct osh_req *req = arg;
 
-	audit_user(req, "profile.update", req->claims.user_id,
+	handlers_audit_user(req, "profile.update", req->claims.user_id,
 	    st == STORE_OK ? "success" : "failure", NULL);
 	on_user_json(st, json, req);
 }
@@ -813,14 +857,14 @@ h_profile_patch(struct osh_req *req)
 	if (o == NULL)
 		return;
 	if (!email_ok(req, o)) {
-		body_put(o);
+		handlers_body_put(o);
 		return;
 	}
 	f.display_name = osh_json_str(o, "display_name", NULL);
 	f.email = osh_json_str(o, "email", NULL);
-	store_user_update(
-	    svc_of(req)->db, req->claims.user_id, &f, on_profile_patched, req);
-	body_put(o);
+	store_user_update(osh_service_of(req)->db, req->claims.user_id, &f,
+	    on_profile_patched, req);
+	handlers_body_put(o);
 }
 
 struct pwchange {
@@ -874,16 +918,16 @@ on_pw_sessions_revoked(enum store_status st, void *arg)
 	struct session *s;
 
 	if (st == STORE_ERROR) {
-		reply_result(req, AUTH_UNAVAILABLE, NULL);
+		handlers_reply_result(req, AUTH_UNAVAILABLE, NULL);
 		pwchange_free(p);
 		return;
 	}
-	revoke_user_tokens(req, req->claims.user_id);
+	handlers_revoke_user_tokens(req, req->claims.user_id);
 	s = session_new(
 	    req, req->claims.user_id, p->name, p->role, NULL, p->user_json);
 	pwchange_free(p);
 	if (s == NULL) {
-		reply_result(req, AUTH_UNAVAILABLE, NULL);
+		handlers_reply_result(req, AUTH_UNAVAILABLE, NULL);
 		return;
 	}
 	s->action = NULL;
@@ -896,17 +940,17 @@ on_pw_stored(enum store_status st, const char *json, void *arg)
 	struct pwchange *p = arg;
 	struct osh_req *req = p->req;
 
-	audit_user(req, "auth.password_change", req->claims.user_id,
+	handlers_audit_user(req, "auth.password_change", req->claims.user_id,
 	    st == STORE_OK ? "success" : "failure", NULL);
 	if (json != NULL)
 		p->user_json = strdup(json);
 	if (st != STORE_OK) {
-		reply_result(req, from_store(st), NULL);
+		handlers_reply_result(req, handlers_from_store(st), NULL);
 		pwchange_free(p);
 		return;
 	}
-	store_user_sessions_revoke(
-	    svc_of(req)->db, req->claims.user_id, on_pw_sessions_revoked, p);
+	store_user_sessions_revoke(osh_service_of(req)->db, req->claims.user_id,
+	    on_pw_sessions_revoked, p);
 }
 
 static void
@@ -920,22 +964,23 @@ pw_done(void *arg)
 		struct json_object *d = json_object_new_object();
 		json_object_object_add(
 		    d, "reason", json_object_new_string("wrong password"));
-		audit_user(req, "auth.password_change", req->claims.user_id,
-		    "failure", d);
+		handlers_audit_user(req, "auth.password_change",
+		    req->claims.user_id, "failure", d);
 		throttle_failed(&p->t);
-		reply_result(req, AUTH_WRONG_PASSWORD, "current_password");
+		handlers_reply_result(
+		    req, AUTH_WRONG_PASSWORD, "current_password");
 		pwchange_free(p);
 		return;
 	}
 	throttle_succeeded(p->svc->redis, &p->t);
 	if (p->new_hash == NULL) {
-		reply_result(req, AUTH_UNAVAILABLE, NULL);
+		handlers_reply_result(req, AUTH_UNAVAILABLE, NULL);
 		pwchange_free(p);
 		return;
 	}
 	f.password_hash = p->new_hash;
 	store_user_update(
-	    svc_of(req)->db, req->claims.user_id, &f, on_pw_stored, p);
+	    osh_service_of(req)->db, req->claims.user_id, &f, on_pw_stored, p);
 }
 
 static void
@@ -946,16 +991,16 @@ on_pw_reserved(enum throttle_answer a, int64_t retry_after_s, void *arg)
 
 	switch (a) {
 	case THROTTLE_OK:
-		if (hash_submit(req, pw_work, pw_done, p) != 0)
+		if (handlers_hash_submit(req, pw_work, pw_done, p) != 0)
 			pwchange_free(p); /* replied */
 		return;
 	case THROTTLE_UNAVAILABLE:
-		reply_result(req, AUTH_UNAVAILABLE, NULL);
+		handlers_reply_result(req, AUTH_UNAVAILABLE, NULL);
 		pwchange_free(p);
 		return;
 	case THROTTLE_LIMITED: break;
 	}
-	audit_user(req, "auth.password_change", req->claims.user_id,
+	handlers_audit_user(req, "auth.password_change", req->claims.user_id,
 	    "throttled", NULL);
 	reply_throttled(
 	    req, retry_after_s, "too many wrong passwords; try again later");
@@ -970,7 +1015,7 @@ on_pw_user(enum store_status st, const struct login_user *u, void *arg)
 	struct osh_err err;
 
 	if (st != STORE_OK) {
-		reply_result(p->req, from_store(st), NULL);
+		handlers_reply_result(p->req, handlers_from_store(st), NULL);
 		pwchange_free(p);
 		return;
 	}
@@ -983,7 +1028,7 @@ on_pw_user(enum store_status st, const struct login_user *u, void *arg)
 	osh_utf8_copy(p->name, u->username, sizeof(p->name));
 	osh_strlcpy(p->role, u->role, sizeof(p->role));
 	if ((p->hash = strdup(u->password_hash)) == NULL) {
-		reply_result(p->req, AUTH_UNAVAILABLE, NULL);
+		handlers_reply_result(p->req, AUTH_UNAVAILABLE, NULL);
 		pwchange_free(p);
 		return;
 	}
@@ -1008,19 +1053,19 @@ h_password(struct osh_req *req)
 	if (o == NULL)
 		return;
 	if ((p = calloc(1, sizeof(*p))) == NULL) {
-		body_put(o);
-		reply_result(req, AUTH_UNAVAILABLE, NULL);
+		handlers_body_put(o);
+		handlers_reply_result(req, AUTH_UNAVAILABLE, NULL);
 		return;
 	}
 	p->req = req;
-	p->svc = svc_of(req);
+	p->svc = osh_service_of(req);
 	osh_strlcpy(p->client, req->client_addr, sizeof(p->client));
 	p->current = strdup(osh_json_str(o, "current_password", ""));
 	p->next = strdup(osh_json_str(o, "new_password", ""));
-	body_put(o);
+	handlers_body_put(o);
 	osh_wipe(req->body, req->body_len);
 	if (p->current == NULL || p->next == NULL) {
-		reply_result(req, AUTH_UNAVAILABLE, NULL);
+		handlers_reply_result(req, AUTH_UNAVAILABLE, NULL);
 		pwchange_free(p);
 		return;
 	}
@@ -1036,14 +1081,14 @@ h_password(struct osh_req *req)
 	}
 	p->entered = true;
 	store_login_user(
-	    svc_of(req)->db, NULL, req->claims.user_id, on_pw_user, p);
+	    osh_service_of(req)->db, NULL, req->claims.user_id, on_pw_user, p);
 }
 
 void
 h_jwks(struct osh_req *req)
 {
 	osh_resp_header(req, "Cache-Control", "public, max-age=300");
-	reply_raw_json(req, 200, app_of(req)->jwks);
+	handlers_reply_raw_json(req, 200, handlers_app(req)->jwks);
 }
 
 /*
@@ -1067,7 +1112,7 @@ h_service_token(struct osh_req *req)
 
 	if (o == NULL)
 		return; /* replied: req is gone */
-	app = app_of(req);
+	app = handlers_app(req);
 	name = osh_json_str(o, "service", "");
 	if (!auth_username_valid(name) ||
 	    !osh_const_streq(
@@ -1079,8 +1124,8 @@ h_service_token(struct osh_req *req)
 		    .client = req->client_addr,
 		    .request_id = req->request_id,
 		};
-		osh_audit_emit(svc_of(req)->audit, &e);
-		body_put(o);
+		osh_audit_emit(osh_service_of(req)->audit, &e);
+		handlers_body_put(o);
 		osh_reply_error(req, 401, "invalid_credentials", NULL,
 		    "unknown service or wrong secret");
 		return;
@@ -1091,9 +1136,9 @@ h_service_token(struct osh_req *req)
 	osh_random_token(c.jti, sizeof(c.jti), 16);
 	c.iat = osh_wall_s();
 	c.exp = c.iat + app->cfg.access_ttl_s;
-	body_put(o);
+	handlers_body_put(o);
 	if ((token = osh_jwt_sign(app->signer, &c)) == NULL) {
-		reply_result(req, AUTH_UNAVAILABLE, NULL);
+		handlers_reply_result(req, AUTH_UNAVAILABLE, NULL);
 		return;
 	}
 	out = json_object_new_object();
@@ -1121,53 +1166,6 @@ static const struct auth_sort_key user_sort[] = {
 	"last_login_at DESC NULLS LAST, id"},
 };
 
-static void
-on_page_json(enum store_status st, const char *json, void *arg)
-{
-	struct osh_req *req = arg;
-
-	if (st != STORE_OK) {
-		reply_result(req, AUTH_UNAVAILABLE, NULL);
-		return;
-	}
-	reply_raw_json(req, 200, json);
-}
-
-/* Rejects query parameters the endpoint does not know. */
-struct known_params {
-	const char *const *names;
-	const char *bad;
-};
-
-static bool
-check_param(const char *key, const char *value, void *arg)
-{
-	struct known_params *k = arg;
-
-	(void)value;
-	for (const char *const *n = k->names; *n != NULL; n++)
-		if (strcmp(*n, key) == 0)
-			return true;
-	k->bad = key;
-	return false;
-}
-
-static bool
-params_known(struct osh_req *req, const char *const *names)
-{
-	struct known_params k = {names, NULL};
-
-	osh_req_query_each(req, check_param, &k);
-	if (k.bad != NULL) {
-		char *clean = osh_utf8_clean(k.bad, strlen(k.bad), 64);
-		osh_reply_error(req, 400, "validation_failed", clean,
-		    "unknown query parameter \"%s\"", clean ? clean : "?");
-		free(clean);
-		return false;
-	}
-	return true;
-}
-
 void
 h_users_list(struct osh_req *req)
 {
@@ -1177,7 +1175,7 @@ h_users_list(struct osh_req *req)
 	struct auth_page page;
 	struct osh_err err;
 
-	if (!params_known(req, known))
+	if (!handlers_params_known(req, known))
 		return;
 	if (auth_page_parse(osh_req_query(req, "limit"),
 		osh_req_query(req, "offset"), osh_req_query(req, "sort"),
@@ -1206,8 +1204,8 @@ h_users_list(struct osh_req *req)
 		    "q must be valid text of at most 128 bytes");
 		return;
 	}
-	store_user_list(svc_of(req)->db, &f, page.limit, page.offset,
-	    page.order, on_page_json, req);
+	store_user_list(osh_service_of(req)->db, &f, page.limit, page.offset,
+	    page.order, handlers_on_page_json, req);
 }
 
 static const char *const role_values[] = {"admin", "operator", "viewer", NULL};
@@ -1224,7 +1222,7 @@ struct user_change {
 static void
 change_free(struct user_change *c)
 {
-	body_put(c->body);
+	handlers_body_put(c->body);
 	osh_free_secret(c->password);
 	osh_free_secret(c->hash);
 	free(c);
@@ -1249,9 +1247,9 @@ on_user_created(enum store_status st, const char *json, void *arg)
 	int64_t id = 0;
 
 	if (st != STORE_OK) {
-		audit(c->req, "user.create", NULL, "failure",
+		handlers_audit(c->req, "user.create", NULL, "failure",
 		    osh_audit_fields(c->body));
-		reply_result(c->req, from_store(st), NULL);
+		handlers_reply_result(c->req, handlers_from_store(st), NULL);
 		change_free(c);
 		return;
 	}
@@ -1259,9 +1257,9 @@ on_user_created(enum store_status st, const char *json, void *arg)
 		id = osh_json_int(u, "id", 0);
 		json_object_put(u);
 	}
-	audit_user(
+	handlers_audit_user(
 	    c->req, "user.create", id, "success", osh_audit_fields(c->body));
-	reply_raw_json(c->req, 201, json);
+	handlers_reply_raw_json(c->req, 201, json);
 	change_free(c);
 }
 
@@ -1272,7 +1270,7 @@ create_hashed(void *arg)
 	struct user_fields f = {0};
 
 	if (c->hash == NULL) {
-		reply_result(c->req, AUTH_UNAVAILABLE, NULL);
+		handlers_reply_result(c->req, AUTH_UNAVAILABLE, NULL);
 		change_free(c);
 		return;
 	}
@@ -1284,7 +1282,7 @@ create_hashed(void *arg)
 	    ? (osh_json_bool(c->body, "active", true) ? "true" : "false")
 	    : NULL;
 	f.password_hash = c->hash;
-	store_user_create(svc_of(c->req)->db, &f, on_user_created, c);
+	store_user_create(osh_service_of(c->req)->db, &f, on_user_created, c);
 }
 
 static struct user_change *
@@ -1294,7 +1292,7 @@ change_new(struct osh_req *req, struct json_object *body)
 
 	if (c == NULL) {
 		json_object_put(body);
-		reply_result(req, AUTH_UNAVAILABLE, NULL);
+		handlers_reply_result(req, AUTH_UNAVAILABLE, NULL);
 		return NULL;
 	}
 	c->req = req;
@@ -1330,24 +1328,24 @@ h_users_create(struct osh_req *req)
 	if (o == NULL)
 		return;
 	if (!auth_username_valid(osh_json_str(o, "username", ""))) {
-		body_put(o);
+		handlers_body_put(o);
 		osh_reply_error(req, 400, "validation_failed", "username",
 		    "username may hold only letters, digits and . _ - @");
 		return;
 	}
 	if (!email_ok(req, o)) {
-		body_put(o);
+		handlers_body_put(o);
 		return;
 	}
 	if (!auth_password_acceptable(osh_json_str(o, "password", ""),
 		osh_json_str(o, "username", ""), "password", &err)) {
-		body_put(o);
+		handlers_body_put(o);
 		osh_reply_err(req, &err);
 		return;
 	}
 	if ((c = change_new(req, o)) == NULL)
 		return;
-	if (hash_submit(req, hash_work, create_hashed, c) != 0)
+	if (handlers_hash_submit(req, hash_work, create_hashed, c) != 0)
 		change_free(c); /* replied */
 }
 
@@ -1357,7 +1355,7 @@ h_users_get(struct osh_req *req)
 	int64_t id;
 
 	if (osh_req_id(req, "id", "user", &id))
-		store_user_get(svc_of(req)->db, id, on_user_json, req);
+		store_user_get(osh_service_of(req)->db, id, on_user_json, req);
 }
 
 static void
@@ -1372,11 +1370,11 @@ on_user_patched(enum store_status st, const char *json, void *arg)
 {
 	struct user_change *c = arg;
 
-	audit_user(c->req, "user.update", c->id,
+	handlers_audit_user(c->req, "user.update", c->id,
 	    st == STORE_OK ? "success" : "failure", osh_audit_fields(c->body));
 	if (st != STORE_OK) {
-		enum auth_result r = from_store(st);
-		reply_result(c->req, r,
+		enum auth_result r = handlers_from_store(st);
+		handlers_reply_result(c->req, r,
 		    r == AUTH_LAST_ADMIN
 			? (osh_json_has(c->body, "role") ? "role" : "active")
 			: NULL);
@@ -1384,11 +1382,11 @@ on_user_patched(enum store_status st, const char *json, void *arg)
 		return;
 	}
 	if (c->revoke) {
-		revoke_user_tokens(c->req, c->id);
+		handlers_revoke_user_tokens(c->req, c->id);
 		store_user_sessions_revoke(
-		    svc_of(c->req)->db, c->id, on_user_revoked, NULL);
+		    osh_service_of(c->req)->db, c->id, on_user_revoked, NULL);
 	}
-	reply_raw_json(c->req, 200, json);
+	handlers_reply_raw_json(c->req, 200, json);
 	change_free(c);
 }
 
@@ -1399,7 +1397,7 @@ patch_hashed(void *arg)
 	struct user_fields f = {0};
 
 	if (c->password != NULL && c->hash == NULL) {
-		reply_result(c->req, AUTH_UNAVAILABLE, NULL);
+		handlers_reply_result(c->req, AUTH_UNAVAILABLE, NULL);
 		change_free(c);
 		return;
 	}
@@ -1411,7 +1409,8 @@ patch_hashed(void *arg)
 	    : NULL;
 	f.password_hash = c->hash;
 	c->revoke = f.role != NULL || f.active != NULL || c->hash != NULL;
-	store_user_update(svc_of(c->req)->db, c->id, &f, on_user_patched, c);
+	store_user_update(
+	    osh_service_of(c->req)->db, c->id, &f, on_user_patched, c);
 }
 
 void
@@ -1434,13 +1433,13 @@ h_users_patch(struct osh_req *req)
 	if ((o = osh_req_json(req, fields, OSH_ARRAY_LEN(fields))) == NULL)
 		return;
 	if (!email_ok(req, o)) {
-		body_put(o);
+		handlers_body_put(o);
 		return;
 	}
 	if (osh_json_has(o, "password") &&
 	    !auth_password_acceptable(
 		osh_json_str(o, "password", ""), NULL, "password", &err)) {
-		body_put(o);
+		handlers_body_put(o);
 		osh_reply_err(req, &err);
 		return;
 	}
@@ -1451,7 +1450,7 @@ h_users_patch(struct osh_req *req)
 		patch_hashed(c);
 		return;
 	}
-	if (hash_submit(req, hash_work, patch_hashed, c) != 0)
+	if (handlers_hash_submit(req, hash_work, patch_hashed, c) != 0)
 		change_free(c); /* replied */
 }
 
@@ -1465,14 +1464,14 @@ on_user_deleted(enum store_status st, void *arg)
 {
 	struct user_delete *d = arg;
 
-	audit_user(d->req, "user.delete", d->id,
+	handlers_audit_user(d->req, "user.delete", d->id,
 	    st == STORE_OK ? "success" : "failure", NULL);
 	if (st != STORE_OK) {
-		reply_result(d->req, from_store(st), NULL);
+		handlers_reply_result(d->req, handlers_from_store(st), NULL);
 		free(d);
 		return;
 	}
-	revoke_user_tokens(d->req, d->id);
+	handlers_revoke_user_tokens(d->req, d->id);
 	osh_reply_json(d->req, 204, NULL);
 	free(d);
 }
@@ -1486,16 +1485,16 @@ h_users_delete(struct osh_req *req)
 	if (!osh_req_id(req, "id", "user", &id))
 		return;
 	if (id == req->claims.user_id) {
-		reply_result(req, AUTH_SELF_DELETE, NULL);
+		handlers_reply_result(req, AUTH_SELF_DELETE, NULL);
 		return;
 	}
 	if ((d = calloc(1, sizeof(*d))) == NULL) {
-		reply_result(req, AUTH_UNAVAILABLE, NULL);
+		handlers_reply_result(req, AUTH_UNAVAILABLE, NULL);
 		return;
 	}
 	d->req = req;
 	d->id = id;
-	store_user_delete(svc_of(req)->db, id, on_user_deleted, d);
+	store_user_delete(osh_service_of(req)->db, id, on_user_deleted, d);
 }
 
 /*
@@ -1565,7 +1564,8 @@ h_audit_list(struct osh_req *req)
 	struct auth_page page;
 	struct osh_err err;
 
-	if (!params_known(req, audit_params) || !audit_filter_parse(req, &f))
+	if (!handlers_params_known(req, audit_params) ||
+	    !audit_filter_parse(req, &f))
 		return;
 	if (auth_page_parse(osh_req_query(req, "limit"),
 		osh_req_query(req, "offset"), osh_req_query(req, "sort"),
@@ -1574,8 +1574,8 @@ h_audit_list(struct osh_req *req)
 		osh_reply_err(req, &err);
 		return;
 	}
-	store_audit_list(svc_of(req)->db, &f, page.limit, page.offset,
-	    page.order, on_page_json, req);
+	store_audit_list(osh_service_of(req)->db, &f, page.limit, page.offset,
+	    page.order, handlers_on_page_json, req);
 }
 
 struct export
@@ -1600,7 +1600,7 @@ on_export_rows(enum store_status st, const char *const *rows, int n, void *arg)
 
 	if (st != STORE_OK) {
 		if (!x->started) {
-			reply_result(x->req, AUTH_UNAVAILABLE, NULL);
+			handlers_reply_result(x->req, AUTH_UNAVAILABLE, NULL);
 		} else {
 			osh_log_warn(x->req->request_id,
 			    "msg=\"audit export cut short\" rows=%d", x->rows);
@@ -1649,10 +1649,10 @@ h_audit_export(struct osh_req *req)
 	    "result", "service", "request_id", "since", "until", NULL};
 	struct export *x;
 
-	if (!params_known(req, known))
+	if (!handlers_params_known(req, known))
 		return;
 	if ((x = calloc(1, sizeof(*x))) == NULL) {
-		reply_result(req, AUTH_UNAVAILABLE, NULL);
+		handlers_reply_result(req, AUTH_UNAVAILABLE, NULL);
 		return;
 	}
 	x->req = req;
@@ -1660,6 +1660,6 @@ h_audit_export(struct osh_req *req)
 		free(x);
 		return;
 	}
-	audit(req, "audit.export", NULL, "success", NULL);
+	handlers_audit(req, "audit.export", NULL, "success", NULL);
 	export_next(x);
 }
