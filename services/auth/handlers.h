@@ -27,6 +27,18 @@ void h_logout(struct osh_req *req);
 void h_jwks(struct osh_req *req);
 void h_service_token(struct osh_req *req);
 
+/* A session about to be opened for a user who proved their password:
+ * a new refresh token in family (NULL: a new family). Copies its
+ * arguments (user_json: the user's representation, NULL for {}); NULL
+ * when out of memory. */
+struct session;
+struct session *session_new(struct osh_req *req, int64_t id, const char *name,
+    const char *role, const char *family, const char *user_json);
+/* Stores the session's refresh token, then replies to its request with
+ * 200 and the token pair, or 503; on success audits action (NULL: not
+ * audited) as the user. Takes s. */
+void session_open(struct session *s, const char *action);
+
 /* users.c: one's own profile, and users for admins. */
 void h_profile_get(struct osh_req *req);
 void h_profile_patch(struct osh_req *req);
