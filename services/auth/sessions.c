@@ -78,6 +78,29 @@ session_free(struct session *s)
 	free(s);
 }
 
+/* Signs claims c and returns the JSON of the access token, {access_token,
+ * token_type, expires_in}, the signed text wiped; NULL when signing
+ * fails. */
+static struct json_object *
+access_token_json(struct auth_app *app, const struct osh_claims *c)
+{
+	struct json_object *o;
+	char *token;
+
+	if ((token = osh_jwt_sign(app->signer, c)) == NULL)
+		return NULL;
+	o = json_object_new_object();
+	json_object_object_add(
+	    o, "access_token", json_object_new_string(token));
+	json_object_object_add(
+	    o, "token_type", json_object_new_string("Bearer"));
+	json_object_object_add(
+	    o, "expires_in", json_object_new_int64(app->cfg.access_ttl_s));
+	osh_wipe(token, strlen(token));
+	free(token);
+	return o;
+}
+
 /* Signs an access token for the session and replies with the pair. */
 static void
 reply_tokens(struct session *s)
@@ -86,7 +109,6 @@ reply_tokens(struct session *s)
 	struct auth_app *app = handlers_app(req);
 	struct osh_claims c;
 	struct json_object *o;
-	char *access;
 
 	memset(&c, 0, sizeof(c));
 	c.user_id = s->user_id;
@@ -97,19 +119,12 @@ reply_tokens(struct session *s)
 	c.iat_ms = osh_wall_ms();
 	c.iat = c.iat_ms / 1000;
 	c.exp = c.iat + app->cfg.access_ttl_s;
-	if ((access = osh_jwt_sign(app->signer, &c)) == NULL) {
+	if ((o = access_token_json(app, &c)) == NULL) {
 		osh_log_error(req->request_id, "msg=\"token signing failed\"");
 		handlers_reply_result(req, AUTH_UNAVAILABLE, NULL);
 		session_free(s);
 		return;
 	}
-	o = json_object_new_object();
-	json_object_object_add(
-	    o, "access_token", json_object_new_string(access));
-	json_object_object_add(
-	    o, "token_type", json_object_new_string("Bearer"));
-	json_object_object_add(
-	    o, "expires_in", json_object_new_int64(app->cfg.access_ttl_s));
 	json_object_object_add(
 	    o, "refresh_token", json_object_new_string(s->refresh));
 	json_object_object_add(o, "refresh_expires_in",
@@ -132,8 +147,6 @@ reply_tokens(struct session *s)
 		e.target = target;
 		osh_audit_emit(osh_service_of(req)->audit, &e);
 	}
-	osh_wipe(access, strlen(access));
-	free(access);
 	osh_reply_json(req, s->status, o);
 	session_free(s);
 }
@@ -357,7 +370,6 @@ h_service_token(struct osh_req *req)
 	struct osh_claims c;
 	struct json_object *out;
 	const char *name;
-	char *token;
 
 	if (o == NULL)
 		return; /* replied: req is gone */
@@ -386,18 +398,9 @@ h_service_token(struct osh_req *req)
 	c.iat = osh_wall_s();
 	c.exp = c.iat + app->cfg.access_ttl_s;
 	handlers_body_put(o);
-	if ((token = osh_jwt_sign(app->signer, &c)) == NULL) {
+	if ((out = access_token_json(app, &c)) == NULL) {
 		handlers_reply_result(req, AUTH_UNAVAILABLE, NULL);
 		return;
 	}
-	out = json_object_new_object();
-	json_object_object_add(
-	    out, "access_token", json_object_new_string(token));
-	json_object_object_add(
-	    out, "token_type", json_object_new_string("Bearer"));
-	json_object_object_add(
-	    out, "expires_in", json_object_new_int64(app->cfg.access_ttl_s));
-	osh_wipe(token, strlen(token));
-	free(token);
 	osh_reply_json(req, 200, out);
 }
