@@ -41,13 +41,25 @@ reply_throttled(struct osh_req *req, int64_t retry_after_s, const char *msg)
 	osh_reply_error(req, 429, NULL, NULL, "%s", msg);
 }
 
+/* What a password check holds while it runs, and hands back however it
+ * ends: an in-flight slot of its client address, and an attempt reserved
+ * against the throttle. Zeroed, it holds neither. */
+struct check {
+	char client[sizeof(((struct osh_req *)0)->client_addr)];
+	struct throttle t;
+	bool entered; /* holds an in-flight slot of client */
+};
+
 /* Takes one of the client address's password-check slots; replies 429
  * and returns false when it has none left. */
 static bool
-inflight_take(struct osh_req *req)
+check_enter(struct check *k, struct osh_req *req)
 {
-	if (inflight_enter(handlers_app(req)->inflight, req->client_addr))
+	osh_strlcpy(k->client, req->client_addr, sizeof(k->client));
+	if (inflight_enter(handlers_app(req)->inflight, k->client)) {
+		k->entered = true;
 		return true;
+	}
 	osh_log_warn(req->request_id,
 	    "msg=\"password checks in flight capped\" client=\"%s\"",
 	    req->client_addr);
@@ -55,6 +67,31 @@ inflight_take(struct osh_req *req)
 	    "too many password checks in progress from this address; try "
 	    "again");
 	return false;
+}
+
+/* Reserves an attempt at username's password from the check's address,
+ * under the login limits; cb runs later, exactly once. */
+static void
+check_reserve(struct osh_service *svc, struct check *k, const char *username,
+    throttle_cb cb, void *arg)
+{
+	struct auth_app *app = svc->app;
+
+	throttle_init(&k->t, username, k->client);
+	throttle_reserve(svc->redis, &k->t, app->cfg.login_max_failures,
+	    app->cfg.login_max_failures_addr, app->cfg.login_window_s, cb, arg);
+}
+
+/* Hands back what the check still holds: its in-flight slot, and an
+ * attempt reserved but never checked. */
+static void
+check_release(struct osh_service *svc, struct check *k)
+{
+	struct auth_app *app = svc->app;
+
+	throttle_release(svc->redis, &k->t);
+	if (k->entered)
+		inflight_leave(app->inflight, k->client);
 }
 
 /*
@@ -66,9 +103,7 @@ struct login {
 	struct osh_service *svc; /* outlives req */
 	char username[AUTH_USERNAME_MAX * 4 + 1];
 	char *password;
-	char client[sizeof(((struct osh_req *)0)->client_addr)];
-	struct throttle t;
-	bool entered; /* holds an in-flight slot of client */
+	struct check k;
 	bool found, active, verified;
 	int64_t user_id;
 	char role[OSH_ROLE_MAX];
@@ -82,11 +117,7 @@ struct login {
 static void
 login_free(struct login *l)
 {
-	struct auth_app *app = l->svc->app;
-
-	throttle_release(l->svc->redis, &l->t);
-	if (l->entered)
-		inflight_leave(app->inflight, l->client);
+	check_release(l->svc, &l->k);
 	osh_free_secret(l->password);
 	osh_free_secret(l->hash);
 	free(l->user_json);
@@ -125,7 +156,7 @@ login_failed(struct login *l, const char *reason)
 	json_object_object_add(
 	    e.details, "reason", json_object_new_string(reason));
 	osh_audit_emit(osh_service_of(l->req)->audit, &e);
-	throttle_failed(&l->t);
+	throttle_failed(&l->k.t);
 	login_end(l, AUTH_BAD_CREDENTIALS);
 }
 
@@ -154,7 +185,7 @@ verify_done(void *arg)
 		login_failed(l, "account disabled");
 		return;
 	}
-	throttle_succeeded(l->svc->redis, &l->t);
+	throttle_succeeded(l->svc->redis, &l->k.t);
 	s = session_new(
 	    l->req, l->user_id, l->name, l->role, NULL, l->user_json);
 	if (s == NULL) {
@@ -223,12 +254,10 @@ h_login(struct osh_req *req)
 	};
 	struct json_object *o =
 	    osh_req_json(req, fields, OSH_ARRAY_LEN(fields));
-	struct auth_app *app;
 	struct login *l;
 
 	if (o == NULL)
 		return; /* replied: req is gone */
-	app = handlers_app(req);
 	if ((l = calloc(1, sizeof(*l))) == NULL) {
 		handlers_body_put(o);
 		handlers_reply_result(req, AUTH_UNAVAILABLE, NULL);
@@ -241,20 +270,15 @@ h_login(struct osh_req *req)
 	l->password = strdup(osh_json_str(o, "password", ""));
 	handlers_body_put(o);
 	osh_wipe(req->body, req->body_len);
-	osh_strlcpy(l->client, req->client_addr, sizeof(l->client));
-	throttle_init(&l->t, l->username, l->client);
 	if (l->password == NULL) {
 		login_end(l, AUTH_UNAVAILABLE);
 		return;
 	}
-	if (!inflight_take(req)) {
+	if (!check_enter(&l->k, req)) {
 		login_free(l); /* replied */
 		return;
 	}
-	l->entered = true;
-	throttle_reserve(l->svc->redis, &l->t, app->cfg.login_max_failures,
-	    app->cfg.login_max_failures_addr, app->cfg.login_window_s,
-	    on_login_reserved, l);
+	check_reserve(l->svc, &l->k, l->username, on_login_reserved, l);
 }
 
 /*
@@ -268,9 +292,7 @@ struct pwchange {
 	char *user_json;
 	char name[OSH_NAME_MAX];
 	char role[OSH_ROLE_MAX];
-	char client[sizeof(((struct osh_req *)0)->client_addr)];
-	struct throttle t;
-	bool entered; /* holds an in-flight slot of client */
+	struct check k;
 	bool ok;
 };
 
@@ -279,11 +301,7 @@ struct pwchange {
 static void
 pwchange_free(struct pwchange *p)
 {
-	struct auth_app *app = p->svc->app;
-
-	throttle_release(p->svc->redis, &p->t);
-	if (p->entered)
-		inflight_leave(app->inflight, p->client);
+	check_release(p->svc, &p->k);
 	osh_free_secret(p->current);
 	osh_free_secret(p->next);
 	osh_free_secret(p->hash);
@@ -359,13 +377,13 @@ pw_done(void *arg)
 		    d, "reason", json_object_new_string("wrong password"));
 		handlers_audit_user(req, "auth.password_change",
 		    req->claims.user_id, "failure", d);
-		throttle_failed(&p->t);
+		throttle_failed(&p->k.t);
 		handlers_reply_result(
 		    req, AUTH_WRONG_PASSWORD, "current_password");
 		pwchange_free(p);
 		return;
 	}
-	throttle_succeeded(p->svc->redis, &p->t);
+	throttle_succeeded(p->svc->redis, &p->k.t);
 	if (p->new_hash == NULL) {
 		handlers_reply_result(req, AUTH_UNAVAILABLE, NULL);
 		pwchange_free(p);
@@ -404,7 +422,6 @@ static void
 on_pw_user(enum store_status st, const struct login_user *u, void *arg)
 {
 	struct pwchange *p = arg;
-	struct auth_app *app = p->svc->app;
 	struct osh_err err;
 
 	if (st != STORE_OK) {
@@ -426,10 +443,7 @@ on_pw_user(enum store_status st, const struct login_user *u, void *arg)
 		return;
 	}
 	/* The same counters as logins: both guess the same password. */
-	throttle_init(&p->t, u->username, p->client);
-	throttle_reserve(p->svc->redis, &p->t, app->cfg.login_max_failures,
-	    app->cfg.login_max_failures_addr, app->cfg.login_window_s,
-	    on_pw_reserved, p);
+	check_reserve(p->svc, &p->k, u->username, on_pw_reserved, p);
 }
 
 void
@@ -452,7 +466,6 @@ h_password(struct osh_req *req)
 	}
 	p->req = req;
 	p->svc = osh_service_of(req);
-	osh_strlcpy(p->client, req->client_addr, sizeof(p->client));
 	p->current = strdup(osh_json_str(o, "current_password", ""));
 	p->next = strdup(osh_json_str(o, "new_password", ""));
 	handlers_body_put(o);
@@ -468,11 +481,10 @@ h_password(struct osh_req *req)
 		pwchange_free(p);
 		return;
 	}
-	if (!inflight_take(req)) {
+	if (!check_enter(&p->k, req)) {
 		pwchange_free(p);
 		return;
 	}
-	p->entered = true;
 	store_login_user(
 	    osh_service_of(req)->db, NULL, req->claims.user_id, on_pw_user, p);
 }
