@@ -202,6 +202,21 @@ on_user_created(enum store_status st, const char *json, void *arg)
 	change_free(c);
 }
 
+/* Reads the user fields an admin's body sets (role: role_default when
+ * absent; active: "true", "false" or NULL when absent). The strings
+ * point into body. */
+static void
+fields_of(
+    struct json_object *body, const char *role_default, struct user_fields *f)
+{
+	f->display_name = osh_json_str(body, "display_name", NULL);
+	f->email = osh_json_str(body, "email", NULL);
+	f->role = osh_json_str(body, "role", role_default);
+	f->active = osh_json_has(body, "active")
+	    ? (osh_json_bool(body, "active", true) ? "true" : "false")
+	    : NULL;
+}
+
 static void
 create_hashed(void *arg)
 {
@@ -214,12 +229,7 @@ create_hashed(void *arg)
 		return;
 	}
 	f.username = osh_json_str(c->body, "username", "");
-	f.display_name = osh_json_str(c->body, "display_name", NULL);
-	f.email = osh_json_str(c->body, "email", NULL);
-	f.role = osh_json_str(c->body, "role", "viewer");
-	f.active = osh_json_has(c->body, "active")
-	    ? (osh_json_bool(c->body, "active", true) ? "true" : "false")
-	    : NULL;
+	fields_of(c->body, "viewer", &f);
 	f.password_hash = c->hash;
 	store_user_create(osh_service_of(c->req)->db, &f, on_user_created, c);
 }
@@ -340,12 +350,7 @@ patch_hashed(void *arg)
 		change_free(c);
 		return;
 	}
-	f.display_name = osh_json_str(c->body, "display_name", NULL);
-	f.email = osh_json_str(c->body, "email", NULL);
-	f.role = osh_json_str(c->body, "role", NULL);
-	f.active = osh_json_has(c->body, "active")
-	    ? (osh_json_bool(c->body, "active", true) ? "true" : "false")
-	    : NULL;
+	fields_of(c->body, NULL, &f);
 	f.password_hash = c->hash;
 	c->revoke = f.role != NULL || f.active != NULL || c->hash != NULL;
 	store_user_update(
