@@ -240,7 +240,7 @@ change_new(struct osh_req *req, struct json_object *body)
 	struct user_change *c = calloc(1, sizeof(*c));
 
 	if (c == NULL) {
-		json_object_put(body);
+		handlers_body_put(body);
 		handlers_reply_result(req, AUTH_UNAVAILABLE, NULL);
 		return NULL;
 	}
