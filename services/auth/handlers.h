@@ -21,16 +21,16 @@ struct json_object;
 void h_login(struct osh_req *req);
 void h_password(struct osh_req *req);
 
-/* sessions.c: token pairs, the signing keys, service tokens. */
+/* sessions.c: token pairs, the signing keys (JWKS), service tokens. */
 void h_refresh(struct osh_req *req);
 void h_logout(struct osh_req *req);
 void h_jwks(struct osh_req *req);
 void h_service_token(struct osh_req *req);
 
-/* A session about to be opened for a user who proved their password:
- * a new refresh token in family (NULL: a new family). Copies its
- * arguments (user_json: the user's representation, NULL for {}); NULL
- * when out of memory. */
+/* A token pair about to be handed to a user (login, password change): a
+ * new refresh token in family (NULL: a new family). Copies its arguments
+ * (user_json: the user's representation, NULL for {}); NULL when out of
+ * memory. */
 struct session;
 struct session *session_new(struct osh_req *req, int64_t id, const char *name,
     const char *role, const char *family, const char *user_json);
