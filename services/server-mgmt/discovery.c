@@ -235,7 +235,7 @@ on_row_imported(size_t row, int64_t server, void *arg)
 {
 	struct scan_import *si = arg;
 
-	if (row == IMPORT_FINISHED) {
+	if (row == CREATE_ROWS_FINISHED) {
 		free(si->result_ids);
 		free(si);
 		return;
@@ -311,7 +311,7 @@ on_importable(
 		json_object_array_add(rows, b);
 	}
 	json_object_put(list);
-	import_run(si->req, rows, on_row_imported, si);
+	create_rows(si->req, rows, on_row_imported, si);
 }
 
 void
