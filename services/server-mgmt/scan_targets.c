@@ -336,6 +336,10 @@ scan_targets(struct json_object *range, struct json_object *ports, size_t max,
 	if (json_object_is_type(range, json_type_string)) {
 		char *copy = strdup(json_object_get_string(range)), *tok, *save;
 		int rc = 0;
+		if (copy == NULL) {
+			osh_err_set(err, 503, NULL, NULL, "out of memory");
+			goto out;
+		}
 		for (tok = strtok_r(copy, ", ", &save); tok && rc == 0;
 		     tok = strtok_r(NULL, ", ", &save))
 			rc = add_hosts(tok, hosts, &nh, max, allow, err);
@@ -373,8 +377,10 @@ scan_targets(struct json_object *range, struct json_object *ports, size_t max,
 		    max);
 		goto out;
 	}
-	if ((t = calloc(nh * np, sizeof(*t))) == NULL)
+	if ((t = calloc(nh * np, sizeof(*t))) == NULL) {
+		osh_err_set(err, 503, NULL, NULL, "out of memory");
 		goto out;
+	}
 	for (size_t i = 0; i < nh; i++)
 		for (size_t k = 0; k < np; k++) {
 			osh_strlcpy(t[*n].host, hosts[i], sizeof(t[*n].host));
