@@ -85,6 +85,15 @@ job_free(struct job *j)
 	free(j);
 }
 
+/* Takes a queued job off its session's queue. */
+static void
+dequeue(struct session *s, struct job *j)
+{
+	TAILQ_REMOVE(&s->queue, j, next);
+	s->nqueued--;
+	j->queued = false;
+}
+
 /* Runs the caller's callback, once. */
 static void
 reply(struct job *j, const struct osh_ipmi_result *r)
@@ -157,9 +166,7 @@ on_stuck(evutil_socket_t fd, short what, void *arg)
 		return;
 	if ((ns = session_get(m, &s->target)) == NULL) {
 		while ((q = TAILQ_FIRST(&s->queue)) != NULL) {
-			TAILQ_REMOVE(&s->queue, q, next);
-			s->nqueued--;
-			q->queued = false;
+			dequeue(s, q);
 			fail_job(q, OSH_IPMI_BUSY, "too many BMC sessions");
 			job_free(q);
 		}
@@ -200,9 +207,7 @@ on_deadline(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	if (j->queued) {
-		TAILQ_REMOVE(&s->queue, j, next);
-		s->nqueued--;
-		j->queued = false;
+		dequeue(s, j);
 		fail_job(j, OSH_IPMI_TIMEOUT,
 		    "the BMC is still busy with an earlier request");
 		job_free(j);
@@ -401,9 +406,7 @@ start(struct session *s)
 		return;
 	}
 	while ((j = TAILQ_FIRST(&s->queue)) != NULL) {
-		TAILQ_REMOVE(&s->queue, j, next);
-		s->nqueued--;
-		j->queued = false;
+		dequeue(s, j);
 		if (osh_now_us() >= j->deadline_us) {
 			fail_job(
 			    j, OSH_IPMI_TIMEOUT, "deadline passed in queue");
@@ -644,9 +647,7 @@ osh_ipmi_free(struct osh_ipmi *m)
 	for (s = TAILQ_FIRST(&m->sessions); s != NULL; s = tmp) {
 		tmp = TAILQ_NEXT(s, next);
 		while ((j = TAILQ_FIRST(&s->queue)) != NULL) {
-			TAILQ_REMOVE(&s->queue, j, next);
-			s->nqueued--;
-			j->queued = false;
+			dequeue(s, j);
 			fail_job(j, OSH_IPMI_INTERNAL, "shutting down");
 			job_free(j);
 		}
