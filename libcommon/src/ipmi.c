@@ -280,7 +280,11 @@ done_job(void *arg)
 	reply(j, &j->res);
 	if (j->stuck) {
 		m->stuck--;
-		osh_work_pool_set_extra(m->pool, m->stuck);
+		/* Not while osh_ipmi_free tears the pool down (its drain runs
+		 * this after the threads were joined): a thread started then
+		 * would outlive the pool. */
+		if (!m->closing)
+			osh_work_pool_set_extra(m->pool, m->stuck);
 	}
 	job_free(j);
 	if (s->stuck) {
