@@ -30,6 +30,19 @@
 #define KEEPALIVE_MS 15000
 #define ANSWER_MS 10000
 
+/* An answer on its way to the caller. Callbacks never run inside the
+ * engine's own frames but from m->deliver on the next turn of the loop,
+ * so a callback may submit, forget sessions or close them at will (one
+ * that forgot the session it was answered on once freed it under the
+ * frame still using it). Allocated with the job, so answering cannot
+ * fail for want of memory. */
+struct delivery {
+	TAILQ_ENTRY(delivery) next;
+	osh_ipmi_cb cb;
+	void *arg;
+	struct osh_ipmi_result res; /* owned: released after the callback */
+};
+
 struct job {
 	TAILQ_ENTRY(job) next;
 	struct osh_ipmi *m;
@@ -42,6 +55,7 @@ struct job {
 	uint64_t work_deadline_us; /* the worker stops then, to answer */
 	struct event *timer;
 	struct osh_rmcp_probe *probe; /* asking whether the BMC is there */
+	struct delivery *delivery; /* for the answer; NULL for keepalives */
 	bool replied, running, queued, stuck;
 	bool keepalive; /* ours, not a caller's */
 };
@@ -82,6 +96,7 @@ job_free(struct job *j)
 	ipmi_result_release(&j->res);
 	if (j->timer != NULL)
 		event_free(j->timer);
+	free(j->delivery);
 	free(j);
 }
 
@@ -94,11 +109,30 @@ dequeue(struct session *s, struct job *j)
 	j->queued = false;
 }
 
-/* Runs the caller's callback, once. */
+/* Gives the answers waiting, oldest first; callbacks may add more. */
+static void
+on_deliver(evutil_socket_t fd, short what, void *arg)
+{
+	struct osh_ipmi *m = arg;
+	struct delivery *d;
+
+	(void)fd;
+	(void)what;
+	while ((d = TAILQ_FIRST(&m->deliveries)) != NULL) {
+		TAILQ_REMOVE(&m->deliveries, d, next);
+		d->cb(&d->res, d->arg);
+		ipmi_result_release(&d->res);
+		free(d);
+	}
+}
+
+/* Answers the caller, once: r is copied (j->res is taken over, its
+ * arrays included) and handed over on the next turn of the loop. */
 static void
 reply(struct job *j, const struct osh_ipmi_result *r)
 {
 	struct osh_ipmi *m = j->m;
+	struct delivery *d = j->delivery;
 
 	if (j->replied)
 		return;
@@ -110,7 +144,14 @@ reply(struct job *j, const struct osh_ipmi_result *r)
 	m->stats.requests++;
 	if (r->err != OSH_IPMI_OK)
 		m->stats.errors_by_kind[r->err]++;
-	j->cb(r, j->arg);
+	j->delivery = NULL;
+	d->cb = j->cb;
+	d->arg = j->arg;
+	d->res = *r;
+	if (r == &j->res)
+		memset(&j->res, 0, sizeof(j->res));
+	TAILQ_INSERT_TAIL(&m->deliveries, d, next);
+	event_active(m->deliver, EV_TIMEOUT, 0);
 }
 
 /* Answers with an error in a result of its own: j->res may still be a
@@ -532,8 +573,10 @@ osh_ipmi_submit(struct osh_ipmi *m, const struct osh_ipmi_target *t,
 	j->rq = *rq;
 	j->cb = cb;
 	j->arg = arg;
-	if ((s = session_get(m, t)) == NULL ||
+	if ((j->delivery = calloc(1, sizeof(*j->delivery))) == NULL ||
+	    (s = session_get(m, t)) == NULL ||
 	    enqueue(s, j, deadline_ms) != 0) {
+		free(j->delivery);
 		free(j);
 		return -1;
 	}
@@ -618,9 +661,11 @@ osh_ipmi_new(struct event_base *base, const struct osh_ipmi_options *opt)
 	if (m->opt.max_sessions == 0)
 		m->opt.max_sessions = 4096;
 	TAILQ_INIT(&m->sessions);
+	TAILQ_INIT(&m->deliveries);
 	m->pool = osh_work_pool_new(base, m->opt.threads, 100000);
 	m->sweep = event_new(base, -1, EV_PERSIST, on_sweep, m);
-	if (m->pool == NULL || m->sweep == NULL) {
+	m->deliver = event_new(base, -1, 0, on_deliver, m);
+	if (m->pool == NULL || m->sweep == NULL || m->deliver == NULL) {
 		osh_ipmi_free(m);
 		return NULL;
 	}
@@ -666,13 +711,19 @@ osh_ipmi_free(struct osh_ipmi *m)
 		close_session(s);
 	}
 	/* Do not wait long on BMCs that went silent mid-request: if threads
-	 * are stuck, leave everything to the exit. */
-	if (osh_work_pool_free_within(m->pool, 3000) != 0)
+	 * are stuck, leave everything to the exit. Answers owed are given
+	 * here either way: the loop may not turn again. */
+	if (osh_work_pool_free_within(m->pool, 3000) != 0) {
+		on_deliver(-1, 0, m);
 		return;
+	}
+	on_deliver(-1, 0, m);
 	while ((s = TAILQ_FIRST(&m->sessions)) != NULL) {
 		ipmi_link_close(&s->link);
 		session_free(s);
 	}
+	if (m->deliver != NULL)
+		event_free(m->deliver);
 	free(m);
 }
 

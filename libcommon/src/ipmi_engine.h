@@ -20,6 +20,8 @@ struct osh_work_pool;
 
 struct job; /* a request, queued or running (ipmi.c) */
 TAILQ_HEAD(job_list, job);
+struct delivery; /* an answer on its way to the caller (ipmi.c) */
+TAILQ_HEAD(delivery_list, delivery);
 
 struct session {
 	TAILQ_ENTRY(session) next;
@@ -48,6 +50,8 @@ struct osh_ipmi {
 	size_t nsessions;
 	size_t held; /* sessions allocated: listed or set aside */
 	struct event *sweep;
+	struct delivery_list deliveries; /* answers not given yet */
+	struct event *deliver; /* gives them, from a clean stack */
 	bool closing; /* osh_ipmi_free has begun: no more requests */
 	int stuck; /* worker threads held by stuck sessions */
 	struct {
