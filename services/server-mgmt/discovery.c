@@ -90,6 +90,12 @@ h_scan_create(struct osh_req *req)
 		return;
 	}
 	osh_wipe(req->body, req->body_len);
+	range = NULL;
+	if (!json_object_is_type(o, json_type_object)) {
+		osh_err_set(&err, 400, "validation_failed", NULL,
+		    "request body must be a JSON object");
+		goto out_err;
+	}
 	/* range and port take several shapes: check them by hand, the rest
 	 * by the table. */
 	range = json_object_object_get(o, "range");

@@ -30,6 +30,9 @@ handlers_reply_db(struct osh_req *req, enum osh_db_status st, int64_t id)
 {
 	switch (st) {
 	case OSH_DB_NOT_FOUND:
+		if (id == 0) /* the caller did not say: the path does */
+			osh_parse_int(
+			    osh_req_param(req, "id"), 1, INT64_MAX, &id);
 		osh_reply_error(req, 404, NULL, "id", "server %lld not found",
 		    (long long)id);
 		break;

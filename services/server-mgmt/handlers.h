@@ -64,8 +64,8 @@ handlers_db(struct osh_req *req)
 /* The request's body parsed as JSON (the caller puts it), or NULL when it
  * is not JSON: answered with 400 then. */
 struct json_object *handlers_body(struct osh_req *req);
-/* Answers a failed store call: 404 naming server 'id', 400 for a value
- * the database refused, else 503. */
+/* Answers a failed store call: 404 naming server 'id' (0: the path's {id}),
+ * 400 for a value the database refused, else 503. */
 void handlers_reply_db(struct osh_req *req, enum osh_db_status st, int64_t id);
 /* Answers 400 naming a query parameter the endpoint does not take. */
 void handlers_reply_unknown_param(struct osh_req *req, const char *name);
