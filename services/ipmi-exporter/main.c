@@ -322,6 +322,21 @@ main(int argc, char **argv)
 	    .reload = reload,
 	    .standalone = true,
 	    .admit = admit,
+	    .usage =
+		"\nFlags of the Prometheus ipmi_exporter, for a drop-in:\n"
+		"  --config.file=FILE        the YAML module file "
+		"(OSH_EXPORTER_CONFIG)\n"
+		"  --web.config.file=FILE    TLS and basic auth, exporter-"
+		"toolkit format\n"
+		"                            (OSH_EXPORTER_WEB_CONFIG)\n"
+		"  --web.listen-address=H:P  where to listen (OSH_LISTEN_ADDR,"
+		" OSH_PORT)\n"
+		"  --log.level=LEVEL         debug, info, warn or error "
+		"(OSH_LOG_LEVEL)\n"
+		"  --freeipmi.path, --log.format   accepted, ignored\n"
+		"  --hash-password           reads a password on stdin, prints "
+		"its bcrypt hash\n"
+		"  --version                 prints the version\n",
 	};
 
 	if (compat_flags(&argc, argv) != 0)
