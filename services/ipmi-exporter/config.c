@@ -196,7 +196,10 @@ add_id(struct parse *p, const yaml_node_t *n, const char *v, void *arg)
  * "aa*", "a{2,5}" five copies), so repetitions of repetitions grow the
  * compiled pattern exponentially: "a+++++" alone would take seconds and
  * gigabytes. This estimates the size first; sensor filters never come
- * near the limit. */
+ * near the limit. Repetition operators in a row are refused as
+ * Prometheus' own regular expressions (RE2) refuse them ("a**": invalid
+ * nested repetition), but for one '?' after another operator (lazy);
+ * glibc's epsilon closure of "a******++++++" alone ran for minutes. */
 #define PATTERN_MAX_COST 20000.0
 #define PATTERN_MAX_DEPTH 16
 
@@ -204,10 +207,17 @@ static bool
 pattern_cost_ok(const char *re)
 {
 	double sum[PATTERN_MAX_DEPTH + 1] = {0}, last = 0;
-	int depth = 0;
+	int depth = 0, reps = 0;
 
 	for (const char *c = re; *c != '\0'; c++) {
 		double times = 0;
+
+		if (*c == '*' || *c == '+' || *c == '?' || *c == '{') {
+			if (++reps > 2 || (reps == 2 && *c != '?'))
+				return false;
+		} else {
+			reps = 0;
+		}
 
 		switch (*c) {
 		case '(':
