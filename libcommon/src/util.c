@@ -354,7 +354,7 @@ osh_client_key(const char *addr, char *key, size_t len)
 		return true;
 	}
 	if (inet_pton(AF_INET6, addr, a) != 1) {
-		osh_strlcpy(key, addr, len);
+		osh_utf8_copy(key, addr, len);
 		return false;
 	}
 	if (memcmp(a, mapped, sizeof(mapped)) == 0) {

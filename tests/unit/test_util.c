@@ -315,6 +315,10 @@ client_keys(void **state)
 	assert_string_equal(key, "ffff:ffff:ffff:ffff::/64");
 	assert_true(osh_client_key("2001:db8::1", small, sizeof(small)));
 	assert_string_equal(small, "2001:db");
+	/* Text is cut between characters (found by fuzz_auth_bodies). */
+	assert_false(
+	    osh_client_key("abcdef\xf0\x9f\x98\x80", small, sizeof(small)));
+	assert_string_equal(small, "abcdef");
 }
 
 static void

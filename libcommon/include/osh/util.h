@@ -80,7 +80,8 @@ bool osh_host_valid(const char *host);
  * ("2001:db8:1:2::/64"), because one subscriber usually holds a whole /64
  * and cycles through it at will. Addresses are written canonically
  * (inet_ntop), whatever their spelling. Text that is not an address
- * (inet_pton, no brackets or zone) is copied as it is, cut to fit.
+ * (inet_pton, no brackets or zone) is copied as it is, cut to fit between
+ * characters (osh_utf8_copy).
  * Writes at most len bytes with the terminator into key
  * (OSH_CLIENT_KEY_LEN always suffice for an address); returns true when
  * addr was an address. */
