@@ -340,6 +340,34 @@ osh_host_valid(const char *host)
 	return !digits_only;
 }
 
+bool
+osh_client_key(const char *addr, char *key, size_t len)
+{
+	static const unsigned char mapped[12] = {
+	    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	unsigned char a[sizeof(struct in6_addr)];
+	char text[INET6_ADDRSTRLEN];
+
+	if (inet_pton(AF_INET, addr, a) == 1) {
+		inet_ntop(AF_INET, a, text, sizeof(text));
+		osh_strlcpy(key, text, len);
+		return true;
+	}
+	if (inet_pton(AF_INET6, addr, a) != 1) {
+		osh_utf8_copy(key, addr, len);
+		return false;
+	}
+	if (memcmp(a, mapped, sizeof(mapped)) == 0) {
+		inet_ntop(AF_INET, a + sizeof(mapped), text, sizeof(text));
+		osh_strlcpy(key, text, len);
+		return true;
+	}
+	memset(a + 8, 0, 8);
+	inet_ntop(AF_INET6, a, text, sizeof(text));
+	snprintf(key, len, "%s/64", text);
+	return true;
+}
+
 char *
 osh_utf8_clean(const char *s, size_t len, size_t max_bytes)
 {

@@ -64,8 +64,22 @@ enum auth_result {
 bool auth_password_acceptable(const char *password, const char *username,
     const char *field, struct osh_err *err);
 
-/* A username is 1-64 of letters, digits and . _ - @ */
+/* A username is 1-64 of ASCII letters, digits and . _ - @ (whatever the
+ * locale: never isalnum). */
 bool auth_username_valid(const char *s);
+
+/* User names match case-insensitively by one rule, ASCII case folding,
+ * wherever two are compared: the key stored with each user (unique), the
+ * key a login looks up, and the key of the user's failure counter are all
+ * this function's output, so an attempt is always counted against the one
+ * user it could log in as. The database never folds (lower() follows its
+ * locale, which may fold the Kelvin sign to 'k' or 'I' to a dotless i).
+ * Since valid names are ASCII, no locale folds two of them differently.
+ * Writes name with A-Z folded to a-z into key (len bytes with the
+ * terminator), cut between characters when it does not fit; returns false
+ * when it was cut. Any valid name fits AUTH_USERNAME_KEY_LEN. */
+#define AUTH_USERNAME_KEY_LEN (AUTH_USERNAME_MAX + 1)
+bool auth_username_key(const char *name, char *key, size_t len);
 
 /* Paging and sorting of list endpoints. */
 struct auth_page {
@@ -87,7 +101,9 @@ int auth_page_parse(const char *limit, const char *offset, const char *sort,
  * when it would start a spreadsheet formula. */
 void auth_csv_field(struct osh_buf *b, const char *s, bool last);
 
-/* Key of the per-user and per-address login failure counters. */
+/* Keys of the per-user and per-address login failure counters: the
+ * user's name by auth_username_key, the client address by osh_client_key
+ * (an IPv6 client by its /64). Both are cut between characters to fit. */
 void auth_throttle_keys(const char *username, const char *client,
     char *user_key, size_t ulen, char *addr_key, size_t alen);
 

@@ -1,5 +1,4 @@
 /* domain.c - rules of the auth service that need no I/O. */
-#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -12,13 +11,25 @@ auth_username_valid(const char *s)
 	size_t n = 0;
 
 	for (; s[n] != '\0'; n++) {
-		unsigned char c = (unsigned char)s[n];
+		char c = s[n];
 		if (n >= AUTH_USERNAME_MAX ||
-		    !(isalnum(c) || c == '.' || c == '_' || c == '-' ||
-			c == '@'))
+		    !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			(c >= '0' && c <= '9') || c == '.' || c == '_' ||
+			c == '-' || c == '@'))
 			return false;
 	}
 	return n > 0;
+}
+
+bool
+auth_username_key(const char *name, char *key, size_t len)
+{
+	bool whole = osh_utf8_copy(key, name, len);
+
+	for (char *p = key; *p != '\0'; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	return whole;
 }
 
 bool
@@ -109,12 +120,16 @@ void
 auth_throttle_keys(const char *username, const char *client, char *user_key,
     size_t ulen, char *addr_key, size_t alen)
 {
-	char lower[AUTH_USERNAME_MAX * 4 + 1];
+	char name[AUTH_USERNAME_MAX * 4 + 1], addr[OSH_CLIENT_KEY_LEN];
+	int n;
 
-	/* Cut between characters: the key is valid UTF-8 like the name. */
-	osh_utf8_copy(lower, username, sizeof(lower));
-	for (size_t i = 0; lower[i] != '\0'; i++)
-		lower[i] = (char)tolower((unsigned char)lower[i]);
-	snprintf(user_key, ulen, "osh:login:fail:user:%s", lower);
-	snprintf(addr_key, alen, "osh:login:fail:addr:%s", client);
+	auth_username_key(username, name, sizeof(name));
+	osh_client_key(client, addr, sizeof(addr));
+	/* Cut between characters: the keys are valid UTF-8 like the name. */
+	n = snprintf(user_key, ulen, "osh:login:fail:user:%s", name);
+	if (n >= 0 && (size_t)n >= ulen && ulen > 0)
+		user_key[osh_utf8_complete(user_key, ulen - 1)] = '\0';
+	n = snprintf(addr_key, alen, "osh:login:fail:addr:%s", addr);
+	if (n >= 0 && (size_t)n >= alen && alen > 0)
+		addr_key[osh_utf8_complete(addr_key, alen - 1)] = '\0';
 }

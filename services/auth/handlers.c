@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include <osh/audit.h>
+#include <osh/crypto.h>
 #include <osh/http.h>
 #include <osh/json.h>
 #include <osh/log.h>
@@ -85,6 +86,24 @@ handlers_from_store(enum store_status st)
 	case STORE_ERROR: return AUTH_UNAVAILABLE;
 	}
 	return AUTH_UNAVAILABLE;
+}
+
+struct json_object *
+handlers_body(struct osh_req *req, enum auth_body kind)
+{
+	const struct auth_body_def *d = &auth_bodies[kind];
+	struct json_object *o = osh_req_json(req, d->fields, d->n);
+	struct osh_err err;
+
+	if (o == NULL)
+		return NULL; /* replied */
+	if (auth_body_check(kind, o, &err) != 0) {
+		handlers_body_put(o);
+		osh_wipe(req->body, req->body_len); /* may hold a password */
+		osh_reply_err(req, &err);
+		return NULL;
+	}
+	return o;
 }
 
 /* Puts a request body, wiping first whatever secret it may hold: json-c

@@ -13,6 +13,7 @@
 #include <osh/work.h>
 
 #include "auth.h"
+#include "bodies.h"
 #include "store.h"
 
 struct json_object;
@@ -72,6 +73,12 @@ void handlers_reply_raw_json(struct osh_req *req, int status, const char *json);
 
 /* Store callback replying 200 with a page of JSON, or 503. arg: the req. */
 void handlers_on_page_json(enum store_status st, const char *json, void *arg);
+
+/* Reads the request's body of kind: parsed and checked against its field
+ * table (osh_req_json), then against the rules of its kind
+ * (auth_body_check). Returns the body, which the caller puts with
+ * handlers_body_put; or replies 400 and returns NULL (req is gone). */
+struct json_object *handlers_body(struct osh_req *req, enum auth_body kind);
 
 /* Puts a request body (may be NULL), wiping first the secrets it may
  * hold (passwords, refresh token, service secret): json-c frees its

@@ -2,15 +2,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <osh/util.h>
+
 #include "inflight.h"
 
 #define NBUCKETS 256
-#define ADDR_MAX 64
 
 struct slot {
 	struct slot *next;
 	int n;
-	char addr[ADDR_MAX];
+	char key[OSH_CLIENT_KEY_LEN];
 };
 
 struct inflight {
@@ -29,13 +30,14 @@ bucket(const char *s)
 	return h % NBUCKETS;
 }
 
+/* The slot of a client key, or where it would go. */
 static struct slot **
-find(struct inflight *t, const char *addr)
+find(struct inflight *t, const char *key)
 {
-	struct slot **pp = &t->table[bucket(addr)];
+	struct slot **pp = &t->table[bucket(key)];
 
 	for (; *pp != NULL; pp = &(*pp)->next)
-		if (strncmp((*pp)->addr, addr, ADDR_MAX - 1) == 0)
+		if (strcmp((*pp)->key, key) == 0)
 			break;
 	return pp;
 }
@@ -68,7 +70,12 @@ inflight_free(struct inflight *t)
 bool
 inflight_enter(struct inflight *t, const char *addr)
 {
-	struct slot **pp = find(t, addr), *s = *pp;
+	char key[OSH_CLIENT_KEY_LEN];
+	struct slot **pp, *s;
+
+	osh_client_key(addr, key, sizeof(key));
+	pp = find(t, key);
+	s = *pp;
 
 	if (s != NULL) {
 		if (s->n >= t->cap)
@@ -78,7 +85,7 @@ inflight_enter(struct inflight *t, const char *addr)
 	}
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return false;
-	strncpy(s->addr, addr, ADDR_MAX - 1);
+	osh_strlcpy(s->key, key, sizeof(s->key));
 	s->n = 1;
 	*pp = s;
 	t->count++;
@@ -88,7 +95,12 @@ inflight_enter(struct inflight *t, const char *addr)
 void
 inflight_leave(struct inflight *t, const char *addr)
 {
-	struct slot **pp = find(t, addr), *s = *pp;
+	char key[OSH_CLIENT_KEY_LEN];
+	struct slot **pp, *s;
+
+	osh_client_key(addr, key, sizeof(key));
+	pp = find(t, key);
+	s = *pp;
 
 	if (s == NULL)
 		return;
@@ -102,9 +114,12 @@ inflight_leave(struct inflight *t, const char *addr)
 int
 inflight_count(const struct inflight *t, const char *addr)
 {
-	for (const struct slot *s = t->table[bucket(addr)]; s != NULL;
+	char key[OSH_CLIENT_KEY_LEN];
+
+	osh_client_key(addr, key, sizeof(key));
+	for (const struct slot *s = t->table[bucket(key)]; s != NULL;
 	     s = s->next)
-		if (strncmp(s->addr, addr, ADDR_MAX - 1) == 0)
+		if (strcmp(s->key, key) == 0)
 			return s->n;
 	return 0;
 }

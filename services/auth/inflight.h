@@ -1,7 +1,8 @@
 /* inflight.h - how many password checks each client address has running,
  * so that one address cannot take every hashing worker: a small table of
  * counters keyed by address, holding only addresses with work in flight.
- * Loop thread only. */
+ * An address counts under its osh_client_key (an IPv6 client by its /64,
+ * so cycling through one's own /64 gains no slots). Loop thread only. */
 #ifndef AUTH_INFLIGHT_H
 #define AUTH_INFLIGHT_H
 
@@ -14,13 +15,13 @@ struct inflight;
 struct inflight *inflight_new(int cap);
 void inflight_free(struct inflight *t);
 
-/* Counts one more check for addr and returns true, or returns false
- * (nothing counted) when addr is at the cap or memory runs out. Every
- * true is matched by one inflight_leave. */
+/* Counts one more check for addr's key and returns true, or returns false
+ * (nothing counted) when that key is at the cap or memory runs out. Every
+ * true is matched by one inflight_leave with the same addr. */
 bool inflight_enter(struct inflight *t, const char *addr);
 void inflight_leave(struct inflight *t, const char *addr);
 
-/* Checks running for addr; addresses tracked at all. */
+/* Checks running under addr's key; keys tracked at all. */
 int inflight_count(const struct inflight *t, const char *addr);
 size_t inflight_addresses(const struct inflight *t);
 

@@ -101,7 +101,8 @@ check_release(struct osh_service *svc, struct check *k)
 struct login {
 	struct osh_req *req;
 	struct osh_service *svc; /* outlives req */
-	char username[AUTH_USERNAME_MAX * 4 + 1];
+	char username[AUTH_USERNAME_MAX * 4 + 1]; /* as given, for the audit */
+	char key[AUTH_USERNAME_MAX * 4 + 1]; /* auth_username_key: looked up */
 	char *password;
 	struct check k;
 	bool found, active, verified;
@@ -225,7 +226,7 @@ on_login_reserved(enum throttle_answer a, int64_t retry_after_s, void *arg)
 
 	switch (a) {
 	case THROTTLE_OK:
-		store_login_user(l->svc->db, l->username, 0, on_login_user, l);
+		store_login_user(l->svc->db, l->key, 0, on_login_user, l);
 		return;
 	case THROTTLE_UNAVAILABLE: login_end(l, AUTH_UNAVAILABLE); return;
 	case THROTTLE_LIMITED: break;
@@ -248,12 +249,7 @@ on_login_reserved(enum throttle_answer a, int64_t retry_after_s, void *arg)
 void
 h_login(struct osh_req *req)
 {
-	static const struct osh_field fields[] = {
-	    {"username", OSH_FIELD_STRING, true, false, 1, 256, NULL},
-	    {"password", OSH_FIELD_STRING, true, false, 1, 1024, NULL},
-	};
-	struct json_object *o =
-	    osh_req_json(req, fields, OSH_ARRAY_LEN(fields));
+	struct json_object *o = handlers_body(req, AUTH_BODY_LOGIN);
 	struct login *l;
 
 	if (o == NULL)
@@ -267,6 +263,9 @@ h_login(struct osh_req *req)
 	l->svc = osh_service_of(req);
 	osh_utf8_copy(
 	    l->username, osh_json_str(o, "username", ""), sizeof(l->username));
+	/* The user it names, and the counter it is charged to (check_reserve
+	 * keys that by the same auth_username_key). */
+	auth_username_key(l->username, l->key, sizeof(l->key));
 	l->password = strdup(osh_json_str(o, "password", ""));
 	handlers_body_put(o);
 	osh_wipe(req->body, req->body_len);
@@ -449,12 +448,7 @@ on_pw_user(enum store_status st, const struct login_user *u, void *arg)
 void
 h_password(struct osh_req *req)
 {
-	static const struct osh_field fields[] = {
-	    {"current_password", OSH_FIELD_STRING, true, false, 1, 1024, NULL},
-	    {"new_password", OSH_FIELD_STRING, true, false, 1, 1024, NULL},
-	};
-	struct json_object *o =
-	    osh_req_json(req, fields, OSH_ARRAY_LEN(fields));
+	struct json_object *o = handlers_body(req, AUTH_BODY_PASSWORD);
 	struct pwchange *p;
 
 	if (o == NULL)
@@ -472,12 +466,6 @@ h_password(struct osh_req *req)
 	osh_wipe(req->body, req->body_len);
 	if (p->current == NULL || p->next == NULL) {
 		handlers_reply_result(req, AUTH_UNAVAILABLE, NULL);
-		pwchange_free(p);
-		return;
-	}
-	if (strcmp(p->current, p->next) == 0) {
-		osh_reply_error(req, 400, "validation_failed", "new_password",
-		    "new_password must differ from current_password");
 		pwchange_free(p);
 		return;
 	}

@@ -19,6 +19,17 @@ extern const size_t auth_nmigrations;
 
 struct auth_config auth_config;
 
+/* The first admin's name follows the rules of every other name. */
+static bool
+valid_username(const void *field, char *err, size_t len)
+{
+	if (auth_username_valid(*(const char *const *)field))
+		return true;
+	snprintf(err, len, "must be 1-%d of ASCII letters, digits and . _ - @",
+	    AUTH_USERNAME_MAX);
+	return false;
+}
+
 static const struct osh_config_item auth_items[] = {
     {"OSH_JWT_PRIVATE_KEY_FILE", OSH_CONF_STRING, &auth_config.private_key_file,
 	NULL, 0, 0, NULL, "PEM private key signing access tokens"},
@@ -26,7 +37,7 @@ static const struct osh_config_item auth_items[] = {
 	&auth_config.service_secret_file, NULL, 0, 0, NULL,
 	"shared secret services exchange for service tokens"},
     {"OSH_BOOTSTRAP_ADMIN_USER", OSH_CONF_STRING, &auth_config.bootstrap_user,
-	"admin", 0, 0, NULL, "name of the first admin"},
+	"admin", 0, 0, valid_username, "name of the first admin"},
     {"OSH_BOOTSTRAP_ADMIN_PASSWORD_FILE", OSH_CONF_STRING,
 	&auth_config.bootstrap_password_file, "", 0, 0, NULL,
 	"file with the first admin's password, used when no user exists"},
@@ -76,7 +87,7 @@ on_bootstrap(enum store_status st, const char *json, void *arg)
 static int
 bootstrap(struct osh_service *svc)
 {
-	char hash[OSH_PWHASH_LEN];
+	char hash[OSH_PWHASH_LEN], key[AUTH_USERNAME_KEY_LEN];
 	char *pw;
 
 	if (app.cfg.bootstrap_password_file[0] == '\0')
@@ -91,8 +102,9 @@ bootstrap(struct osh_service *svc)
 		return -1;
 	}
 	osh_free_secret(pw);
+	auth_username_key(app.cfg.bootstrap_user, key, sizeof(key));
 	store_user_bootstrap(
-	    svc->db, app.cfg.bootstrap_user, hash, on_bootstrap, svc);
+	    svc->db, app.cfg.bootstrap_user, key, hash, on_bootstrap, svc);
 	osh_wipe(hash, sizeof(hash));
 	return 0;
 }

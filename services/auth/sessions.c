@@ -265,11 +265,7 @@ on_rotated(enum store_status st, const struct login_user *u, void *arg)
 void
 h_refresh(struct osh_req *req)
 {
-	static const struct osh_field fields[] = {
-	    {"refresh_token", OSH_FIELD_STRING, true, false, 1, 256, NULL},
-	};
-	struct json_object *o =
-	    osh_req_json(req, fields, OSH_ARRAY_LEN(fields));
+	struct json_object *o = handlers_body(req, AUTH_BODY_REFRESH);
 	char next_hash[OSH_TOKEN_HASH_LEN];
 	struct refresh *r;
 
@@ -331,11 +327,7 @@ on_logout_denied(redisReply *reply, void *arg)
 void
 h_logout(struct osh_req *req)
 {
-	static const struct osh_field fields[] = {
-	    {"refresh_token", OSH_FIELD_STRING, false, false, 0, 256, NULL},
-	};
-	struct json_object *o =
-	    osh_req_json(req, fields, OSH_ARRAY_LEN(fields));
+	struct json_object *o = handlers_body(req, AUTH_BODY_LOGOUT);
 
 	if (o == NULL)
 		return;
@@ -360,12 +352,7 @@ h_jwks(struct osh_req *req)
 void
 h_service_token(struct osh_req *req)
 {
-	static const struct osh_field fields[] = {
-	    {"service", OSH_FIELD_STRING, true, false, 1, 32, NULL},
-	    {"secret", OSH_FIELD_STRING, true, false, 1, 512, NULL},
-	};
-	struct json_object *o =
-	    osh_req_json(req, fields, OSH_ARRAY_LEN(fields));
+	struct json_object *o = handlers_body(req, AUTH_BODY_SERVICE_TOKEN);
 	struct auth_app *app;
 	struct osh_claims c;
 	struct json_object *out;

@@ -170,13 +170,13 @@ store_user_create(
 {
 	const char *v[] = {f->username, f->display_name ? f->display_name : "",
 	    f->email ? f->email : "", f->role, f->active ? f->active : "true",
-	    f->password_hash};
+	    f->password_hash, f->username_key};
 
 	run(db,
 	    "INSERT INTO users AS u (username, display_name, email, role, "
-	    "active, password_hash) VALUES ($1, $2, $3, $4, $5, $6) "
-	    "RETURNING json",
-	    6, v, on_json, call_json(cb, arg));
+	    "active, password_hash, username_key) "
+	    "VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING json",
+	    7, v, on_json, call_json(cb, arg));
 }
 
 void
@@ -212,31 +212,32 @@ store_user_delete(struct osh_db *db, int64_t id, store_done_cb cb, void *arg)
 }
 
 void
-store_user_bootstrap(struct osh_db *db, const char *username, const char *hash,
-    store_json_cb cb, void *arg)
+store_user_bootstrap(struct osh_db *db, const char *username,
+    const char *username_key, const char *hash, store_json_cb cb, void *arg)
 {
-	const char *v[] = {username, hash};
+	const char *v[] = {username, hash, username_key};
 
 	run(db,
 	    "INSERT INTO users AS u (username, role, password_hash, "
-	    "display_name) SELECT $1, 'admin', $2, 'Administrator' "
+	    "display_name, username_key) "
+	    "SELECT $1, 'admin', $2, 'Administrator', $3 "
 	    "WHERE NOT EXISTS (SELECT 1 FROM users) "
 	    "ON CONFLICT DO NOTHING RETURNING json",
-	    2, v, on_json, call_json(cb, arg));
+	    3, v, on_json, call_json(cb, arg));
 }
 
 void
-store_login_user(struct osh_db *db, const char *username, int64_t id,
+store_login_user(struct osh_db *db, const char *username_key, int64_t id,
     store_login_cb cb, void *arg)
 {
 	char sid[24];
-	const char *v[] = {username, sid};
+	const char *v[] = {username_key, sid};
 
 	snprintf(sid, sizeof(sid), "%lld", (long long)id);
 	run(db,
 	    "SELECT id, username, role, active, password_hash, user_json(u) "
 	    "FROM users u WHERE ($1::text IS NOT NULL AND "
-	    "lower(username) = lower($1)) OR ($1::text IS NULL AND id = $2)",
+	    "username_key = $1) OR ($1::text IS NULL AND id = $2)",
 	    2, v, on_login, call_login(cb, arg));
 }
 

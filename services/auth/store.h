@@ -43,6 +43,7 @@ struct user_filter {
 
 struct user_fields {
 	const char *username;
+	const char *username_key; /* auth_username_key of username */
 	const char *display_name;
 	const char *email;
 	const char *role;
@@ -63,10 +64,11 @@ void store_user_delete(
     struct osh_db *db, int64_t id, store_done_cb cb, void *arg);
 /* Creates the first admin when there are no users at all. */
 void store_user_bootstrap(struct osh_db *db, const char *username,
-    const char *hash, store_json_cb cb, void *arg);
+    const char *username_key, const char *hash, store_json_cb cb, void *arg);
 
-/* The user by id (with_id) or by case-insensitive username, with hash. */
-void store_login_user(struct osh_db *db, const char *username, int64_t id,
+/* The user, with hash, whose name has username_key (auth_username_key: the
+ * one case-insensitive match), or when username_key is NULL by id. */
+void store_login_user(struct osh_db *db, const char *username_key, int64_t id,
     store_login_cb cb, void *arg);
 /* Records a login: a new refresh token in a new family, last_login_at. */
 void store_session_open(struct osh_db *db, int64_t user_id,

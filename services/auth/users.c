@@ -42,26 +42,6 @@ h_profile_get(struct osh_req *req)
 	    osh_service_of(req)->db, req->claims.user_id, on_user_json, req);
 }
 
-static const struct osh_field profile_fields[] = {
-    {"display_name", OSH_FIELD_STRING, false, false, 0, 128, NULL},
-    {"email", OSH_FIELD_STRING, false, false, 0, 254, NULL},
-};
-
-static bool
-email_ok(struct osh_req *req, struct json_object *o)
-{
-	const char *email = osh_json_str(o, "email", NULL);
-
-	if (email == NULL || email[0] == '\0')
-		return true;
-	if (strchr(email, '@') == NULL || strchr(email, ' ') != NULL) {
-		osh_reply_error(req, 400, "validation_failed", "email",
-		    "email must look like name@domain");
-		return false;
-	}
-	return true;
-}
-
 static void
 on_profile_patched(enum store_status st, const char *json, void *arg)
 {
@@ -75,16 +55,11 @@ on_profile_patched(enum store_status st, const char *json, void *arg)
 void
 h_profile_patch(struct osh_req *req)
 {
-	struct json_object *o =
-	    osh_req_json(req, profile_fields, OSH_ARRAY_LEN(profile_fields));
+	struct json_object *o = handlers_body(req, AUTH_BODY_PROFILE);
 	struct user_fields f = {0};
 
 	if (o == NULL)
 		return;
-	if (!email_ok(req, o)) {
-		handlers_body_put(o);
-		return;
-	}
 	f.display_name = osh_json_str(o, "display_name", NULL);
 	f.email = osh_json_str(o, "email", NULL);
 	store_user_update(osh_service_of(req)->db, req->claims.user_id, &f,
@@ -98,7 +73,7 @@ h_profile_patch(struct osh_req *req)
 
 static const struct auth_sort_key user_sort[] = {
     {"id", "id", "id DESC"},
-    {"username", "lower(username), id", "lower(username) DESC, id"},
+    {"username", "username_key, id", "username_key DESC, id"},
     {"role", "role, id", "role DESC, id"},
     {"created_at", "created_at, id", "created_at DESC, id"},
     {"last_login_at", "last_login_at NULLS FIRST, id",
@@ -147,14 +122,13 @@ h_users_list(struct osh_req *req)
 	    page.order, handlers_on_page_json, req);
 }
 
-static const char *const role_values[] = {"admin", "operator", "viewer", NULL};
-
 struct user_change {
 	struct osh_req *req;
 	int64_t id;
 	struct json_object *body;
 	char *password;
 	char *hash;
+	char key[AUTH_USERNAME_KEY_LEN]; /* a new user's auth_username_key */
 	bool revoke; /* role, active or password changed */
 };
 
@@ -202,21 +176,6 @@ on_user_created(enum store_status st, const char *json, void *arg)
 	change_free(c);
 }
 
-/* Reads the user fields an admin's body sets (role: role_default when
- * absent; active: "true", "false" or NULL when absent). The strings
- * point into body. */
-static void
-fields_of(
-    struct json_object *body, const char *role_default, struct user_fields *f)
-{
-	f->display_name = osh_json_str(body, "display_name", NULL);
-	f->email = osh_json_str(body, "email", NULL);
-	f->role = osh_json_str(body, "role", role_default);
-	f->active = osh_json_has(body, "active")
-	    ? (osh_json_bool(body, "active", true) ? "true" : "false")
-	    : NULL;
-}
-
 static void
 create_hashed(void *arg)
 {
@@ -228,8 +187,9 @@ create_hashed(void *arg)
 		change_free(c);
 		return;
 	}
-	f.username = osh_json_str(c->body, "username", "");
-	fields_of(c->body, "viewer", &f);
+	auth_user_fields(c->body, "viewer", &f);
+	auth_username_key(f.username, c->key, sizeof(c->key));
+	f.username_key = c->key;
 	f.password_hash = c->hash;
 	store_user_create(osh_service_of(c->req)->db, &f, on_user_created, c);
 }
@@ -260,38 +220,11 @@ change_new(struct osh_req *req, struct json_object *body)
 void
 h_users_create(struct osh_req *req)
 {
-	static const struct osh_field fields[] = {
-	    {"username", OSH_FIELD_STRING, true, false, 1, AUTH_USERNAME_MAX,
-		NULL},
-	    {"password", OSH_FIELD_STRING, true, false, 1, 1024, NULL},
-	    {"role", OSH_FIELD_ENUM, true, false, 0, 0, role_values},
-	    {"display_name", OSH_FIELD_STRING, false, false, 0, 128, NULL},
-	    {"email", OSH_FIELD_STRING, false, false, 0, 254, NULL},
-	    {"active", OSH_FIELD_BOOL, false, false, 0, 0, NULL},
-	};
-	struct json_object *o =
-	    osh_req_json(req, fields, OSH_ARRAY_LEN(fields));
+	struct json_object *o = handlers_body(req, AUTH_BODY_USER_CREATE);
 	struct user_change *c;
-	struct osh_err err;
 
 	if (o == NULL)
 		return;
-	if (!auth_username_valid(osh_json_str(o, "username", ""))) {
-		handlers_body_put(o);
-		osh_reply_error(req, 400, "validation_failed", "username",
-		    "username may hold only letters, digits and . _ - @");
-		return;
-	}
-	if (!email_ok(req, o)) {
-		handlers_body_put(o);
-		return;
-	}
-	if (!auth_password_acceptable(osh_json_str(o, "password", ""),
-		osh_json_str(o, "username", ""), "password", &err)) {
-		handlers_body_put(o);
-		osh_reply_err(req, &err);
-		return;
-	}
 	if ((c = change_new(req, o)) == NULL)
 		return;
 	if (handlers_hash_submit(req, hash_work, create_hashed, c) != 0)
@@ -350,7 +283,7 @@ patch_hashed(void *arg)
 		change_free(c);
 		return;
 	}
-	fields_of(c->body, NULL, &f);
+	auth_user_fields(c->body, NULL, &f);
 	f.password_hash = c->hash;
 	c->revoke = f.role != NULL || f.active != NULL || c->hash != NULL;
 	store_user_update(
@@ -360,33 +293,14 @@ patch_hashed(void *arg)
 void
 h_users_patch(struct osh_req *req)
 {
-	static const struct osh_field fields[] = {
-	    {"password", OSH_FIELD_STRING, false, false, 1, 1024, NULL},
-	    {"role", OSH_FIELD_ENUM, false, false, 0, 0, role_values},
-	    {"display_name", OSH_FIELD_STRING, false, false, 0, 128, NULL},
-	    {"email", OSH_FIELD_STRING, false, false, 0, 254, NULL},
-	    {"active", OSH_FIELD_BOOL, false, false, 0, 0, NULL},
-	};
 	struct json_object *o;
 	struct user_change *c;
-	struct osh_err err;
 	int64_t id;
 
 	if (!osh_req_id(req, "id", "user", &id))
 		return;
-	if ((o = osh_req_json(req, fields, OSH_ARRAY_LEN(fields))) == NULL)
+	if ((o = handlers_body(req, AUTH_BODY_USER_PATCH)) == NULL)
 		return;
-	if (!email_ok(req, o)) {
-		handlers_body_put(o);
-		return;
-	}
-	if (osh_json_has(o, "password") &&
-	    !auth_password_acceptable(
-		osh_json_str(o, "password", ""), NULL, "password", &err)) {
-		handlers_body_put(o);
-		osh_reply_err(req, &err);
-		return;
-	}
 	if ((c = change_new(req, o)) == NULL)
 		return;
 	c->id = id;

@@ -248,6 +248,79 @@ host_names(void **state)
 	}
 }
 
+/* One key per client as per-address limits count them: IPv4 as is,
+ * IPv4-mapped IPv6 as IPv4, other IPv6 by its /64, whatever the spelling;
+ * anything else as it is. */
+static void
+client_keys(void **state)
+{
+	static const struct {
+		const char *in;
+		bool addr;
+		const char *key;
+	} cases[] = {
+	    /* Edges first: not addresses, copied as they are. */
+	    {"", false, ""},
+	    {"unknown", false, "unknown"},
+	    {"[2001:db8::1]", false, "[2001:db8::1]"},
+	    {"fe80::1%eth0", false, "fe80::1%eth0"},
+	    {"10.0.0.300", false, "10.0.0.300"},
+	    {"2001:db8::/64", false, "2001:db8::/64"}, /* a key stays a key */
+	    /* IPv4. */
+	    {"192.0.2.7", true, "192.0.2.7"},
+	    {"0.0.0.0", true, "0.0.0.0"},
+	    {"255.255.255.255", true, "255.255.255.255"},
+	    /* IPv4-mapped IPv6: the IPv4 address, in any spelling. */
+	    {"::ffff:192.0.2.7", true, "192.0.2.7"},
+	    {"::FFFF:c000:0207", true, "192.0.2.7"},
+	    {"0:0:0:0:0:ffff:192.0.2.7", true, "192.0.2.7"},
+	    /* Not mapped: IPv4-compatible and NAT64 stay IPv6. */
+	    {"::192.0.2.7", true, "::/64"},
+	    {"64:ff9b::192.0.2.7", true, "64:ff9b::/64"},
+	    {"::ffff:0:192.0.2.7", true, "::/64"},
+	    /* IPv6: the /64, whatever the spelling. */
+	    {"::1", true, "::/64"},
+	    {"::", true, "::/64"},
+	    {"2001:db8::1", true, "2001:db8::/64"},
+	    {"2001:db8::ffff:1", true, "2001:db8::/64"},
+	    {"2001:DB8:0:0:1:2:3:4", true, "2001:db8::/64"},
+	    {"2001:0db8:0000:0000:ffff:ffff:ffff:ffff", true, "2001:db8::/64"},
+	    {"2001:db8:1:2:3:4:5:6", true, "2001:db8:1:2::/64"},
+	    {"2001:db8:1:2::", true, "2001:db8:1:2::/64"},
+	    {"2001:db8:1:3::1", true, "2001:db8:1:3::/64"},
+	    {"2001::2:0:0:0:1", true, "2001:0:0:2::/64"},
+	    {"fe80::1", true, "fe80::/64"},
+	    {"ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", true,
+		"ffff:ffff:ffff:ffff::/64"},
+	};
+	char key[OSH_CLIENT_KEY_LEN], small[8];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(key, 'x', sizeof(key));
+		if (osh_client_key(cases[i].in, key, sizeof(key)) !=
+		    cases[i].addr)
+			fail_msg("osh_client_key(\"%s\")", cases[i].in);
+		if (strcmp(key, cases[i].key) != 0)
+			fail_msg("osh_client_key(\"%s\") = \"%s\", not \"%s\"",
+			    cases[i].in, key, cases[i].key);
+		/* The key of a key is itself. */
+		osh_client_key(cases[i].key, key, sizeof(key));
+		assert_string_equal(key, cases[i].key);
+	}
+	/* The longest address fits; a small buffer is cut, terminated. */
+	assert_true(osh_client_key("ffff:ffff:ffff:ffff:ffff:ffff:255.255.255."
+				   "255",
+	    key, sizeof(key)));
+	assert_string_equal(key, "ffff:ffff:ffff:ffff::/64");
+	assert_true(osh_client_key("2001:db8::1", small, sizeof(small)));
+	assert_string_equal(small, "2001:db");
+	/* Text is cut between characters (found by fuzz_auth_bodies). */
+	assert_false(
+	    osh_client_key("abcdef\xf0\x9f\x98\x80", small, sizeof(small)));
+	assert_string_equal(small, "abcdef");
+}
+
 static void
 bmc_addresses(void **state)
 {
@@ -307,6 +380,7 @@ main(void)
 	    cmocka_unit_test(utf8_complete_drops_a_cut_character),
 	    cmocka_unit_test(log_quote_cuts_between_characters),
 	    cmocka_unit_test(host_names),
+	    cmocka_unit_test(client_keys),
 	    cmocka_unit_test(bmc_addresses),
 	};
 	return cmocka_run_group_tests_name("util", tests, NULL, NULL);

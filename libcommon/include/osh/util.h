@@ -72,6 +72,22 @@ size_t osh_utf8_len(const char *s, size_t len);
  * "10.0.0.300" is refused rather than looked up). Nothing else. */
 bool osh_host_valid(const char *host);
 
+/* The key a per-address limit counts a client under, so that every such
+ * limit in the project (the auth service's login throttle and in-flight
+ * cap, nginx's limit_req) draws the same line: an IPv4 address as itself
+ * ("192.0.2.7"); an IPv4-mapped IPv6 address as its IPv4 address
+ * ("::ffff:192.0.2.7" -> "192.0.2.7"); any other IPv6 address as its /64
+ * ("2001:db8:1:2::/64"), because one subscriber usually holds a whole /64
+ * and cycles through it at will. Addresses are written canonically
+ * (inet_ntop), whatever their spelling. Text that is not an address
+ * (inet_pton, no brackets or zone) is copied as it is, cut to fit between
+ * characters (osh_utf8_copy).
+ * Writes at most len bytes with the terminator into key
+ * (OSH_CLIENT_KEY_LEN always suffice for an address); returns true when
+ * addr was an address. */
+#define OSH_CLIENT_KEY_LEN 48
+bool osh_client_key(const char *addr, char *key, size_t len);
+
 /* Copies at most len-1 bytes of src into dst and terminates it. Returns
  * false when src was cut. Bytes, not characters: text from outside goes
  * through osh_utf8_copy instead. */
