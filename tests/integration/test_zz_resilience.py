@@ -53,8 +53,11 @@ def test_ready_follows_redis(admin):
     os.kill(pid, 15)
     try:
         wait_for(lambda: ready_status() == 503, what="503 without Redis")
-        # Tokens cannot be checked against the deny-list: refuse, don't guess.
-        assert admin.get("/api/auth/profile").status_code == 503
+        # Tokens cannot be checked against the deny-list: refuse, don't
+        # guess, once the deny-list's own connection has seen Redis go
+        # (/ready's PING may notice a moment before it).
+        wait_for(lambda: admin.get("/api/auth/profile").status_code == 503,
+                 timeout=10, what="tokens refused without Redis")
     finally:
         wait_for(lambda: not os.path.exists(f"/proc/{pid}"), what="redis exit")
         subprocess.run(["redis-server", str(conf)], check=True)
