@@ -744,16 +744,18 @@ first_error_wins(void **state)
 	 * within it, however they are split (each piece of a trailer line
 	 * used to count its CRLF again). */
 	osh_buf_init(&b, 0);
-	osh_buf_puts(&b, "POST / HTTP/1.1\r\nHost: x\r\n"
-			 "Transfer-Encoding: chunked\r\n\r\n0\r\nT: ");
+	osh_buf_puts(&b,
+	    "POST / HTTP/1.1\r\nHost: x\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n0\r\nT: ");
 	for (int i = 0; i < OSH_HTTP_FIELDS_SIZE_MAX; i++)
 		osh_buf_puts(&b, "t");
 	osh_buf_puts(&b, "\n\r\n\r\n");
 	same_status_in_any_split(b.data, b.len, 431);
 	osh_buf_release(&b);
 	osh_buf_init(&b, 0);
-	osh_buf_puts(&b, "POST / HTTP/1.1\r\nHost: x\r\n"
-			 "Transfer-Encoding: chunked\r\n\r\n0\r\nT: ");
+	osh_buf_puts(&b,
+	    "POST / HTTP/1.1\r\nHost: x\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n0\r\nT: ");
 	for (int i = 0; i < OSH_HTTP_FIELDS_SIZE_MAX - 5; i++)
 		osh_buf_puts(&b, "t");
 	osh_buf_puts(&b, "\r\n\r\n");
