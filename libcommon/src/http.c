@@ -22,6 +22,7 @@
 #include <openssl/ssl.h>
 
 #include "http_int.h"
+#include "osh/crypto.h"
 #include "osh/log.h"
 #include "osh/metrics.h"
 
@@ -32,6 +33,36 @@
 
 static void conn_process(struct conn *c);
 static void conn_free(struct conn *c);
+
+/* Drains n bytes of a connection's input, wiping them first: requests
+ * carry credentials, and libevent frees its buffers as they are. */
+static void
+drain_wiped(struct evbuffer *in, size_t n)
+{
+	struct evbuffer_iovec v[8];
+
+	while (n > 0) {
+		int k = evbuffer_peek(in, (ev_ssize_t)n, NULL, v, 8);
+		size_t done = 0;
+
+		if (k <= 0)
+			return;
+		for (int i = 0; i < k && i < 8 && done < n; i++) {
+			size_t m =
+			    v[i].iov_len < n - done ? v[i].iov_len : n - done;
+			osh_wipe(v[i].iov_base, m);
+			done += m;
+		}
+		evbuffer_drain(in, done);
+		n -= done;
+	}
+}
+
+static void
+drain_all(struct evbuffer *in)
+{
+	drain_wiped(in, evbuffer_get_length(in));
+}
 
 static void
 count(struct osh_metric *m, const char *labels)
@@ -76,7 +107,7 @@ conn_flushed(struct conn *c)
 			return;
 		}
 		c->state = CONN_LINGER;
-		evbuffer_drain(in, evbuffer_get_length(in));
+		drain_all(in);
 		if (!c->tls)
 			shutdown(bufferevent_getfd(c->bev), SHUT_WR);
 		bufferevent_enable(c->bev, EV_READ);
@@ -202,7 +233,7 @@ conn_head(struct conn *c)
 		return;
 	}
 	osh_http_parser_body_max(&c->parser, (uint64_t)limit);
-	osh_buf_init(&c->body, 0);
+	osh_buf_init_secret(&c->body, 0);
 	if (head->expect_continue)
 		bufferevent_write(c->bev, "HTTP/1.1 100 Continue\r\n\r\n", 25);
 	c->state = CONN_BODY;
@@ -244,7 +275,7 @@ conn_process(struct conn *c)
 		else
 			r = osh_http_parse_body(
 			    &c->parser, v.iov_base, v.iov_len, &used, &c->body);
-		evbuffer_drain(in, used);
+		drain_wiped(in, used);
 		if (r == OSH_HTTP_ERROR) {
 			conn_parse_error(c);
 			return;
@@ -268,7 +299,7 @@ on_read(struct bufferevent *bev, void *arg)
 	struct evbuffer *in = bufferevent_get_input(bev);
 
 	switch (c->state) {
-	case CONN_LINGER: evbuffer_drain(in, evbuffer_get_length(in)); return;
+	case CONN_LINGER: drain_all(in); return;
 	case CONN_IDLE:
 		/* The head's deadline runs from its first byte. */
 		c->state = CONN_HEAD;
@@ -373,6 +404,7 @@ conn_free(struct conn *c)
 	TAILQ_REMOVE(&h->conns, c, link);
 	h->nconns--;
 	gauge(h);
+	drain_all(bufferevent_get_input(c->bev));
 	bufferevent_free(c->bev);
 	event_free(c->timer);
 	osh_http_parser_release(&c->parser);
@@ -443,8 +475,12 @@ new_bev(struct osh_http *h, evutil_socket_t fd)
 	if ((ssl = SSL_new(h->tls)) == NULL)
 		return NULL;
 	/* Renegotiation is a cheap way for a client to make us work hard,
-	 * and no client of ours needs it. */
+	 * and no client of ours needs it. Decrypted requests are wiped from
+	 * OpenSSL's buffers once read. */
 	SSL_set_options(ssl, SSL_OP_NO_RENEGOTIATION);
+#ifdef SSL_OP_CLEANSE_PLAINTEXT
+	SSL_set_options(ssl, SSL_OP_CLEANSE_PLAINTEXT);
+#endif
 	bev = bufferevent_openssl_socket_new(
 	    h->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING, opts);
 	if (bev == NULL) {
@@ -477,7 +513,7 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	c->tls = h->tls != NULL;
 	c->keep_alive = true;
 	osh_http_parser_init(&c->parser);
-	osh_buf_init(&c->body, 0);
+	osh_buf_init_secret(&c->body, 0);
 	peer_name(sa, c->peer, sizeof(c->peer));
 	if ((c->timer = evtimer_new(h->base, on_timer, c)) == NULL)
 		goto out_free;

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "osh/crypto.h"
 #include "osh/http_parse.h"
 
 /* Head storage: the request line, the fields and the decoded path. */
@@ -119,6 +120,9 @@ osh_http_head_free(struct osh_http_head *h)
 {
 	if (h == NULL)
 		return;
+	/* The head holds Authorization and Cookie fields. */
+	if (h->text != NULL)
+		osh_wipe(h->text, h->cap);
 	free(h->text);
 	free(h);
 }
@@ -138,7 +142,7 @@ osh_http_parser_init(struct osh_http_parser *p)
 {
 	memset(p, 0, sizeof(*p));
 	p->state = H_START;
-	osh_buf_init(&p->trailer, OSH_HTTP_FIELDS_SIZE_MAX);
+	osh_buf_init_secret(&p->trailer, OSH_HTTP_FIELDS_SIZE_MAX);
 }
 
 void
@@ -178,8 +182,15 @@ text_reserve(struct osh_http_head *h, size_t n)
 		cap *= 2;
 	if (cap > TEXT_MAX)
 		cap = TEXT_MAX;
-	if ((t = realloc(h->text, cap)) == NULL)
+	/* Not realloc: the old block is wiped before it is freed, since the
+	 * head may hold credentials. */
+	if ((t = malloc(cap)) == NULL)
 		return false;
+	if (h->text != NULL) {
+		memcpy(t, h->text, h->len);
+		osh_wipe(h->text, h->cap);
+		free(h->text);
+	}
 	h->text = t;
 	h->cap = cap;
 	return true;

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -17,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -25,7 +27,10 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "osh/crypto.h"
 #include "osh/http.h"
+#include "osh/httpc.h"
+#include "osh/json.h"
 #include "osh/log.h"
 #include "osh/metrics.h"
 #include "osh/util.h"
@@ -52,6 +57,7 @@ struct srv {
 	SSL_CTX *tls;
 	int replied_alive, replied_gone; /* by /slow */
 	char *big;
+	const char *secret; /* what /token answers with */
 };
 
 static struct srv S;
@@ -126,6 +132,42 @@ h_metrics(struct osh_req *req)
 	osh_buf_release(&b);
 }
 
+/* A login-like body: a password next to a name of any length. */
+static const struct osh_field json_fields[] = {
+    {"username", OSH_FIELD_STRING, true, false, 1, 0, NULL},
+    {"password", OSH_FIELD_STRING | OSH_FIELD_SECRET, true, false, 1, 1024,
+	NULL},
+};
+
+static void
+h_json(struct osh_req *req)
+{
+	struct json_object *o =
+	    osh_req_json(req, json_fields, OSH_ARRAY_LEN(json_fields));
+
+	if (o == NULL)
+		return;
+	osh_json_put_wiped(o, json_fields, OSH_ARRAY_LEN(json_fields));
+	osh_reply(req, 200, "text/plain", "ok", 2);
+}
+
+/* Answers with tokens, in the body and in a cookie. */
+static void
+h_token(struct osh_req *req)
+{
+	struct json_object *o = json_object_new_object();
+	struct osh_buf cookie;
+
+	json_object_object_add(
+	    o, "access_token", json_object_new_string(S.secret));
+	osh_buf_init_secret(&cookie, 0);
+	osh_buf_puts(&cookie, "refresh=");
+	osh_buf_puts(&cookie, S.secret);
+	osh_resp_header(req, "Set-Cookie", cookie.data);
+	osh_buf_release(&cookie);
+	osh_reply_json_secret(req, 200, o);
+}
+
 static void
 dispatch(struct osh_req *req, void *arg)
 {
@@ -148,6 +190,10 @@ dispatch(struct osh_req *req, void *arg)
 		h_stream(req);
 	} else if (strcmp(p, "/stats") == 0) {
 		h_stats(req);
+	} else if (strcmp(p, "/json") == 0) {
+		h_json(req);
+	} else if (strcmp(p, "/token") == 0) {
+		h_token(req);
 	} else if (strcmp(p, "/metrics") == 0) {
 		h_metrics(req);
 	} else if (strcmp(p, "/big") == 0) {
@@ -177,6 +223,8 @@ body_limit(void *arg, enum osh_method m, const char *path)
 		return m == OSH_POST ? 100 : -1;
 	if (strcmp(path, "/ping") == 0)
 		return m == OSH_POST ? 0 : -1;
+	if (strcmp(path, "/json") == 0)
+		return m == OSH_POST ? 1 << 20 : -1;
 	if (strcmp(path, "/nowhere") == 0)
 		return -1;
 	return 0;
@@ -1069,6 +1117,259 @@ stop_accepting(void **state)
 }
 
 /*
+ * Secrets left in memory. After a secret went through the server (or
+ * httpc) and all is done, the process's writable memory is searched for
+ * it: a copy that was freed without being wiped is still there (the
+ * sanitizers' quarantine keeps freed blocks as they were; plain malloc
+ * keeps most of them). The secret itself and the search's buffer live in
+ * pages of their own, left out of the search.
+ */
+
+#define SECRET_LEN 48
+#define SCAN_CHUNK (1 << 20)
+
+static char *secret_page, *scan_buf;
+
+/* A new random secret, in secret_page. */
+static const char *
+new_secret(int i)
+{
+	char *s = secret_page + i * 64;
+
+	if (secret_page == NULL) {
+		secret_page = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		scan_buf = mmap(NULL, SCAN_CHUNK, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		assert_true(
+		    secret_page != MAP_FAILED && scan_buf != MAP_FAILED);
+		s = secret_page + i * 64;
+	}
+	osh_random_token(s, SECRET_LEN + 1, SECRET_LEN / 2);
+	return s;
+}
+
+static bool
+overlaps(unsigned long lo, unsigned long hi, const void *p, size_t n)
+{
+	unsigned long a = (unsigned long)(uintptr_t)p;
+
+	return a < hi && a + n > lo;
+}
+
+/* True when some writable memory of the process other than the secret's
+ * own page holds the middle 24 characters of s (a freed block keeps its
+ * middle whatever malloc writes at its start). */
+static bool
+memory_holds(const char *s)
+{
+	const char *needle = s + (SECRET_LEN - 24) / 2;
+	FILE *maps = fopen("/proc/self/maps", "r");
+	int mem = open("/proc/self/mem", O_RDONLY);
+	char line[512];
+	bool found = false;
+
+	assert_non_null(maps);
+	assert_true(mem >= 0);
+	while (fgets(line, sizeof(line), maps) != NULL) {
+		unsigned long lo, hi;
+		char perms[8];
+
+		if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) != 3 ||
+		    perms[0] != 'r' || perms[1] != 'w' ||
+		    hi - lo > (1ul << 30) || /* sanitizer shadow memory */
+		    overlaps(lo, hi, secret_page, 4096) ||
+		    overlaps(lo, hi, scan_buf, SCAN_CHUNK))
+			continue;
+		for (unsigned long off = lo; off < hi;) {
+			size_t want =
+			    hi - off < SCAN_CHUNK ? hi - off : SCAN_CHUNK;
+			ssize_t k = pread(mem, scan_buf, want, (off_t)off);
+			const char *at;
+
+			if (k <= 0)
+				break;
+			if ((at = memmem(scan_buf, (size_t)k, needle, 24)) !=
+			    NULL) {
+				fprintf(stderr, "secret found at %#lx in %s",
+				    off + (unsigned long)(at - scan_buf), line);
+				found = true;
+			}
+			if ((size_t)k < want || off + (size_t)k >= hi)
+				break;
+			off += (size_t)k - 23;
+		}
+	}
+	close(mem);
+	fclose(maps);
+	return found;
+}
+
+/* Sends text on a new connection and reads the answer, then wipes the
+ * client's copies of both. */
+static int
+exchange_wiped(char *text, size_t len)
+{
+	struct cl *c = dial();
+	struct resp r;
+	int status;
+
+	cl_send(c, text, len);
+	osh_wipe(text, len);
+	assert_int_equal(resp_read(c, &r, false), 0);
+	status = r.status;
+	osh_wipe(r.head, sizeof(r.head));
+	osh_wipe(r.body, r.body_len);
+	resp_free(&r);
+	osh_wipe(c->buf, sizeof(c->buf));
+	cl_close(c);
+	return status;
+}
+
+/* A request whose head (a bearer token) and body (a password) are
+ * secret: answered, refused for an unknown member or a password too
+ * long, or malformed JSON; its body sent in pieces, so that it grows
+ * while it is read. */
+static void
+secrets_wiped_request(void **state)
+{
+	static const char *const tails[] = {
+	    "}",
+	    ",\"unknown\":1}",
+	    ",\"username\":\"again\"",
+	};
+	static const int want[] = {200, 400, 400};
+
+	(void)state;
+	start_with(NULL, 64);
+	for (size_t i = 0; i < OSH_ARRAY_LEN(tails); i++) {
+		const char *token = new_secret(0), *pw = new_secret(1);
+		struct osh_buf b;
+
+		/* The password first: the early part of the body is what
+		 * a realloc leaves behind. (Secrets are appended, never
+		 * printed: printf leaves pieces of what it formats on the
+		 * stack.) */
+		osh_buf_init_secret(&b, 0);
+		osh_buf_puts(&b, "{\"password\":\"");
+		osh_buf_puts(&b, pw);
+		osh_buf_puts(&b, "\",\"username\":\"");
+		while (b.len < 100000)
+			osh_buf_puts(&b, "name-name-name-name-");
+		osh_buf_puts(&b, "\"");
+		osh_buf_puts(&b, tails[i]);
+		{
+			struct osh_buf req;
+
+			osh_buf_init_secret(&req, 0);
+			osh_buf_puts(&req,
+			    "POST /json HTTP/1.1\r\nHost: t\r\n"
+			    "Authorization: Bearer ");
+			osh_buf_puts(&req, token);
+			osh_buf_puts(&req,
+			    "\r\nTransfer-Encoding: chunked\r\n"
+			    "Connection: close\r\n\r\n");
+			for (size_t off = 0; off < b.len; off += 1000) {
+				size_t n =
+				    b.len - off < 1000 ? b.len - off : 1000;
+				osh_buf_printf(&req, "%zx\r\n", n);
+				osh_buf_append(&req, b.data + off, n);
+				osh_buf_puts(&req, "\r\n");
+			}
+			osh_buf_puts(&req, "0\r\n\r\n");
+			osh_buf_release(&b);
+			assert_int_equal(
+			    exchange_wiped(req.data, req.len), want[i]);
+			osh_buf_release(&req);
+		}
+		wait_quiet(0);
+		if (memory_holds(token))
+			fail_msg("case %zu: the bearer token was left", i);
+		if (memory_holds(pw))
+			fail_msg("case %zu: the password was left", i);
+	}
+	stop();
+}
+
+/* Tokens answered (in a JSON body and a cookie) leave no copy behind
+ * once written. */
+static void
+secrets_wiped_reply(void **state)
+{
+	char req[] = "GET /token HTTP/1.1\r\nHost: t\r\n"
+		     "Connection: close\r\n\r\n";
+
+	(void)state;
+	start_with(NULL, 64);
+	S.secret = new_secret(2);
+	assert_int_equal(exchange_wiped(req, strlen(req)), 200);
+	wait_quiet(0);
+	assert_false(memory_holds(S.secret));
+	stop();
+}
+
+struct httpc_result {
+	int status;
+	bool done;
+	bool echoed;
+};
+
+static void
+on_httpc(int status, const char *body, size_t len, const char *error, void *arg)
+{
+	struct httpc_result *r = arg;
+
+	(void)error;
+	r->status = status;
+	r->echoed = len > 0 && strstr(body, "\"password\"") != NULL;
+	r->done = true;
+}
+
+/* An outgoing request with a bearer token and a password, answered with
+ * the password (as the exporter's credential lookups are): once the
+ * client is freed, nothing of either is left, in httpc or in libcurl. */
+static void
+secrets_wiped_httpc(void **state)
+{
+	const char *token = new_secret(3), *pw = new_secret(4);
+	struct event_base *base = event_base_new();
+	struct osh_httpc *hc = osh_httpc_new(base);
+	struct httpc_result r = {0};
+	struct osh_buf auth, body;
+	const char *headers[3] = {NULL, "Content-Type: application/json"};
+	char url[64];
+
+	(void)state;
+	start_with(NULL, 64);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/echo", S.port);
+	osh_buf_init_secret(&auth, 0);
+	osh_buf_puts(&auth, "Authorization: Bearer ");
+	osh_buf_puts(&auth, token);
+	osh_buf_init_secret(&body, 0);
+	osh_buf_puts(&body, "{\"password\":\"");
+	osh_buf_puts(&body, pw);
+	osh_buf_puts(&body, "\"}");
+	headers[0] = auth.data;
+	assert_int_equal(osh_httpc_request(hc, "POST", url, headers, body.data,
+			     body.len, 5000, on_httpc, &r),
+	    0);
+	osh_buf_release(&auth);
+	osh_buf_release(&body);
+	while (!r.done)
+		event_base_loop(base, EVLOOP_ONCE);
+	assert_int_equal(r.status, 200);
+	assert_true(r.echoed);
+	osh_httpc_free(hc);
+	event_base_free(base);
+	wait_quiet(0);
+	if (memory_holds(token))
+		fail_msg("the bearer token was left");
+	if (memory_holds(pw))
+		fail_msg("the password was left");
+	stop();
+}
+
+/*
  * TLS, with a certificate made for the test.
  */
 
@@ -1216,6 +1517,9 @@ main(void)
 	    cmocka_unit_test(client_gone),
 	    cmocka_unit_test(stop_accepting),
 	    cmocka_unit_test(tls),
+	    cmocka_unit_test(secrets_wiped_request),
+	    cmocka_unit_test(secrets_wiped_reply),
+	    cmocka_unit_test(secrets_wiped_httpc),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

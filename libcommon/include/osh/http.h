@@ -159,11 +159,20 @@ void osh_req_query_each(struct osh_req *req,
  * or a value with control characters is dropped (and logged). */
 void osh_resp_header(struct osh_req *req, const char *name, const char *value);
 
-/* Replies and frees req. 'body' is copied. */
+/* Replies and frees req. 'body' is copied; the copy is wiped once
+ * written (or dropped), as is everything the server sends. Wiping 'body'
+ * itself is the caller's business. */
 void osh_reply(struct osh_req *req, int status, const char *content_type,
     const void *body, size_t len);
-/* Replies with a JSON body and puts 'obj' (may be NULL for no body). */
+/* Replies with a JSON body and puts 'obj' (may be NULL for no body).
+ * Whatever is sent is wiped from memory once written: the text json-c
+ * made of obj, the copy queued on the connection. */
 void osh_reply_json(struct osh_req *req, int status, struct json_object *obj);
+/* osh_reply_json for an answer holding secrets (tokens, credentials):
+ * every string in obj is wiped too before it is put, so obj must not be
+ * shared. */
+void osh_reply_json_secret(
+    struct osh_req *req, int status, struct json_object *obj);
 /* Replies with the error body described by err. */
 void osh_reply_err(struct osh_req *req, const struct osh_err *err);
 /* Shorthand: fills an osh_err and replies with it. */
@@ -173,7 +182,12 @@ void osh_reply_error(struct osh_req *req, int status, const char *code,
 
 struct osh_field;
 /* The body as a JSON object checked against the n fields (an empty body
- * is {}). When it is bad, replies 400 naming the field and returns NULL. */
+ * is {}). When it is bad, replies 400 naming the field and returns NULL,
+ * leaving nothing of the body unwiped (not even a password next to an
+ * unknown member). The object returned is the caller's: put it with
+ * osh_json_put_wiped(obj, f, n), which wipes the fields marked
+ * OSH_FIELD_SECRET. (req->body, the raw text, is wiped when req is
+ * freed.) */
 struct json_object *osh_req_json(
     struct osh_req *req, const struct osh_field *f, size_t n);
 /* The path parameter 'name' as a positive id. When it is not one, replies
