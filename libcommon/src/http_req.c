@@ -99,15 +99,6 @@ request_id_ok(const char *s)
 }
 
 static bool
-is_trusted_proxy(const struct osh_http *h, const char *addr)
-{
-	for (size_t i = 0; i < h->nproxies; i++)
-		if (strcmp(h->proxies[i], addr) == 0)
-			return true;
-	return false;
-}
-
-static bool
 addr_ok(const char *s)
 {
 	unsigned char buf[sizeof(struct in6_addr)];
@@ -146,7 +137,7 @@ http_req_new(struct conn *c, struct osh_http_head *head)
 		req->method = head->method;
 		rid = osh_http_head_field(head, "X-Request-Id");
 		fwd = osh_http_head_field(head, "X-Real-IP");
-		if (fwd != NULL && is_trusted_proxy(h, c->peer) && addr_ok(fwd))
+		if (fwd != NULL && c->trusted && addr_ok(fwd))
 			osh_strlcpy(
 			    req->client_addr, fwd, sizeof(req->client_addr));
 	}
@@ -166,6 +157,14 @@ req_free(struct req_box *b)
 	if (h != NULL) {
 		LIST_REMOVE(b, t.link);
 		h->in_flight--;
+		if (b->t.detached) {
+			h->ndetached--;
+			if (h->m_detached != NULL)
+				osh_metric_set(h->m_detached, "", h->ndetached);
+			if (b->t.client != NULL)
+				http_client_add(&h->clients, b->t.client,
+				    HTTP_CLIENT_DETACHED, -1);
+		}
 	}
 	if (b->t.conn != NULL)
 		b->t.conn->req = NULL;
@@ -187,6 +186,26 @@ http_req_drop(struct req_box *b)
 {
 	b->t.conn = NULL;
 	req_free(b);
+}
+
+void
+http_req_detach(struct req_box *b)
+{
+	struct conn *c = b->t.conn;
+	struct osh_http *h = c->h;
+
+	b->t.conn = NULL;
+	b->t.detached = true;
+	h->ndetached++;
+	if (h->m_detached != NULL)
+		osh_metric_set(h->m_detached, "", h->ndetached);
+	if (h->m_gone != NULL)
+		osh_metric_add(h->m_gone, "", 1);
+	if (c->client != NULL) {
+		b->t.client = c->client;
+		http_client_add(
+		    &h->clients, c->client, HTTP_CLIENT_DETACHED, 1);
+	}
 }
 
 const char *
