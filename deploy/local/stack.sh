@@ -321,6 +321,57 @@ write_exporter_web() {
 	umask 022
 }
 
+# The services' unix sockets, for nginx (the TCP ports stay for /metrics,
+# probes and Prometheus): a directory made here, 2750 root:www-data when
+# run as root (nginx workers run as www-data; the setgid bit gives each
+# socket that group), 0700 otherwise; nobody else may create anything in
+# it, so a port or a socket path left by a crashed service cannot be
+# taken over. Where www-data cannot reach $RUN, or its path is too long
+# for a socket address, the directory is one mktemp makes in /tmp and
+# run/sockets points at it (how later runs find it again).
+sock_dir() {
+	local want=$RUN/sockets dir
+	if [ -L "$want" ]; then
+		dir=$(readlink "$want")
+		if [ -d "$dir" ] && [ ! -L "$dir" ] && [ -O "$dir" ]; then
+			sock_dir_mode "$dir"
+			echo "$dir"
+			return
+		fi
+		rm -f "$want"
+	fi
+	[ -d "$want" ] || mkdir -m 700 "$want" || die "cannot create $want"
+	sock_dir_mode "$want"
+	# A socket's path must fit in 107 bytes: the longest name, with room.
+	if [ $((${#want} + 24)) -le 107 ] && { [ "$(id -u)" -ne 0 ] ||
+	    runuser -u www-data -- test -x "$want" 2>/dev/null; }; then
+		echo "$want"
+		return
+	fi
+	rm -rf "$want"
+	dir=$(mktemp -d /tmp/osh-sock.XXXXXXXX) || die "mktemp failed"
+	ln -s "$dir" "$want"
+	sock_dir_mode "$dir"
+	echo "$dir"
+}
+
+sock_dir_mode() {
+	[ -O "$1" ] || die "$1 belongs to someone else"
+	if [ "$(id -u)" -eq 0 ]; then
+		chown root:www-data "$1"
+		chmod 2750 "$1"
+	else
+		chmod 700 "$1"
+	fi
+}
+
+# A service the gateway routes to (deploy/nginx/routes/<name>.conf)
+# listens on a unix socket too.
+sock_of() {
+	[ -f "$top/deploy/nginx/routes/$1.conf" ] && echo "$SOCK/$1.sock"
+	return 0
+}
+
 service_port() {
 	case $1 in
 	auth) echo "$AUTH_PORT" ;;
@@ -341,6 +392,8 @@ start_service() {
 		# shellcheck disable=SC1091
 		. "$RUN/env"
 		export OSH_PORT=$port
+		OSH_LISTEN_UNIX=$(sock_of "$name")
+		export OSH_LISTEN_UNIX
 		# Each service logs in to PostgreSQL as its own role.
 		local schema
 		schema=$(db_schema "$name")
@@ -355,10 +408,14 @@ start_service() {
 }
 
 wait_ready() {
-	local name=$1 port
+	local name=$1 port sock
 	port=$(service_port "$name")
+	sock=$(sock_of "$name")
 	for _ in $(seq 300); do
-		if curl -fsS -o /dev/null "http://127.0.0.1:$port/ready" 2>/dev/null; then
+		# Ready on its port, and on its socket (what nginx uses).
+		if curl -fsS -o /dev/null "http://127.0.0.1:$port/ready" 2>/dev/null &&
+		    { [ -z "$sock" ] || curl -fsS -o /dev/null \
+		    --unix-socket "$sock" "http://localhost/ready" 2>/dev/null; }; then
 			return
 		fi
 		pid_alive "$RUN/pids/$name.pid" ||
@@ -369,10 +426,12 @@ wait_ready() {
 }
 
 # The gateway's routes, one file per service in deploy/nginx/routes/. A
-# service this stack starts gets an upstream and a proxy_pass; any other
-# is answered by nginx itself (JSON 503, Retry-After), so no request and
-# no bearer token goes to a port that no process of ours owns. Adding a
-# service to SERVICES is all it takes to route to it.
+# service this stack starts gets an upstream (its unix socket, in a
+# directory only we can write to) and a proxy_pass; any other is answered
+# by nginx itself (JSON 503, Retry-After), so no request and no bearer
+# token goes to a port or a socket that no process of ours owns, not even
+# while a service is down. Adding a service to SERVICES is all it takes to
+# route to it.
 nginx_routes() {
 	local dir=$1 f name up
 	rm -rf "$dir/routes" "$dir/backend"
@@ -385,8 +444,8 @@ nginx_routes() {
 		    "$f" >"$dir/routes/$name.conf"
 		if [[ " $SERVICES " == *" $name "* ]]; then
 			up=${name//-/_}
-			printf 'upstream %s {\n\tserver 127.0.0.1:%s;\n\tkeepalive 64;\n}\n' \
-			    "$up" "$(service_port "$name")" >>"$dir/upstreams.conf"
+			printf 'upstream %s {\n\tserver unix:%s;\n\tkeepalive 64;\n}\n' \
+			    "$up" "$(sock_of "$name")" >>"$dir/upstreams.conf"
 			printf 'proxy_pass http://%s;\n' "$up" >"$dir/backend/$name.conf"
 		else
 			printf '# osh-%s does not run in this stack.\nreturn 503;\n' \
@@ -493,6 +552,7 @@ cmd_up() {
 	write_env
 	start_postgres
 	start_redis
+	SOCK=$(sock_dir)
 	for s in $SERVICES; do start_service "$s"; done
 	for s in $SERVICES; do wait_ready "$s"; done
 	start_nginx

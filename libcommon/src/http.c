@@ -1,9 +1,11 @@
 /* http.c - the HTTP/1.1 server on libevent's listener and bufferevents:
- * accepting (within a connection limit), TLS, reading requests with
- * http_parse.c within deadlines, body limits known from the route before a
- * body byte is read, keep-alive and pipelining, write back-pressure, and
- * closing connections without losing their last reply. Requests and
- * replies themselves live in http_req.c. */
+ * accepting on TCP and a unix socket (within a connection limit, and one
+ * per client address; idle keep-alive connections make room first), TLS,
+ * reading requests with http_parse.c within deadlines, body limits known
+ * from the route before a body byte is read, keep-alive and pipelining,
+ * half-closed clients, write back-pressure, and closing connections
+ * without losing their last reply. Requests and replies themselves live
+ * in http_req.c. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
@@ -13,6 +15,8 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -22,6 +26,7 @@
 #include <openssl/ssl.h>
 
 #include "http_int.h"
+#include "osh/crypto.h"
 #include "osh/log.h"
 #include "osh/metrics.h"
 
@@ -32,6 +37,36 @@
 
 static void conn_process(struct conn *c);
 static void conn_free(struct conn *c);
+
+/* Drains n bytes of a connection's input, wiping them first: requests
+ * carry credentials, and libevent frees its buffers as they are. */
+static void
+drain_wiped(struct evbuffer *in, size_t n)
+{
+	struct evbuffer_iovec v[8];
+
+	while (n > 0) {
+		int k = evbuffer_peek(in, (ev_ssize_t)n, NULL, v, 8);
+		size_t done = 0;
+
+		if (k <= 0)
+			return;
+		for (int i = 0; i < k && i < 8 && done < n; i++) {
+			size_t m =
+			    v[i].iov_len < n - done ? v[i].iov_len : n - done;
+			osh_wipe(v[i].iov_base, m);
+			done += m;
+		}
+		evbuffer_drain(in, done);
+		n -= done;
+	}
+}
+
+static void
+drain_all(struct evbuffer *in)
+{
+	drain_wiped(in, evbuffer_get_length(in));
+}
 
 static void
 count(struct osh_metric *m, const char *labels)
@@ -62,6 +97,40 @@ deadline(struct conn *c, int ms)
 	evtimer_add(c->timer, &tv);
 }
 
+/* The head of a new request is due within the head's deadline of its
+ * first byte. */
+static void
+head_started(struct conn *c)
+{
+	c->got_byte = true;
+	c->head_deadline_us = osh_now_us() + (uint64_t)c->h->header_ms * 1000;
+	deadline(c, c->h->header_ms);
+}
+
+static void
+idle_enter(struct conn *c)
+{
+	struct osh_http *h = c->h;
+
+	c->state = CONN_IDLE;
+	TAILQ_INSERT_TAIL(&h->idle, c, idle_link);
+	if (c->client != NULL)
+		http_client_add(&h->clients, c->client, HTTP_CLIENT_IDLE, 1);
+	deadline(c, h->idle_ms);
+}
+
+/* Leaves CONN_IDLE, for 'state'. */
+static void
+idle_leave(struct conn *c, enum conn_state state)
+{
+	struct osh_http *h = c->h;
+
+	TAILQ_REMOVE(&h->idle, c, idle_link);
+	if (c->client != NULL)
+		http_client_add(&h->clients, c->client, HTTP_CLIENT_IDLE, -1);
+	c->state = state;
+}
+
 /* The last reply is written: on to the next request, or close. A closing
  * connection with input still coming lingers: closing a socket with
  * unread input sends a reset, which may destroy the reply in flight. */
@@ -76,7 +145,7 @@ conn_flushed(struct conn *c)
 			return;
 		}
 		c->state = CONN_LINGER;
-		evbuffer_drain(in, evbuffer_get_length(in));
+		drain_all(in);
 		if (!c->tls)
 			shutdown(bufferevent_getfd(c->bev), SHUT_WR);
 		bufferevent_enable(c->bev, EV_READ);
@@ -87,11 +156,10 @@ conn_flushed(struct conn *c)
 	osh_buf_release(&c->body);
 	if (evbuffer_get_length(in) > 0) {
 		c->state = CONN_HEAD;
-		deadline(c, c->h->header_ms);
+		head_started(c);
 		conn_process(c);
 	} else {
-		c->state = CONN_IDLE;
-		deadline(c, c->h->idle_ms);
+		idle_enter(c);
 	}
 }
 
@@ -202,7 +270,7 @@ conn_head(struct conn *c)
 		return;
 	}
 	osh_http_parser_body_max(&c->parser, (uint64_t)limit);
-	osh_buf_init(&c->body, 0);
+	osh_buf_init_secret(&c->body, 0);
 	if (head->expect_continue)
 		bufferevent_write(c->bev, "HTTP/1.1 100 Continue\r\n\r\n", 25);
 	c->state = CONN_BODY;
@@ -244,7 +312,7 @@ conn_process(struct conn *c)
 		else
 			r = osh_http_parse_body(
 			    &c->parser, v.iov_base, v.iov_len, &used, &c->body);
-		evbuffer_drain(in, used);
+		drain_wiped(in, used);
 		if (r == OSH_HTTP_ERROR) {
 			conn_parse_error(c);
 			return;
@@ -268,14 +336,27 @@ on_read(struct bufferevent *bev, void *arg)
 	struct evbuffer *in = bufferevent_get_input(bev);
 
 	switch (c->state) {
-	case CONN_LINGER: evbuffer_drain(in, evbuffer_get_length(in)); return;
+	case CONN_LINGER: drain_all(in); return;
 	case CONN_IDLE:
 		/* The head's deadline runs from its first byte. */
-		c->state = CONN_HEAD;
-		deadline(c, c->h->header_ms);
+		idle_leave(c, CONN_HEAD);
+		head_started(c);
 		conn_process(c);
 		return;
 	case CONN_HEAD:
+		/* The first byte of a new connection's first request: the
+		 * head is still due by its deadline from the accept. */
+		if (!c->got_byte && evbuffer_get_length(in) > 0) {
+			uint64_t now = osh_now_us();
+
+			c->got_byte = true;
+			deadline(c,
+			    c->head_deadline_us > now
+				? (int)((c->head_deadline_us - now) / 1000)
+				: 0);
+		}
+		conn_process(c);
+		return;
 	case CONN_BODY: conn_process(c); return;
 	case CONN_HANDLING:
 	case CONN_FLUSHING:
@@ -304,10 +385,15 @@ on_event(struct bufferevent *bev, short what, void *arg)
 	(void)bev;
 	if (what & BEV_EVENT_CONNECTED)
 		return; /* TLS handshake done */
-	if (what & BEV_EVENT_TIMEOUT)
+	if (what & BEV_EVENT_TIMEOUT) {
 		count(c->h->m_timeouts, "kind=\"write\"");
-	else if ((what & BEV_EVENT_EOF) && c->state == CONN_FLUSHING) {
-		/* A half-close after the request: the reply still goes. */
+	} else if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR) &&
+	    (c->state == CONN_HANDLING || c->state == CONN_FLUSHING)) {
+		/* The end of the client's input once its request is in: a
+		 * half-close (shutdown(SHUT_WR)), and it still reads. The
+		 * reply goes, then the connection closes. A client that is
+		 * really gone resets the connection when the reply comes:
+		 * only errors detach a request. */
 		c->eof = true;
 		c->keep_alive = false;
 		bufferevent_disable(c->bev, EV_READ);
@@ -329,6 +415,13 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 		conn_free(c);
 		return;
 	case CONN_HEAD:
+		if (!c->got_byte) {
+			/* Connected, and not a byte since (nor a TLS
+			 * handshake finished): a slot held for nothing. */
+			count(c->h->m_timeouts, "kind=\"first_byte\"");
+			conn_free(c);
+			return;
+		}
 		count(c->h->m_timeouts, "kind=\"header\"");
 		if (!osh_http_parser_started(&c->parser)) {
 			conn_free(c);
@@ -364,15 +457,19 @@ conn_free(struct conn *c)
 		if (c->req->t.dispatched) {
 			/* The handler keeps its request: detached, it
 			 * replies into the void. */
-			c->req->t.conn = NULL;
-			count(h->m_gone, "");
+			http_req_detach(c->req);
 		} else {
 			http_req_drop(c->req);
 		}
 	}
+	if (c->state == CONN_IDLE)
+		idle_leave(c, CONN_LINGER);
+	if (c->client != NULL)
+		http_client_add(&h->clients, c->client, HTTP_CLIENT_CONNS, -1);
 	TAILQ_REMOVE(&h->conns, c, link);
 	h->nconns--;
 	gauge(h);
+	drain_all(bufferevent_get_input(c->bev));
 	bufferevent_free(c->bev);
 	event_free(c->timer);
 	osh_http_parser_release(&c->parser);
@@ -389,62 +486,128 @@ peer_name(const struct sockaddr *sa, char *out, size_t len)
 		a = &((const struct sockaddr_in *)(const void *)sa)->sin_addr;
 	else if (sa->sa_family == AF_INET6)
 		a = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
-	if (a == NULL ||
+	if (sa->sa_family == AF_UNIX)
+		osh_strlcpy(out, "unix", len);
+	else if (a == NULL ||
 	    inet_ntop(sa->sa_family, a, out, (socklen_t)len) == NULL)
 		osh_strlcpy(out, "unknown", len);
 }
 
-/* Over the limit: a short answer, then close. */
-static void
-conn_over_limit(struct conn *c)
+bool
+http_trusted_proxy(const struct osh_http *h, const char *addr)
 {
-	static const char reply[] =
+	for (size_t i = 0; i < h->nproxies; i++)
+		if (strcmp(h->proxies[i], addr) == 0)
+			return true;
+	return false;
+}
+
+/* Over a limit: a short answer, then close. */
+static void
+conn_over_limit(struct conn *c, const char *reason, const char *message)
+{
+	struct osh_http *h = c->h;
+	uint64_t now = osh_now_us();
+	char body[160], head[256], labels[64];
+	int blen, hlen;
+
+	blen = snprintf(body, sizeof(body),
+	    "{\"error\":{\"code\":\"unavailable\",\"message\":\"%s\","
+	    "\"request_id\":\"\"}}",
+	    message);
+	hlen = snprintf(head, sizeof(head),
 	    "HTTP/1.1 503 Service Unavailable\r\n"
 	    "Content-Type: application/json\r\n"
 	    "Retry-After: 1\r\n"
 	    "Cache-Control: no-store\r\n"
 	    "Connection: close\r\n"
-	    "Content-Length: 94\r\n\r\n"
-	    "{\"error\":{\"code\":\"unavailable\",\"message\":\"too many "
-	    "connections, retry later\",\"request_id\":\"\"}}";
-	struct osh_http *h = c->h;
-	uint64_t now = osh_now_us();
-
-	_Static_assert(sizeof("{\"error\":{\"code\":\"unavailable\",\"message"
-			      "\":\"too many connections, retry later\","
-			      "\"request_id\":\"\"}}") -
-		    1 ==
-		94,
-	    "body length");
-	count(h->m_refused, "reason=\"limit\"");
+	    "Content-Length: %d\r\n\r\n",
+	    blen);
+	snprintf(labels, sizeof(labels), "reason=\"%s\"", reason);
+	count(h->m_refused, labels);
 	if (now - h->refusal_logged_us >= LOG_EVERY_US) {
 		h->refusal_logged_us = now;
 		osh_log_warn(NULL,
-		    "msg=\"connection limit reached\" limit=%u client=\"%s\"",
-		    h->max_conns, c->peer);
+		    "msg=\"connection refused\" reason=%s limit=%u "
+		    "per_client=%u client=\"%s\"",
+		    reason, h->max_conns, h->max_client, c->peer);
 	}
 	c->refused = true;
 	c->keep_alive = false;
 	c->discard = true;
 	c->state = CONN_FLUSHING;
-	bufferevent_write(c->bev, reply, sizeof(reply) - 1);
+	bufferevent_write(c->bev, head, (size_t)hlen);
+	bufferevent_write(c->bev, body, (size_t)blen);
 	deadline(c, h->header_ms);
 }
 
+/* Closes the oldest idle keep-alive connection (of client cl, or of
+ * anyone when cl is NULL) to make room for a new one. False when there
+ * is none. */
+static bool
+evict_idle(struct osh_http *h, struct http_client *cl, const char *reason)
+{
+	struct conn *c;
+	char labels[64];
+
+	if (cl != NULL && http_client_idle(cl) == 0)
+		return false;
+	for (c = TAILQ_FIRST(&h->idle); c != NULL; c = TAILQ_NEXT(c, idle_link))
+		if (cl == NULL || c->client == cl)
+			break;
+	if (c == NULL)
+		return false;
+	snprintf(labels, sizeof(labels), "reason=\"%s\"", reason);
+	count(h->m_evicted, labels);
+	conn_free(c);
+	return true;
+}
+
+/* What the limits say of a new connection from cl (NULL: a trusted proxy
+ * or a local peer, bound by the server's limit only; else already
+ * counted on cl): admitted (NULL; after closing an idle connection to
+ * make room, when that helps), answered 503 (the reason, *refuse set),
+ * or closed at once (the reason). */
+static const char *
+admit(struct osh_http *h, struct http_client *cl, bool *refuse)
+{
+	*refuse = false;
+	if (h->nconns >= h->hard_conns || h->stopping)
+		return "overload";
+	if (cl != NULL && http_client_load(cl) > h->max_client &&
+	    !evict_idle(h, cl, "client_limit")) {
+		if (http_client_load(cl) > h->hard_client)
+			return "client_overload";
+		*refuse = true;
+		return "client_limit";
+	}
+	/* Requests whose client went away still hold their share. */
+	if (h->nconns + h->ndetached >= h->max_conns &&
+	    !evict_idle(h, NULL, "limit")) {
+		*refuse = true;
+		return "limit";
+	}
+	return NULL;
+}
+
 static struct bufferevent *
-new_bev(struct osh_http *h, evutil_socket_t fd)
+new_bev(struct osh_http *h, evutil_socket_t fd, bool tls)
 {
 	int opts = BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS;
 	struct bufferevent *bev;
 	SSL *ssl;
 
-	if (h->tls == NULL)
+	if (!tls)
 		return bufferevent_socket_new(h->base, fd, opts);
 	if ((ssl = SSL_new(h->tls)) == NULL)
 		return NULL;
 	/* Renegotiation is a cheap way for a client to make us work hard,
-	 * and no client of ours needs it. */
+	 * and no client of ours needs it. Decrypted requests are wiped from
+	 * OpenSSL's buffers once read. */
 	SSL_set_options(ssl, SSL_OP_NO_RENEGOTIATION);
+#ifdef SSL_OP_CLEANSE_PLAINTEXT
+	SSL_set_options(ssl, SSL_OP_CLEANSE_PLAINTEXT);
+#endif
 	bev = bufferevent_openssl_socket_new(
 	    h->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING, opts);
 	if (bev == NULL) {
@@ -456,48 +619,71 @@ new_bev(struct osh_http *h, evutil_socket_t fd)
 	return bev;
 }
 
+/* A new connection (local: through the unix socket). */
 static void
-on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
-    int socklen, void *arg)
+accept_conn(
+    struct osh_http *h, evutil_socket_t fd, struct sockaddr *sa, bool local)
 {
-	struct osh_http *h = arg;
+	unsigned char key[HTTP_CLIENT_KEY_LEN];
+	struct http_client *cl = NULL;
+	const char *refusal;
+	char peer[64];
 	struct timeval wt;
 	struct conn *c;
+	bool refuse;
 
-	(void)l;
-	(void)socklen;
-	if (h->nconns >= h->hard_conns || h->stopping) {
-		count(h->m_refused, "reason=\"overload\"");
-		evutil_closesocket(fd);
-		return;
+	peer_name(sa, peer, sizeof(peer));
+	/* Proxies speak for many clients: the server's limit only. The new
+	 * connection counts on its client from here on. */
+	if (!local && !http_trusted_proxy(h, peer) &&
+	    http_client_key(sa, key) &&
+	    (cl = http_client_get(&h->clients, key)) != NULL)
+		http_client_add(&h->clients, cl, HTTP_CLIENT_CONNS, 1);
+	if ((refusal = admit(h, cl, &refuse)) != NULL && !refuse) {
+		char labels[64];
+
+		snprintf(labels, sizeof(labels), "reason=\"%s\"", refusal);
+		count(h->m_refused, labels);
+		goto out_close;
 	}
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		goto out_close;
 	c->h = h;
-	c->tls = h->tls != NULL;
+	c->local = local;
+	c->tls = h->tls != NULL && !local;
+	c->trusted = local || http_trusted_proxy(h, peer);
 	c->keep_alive = true;
 	osh_http_parser_init(&c->parser);
-	osh_buf_init(&c->body, 0);
-	peer_name(sa, c->peer, sizeof(c->peer));
+	osh_buf_init_secret(&c->body, 0);
+	osh_strlcpy(c->peer, peer, sizeof(c->peer));
 	if ((c->timer = evtimer_new(h->base, on_timer, c)) == NULL)
 		goto out_free;
-	if ((c->bev = new_bev(h, fd)) == NULL)
+	if ((c->bev = new_bev(h, fd, c->tls)) == NULL)
 		goto out_free_timer;
 	TAILQ_INSERT_TAIL(&h->conns, c, link);
 	h->nconns++;
 	gauge(h);
+	c->client = cl;
 	bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
 	bufferevent_setwatermark(c->bev, EV_READ, 0, READ_HIGH);
 	wt.tv_sec = h->write_ms / 1000;
 	wt.tv_usec = (h->write_ms % 1000) * 1000;
 	bufferevent_set_timeouts(c->bev, NULL, &wt);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
-	if (h->nconns > h->max_conns) {
-		conn_over_limit(c);
+	if (refusal != NULL) {
+		conn_over_limit(c, refusal,
+		    strcmp(refusal, "limit") == 0
+			? "too many connections, retry later"
+			: "too many connections from this client, retry "
+			  "later");
 		return;
 	}
+	/* A first byte soon (a TLS handshake included), the whole head by
+	 * the head's deadline. */
 	c->state = CONN_HEAD;
-	deadline(c, h->header_ms);
+	c->head_deadline_us = osh_now_us() + (uint64_t)h->header_ms * 1000;
+	deadline(c,
+	    h->first_byte_ms < h->header_ms ? h->first_byte_ms : h->header_ms);
 	return;
 out_free_timer:
 	event_free(c->timer);
@@ -505,7 +691,31 @@ out_free:
 	osh_http_parser_release(&c->parser);
 	free(c);
 out_close:
+	if (cl != NULL)
+		http_client_add(&h->clients, cl, HTTP_CLIENT_CONNS, -1);
 	evutil_closesocket(fd);
+}
+
+static void
+on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+    int socklen, void *arg)
+{
+	(void)l;
+	(void)socklen;
+	accept_conn(arg, fd, sa, false);
+}
+
+static void
+on_accept_unix(struct evconnlistener *l, evutil_socket_t fd,
+    struct sockaddr *sa, int socklen, void *arg)
+{
+	struct sockaddr_un un = {.sun_family = AF_UNIX};
+
+	(void)l;
+	/* Unnamed client sockets come with an empty address. */
+	if (sa == NULL || socklen < (int)sizeof(sa_family_t))
+		sa = (struct sockaddr *)&un;
+	accept_conn(arg, fd, sa, true);
 }
 
 static void
@@ -517,6 +727,8 @@ on_accept_retry(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (h->listener != NULL)
 		evconnlistener_enable(h->listener);
+	if (h->ulistener != NULL)
+		evconnlistener_enable(h->ulistener);
 }
 
 /* accept(2) failed: out of descriptors, most likely. Pausing is better
@@ -560,6 +772,103 @@ listen_on(struct osh_http *h, const char *addr, int port)
 	return l;
 }
 
+/* Whether something answers on the unix socket at path: a live server
+ * (ours or not) is never displaced; a socket nothing answers on is what
+ * a crash left behind. */
+static bool
+unix_live(const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd, rc;
+
+	if ((fd = socket(
+		 AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0)
+		return false;
+	osh_strlcpy(sa.sun_path, path, sizeof(sa.sun_path));
+	rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+	/* EAGAIN: a live server with a full backlog. */
+	rc = rc == 0 || errno == EAGAIN || errno == EINPROGRESS;
+	close(fd);
+	return rc;
+}
+
+/* Listens on the unix socket at path, mode 0660 (who may connect is up
+ * to the directory holding it and the group). A socket left there by a
+ * server that is gone is removed first; anything else at path (a file, a
+ * live socket) is left alone and the server does not start. */
+static struct evconnlistener *
+listen_unix(struct osh_http *h, const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct evconnlistener *l;
+	struct stat st;
+	mode_t mask;
+	int fd, rc;
+
+	if (!osh_strlcpy(sa.sun_path, path, sizeof(sa.sun_path))) {
+		errno = ENAMETOOLONG;
+		return NULL;
+	}
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			errno = EEXIST;
+			return NULL;
+		}
+		if (unix_live(path)) {
+			errno = EADDRINUSE;
+			return NULL;
+		}
+		if (unlink(path) != 0)
+			return NULL;
+		osh_log_info(NULL,
+		    "msg=\"stale unix socket removed\" path=\"%s\"", path);
+	} else if (errno != ENOENT) {
+		return NULL;
+	}
+	if ((fd = socket(
+		 AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0)
+		return NULL;
+	/* Created 0600 (no window where others may connect), then 0660. */
+	mask = umask(0177);
+	rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(mask);
+	if (rc != 0) {
+		close(fd);
+		return NULL;
+	}
+	if (chmod(path, 0660) != 0 || stat(path, &st) != 0 ||
+	    listen(fd, 511) != 0 ||
+	    (l = evconnlistener_new(h->base, on_accept_unix, h,
+		 LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd)) ==
+		NULL) {
+		rc = errno;
+		unlink(path);
+		close(fd);
+		errno = rc;
+		return NULL;
+	}
+	h->unix_dev = (uint64_t)st.st_dev;
+	h->unix_ino = (uint64_t)st.st_ino;
+	return l;
+}
+
+/* Stops listening on the unix socket and removes it, if it is still the
+ * one we made. */
+static void
+unix_close(struct osh_http *h)
+{
+	struct stat st;
+
+	if (h->ulistener == NULL)
+		return;
+	evconnlistener_free(h->ulistener);
+	h->ulistener = NULL;
+	if (lstat(h->unix_path, &st) == 0 &&
+	    (uint64_t)st.st_dev == h->unix_dev &&
+	    (uint64_t)st.st_ino == h->unix_ino)
+		unlink(h->unix_path);
+}
+
 static void
 metrics_init(struct osh_http *h, struct osh_metrics *m)
 {
@@ -569,20 +878,35 @@ metrics_init(struct osh_http *h, struct osh_metrics *m)
 	h->m_conns = osh_metric_new(m, "osh_http_connections",
 	    "Open client connections", OSH_GAUGE, NULL, 0);
 	h->m_refused = osh_metric_new(m, "osh_http_connections_refused_total",
-	    "Connections refused: over the limit (503) or far over it "
-	    "(closed at once)",
+	    "Connections refused: over the server's limit (limit: 503) or far "
+	    "over it (overload: closed at once), over the limit of one client "
+	    "address (client_limit: 503) or far over it (client_overload)",
+	    OSH_COUNTER, NULL, 0);
+	h->m_evicted = osh_metric_new(m, "osh_http_idle_closed_total",
+	    "Idle keep-alive connections closed to make room for a new one, "
+	    "at the server's limit or a client's",
 	    OSH_COUNTER, NULL, 0);
 	h->m_timeouts = osh_metric_new(m, "osh_http_timeouts_total",
-	    "Connections cut by a deadline: request head, body, keep-alive "
-	    "idle, reply write",
+	    "Connections cut by a deadline: first byte of a new connection, "
+	    "request head, body, keep-alive idle, reply write",
 	    OSH_COUNTER, NULL, 0);
 	h->m_gone = osh_metric_new(m, "osh_http_client_gone_total",
 	    "Requests whose client went away before the reply", OSH_COUNTER,
 	    NULL, 0);
+	h->m_detached = osh_metric_new(m, "osh_http_detached_requests",
+	    "Requests still running whose client went away (they count "
+	    "against the connection limits)",
+	    OSH_GAUGE, NULL, 0);
 	gauge(h);
 	osh_metric_add(h->m_refused, "reason=\"limit\"", 0);
 	osh_metric_add(h->m_refused, "reason=\"overload\"", 0);
+	osh_metric_add(h->m_refused, "reason=\"client_limit\"", 0);
+	osh_metric_add(h->m_refused, "reason=\"client_overload\"", 0);
+	osh_metric_add(h->m_evicted, "reason=\"limit\"", 0);
+	osh_metric_add(h->m_evicted, "reason=\"client_limit\"", 0);
+	osh_metric_set(h->m_detached, "", 0);
 	osh_metric_add(h->m_gone, "", 0);
+	osh_metric_add(h->m_timeouts, "kind=\"first_byte\"", 0);
 	osh_metric_add(h->m_timeouts, "kind=\"header\"", 0);
 	osh_metric_add(h->m_timeouts, "kind=\"body\"", 0);
 	osh_metric_add(h->m_timeouts, "kind=\"idle\"", 0);
@@ -617,6 +941,12 @@ osh_http_new(struct event_base *base, const struct osh_http_options *opt,
 	    opt->max_connections, OSH_HTTP_MAX_CONNECTIONS);
 	h->hard_conns =
 	    h->max_conns + (h->max_conns / 8 > 16 ? h->max_conns / 8 : 16);
+	h->max_client = (unsigned)or_default(opt->max_connections_per_client,
+	    OSH_HTTP_MAX_CONNECTIONS_PER_CLIENT);
+	h->hard_client =
+	    h->max_client + (h->max_client / 8 > 16 ? h->max_client / 8 : 16);
+	h->first_byte_ms = or_default(
+	    opt->first_byte_timeout_ms, OSH_HTTP_FIRST_BYTE_TIMEOUT_MS);
 	h->header_ms =
 	    or_default(opt->header_timeout_ms, OSH_HTTP_HEADER_TIMEOUT_MS);
 	h->body_ms = or_default(opt->body_timeout_ms, OSH_HTTP_BODY_TIMEOUT_MS);
@@ -625,7 +955,12 @@ osh_http_new(struct event_base *base, const struct osh_http_options *opt,
 	    or_default(opt->write_timeout_ms, OSH_HTTP_WRITE_TIMEOUT_MS);
 	h->port = -1;
 	TAILQ_INIT(&h->conns);
+	TAILQ_INIT(&h->idle);
 	LIST_INIT(&h->reqs);
+	if (http_clients_init(&h->clients, h->max_conns) != 0) {
+		free(h);
+		return NULL;
+	}
 	metrics_init(h, opt->metrics);
 	osh_strlcpy(list, opt->trusted_proxies ? opt->trusted_proxies : "",
 	    sizeof(list));
@@ -648,6 +983,16 @@ osh_http_new(struct event_base *base, const struct osh_http_options *opt,
 		h->port = ntohs(ss.ss_family == AF_INET6
 			? ((struct sockaddr_in6 *)&ss)->sin6_port
 			: ((struct sockaddr_in *)&ss)->sin_port);
+	if (opt->unix_path != NULL && opt->unix_path[0] != '\0') {
+		if ((h->unix_path = strdup(opt->unix_path)) == NULL ||
+		    (h->ulistener = listen_unix(h, opt->unix_path)) == NULL) {
+			osh_log_error(NULL,
+			    "msg=\"cannot listen\" unix=\"%s\" error=\"%s\"",
+			    opt->unix_path, strerror(errno));
+			goto out_free;
+		}
+		evconnlistener_set_error_cb(h->ulistener, on_accept_error);
+	}
 	return h;
 out_free:
 	osh_http_free(h);
@@ -675,6 +1020,7 @@ osh_http_stop_accepting(struct osh_http *h)
 		h->listener = NULL;
 		h->port = -1;
 	}
+	unix_close(h);
 	/* Idle connections go now; the others after their reply. */
 	for (c = TAILQ_FIRST(&h->conns); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, link);
@@ -713,13 +1059,17 @@ osh_http_free(struct osh_http *h)
 		return;
 	if (h->listener != NULL)
 		evconnlistener_free(h->listener);
+	unix_close(h);
+	free(h->unix_path);
 	while (!TAILQ_EMPTY(&h->conns))
 		conn_free(TAILQ_FIRST(&h->conns));
 	/* Requests still with their handlers outlive the server. */
 	while ((b = LIST_FIRST(&h->reqs)) != NULL) {
 		LIST_REMOVE(b, t.link);
 		b->req.server = NULL;
+		b->t.client = NULL;
 	}
+	http_clients_release(&h->clients);
 	if (h->accept_retry != NULL)
 		event_free(h->accept_retry);
 	osh_http_set_tls(h, NULL);

@@ -16,8 +16,47 @@ struct bufferevent;
 struct event;
 struct evconnlistener;
 struct osh_metric;
+struct sockaddr;
 
 #define HTTP_MAX_PROXIES 8
+
+/*
+ * http_limit.c: what each client address holds of the server.
+ */
+
+#define HTTP_CLIENT_KEY_LEN 17 /* family, then the address or /64 */
+
+struct http_client;
+
+struct http_clients {
+	struct http_client **bucket;
+	size_t nbuckets, n;
+	unsigned char hash_key[16];
+};
+
+enum http_client_count {
+	HTTP_CLIENT_CONNS, /* open connections */
+	HTTP_CLIENT_IDLE, /* idle keep-alive connections (among those) */
+	HTTP_CLIENT_DETACHED, /* requests running without their client */
+};
+
+/* The key a client is counted under: an IPv4 address (IPv4-mapped IPv6
+ * included), or an IPv6 address's /64. False for other peers (a unix
+ * socket), which are not counted per client. */
+bool http_client_key(
+    const struct sockaddr *sa, unsigned char key[HTTP_CLIENT_KEY_LEN]);
+int http_clients_init(struct http_clients *t, unsigned max_conns);
+void http_clients_release(struct http_clients *t);
+/* The entry of key, made when there is none (NULL: out of memory). An
+ * entry that counts nothing after http_client_add lowered a count is
+ * freed: take one only to count something on it at once. */
+struct http_client *http_client_get(
+    struct http_clients *t, const unsigned char *key);
+void http_client_add(struct http_clients *t, struct http_client *cl,
+    enum http_client_count what, int delta);
+/* Open connections and requests running detached. */
+unsigned http_client_load(const struct http_client *cl);
+unsigned http_client_idle(const struct http_client *cl);
 
 enum conn_state {
 	CONN_IDLE, /* keep-alive, waiting for the next request */
@@ -38,23 +77,34 @@ struct req_box;
 struct conn {
 	struct osh_http *h;
 	TAILQ_ENTRY(conn) link;
+	TAILQ_ENTRY(conn) idle_link; /* in h->idle while CONN_IDLE */
 	struct bufferevent *bev;
 	struct event *timer; /* the deadline of the current state */
 	enum conn_state state;
 	struct osh_http_parser parser;
 	struct osh_buf body;
 	struct req_box *req; /* read, being handled or replied; else NULL */
+	struct http_client *client; /* NULL: not counted per client */
 	char peer[64];
+	uint64_t head_deadline_us; /* the whole head is due by then */
 	bool tls;
+	bool local; /* came through the unix socket */
+	bool trusted; /* a proxy whose X-Real-IP is believed */
+	bool got_byte; /* the current request's first byte came */
 	bool keep_alive; /* may carry another request */
 	bool discard; /* input was left unread: linger before closing */
 	bool eof; /* the peer closed its side */
-	bool refused; /* over the connection limit: 503 and close */
+	bool refused; /* over a connection limit: 503 and close */
 };
 
 /* What http*.c keep beside each osh_req. */
 struct transport {
 	struct conn *conn; /* NULL once the client is gone */
+	/* Once detached (client gone while it ran): counted against its
+	 * client (NULL: not counted per client) and the server's limit
+	 * until it is replied to. */
+	bool detached;
+	struct http_client *client;
 	struct osh_http_head *head; /* NULL for a request refused unparsed */
 	struct osh_http_query query;
 	struct osh_buf headers; /* "Name: value\r\n" added by handlers */
@@ -73,6 +123,9 @@ struct req_box {
 struct osh_http {
 	struct event_base *base;
 	struct evconnlistener *listener;
+	struct evconnlistener *ulistener; /* the unix socket, or NULL */
+	char *unix_path; /* removed when we stop, if still ours */
+	uint64_t unix_dev, unix_ino;
 	struct event *accept_retry; /* re-enables accepting after EMFILE */
 	struct ssl_ctx_st *tls;
 	osh_dispatch_fn dispatch;
@@ -82,17 +135,21 @@ struct osh_http {
 	void *body_limit_arg;
 	size_t max_body;
 	unsigned max_conns, hard_conns;
-	int header_ms, body_ms, idle_ms, write_ms;
+	unsigned max_client, hard_client; /* per client address */
+	int first_byte_ms, header_ms, body_ms, idle_ms, write_ms;
 	int port;
 	bool stopping;
 	TAILQ_HEAD(conn_list, conn) conns;
+	TAILQ_HEAD(idle_list, conn) idle; /* oldest first */
 	LIST_HEAD(req_list, req_box) reqs;
-	unsigned nconns, in_flight;
+	unsigned nconns, in_flight, ndetached;
+	struct http_clients clients;
 	char proxies[HTTP_MAX_PROXIES][64];
 	size_t nproxies;
 	uint64_t refusal_logged_us, accept_error_logged_us;
 	struct osh_metrics *metrics;
 	struct osh_metric *m_conns, *m_refused, *m_timeouts, *m_gone;
+	struct osh_metric *m_evicted, *m_detached;
 };
 
 /* http_req.c: a new request for connection c, read from 'head' (taken;
@@ -102,6 +159,12 @@ struct req_box *http_req_new(struct conn *c, struct osh_http_head *head);
 /* http_req.c: frees a request that never reached the dispatcher (its
  * client went away while it was being read), without a reply. */
 void http_req_drop(struct req_box *b);
+/* http_req.c: a dispatched request's client went away: the request runs
+ * on, counted as detached (against its client and the server's limit)
+ * until its reply. */
+void http_req_detach(struct req_box *b);
+/* http.c: true when addr (text) is one of the trusted proxies. */
+bool http_trusted_proxy(const struct osh_http *h, const char *addr);
 
 /* http.c: the reply of c's request is queued in full; the request is
  * about to be freed. 'close': the connection must not carry another. */

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "osh/crypto.h"
 #include "osh/http_parse.h"
 
 /* Head storage: the request line, the fields and the decoded path. */
@@ -84,6 +85,15 @@ hexval(unsigned char c)
 	return -1;
 }
 
+/* Where the first LF in s[0..n) is, or n when there is none. */
+static size_t
+first_lf(const char *s, size_t n)
+{
+	const char *lf = memchr(s, '\n', n);
+
+	return lf != NULL ? (size_t)(lf - s) : n;
+}
+
 /*
  * The head.
  */
@@ -110,6 +120,9 @@ osh_http_head_free(struct osh_http_head *h)
 {
 	if (h == NULL)
 		return;
+	/* The head holds Authorization and Cookie fields. */
+	if (h->text != NULL)
+		osh_wipe(h->text, h->cap);
 	free(h->text);
 	free(h);
 }
@@ -129,7 +142,7 @@ osh_http_parser_init(struct osh_http_parser *p)
 {
 	memset(p, 0, sizeof(*p));
 	p->state = H_START;
-	osh_buf_init(&p->trailer, OSH_HTTP_FIELDS_SIZE_MAX);
+	osh_buf_init_secret(&p->trailer, OSH_HTTP_FIELDS_SIZE_MAX);
 }
 
 void
@@ -169,8 +182,15 @@ text_reserve(struct osh_http_head *h, size_t n)
 		cap *= 2;
 	if (cap > TEXT_MAX)
 		cap = TEXT_MAX;
-	if ((t = realloc(h->text, cap)) == NULL)
+	/* Not realloc: the old block is wiped before it is freed, since the
+	 * head may hold credentials. */
+	if ((t = malloc(cap)) == NULL)
 		return false;
+	if (h->text != NULL) {
+		memcpy(t, h->text, h->len);
+		osh_wipe(h->text, h->cap);
+		free(h->text);
+	}
 	h->text = t;
 	h->cap = cap;
 	return true;
@@ -431,7 +451,7 @@ osh_http_parse_head(
 	while (i < len) {
 		unsigned char c = (unsigned char)in[i];
 		const char *stop;
-		size_t n;
+		size_t n, room, lf;
 
 		switch (p->state) {
 		case H_START:
@@ -459,14 +479,20 @@ osh_http_parse_head(
 		case H_FIELD:
 			stop = memchr(in + i, '\r', len - i);
 			n = stop != NULL ? (size_t)(stop - (in + i)) : len - i;
-			if (memchr(in + i, '\n', n) != NULL)
+			/* The first offending byte decides, however the input
+			 * was split: one past the limit, or a bare LF. */
+			room = p->state == H_LINE
+			    ? OSH_HTTP_LINE_MAX - p->head->len
+			    : OSH_HTTP_FIELDS_SIZE_MAX - p->fields_size;
+			lf = first_lf(in + i, n);
+			if (room < lf)
+				return p->state == H_LINE
+				    ? fail(p, 414, "request line too long")
+				    : fail(p, 431, "request head too large");
+			if (lf < n)
 				return fail(p, 400, "bare LF");
-			if (p->state == H_LINE &&
-			    p->head->len + n > OSH_HTTP_LINE_MAX)
-				return fail(p, 414, "request line too long");
-			if (p->state == H_FIELD &&
-			    (p->fields_size += n) > OSH_HTTP_FIELDS_SIZE_MAX)
-				return fail(p, 431, "request head too large");
+			if (p->state == H_FIELD)
+				p->fields_size += n;
 			if (!take(p, in + i, n))
 				return fail(p, 431, "request head too large");
 			i += n;
@@ -683,11 +709,16 @@ osh_http_parse_body(struct osh_http_parser *p, const char *in, size_t len,
 			const char *stop = memchr(in + i, '\r', len - i);
 			size_t n =
 			    stop != NULL ? (size_t)(stop - (in + i)) : len - i;
-			if (memchr(in + i, '\n', n) != NULL)
+			/* As in the head: the first offending byte decides. */
+			size_t room =
+			    OSH_HTTP_FIELDS_SIZE_MAX - p->trailer_size;
+			size_t lf = first_lf(in + i, n);
+			if (room < lf)
+				return fail(p, 431, "trailers too large");
+			if (lf < n)
 				return fail(p, 400, "bare LF");
-			p->trailer_size += n + 2;
-			if (p->trailer_size > OSH_HTTP_FIELDS_SIZE_MAX ||
-			    osh_buf_append(&p->trailer, in + i, n) != 0)
+			p->trailer_size += n;
+			if (osh_buf_append(&p->trailer, in + i, n) != 0)
 				return fail(p, 431, "trailers too large");
 			i += n;
 			if (stop != NULL) {
@@ -699,6 +730,8 @@ osh_http_parse_body(struct osh_http_parser *p, const char *in, size_t len,
 		case B_TRAILER_LF:
 			if (c != '\n')
 				return fail(p, 400, "bare CR");
+			if ((p->trailer_size += 2) > OSH_HTTP_FIELDS_SIZE_MAX)
+				return fail(p, 431, "trailers too large");
 			if (!trailer_ok(&p->trailer))
 				return fail(p, 400, "malformed trailer");
 			p->bstate = B_TRAILER_START;

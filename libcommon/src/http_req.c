@@ -99,15 +99,6 @@ request_id_ok(const char *s)
 }
 
 static bool
-is_trusted_proxy(const struct osh_http *h, const char *addr)
-{
-	for (size_t i = 0; i < h->nproxies; i++)
-		if (strcmp(h->proxies[i], addr) == 0)
-			return true;
-	return false;
-}
-
-static bool
 addr_ok(const char *s)
 {
 	unsigned char buf[sizeof(struct in6_addr)];
@@ -137,7 +128,8 @@ http_req_new(struct conn *c, struct osh_http_head *head)
 	req->start_us = osh_now_us();
 	b->t.conn = c;
 	b->t.head = head;
-	osh_buf_init(&b->t.headers, RESP_HEADERS_MAX);
+	/* Set-Cookie may carry a session: wiped like everything sent. */
+	osh_buf_init_secret(&b->t.headers, RESP_HEADERS_MAX);
 	LIST_INSERT_HEAD(&h->reqs, b, t.link);
 	h->in_flight++;
 	osh_strlcpy(req->client_addr, c->peer, sizeof(req->client_addr));
@@ -145,7 +137,7 @@ http_req_new(struct conn *c, struct osh_http_head *head)
 		req->method = head->method;
 		rid = osh_http_head_field(head, "X-Request-Id");
 		fwd = osh_http_head_field(head, "X-Real-IP");
-		if (fwd != NULL && is_trusted_proxy(h, c->peer) && addr_ok(fwd))
+		if (fwd != NULL && c->trusted && addr_ok(fwd))
 			osh_strlcpy(
 			    req->client_addr, fwd, sizeof(req->client_addr));
 	}
@@ -165,12 +157,23 @@ req_free(struct req_box *b)
 	if (h != NULL) {
 		LIST_REMOVE(b, t.link);
 		h->in_flight--;
+		if (b->t.detached) {
+			h->ndetached--;
+			if (h->m_detached != NULL)
+				osh_metric_set(h->m_detached, "", h->ndetached);
+			if (b->t.client != NULL)
+				http_client_add(&h->clients, b->t.client,
+				    HTTP_CLIENT_DETACHED, -1);
+		}
 	}
 	if (b->t.conn != NULL)
 		b->t.conn->req = NULL;
 	for (size_t i = 0; i < req->nparams; i++)
 		free(req->params[i].value);
 	free(req->path);
+	/* Bodies carry passwords and tokens; heads, Authorization. */
+	if (req->body != NULL)
+		osh_wipe(req->body, req->body_len);
 	free(req->body);
 	osh_http_head_free(b->t.head);
 	osh_http_query_release(&b->t.query);
@@ -183,6 +186,26 @@ http_req_drop(struct req_box *b)
 {
 	b->t.conn = NULL;
 	req_free(b);
+}
+
+void
+http_req_detach(struct req_box *b)
+{
+	struct conn *c = b->t.conn;
+	struct osh_http *h = c->h;
+
+	b->t.conn = NULL;
+	b->t.detached = true;
+	h->ndetached++;
+	if (h->m_detached != NULL)
+		osh_metric_set(h->m_detached, "", h->ndetached);
+	if (h->m_gone != NULL)
+		osh_metric_add(h->m_gone, "", 1);
+	if (c->client != NULL) {
+		b->t.client = c->client;
+		http_client_add(
+		    &h->clients, c->client, HTTP_CLIENT_DETACHED, 1);
+	}
 }
 
 const char *
@@ -254,8 +277,13 @@ osh_resp_header(struct osh_req *req, const char *name, const char *value)
 {
 	struct transport *t = tr(req);
 
+	/* Appended, not printed: printf formats through a scratch buffer on
+	 * the stack, and values may be secret (Set-Cookie). */
 	if (!header_name_ok(name) || !header_value_ok(value) ||
-	    osh_buf_printf(&t->headers, "%s: %s\r\n", name, value) != 0) {
+	    osh_buf_puts(&t->headers, name) != 0 ||
+	    osh_buf_puts(&t->headers, ": ") != 0 ||
+	    osh_buf_puts(&t->headers, value) != 0 ||
+	    osh_buf_puts(&t->headers, "\r\n") != 0) {
 		osh_log_warn(req->request_id,
 		    "msg=\"response header dropped\" name_len=%zu",
 		    strlen(name));
@@ -300,32 +328,62 @@ version(const struct osh_req *req)
 	return tr(req)->head != NULL ? tr(req)->head->version : 11;
 }
 
-/* Writes the status line and headers. length < 0: none (streamed). */
 static void
-write_head(struct conn *c, struct osh_req *req, int status, const char *ctype,
-    long long length, bool chunked, bool close)
+wipe_and_free(const void *data, size_t len, void *arg)
 {
-	struct evbuffer *out = bufferevent_get_output(c->bev);
+	void *p = (void *)(uintptr_t)data;
+
+	(void)arg;
+	osh_wipe(p, len);
+	free(p);
+}
+
+/* Queues what b holds on c, b's data handed over: libevent sends it from
+ * there and wipes it once written or dropped (an evbuffer's own copy
+ * would be freed unwiped, and replies carry tokens and passwords). b is
+ * empty afterwards. */
+static void
+queue(struct conn *c, struct osh_buf *b)
+{
+	size_t len = b->len;
+	char *data;
+
+	if (len == 0) {
+		osh_buf_release(b);
+		return;
+	}
+	data = osh_buf_steal(b);
+	if (evbuffer_add_reference(bufferevent_get_output(c->bev), data, len,
+		wipe_and_free, NULL) != 0)
+		wipe_and_free(data, len, NULL);
+}
+
+/* Formats the status line and headers into out. length < 0: none
+ * (streamed). */
+static void
+write_head(struct osh_buf *out, struct osh_req *req, int status,
+    const char *ctype, long long length, bool chunked, bool close)
+{
 	struct transport *t = tr(req);
 
-	evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\nDate: %s\r\n", status,
+	osh_buf_printf(out, "HTTP/1.1 %d %s\r\nDate: %s\r\n", status,
 	    reason(status), http_date());
 	if (ctype != NULL)
-		evbuffer_add_printf(out, "Content-Type: %s\r\n", ctype);
+		osh_buf_printf(out, "Content-Type: %s\r\n", ctype);
 	if (chunked)
-		evbuffer_add_printf(out, "Transfer-Encoding: chunked\r\n");
+		osh_buf_puts(out, "Transfer-Encoding: chunked\r\n");
 	else if (length >= 0)
-		evbuffer_add_printf(out, "Content-Length: %lld\r\n", length);
+		osh_buf_printf(out, "Content-Length: %lld\r\n", length);
 	if (close)
-		evbuffer_add_printf(out, "Connection: close\r\n");
+		osh_buf_puts(out, "Connection: close\r\n");
 	else if (version(req) == 10)
-		evbuffer_add_printf(out, "Connection: keep-alive\r\n");
-	evbuffer_add_printf(out, "X-Request-Id: %s\r\n", req->request_id);
+		osh_buf_puts(out, "Connection: keep-alive\r\n");
+	osh_buf_printf(out, "X-Request-Id: %s\r\n", req->request_id);
 	if (!t->cache_control)
-		evbuffer_add_printf(out, "Cache-Control: no-store\r\n");
+		osh_buf_puts(out, "Cache-Control: no-store\r\n");
 	if (t->headers.len > 0)
-		evbuffer_add(out, t->headers.data, t->headers.len);
-	evbuffer_add(out, "\r\n", 2);
+		osh_buf_append(out, t->headers.data, t->headers.len);
+	osh_buf_puts(out, "\r\n");
 }
 
 static bool
@@ -369,18 +427,30 @@ osh_reply(struct osh_req *req, int status, const char *content_type,
 	    (status >= 100 && status < 200) || status == 204 || status == 304;
 
 	if (c != NULL && !tr(req)->streaming) {
+		struct osh_buf out;
+
 		if (nobody)
 			len = 0;
-		write_head(c, req, status, len > 0 ? content_type : NULL,
+		osh_buf_init_secret(&out, 0);
+		write_head(&out, req, status, len > 0 ? content_type : NULL,
 		    nobody ? -1 : (long long)len, false, closing(c));
-		if (len > 0 && !head_only(req))
-			evbuffer_add(bufferevent_get_output(c->bev), body, len);
+		if (len > 0 && !head_only(req) &&
+		    (osh_buf_reserve(&out, len) != 0 ||
+			osh_buf_append(&out, body, len) != 0)) {
+			/* Out of memory: the head promised a body that
+			 * cannot come, so the connection must end. */
+			osh_buf_release(&out);
+			c->keep_alive = false;
+		}
+		queue(c, &out);
 	}
 	finish(req, status);
 }
 
-void
-osh_reply_json(struct osh_req *req, int status, struct json_object *obj)
+/* Replies with obj's text, then wipes that text (json-c keeps it in obj
+ * and frees it unwiped). */
+static void
+reply_json(struct osh_req *req, int status, struct json_object *obj)
 {
 	size_t len = 0;
 	const char *s = NULL;
@@ -390,6 +460,22 @@ osh_reply_json(struct osh_req *req, int status, struct json_object *obj)
 		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
 		    &len);
 	osh_reply(req, status, "application/json", s, len);
+	if (s != NULL && len > 0)
+		osh_wipe((void *)(uintptr_t)s, len);
+}
+
+void
+osh_reply_json(struct osh_req *req, int status, struct json_object *obj)
+{
+	reply_json(req, status, obj);
+	json_object_put(obj);
+}
+
+void
+osh_reply_json_secret(struct osh_req *req, int status, struct json_object *obj)
+{
+	reply_json(req, status, obj);
+	osh_json_wipe_all(obj);
 	json_object_put(obj);
 }
 
@@ -413,6 +499,10 @@ osh_req_json(struct osh_req *req, const struct osh_field *f, size_t n)
 		return NULL;
 	}
 	if (osh_json_check(o, f, n, &err) != 0) {
+		/* A refused body may still hold a password (next to an
+		 * unknown member, or one too long): all of it is wiped,
+		 * marked secret or not. */
+		osh_json_wipe_all(o);
 		json_object_put(o);
 		osh_reply_err(req, &err);
 		return NULL;
@@ -458,6 +548,7 @@ void
 osh_reply_start(struct osh_req *req, int status, const char *ctype)
 {
 	struct conn *c = tr(req)->conn;
+	struct osh_buf out;
 
 	tr(req)->status = status;
 	tr(req)->streaming = true;
@@ -465,23 +556,32 @@ osh_reply_start(struct osh_req *req, int status, const char *ctype)
 		return;
 	if (!chunked(req))
 		c->keep_alive = false;
-	write_head(c, req, status, ctype, -1, chunked(req), closing(c));
+	osh_buf_init_secret(&out, 0);
+	write_head(&out, req, status, ctype, -1, chunked(req), closing(c));
+	queue(c, &out);
 }
 
 void
 osh_reply_chunk(struct osh_req *req, const void *data, size_t len)
 {
 	struct conn *c = tr(req)->conn;
-	struct evbuffer *out;
+	struct osh_buf out;
 
 	if (c == NULL || len == 0 || head_only(req) || !tr(req)->streaming)
 		return;
-	out = bufferevent_get_output(c->bev);
+	osh_buf_init_secret(&out, 0);
+	if (osh_buf_reserve(&out, len + 32) != 0) {
+		/* Out of memory: the body is cut short; so is the
+		 * connection, after it. */
+		c->keep_alive = false;
+		return;
+	}
 	if (chunked(req))
-		evbuffer_add_printf(out, "%zx\r\n", len);
-	evbuffer_add(out, data, len);
+		osh_buf_printf(&out, "%zx\r\n", len);
+	osh_buf_append(&out, data, len);
 	if (chunked(req))
-		evbuffer_add(out, "\r\n", 2);
+		osh_buf_puts(&out, "\r\n");
+	queue(c, &out);
 }
 
 void

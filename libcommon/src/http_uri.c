@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "osh/crypto.h"
 #include "osh/http_parse.h"
 
 static int
@@ -77,7 +78,8 @@ osh_http_query_parse(const char *q, size_t len, struct osh_http_query *out)
 	for (i = 0; i < len; i++)
 		if (q[i] == '&')
 			pieces++;
-	if ((out->text = malloc(len + 2 * pieces + 1)) == NULL ||
+	out->size = len + 2 * pieces + 1;
+	if ((out->text = malloc(out->size)) == NULL ||
 	    (out->kv = calloc(pieces, sizeof(*out->kv))) == NULL)
 		goto out_fail;
 	while (p <= end) {
@@ -131,6 +133,8 @@ void
 osh_http_query_release(struct osh_http_query *q)
 {
 	free(q->kv);
+	if (q->text != NULL)
+		osh_wipe(q->text, q->size);
 	free(q->text);
 	memset(q, 0, sizeof(*q));
 }

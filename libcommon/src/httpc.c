@@ -1,11 +1,17 @@
 /* httpc.c - libcurl's multi interface driven by libevent: curl tells us
- * which sockets to watch and when to wake it; we tell curl what happened. */
+ * which sockets to watch and when to wake it; we tell curl what happened.
+ * What goes through it is often secret (service secrets out, tokens and
+ * BMC passwords back): our copies are wiped when done, and curl's own
+ * memory is wiped when curl frees it (its allocator is ours). */
 #include <curl/curl.h>
 #include <event2/event.h>
+#include <malloc.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
 
+#include "osh/crypto.h"
 #include "osh/httpc.h"
 #include "osh/util.h"
 
@@ -29,6 +35,7 @@ struct xfer {
 	struct curl_slist *headers;
 	struct osh_buf body;
 	char *req_body;
+	size_t req_len;
 	osh_httpc_cb cb;
 	void *arg;
 	char error[CURL_ERROR_SIZE];
@@ -38,6 +45,79 @@ struct sock {
 	struct event *ev;
 	struct osh_httpc *c;
 };
+
+/* curl's allocator: the usual one, except that whatever curl frees is
+ * wiped first (its buffers held requests with Authorization headers and
+ * bodies with secrets, and answers with tokens and passwords), and that
+ * growing a block leaves no copy behind. */
+static void *
+curl_malloc_cb(size_t n)
+{
+	return malloc(n);
+}
+
+static void
+curl_free_cb(void *p)
+{
+	if (p == NULL)
+		return;
+	osh_wipe(p, malloc_usable_size(p));
+	free(p);
+}
+
+static void *
+curl_realloc_cb(void *p, size_t n)
+{
+	size_t old;
+	void *q;
+
+	if (p == NULL)
+		return malloc(n);
+	if (n == 0) {
+		curl_free_cb(p);
+		return NULL;
+	}
+	old = malloc_usable_size(p);
+	if ((q = malloc(n)) == NULL)
+		return NULL;
+	memcpy(q, p, old < n ? old : n);
+	curl_free_cb(p);
+	return q;
+}
+
+static char *
+curl_strdup_cb(const char *s)
+{
+	return strdup(s);
+}
+
+static void *
+curl_calloc_cb(size_t n, size_t size)
+{
+	return calloc(n, size);
+}
+
+static void
+wipe_headers(struct curl_slist *l)
+{
+	for (; l != NULL; l = l->next)
+		if (l->data != NULL)
+			osh_wipe(l->data, strlen(l->data));
+}
+
+/* Frees what a transfer holds of its own, wiped. */
+static void
+xfer_free(struct xfer *x)
+{
+	curl_easy_cleanup(x->easy);
+	wipe_headers(x->headers);
+	curl_slist_free_all(x->headers);
+	osh_buf_release(&x->body);
+	if (x->req_body != NULL)
+		osh_wipe(x->req_body, x->req_len);
+	free(x->req_body);
+	free(x);
+}
 
 static void
 finish(struct xfer *x, CURLcode rc)
@@ -55,11 +135,7 @@ finish(struct xfer *x, CURLcode rc)
 	}
 	x->cb((int)status, x->body.data ? x->body.data : "", x->body.len,
 	    rc == CURLE_OK ? NULL : x->error, x->arg);
-	curl_easy_cleanup(x->easy);
-	curl_slist_free_all(x->headers);
-	osh_buf_release(&x->body);
-	free(x->req_body);
-	free(x);
+	xfer_free(x);
 }
 
 static void
@@ -169,7 +245,10 @@ osh_httpc_new(struct event_base *base)
 	struct osh_httpc *c;
 
 	if (!inited) {
-		curl_global_init(CURL_GLOBAL_DEFAULT);
+		if (curl_global_init_mem(CURL_GLOBAL_DEFAULT, curl_malloc_cb,
+			curl_free_cb, curl_realloc_cb, curl_strdup_cb,
+			curl_calloc_cb) != CURLE_OK)
+			curl_global_init(CURL_GLOBAL_DEFAULT);
 		inited = true;
 	}
 	if ((c = calloc(1, sizeof(*c))) == NULL)
@@ -224,7 +303,7 @@ osh_httpc_request(struct osh_httpc *c, const char *method, const char *url,
 	x->c = c;
 	x->cb = cb;
 	x->arg = arg;
-	osh_buf_init(&x->body, MAX_BODY);
+	osh_buf_init_secret(&x->body, MAX_BODY);
 	for (const char *const *h = headers; h != NULL && *h != NULL; h++)
 		x->headers = curl_slist_append(x->headers, *h);
 	curl_easy_setopt(x->easy, CURLOPT_URL, url);
@@ -242,6 +321,7 @@ osh_httpc_request(struct osh_httpc *c, const char *method, const char *url,
 		if (x->req_body != NULL) {
 			memcpy(x->req_body, body, len);
 			x->req_body[len] = '\0';
+			x->req_len = len;
 		}
 		curl_easy_setopt(x->easy, CURLOPT_POSTFIELDS, x->req_body);
 		curl_easy_setopt(x->easy, CURLOPT_POSTFIELDSIZE, (long)len);
@@ -249,10 +329,7 @@ osh_httpc_request(struct osh_httpc *c, const char *method, const char *url,
 	TAILQ_INSERT_TAIL(&c->xfers, x, next);
 	if (curl_multi_add_handle(c->multi, x->easy) != CURLM_OK) {
 		TAILQ_REMOVE(&c->xfers, x, next);
-		curl_easy_cleanup(x->easy);
-		curl_slist_free_all(x->headers);
-		free(x->req_body);
-		free(x);
+		xfer_free(x);
 		return -1;
 	}
 	return 0;

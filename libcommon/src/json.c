@@ -37,13 +37,17 @@ plain_json(const char *buf, size_t len)
 /* json-c copies every string it reads into the tokener's buffer before
  * making an object of it, and frees that buffer as is: wipe it first, so
  * that secrets in a body live only in objects osh_json_wipe_secret can
- * reach. (The fields are public but marked internal; json-c 0.13-0.17
- * all have them.) */
+ * reach. A parse that failed leaves what it had built on the tokener's
+ * stack, freed with it: wiped too. (The fields are public but marked
+ * internal; json-c 0.13-0.17 all have them.) */
 static void
 tokener_free_wiped(struct json_tokener *tok)
 {
 	if (tok->pb != NULL && tok->pb->buf != NULL && tok->pb->size > 0)
 		osh_wipe(tok->pb->buf, (size_t)tok->pb->size);
+	for (int i = 0;
+	     tok->stack != NULL && i <= tok->depth && i < tok->max_depth; i++)
+		osh_json_wipe_all(tok->stack[i].current);
 	json_tokener_free(tok);
 }
 
@@ -80,6 +84,7 @@ osh_json_parse(const char *buf, size_t len, int max_depth, struct osh_err *err)
 	used = json_tokener_get_parse_end(tok);
 	tokener_free_wiped(tok);
 	if (obj == NULL || jerr != json_tokener_success) {
+		osh_json_wipe_all(obj);
 		json_object_put(obj);
 		if (jerr == json_tokener_error_depth)
 			osh_err_set(err, 400, "invalid_json", NULL,
@@ -95,6 +100,7 @@ osh_json_parse(const char *buf, size_t len, int max_depth, struct osh_err *err)
 	for (; used < len; used++) {
 		char c = buf[used];
 		if (c != ' ' && c != '\t' && c != '\r' && c != '\n') {
+			osh_json_wipe_all(obj);
 			json_object_put(obj);
 			osh_err_set(err, 400, "invalid_json", NULL,
 			    "unexpected data after the JSON value");
@@ -129,7 +135,7 @@ check_string(
 		return osh_err_set(err, 400, "validation_failed", f->name,
 		    "%s must be valid UTF-8 without NUL characters", f->name);
 	chars = osh_utf8_len(s, len);
-	if (f->type == OSH_FIELD_ENUM) {
+	if (osh_field_type(f) == OSH_FIELD_ENUM) {
 		for (const char *const *e = f->values; *e != NULL; e++)
 			if (strcmp(*e, s) == 0)
 				return 0;
@@ -167,7 +173,7 @@ check_field(
 		return osh_err_set(err, 400, "validation_failed", f->name,
 		    "%s must not be null", f->name);
 	}
-	switch (f->type) {
+	switch (osh_field_type(f)) {
 	case OSH_FIELD_STRING:
 	case OSH_FIELD_ENUM: want = json_type_string; break;
 	case OSH_FIELD_INT: want = json_type_int; break;
@@ -178,8 +184,8 @@ check_field(
 	}
 	if (!json_object_is_type(v, want))
 		return osh_err_set(err, 400, "validation_failed", f->name,
-		    "%s must be %s", f->name, type_name(f->type));
-	switch (f->type) {
+		    "%s must be %s", f->name, type_name(osh_field_type(f)));
+	switch (osh_field_type(f)) {
 	case OSH_FIELD_STRING:
 	case OSH_FIELD_ENUM: return check_string(v, f, err);
 	case OSH_FIELD_INT: {
@@ -288,6 +294,55 @@ osh_json_wipe_secret(struct json_object *obj, const char *key)
 	if ((len = json_object_get_string_len(v)) > 0)
 		osh_wipe(
 		    (void *)(uintptr_t)json_object_get_string(v), (size_t)len);
+}
+
+void
+osh_json_wipe_all(struct json_object *obj)
+{
+	int len;
+
+	switch (json_object_get_type(obj)) {
+	case json_type_string:
+		if ((len = json_object_get_string_len(obj)) > 0)
+			osh_wipe((void *)(uintptr_t)json_object_get_string(obj),
+			    (size_t)len);
+		return;
+	case json_type_object: {
+		json_object_object_foreach(obj, key, val)
+		{
+			(void)key;
+			osh_json_wipe_all(val);
+		}
+		return;
+	}
+	case json_type_array:
+		for (size_t i = 0; i < json_object_array_length(obj); i++)
+			osh_json_wipe_all(json_object_array_get_idx(obj, i));
+		return;
+	default: return;
+	}
+}
+
+void
+osh_json_wipe_fields(
+    struct json_object *obj, const struct osh_field *fields, size_t n)
+{
+	struct json_object *v;
+
+	if (!json_object_is_type(obj, json_type_object))
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (osh_field_secret(&fields[i]) &&
+		    json_object_object_get_ex(obj, fields[i].name, &v))
+			osh_json_wipe_all(v);
+}
+
+void
+osh_json_put_wiped(
+    struct json_object *obj, const struct osh_field *fields, size_t n)
+{
+	osh_json_wipe_fields(obj, fields, n);
+	json_object_put(obj);
 }
 
 char *

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "osh/audit.h"
@@ -55,7 +56,27 @@ readable(const void *field, char *err, size_t len)
 	return false;
 }
 
-#define NCOMMON 24
+/* A unix socket path: absolute, and short enough for sun_path. */
+static bool
+valid_unix_path(const void *field, char *err, size_t len)
+{
+	const char *v = *(const char *const *)field;
+
+	if (v[0] == '\0')
+		return true;
+	if (v[0] != '/') {
+		snprintf(err, len, "must be an absolute path");
+		return false;
+	}
+	if (strlen(v) >= sizeof(((struct sockaddr_un *)NULL)->sun_path)) {
+		snprintf(err, len, "must be shorter than %zu bytes",
+		    sizeof(((struct sockaddr_un *)NULL)->sun_path));
+		return false;
+	}
+	return true;
+}
+
+#define NCOMMON 27
 
 /* The settings every service reads, pointing into cfg. */
 static void
@@ -67,6 +88,9 @@ common_items(struct osh_common_config *cfg, struct osh_config_item *out)
 		0, NULL, "address to listen on"},
 	    {"OSH_PORT", OSH_CONF_INT, C(port), "", 1, 65535, NULL,
 		"port to listen on"},
+	    {"OSH_LISTEN_UNIX", OSH_CONF_STRING, C(listen_unix), "", 0, 0,
+		valid_unix_path,
+		"unix socket to listen on too, for the gateway (mode 0660)"},
 	    {"OSH_DB_CONNINFO", OSH_CONF_STRING, C(db_conninfo),
 		"host=127.0.0.1 port=5432 dbname=osh user=osh", 0, 0, NULL,
 		"libpq connection string, without password"},
@@ -107,6 +131,13 @@ common_items(struct osh_common_config *cfg, struct osh_config_item *out)
 	    {"OSH_HTTP_MAX_CONNECTIONS", OSH_CONF_INT, C(http_max_connections),
 		"512", 1, 65536, NULL,
 		"client connections served at once (more: 503)"},
+	    {"OSH_HTTP_MAX_CONNECTIONS_PER_CLIENT", OSH_CONF_INT,
+		C(http_max_connections_per_client), "64", 1, 65536, NULL,
+		"connections of one client address (IPv6: /64) at once, "
+		"trusted proxies aside"},
+	    {"OSH_HTTP_FIRST_BYTE_TIMEOUT_MS", OSH_CONF_INT,
+		C(http_first_byte_timeout_ms), "3000", 100, 600000, NULL,
+		"deadline of a new connection's first byte"},
 	    {"OSH_HTTP_HEADER_TIMEOUT_MS", OSH_CONF_INT,
 		C(http_header_timeout_ms), "10000", 100, 600000, NULL,
 		"deadline of a whole request head"},
@@ -591,9 +622,13 @@ osh_service_main(const struct osh_service_def *def, int argc, char **argv)
 	ho = (struct osh_http_options){
 	    .addr = svc.cfg.listen_addr,
 	    .port = (int)svc.cfg.port,
+	    .unix_path = svc.cfg.listen_unix,
 	    .max_body = (size_t)svc.cfg.max_body,
 	    .idle_timeout_ms = (int)svc.cfg.http_idle_timeout_ms,
 	    .max_connections = (int)svc.cfg.http_max_connections,
+	    .max_connections_per_client =
+		(int)svc.cfg.http_max_connections_per_client,
+	    .first_byte_timeout_ms = (int)svc.cfg.http_first_byte_timeout_ms,
 	    .header_timeout_ms = (int)svc.cfg.http_header_timeout_ms,
 	    .body_timeout_ms = (int)svc.cfg.http_body_timeout_ms,
 	    .write_timeout_ms = (int)svc.cfg.http_write_timeout_ms,
@@ -612,8 +647,8 @@ osh_service_main(const struct osh_service_def *def, int argc, char **argv)
 	event_add(sigterm, NULL);
 	event_add(sigint, NULL);
 	event_add(sighup, NULL);
-	osh_log_info(NULL, "msg=\"listening\" addr=%s port=%lld",
-	    svc.cfg.listen_addr, (long long)svc.cfg.port);
+	osh_log_info(NULL, "msg=\"listening\" addr=%s port=%lld unix=\"%s\"",
+	    svc.cfg.listen_addr, (long long)svc.cfg.port, svc.cfg.listen_unix);
 	event_base_dispatch(svc.base);
 	rc = 0;
 	osh_log_info(NULL, "msg=\"stopped\"");

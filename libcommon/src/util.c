@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "osh/crypto.h"
 #include "osh/util.h"
 
 uint64_t
@@ -156,20 +157,48 @@ osh_buf_init(struct osh_buf *b, size_t max)
 }
 
 void
+osh_buf_init_secret(struct osh_buf *b, size_t max)
+{
+	osh_buf_init(b, max);
+	b->secret = true;
+}
+
+void
 osh_buf_release(struct osh_buf *b)
 {
+	if (b->secret && b->data != NULL)
+		osh_wipe(b->data, b->cap);
 	free(b->data);
 	memset(b, 0, sizeof(*b));
 }
 
-/* Makes room for n more bytes plus the terminator. */
+/* Moves a secret buffer's data to a new block of cap bytes, wiping the
+ * old one: realloc would leave an unwiped copy in freed memory. */
+static char *
+secret_grow(struct osh_buf *b, size_t cap)
+{
+	char *p = malloc(cap);
+
+	if (p == NULL)
+		return NULL;
+	if (b->data != NULL) {
+		memcpy(p, b->data, b->len);
+		p[b->len] = '\0';
+		osh_wipe(b->data, b->cap);
+		free(b->data);
+	}
+	return p;
+}
+
+/* Makes room for n more bytes plus the terminator: exactly that much
+ * when 'exact', else doubling. */
 static int
-reserve(struct osh_buf *b, size_t n)
+reserve(struct osh_buf *b, size_t n, bool exact)
 {
 	size_t need = b->len + n + 1, cap;
 	char *p;
 
-	if (b->max != 0 && b->len + n > b->max) {
+	if ((b->max != 0 && b->len + n > b->max) || need < n) {
 		b->overflow = true;
 		return -1;
 	}
@@ -178,7 +207,10 @@ reserve(struct osh_buf *b, size_t n)
 	cap = b->cap ? b->cap : 256;
 	while (cap < need)
 		cap *= 2;
-	if ((p = realloc(b->data, cap)) == NULL)
+	if (exact)
+		cap = need;
+	p = b->secret ? secret_grow(b, cap) : realloc(b->data, cap);
+	if (p == NULL)
 		return -1;
 	b->data = p;
 	b->cap = cap;
@@ -186,9 +218,15 @@ reserve(struct osh_buf *b, size_t n)
 }
 
 int
+osh_buf_reserve(struct osh_buf *b, size_t n)
+{
+	return reserve(b, n, true);
+}
+
+int
 osh_buf_append(struct osh_buf *b, const void *p, size_t n)
 {
-	if (reserve(b, n) != 0)
+	if (reserve(b, n, false) != 0)
 		return -1;
 	if (n > 0)
 		memcpy(b->data + b->len, p, n);
@@ -212,7 +250,7 @@ osh_buf_vprintf(struct osh_buf *b, const char *fmt, va_list ap)
 	va_copy(cp, ap);
 	n = vsnprintf(NULL, 0, fmt, cp);
 	va_end(cp);
-	if (n < 0 || reserve(b, (size_t)n) != 0)
+	if (n < 0 || reserve(b, (size_t)n, false) != 0)
 		return -1;
 	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
 	b->len += (size_t)n;
@@ -471,16 +509,19 @@ osh_read_file(const char *path, size_t max, bool trim)
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return NULL;
-	osh_buf_init(&b, max);
+	/* Files read this way are mostly secrets: no copy left behind. */
+	osh_buf_init_secret(&b, max);
 	while ((n = read(fd, chunk, sizeof(chunk))) > 0) {
 		if (osh_buf_append(&b, chunk, (size_t)n) != 0) {
 			close(fd);
+			osh_wipe(chunk, sizeof(chunk));
 			osh_buf_release(&b);
 			errno = EFBIG;
 			return NULL;
 		}
 	}
 	close(fd);
+	osh_wipe(chunk, sizeof(chunk));
 	if (n < 0) {
 		osh_buf_release(&b);
 		return NULL;

@@ -10,8 +10,9 @@
  * valid UTF-8 (so is the field); a body that passes the check holds only
  * known members, each of its type and within its limits, required ones
  * present; a passed body written back parses and passes again; a wiped
- * secret reads as empty with all its bytes zero; a cut copy of any string
- * is a prefix of it on a character boundary. */
+ * secret reads as empty with all its bytes zero, and so does every string
+ * in a member marked OSH_FIELD_SECRET once osh_json_wipe_fields ran; a
+ * cut copy of any string is a prefix of it on a character boundary. */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -43,7 +44,7 @@ static const struct osh_field bounded[] = {
     {"on", OSH_FIELD_BOOL, false, false, 0, 0, NULL},
     {"color", OSH_FIELD_ENUM, false, true, 0, 0, colors},
     {"tags", OSH_FIELD_ARRAY, false, false, 0, 2, NULL},
-    {"labels", OSH_FIELD_OBJECT, false, false, 0, 0, NULL},
+    {"labels", OSH_FIELD_OBJECT | OSH_FIELD_SECRET, false, false, 0, 0, NULL},
     {"password", OSH_FIELD_STRING, false, false, 0, 20, NULL},
 };
 
@@ -59,7 +60,8 @@ static const struct osh_field open_ended[] = {
 /* The login and user bodies of the auth service. */
 static const struct osh_field login[] = {
     {"username", OSH_FIELD_STRING, true, false, 1, 256, NULL},
-    {"password", OSH_FIELD_STRING, true, false, 1, 1024, NULL},
+    {"password", OSH_FIELD_STRING | OSH_FIELD_SECRET, true, false, 1, 1024,
+	NULL},
 };
 static const struct osh_field user[] = {
     {"username", OSH_FIELD_STRING, true, false, 1, 64, NULL},
@@ -104,7 +106,7 @@ check_member(struct json_object *v, const struct osh_field *f)
 		check(f->nullable, "null passed a non-nullable field");
 		return;
 	}
-	switch (f->type) {
+	switch (osh_field_type(f)) {
 	case OSH_FIELD_STRING:
 	case OSH_FIELD_ENUM: {
 		const char *s = json_object_get_string(v);
@@ -114,7 +116,7 @@ check_member(struct json_object *v, const struct osh_field *f)
 		check(memchr(s, '\0', len) == NULL, "NUL in a string");
 		check(osh_utf8_valid(s, len), "string not UTF-8");
 		chars = osh_utf8_len(s, len);
-		if (f->type == OSH_FIELD_ENUM) {
+		if (osh_field_type(f) == OSH_FIELD_ENUM) {
 			bool found = false;
 			for (const char *const *e = f->values; *e != NULL; e++)
 				found = found || strcmp(*e, s) == 0;
@@ -231,6 +233,54 @@ check_wipe(struct json_object *o, const char *key)
 	check(osh_json_str(o, key, "x")[0] == '\0', "a wiped secret reads");
 }
 
+/* True when every string in v, at any depth, is all zero bytes. */
+static bool
+all_wiped(struct json_object *v)
+{
+	switch (json_object_get_type(v)) {
+	case json_type_string: {
+		const char *s = json_object_get_string(v);
+		int len = json_object_get_string_len(v);
+
+		for (int i = 0; i < len; i++)
+			if (s[i] != '\0')
+				return false;
+		return true;
+	}
+	case json_type_object: {
+		json_object_object_foreach(v, key, val)
+		{
+			(void)key;
+			if (!all_wiped(val))
+				return false;
+		}
+		return true;
+	}
+	case json_type_array:
+		for (size_t i = 0; i < json_object_array_length(v); i++)
+			if (!all_wiped(json_object_array_get_idx(v, i)))
+				return false;
+		return true;
+	default: return true;
+	}
+}
+
+/* The members a table marks secret are wiped through and through, and
+ * osh_json_wipe_all leaves no string unwiped. */
+static void
+check_wipe_fields(struct json_object *o, const struct osh_field *f, size_t n)
+{
+	struct json_object *v;
+
+	osh_json_wipe_fields(o, f, n);
+	for (size_t i = 0; i < n; i++)
+		if (osh_field_secret(&f[i]) &&
+		    json_object_object_get_ex(o, f[i].name, &v))
+			check(all_wiped(v), "a secret field survived the wipe");
+	osh_json_wipe_all(o);
+	check(all_wiped(o), "a string survived osh_json_wipe_all");
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -265,6 +315,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_wipe(o, "password");
 	check_wipe(o, "secret");
 	check_wipe(o, "count");
+	check_wipe_fields(o, f, n);
 	json_object_put(o);
 	free(body);
 	return 0;

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -17,19 +18,28 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/un.h>
 #include <unistd.h>
 #include <cmocka.h>
 #include <event2/event.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "osh/crypto.h"
 #include "osh/http.h"
+#include "osh/httpc.h"
+#include "osh/json.h"
 #include "osh/log.h"
 #include "osh/metrics.h"
 #include "osh/util.h"
+/* The per-client keys are private to libcommon's http*.c. */
+#include "../../libcommon/src/http_int.h"
 
+#define FIRST_BYTE_MS 200
 #define HEADER_MS 500
 #define BODY_MS 500
 #define IDLE_MS 2000
@@ -52,6 +62,7 @@ struct srv {
 	SSL_CTX *tls;
 	int replied_alive, replied_gone; /* by /slow */
 	char *big;
+	const char *secret; /* what /token answers with */
 };
 
 static struct srv S;
@@ -126,6 +137,42 @@ h_metrics(struct osh_req *req)
 	osh_buf_release(&b);
 }
 
+/* A login-like body: a password next to a name of any length. */
+static const struct osh_field json_fields[] = {
+    {"username", OSH_FIELD_STRING, true, false, 1, 0, NULL},
+    {"password", OSH_FIELD_STRING | OSH_FIELD_SECRET, true, false, 1, 1024,
+	NULL},
+};
+
+static void
+h_json(struct osh_req *req)
+{
+	struct json_object *o =
+	    osh_req_json(req, json_fields, OSH_ARRAY_LEN(json_fields));
+
+	if (o == NULL)
+		return;
+	osh_json_put_wiped(o, json_fields, OSH_ARRAY_LEN(json_fields));
+	osh_reply(req, 200, "text/plain", "ok", 2);
+}
+
+/* Answers with tokens, in the body and in a cookie. */
+static void
+h_token(struct osh_req *req)
+{
+	struct json_object *o = json_object_new_object();
+	struct osh_buf cookie;
+
+	json_object_object_add(
+	    o, "access_token", json_object_new_string(S.secret));
+	osh_buf_init_secret(&cookie, 0);
+	osh_buf_puts(&cookie, "refresh=");
+	osh_buf_puts(&cookie, S.secret);
+	osh_resp_header(req, "Set-Cookie", cookie.data);
+	osh_buf_release(&cookie);
+	osh_reply_json_secret(req, 200, o);
+}
+
 static void
 dispatch(struct osh_req *req, void *arg)
 {
@@ -148,6 +195,13 @@ dispatch(struct osh_req *req, void *arg)
 		h_stream(req);
 	} else if (strcmp(p, "/stats") == 0) {
 		h_stats(req);
+	} else if (strcmp(p, "/whoami") == 0) {
+		osh_reply(req, 200, "text/plain", req->client_addr,
+		    strlen(req->client_addr));
+	} else if (strcmp(p, "/json") == 0) {
+		h_json(req);
+	} else if (strcmp(p, "/token") == 0) {
+		h_token(req);
 	} else if (strcmp(p, "/metrics") == 0) {
 		h_metrics(req);
 	} else if (strcmp(p, "/big") == 0) {
@@ -177,6 +231,8 @@ body_limit(void *arg, enum osh_method m, const char *path)
 		return m == OSH_POST ? 100 : -1;
 	if (strcmp(path, "/ping") == 0)
 		return m == OSH_POST ? 0 : -1;
+	if (strcmp(path, "/json") == 0)
+		return m == OSH_POST ? 1 << 20 : -1;
 	if (strcmp(path, "/nowhere") == 0)
 		return -1;
 	return 0;
@@ -190,16 +246,25 @@ loop_main(void *arg)
 	return NULL;
 }
 
+/* Options a test sets before start*() beyond the usual ones. */
+static struct {
+	int per_client;
+	const char *unix_path;
+} T;
+
 static void
 start_with(SSL_CTX *tls, int max_conns)
 {
 	struct osh_http_options o = {
 	    .addr = "127.0.0.1",
 	    .port = 0,
+	    .unix_path = T.unix_path,
 	    .max_body = MAX_BODY,
 	    .idle_timeout_ms = IDLE_MS,
 	    .trusted_proxies = "127.0.0.1",
 	    .max_connections = max_conns,
+	    .max_connections_per_client = T.per_client,
+	    .first_byte_timeout_ms = FIRST_BYTE_MS,
 	    .header_timeout_ms = HEADER_MS,
 	    .body_timeout_ms = BODY_MS,
 	    .write_timeout_ms = WRITE_MS,
@@ -244,8 +309,11 @@ struct resp {
 	size_t body_len;
 };
 
+/* A connection to port from the loopback address 'from' (NULL:
+ * 127.0.0.1, a trusted proxy of the test server; 127.0.0.2 and on are
+ * other clients). */
 static struct cl *
-dial_to(int port)
+dial_from(const char *from, int port)
 {
 	struct cl *c = calloc(1, sizeof(*c));
 	struct sockaddr_in sa = {.sin_family = AF_INET};
@@ -254,6 +322,40 @@ dial_to(int port)
 	sa.sin_port = htons((uint16_t)port);
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	c->fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(c->fd >= 0);
+	setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (from != NULL) {
+		struct sockaddr_in src = {.sin_family = AF_INET};
+
+		assert_int_equal(inet_pton(AF_INET, from, &src.sin_addr), 1);
+		assert_int_equal(
+		    bind(c->fd, (struct sockaddr *)&src, sizeof(src)), 0);
+	}
+	if (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		close(c->fd);
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+static struct cl *
+dial_to(int port)
+{
+	return dial_from(NULL, port);
+}
+
+/* A connection to the test server's unix socket. */
+static struct cl *
+dial_unix(const char *path)
+{
+	struct cl *c = calloc(1, sizeof(*c));
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct timeval tv = {5, 0};
+
+	osh_strlcpy(sa.sun_path, path, sizeof(sa.sun_path));
+	c->fd = socket(AF_UNIX, SOCK_STREAM, 0);
 	assert_true(c->fd >= 0);
 	setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
@@ -283,6 +385,16 @@ cl_close(struct cl *c)
 	}
 	close(c->fd);
 	free(c);
+}
+
+/* Closes with a reset (SO_LINGER 0): a client really gone. */
+static void
+cl_reset(struct cl *c)
+{
+	struct linger l = {1, 0};
+
+	setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+	cl_close(c);
 }
 
 static void
@@ -888,11 +1000,25 @@ deadlines(void **state)
 	assert_true(ms_since(t0) < 10 * HEADER_MS);
 	cl_close(c);
 
-	/* Nothing sent: closed without an answer. */
+	/* Nothing sent: closed without an answer, by the first byte's
+	 * deadline (well before the head's). */
 	c = dial();
 	t0 = osh_now_us();
 	assert_true(closed_by_server(c));
+	assert_true(ms_since(t0) >= FIRST_BYTE_MS - 50);
+	assert_true(ms_since(t0) < HEADER_MS);
+	cl_close(c);
+
+	/* A first byte in time: the rest of the head is due by the head's
+	 * deadline from the accept. */
+	c = dial();
+	t0 = osh_now_us();
+	usleep(FIRST_BYTE_MS / 2 * 1000);
+	cl_puts(c, "GET /hello HTTP/1.1\r\n");
+	assert_int_equal(resp_read(c, &r, false), 0);
+	assert_int_equal(r.status, 408);
 	assert_true(ms_since(t0) >= HEADER_MS - 50);
+	resp_free(&r);
 	cl_close(c);
 
 	/* A late body: 408. */
@@ -921,6 +1047,8 @@ deadlines(void **state)
 	wait_quiet(0);
 	cl_close(c);
 
+	assert_true(
+	    metric_has("osh_http_timeouts_total{kind=\"first_byte\"} 1"));
 	assert_true(metric_has("osh_http_timeouts_total{kind=\"header\"} 3"));
 	assert_true(metric_has("osh_http_timeouts_total{kind=\"body\"} 1"));
 	assert_true(metric_has("osh_http_timeouts_total{kind=\"idle\"} 1"));
@@ -940,13 +1068,13 @@ connection_cap(void **state)
 
 	(void)state;
 	start(NULL);
+	/* Busy connections (idle ones would make room). */
 	for (; n < MAX_CONNS; n++) {
 		held[n] = dial();
-		cl_puts(held[n], "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
-		assert_int_equal(resp_read(held[n], &r, false), 0);
-		assert_int_equal(r.status, 200);
-		resp_free(&r);
+		cl_puts(
+		    held[n], "GET /slow?ms=1500 HTTP/1.1\r\nHost: t\r\n\r\n");
 	}
+	usleep(100000);
 	c = dial();
 	assert_int_equal(resp_read(c, &r, false), 0);
 	assert_int_equal(r.status, 503);
@@ -972,15 +1100,16 @@ connection_cap(void **state)
 	cl_close(c);
 	for (int i = 0; i < n; i++)
 		cl_close(held[i]);
-	usleep(200000);
-	/* Room again. */
-	for (int i = 0; i < 50; i++) {
+	/* Room again once the slow requests are answered (their clients
+	 * may have only half-closed). */
+	usleep(1500000);
+	for (int i = 0; i < 100; i++) {
 		c = dial();
 		cl_puts(c, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
-		i = resp_read(c, &r, false) == 0 && r.status == 200 ? 50 : i;
+		i = resp_read(c, &r, false) == 0 && r.status == 200 ? 100 : i;
 		resp_free(&r);
 		cl_close(c);
-		usleep(20000);
+		usleep(50000);
 	}
 	assert_true(metric_has("osh_http_connections_refused_total{reason="
 			       "\"limit\"} 17"));
@@ -989,8 +1118,10 @@ connection_cap(void **state)
 	stop();
 }
 
-/* Clients that hang up while their request waits: the request stays
- * valid, its reply goes nowhere, nothing leaks (the sanitizers watch). */
+/* Clients that hang up while their request waits: those that reset
+ * the connection are gone (the request stays valid, its reply goes
+ * nowhere); those that close it may have only half-closed it, so their
+ * reply is sent. Nothing leaks (the sanitizers watch). */
 static void
 client_gone(void **state)
 {
@@ -998,13 +1129,17 @@ client_gone(void **state)
 
 	(void)state;
 	start_with(NULL, 256);
-	for (int i = 0; i < 100; i++) {
+	for (int i = 0; i < 200; i++) {
 		struct cl *c = dial();
 
 		cl_puts(c, "GET /slow?ms=200 HTTP/1.1\r\nHost: t\r\n\r\n");
-		if (i % 2 == 0)
+		if (i % 4 == 0)
 			cl_puts(c, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
-		cl_close(c);
+		usleep(1000);
+		if (i % 2 == 0)
+			cl_reset(c);
+		else
+			cl_close(c);
 	}
 	/* A half-close after a request that is answered at once still gets
 	 * its answer. */
@@ -1021,9 +1156,229 @@ client_gone(void **state)
 	wait_quiet(0);
 	assert_int_equal(stat_of("gone"), 100);
 	assert_true(metric_has("osh_http_client_gone_total 100"));
+	assert_true(metric_has("osh_http_detached_requests 0"));
 	stop();
 	assert_int_equal(S.replied_gone, 100);
-	assert_int_equal(S.replied_alive, 0);
+	assert_int_equal(S.replied_alive, 100);
+}
+
+/* A client that sends its request and half-closes (shutdown(SHUT_WR))
+ * gets its reply, however long the handler takes, and then the
+ * connection closes. */
+static void
+half_close(void **state)
+{
+	struct resp r;
+	struct cl *c;
+
+	(void)state;
+	start(NULL);
+	for (int i = 0; i < 3; i++) {
+		c = dial();
+		cl_puts(c,
+		    i == 2 ? "POST /echo HTTP/1.1\r\nHost: t\r\n"
+			     "Content-Length: 3\r\n\r\nabc"
+			   : "GET /slow?ms=150 HTTP/1.1\r\nHost: t\r\n"
+			     "\r\n");
+		if (i == 1)
+			usleep(50000); /* the handler is waiting by then */
+		shutdown(c->fd, SHUT_WR);
+		assert_int_equal(resp_read(c, &r, false), 0);
+		assert_int_equal(r.status, 200);
+		assert_string_equal(r.body, i == 2 ? "abc" : "late");
+		/* Known to be half-closed before the reply was made. */
+		if (i < 2)
+			assert_string_equal(
+			    resp_header(&r, "Connection"), "close");
+		resp_free(&r);
+		assert_true(closed_by_server(c));
+		cl_close(c);
+	}
+	wait_quiet(0);
+	assert_true(metric_has("osh_http_client_gone_total 0"));
+	stop();
+	assert_int_equal(S.replied_alive, 2);
+	assert_int_equal(S.replied_gone, 0);
+}
+
+/* At the limit, the oldest idle keep-alive connection is closed to make
+ * room for a new one; requests whose client went away still count. */
+static void
+idle_make_room(void **state)
+{
+	struct cl *held[MAX_CONNS], *c;
+	struct resp r;
+
+	(void)state;
+	start(NULL);
+	for (int i = 0; i < MAX_CONNS; i++) {
+		held[i] = dial();
+		cl_puts(held[i], "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
+		assert_int_equal(resp_read(held[i], &r, false), 0);
+		resp_free(&r);
+		usleep(20000);
+	}
+	/* A fifth: served, and the first idle one is gone. */
+	c = dial();
+	cl_puts(c, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
+	assert_int_equal(resp_read(c, &r, false), 0);
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+	assert_true(closed_by_server(held[0]));
+	cl_close(held[0]);
+	/* The others still serve (asked on one of them: a new connection
+	 * would make room again). */
+	cl_puts(held[1], "GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n");
+	assert_int_equal(resp_read(held[1], &r, false), 0);
+	assert_non_null(
+	    strstr(r.body, "osh_http_idle_closed_total{reason=\"limit\"} 1"));
+	resp_free(&r);
+	cl_close(c);
+	for (int i = 1; i < MAX_CONNS; i++)
+		cl_close(held[i]);
+	wait_quiet(0);
+
+	/* Requests detached from their clients fill the server: none has
+	 * a connection, and still a new one is refused. */
+	for (int i = 0; i < MAX_CONNS; i++) {
+		held[i] = dial();
+		cl_puts(
+		    held[i], "GET /slow?ms=600 HTTP/1.1\r\nHost: t\r\n\r\n");
+	}
+	usleep(100000);
+	for (int i = 0; i < MAX_CONNS; i++)
+		cl_reset(held[i]);
+	usleep(100000);
+	c = dial();
+	cl_puts(c, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
+	assert_int_equal(resp_read(c, &r, false), 0);
+	assert_int_equal(r.status, 503);
+	resp_free(&r);
+	cl_close(c);
+	usleep(800000);
+	assert_true(metric_has("osh_http_detached_requests 0"));
+	stop();
+}
+
+/* One client address may hold max_connections_per_client connections
+ * (requests detached from it included); others, and trusted proxies, are
+ * not held back by it. */
+static void
+per_client_cap(void **state)
+{
+	struct cl *held[3 + 16], *c;
+	struct resp r;
+	int n;
+
+	(void)state;
+	T.per_client = 3;
+	start_with(NULL, 64);
+	for (int i = 0; i < 3; i++) {
+		held[i] = dial_from("127.0.0.2", S.port);
+		cl_puts(
+		    held[i], "GET /slow?ms=500 HTTP/1.1\r\nHost: t\r\n\r\n");
+	}
+	usleep(100000);
+	c = dial_from("127.0.0.2", S.port);
+	assert_int_equal(resp_read(c, &r, false), 0);
+	assert_int_equal(r.status, 503);
+	assert_string_equal(resp_header(&r, "Retry-After"), "1");
+	assert_non_null(strstr(r.body, "from this client"));
+	resp_free(&r);
+	assert_true(closed_by_server(c));
+	cl_close(c);
+	/* Another client, and the trusted proxy, are served. */
+	c = dial_from("127.0.0.3", S.port);
+	cl_puts(c, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
+	assert_int_equal(resp_read(c, &r, false), 0);
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+	cl_close(c);
+	{
+		struct cl *p[5];
+
+		for (int i = 0; i < 5; i++) {
+			p[i] = dial();
+			cl_puts(p[i], "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
+			assert_int_equal(resp_read(p[i], &r, false), 0);
+			assert_int_equal(r.status, 200);
+			resp_free(&r);
+		}
+		for (int i = 0; i < 5; i++)
+			cl_close(p[i]);
+	}
+	/* Once answered, the three are idle: a fourth takes the place of
+	 * the oldest. */
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(resp_read(held[i], &r, false), 0);
+		assert_string_equal(r.body, "late");
+		resp_free(&r);
+	}
+	c = dial_from("127.0.0.2", S.port);
+	cl_puts(c, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
+	assert_int_equal(resp_read(c, &r, false), 0);
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+	assert_true(closed_by_server(held[0]));
+	for (int i = 0; i < 3; i++)
+		cl_close(held[i]);
+	cl_close(c);
+	assert_true(metric_has(
+	    "osh_http_idle_closed_total{reason=\"client_limit\"} 1"));
+	wait_quiet(0);
+
+	/* Requests it hung up on still count. */
+	for (int i = 0; i < 3; i++) {
+		held[i] = dial_from("127.0.0.2", S.port);
+		cl_puts(
+		    held[i], "GET /slow?ms=600 HTTP/1.1\r\nHost: t\r\n\r\n");
+	}
+	usleep(100000);
+	for (int i = 0; i < 3; i++)
+		cl_reset(held[i]);
+	usleep(100000);
+	assert_true(metric_has("osh_http_detached_requests 3"));
+	c = dial_from("127.0.0.2", S.port);
+	assert_int_equal(resp_read(c, &r, false), 0);
+	assert_int_equal(r.status, 503);
+	resp_free(&r);
+	cl_close(c);
+	usleep(800000);
+	c = dial_from("127.0.0.2", S.port);
+	cl_puts(c, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
+	assert_int_equal(resp_read(c, &r, false), 0);
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+	cl_close(c);
+	wait_quiet(0);
+
+	/* Far over its limit, a client's connections are closed at once:
+	 * three busy, sixteen answered 503 and held open. */
+	for (n = 0; n < 3; n++) {
+		held[n] = dial_from("127.0.0.2", S.port);
+		cl_puts(
+		    held[n], "GET /slow?ms=800 HTTP/1.1\r\nHost: t\r\n\r\n");
+	}
+	usleep(100000);
+	for (; n < 3 + 16; n++) {
+		held[n] = dial_from("127.0.0.2", S.port);
+		assert_int_equal(resp_read(held[n], &r, false), 0);
+		assert_int_equal(r.status, 503);
+		resp_free(&r);
+	}
+	c = dial_from("127.0.0.2", S.port);
+	assert_true(closed_by_server(c));
+	assert_int_equal(c->len, 0);
+	cl_close(c);
+	for (int i = 0; i < n; i++)
+		cl_close(held[i]);
+	assert_true(metric_has("osh_http_connections_refused_total{reason="
+			       "\"client_limit\"} 18"));
+	assert_true(metric_has("osh_http_connections_refused_total{reason="
+			       "\"client_overload\"} 1"));
+	usleep(900000);
+	stop();
+	T.per_client = 0;
 }
 
 /* Stopping closes idle connections at once, answers the busy ones (with
@@ -1066,6 +1421,418 @@ stop_accepting(void **state)
 	osh_metrics_free(S.m);
 	event_base_free(S.base);
 	free(S.big);
+}
+
+/*
+ * Secrets left in memory. After a secret went through the server (or
+ * httpc) and all is done, the process's writable memory is searched for
+ * it: a copy that was freed without being wiped is still there (the
+ * sanitizers' quarantine keeps freed blocks as they were; plain malloc
+ * keeps most of them). The secret itself and the search's buffer live in
+ * pages of their own, left out of the search.
+ */
+
+#define SECRET_LEN 48
+#define SCAN_CHUNK (1 << 20)
+
+static char *secret_page, *scan_buf;
+
+/* A new random secret, in secret_page. */
+static const char *
+new_secret(int i)
+{
+	char *s = secret_page + i * 64;
+
+	if (secret_page == NULL) {
+		secret_page = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		scan_buf = mmap(NULL, SCAN_CHUNK, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		assert_true(
+		    secret_page != MAP_FAILED && scan_buf != MAP_FAILED);
+		s = secret_page + i * 64;
+	}
+	osh_random_token(s, SECRET_LEN + 1, SECRET_LEN / 2);
+	return s;
+}
+
+static bool
+overlaps(unsigned long lo, unsigned long hi, const void *p, size_t n)
+{
+	unsigned long a = (unsigned long)(uintptr_t)p;
+
+	return a < hi && a + n > lo;
+}
+
+/* True when some writable memory of the process other than the secret's
+ * own page holds the middle 24 characters of s (a freed block keeps its
+ * middle whatever malloc writes at its start). */
+static bool
+memory_holds(const char *s)
+{
+	const char *needle = s + (SECRET_LEN - 24) / 2;
+	FILE *maps = fopen("/proc/self/maps", "r");
+	int mem = open("/proc/self/mem", O_RDONLY);
+	char line[512];
+	bool found = false;
+
+	assert_non_null(maps);
+	assert_true(mem >= 0);
+	while (fgets(line, sizeof(line), maps) != NULL) {
+		unsigned long lo, hi;
+		char perms[8];
+
+		if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) != 3 ||
+		    perms[0] != 'r' || perms[1] != 'w' ||
+		    hi - lo > (1ul << 30) || /* sanitizer shadow memory */
+		    overlaps(lo, hi, secret_page, 4096) ||
+		    overlaps(lo, hi, scan_buf, SCAN_CHUNK))
+			continue;
+		for (unsigned long off = lo; off < hi;) {
+			size_t want =
+			    hi - off < SCAN_CHUNK ? hi - off : SCAN_CHUNK;
+			ssize_t k = pread(mem, scan_buf, want, (off_t)off);
+			const char *at;
+
+			if (k <= 0)
+				break;
+			if ((at = memmem(scan_buf, (size_t)k, needle, 24)) !=
+			    NULL) {
+				fprintf(stderr, "secret found at %#lx in %s",
+				    off + (unsigned long)(at - scan_buf), line);
+				found = true;
+			}
+			if ((size_t)k < want || off + (size_t)k >= hi)
+				break;
+			off += (size_t)k - 23;
+		}
+	}
+	close(mem);
+	fclose(maps);
+	return found;
+}
+
+/* Sends text on a new connection and reads the answer, then wipes the
+ * client's copies of both. */
+static int
+exchange_wiped(char *text, size_t len)
+{
+	struct cl *c = dial();
+	struct resp r;
+	int status;
+
+	cl_send(c, text, len);
+	osh_wipe(text, len);
+	assert_int_equal(resp_read(c, &r, false), 0);
+	status = r.status;
+	osh_wipe(r.head, sizeof(r.head));
+	osh_wipe(r.body, r.body_len);
+	resp_free(&r);
+	osh_wipe(c->buf, sizeof(c->buf));
+	cl_close(c);
+	return status;
+}
+
+/* A request whose head (a bearer token) and body (a password) are
+ * secret: answered, refused for an unknown member or a password too
+ * long, or malformed JSON; its body sent in pieces, so that it grows
+ * while it is read. */
+static void
+secrets_wiped_request(void **state)
+{
+	static const char *const tails[] = {
+	    "}",
+	    ",\"unknown\":1}",
+	    ",\"username\":\"again\"",
+	};
+	static const int want[] = {200, 400, 400};
+
+	(void)state;
+	start_with(NULL, 64);
+	for (size_t i = 0; i < OSH_ARRAY_LEN(tails); i++) {
+		const char *token = new_secret(0), *pw = new_secret(1);
+		struct osh_buf b;
+
+		/* The password first: the early part of the body is what
+		 * a realloc leaves behind. (Secrets are appended, never
+		 * printed: printf leaves pieces of what it formats on the
+		 * stack.) */
+		osh_buf_init_secret(&b, 0);
+		osh_buf_puts(&b, "{\"password\":\"");
+		osh_buf_puts(&b, pw);
+		osh_buf_puts(&b, "\",\"username\":\"");
+		while (b.len < 100000)
+			osh_buf_puts(&b, "name-name-name-name-");
+		osh_buf_puts(&b, "\"");
+		osh_buf_puts(&b, tails[i]);
+		{
+			struct osh_buf req;
+
+			osh_buf_init_secret(&req, 0);
+			osh_buf_puts(&req,
+			    "POST /json HTTP/1.1\r\nHost: t\r\n"
+			    "Authorization: Bearer ");
+			osh_buf_puts(&req, token);
+			osh_buf_puts(&req,
+			    "\r\nTransfer-Encoding: chunked\r\n"
+			    "Connection: close\r\n\r\n");
+			for (size_t off = 0; off < b.len; off += 1000) {
+				size_t n =
+				    b.len - off < 1000 ? b.len - off : 1000;
+				osh_buf_printf(&req, "%zx\r\n", n);
+				osh_buf_append(&req, b.data + off, n);
+				osh_buf_puts(&req, "\r\n");
+			}
+			osh_buf_puts(&req, "0\r\n\r\n");
+			osh_buf_release(&b);
+			assert_int_equal(
+			    exchange_wiped(req.data, req.len), want[i]);
+			osh_buf_release(&req);
+		}
+		wait_quiet(0);
+		if (memory_holds(token))
+			fail_msg("case %zu: the bearer token was left", i);
+		if (memory_holds(pw))
+			fail_msg("case %zu: the password was left", i);
+	}
+	stop();
+}
+
+/* Tokens answered (in a JSON body and a cookie) leave no copy behind
+ * once written. */
+static void
+secrets_wiped_reply(void **state)
+{
+	char req[] = "GET /token HTTP/1.1\r\nHost: t\r\n"
+		     "Connection: close\r\n\r\n";
+
+	(void)state;
+	start_with(NULL, 64);
+	S.secret = new_secret(2);
+	assert_int_equal(exchange_wiped(req, strlen(req)), 200);
+	wait_quiet(0);
+	assert_false(memory_holds(S.secret));
+	stop();
+}
+
+struct httpc_result {
+	int status;
+	bool done;
+	bool echoed;
+};
+
+static void
+on_httpc(int status, const char *body, size_t len, const char *error, void *arg)
+{
+	struct httpc_result *r = arg;
+
+	(void)error;
+	r->status = status;
+	r->echoed = len > 0 && strstr(body, "\"password\"") != NULL;
+	r->done = true;
+}
+
+/* An outgoing request with a bearer token and a password, answered with
+ * the password (as the exporter's credential lookups are): once the
+ * client is freed, nothing of either is left, in httpc or in libcurl. */
+static void
+secrets_wiped_httpc(void **state)
+{
+	const char *token = new_secret(3), *pw = new_secret(4);
+	struct event_base *base = event_base_new();
+	struct osh_httpc *hc = osh_httpc_new(base);
+	struct httpc_result r = {0};
+	struct osh_buf auth, body;
+	const char *headers[3] = {NULL, "Content-Type: application/json"};
+	char url[64];
+
+	(void)state;
+	start_with(NULL, 64);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/echo", S.port);
+	osh_buf_init_secret(&auth, 0);
+	osh_buf_puts(&auth, "Authorization: Bearer ");
+	osh_buf_puts(&auth, token);
+	osh_buf_init_secret(&body, 0);
+	osh_buf_puts(&body, "{\"password\":\"");
+	osh_buf_puts(&body, pw);
+	osh_buf_puts(&body, "\"}");
+	headers[0] = auth.data;
+	assert_int_equal(osh_httpc_request(hc, "POST", url, headers, body.data,
+			     body.len, 5000, on_httpc, &r),
+	    0);
+	osh_buf_release(&auth);
+	osh_buf_release(&body);
+	while (!r.done)
+		event_base_loop(base, EVLOOP_ONCE);
+	assert_int_equal(r.status, 200);
+	assert_true(r.echoed);
+	osh_httpc_free(hc);
+	event_base_free(base);
+	wait_quiet(0);
+	if (memory_holds(token))
+		fail_msg("the bearer token was left");
+	if (memory_holds(pw))
+		fail_msg("the password was left");
+	stop();
+}
+
+/* Clients are counted by IPv4 address (mapped ones too) and by IPv6
+ * /64; unix socket peers are not counted per client. */
+static void
+client_keys(void **state)
+{
+	static const struct {
+		const char *a, *b;
+		bool same;
+	} cases[] = {
+	    {"192.0.2.1", "192.0.2.1", true},
+	    {"192.0.2.1", "192.0.2.2", false},
+	    {"2001:db8:1:2::1", "2001:db8:1:2:ffff::9", true},
+	    {"2001:db8:1:2::1", "2001:db8:1:3::1", false},
+	    {"::ffff:192.0.2.1", "192.0.2.1", true},
+	    {"::ffff:192.0.2.1", "::ffff:192.0.2.2", false},
+	    {"::1", "::2", true},
+	    {"0.0.0.1", "::1", false},
+	};
+	struct sockaddr_un un = {.sun_family = AF_UNIX};
+	unsigned char ka[HTTP_CLIENT_KEY_LEN], kb[HTTP_CLIENT_KEY_LEN];
+
+	(void)state;
+	for (size_t i = 0; i < OSH_ARRAY_LEN(cases); i++) {
+		struct sockaddr_storage sa, sb;
+		const char *in[2] = {cases[i].a, cases[i].b};
+		struct sockaddr_storage *out[2] = {&sa, &sb};
+
+		for (int k = 0; k < 2; k++) {
+			struct sockaddr_in *v4 = (struct sockaddr_in *)out[k];
+			struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)out[k];
+
+			memset(out[k], 0, sizeof(*out[k]));
+			if (inet_pton(AF_INET, in[k], &v4->sin_addr) == 1) {
+				v4->sin_family = AF_INET;
+			} else {
+				assert_int_equal(
+				    inet_pton(AF_INET6, in[k], &v6->sin6_addr),
+				    1);
+				v6->sin6_family = AF_INET6;
+			}
+		}
+		assert_true(http_client_key((struct sockaddr *)&sa, ka));
+		assert_true(http_client_key((struct sockaddr *)&sb, kb));
+		if ((memcmp(ka, kb, sizeof(ka)) == 0) != cases[i].same)
+			fail_msg("%s and %s", cases[i].a, cases[i].b);
+	}
+	assert_false(http_client_key((struct sockaddr *)&un, ka));
+}
+
+/*
+ * The unix socket, for the gateway.
+ */
+
+static const char *
+whoami(struct cl *c, const char *real_ip)
+{
+	static char out[64];
+	char req[256];
+	struct resp r;
+
+	snprintf(req, sizeof(req),
+	    "GET /whoami HTTP/1.1\r\nHost: t\r\n%s%s%s\r\n",
+	    real_ip ? "X-Real-IP: " : "", real_ip ? real_ip : "",
+	    real_ip ? "\r\n" : "");
+	cl_puts(c, req);
+	assert_int_equal(resp_read(c, &r, false), 0);
+	assert_int_equal(r.status, 200);
+	osh_strlcpy(out, r.body, sizeof(out));
+	resp_free(&r);
+	return out;
+}
+
+/* A unix socket bound at path and left behind (as a crash leaves it), or
+ * still listening (fd returned). */
+static int
+unix_socket_at(const char *path, bool keep)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	osh_strlcpy(sa.sun_path, path, sizeof(sa.sun_path));
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(fd, 4), 0);
+	if (!keep) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void
+unix_socket(void **state)
+{
+	struct osh_http_options o = {.addr = "127.0.0.1", .max_body = 1024};
+	struct event_base *base = event_base_new();
+	char dir[] = "/tmp/osh-http-unix-XXXXXX", path[64];
+	struct cl *c, *held[4];
+	struct resp r;
+	struct stat st;
+	int fd;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/svc.sock", dir);
+	o.unix_path = path;
+	/* Anything but a dead socket at the path is left alone. */
+	fd = open(path, O_CREAT | O_WRONLY, 0600);
+	close(fd);
+	assert_null(osh_http_new(base, &o, dispatch, NULL));
+	assert_int_equal(lstat(path, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	unlink(path);
+	fd = unix_socket_at(path, true);
+	assert_null(osh_http_new(base, &o, dispatch, NULL));
+	close(fd);
+	event_base_free(base);
+	/* A socket left by a server that is gone is replaced. */
+	assert_int_equal(lstat(path, &st), 0);
+	assert_true(S_ISSOCK(st.st_mode));
+	T.unix_path = path;
+	T.per_client = 2;
+	start_with(NULL, 64);
+	assert_int_equal(lstat(path, &st), 0);
+	assert_true(S_ISSOCK(st.st_mode));
+	assert_int_equal(st.st_mode & 0777, 0660);
+
+	/* Its peers are proxies: their X-Real-IP is the client. */
+	c = dial_unix(path);
+	assert_non_null(c);
+	assert_string_equal(whoami(c, "203.0.113.9"), "203.0.113.9");
+	assert_string_equal(whoami(c, "2001:db8::7"), "2001:db8::7");
+	assert_string_equal(whoami(c, "not an address"), "unix");
+	assert_string_equal(whoami(c, NULL), "unix");
+	cl_close(c);
+	/* A TCP client that is not a trusted proxy is not believed. */
+	c = dial_from("127.0.0.2", S.port);
+	assert_string_equal(whoami(c, "203.0.113.9"), "127.0.0.2");
+	cl_close(c);
+	/* The proxy speaks for many clients: no per-client limit. */
+	for (int i = 0; i < 4; i++) {
+		held[i] = dial_unix(path);
+		assert_non_null(held[i]);
+		cl_puts(
+		    held[i], "GET /slow?ms=200 HTTP/1.1\r\nHost: t\r\n\r\n");
+	}
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(resp_read(held[i], &r, false), 0);
+		assert_int_equal(r.status, 200);
+		resp_free(&r);
+		cl_close(held[i]);
+	}
+	stop();
+	/* Gone with the server. */
+	assert_int_not_equal(lstat(path, &st), 0);
+	T.unix_path = NULL;
+	T.per_client = 0;
+	rmdir(dir);
 }
 
 /*
@@ -1168,11 +1935,20 @@ tls(void **state)
 		assert_int_equal(strtol(cmd, NULL, 10), len);
 	}
 
-	/* A handshake never started is cut by the head's deadline. */
+	/* A handshake never started is cut by the first byte's deadline. */
 	c = dial();
 	t0 = osh_now_us();
 	assert_true(closed_by_server(c));
-	assert_true(ms_since(t0) >= HEADER_MS - 50);
+	assert_true(ms_since(t0) >= FIRST_BYTE_MS - 50);
+	cl_close(c);
+	/* A TLS client that half-closes (close_notify) once its request is
+	 * in still gets its reply. */
+	c = dial_tls(cctx);
+	cl_puts(c, "GET /slow?ms=100 HTTP/1.1\r\nHost: t\r\n\r\n");
+	assert_int_equal(SSL_shutdown(c->ssl), 0);
+	assert_int_equal(resp_read(c, &r, false), 0);
+	assert_string_equal(r.body, "late");
+	resp_free(&r);
 	cl_close(c);
 	/* Plain HTTP to a TLS port: no answer in clear. */
 	c = dial();
@@ -1214,8 +1990,16 @@ main(void)
 	    cmocka_unit_test(deadlines),
 	    cmocka_unit_test(connection_cap),
 	    cmocka_unit_test(client_gone),
+	    cmocka_unit_test(half_close),
+	    cmocka_unit_test(idle_make_room),
+	    cmocka_unit_test(per_client_cap),
+	    cmocka_unit_test(client_keys),
+	    cmocka_unit_test(unix_socket),
 	    cmocka_unit_test(stop_accepting),
 	    cmocka_unit_test(tls),
+	    cmocka_unit_test(secrets_wiped_request),
+	    cmocka_unit_test(secrets_wiped_reply),
+	    cmocka_unit_test(secrets_wiped_httpc),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

@@ -6,11 +6,18 @@
  * Lifetimes and ownership.
  * - A connection is private to the server. It reads one request at a time
  *   (a pipelined request waits in its buffer until the previous reply has
- *   been written), within deadlines: the head within header_timeout_ms of
- *   its first byte (of the accept, for the first request; a TLS handshake
- *   counts), the body within body_timeout_ms of the head, the next request
- *   of a keep-alive connection within idle_timeout_ms. A reply that makes
- *   no progress for write_timeout_ms is cut.
+ *   been written), within deadlines: a new connection's first byte within
+ *   first_byte_timeout_ms of the accept (a TLS handshake included), the
+ *   head within header_timeout_ms of its first byte (of the accept, for
+ *   the first request), the body within body_timeout_ms of the head, the
+ *   next request of a keep-alive connection within idle_timeout_ms. A
+ *   reply that makes no progress for write_timeout_ms is cut.
+ * - Connections are limited in number, for the server and for each client
+ *   address (see osh_http_options); at a limit, the oldest idle keep-alive
+ *   connection (of that client, for its own limit) is closed to make room
+ *   before a new connection is refused.
+ * - A client that ends its side once its request is in (shutdown(SHUT_WR),
+ *   a half-close) still gets the reply, with Connection: close.
  * - Once a request's head is in, the server creates its osh_req; once its
  *   body is in, it hands the osh_req to the dispatcher. From then on the
  *   osh_req belongs to whoever handles it until exactly one call of
@@ -20,11 +27,14 @@
  * - The osh_req holds its own copies of everything it exposes (path, body,
  *   headers, query, parameters), so it stays valid whatever the client
  *   does. When the client goes away while its request is being handled
- *   (waiting on the database or a BMC, say), the connection is closed and
+ *   (waiting on the database or a BMC, say: the connection was reset, or
+ *   a reply stalled past the write deadline), the connection is closed and
  *   freed at once and the osh_req is only detached from it:
  *   osh_req_alive() turns false, osh_resp_header and the reply still work,
  *   and the reply, when it comes, is counted and logged with
- *   client_gone=true and sent nowhere.
+ *   client_gone=true and sent nowhere. Until then the request counts
+ *   against the connection limits of the server and of its client, so
+ *   that clients hanging up in a loop cannot pile up work.
  * - Requests the server refuses before they reach the dispatcher (malformed,
  *   body too large or not wanted, deadlines missed) are answered, counted
  *   and logged the same way, and their connection closes.
@@ -71,7 +81,9 @@ struct osh_req {
 	char *body; /* NUL terminated copy, or NULL */
 	size_t body_len;
 	char request_id[OSH_REQUEST_ID_MAX];
-	char client_addr[64]; /* the client, as told by a trusted proxy */
+	char client_addr[64]; /* the client, as told by a trusted proxy;
+				 "unix" for a unix socket peer that did not
+				 say */
 	struct osh_param params[OSH_MAX_PARAMS];
 	size_t nparams;
 	const struct osh_route *route; /* set by the router */
@@ -89,15 +101,31 @@ typedef void (*osh_dispatch_fn)(struct osh_req *req, void *arg);
 struct osh_http_options {
 	const char *addr;
 	int port; /* 0: any free port (osh_http_port tells which) */
+	/* Also listen on a unix socket at this path (NULL or "": not), for
+	 * the gateway: created 0660 (the directory holding it decides who
+	 * reaches it), a stale socket there removed first (anything else
+	 * there, a live socket or a file, fails osh_http_new), removed when
+	 * the server stops. Its peers are trusted proxies (their X-Real-IP is
+	 * believed), not limited per client, and served plain HTTP even when
+	 * 'tls' is set. */
+	const char *unix_path;
 	size_t max_body; /* hard limit on any body */
 	int idle_timeout_ms; /* keep-alive connection without a request */
-	const char *trusted_proxies; /* comma list of addresses */
+	/* Comma list of addresses whose X-Real-IP is believed; they speak
+	 * for many clients, so only the server's own limit binds them. */
+	const char *trusted_proxies;
 	struct osh_metrics *metrics;
 	void *app;
-	/* Open connections served at once. Beyond, a connection is answered
-	 * 503 with Retry-After and closed; beyond an eighth more (at least
-	 * 16), it is closed at once. */
+	/* Open connections, plus requests still running whose client went
+	 * away, served at once. Beyond, a connection is answered 503 with
+	 * Retry-After and closed; beyond an eighth more (at least 16), it is
+	 * closed at once. An idle keep-alive connection (the oldest) is
+	 * closed first to make room. */
 	int max_connections;
+	/* The same for each client address (an IPv6 client by its /64),
+	 * trusted proxies and unix socket peers aside. */
+	int max_connections_per_client;
+	int first_byte_timeout_ms; /* a new connection's first byte */
 	int header_timeout_ms; /* the whole head, from its first byte */
 	int body_timeout_ms; /* the whole body, from the end of the head */
 	int write_timeout_ms; /* a reply making no progress */
@@ -119,6 +147,8 @@ struct osh_http_options {
 
 /* Defaults for options left 0. */
 #define OSH_HTTP_MAX_CONNECTIONS 512
+#define OSH_HTTP_MAX_CONNECTIONS_PER_CLIENT 64
+#define OSH_HTTP_FIRST_BYTE_TIMEOUT_MS 3000
 #define OSH_HTTP_HEADER_TIMEOUT_MS 10000
 #define OSH_HTTP_BODY_TIMEOUT_MS 30000
 #define OSH_HTTP_IDLE_TIMEOUT_MS 75000
@@ -129,8 +159,9 @@ struct osh_http_options {
  * osh_service_main does): a client may close while its reply is written. */
 struct osh_http *osh_http_new(struct event_base *base,
     const struct osh_http_options *opt, osh_dispatch_fn dispatch, void *arg);
-/* Stops accepting new connections and closes idle ones; requests in
- * flight go on, and their connections close after the reply. */
+/* Stops accepting new connections (the unix socket is removed) and
+ * closes idle ones; requests in flight go on, and their connections close
+ * after the reply. */
 void osh_http_stop_accepting(struct osh_http *h);
 /* Requests received and not replied yet. */
 unsigned osh_http_in_flight(const struct osh_http *h);
@@ -159,11 +190,20 @@ void osh_req_query_each(struct osh_req *req,
  * or a value with control characters is dropped (and logged). */
 void osh_resp_header(struct osh_req *req, const char *name, const char *value);
 
-/* Replies and frees req. 'body' is copied. */
+/* Replies and frees req. 'body' is copied; the copy is wiped once
+ * written (or dropped), as is everything the server sends. Wiping 'body'
+ * itself is the caller's business. */
 void osh_reply(struct osh_req *req, int status, const char *content_type,
     const void *body, size_t len);
-/* Replies with a JSON body and puts 'obj' (may be NULL for no body). */
+/* Replies with a JSON body and puts 'obj' (may be NULL for no body).
+ * Whatever is sent is wiped from memory once written: the text json-c
+ * made of obj, the copy queued on the connection. */
 void osh_reply_json(struct osh_req *req, int status, struct json_object *obj);
+/* osh_reply_json for an answer holding secrets (tokens, credentials):
+ * every string in obj is wiped too before it is put, so obj must not be
+ * shared. */
+void osh_reply_json_secret(
+    struct osh_req *req, int status, struct json_object *obj);
 /* Replies with the error body described by err. */
 void osh_reply_err(struct osh_req *req, const struct osh_err *err);
 /* Shorthand: fills an osh_err and replies with it. */
@@ -173,7 +213,12 @@ void osh_reply_error(struct osh_req *req, int status, const char *code,
 
 struct osh_field;
 /* The body as a JSON object checked against the n fields (an empty body
- * is {}). When it is bad, replies 400 naming the field and returns NULL. */
+ * is {}). When it is bad, replies 400 naming the field and returns NULL,
+ * leaving nothing of the body unwiped (not even a password next to an
+ * unknown member). The object returned is the caller's: put it with
+ * osh_json_put_wiped(obj, f, n), which wipes the fields marked
+ * OSH_FIELD_SECRET. (req->body, the raw text, is wiped when req is
+ * freed.) */
 struct json_object *osh_req_json(
     struct osh_req *req, const struct osh_field *f, size_t n);
 /* The path parameter 'name' as a positive id. When it is not one, replies

@@ -26,7 +26,9 @@ enum osh_http_framing {
 };
 
 /* A parsed request head. Every string points into storage the head owns
- * and stays valid until osh_http_head_free. */
+ * and stays valid until osh_http_head_free, which wipes it (credentials:
+ * Authorization, Cookie); growing it while parsing leaves no copy
+ * behind either. */
 struct osh_http_head {
 	enum osh_method method;
 	int version; /* 10 or 11 */
@@ -123,7 +125,8 @@ struct osh_http_kv {
 struct osh_http_query {
 	struct osh_http_kv *kv;
 	size_t n;
-	char *text; /* storage of the strings */
+	char *text; /* storage of the strings, wiped when released */
+	size_t size; /* of text */
 };
 
 /* Splits the query q[0..len) on '&' into key=value pairs ("key" alone has

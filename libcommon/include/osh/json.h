@@ -15,7 +15,8 @@
 /* Parses exactly one JSON value from buf[0..len) with at most max_depth
  * levels of nesting. Trailing non-space bytes, invalid UTF-8 and NUL bytes
  * are errors (400 invalid_json). Returns a new object the caller puts, or
- * NULL with err set. */
+ * NULL with err set. Nothing parsed is left unwiped in freed memory: not
+ * json-c's scratch buffer, nor what was built of a body that failed. */
 struct json_object *osh_json_parse(
     const char *buf, size_t len, int max_depth, struct osh_err *err);
 
@@ -28,9 +29,23 @@ enum osh_field_type {
 	OSH_FIELD_ARRAY,
 };
 
+/* Or'ed into any type above (OSH_FIELD_STRING | OSH_FIELD_SECRET): the
+ * member is a secret, or an object or array holding secrets (a password,
+ * a token, BMC credentials). osh_req_json wipes it on every path where it
+ * frees the body itself, and osh_json_put_wiped wipes it when the handler
+ * is done: each string it holds is overwritten in place, since json-c
+ * frees strings unwiped. Read a field's type with osh_field_type(), not
+ * f->type. (Not an enumerator, so that switches over the types need no
+ * case for it.) */
+enum {
+	OSH_FIELD_SECRET = 0x100
+};
+_Static_assert(sizeof(enum osh_field_type) >= 2,
+    "enum osh_field_type must hold OSH_FIELD_SECRET");
+
 struct osh_field {
 	const char *name;
-	enum osh_field_type type;
+	enum osh_field_type type; /* may carry OSH_FIELD_SECRET */
 	bool required;
 	bool nullable;
 	int64_t min, max; /* INT: value range; STRING: length in characters;
@@ -38,10 +53,26 @@ struct osh_field {
 	const char *const *values; /* ENUM: NULL-terminated list */
 };
 
+/* f's type without OSH_FIELD_SECRET. */
+static inline enum osh_field_type
+osh_field_type(const struct osh_field *f)
+{
+	return (enum osh_field_type)(
+	    (unsigned)f->type & ~(unsigned)OSH_FIELD_SECRET);
+}
+
+static inline bool
+osh_field_secret(const struct osh_field *f)
+{
+	return ((unsigned)f->type & (unsigned)OSH_FIELD_SECRET) != 0;
+}
+
 /* Checks that 'obj' is an object whose members are all described in
  * fields[0..n), of the right types and within bounds, with every required
  * field present. Strings must be valid UTF-8 without NUL. On failure sets
- * err (400 validation_failed, field named) and returns -1. */
+ * err (400 validation_failed, field named) and returns -1; obj is left
+ * as it was (the caller puts it: osh_json_wipe_all first, since a
+ * refused body may hold a password next to what was wrong). */
 int osh_json_check(struct json_object *obj, const struct osh_field *fields,
     size_t n, struct osh_err *err);
 
@@ -59,6 +90,19 @@ bool osh_json_has(struct json_object *obj, const char *key);
  * parsed by osh_json_parse leave no other copy behind in json-c: the
  * parser's buffer is wiped when it is freed. */
 void osh_json_wipe_secret(struct json_object *obj, const char *key);
+
+/* Overwrites in place every string obj holds, at any depth (member names
+ * aside), so that putting it leaves no secret in freed memory. obj must
+ * not be shared with anything that still reads it. NULL is fine. */
+void osh_json_wipe_all(struct json_object *obj);
+/* Wipes (as osh_json_wipe_all) the members of obj that fields[0..n) mark
+ * OSH_FIELD_SECRET, whatever JSON type they turned out to be. */
+void osh_json_wipe_fields(
+    struct json_object *obj, const struct osh_field *fields, size_t n);
+/* osh_json_wipe_fields, then json_object_put: how a handler lets go of a
+ * body it had from osh_req_json with the same table. NULL is fine. */
+void osh_json_put_wiped(
+    struct json_object *obj, const struct osh_field *fields, size_t n);
 
 /* Serializes compactly into a new string the caller frees. */
 char *osh_json_dump(struct json_object *obj);

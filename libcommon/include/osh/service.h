@@ -20,6 +20,7 @@ struct event_base;
 struct osh_common_config {
 	const char *listen_addr;
 	int64_t port;
+	const char *listen_unix;
 	const char *db_conninfo;
 	const char *db_password_file;
 	int64_t db_pool_size;
@@ -38,6 +39,8 @@ struct osh_common_config {
 	int64_t workers;
 	int64_t shutdown_timeout_ms;
 	int64_t http_max_connections;
+	int64_t http_max_connections_per_client;
+	int64_t http_first_byte_timeout_ms;
 	int64_t http_header_timeout_ms;
 	int64_t http_body_timeout_ms;
 	int64_t http_idle_timeout_ms;

@@ -41,10 +41,22 @@ struct osh_buf {
 	size_t cap;
 	size_t max;
 	bool overflow; /* an append was refused because of max */
+	bool secret; /* set by osh_buf_init_secret */
 };
 
 void osh_buf_init(struct osh_buf *b, size_t max);
+/* osh_buf_init for a buffer that may hold secrets (a request body, an
+ * answer with a password): growing it leaves no copy behind (a new block
+ * is allocated, the data copied, the old block wiped and freed, where
+ * realloc would free an unwiped copy), and osh_buf_release wipes it. What
+ * osh_buf_steal hands over is the new owner's to wipe. */
+void osh_buf_init_secret(struct osh_buf *b, size_t max);
+/* Frees the data (wiped first when the buffer is secret) and empties the
+ * buffer; init it again before reusing it. */
 void osh_buf_release(struct osh_buf *b);
+/* Makes room for n more bytes at once (one allocation for a size known
+ * up front). -1 past max or out of memory. */
+int osh_buf_reserve(struct osh_buf *b, size_t n);
 int osh_buf_append(struct osh_buf *b, const void *p, size_t n);
 int osh_buf_puts(struct osh_buf *b, const char *s);
 int osh_buf_printf(struct osh_buf *b, const char *fmt, ...)
