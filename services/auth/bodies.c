@@ -12,12 +12,15 @@ const char *const auth_role_values[] = {"admin", "operator", "viewer", NULL};
 
 static const struct osh_field login_fields[] = {
     {"username", OSH_FIELD_STRING, true, false, 1, 256, NULL},
-    {"password", OSH_FIELD_STRING, true, false, 1, 1024, NULL},
+    {"password", OSH_FIELD_STRING | OSH_FIELD_SECRET, true, false, 1, 1024,
+	NULL},
 };
 
 static const struct osh_field password_fields[] = {
-    {"current_password", OSH_FIELD_STRING, true, false, 1, 1024, NULL},
-    {"new_password", OSH_FIELD_STRING, true, false, 1, 1024, NULL},
+    {"current_password", OSH_FIELD_STRING | OSH_FIELD_SECRET, true, false, 1,
+	1024, NULL},
+    {"new_password", OSH_FIELD_STRING | OSH_FIELD_SECRET, true, false, 1, 1024,
+	NULL},
 };
 
 static const struct osh_field profile_fields[] = {
@@ -27,7 +30,8 @@ static const struct osh_field profile_fields[] = {
 
 static const struct osh_field user_create_fields[] = {
     {"username", OSH_FIELD_STRING, true, false, 1, AUTH_USERNAME_MAX, NULL},
-    {"password", OSH_FIELD_STRING, true, false, 1, 1024, NULL},
+    {"password", OSH_FIELD_STRING | OSH_FIELD_SECRET, true, false, 1, 1024,
+	NULL},
     {"role", OSH_FIELD_ENUM, true, false, 0, 0, auth_role_values},
     {"display_name", OSH_FIELD_STRING, false, false, 0, 128, NULL},
     {"email", OSH_FIELD_STRING, false, false, 0, 254, NULL},
@@ -35,7 +39,8 @@ static const struct osh_field user_create_fields[] = {
 };
 
 static const struct osh_field user_patch_fields[] = {
-    {"password", OSH_FIELD_STRING, false, false, 1, 1024, NULL},
+    {"password", OSH_FIELD_STRING | OSH_FIELD_SECRET, false, false, 1, 1024,
+	NULL},
     {"role", OSH_FIELD_ENUM, false, false, 0, 0, auth_role_values},
     {"display_name", OSH_FIELD_STRING, false, false, 0, 128, NULL},
     {"email", OSH_FIELD_STRING, false, false, 0, 254, NULL},
@@ -43,16 +48,18 @@ static const struct osh_field user_patch_fields[] = {
 };
 
 static const struct osh_field refresh_fields[] = {
-    {"refresh_token", OSH_FIELD_STRING, true, false, 1, 256, NULL},
+    {"refresh_token", OSH_FIELD_STRING | OSH_FIELD_SECRET, true, false, 1, 256,
+	NULL},
 };
 
 static const struct osh_field logout_fields[] = {
-    {"refresh_token", OSH_FIELD_STRING, false, false, 0, 256, NULL},
+    {"refresh_token", OSH_FIELD_STRING | OSH_FIELD_SECRET, false, false, 0, 256,
+	NULL},
 };
 
 static const struct osh_field service_token_fields[] = {
     {"service", OSH_FIELD_STRING, true, false, 1, 32, NULL},
-    {"secret", OSH_FIELD_STRING, true, false, 1, 512, NULL},
+    {"secret", OSH_FIELD_STRING | OSH_FIELD_SECRET, true, false, 1, 512, NULL},
 };
 
 #define BODY(kind, name, t) [kind] = {name, t, OSH_ARRAY_LEN(t)}

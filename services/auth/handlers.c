@@ -106,16 +106,13 @@ handlers_body(struct osh_req *req, enum auth_body kind)
 	return o;
 }
 
-/* Puts a request body, wiping first whatever secret it may hold: json-c
- * frees its strings as they are. */
+/* Puts a request body wiped whole: json-c frees its strings as they
+ * are, and every body here is let go of at once (the tables in bodies.c
+ * mark the secrets for osh_req_json's own paths). */
 void
 handlers_body_put(struct json_object *o)
 {
-	static const char *const secret[] = {"password", "current_password",
-	    "new_password", "refresh_token", "secret"};
-
-	for (size_t i = 0; i < OSH_ARRAY_LEN(secret); i++)
-		osh_json_wipe_secret(o, secret[i]);
+	osh_json_wipe_all(o);
 	json_object_put(o);
 }
 

@@ -80,8 +80,7 @@ void handlers_on_page_json(enum store_status st, const char *json, void *arg);
  * handlers_body_put; or replies 400 and returns NULL (req is gone). */
 struct json_object *handlers_body(struct osh_req *req, enum auth_body kind);
 
-/* Puts a request body (may be NULL), wiping first the secrets it may
- * hold (passwords, refresh token, service secret): json-c frees its
+/* Puts a request body (may be NULL) wiped whole: json-c frees its
  * strings as they are. */
 void handlers_body_put(struct json_object *o);
 

@@ -147,7 +147,7 @@ reply_tokens(struct session *s)
 		e.target = target;
 		osh_audit_emit(osh_service_of(req)->audit, &e);
 	}
-	osh_reply_json(req, s->status, o);
+	osh_reply_json_secret(req, s->status, o);
 	session_free(s);
 }
 
@@ -389,5 +389,5 @@ h_service_token(struct osh_req *req)
 		handlers_reply_result(req, AUTH_UNAVAILABLE, NULL);
 		return;
 	}
-	osh_reply_json(req, 200, out);
+	osh_reply_json_secret(req, 200, out);
 }

@@ -11,6 +11,7 @@
 
 #include <osh/crypto.h>
 #include <osh/httpc.h>
+#include <osh/json.h>
 #include <osh/log.h>
 #include <osh/redis.h>
 #include <osh/util.h>
@@ -237,10 +238,7 @@ on_lookup(
 	if (status == 200 && (o = json_tokener_parse(body)) != NULL) {
 		e->found = entry_fill(e, o);
 		/* The document held a password: wipe json-c's copy too. */
-		const char *pw = json_object_get_string(
-		    json_object_object_get(o, "password"));
-		if (pw != NULL)
-			osh_wipe((void *)(uintptr_t)pw, strlen(pw));
+		osh_json_wipe_all(o);
 		json_object_put(o);
 	}
 	if (e->found && !same_address(l->target, &e->t)) {
@@ -324,6 +322,7 @@ on_token(int status, const char *body, size_t len, const char *error, void *arg)
 		    json_object_get_int(
 			json_object_object_get(o, "expires_in")) -
 		    60;
+		osh_json_wipe_all(o); /* the token */
 		json_object_put(o);
 	}
 	while ((l = TAILQ_FIRST(&c->token_waiters)) != NULL) {
@@ -359,6 +358,7 @@ fetch_token(struct creds *c)
 		HTTP_TIMEOUT_MS, on_token, c) != 0)
 		on_token(0, NULL, 0, "cannot reach auth", c);
 	osh_wipe((void *)(uintptr_t)text, strlen(text));
+	osh_json_wipe_all(body); /* the service secret */
 	json_object_put(body);
 }
 
