@@ -5,10 +5,15 @@ CC	?= cc
 SAN	?= 0
 CI	?=
 BUILD	:= build$(if $(filter 1,$(SAN)),/san)
-# Quiet build lines (" CC file"); V=1 prints the whole commands.
+# Quiet build lines (" CC file"); V=1 prints the whole commands, QUIET=1
+# (make up) none at all: errors and warnings still show.
 V	?= 0
+QUIET	?= 0
 ifeq ($(V),1)
 Q	:=
+msg	= @:
+else ifeq ($(QUIET),1)
+Q	:= @
 msg	= @:
 else
 Q	:= @
@@ -66,11 +71,21 @@ FUZZ_CFLAGS = -g -O1 $(FUZZ_SAN) $(WARN) -D_GNU_SOURCE -Ilibcommon/include \
 	      $(PKG_CFLAGS) -MMD -MP
 FUZZ_LIB := $(FUZZ_DIR)/libcommon.a
 
-.PHONY: all deps up down check test-unit test-integration bench format \
+.PHONY: all bins deps up down check test-unit test-integration bench format \
 	check-format lint clean fuzz fuzz-build fuzz-check fuzz-report
 all: $(BINS) $(TEST_BINS)
+bins: $(BINS)
 
-$(BUILD)/obj/%.o: %.c
+# The compiler flags are a prerequisite of every object, so that a change
+# of them (CI=true adds -Werror) rebuilds what they built.
+FLAGS_FILE := $(BUILD)/cflags
+$(FLAGS_FILE): FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(ALL_CFLAGS)' | cmp -s - $@ 2>/dev/null || \
+	    echo '$(ALL_CFLAGS)' >$@
+FORCE:
+
+$(BUILD)/obj/%.o: %.c $(FLAGS_FILE)
 	@mkdir -p $(dir $@)
 	$(msg) CC $<
 	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
@@ -161,7 +176,8 @@ deps:
 	@sh deploy/local/install-deps.sh
 
 up: deps
-	@$(MAKE) --no-print-directory all
+	@echo "building OpenServerHub (make V=1 bins shows the commands)"
+	@$(MAKE) --no-print-directory -s QUIET=1 bins
 	@bash deploy/local/stack.sh up
 
 down:

@@ -514,34 +514,49 @@ cmd_up() {
 	fi
 }
 
-stop_pid() {
-	local pidf=$1 name=$2
-	pid_alive "$pidf" || { rm -f "$pidf"; return 0; }
-	local pid
-	pid=$(cat "$pidf")
-	kill -TERM "$pid" 2>/dev/null || true
+# Stops the processes of the given pid files together: TERM to all, then
+# up to 10 s for all of them, then KILL to those left.
+stop_pids() {
+	local f pids=() names=()
+	for f in "$@"; do
+		if pid_alive "$f"; then
+			pids+=("$(cat "$f")")
+			names+=("$(basename "$f" .pid)")
+			kill -TERM "${pids[-1]}" 2>/dev/null || true
+		fi
+		rm -f "$f"
+	done
+	[ ${#pids[@]} -gt 0 ] || return 0
 	for _ in $(seq 100); do
-		kill -0 "$pid" 2>/dev/null || break
+		local alive=0 p
+		for p in "${pids[@]}"; do
+			kill -0 "$p" 2>/dev/null && alive=1
+		done
+		[ $alive -eq 1 ] || return 0
 		sleep 0.1
 	done
-	if kill -0 "$pid" 2>/dev/null; then
-		log "$name did not stop, killing it"
-		kill -KILL "$pid" 2>/dev/null || true
-	fi
-	rm -f "$pidf"
+	local i
+	for i in "${!pids[@]}"; do
+		if kill -0 "${pids[$i]}" 2>/dev/null; then
+			log "${names[$i]} did not stop, killing it"
+			kill -KILL "${pids[$i]}" 2>/dev/null || true
+		fi
+	done
 }
 
 cmd_down() {
 	[ -d "$RUN" ] || return 0
-	stop_pid "$RUN/nginx/nginx.pid" nginx
+	stop_pids "$RUN/nginx/nginx.pid"
+	local f pidfiles=()
 	for f in "$RUN"/pids/*.pid; do
-		[ -e "$f" ] || continue
-		stop_pid "$f" "$(basename "$f" .pid)"
+		[ -e "$f" ] && pidfiles+=("$f")
 	done
-	stop_pid "$RUN/redis/redis.pid" redis
+	stop_pids "${pidfiles[@]}"
+	# What the services used goes down together once they are gone.
+	stop_pids "$RUN/redis/redis.pid" &
 	if [ -f "$RUN/sim/fleet.json" ]; then
 		python3 "$top/deploy/sim/osh-sim" down "$RUN/sim" || true
-	fi
+	fi &
 	if [ -e "$RUN/pg" ] && [ -n "$PGBIN" ]; then
 		local data
 		data=$(readlink -f "$RUN/pg")/data
@@ -550,6 +565,7 @@ cmd_down() {
 			    >/dev/null 2>&1 || true
 		fi
 	fi
+	wait
 	echo "OpenServerHub stopped"
 }
 

@@ -236,10 +236,13 @@ osh_audit_fields(struct json_object *body)
 	struct json_object *d = json_object_new_object();
 	struct json_object *a = json_object_new_array();
 
-	json_object_object_foreach(body, k, v)
-	{
-		(void)v;
-		json_object_array_add(a, json_object_new_string(k));
+	/* A refused body may be anything JSON: only an object has names. */
+	if (json_object_is_type(body, json_type_object)) {
+		json_object_object_foreach(body, k, v)
+		{
+			(void)v;
+			json_object_array_add(a, json_object_new_string(k));
+		}
 	}
 	json_object_object_add(d, "fields", a);
 	return d;

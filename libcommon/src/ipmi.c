@@ -1,20 +1,16 @@
 /* ipmi.c - the IPMI engine on the event loop: sessions per BMC, one
  * request in flight per BMC with the others queued, deadlines, idle
  * expiry, and the hand-off to worker threads (see ipmi_link.c). */
-#include <arpa/inet.h>
 #include <event2/event.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/queue.h>
 
-#include "ipmi_link.h"
-#include "osh/crypto.h"
+#include "ipmi_engine.h"
 #include "osh/ipmi.h"
 #include "osh/log.h"
-#include "osh/metrics.h"
 #include "osh/rmcp.h"
 #include "osh/util.h"
 #include "osh/work.h"
@@ -34,27 +30,18 @@
 #define KEEPALIVE_MS 15000
 #define ANSWER_MS 10000
 
-struct job;
-TAILQ_HEAD(job_list, job);
-
-struct session {
-	TAILQ_ENTRY(session) next;
-	struct osh_ipmi *m;
-	unsigned char key[32];
-	struct osh_ipmi_target target;
-	struct bmc_link link; /* touched by one worker at a time */
-	bool busy; /* a job (or the close) is on a worker */
-	bool closing;
-	bool forget; /* close as soon as it is idle */
-	bool healthy; /* the last request got through */
-	bool stuck; /* set aside: freed when its worker comes back */
-	struct job *job; /* the one probing or on a worker, if any */
-	uint64_t last_alive_us; /* last request or keepalive */
-	struct job_list queue;
-	size_t nqueued;
-	uint64_t last_used_us;
+/* An answer on its way to the caller. Callbacks never run inside the
+ * engine's own frames but from m->deliver on the next turn of the loop,
+ * so a callback may submit, forget sessions or close them at will (one
+ * that forgot the session it was answered on once freed it under the
+ * frame still using it). Allocated with the job, so answering cannot
+ * fail for want of memory. */
+struct delivery {
+	TAILQ_ENTRY(delivery) next;
+	osh_ipmi_cb cb;
+	void *arg;
+	struct osh_ipmi_result res; /* owned: released after the callback */
 };
-TAILQ_HEAD(session_list, session);
 
 struct job {
 	TAILQ_ENTRY(job) next;
@@ -68,29 +55,9 @@ struct job {
 	uint64_t work_deadline_us; /* the worker stops then, to answer */
 	struct event *timer;
 	struct osh_rmcp_probe *probe; /* asking whether the BMC is there */
+	struct delivery *delivery; /* for the answer; NULL for keepalives */
 	bool replied, running, queued, stuck;
 	bool keepalive; /* ours, not a caller's */
-};
-
-struct osh_ipmi {
-	struct event_base *base;
-	struct osh_work_pool *pool;
-	struct osh_ipmi_options opt;
-	struct session_list sessions;
-	size_t nsessions;
-	size_t held; /* sessions allocated: listed or set aside */
-	struct event *sweep;
-	bool closing; /* osh_ipmi_free has begun: no more requests */
-	int stuck; /* worker threads held by stuck sessions */
-	struct {
-		unsigned long session_setups, requests, sdr_hits, sdr_reloads;
-		unsigned long bad_records, stuck_sessions, keepalives;
-		unsigned long sel_records;
-		unsigned long errors_by_kind[OSH_IPMI_INTERNAL + 1];
-	} stats;
-	struct osh_metric *mx_open, *mx_setups, *mx_requests, *mx_errors;
-	struct osh_metric *mx_sdr, *mx_bad, *mx_stuck, *mx_stuck_now;
-	struct osh_metric *mx_keepalives, *mx_sel;
 };
 
 static void start(struct session *s);
@@ -101,150 +68,6 @@ static void run_job(struct job *j);
 static int probe_first(struct session *s, struct job *j);
 static void work_job(void *arg);
 static void done_job(void *arg);
-
-const char *
-osh_ipmi_err_code(enum osh_ipmi_err e)
-{
-	switch (e) {
-	case OSH_IPMI_OK: return "ok";
-	case OSH_IPMI_UNREACHABLE: return "bmc_unreachable";
-	case OSH_IPMI_TIMEOUT: return "bmc_timeout";
-	case OSH_IPMI_AUTH_FAILED: return "bmc_auth_failed";
-	case OSH_IPMI_PRIVILEGE: return "bmc_insufficient_privilege";
-	case OSH_IPMI_UNSUPPORTED: return "bmc_unsupported";
-	case OSH_IPMI_BAD_RESPONSE: return "bmc_bad_response";
-	case OSH_IPMI_BUSY: return "bmc_busy";
-	case OSH_IPMI_INTERNAL: return "bmc_error";
-	}
-	return "bmc_error";
-}
-
-int
-osh_ipmi_err_status(enum osh_ipmi_err e)
-{
-	switch (e) {
-	case OSH_IPMI_OK: return 200;
-	case OSH_IPMI_UNREACHABLE:
-	case OSH_IPMI_TIMEOUT: return 504;
-	case OSH_IPMI_UNSUPPORTED: return 501;
-	case OSH_IPMI_BUSY: return 503;
-	default: return 502;
-	}
-}
-
-static const struct {
-	const char *name;
-	unsigned flag;
-} wa_names[] = {
-    {"authcap", OSH_IPMI_WA_AUTHCAP},
-    {"idzero", OSH_IPMI_WA_IDZERO},
-    {"unexpectedauth", OSH_IPMI_WA_UNEXPECTEDAUTH},
-    {"forcepermsg", OSH_IPMI_WA_FORCEPERMSG},
-    {"endianseq", OSH_IPMI_WA_ENDIANSEQ},
-    {"noauthcodecheck", OSH_IPMI_WA_NOAUTHCODECHECK},
-    {"nochecksumcheck", OSH_IPMI_WA_NOCHECKSUMCHECK},
-    {"intel20", OSH_IPMI_WA_INTEL20},
-    {"supermicro20", OSH_IPMI_WA_SUPERMICRO20},
-    {"sun20", OSH_IPMI_WA_SUN20},
-    {"opensesspriv", OSH_IPMI_WA_OPENSESSPRIV},
-    {"integritycheckvalue", OSH_IPMI_WA_INTEGRITYCHECKVALUE},
-};
-
-bool
-osh_ipmi_workarounds_parse(
-    const char *s, unsigned *out, char *bad, size_t badlen)
-{
-	char buf[256], *tok, *save = NULL;
-
-	*out = 0;
-	if (!osh_strlcpy(buf, s, sizeof(buf))) {
-		osh_strlcpy(bad, "(too long)", badlen);
-		return false;
-	}
-	for (tok = strtok_r(buf, ", ", &save); tok != NULL;
-	     tok = strtok_r(NULL, ", ", &save)) {
-		size_t i;
-		for (i = 0; i < OSH_ARRAY_LEN(wa_names); i++) {
-			if (strcasecmp(tok, wa_names[i].name) == 0) {
-				*out |= wa_names[i].flag;
-				break;
-			}
-		}
-		if (i == OSH_ARRAY_LEN(wa_names)) {
-			osh_strlcpy(bad, tok, badlen);
-			return false;
-		}
-	}
-	return true;
-}
-
-void
-osh_ipmi_workarounds_format(unsigned flags, char *out, size_t len)
-{
-	out[0] = '\0';
-	for (size_t i = 0; i < OSH_ARRAY_LEN(wa_names); i++) {
-		if (!(flags & wa_names[i].flag))
-			continue;
-		if (out[0] != '\0')
-			strncat(out, ",", len - strlen(out) - 1);
-		strncat(out, wa_names[i].name, len - strlen(out) - 1);
-	}
-}
-
-void
-osh_ipmi_target_wipe(struct osh_ipmi_target *t)
-{
-	sodium_memzero(t->password, sizeof(t->password));
-}
-
-bool
-osh_ipmi_parse_address(
-    const char *s, char *host, size_t hostlen, uint16_t *port)
-{
-	unsigned char v6[16];
-	const char *colon, *end;
-	int64_t p = 623;
-	size_t n;
-
-	*port = 623;
-	if (s == NULL || *s == '\0')
-		return false;
-	if (s[0] == '[') {
-		/* "[v6addr]" or "[v6addr]:port": an IPv6 address only. */
-		if ((end = strchr(s, ']')) == NULL)
-			return false;
-		n = (size_t)(end - s - 1);
-		if (end[1] == ':') {
-			if (!osh_parse_int(end + 2, 1, 65535, &p))
-				return false;
-		} else if (end[1] != '\0') {
-			return false;
-		}
-		if (n == 0 || n >= hostlen)
-			return false;
-		memcpy(host, s + 1, n);
-		host[n] = '\0';
-		*port = (uint16_t)p;
-		return inet_pton(AF_INET6, host, v6) == 1;
-	}
-	colon = strchr(s, ':');
-	if (colon != NULL && strchr(colon + 1, ':') != NULL) {
-		/* A bare IPv6 address, no port. */
-		return inet_pton(AF_INET6, s, v6) == 1 &&
-		    osh_strlcpy(host, s, hostlen);
-	}
-	n = colon ? (size_t)(colon - s) : strlen(s);
-	if (n == 0 || n >= hostlen)
-		return false;
-	if (colon != NULL && !osh_parse_int(colon + 1, 1, 65535, &p))
-		return false;
-	memcpy(host, s, n);
-	host[n] = '\0';
-	if (!osh_host_valid(host))
-		return false;
-	*port = (uint16_t)p;
-	return true;
-}
 
 /* Sessions are keyed by everything that makes them different, the
  * password included (hashed), so new credentials get a new session. */
@@ -273,14 +96,43 @@ job_free(struct job *j)
 	ipmi_result_release(&j->res);
 	if (j->timer != NULL)
 		event_free(j->timer);
+	free(j->delivery);
 	free(j);
 }
 
-/* Runs the caller's callback, once. */
+/* Takes a queued job off its session's queue. */
+static void
+dequeue(struct session *s, struct job *j)
+{
+	TAILQ_REMOVE(&s->queue, j, next);
+	s->nqueued--;
+	j->queued = false;
+}
+
+/* Gives the answers waiting, oldest first; callbacks may add more. */
+static void
+on_deliver(evutil_socket_t fd, short what, void *arg)
+{
+	struct osh_ipmi *m = arg;
+	struct delivery *d;
+
+	(void)fd;
+	(void)what;
+	while ((d = TAILQ_FIRST(&m->deliveries)) != NULL) {
+		TAILQ_REMOVE(&m->deliveries, d, next);
+		d->cb(&d->res, d->arg);
+		ipmi_result_release(&d->res);
+		free(d);
+	}
+}
+
+/* Answers the caller, once: r is copied (j->res is taken over, its
+ * arrays included) and handed over on the next turn of the loop. */
 static void
 reply(struct job *j, const struct osh_ipmi_result *r)
 {
 	struct osh_ipmi *m = j->m;
+	struct delivery *d = j->delivery;
 
 	if (j->replied)
 		return;
@@ -292,7 +144,14 @@ reply(struct job *j, const struct osh_ipmi_result *r)
 	m->stats.requests++;
 	if (r->err != OSH_IPMI_OK)
 		m->stats.errors_by_kind[r->err]++;
-	j->cb(r, j->arg);
+	j->delivery = NULL;
+	d->cb = j->cb;
+	d->arg = j->arg;
+	d->res = *r;
+	if (r == &j->res)
+		memset(&j->res, 0, sizeof(j->res));
+	TAILQ_INSERT_TAIL(&m->deliveries, d, next);
+	event_active(m->deliver, EV_TIMEOUT, 0);
 }
 
 /* Answers with an error in a result of its own: j->res may still be a
@@ -348,9 +207,7 @@ on_stuck(evutil_socket_t fd, short what, void *arg)
 		return;
 	if ((ns = session_get(m, &s->target)) == NULL) {
 		while ((q = TAILQ_FIRST(&s->queue)) != NULL) {
-			TAILQ_REMOVE(&s->queue, q, next);
-			s->nqueued--;
-			q->queued = false;
+			dequeue(s, q);
 			fail_job(q, OSH_IPMI_BUSY, "too many BMC sessions");
 			job_free(q);
 		}
@@ -391,9 +248,7 @@ on_deadline(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	if (j->queued) {
-		TAILQ_REMOVE(&s->queue, j, next);
-		s->nqueued--;
-		j->queued = false;
+		dequeue(s, j);
 		fail_job(j, OSH_IPMI_TIMEOUT,
 		    "the BMC is still busy with an earlier request");
 		job_free(j);
@@ -466,7 +321,11 @@ done_job(void *arg)
 	reply(j, &j->res);
 	if (j->stuck) {
 		m->stuck--;
-		osh_work_pool_set_extra(m->pool, m->stuck);
+		/* Not while osh_ipmi_free tears the pool down (its drain runs
+		 * this after the threads were joined): a thread started then
+		 * would outlive the pool. */
+		if (!m->closing)
+			osh_work_pool_set_extra(m->pool, m->stuck);
 	}
 	job_free(j);
 	if (s->stuck) {
@@ -592,9 +451,7 @@ start(struct session *s)
 		return;
 	}
 	while ((j = TAILQ_FIRST(&s->queue)) != NULL) {
-		TAILQ_REMOVE(&s->queue, j, next);
-		s->nqueued--;
-		j->queued = false;
+		dequeue(s, j);
 		if (osh_now_us() >= j->deadline_us) {
 			fail_job(
 			    j, OSH_IPMI_TIMEOUT, "deadline passed in queue");
@@ -716,8 +573,10 @@ osh_ipmi_submit(struct osh_ipmi *m, const struct osh_ipmi_target *t,
 	j->rq = *rq;
 	j->cb = cb;
 	j->arg = arg;
-	if ((s = session_get(m, t)) == NULL ||
+	if ((j->delivery = calloc(1, sizeof(*j->delivery))) == NULL ||
+	    (s = session_get(m, t)) == NULL ||
 	    enqueue(s, j, deadline_ms) != 0) {
+		free(j->delivery);
 		free(j);
 		return -1;
 	}
@@ -802,9 +661,11 @@ osh_ipmi_new(struct event_base *base, const struct osh_ipmi_options *opt)
 	if (m->opt.max_sessions == 0)
 		m->opt.max_sessions = 4096;
 	TAILQ_INIT(&m->sessions);
+	TAILQ_INIT(&m->deliveries);
 	m->pool = osh_work_pool_new(base, m->opt.threads, 100000);
 	m->sweep = event_new(base, -1, EV_PERSIST, on_sweep, m);
-	if (m->pool == NULL || m->sweep == NULL) {
+	m->deliver = event_new(base, -1, 0, on_deliver, m);
+	if (m->pool == NULL || m->sweep == NULL || m->deliver == NULL) {
 		osh_ipmi_free(m);
 		return NULL;
 	}
@@ -835,9 +696,7 @@ osh_ipmi_free(struct osh_ipmi *m)
 	for (s = TAILQ_FIRST(&m->sessions); s != NULL; s = tmp) {
 		tmp = TAILQ_NEXT(s, next);
 		while ((j = TAILQ_FIRST(&s->queue)) != NULL) {
-			TAILQ_REMOVE(&s->queue, j, next);
-			s->nqueued--;
-			j->queued = false;
+			dequeue(s, j);
 			fail_job(j, OSH_IPMI_INTERNAL, "shutting down");
 			job_free(j);
 		}
@@ -852,78 +711,20 @@ osh_ipmi_free(struct osh_ipmi *m)
 		close_session(s);
 	}
 	/* Do not wait long on BMCs that went silent mid-request: if threads
-	 * are stuck, leave everything to the exit. */
-	if (osh_work_pool_free_within(m->pool, 3000) != 0)
+	 * are stuck, leave everything to the exit. Answers owed are given
+	 * here either way: the loop may not turn again. */
+	if (osh_work_pool_free_within(m->pool, 3000) != 0) {
+		on_deliver(-1, 0, m);
 		return;
+	}
+	on_deliver(-1, 0, m);
 	while ((s = TAILQ_FIRST(&m->sessions)) != NULL) {
 		ipmi_link_close(&s->link);
 		session_free(s);
 	}
+	if (m->deliver != NULL)
+		event_free(m->deliver);
 	free(m);
-}
-
-static void
-collect(struct osh_metrics *reg, void *arg)
-{
-	struct osh_ipmi *m = arg;
-	const struct session *s;
-	size_t open = 0;
-	char labels[64];
-
-	(void)reg;
-	TAILQ_FOREACH(s, &m->sessions, next)
-	if (s->link.ctx != NULL)
-		open++;
-	osh_metric_set(m->mx_open, "", (double)open);
-	osh_metric_set(m->mx_setups, "", (double)m->stats.session_setups);
-	osh_metric_set(m->mx_requests, "", (double)m->stats.requests);
-	for (int e = 1; e <= OSH_IPMI_INTERNAL; e++) {
-		snprintf(labels, sizeof(labels), "kind=\"%s\"",
-		    osh_ipmi_err_code((enum osh_ipmi_err)e));
-		osh_metric_set(
-		    m->mx_errors, labels, (double)m->stats.errors_by_kind[e]);
-	}
-	osh_metric_set(m->mx_sdr, "result=\"hit\"", (double)m->stats.sdr_hits);
-	osh_metric_set(
-	    m->mx_sdr, "result=\"reload\"", (double)m->stats.sdr_reloads);
-	osh_metric_set(m->mx_bad, "", (double)m->stats.bad_records);
-	osh_metric_set(m->mx_stuck, "", (double)m->stats.stuck_sessions);
-	osh_metric_set(m->mx_stuck_now, "", (double)m->stuck);
-	osh_metric_set(m->mx_keepalives, "", (double)m->stats.keepalives);
-	osh_metric_set(m->mx_sel, "", (double)m->stats.sel_records);
-}
-
-void
-osh_ipmi_metrics(struct osh_ipmi *m, struct osh_metrics *reg)
-{
-	m->mx_open = osh_metric_new(reg, "osh_ipmi_sessions_open",
-	    "BMC sessions open now", OSH_GAUGE, NULL, 0);
-	m->mx_setups = osh_metric_new(reg, "osh_ipmi_session_setups_total",
-	    "BMC sessions opened", OSH_COUNTER, NULL, 0);
-	m->mx_requests = osh_metric_new(reg, "osh_ipmi_requests_total",
-	    "BMC requests answered", OSH_COUNTER, NULL, 0);
-	m->mx_errors = osh_metric_new(reg, "osh_ipmi_errors_total",
-	    "BMC requests failed, by kind", OSH_COUNTER, NULL, 0);
-	m->mx_sdr = osh_metric_new(reg, "osh_ipmi_sdr_cache_total",
-	    "SDR cache hits (revalidated with one request) and reloads",
-	    OSH_COUNTER, NULL, 0);
-	m->mx_bad = osh_metric_new(reg, "osh_ipmi_bad_records_total",
-	    "Duplicate or malformed SDR records skipped", OSH_COUNTER, NULL, 0);
-	m->mx_stuck = osh_metric_new(reg, "osh_ipmi_stuck_sessions_total",
-	    "Sessions set aside because a BMC stopped answering on them "
-	    "(reset, say)",
-	    OSH_COUNTER, NULL, 0);
-	m->mx_keepalives = osh_metric_new(reg, "osh_ipmi_keepalives_total",
-	    "Requests sent only to keep idle sessions open", OSH_COUNTER, NULL,
-	    0);
-	m->mx_sel = osh_metric_new(reg, "osh_ipmi_sel_records_read_total",
-	    "SEL records read from BMCs (each once: sessions keep the log)",
-	    OSH_COUNTER, NULL, 0);
-	m->mx_stuck_now = osh_metric_new(reg, "osh_ipmi_threads_stuck",
-	    "Worker threads waiting out FreeIPMI on such sessions; as many "
-	    "again are started meanwhile",
-	    OSH_GAUGE, NULL, 0);
-	osh_metrics_on_collect(reg, collect, m);
 }
 
 size_t

@@ -1,9 +1,12 @@
 /* ipmi_link.h - private to the IPMI module: one BMC connection as the
  * worker threads see it. A link is used by one thread at a time (the
- * engine runs one request per BMC at once). */
+ * engine runs one request per BMC at once). The engine (ipmi.c) uses the
+ * first part; the second is what the link's own files share. */
 #ifndef OSH_IPMI_LINK_H
 #define OSH_IPMI_LINK_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "osh/ipmi.h"
@@ -68,11 +71,81 @@ void ipmi_link_run(struct bmc_link *l, const struct osh_ipmi_target *t,
  * failure the session is dropped (no reopening: nobody is waiting). */
 void ipmi_link_keepalive(struct bmc_link *l, struct osh_ipmi_result *res);
 
-/* Closes the session and frees the SDR and SEL caches. FreeIPMI always sends Close
- * Session and waits up to one retransmission for the answer, so with a
- * session open this belongs on a worker thread. */
+/* Closes the session and frees the SDR and SEL caches. FreeIPMI always
+ * sends Close Session and waits up to one retransmission for the answer,
+ * so with a session open this belongs on a worker thread. */
 void ipmi_link_close(struct bmc_link *l);
 
+/* Frees what a result holds (sensors, SEL entries), not the result. */
 void ipmi_result_release(struct osh_ipmi_result *res);
+
+/*
+ * Between the link's files: ipmi_link.c (the session, raw commands, a
+ * request run part by part), ipmi_link_cmd.c (the parts that are plain
+ * commands), ipmi_link_sdr.c (the SDR cache and sensors), ipmi_link_sel.c
+ * (the SEL cache and its pages) and ipmi_link_interpret.c (FreeIPMI's
+ * reading of states).
+ */
+
+#define NETFN_CHASSIS 0x00
+#define NETFN_SENSOR 0x04
+#define NETFN_APP 0x06
+#define NETFN_STORAGE 0x0a
+#define NETFN_DCMI 0x2c
+
+/* Sends one raw command on the link's session. On success returns 0 with
+ * the bytes after the completion code in rs (n of them, at most rscap);
+ * on failure fills res (ipmi_link_fail) and returns -1, cc set when the
+ * BMC answered with an error code. Past the link's deadline nothing is
+ * sent: it fails with OSH_IPMI_TIMEOUT and sets l->late, so that every
+ * loop stops there. */
+int ipmi_link_raw(struct bmc_link *l, uint8_t netfn, const uint8_t *rq,
+    size_t rqlen, uint8_t *rs, size_t rscap, size_t *n, uint8_t *cc,
+    struct osh_ipmi_result *res);
+/* Records an error and its message in res, unless res holds one already:
+ * the first is kept. */
+void ipmi_link_fail(struct osh_ipmi_result *res, enum osh_ipmi_err e,
+    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Errors after which the session cannot be trusted any more. */
+bool ipmi_link_session_lost(enum osh_ipmi_err e);
+/* Doubles an array of *cap elements of 'size' bytes, to max at most;
+ * returns -1, the array as it was, at max or out of memory. */
+int ipmi_link_grow(void **a, size_t *cap, size_t max, size_t size);
+
+/* The parts of a request, run by ipmi_link_run for each bit of rq->want:
+ * each fills its fields of res and sets its bit in res->done when it
+ * succeeded; on failure res->err and res->message say why. */
+void ipmi_link_cmd_device_id(struct bmc_link *l, struct osh_ipmi_result *res);
+void ipmi_link_cmd_chassis(struct bmc_link *l, struct osh_ipmi_result *res);
+void ipmi_link_cmd_control(struct bmc_link *l,
+    const struct osh_ipmi_request *rq, struct osh_ipmi_result *res);
+void ipmi_link_cmd_boot(struct bmc_link *l, const struct osh_ipmi_request *rq,
+    struct osh_ipmi_result *res);
+void ipmi_link_cmd_identify(struct bmc_link *l,
+    const struct osh_ipmi_request *rq, struct osh_ipmi_result *res);
+void ipmi_link_cmd_fru(struct bmc_link *l, struct osh_ipmi_result *res);
+void ipmi_link_cmd_dcmi(struct bmc_link *l, struct osh_ipmi_result *res);
+void ipmi_link_sdr_sensors(struct bmc_link *l, struct osh_ipmi_result *res);
+void ipmi_link_sel_info(struct bmc_link *l, struct osh_ipmi_result *res);
+void ipmi_link_sel_read(struct bmc_link *l, const struct osh_ipmi_request *rq,
+    struct osh_ipmi_result *res);
+void ipmi_link_sel_clear(struct bmc_link *l, struct osh_ipmi_result *res);
+
+/* Makes sure the link's SDR cache is current: one Get SDR Repository
+ * Info when it is (res->sdr_cached), a full read when it is not. 0, or -1
+ * with res->err set and the cache as it was. */
+int ipmi_link_sdr_refresh(struct bmc_link *l, struct osh_ipmi_result *res);
+/* Frees an SDR cache's records and empties it. */
+void ipmi_link_sdr_free(struct sdr_cache *c);
+/* Frees a SEL cache's records and empties it: the next read walks the
+ * whole log again. */
+void ipmi_link_sel_reset(struct sel_cache *c);
+
+/* FreeIPMI's reading of a discrete sensor's state bits and of a SEL
+ * record (16 bytes): nominal, warning, critical or unknown. Safe from
+ * any thread (one at a time inside). */
+enum osh_sensor_state ipmi_link_interpret_sensor(
+    uint8_t reading_type, uint8_t type, uint16_t bits);
+enum osh_sensor_state ipmi_link_interpret_sel(const uint8_t *rec);
 
 #endif

@@ -471,10 +471,11 @@ osh_service_redis_new(struct osh_service *svc, int extra_timeout_ms)
 static void
 usage(const struct osh_service_def *def)
 {
-	printf("usage: osh-%s [--check-config] [--help]\n"
+	printf("usage: osh-%s [--check-config] [--help]%s\n"
 	       "Configuration comes from OSH_* environment variables; "
-	       "--check-config validates\nand prints it.\n",
-	    def->name);
+	       "--check-config validates\nand prints it.\n%s",
+	    def->name, def->usage != NULL ? " [flags]" : "",
+	    def->usage != NULL ? def->usage : "");
 }
 
 int

@@ -17,6 +17,7 @@
 #include "tls.h"
 #include "webauth.h"
 #include "webcfg.h"
+#include "yamlwipe.h"
 
 struct exp_config_env exp_env;
 
@@ -195,7 +196,10 @@ add_id(struct parse *p, const yaml_node_t *n, const char *v, void *arg)
  * "aa*", "a{2,5}" five copies), so repetitions of repetitions grow the
  * compiled pattern exponentially: "a+++++" alone would take seconds and
  * gigabytes. This estimates the size first; sensor filters never come
- * near the limit. */
+ * near the limit. Repetition operators in a row are refused as
+ * Prometheus' own regular expressions (RE2) refuse them ("a**": invalid
+ * nested repetition), but for one '?' after another operator (lazy);
+ * glibc's epsilon closure of "a******++++++" alone ran for minutes. */
 #define PATTERN_MAX_COST 20000.0
 #define PATTERN_MAX_DEPTH 16
 
@@ -203,10 +207,17 @@ static bool
 pattern_cost_ok(const char *re)
 {
 	double sum[PATTERN_MAX_DEPTH + 1] = {0}, last = 0;
-	int depth = 0;
+	int depth = 0, reps = 0;
 
 	for (const char *c = re; *c != '\0'; c++) {
 		double times = 0;
+
+		if (*c == '*' || *c == '+' || *c == '?' || *c == '{') {
+			if (++reps > 2 || (reps == 2 && *c != '?'))
+				return false;
+		} else {
+			reps = 0;
+		}
 
 		switch (*c) {
 		case '(':
@@ -549,6 +560,7 @@ config_parse(const char *text, size_t len, char *err, size_t errlen)
 		snprintf(err, errlen, "line %zu: %s",
 		    parser.problem_mark.line + 1,
 		    parser.problem ? parser.problem : "invalid YAML");
+		yamlwipe_parser(&parser);
 		yaml_parser_delete(&parser);
 		free(c);
 		return NULL;
@@ -603,7 +615,10 @@ config_parse(const char *text, size_t len, char *err, size_t errlen)
 	}
 	rc = 0;
 out:
+	/* The modules' passwords were in there. */
+	yamlwipe_document(&doc);
 	yaml_document_delete(&doc);
+	yamlwipe_parser(&parser);
 	yaml_parser_delete(&parser);
 	if (rc != 0) {
 		config_free(c);
@@ -740,7 +755,7 @@ exporter_reload(struct exp_app *a, char *err, size_t errlen)
 	struct exp_config *c = config_load(exp_env.config_file, err, errlen);
 	struct web_config *w = NULL;
 	struct ssl_ctx_st *ctx = NULL;
-	char q[500];
+	char q[500], q2[300];
 
 	if (c != NULL && exporter_osh_enabled() &&
 	    config_ensure_module(c, "osh") != 0) {
@@ -773,6 +788,10 @@ exporter_reload(struct exp_app *a, char *err, size_t errlen)
 	a->svc->tls = ctx;
 	a->reloads++;
 	warn_modules(c);
+	for (size_t i = 0; i < w->nwarnings; i++)
+		osh_log_warn(NULL, "msg=\"web configuration: %s\" file=\"%s\"",
+		    osh_log_quote(w->warnings[i], q, sizeof(q)),
+		    osh_log_quote(exp_env.web_config_file, q2, sizeof(q2)));
 	osh_log_info(NULL,
 	    "msg=\"configuration loaded\" modules=%zu basic_auth_users=%zu "
 	    "tls=%s",

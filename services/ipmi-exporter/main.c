@@ -63,7 +63,8 @@ collect(struct osh_metrics *m, void *arg)
 		    NULL, 0);
 		auth = osh_metric_new(m, "osh_exporter_basic_auth_total",
 		    "Basic authentication outcomes: bcrypt checks run, "
-		    "remembered checks used, refusals, busy and rate limited",
+		    "remembered successes and refusals used, refusals, busy, "
+		    "limited per client and rate limited",
 		    OSH_COUNTER, NULL, 0);
 		dns = osh_metric_new(m, "osh_exporter_dns_lookups",
 		    "Host name lookups under way and names cached", OSH_GAUGE,
@@ -78,7 +79,11 @@ collect(struct osh_metrics *m, void *arg)
 	osh_metric_set(auth, "outcome=\"verified\"", (double)st.verified);
 	osh_metric_set(auth, "outcome=\"cached\"", (double)st.cache_hits);
 	osh_metric_set(auth, "outcome=\"refused\"", (double)st.failures);
+	osh_metric_set(
+	    auth, "outcome=\"refused_remembered\"", (double)st.failure_hits);
 	osh_metric_set(auth, "outcome=\"busy\"", (double)st.busy);
+	osh_metric_set(
+	    auth, "outcome=\"client_limited\"", (double)st.client_limited);
 	osh_metric_set(
 	    auth, "outcome=\"rate_limited\"", (double)st.rate_limited);
 	osh_metric_set(dns, "state=\"in_flight\"",
@@ -317,6 +322,21 @@ main(int argc, char **argv)
 	    .reload = reload,
 	    .standalone = true,
 	    .admit = admit,
+	    .usage =
+		"\nFlags of the Prometheus ipmi_exporter, for a drop-in:\n"
+		"  --config.file=FILE        the YAML module file "
+		"(OSH_EXPORTER_CONFIG)\n"
+		"  --web.config.file=FILE    TLS and basic auth, exporter-"
+		"toolkit format\n"
+		"                            (OSH_EXPORTER_WEB_CONFIG)\n"
+		"  --web.listen-address=H:P  where to listen (OSH_LISTEN_ADDR,"
+		" OSH_PORT)\n"
+		"  --log.level=LEVEL         debug, info, warn or error "
+		"(OSH_LOG_LEVEL)\n"
+		"  --freeipmi.path, --log.format   accepted, ignored\n"
+		"  --hash-password           reads a password on stdin, prints "
+		"its bcrypt hash\n"
+		"  --version                 prints the version\n",
 	};
 
 	if (compat_flags(&argc, argv) != 0)

@@ -1,5 +1,6 @@
 /* webauth.c - response headers, rate limit and basic authentication before
  * routing. */
+#include <arpa/inet.h>
 #include <crypt.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -15,9 +16,10 @@
 
 #include "webauth.h"
 
-/* Checked when the user is unknown, so that unknown users take as long
- * as wrong passwords (the password behind it is random and forgotten). */
-static const char dummy_hash[] =
+/* Checked when the user is unknown and no user is configured (the
+ * password behind it is random and forgotten). With users, their hash of
+ * the largest cost is checked instead (webauth_dummy_hash). */
+static const char builtin_dummy[] =
     "$2b$10$NImmrAFqR1CLIfuLu/8/BOVPfcWOmmCoX1y5SYh8ddeWRQpSfhXMm";
 
 struct slot {
@@ -27,13 +29,17 @@ struct slot {
 
 struct webauth_cache {
 	unsigned char secret[crypto_generichash_KEYBYTES];
+	uint64_t ttl_us;
 	struct slot slots[WEBAUTH_CACHE_SLOTS];
 };
 
 struct webauth {
 	struct osh_work_pool *work;
 	struct web_config *config;
-	struct webauth_cache *cache;
+	char dummy[61]; /* what unknown users are checked against */
+	struct webauth_cache *cache; /* successes, any client */
+	struct webauth_cache *failures; /* refusals, per client */
+	struct webauth_clients clients; /* checks pending per client */
 	double tokens; /* rate limit: a token bucket */
 	uint64_t tokens_at_us;
 	struct webauth_stats stats;
@@ -48,18 +54,22 @@ struct check {
 	char user[256];
 	char password[WEBAUTH_MAX_PASSWORD + 1];
 	char hash[61];
+	char client[WEBAUTH_CLIENT_MAX];
 	bool known; /* the user exists (else hash is the dummy) */
 	bool ok;
-	unsigned char key[32];
+	unsigned char key[32]; /* in the successes */
+	unsigned char fkey[32]; /* in the refusals */
 };
 
 struct webauth_cache *
-webauth_cache_new(void)
+webauth_cache_new(unsigned ttl_s)
 {
 	struct webauth_cache *c = calloc(1, sizeof(*c));
 
-	if (c != NULL)
+	if (c != NULL) {
 		crypto_generichash_keygen(c->secret);
+		c->ttl_us = (uint64_t)ttl_s * 1000000u;
+	}
 	return c;
 }
 
@@ -82,12 +92,14 @@ hash_str(crypto_generichash_state *st, const char *s)
 }
 
 void
-webauth_cache_key(const struct webauth_cache *c, const char *user,
-    const char *hash, const char *password, unsigned char key[32])
+webauth_cache_key(const struct webauth_cache *c, const char *client,
+    const char *user, const char *hash, const char *password,
+    unsigned char key[32])
 {
 	crypto_generichash_state st;
 
 	crypto_generichash_init(&st, c->secret, sizeof(c->secret), 32);
+	hash_str(&st, client != NULL ? client : "");
 	hash_str(&st, user);
 	hash_str(&st, hash);
 	hash_str(&st, password);
@@ -142,7 +154,7 @@ webauth_cache_put(
 			s = &c->slots[k];
 	}
 	memcpy(s->key, key, 32);
-	s->expires_us = now_us + (uint64_t)WEBAUTH_CACHE_TTL_S * 1000000u;
+	s->expires_us = now_us + c->ttl_us;
 }
 
 size_t
@@ -153,6 +165,77 @@ webauth_cache_count(const struct webauth_cache *c, uint64_t now_us)
 	for (size_t i = 0; i < WEBAUTH_CACHE_SLOTS; i++)
 		n += c->slots[i].expires_us > now_us;
 	return n;
+}
+
+void
+webauth_client_key(const char *addr, char *out, size_t len)
+{
+	unsigned char a[16];
+	char buf[INET6_ADDRSTRLEN];
+
+	if (inet_pton(AF_INET6, addr, a) == 1) {
+		static const unsigned char mapped[12] = {
+		    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+		if (memcmp(a, mapped, sizeof(mapped)) == 0) {
+			if (inet_ntop(AF_INET, a + 12, buf, sizeof(buf)) !=
+			    NULL) {
+				osh_strlcpy(out, buf, len);
+				return;
+			}
+		} else {
+			memset(a + 8, 0, 8);
+			if (inet_ntop(AF_INET6, a, buf, sizeof(buf)) != NULL) {
+				snprintf(out, len, "%s/64", buf);
+				return;
+			}
+		}
+	}
+	osh_strlcpy(out, addr, len);
+}
+
+bool
+webauth_clients_enter(struct webauth_clients *t, const char *key)
+{
+	size_t free_slot = OSH_ARRAY_LEN(t->slot);
+
+	for (size_t i = 0; i < OSH_ARRAY_LEN(t->slot); i++) {
+		if (t->slot[i].n == 0) {
+			if (free_slot == OSH_ARRAY_LEN(t->slot))
+				free_slot = i;
+			continue;
+		}
+		if (strcmp(t->slot[i].key, key) != 0)
+			continue;
+		if (t->slot[i].n >= WEBAUTH_MAX_PENDING_PER_CLIENT)
+			return false;
+		t->slot[i].n++;
+		return true;
+	}
+	if (free_slot == OSH_ARRAY_LEN(t->slot))
+		return false;
+	osh_strlcpy(t->slot[free_slot].key, key, sizeof(t->slot[0].key));
+	t->slot[free_slot].n = 1;
+	return true;
+}
+
+void
+webauth_clients_leave(struct webauth_clients *t, const char *key)
+{
+	for (size_t i = 0; i < OSH_ARRAY_LEN(t->slot); i++) {
+		if (t->slot[i].n > 0 && strcmp(t->slot[i].key, key) == 0) {
+			t->slot[i].n--;
+			return;
+		}
+	}
+}
+
+unsigned
+webauth_clients_count(const struct webauth_clients *t, const char *key)
+{
+	for (size_t i = 0; i < OSH_ARRAY_LEN(t->slot); i++)
+		if (t->slot[i].n > 0 && strcmp(t->slot[i].key, key) == 0)
+			return t->slot[i].n;
+	return 0;
 }
 
 bool
@@ -241,7 +324,10 @@ webauth_new(struct osh_work_pool *work)
 	if (a == NULL)
 		return NULL;
 	a->work = work;
-	if ((a->cache = webauth_cache_new()) == NULL) {
+	osh_strlcpy(a->dummy, builtin_dummy, sizeof(a->dummy));
+	if ((a->cache = webauth_cache_new(WEBAUTH_CACHE_TTL_S)) == NULL ||
+	    (a->failures = webauth_cache_new(WEBAUTH_FAILURE_TTL_S)) == NULL) {
+		webauth_cache_free(a->cache);
 		free(a);
 		return NULL;
 	}
@@ -253,6 +339,8 @@ destroy(struct webauth *a)
 {
 	webcfg_free(a->config);
 	webauth_cache_free(a->cache);
+	webauth_cache_free(a->failures);
+	sodium_memzero(a, sizeof(*a));
 	free(a);
 }
 
@@ -269,16 +357,36 @@ webauth_free(struct webauth *a)
 void
 webauth_set_config(struct webauth *a, struct web_config *w)
 {
+	int cost = -1;
+
 	webcfg_free(a->config);
 	a->config = w;
 	a->tokens = w != NULL ? (double)w->rate_burst : 0;
 	a->tokens_at_us = osh_now_us();
+	/* Unknown users cost as much as the slowest known one: checking a
+	 * user's own hash (with a result that is never believed) costs
+	 * exactly what checking that user's password does. */
+	osh_strlcpy(a->dummy, builtin_dummy, sizeof(a->dummy));
+	for (size_t i = 0; w != NULL && i < w->nusers; i++) {
+		int c = webcfg_bcrypt_cost(w->users[i].hash);
+		if (c > cost) {
+			cost = c;
+			osh_strlcpy(
+			    a->dummy, w->users[i].hash, sizeof(a->dummy));
+		}
+	}
 }
 
 const struct web_config *
 webauth_config(const struct webauth *a)
 {
 	return a->config;
+}
+
+const char *
+webauth_dummy_hash(const struct webauth *a)
+{
+	return a->dummy;
 }
 
 void
@@ -353,6 +461,7 @@ check_done(void *arg)
 	struct webauth *a = c->a;
 
 	a->pending--;
+	webauth_clients_leave(&a->clients, c->client);
 	a->stats.verified++;
 	if (a->freed) {
 		text(c->req, 503, "Service Unavailable: stopping\n");
@@ -360,6 +469,7 @@ check_done(void *arg)
 		webauth_cache_put(a->cache, c->key, osh_now_us());
 		osh_service_route(c->req);
 	} else {
+		webauth_cache_put(a->failures, c->fkey, osh_now_us());
 		unauthorized(a, c->req, c->user);
 	}
 	sodium_memzero(c, sizeof(*c));
@@ -368,14 +478,24 @@ check_done(void *arg)
 		destroy(a);
 }
 
+static void
+busy(struct webauth *a, struct osh_req *req)
+{
+	a->stats.busy++;
+	osh_resp_header(req, "Retry-After", "1");
+	text(req, 503, "Service Unavailable: too many logins at once\n");
+}
+
 bool
 webauth_admit(struct webauth *a, struct osh_req *req)
 {
 	const struct web_config *w = a->config;
-	struct check *c;
+	struct check *c = NULL;
 	const struct web_user *u = NULL;
 	char user[256], password[WEBAUTH_MAX_PASSWORD + 1];
-	unsigned char key[32];
+	char client[WEBAUTH_CLIENT_MAX];
+	unsigned char key[32], fkey[32];
+	bool routed = false;
 
 	if (w == NULL)
 		return true;
@@ -398,41 +518,57 @@ webauth_admit(struct webauth *a, struct osh_req *req)
 	for (size_t i = 0; i < w->nusers; i++)
 		if (osh_const_streq(w->users[i].name, user))
 			u = &w->users[i];
-	if (u != NULL) {
-		webauth_cache_key(a->cache, user, u->hash, password, key);
-		if (webauth_cache_hit(a->cache, key, osh_now_us())) {
-			a->stats.cache_hits++;
-			sodium_memzero(password, sizeof(password));
-			return true;
-		}
+	webauth_cache_key(
+	    a->cache, NULL, user, u != NULL ? u->hash : "", password, key);
+	if (u != NULL && webauth_cache_hit(a->cache, key, osh_now_us())) {
+		a->stats.cache_hits++;
+		routed = true;
+		goto out_wipe;
+	}
+	/* A refusal this client had for the same user, hash and password
+	 * (an unknown user under "": a user added later is checked anew). */
+	webauth_client_key(req->client_addr, client, sizeof(client));
+	webauth_cache_key(a->failures, client, user, u != NULL ? u->hash : "",
+	    password, fkey);
+	if (webauth_cache_hit(a->failures, fkey, osh_now_us())) {
+		a->stats.failure_hits++;
+		unauthorized(a, req, user);
+		goto out_wipe;
+	}
+	if (!webauth_clients_enter(&a->clients, client)) {
+		a->stats.client_limited++;
+		osh_resp_header(req, "Retry-After", "1");
+		text(req, 429,
+		    "Too Many Requests: too many logins at once from this "
+		    "address\n");
+		goto out_wipe;
 	}
 	if (a->pending >= WEBAUTH_MAX_PENDING ||
-	    (c = calloc(1, sizeof(*c))) == NULL) {
-		a->stats.busy++;
-		sodium_memzero(password, sizeof(password));
-		osh_resp_header(req, "Retry-After", "1");
-		text(
-		    req, 503, "Service Unavailable: too many logins at once\n");
-		return false;
-	}
+	    (c = calloc(1, sizeof(*c))) == NULL)
+		goto out_leave;
 	c->a = a;
 	c->req = req;
 	c->known = u != NULL;
 	osh_strlcpy(c->user, user, sizeof(c->user));
 	osh_strlcpy(c->password, password, sizeof(c->password));
-	osh_strlcpy(c->hash, u != NULL ? u->hash : dummy_hash, sizeof(c->hash));
-	if (u != NULL)
-		memcpy(c->key, key, sizeof(key));
-	sodium_memzero(password, sizeof(password));
-	if (osh_work_submit(a->work, check_run, check_done, c) != 0) {
+	osh_strlcpy(c->hash, u != NULL ? u->hash : a->dummy, sizeof(c->hash));
+	osh_strlcpy(c->client, client, sizeof(c->client));
+	memcpy(c->key, key, sizeof(key));
+	memcpy(c->fkey, fkey, sizeof(fkey));
+	if (osh_work_submit(a->work, check_run, check_done, c) != 0)
+		goto out_leave;
+	a->pending++;
+	goto out_wipe;
+out_leave:
+	webauth_clients_leave(&a->clients, client);
+	if (c != NULL) {
 		sodium_memzero(c, sizeof(*c));
 		free(c);
-		a->stats.busy++;
-		osh_resp_header(req, "Retry-After", "1");
-		text(
-		    req, 503, "Service Unavailable: too many logins at once\n");
-		return false;
 	}
-	a->pending++;
-	return false;
+	busy(a, req);
+out_wipe:
+	sodium_memzero(password, sizeof(password));
+	sodium_memzero(key, sizeof(key));
+	sodium_memzero(fkey, sizeof(fkey));
+	return routed;
 }

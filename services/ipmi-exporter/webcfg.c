@@ -11,6 +11,7 @@
 #include <osh/util.h>
 
 #include "webcfg.h"
+#include "yamlwipe.h"
 
 #define TLS10 0x0301
 #define TLS13 0x0304
@@ -115,6 +116,33 @@ wfail(struct wparse *p, const yaml_node_t *n, const char *fmt, ...)
 	else
 		snprintf(p->err, p->errlen, "%s", msg);
 	return -1;
+}
+
+static void wwarn(struct wparse *p, size_t line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Notes a weakness the file is loaded with ("line N: ..."). */
+static void
+wwarn(struct wparse *p, size_t line, const char *fmt, ...)
+{
+	struct web_config *w = p->w;
+	char msg[340];
+	va_list ap;
+
+	if (w->nwarnings >= WEB_MAX_WARNINGS)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(w->warnings[w->nwarnings], sizeof(w->warnings[0]),
+	    "line %zu: %s", line, msg);
+	w->nwarnings++;
+}
+
+static size_t
+line_of(const yaml_node_t *n)
+{
+	return n->start_mark.line + 1;
 }
 
 /* A plain empty, "~" or "null" scalar: YAML's null. */
@@ -384,20 +412,27 @@ tls_pair(struct wparse *p, const yaml_node_t *k, const char *key,
 		return get_string(p, v, key, &t->cert);
 	if (strcmp(key, "key") == 0)
 		return get_string(p, v, key, &t->key);
-	if (strcmp(key, "client_ca") == 0)
+	if (strcmp(key, "client_ca") == 0) {
+		t->ca_line = line_of(k);
 		return get_string(p, v, key, &t->client_ca);
+	}
 	if (strcmp(key, "cert_file") == 0)
 		return get_path(p, v, key, &t->cert_file);
 	if (strcmp(key, "key_file") == 0)
 		return get_path(p, v, key, &t->key_file);
-	if (strcmp(key, "client_ca_file") == 0)
+	if (strcmp(key, "client_ca_file") == 0) {
+		t->ca_line = line_of(k);
 		return get_path(p, v, key, &t->client_ca_file);
+	}
 	if (strcmp(key, "client_auth_type") == 0) {
 		const char *s = is_null(v) ? "" : scalar_of(v);
 		for (size_t i = 0; s != NULL && i < OSH_ARRAY_LEN(auth_types);
 		     i++) {
 			if (strcmp(auth_types[i].name, s) == 0) {
 				t->client_auth = auth_types[i].v;
+				t->auth_line = line_of(k);
+				osh_strlcpy(
+				    t->auth_name, s, sizeof(t->auth_name));
 				*auth_given = s[0] != '\0';
 				return 0;
 			}
@@ -418,8 +453,10 @@ tls_pair(struct wparse *p, const yaml_node_t *k, const char *key,
 		return get_version(p, v, key, &t->max_version);
 	if (strcmp(key, "prefer_server_cipher_suites") == 0)
 		return get_bool(p, v, key, &t->prefer_server_ciphers);
-	if (strcmp(key, "client_allowed_sans") == 0)
+	if (strcmp(key, "client_allowed_sans") == 0) {
+		t->sans_line = line_of(k);
 		return each_string(p, v, key, WEB_MAX_SANS, add_san, NULL);
+	}
 	return wfail(p, k,
 	    "unknown key \"%s\" in tls_server_config (valid: cert, key, "
 	    "client_ca, cert_file, key_file, client_auth_type, client_ca_file, "
@@ -467,6 +504,26 @@ tls_check(struct wparse *p, const yaml_node_t *n, bool auth_given)
 		return wfail(p, n,
 		    "client_allowed_sans needs client_auth_type "
 		    "RequireAnyClientCert or RequireAndVerifyClientCert");
+	/* exporter-toolkit takes these, so files written for it load; but
+	 * nothing checks who signed the certificate then. */
+	if (t->nsans > 0 && t->client_auth == WEB_REQUIRE_ANY_CLIENT_CERT)
+		wwarn(p, t->sans_line,
+		    "client_allowed_sans with client_auth_type %s (line %zu) "
+		    "checks names in certificates nobody verified: anyone "
+		    "can make a self-signed certificate that carries an "
+		    "allowed name; use RequireAndVerifyClientCert with "
+		    "client_ca_file",
+		    t->auth_name, t->auth_line);
+	else if (ca &&
+	    (t->client_auth == WEB_REQUEST_CLIENT_CERT ||
+		t->client_auth == WEB_REQUIRE_ANY_CLIENT_CERT))
+		wwarn(p, t->ca_line,
+		    "%s is not used to verify client certificates with "
+		    "client_auth_type %s (line %zu): any certificate is "
+		    "accepted; use RequireAndVerifyClientCert or "
+		    "VerifyClientCertIfGiven",
+		    t->client_ca_file != NULL ? "client_ca_file" : "client_ca",
+		    t->auth_name, t->auth_line);
 	return 0;
 }
 
@@ -625,6 +682,13 @@ rate_pair(struct wparse *p, const yaml_node_t *k, const char *key,
 	    shown(key, b, sizeof(b)));
 }
 
+int
+webcfg_bcrypt_cost(const char *s)
+{
+	return webcfg_bcrypt_hash_valid(s) ? (s[4] - '0') * 10 + (s[5] - '0')
+					   : -1;
+}
+
 bool
 webcfg_bcrypt_hash_valid(const char *s)
 {
@@ -673,6 +737,30 @@ user_pair(struct wparse *p, const yaml_node_t *k, const char *key,
 	return 0;
 }
 
+/* An unknown user's password is checked at the largest cost configured
+ * (webauth.c), so that it takes as long as the slowest user's: a user
+ * with a lower cost answers sooner, and so can be told from an unknown
+ * one. */
+static void
+users_check(struct wparse *p, size_t line)
+{
+	const struct web_config *w = p->w;
+	int lo = 99, hi = -1;
+
+	for (size_t i = 0; i < w->nusers; i++) {
+		int c = webcfg_bcrypt_cost(w->users[i].hash);
+		lo = c < lo ? c : lo;
+		hi = c > hi ? c : hi;
+	}
+	if (hi > lo)
+		wwarn(p, line,
+		    "basic_auth_users have bcrypt costs from %02d to %02d: "
+		    "unknown users are checked at cost %02d, so a user with a "
+		    "lower cost can be told from an unknown user by how soon "
+		    "the answer comes; give every user the same cost",
+		    lo, hi, hi);
+}
+
 static int
 root_pair(struct wparse *p, const yaml_node_t *k, const char *key,
     const yaml_node_t *v, void *arg)
@@ -701,7 +789,10 @@ root_pair(struct wparse *p, const yaml_node_t *k, const char *key,
 		if (n > 0 &&
 		    (p->w->users = calloc(n, sizeof(*p->w->users))) == NULL)
 			return wfail(p, v, "out of memory");
-		return each_pair(p, v, key, WEB_MAX_USERS, user_pair, NULL);
+		if (each_pair(p, v, key, WEB_MAX_USERS, user_pair, NULL) != 0)
+			return -1;
+		users_check(p, line_of(k));
+		return 0;
 	}
 	return wfail(p, k,
 	    "unknown key \"%s\" (valid: tls_server_config, "
@@ -732,7 +823,7 @@ webcfg_free(struct web_config *w)
 		free(w->headers[i].value);
 	for (size_t i = 0; i < w->nusers; i++) {
 		free(w->users[i].name);
-		free(w->users[i].hash);
+		osh_free_secret(w->users[i].hash);
 	}
 	free(w->users);
 	free(w);
@@ -763,6 +854,7 @@ webcfg_parse(
 		snprintf(err, errlen, "line %zu: %s",
 		    parser.problem_mark.line + 1,
 		    parser.problem ? parser.problem : "invalid YAML");
+		yamlwipe_parser(&parser);
 		yaml_parser_delete(&parser);
 		webcfg_free(w);
 		return NULL;
@@ -778,7 +870,10 @@ webcfg_parse(
 		goto out;
 	rc = 0;
 out:
+	/* The file may hold a private key (key:) and password hashes. */
+	yamlwipe_document(&doc);
 	yaml_document_delete(&doc);
+	yamlwipe_parser(&parser);
 	yaml_parser_delete(&parser);
 	if (rc != 0) {
 		webcfg_free(w);

@@ -3,7 +3,9 @@
  * community ipmi_exporter works as it is: tls_server_config,
  * http_server_config, rate_limit and basic_auth_users (bcrypt hashes).
  * Unknown keys, duplicate keys and bad values are refused with their line
- * number. */
+ * number. What loads but weakens the configuration (settings
+ * exporter-toolkit accepts, kept so that its files work) comes back as
+ * warnings, which the caller logs. */
 #ifndef EXP_WEBCFG_H
 #define EXP_WEBCFG_H
 
@@ -23,6 +25,7 @@ enum web_client_auth {
 #define WEB_MAX_USERS 1000
 #define WEB_MAX_SANS 256
 #define WEB_NHEADERS 5
+#define WEB_MAX_WARNINGS 4
 
 struct web_tls {
 	bool enabled; /* any TLS setting given: serve HTTPS */
@@ -37,6 +40,10 @@ struct web_tls {
 	bool prefer_server_ciphers;
 	char **allowed_sans; /* client_allowed_sans, exact matches */
 	size_t nsans;
+	/* Where client_auth_type, client_allowed_sans and the client CA were
+	 * given (line numbers, 0: not given), for messages. */
+	size_t auth_line, sans_line, ca_line;
+	char auth_name[32]; /* client_auth_type as written */
 };
 
 struct web_user {
@@ -58,6 +65,9 @@ struct web_config {
 	int64_t rate_burst;
 	struct web_user *users; /* none: no authentication */
 	size_t nusers;
+	/* "line N: what is weak and what to write instead", one a line. */
+	char warnings[WEB_MAX_WARNINGS][400];
+	size_t nwarnings;
 };
 
 /* Parses the text of a web config file; dir is where relative file names
@@ -75,5 +85,8 @@ void webcfg_free(struct web_config *w);
 /* Whether s is a bcrypt hash that libxcrypt verifies: $2a$, $2b$ or $2y$,
  * a cost of 04 to 31, 53 characters of salt and hash. */
 bool webcfg_bcrypt_hash_valid(const char *s);
+
+/* The cost of such a hash (4 to 31), or -1 when s is not one. */
+int webcfg_bcrypt_cost(const char *s);
 
 #endif

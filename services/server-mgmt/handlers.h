@@ -1,21 +1,31 @@
-/* handlers.h - HTTP handlers of server-mgmt (see routes.c). */
+/* handlers.h - HTTP handlers of server-mgmt (see routes.c), by file:
+ * handlers.c (records read, and what every handler shares), create.c,
+ * change.c, internal.c, hardware.c (through the BMC) and discovery.c. */
 #ifndef SM_HANDLERS_H
 #define SM_HANDLERS_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include <osh/db.h>
 #include <osh/http.h>
+#include <osh/service.h>
+
+struct json_object;
+struct sm_app;
 
 void h_servers_list(struct osh_req *req);
-void h_servers_create(struct osh_req *req);
 void h_servers_get(struct osh_req *req);
-void h_servers_patch(struct osh_req *req);
-void h_servers_delete(struct osh_req *req);
-void h_credentials(struct osh_req *req);
 void h_stats(struct osh_req *req);
+
+void h_servers_create(struct osh_req *req);
 void h_import(struct osh_req *req);
 void h_import_template(struct osh_req *req);
+
+void h_servers_patch(struct osh_req *req);
+void h_credentials(struct osh_req *req);
+void h_servers_delete(struct osh_req *req);
+
 void h_sd_targets(struct osh_req *req);
 void h_internal_credentials(struct osh_req *req);
 void h_internal_lookup(struct osh_req *req);
@@ -30,16 +40,57 @@ void h_sel_list(struct osh_req *req);
 void h_sel_clear(struct osh_req *req);
 void h_refresh(struct osh_req *req);
 
-/* Creates servers from row bodies one by one and answers with a result
- * per row; on_created (may be NULL) hears of each server made, and once
- * more with row IMPORT_FINISHED after the answer. rows is taken. */
-#define IMPORT_FINISHED ((size_t)-1)
-struct json_object;
-void import_run(struct osh_req *req, struct json_object *rows,
-    void (*on_created)(size_t row, int64_t id, void *arg), void *arg);
-
 void h_scan_create(struct osh_req *req);
 void h_scan_get(struct osh_req *req);
 void h_scan_import(struct osh_req *req);
+
+/*
+ * What the handlers share (handlers.c).
+ */
+
+/* The service's context and database, as a request sees them. */
+static inline struct sm_app *
+handlers_app(struct osh_req *req)
+{
+	return osh_service_of(req)->app;
+}
+
+static inline struct osh_db *
+handlers_db(struct osh_req *req)
+{
+	return osh_service_of(req)->db;
+}
+
+/* The request's body parsed as JSON (the caller puts it), or NULL when it
+ * is not JSON: answered with 400 then. */
+struct json_object *handlers_body(struct osh_req *req);
+/* Answers a failed store call: 404 naming server 'id' (0: the path's {id}),
+ * 400 for a value the database refused, else 503. */
+void handlers_reply_db(struct osh_req *req, enum osh_db_status st, int64_t id);
+/* Answers 400 naming a query parameter the endpoint does not take. */
+void handlers_reply_unknown_param(struct osh_req *req, const char *name);
+/* An osh_db_json_cb answering the request (arg) with the store's JSON
+ * text as it is, or an error as handlers_reply_db does. */
+void handlers_on_json(
+    enum osh_db_status st, const char *json, const char *state, void *arg);
+/* Audits 'action' on server 'id' for the request's user; details (may be
+ * NULL) is taken. */
+void handlers_audit(struct osh_req *req, const char *action, int64_t id,
+    const char *result, struct json_object *details);
+/* Publishes event 'type' (server.created, ...) with the server's JSON as
+ * its data; the caller keeps its reference to server. */
+void handlers_publish(
+    struct osh_req *req, const char *type, struct json_object *server);
+
+/*
+ * Creating servers (create.c).
+ */
+
+/* Creates servers from row bodies one by one and answers with a result
+ * per row; on_created (may be NULL) hears of each server made, and once
+ * more with row CREATE_ROWS_FINISHED after the answer. rows is taken. */
+#define CREATE_ROWS_FINISHED ((size_t)-1)
+void create_rows(struct osh_req *req, struct json_object *rows,
+    void (*on_created)(size_t row, int64_t id, void *arg), void *arg);
 
 #endif

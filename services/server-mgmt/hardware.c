@@ -36,12 +36,6 @@ struct hw {
 	struct json_object *details;
 };
 
-static struct sm_app *
-app_of(struct osh_req *req)
-{
-	return osh_service_of(req)->app;
-}
-
 static void
 hw_free(struct hw *c)
 {
@@ -180,7 +174,7 @@ hw_start(struct osh_req *req, unsigned want, hw_done done)
 		return NULL;
 	}
 	c->req = req;
-	c->app = app_of(req);
+	c->app = handlers_app(req);
 	c->id = id;
 	c->rq.want = want;
 	c->done = done;
@@ -511,10 +505,7 @@ h_sel_list(struct osh_req *req)
 		return;
 	}
 	if (bad != NULL) {
-		char *clean = osh_utf8_clean(bad, strlen(bad), 64);
-		osh_reply_error(req, 400, "validation_failed", clean,
-		    "unknown query parameter \"%s\"", clean);
-		free(clean);
+		handlers_reply_unknown_param(req, bad);
 		return;
 	}
 	if (limit != NULL &&

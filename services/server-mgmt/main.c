@@ -9,7 +9,7 @@
 #include <osh/metrics.h>
 #include <osh/service.h>
 
-#include "discovery.h"
+#include "scan_targets.h"
 #include "poller.h"
 #include "rowcache.h"
 #include "routes.h"

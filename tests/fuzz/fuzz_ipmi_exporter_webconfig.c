@@ -45,10 +45,25 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    t->client_auth != WEB_REQUIRE_ANY_CLIENT_CERT &&
 	    t->client_auth != WEB_REQUIRE_AND_VERIFY_CLIENT_CERT)
 		abort();
+	/* Names checked without a verified chain are always warned about. */
+	if (t->enabled && t->nsans > 0 &&
+	    t->client_auth == WEB_REQUIRE_ANY_CLIENT_CERT &&
+	    (w->nwarnings == 0 ||
+		strstr(w->warnings[0], "client_allowed_sans") == NULL))
+		abort();
+	if (w->nwarnings > WEB_MAX_WARNINGS)
+		abort();
+	for (size_t i = 0; i < w->nwarnings; i++)
+		if (strncmp(w->warnings[i], "line ", 5) != 0 ||
+		    strnlen(w->warnings[i], sizeof(w->warnings[i])) ==
+			sizeof(w->warnings[i]))
+			abort();
 	for (size_t i = 0; i < w->nusers; i++) {
 		char user[256], pw[WEBAUTH_MAX_PASSWORD + 1];
+		int cost = webcfg_bcrypt_cost(w->users[i].hash);
 		if (!webcfg_bcrypt_hash_valid(w->users[i].hash) ||
-		    strchr(w->users[i].name, ':') != NULL)
+		    strchr(w->users[i].name, ':') != NULL || cost < 4 ||
+		    cost > 31)
 			abort();
 		/* The Authorization header parser on the user's name. */
 		(void)webauth_parse_basic(

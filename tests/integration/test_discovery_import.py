@@ -44,6 +44,24 @@ def test_scan_finds_bmcs_not_silent_ports(operator, fleet):
     assert "password" not in str(s) and "secret" not in str(s)
 
 
+@pytest.mark.parametrize("extra", [
+    {"credentials": [{"username": "admin", "password": "wrong"}],
+     "workarounds": ["opensesspriv"]},
+    # What a newcomer sends first: the right password, no workaround.
+    {"credentials": [{"username": "admin", "password": "secret"}]},
+])
+def test_scan_whose_credentials_fail(operator, fleet, extra):
+    """Credentials that fail on a BMC are a result, not a crash (the
+    engine once freed the session under itself when the scan forgot it
+    from its callback)."""
+    for _ in range(3):
+        s = scan(operator, {"range": "127.0.0.1", "port": FLEET_PORT,
+                            **extra})
+        assert s["found"] == 1, s
+        assert s["results"][0]["credentials_ok"] is False
+    assert operator.get("/api/servers").status_code == 200
+
+
 def test_scan_import(operator, admin, fleet):
     s = scan(operator, {"range": "127.0.0.1",
                         "port": f"{FLEET_PORT + 3}-{FLEET_PORT + 4}",

@@ -3,9 +3,15 @@ exporter-toolkit web configuration (the same file the community
 ipmi_exporter takes) on every endpoint, allowed_targets and module osh
 refusing targets before any packet is sent, the scrape deadline capped
 whatever a client asks, host names looked up within the deadline, bracketed
-IPv6 targets with module osh, and outside values quoted in its log."""
+IPv6 targets with module osh, and outside values quoted in its log. One
+client cannot take every bcrypt check (a share per address, 429 beyond),
+a repeated wrong password is not checked again, and settings that
+protect less than they seem (client_allowed_sans on certificates nobody
+verified) are warned about when they load."""
+import base64
 import os
 import re
+import selectors
 import shutil
 import signal
 import socket
@@ -26,12 +32,13 @@ REF_WEB_PORT = 9392 + OFF
 TLS_PORT = 9393 + OFF
 REF_TLS_PORT = 9394 + OFF
 V6_PORT = 9060 + OFF
+GUARD_PORT = 9395 + OFF
 OWN = f"http://127.0.0.1:{OWN_PORT}"
 USER, PASSWORD = "scraper", "Sc4pe-me-not"
 UP = ("ipmi_up", frozenset({("collector", "ipmi")}))
 
 
-def bcrypt(password, prefix="$2y$"):
+def bcrypt(password, prefix="$2y$", cost=10):
     """A bcrypt hash as htpasswd -B writes it ($2y$, cost 10), made by
     libxcrypt through Python (not by the exporter under test)."""
     import warnings
@@ -39,7 +46,7 @@ def bcrypt(password, prefix="$2y$"):
         warnings.simplefilter("ignore", DeprecationWarning)
         import crypt  # deprecated, still in Debian 12's Python
         h = crypt.crypt(password, crypt.mksalt(crypt.METHOD_BLOWFISH,
-                                               rounds=1024))
+                                               rounds=1 << cost))
     return prefix + h[4:]
 
 
@@ -259,9 +266,158 @@ def test_bcrypt_runs_once_then_remembered(own):
     v2, c2 = counts()
     assert v2 == verified  # no bcrypt for a password already checked
     assert c2 >= cached + 10
-    # A wrong password is checked (and refused) every time.
+    # A wrong password not seen before is checked (and refused).
     assert get("/metrics", auth=(USER, "nope")).status_code == 401
     assert counts()[0] == verified + 1
+
+
+SLOW = ("slow", "Sl0w-to-check")  # cost 12: a check holds a worker a while
+QUICK = ("prom", "Qu1ck-to-check")  # cost 04
+
+
+@pytest.fixture(scope="module")
+def guarded(tmp_path_factory):
+    """An exporter of the test's own with a costly user, for the limits
+    on bcrypt checks; clients reach it from 127.0.0.2 and 127.0.0.3 (Linux
+    routes all of 127.0.0.0/8 to lo), and it sees those addresses."""
+    d = tmp_path_factory.mktemp("guarded-exporter")
+    (d / "web.yml").write_text(
+        "basic_auth_users:\n"
+        f"  {SLOW[0]}: {bcrypt(SLOW[1], cost=12)}\n"
+        f"  {QUICK[0]}: {bcrypt(QUICK[1], prefix='$2b$', cost=4)}\n")
+    (d / "modules.yml").write_text("modules:\n  default:\n"
+                                   "    collectors: [chassis]\n")
+    log = d / "exporter.log"
+    env = dict(os.environ, OSH_SERVER_MGMT_URL="", OSH_REDIS_HOST="",
+               OSH_TRUSTED_PROXIES="", OSH_LOG_LEVEL="info")
+    with open(log, "wb") as out:
+        p = subprocess.Popen(
+            [str(TOP / BUILD / "osh-ipmi-exporter"),
+             f"--config.file={d / 'modules.yml'}",
+             f"--web.config.file={d / 'web.yml'}",
+             f"--web.listen-address=127.0.0.1:{GUARD_PORT}"],
+            stdout=out, stderr=subprocess.STDOUT, env=env)
+    base = f"http://127.0.0.1:{GUARD_PORT}"
+
+    def ready():
+        try:
+            return requests.get(f"{base}/ready", timeout=2).ok
+        except requests.RequestException:
+            return False
+    wait_for(ready, timeout=20, what="the guarded exporter")
+    yield {"base": base, "log": log}
+    p.send_signal(signal.SIGTERM)
+    p.wait(timeout=30)
+
+
+def send_from(source, auth, path="/metrics"):
+    """A request to the guarded exporter from the loopback address source,
+    sent and not read: the open socket."""
+    s = socket.create_connection(("127.0.0.1", GUARD_PORT), timeout=60,
+                                 source_address=(source, 0))
+    token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+    s.sendall(f"GET {path} HTTP/1.1\r\nHost: exporter\r\n"
+              f"Authorization: Basic {token}\r\n"
+              "Connection: close\r\n\r\n".encode())
+    return s
+
+
+def answer(s):
+    """Reads the whole answer on s: (status, headers)."""
+    data = b""
+    while chunk := s.recv(65536):
+        data += chunk
+    s.close()
+    head = data.split(b"\r\n\r\n", 1)[0].decode()
+    lines = head.split("\r\n")
+    headers = dict((k.strip().lower(), v.strip()) for k, v in
+                   (line.split(":", 1) for line in lines[1:]))
+    return int(lines[0].split()[1]), headers
+
+
+def auth_counts(base):
+    r = requests.get(base + "/metrics", auth=QUICK, timeout=30)
+    assert r.status_code == 200, r.text
+    m = r.text
+    return {o: metric(m, "osh_exporter_basic_auth_total", outcome=o)
+            for o in ("verified", "refused", "refused_remembered",
+                      "busy", "client_limited")}
+
+
+def test_one_client_cannot_take_every_bcrypt_check(guarded):
+    """A client sending many wrong passwords at once gets its share of the
+    bcrypt checks (429 with Retry-After beyond it), not all of them: a
+    client elsewhere still logs in meanwhile (it got 503 while the flood's
+    checks filled the global bound)."""
+    flood = [send_from("127.0.0.2", (SLOW[0], f"wrong-{i}"))
+             for i in range(40)]
+    sel = selectors.DefaultSelector()
+    for s in flood:
+        sel.register(s, selectors.EVENT_READ)
+    answers = []
+    # Those the exporter turns away at once answer first: once eight
+    # have, all forty have been seen, and those admitted hold their
+    # bcrypt checks (cost 12) for a while yet.
+    deadline = time.time() + 30
+    while len(answers) < 8 and time.time() < deadline:
+        for key, _ in sel.select(timeout=1):
+            sel.unregister(key.fileobj)
+            answers.append(answer(key.fileobj))
+    assert len(answers) >= 8, answers
+    # Another address, while the flood's checks are pending.
+    r = answer(send_from("127.0.0.3", QUICK))
+    assert r[0] == 200, r
+    for key in list(sel.get_map().values()):
+        sel.unregister(key.fileobj)
+        answers.append(answer(key.fileobj))
+    statuses = [a[0] for a in answers]
+    assert set(statuses) <= {401, 429}, statuses
+    assert statuses.count(429) >= 30, statuses
+    assert 401 in statuses  # the admitted ones were checked and refused
+    for status, headers in answers:
+        if status == 429:
+            assert headers["retry-after"] == "1"
+    c = auth_counts(guarded["base"])
+    assert c["client_limited"] >= 30
+    assert c["busy"] == 0
+
+
+def test_repeated_wrong_password_not_checked_again(guarded):
+    """A refusal is remembered for the client that got it: the same wrong
+    password again costs no bcrypt; from another address, with another
+    password or another user it is checked; the right password is never
+    refused for it."""
+    base = guarded["base"]
+    auth_counts(base)  # QUICK's own check, remembered from here on
+    c0 = auth_counts(base)
+
+    def status(source, auth):
+        return answer(send_from(source, auth))[0]
+
+    steps = [("127.0.0.2", (QUICK[0], "guess-a"), 401, 1, 0),
+             ("127.0.0.2", (QUICK[0], "guess-a"), 401, 0, 1),
+             ("127.0.0.2", (QUICK[0], "guess-a"), 401, 0, 1),
+             ("127.0.0.3", (QUICK[0], "guess-a"), 401, 1, 0),
+             ("127.0.0.2", (QUICK[0], "guess-b"), 401, 1, 0),
+             ("127.0.0.2", ("ghost", "guess-a"), 401, 1, 0),
+             ("127.0.0.2", ("ghost", "guess-a"), 401, 0, 1),
+             ("127.0.0.2", QUICK, 200, 0, 0)]  # remembered success
+    for source, auth, want, checked, remembered in steps:
+        assert status(source, auth) == want, (source, auth)
+        c = auth_counts(base)
+        assert c["verified"] - c0["verified"] == checked, (source, auth)
+        assert c["refused_remembered"] - c0["refused_remembered"] == \
+            remembered, (source, auth)
+        c0 = c
+
+
+def test_uneven_bcrypt_costs_are_warned_about(guarded):
+    """Unknown users are checked at the largest cost (12 here): a user of
+    a lower cost answers sooner, which the log says at load."""
+    assert re.search(r'level=warn .*msg="web configuration: line 1: '
+                     r'basic_auth_users have bcrypt costs from 04 to 12: '
+                     r'unknown users are checked at cost 12',
+                     guarded["log"].read_text())
 
 
 def test_reload_needs_authentication(own):
@@ -528,6 +684,32 @@ basic_auth_users:
                           timeout=10)
         assert r.status_code == 500 and "tls_server_config" in r.text
         assert peer_cn(TLS_PORT, d) == "server2"
+        # client_allowed_sans on certificates nobody verifies: loaded, as
+        # exporter-toolkit loads it, with a warning naming both keys and
+        # their lines; and indeed a certificate of another CA carrying
+        # the name gets in.
+        shutil.copy(d / "server2.key", d / "server.key")
+        (d / "web.yml").write_text(f"""tls_server_config:
+  cert_file: server.crt
+  key_file: server.key
+  client_auth_type: RequireAnyClientCert
+  client_allowed_sans: [prometheus.example]
+basic_auth_users:
+  {USER}: {bcrypt(PASSWORD)}
+""")
+        r = requests.post(f"https://127.0.0.1:{TLS_PORT}/-/reload",
+                          verify=ca, cert=client, auth=(USER, PASSWORD),
+                          timeout=10)
+        assert r.status_code == 200, r.text
+        assert re.search(r'level=warn .*msg="web configuration: line 5: '
+                         r'client_allowed_sans with client_auth_type '
+                         r'RequireAnyClientCert \(line 4\) checks names in '
+                         r'certificates nobody verified.*self-signed.*'
+                         r'RequireAndVerifyClientCert',
+                         (d / "exporter.log").read_text())
+        r = requests.get(f"https://127.0.0.1:{TLS_PORT}/metrics", verify=ca,
+                         cert=stranger, auth=(USER, PASSWORD), timeout=10)
+        assert r.status_code == 200
     finally:
         for p in (ours, ref):
             p.terminate()

@@ -90,6 +90,14 @@ def test_validation_names_the_field(admin, body, field):
     assert r.json()["error"]["field"] == field
 
 
+def test_missing_server_is_named(admin):
+    for path in ("/api/servers/999999", "/api/servers/999999/power",
+                 "/api/servers/999999/sel"):
+        r = admin.get(path)
+        assert r.status_code == 404, r.text
+        assert r.json()["error"]["message"] == "server 999999 not found"
+
+
 def test_duplicates_conflict(admin):
     a = admin.post("/api/servers", {"name": "dup-a", "bmc_address":
                                     "10.9.9.9:623"})

@@ -1,7 +1,9 @@
 /* Unit tests: the exporter's basic authentication pieces (webauth.c):
  * the Authorization header, bcrypt verification through libxcrypt for
  * $2y$, $2b$ and $2a$ hashes (made here with crypt_gensalt_rn/crypt_r),
- * and the table of remembered successes (hits, misses, expiry, bound). */
+ * the tables of remembered successes and refusals (hits, misses, expiry,
+ * bound, per client), the hash unknown users are checked against, and
+ * the per-client count of pending checks. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -138,16 +140,16 @@ bcrypt_verification(void **state)
 static void
 remembered_successes(void **state)
 {
-	struct webauth_cache *c = webauth_cache_new();
+	struct webauth_cache *c = webauth_cache_new(WEBAUTH_CACHE_TTL_S);
 	unsigned char k1[32], k2[32], k3[32], k4[32];
 	const uint64_t t0 = 1000000000;
 	const uint64_t ttl = (uint64_t)WEBAUTH_CACHE_TTL_S * 1000000u;
 
 	(void)state;
-	webauth_cache_key(c, "prom", "$2y$hash", "pw", k1);
-	webauth_cache_key(c, "prom", "$2y$hash", "pw2", k2);
-	webauth_cache_key(c, "prom", "$2y$other", "pw", k3);
-	webauth_cache_key(c, "prom2", "$2y$hash", "pw", k4);
+	webauth_cache_key(c, NULL, "prom", "$2y$hash", "pw", k1);
+	webauth_cache_key(c, NULL, "prom", "$2y$hash", "pw2", k2);
+	webauth_cache_key(c, NULL, "prom", "$2y$other", "pw", k3);
+	webauth_cache_key(c, NULL, "prom2", "$2y$hash", "pw", k4);
 	/* Each of user, stored hash and password changes the key, and the
 	 * lengths are in it: "ab"+"c" is not "a"+"bc". */
 	assert_memory_not_equal(k1, k2, 32);
@@ -155,8 +157,8 @@ remembered_successes(void **state)
 	assert_memory_not_equal(k1, k4, 32);
 	{
 		unsigned char a[32], b[32];
-		webauth_cache_key(c, "ab", "c", "d", a);
-		webauth_cache_key(c, "a", "bc", "d", b);
+		webauth_cache_key(c, NULL, "ab", "c", "d", a);
+		webauth_cache_key(c, NULL, "a", "bc", "d", b);
 		assert_memory_not_equal(a, b, 32);
 	}
 	assert_false(webauth_cache_hit(c, k1, t0));
@@ -173,7 +175,7 @@ remembered_successes(void **state)
 		char pw[32];
 		unsigned char k[32];
 		snprintf(pw, sizeof(pw), "pw%d", i);
-		webauth_cache_key(c, "u", "h", pw, k);
+		webauth_cache_key(c, NULL, "u", "h", pw, k);
 		webauth_cache_put(c, k, t0 + (uint64_t)i);
 		assert_true(webauth_cache_hit(c, k, t0 + (uint64_t)i));
 	}
@@ -182,10 +184,193 @@ remembered_successes(void **state)
 	webauth_cache_free(c);
 
 	/* Another process (another secret) makes other keys. */
-	c = webauth_cache_new();
-	webauth_cache_key(c, "prom", "$2y$hash", "pw", k2);
+	c = webauth_cache_new(WEBAUTH_CACHE_TTL_S);
+	webauth_cache_key(c, NULL, "prom", "$2y$hash", "pw", k2);
 	assert_memory_not_equal(k1, k2, 32);
 	webauth_cache_free(c);
+}
+
+/* Refusals are remembered per client and for a shorter while: the same
+ * wrong password from the same client is known, from another client or
+ * with another password it is not (and is checked with bcrypt). */
+static void
+remembered_refusals(void **state)
+{
+	struct webauth_cache *c = webauth_cache_new(WEBAUTH_FAILURE_TTL_S);
+	unsigned char a[32], b[32], d[32], e[32];
+	const uint64_t t0 = 1000000000;
+	const uint64_t ttl = (uint64_t)WEBAUTH_FAILURE_TTL_S * 1000000u;
+
+	(void)state;
+	assert_true(WEBAUTH_FAILURE_TTL_S < WEBAUTH_CACHE_TTL_S);
+	webauth_cache_key(c, "127.0.0.2", "prom", "$2y$h", "guess", a);
+	webauth_cache_key(c, "127.0.0.3", "prom", "$2y$h", "guess", b);
+	webauth_cache_key(c, "127.0.0.2", "prom", "$2y$h", "guess2", d);
+	webauth_cache_key(c, NULL, "prom", "$2y$h", "guess", e);
+	assert_memory_not_equal(a, b, 32);
+	assert_memory_not_equal(a, d, 32);
+	assert_memory_not_equal(a, e, 32);
+	/* The client's key is delimited too: "1"+"2prom" is not "12"+"prom". */
+	{
+		unsigned char x[32], y[32];
+		webauth_cache_key(c, "1", "2prom", "h", "p", x);
+		webauth_cache_key(c, "12", "prom", "h", "p", y);
+		assert_memory_not_equal(x, y, 32);
+	}
+	webauth_cache_put(c, a, t0);
+	assert_true(webauth_cache_hit(c, a, t0 + 1));
+	assert_false(webauth_cache_hit(c, b, t0 + 1));
+	assert_false(webauth_cache_hit(c, d, t0 + 1));
+	assert_false(webauth_cache_hit(c, a, t0 + ttl));
+	webauth_cache_free(c);
+}
+
+/* A web configuration with users whose hashes have the costs given (the
+ * hashes are well formed; nothing is verified against them here). */
+static struct web_config *
+users_with_costs(const int *costs, size_t n)
+{
+	char yaml[4096], err[300];
+	size_t len;
+	struct web_config *w;
+
+	len = (size_t)snprintf(yaml, sizeof(yaml), "basic_auth_users:\n");
+	for (size_t i = 0; i < n; i++)
+		len += (size_t)snprintf(yaml + len, sizeof(yaml) - len,
+		    "  user%zu: $2%c$%02d$"
+		    "abcdefghijklmnopqrstuu5z1kR3Dd0EYq8wXQ3g9ktQlB3ZvFk%02zu\n",
+		    i, "ybay"[i % 4], costs[i], i);
+	assert_true(len < sizeof(yaml));
+	w = webcfg_parse(yaml, len, NULL, err, sizeof(err));
+	if (w == NULL)
+		fail_msg("%s", err);
+	return w;
+}
+
+/* Unknown users are checked against the configured hash of the largest
+ * cost, whatever order the users come in, and that follows reloads. */
+static void
+dummy_cost_follows_configuration(void **state)
+{
+	static const struct {
+		int costs[4];
+		size_t n;
+		int want; /* the dummy's cost */
+	} cases[] = {
+	    {{4}, 1, 4},
+	    {{12, 4}, 2, 12},
+	    {{4, 12}, 2, 12},
+	    {{10, 14, 10, 5}, 4, 14},
+	    {{5, 5, 5}, 3, 5},
+	    {{31}, 1, 31},
+	};
+	struct webauth *a = webauth_new(NULL);
+
+	(void)state;
+	assert_non_null(a);
+	/* Before any configuration, and without users: the built-in one. */
+	assert_int_equal(webcfg_bcrypt_cost(webauth_dummy_hash(a)), 10);
+	for (size_t i = 0; i < OSH_ARRAY_LEN(cases); i++) {
+		struct web_config *w =
+		    users_with_costs(cases[i].costs, cases[i].n);
+		const char *d;
+		bool one_of_them = false;
+
+		webauth_set_config(a, w);
+		d = webauth_dummy_hash(a);
+		if (webcfg_bcrypt_cost(d) != cases[i].want)
+			fail_msg("case %zu: dummy %s, want cost %02d", i, d,
+			    cases[i].want);
+		for (size_t k = 0; k < w->nusers; k++)
+			one_of_them |= strcmp(w->users[k].hash, d) == 0;
+		assert_true(one_of_them);
+	}
+	{
+		static const char no_users[] = "rate_limit: {}\n";
+		char err[300];
+		struct web_config *w = webcfg_parse(
+		    no_users, strlen(no_users), NULL, err, sizeof(err));
+		assert_non_null(w);
+		webauth_set_config(a, w);
+	}
+	assert_int_equal(webcfg_bcrypt_cost(webauth_dummy_hash(a)), 10);
+	webauth_set_config(a, NULL);
+	assert_int_equal(webcfg_bcrypt_cost(webauth_dummy_hash(a)), 10);
+	webauth_free(a);
+}
+
+static void
+client_keys(void **state)
+{
+	static const struct {
+		const char *addr, *key;
+	} cases[] = {
+	    {"127.0.0.2", "127.0.0.2"},
+	    {"192.0.2.7", "192.0.2.7"},
+	    {"::ffff:192.0.2.7", "192.0.2.7"},
+	    {"2001:db8:1:2:aaaa:bbbb:cccc:dddd", "2001:db8:1:2::/64"},
+	    {"2001:db8:1:2::1", "2001:db8:1:2::/64"},
+	    {"2001:db8:1:3::1", "2001:db8:1:3::/64"},
+	    {"::1", "::/64"},
+	    {"fe80::1", "fe80::/64"},
+	    {"unknown", "unknown"},
+	    {"", ""},
+	};
+	char out[WEBAUTH_CLIENT_MAX];
+
+	(void)state;
+	for (size_t i = 0; i < OSH_ARRAY_LEN(cases); i++) {
+		webauth_client_key(cases[i].addr, out, sizeof(out));
+		if (strcmp(out, cases[i].key) != 0)
+			fail_msg("%s: \"%s\", want \"%s\"", cases[i].addr, out,
+			    cases[i].key);
+	}
+	/* The longest IPv6 prefix still fits. */
+	webauth_client_key(
+	    "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", out, sizeof(out));
+	assert_string_equal(out, "ffff:ffff:ffff:ffff::/64");
+}
+
+/* One client gets WEBAUTH_MAX_PENDING_PER_CLIENT checks at once, and the
+ * others still get theirs; a slot comes back when a check ends. */
+static void
+pending_per_client(void **state)
+{
+	struct webauth_clients t;
+	char key[32];
+
+	(void)state;
+	memset(&t, 0, sizeof(t));
+	assert_true(WEBAUTH_MAX_PENDING_PER_CLIENT < WEBAUTH_MAX_PENDING);
+	for (int i = 0; i < WEBAUTH_MAX_PENDING_PER_CLIENT; i++)
+		assert_true(webauth_clients_enter(&t, "127.0.0.2"));
+	assert_false(webauth_clients_enter(&t, "127.0.0.2"));
+	assert_int_equal(webauth_clients_count(&t, "127.0.0.2"),
+	    WEBAUTH_MAX_PENDING_PER_CLIENT);
+	assert_true(webauth_clients_enter(&t, "127.0.0.3"));
+	assert_int_equal(webauth_clients_count(&t, "127.0.0.3"), 1);
+	webauth_clients_leave(&t, "127.0.0.2");
+	assert_true(webauth_clients_enter(&t, "127.0.0.2"));
+	assert_false(webauth_clients_enter(&t, "127.0.0.2"));
+	/* Leaving what never entered changes nothing. */
+	webauth_clients_leave(&t, "10.0.0.1");
+	assert_int_equal(webauth_clients_count(&t, "10.0.0.1"), 0);
+	for (int i = 0; i < WEBAUTH_MAX_PENDING_PER_CLIENT; i++)
+		webauth_clients_leave(&t, "127.0.0.2");
+	webauth_clients_leave(&t, "127.0.0.3");
+	assert_int_equal(webauth_clients_count(&t, "127.0.0.2"), 0);
+
+	/* As many clients as pending checks, one check each: all fit; the
+	 * slots of those that are done are taken again. */
+	for (int i = 0; i < WEBAUTH_MAX_PENDING; i++) {
+		snprintf(key, sizeof(key), "10.0.0.%d", i);
+		assert_true(webauth_clients_enter(&t, key));
+	}
+	assert_false(webauth_clients_enter(&t, "10.0.1.1"));
+	webauth_clients_leave(&t, "10.0.0.7");
+	assert_true(webauth_clients_enter(&t, "10.0.1.1"));
+	assert_int_equal(webauth_clients_count(&t, "10.0.1.1"), 1);
+	assert_int_equal(webauth_clients_count(&t, "10.0.0.7"), 0);
 }
 
 int
@@ -195,6 +380,10 @@ main(void)
 	    cmocka_unit_test(basic_header),
 	    cmocka_unit_test(bcrypt_verification),
 	    cmocka_unit_test(remembered_successes),
+	    cmocka_unit_test(remembered_refusals),
+	    cmocka_unit_test(dummy_cost_follows_configuration),
+	    cmocka_unit_test(client_keys),
+	    cmocka_unit_test(pending_per_client),
 	};
 
 	if (sodium_init() < 0)

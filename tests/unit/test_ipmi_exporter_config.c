@@ -117,6 +117,13 @@ errors_name_the_line(void **state)
 		"nests too many repetitions"},
 	    {"modules:\n  a:\n    sensors:\n      exclude_types: ['x{300}']\n",
 		"nests too many repetitions"},
+	    /* Its epsilon closure ran for minutes (found by fuzzing); RE2,
+	     * Prometheus' engine, refuses nested repetitions too. */
+	    {"modules:\n  a:\n    sensors:\n      exclude_types: "
+	     "['6******++++++nc']\n",
+		"nests too many repetitions"},
+	    {"modules:\n  a:\n    sensors:\n      exclude_types: ['a**']\n",
+		"nests too many repetitions"},
 	};
 	char err[256];
 
@@ -135,7 +142,7 @@ sensor_filters(void **state)
 {
 	static const char yaml[] =
 	    "modules:\n  f:\n    exclude_sensor_ids: [7]\n"
-	    "    sensors:\n      include_names: ['CPU.*', 'FAN[0-9]']\n"
+	    "    sensors:\n      include_names: ['CPU.*', 'FAN[0-9]', 'PSU.+?']\n"
 	    "      exclude_types: [Fan]\n";
 	char err[256];
 	struct exp_config *c = parse(yaml, err, sizeof(err));

@@ -4,14 +4,17 @@
  * refused with its line. Also allowed_targets in the module file. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <yaml.h>
 
 #include "ipmi-exporter/exporter.h"
 #include "ipmi-exporter/webcfg.h"
+#include "ipmi-exporter/yamlwipe.h"
 
 static struct web_config *
 parse(const char *yaml, char *err, size_t len)
@@ -108,6 +111,9 @@ toolkit_file_loads(void **state)
 	assert_int_equal(w->rate_burst, 10);
 	assert_int_equal(w->nusers, 2);
 	assert_string_equal(w->users[0].name, "alice");
+	/* alice's cost is 10, bob's 04. */
+	assert_int_equal(w->nwarnings, 1);
+	assert_non_null(strstr(w->warnings[0], "costs from 04 to 10"));
 	assert_string_equal(w->users[1].name, "bob smith");
 	assert_memory_equal(w->users[1].hash, "$2b$04$", 7);
 	webcfg_free(w);
@@ -386,6 +392,158 @@ module_allowed_targets(void **state)
 	}
 }
 
+/* What exporter-toolkit accepts but protects less than it seems to loads,
+ * with a warning that names the keys, their lines and what to write
+ * instead; settings that do what they say give none. */
+static void
+weak_settings_warned(void **state)
+{
+	static const char tls[] = "tls_server_config:\n"
+				  "  cert_file: server.crt\n"
+				  "  key_file: server.key\n";
+	static const char h04[] =
+	    "$2y$04$abcdefghijklmnopqrstuu5z1kR3Dd0EYq8wXQ3g9ktQlB3ZvFk3i";
+	static const char h10[] =
+	    "$2b$10$mDwo.lAisC94iLAyP81MCesa29IzH37oigHC/42V2pdJlUprsJPze";
+	static const struct {
+		const char *yaml;
+		bool tls;
+		const char *want[3]; /* in the one warning; NULL: none */
+	} cases[] = {
+	    {"  client_auth_type: RequireAnyClientCert\n"
+	     "  client_ca_file: ca.crt\n"
+	     "  client_allowed_sans: [prometheus.example]\n",
+		true,
+		{"line 6: client_allowed_sans with client_auth_type "
+		 "RequireAnyClientCert (line 4)",
+		    "self-signed", "use RequireAndVerifyClientCert"}},
+	    {"  client_allowed_sans: [prometheus.example]\n"
+	     "  client_auth_type: RequireClientCert\n",
+		true,
+		{"line 4: client_allowed_sans with client_auth_type "
+		 "RequireClientCert (line 5)",
+		    NULL, NULL}},
+	    {"  client_auth_type: RequireAnyClientCert\n"
+	     "  client_ca_file: ca.crt\n",
+		true,
+		{"line 5: client_ca_file is not used to verify client "
+		 "certificates with client_auth_type RequireAnyClientCert "
+		 "(line 4)",
+		    "any certificate is accepted", NULL}},
+	    {"  client_ca: \"-----BEGIN CERTIFICATE-----\\n\"\n"
+	     "  client_auth_type: RequestClientCert\n",
+		true,
+		{"line 4: client_ca is not used", "RequestClientCert (line 5)",
+		    NULL}},
+	    {"  client_auth_type: RequireAndVerifyClientCert\n"
+	     "  client_ca_file: ca.crt\n"
+	     "  client_allowed_sans: [prometheus.example]\n",
+		true, {NULL, NULL, NULL}},
+	    {"  client_auth_type: VerifyClientCertIfGiven\n"
+	     "  client_ca_file: ca.crt\n",
+		true, {NULL, NULL, NULL}},
+	    {"  client_auth_type: RequireAnyClientCert\n", true,
+		{NULL, NULL, NULL}},
+	    {"basic_auth_users:\n  a: H04\n  b: H10\n  c: H04\n", false,
+		{"line 1: basic_auth_users have bcrypt costs from 04 to 10",
+		    "unknown users are checked at cost 10",
+		    "give every user the same cost"}},
+	    {"basic_auth_users:\n  a: H10\n  b: H10\n", false,
+		{NULL, NULL, NULL}},
+	};
+	char yaml[1024], err[256];
+
+	(void)state;
+	for (size_t i = 0; i < OSH_ARRAY_LEN(cases); i++) {
+		struct web_config *w;
+		const char *src = cases[i].yaml;
+		size_t n = 0;
+
+		/* H04 and H10 stand for the hashes, to keep lines short. */
+		if (cases[i].tls)
+			n = (size_t)snprintf(yaml, sizeof(yaml), "%s", tls);
+		for (; *src != '\0' && n + 61 < sizeof(yaml); src++) {
+			if (strncmp(src, "H04", 3) == 0 ||
+			    strncmp(src, "H10", 3) == 0) {
+				memcpy(yaml + n, src[1] == '0' ? h04 : h10, 60);
+				n += 60;
+				src += 2;
+			} else {
+				yaml[n++] = *src;
+			}
+		}
+		yaml[n] = '\0';
+		if ((w = parse(yaml, err, sizeof(err))) == NULL)
+			fail_msg("case %zu: %s", i, err);
+		if (cases[i].want[0] == NULL) {
+			if (w->nwarnings != 0)
+				fail_msg("case %zu: %s", i, w->warnings[0]);
+		} else {
+			assert_int_equal(w->nwarnings, 1);
+			for (size_t k = 0; k < 3 && cases[i].want[k]; k++)
+				if (strstr(w->warnings[0], cases[i].want[k]) ==
+				    NULL)
+					fail_msg("case %zu: \"%s\" lacks "
+						 "\"%s\"",
+					    i, w->warnings[0],
+					    cases[i].want[k]);
+		}
+		webcfg_free(w);
+	}
+}
+
+static bool
+holds(const void *mem, size_t len, const char *s)
+{
+	return mem != NULL && memmem(mem, len, s, strlen(s)) != NULL;
+}
+
+/* libyaml's copies of a file holding secrets (the document's scalars,
+ * the parser's buffers) are cleared before libyaml frees them. */
+static void
+yaml_copies_wiped(void **state)
+{
+	static const char text[] =
+	    "modules:\n"
+	    "  a:\n"
+	    "    pass: s3cret-bmc-pass\n"
+	    "tls_server_config:\n"
+	    "  key: \"-----BEGIN PRIVATE KEY-----\\nAAAA\"\n";
+	yaml_parser_t parser;
+	yaml_document_t doc;
+	bool before = false, after = false;
+
+	(void)state;
+	yaml_parser_initialize(&parser);
+	yaml_parser_set_input_string(
+	    &parser, (const unsigned char *)text, strlen(text));
+	assert_true(yaml_parser_load(&parser, &doc));
+	for (int pass = 0; pass < 2; pass++) {
+		bool *found = pass == 0 ? &before : &after;
+		for (yaml_node_t *n = doc.nodes.start; n < doc.nodes.top; n++)
+			if (n->type == YAML_SCALAR_NODE)
+				*found |= holds(n->data.scalar.value,
+					      n->data.scalar.length,
+					      "s3cret-bmc-pass") ||
+				    holds(n->data.scalar.value,
+					n->data.scalar.length, "PRIVATE KEY");
+		*found |= holds(parser.buffer.start,
+		    (size_t)(parser.buffer.end - parser.buffer.start),
+		    "s3cret-bmc-pass");
+		*found |= holds(parser.raw_buffer.start,
+		    (size_t)(parser.raw_buffer.end - parser.raw_buffer.start),
+		    "s3cret-bmc-pass");
+		if (pass == 0) {
+			yamlwipe_document(&doc);
+			yamlwipe_parser(&parser);
+		}
+	}
+	assert_true(before);
+	assert_false(after);
+	yaml_document_delete(&doc);
+	yaml_parser_delete(&parser);
+}
+
 int
 main(void)
 {
@@ -399,6 +557,8 @@ main(void)
 	    cmocka_unit_test(load_from_a_file),
 	    cmocka_unit_test(samples_load),
 	    cmocka_unit_test(module_allowed_targets),
+	    cmocka_unit_test(weak_settings_warned),
+	    cmocka_unit_test(yaml_copies_wiped),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

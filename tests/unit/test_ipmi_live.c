@@ -304,6 +304,64 @@ wrong_password(void **state)
 	assert_string_equal(osh_ipmi_err_code(g.r.err), "bmc_auth_failed");
 }
 
+/* A callback that forgets the session it was answered on, and asks
+ * again, as a discovery scan does when credentials fail: the engine must
+ * not touch that session after the callback (it freed it under itself:
+ * use-after-free, crashes seen in server-mgmt). Also a callback that
+ * opens more sessions than the engine keeps, so that the one just
+ * answered on is the least recently used. */
+static void
+on_ignore(const struct osh_ipmi_result *r, void *arg)
+{
+	(void)r;
+	(void)arg;
+}
+
+struct forgetful {
+	struct osh_ipmi *m;
+	int left;
+	int answers;
+};
+
+static void
+on_forget(const struct osh_ipmi_result *r, void *arg)
+{
+	struct forgetful *f = arg;
+	struct osh_ipmi_target t = target(E.port, "not-the-one");
+	struct osh_ipmi_target other = target(E.port + 1, "secret");
+	struct osh_ipmi_request rq = {.want = OSH_IPMI_WANT_CHASSIS};
+
+	assert_int_equal(r->err, OSH_IPMI_AUTH_FAILED);
+	f->answers++;
+	osh_ipmi_forget(f->m, t.host, t.port);
+	if (f->left-- > 0) {
+		assert_int_equal(
+		    osh_ipmi_submit(f->m, &other, &rq, 5000, on_ignore, NULL),
+		    0);
+		assert_int_equal(
+		    osh_ipmi_submit(f->m, &t, &rq, 5000, on_forget, f), 0);
+		return;
+	}
+	event_base_loopbreak(E.base);
+}
+
+static void
+callback_forgets_its_session(void **state)
+{
+	struct osh_ipmi_options o = {2, 30000, 16, 2};
+	struct forgetful f = {osh_ipmi_new(E.base, &o), 3, 0};
+	struct osh_ipmi_target t = target(E.port, "not-the-one");
+	struct osh_ipmi_request rq = {.want = OSH_IPMI_WANT_CHASSIS};
+
+	(void)state;
+	assert_non_null(f.m);
+	assert_int_equal(osh_ipmi_submit(f.m, &t, &rq, 5000, on_forget, &f), 0);
+	while (f.answers < 4)
+		event_base_dispatch(E.base);
+	pump(500);
+	osh_ipmi_free(f.m);
+}
+
 static void
 ipmi15(void **state)
 {
@@ -557,6 +615,7 @@ main(void)
 	    cmocka_unit_test(power_and_sensor_changes),
 	    cmocka_unit_test(silent_bmc_meets_deadline),
 	    cmocka_unit_test(wrong_password),
+	    cmocka_unit_test(callback_forgets_its_session),
 	    cmocka_unit_test(ipmi15),
 	    cmocka_unit_test(session_outlives_bmc_idle_timeout),
 	    cmocka_unit_test(bmc_reset_does_not_starve_others),

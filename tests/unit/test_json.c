@@ -6,6 +6,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "osh/audit.h"
 #include "osh/json.h"
 #include "osh/util.h"
 
@@ -164,6 +165,26 @@ error_message_cut_keeps_utf8(void **state)
 	}
 }
 
+/* Audit details name a body's fields whatever JSON the body is. */
+static void
+audit_fields_of_any_body(void **state)
+{
+	static const char *const bodies[] = {
+	    "[1,2]", "\"x\"", "3", "null", "true", "{}", "{\"a\":1,\"b\":2}"};
+	static const size_t want[] = {0, 0, 0, 0, 0, 0, 2};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+		struct json_object *b = json_tokener_parse(bodies[i]), *f, *d;
+
+		d = osh_audit_fields(b);
+		assert_true(json_object_object_get_ex(d, "fields", &f));
+		assert_int_equal(json_object_array_length(f), want[i]);
+		json_object_put(d);
+		json_object_put(b);
+	}
+}
+
 int
 main(void)
 {
@@ -171,6 +192,7 @@ main(void)
 	    cmocka_unit_test(validation_table),
 	    cmocka_unit_test(parse_errors),
 	    cmocka_unit_test(accessors_and_error_body),
+	    cmocka_unit_test(audit_fields_of_any_body),
 	    cmocka_unit_test(wipe_secret_in_place),
 	    cmocka_unit_test(error_message_cut_keeps_utf8),
 	};

@@ -1,6 +1,6 @@
 /* Unit tests: server-mgmt's pure rules: credentials sealed for one BMC
  * endpoint open for no other (servers.c), and which addresses discovery
- * may scan (discovery.c). */
+ * may scan (scan_targets.c). */
 #include <arpa/inet.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,7 +14,7 @@
 
 #include "osh/crypto.h"
 #include "osh/util.h"
-#include "server-mgmt/discovery.h"
+#include "server-mgmt/scan_targets.h"
 #include "server-mgmt/sm.h"
 
 static struct osh_keyring *keys;

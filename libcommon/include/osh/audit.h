@@ -39,7 +39,8 @@ void osh_audit_req(struct osh_audit *a, const struct osh_req *req,
     struct json_object *details);
 
 /* Details naming the fields a request body set: {"fields": [names]}, never
- * their values (passwords are among them). */
+ * their values (passwords are among them). Any JSON (a refused body may
+ * be an array) or NULL gives an empty list. */
 struct json_object *osh_audit_fields(struct json_object *body);
 
 /* Re-sends the backlog; the service calls it when Redis reconnects. */

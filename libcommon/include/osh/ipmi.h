@@ -282,7 +282,9 @@ void osh_ipmi_free(struct osh_ipmi *m);
 
 /* Runs a request against a target within deadline_ms. The target is
  * copied. cb always runs exactly once, later, on the loop, by the
- * deadline (with what the worker read by then when it stops short: the
+ * deadline, from a turn of the loop of its own (never inside another
+ * engine call, so it may submit and forget freely, but not free the
+ * engine) (with what the worker read by then when it stops short: the
  * parts not done fail with OSH_IPMI_TIMEOUT). Before a session is opened
  * the BMC is asked over RMCP, on the loop, whether it is there; a probe
  * still waiting at the deadline is cancelled (no thread is involved). A

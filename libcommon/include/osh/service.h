@@ -84,6 +84,9 @@ struct osh_service_def {
 	void (*stop)(struct osh_service *svc);
 	/* On SIGHUP (may be NULL). */
 	void (*reload)(struct osh_service *svc);
+	/* Lines --help prints after the common ones (flags of its own), or
+	 * NULL. */
+	const char *usage;
 	/* A service that stands alone (the exporter): no access tokens, and
 	 * Redis only when OSH_REDIS_HOST is set. Its routes are public. */
 	bool standalone;

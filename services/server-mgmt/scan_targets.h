@@ -1,8 +1,8 @@
-/* discovery.h - discovery scans: which addresses and ports to probe, and
- * the scan itself (probe without credentials, then try the credentials the
- * operator gave, nothing else). */
-#ifndef SM_DISCOVERY_H
-#define SM_DISCOVERY_H
+/* scan_targets.h - what a discovery scan may probe: the addresses and
+ * ports of a scan request expanded into targets, and the networks refused
+ * unless the allow list (OSH_SCAN_ALLOW) holds them. Pure functions. */
+#ifndef SM_SCAN_TARGETS_H
+#define SM_SCAN_TARGETS_H
 
 #include <json-c/json.h>
 #include <stdbool.h>

@@ -1,0 +1,104 @@
+/* internal.c - HTTP <-> what other services read: Prometheus' service
+ * discovery, and the BMC credentials the exporter's module=osh uses.
+ * Internal routes, never through the gateway. */
+#include <json-c/json.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <osh/audit.h>
+#include <osh/crypto.h>
+#include <osh/ipmi.h>
+#include <osh/json.h>
+
+#include "handlers.h"
+#include "sm.h"
+#include "store.h"
+
+/* Prometheus http_sd_configs: internal, loopback only. */
+void
+h_sd_targets(struct osh_req *req)
+{
+	store_sd_targets(handlers_db(req), handlers_on_json, req);
+}
+
+/*
+ * Credentials for services (the exporter's module=osh).
+ */
+
+static void
+on_cred_row(enum osh_db_status st, const struct server_row *row, void *arg)
+{
+	struct osh_req *req = arg;
+	struct osh_ipmi_target t;
+	struct osh_err err;
+	struct json_object *o;
+	const char *text;
+	char wa[300], target[32];
+
+	if (st != OSH_DB_OK) {
+		if (st == OSH_DB_NOT_FOUND)
+			osh_reply_error(req, 404, NULL, NULL, "no such server");
+		else
+			osh_reply_error(
+			    req, 503, NULL, NULL, "database unavailable");
+		return;
+	}
+	snprintf(target, sizeof(target), "server:%lld", (long long)row->id);
+	if (!server_target(handlers_app(req), row, &t, &err)) {
+		osh_reply_err(req, &err);
+		return;
+	}
+	osh_ipmi_workarounds_format(t.workarounds, wa, sizeof(wa));
+	o = json_object_new_object();
+	json_object_object_add(o, "id", json_object_new_int64(row->id));
+	json_object_object_add(o, "name", json_object_new_string(row->name));
+	json_object_object_add(o, "host", json_object_new_string(t.host));
+	json_object_object_add(o, "port", json_object_new_int(t.port));
+	json_object_object_add(o, "username", json_object_new_string(t.user));
+	json_object_object_add(
+	    o, "password", json_object_new_string(t.password));
+	json_object_object_add(
+	    o, "ipmi_version", json_object_new_string(row->ipmi_version));
+	json_object_object_add(
+	    o, "privilege", json_object_new_string(row->privilege));
+	json_object_object_add(
+	    o, "cipher_suite", json_object_new_int(row->cipher_suite));
+	json_object_object_add(o, "workarounds", json_object_new_string(wa));
+	osh_ipmi_target_wipe(&t);
+	osh_audit_req(osh_service_of(req)->audit, req,
+	    "server.credentials_read", target, "success", NULL);
+	/* Serialized here so that the text and the password's string are
+	 * wiped once the reply holds its copy. */
+	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	osh_reply(req, 200, "application/json", text, strlen(text));
+	osh_wipe((void *)(uintptr_t)text, strlen(text));
+	json_wipe_passwords(o);
+	json_object_put(o);
+}
+
+void
+h_internal_credentials(struct osh_req *req)
+{
+	int64_t id;
+
+	if (osh_req_id(req, "id", "server", &id))
+		store_server_row(handlers_db(req), id, on_cred_row, req);
+}
+
+void
+h_internal_lookup(struct osh_req *req)
+{
+	const char *target = osh_req_query(req, "target");
+	char host[256];
+	uint16_t port;
+
+	if (target == NULL ||
+	    !osh_ipmi_parse_address(target, host, sizeof(host), &port)) {
+		osh_reply_error(req, 400, "validation_failed", "target",
+		    "target must be a BMC address (host[:port])");
+		return;
+	}
+	store_server_row_by_addr(
+	    handlers_db(req), host, port, on_cred_row, req);
+}
