@@ -1,6 +1,7 @@
 /* fuzz_util.c - libFuzzer target: libcommon's small parsers of outside
  * text, each checked against a plain reference or by a round trip:
- * osh_time_parse, osh_parse_int, osh_utf8_valid/len/clean, osh_host_valid,
+ * osh_time_parse, osh_parse_int, osh_utf8_valid/len/clean/copy/complete,
+ * osh_host_valid,
  * osh_ipmi_parse_address, osh_ipmi_workarounds_parse/format and
  * osh_log_quote.
  *
@@ -234,6 +235,37 @@ ref_utf8(const char *s, size_t len)
 	return n;
 }
 
+/* osh_utf8_copy into a buffer of max bytes, and osh_utf8_complete on
+ * every prefix: valid text stays valid and is only cut between
+ * characters, at most 3 bytes short of the bound. */
+static void
+f_utf8_cut(uint8_t max, const char *s, size_t len, bool valid)
+{
+	char dst[256];
+	size_t size = (size_t)max + 1, n = strnlen(s, len), done;
+	bool whole;
+
+	memset(dst, 'x', sizeof(dst));
+	whole = osh_utf8_copy(dst, s, size);
+	done = strlen(dst);
+	check(done < size, "osh_utf8_copy writes past its bound");
+	check(whole == (n < size), "osh_utf8_copy misreports a cut");
+	check(memcmp(dst, s, done) == 0, "osh_utf8_copy is not a prefix");
+	check(whole || done + 4 > size - 1 || done == n,
+	    "osh_utf8_copy cuts more than one character");
+	if (valid)
+		check(ref_utf8(dst, done) >= 0,
+		    "osh_utf8_copy cuts inside a character");
+	for (size_t k = 0; valid && k <= len; k++) {
+		size_t c = osh_utf8_complete(s, k);
+
+		check(c <= k && c + 3 >= k,
+		    "osh_utf8_complete drops more than a character");
+		check(ref_utf8(s, c) >= 0,
+		    "osh_utf8_complete leaves a cut character");
+	}
+}
+
 static void
 f_utf8(uint8_t max, const char *s, size_t len)
 {
@@ -263,6 +295,7 @@ f_utf8(uint8_t max, const char *s, size_t len)
 	check(!clean || (olen == len && memcmp(out, s, len) == 0),
 	    "osh_utf8_clean changes clean text that fits");
 	free(out);
+	f_utf8_cut(max, s, len, chars >= 0);
 }
 
 /* The reference host name check: labels of letters, digits and inner
