@@ -65,11 +65,12 @@ struct bmc_link {
 
 /* Runs rq on the link's session (opening it first when needed, to
  * l->addr and t's port; a session lost on the way is reopened there once),
- * filling res. Stops at the deadline between commands, the session kept: the part
- * cut short and those after it fail with OSH_IPMI_TIMEOUT, with what was
- * read so far (SDR, SEL and FRU loops included). One command on a session
- * the BMC has forgotten blocks until FreeIPMI's session timeout, which
- * the engine works around (see STUCK_GRACE_MS in ipmi.c). */
+ * filling res. Stops at the deadline between commands, the session kept:
+ * the part cut short and those after it fail with OSH_IPMI_TIMEOUT, with
+ * what was read so far (SDR, SEL and FRU loops included). One command on
+ * a session the BMC has forgotten blocks until FreeIPMI's session
+ * timeout, which the engine works around (see STUCK_GRACE_MS in ipmi.c).
+ */
 void ipmi_link_run(struct bmc_link *l, const struct osh_ipmi_target *t,
     const struct osh_ipmi_request *rq, uint64_t deadline_us,
     struct osh_ipmi_result *res);
