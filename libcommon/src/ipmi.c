@@ -1,8 +1,10 @@
 /* ipmi.c - the IPMI engine on the event loop: sessions per BMC, one
  * request in flight per BMC with the others queued, deadlines, idle
- * expiry, and the hand-off to worker threads (see ipmi_link.c). */
+ * expiry, host names looked up and BMCs probed before a session is
+ * opened, and the hand-off to worker threads (see ipmi_link.c). */
 #include <event2/event.h>
 #include <sodium.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +13,7 @@
 #include "ipmi_engine.h"
 #include "osh/ipmi.h"
 #include "osh/log.h"
+#include "osh/resolve.h"
 #include "osh/rmcp.h"
 #include "osh/util.h"
 #include "osh/work.h"
@@ -29,6 +32,8 @@
  * up on a session silent for longer than that plus ANSWER_MS. */
 #define KEEPALIVE_MS 15000
 #define ANSWER_MS 10000
+/* Room for where(): a host of 80 bytes, an address and a port. */
+#define BMC_TEXT 140
 
 /* An answer on its way to the caller. Callbacks never run inside the
  * engine's own frames but from m->deliver on the next turn of the loop,
@@ -54,6 +59,10 @@ struct job {
 	uint64_t deadline_us;
 	uint64_t work_deadline_us; /* the worker stops then, to answer */
 	struct event *timer;
+	struct osh_resolve_req *lookup; /* looking the host name up */
+	enum osh_resolve_status lookup_st; /* its answer */
+	bool looking_up; /* the lookup has not answered yet */
+	bool lookup_inline; /* inside osh_resolve: the answer waits */
 	struct osh_rmcp_probe *probe; /* asking whether the BMC is there */
 	struct delivery *delivery; /* for the answer; NULL for keepalives */
 	bool replied, running, queued, stuck;
@@ -167,6 +176,20 @@ fail_job(struct job *j, enum osh_ipmi_err e, const char *msg)
 	reply(j, &r);
 }
 
+/* "host:port" for messages, with the address it was looked up to when
+ * the host is a name: "bmc7.example (192.0.2.7):623". */
+static const char *
+where(const struct session *s, char *buf, size_t len)
+{
+	if (s->link.addr[0] == '\0' ||
+	    strcmp(s->link.addr, s->target.host) == 0)
+		snprintf(buf, len, "%.80s:%u", s->target.host, s->target.port);
+	else
+		snprintf(buf, len, "%.80s (%s):%u", s->target.host,
+		    s->link.addr, s->target.port);
+	return buf;
+}
+
 static void
 session_free(struct session *s)
 {
@@ -243,15 +266,38 @@ on_deadline(evutil_socket_t fd, short what, void *arg)
 	struct session *s = j->s;
 	struct timeval grace = {
 	    STUCK_GRACE_MS / 1000, (STUCK_GRACE_MS % 1000) * 1000};
-	char msg[160];
+	char msg[160], bmc[BMC_TEXT];
 
 	(void)fd;
 	(void)what;
 	if (j->queued) {
 		dequeue(s, j);
-		fail_job(j, OSH_IPMI_TIMEOUT,
-		    "the BMC is still busy with an earlier request");
+		if (s->job != NULL && s->job->looking_up) {
+			/* Behind the lookup of the same name. */
+			snprintf(msg, sizeof(msg),
+			    "cannot resolve %.100s: no answer from DNS in "
+			    "time (timeout)",
+			    s->target.host);
+			fail_job(j, OSH_IPMI_UNREACHABLE, msg);
+		} else {
+			fail_job(j, OSH_IPMI_TIMEOUT,
+			    "the BMC is still busy with an earlier request");
+		}
 		job_free(j);
+		return;
+	}
+	if (j->looking_up) {
+		/* DNS has not answered: the name does not resolve in time.
+		 * No thread is involved either. */
+		osh_resolve_cancel(j->lookup);
+		j->lookup = NULL;
+		j->looking_up = false;
+		s->m->stats.lookups_failed++;
+		snprintf(msg, sizeof(msg),
+		    "cannot resolve %.100s: no answer from DNS in time (timeout)",
+		    s->target.host);
+		fail_job(j, OSH_IPMI_UNREACHABLE, msg);
+		job_end(j);
 		return;
 	}
 	if (j->probe != NULL) {
@@ -259,8 +305,8 @@ on_deadline(evutil_socket_t fd, short what, void *arg)
 		 * thread is involved, so nothing can be stuck. */
 		osh_rmcp_probe_cancel(j->probe);
 		j->probe = NULL;
-		snprintf(msg, sizeof(msg), "no answer from %.100s:%u in time",
-		    s->target.host, s->target.port);
+		snprintf(msg, sizeof(msg), "no answer from %.120s in time",
+		    where(s, bmc, sizeof(bmc)));
 		fail_job(j, OSH_IPMI_TIMEOUT, msg);
 		job_end(j);
 		return;
@@ -302,6 +348,7 @@ done_job(void *arg)
 	struct session *s = j->s;
 	struct osh_ipmi *m = j->m;
 
+	m->on_workers--;
 	s->busy = false;
 	s->job = NULL;
 	s->last_alive_us = osh_now_us();
@@ -349,6 +396,7 @@ close_done(void *arg)
 {
 	struct session *s = arg;
 
+	s->m->on_workers--;
 	s->busy = false;
 	s->closing = false;
 	if (TAILQ_EMPTY(&s->queue)) {
@@ -370,6 +418,7 @@ close_session(struct session *s)
 		return;
 	}
 	s->busy = s->closing = true;
+	s->m->on_workers++;
 	if (osh_work_submit(s->m->pool, close_work, close_done, s) != 0) {
 		/* The pool is gone (shutting down): close it here, a wait
 		 * of one retransmission at most. */
@@ -387,7 +436,9 @@ run_job(struct job *j)
 	if (osh_work_submit(s->m->pool, work_job, done_job, j) != 0) {
 		fail_job(j, OSH_IPMI_BUSY, "too many BMC requests");
 		job_end(j);
+		return;
 	}
+	s->m->on_workers++;
 }
 
 /* The probe ended before the job's deadline (which would have cancelled
@@ -398,7 +449,7 @@ on_probe(const struct osh_rmcp_caps *caps, void *arg)
 	struct job *j = arg;
 	struct session *s = j->s;
 	enum osh_ipmi_err e = OSH_IPMI_TIMEOUT;
-	char msg[160];
+	char msg[160], bmc[BMC_TEXT];
 
 	j->probe = NULL;
 	if (caps->answered) {
@@ -406,36 +457,136 @@ on_probe(const struct osh_rmcp_caps *caps, void *arg)
 		return;
 	}
 	/* Nothing answers: no thread needs to wait for it. */
+	where(s, bmc, sizeof(bmc));
 	if (caps->refused) {
 		e = OSH_IPMI_UNREACHABLE;
-		snprintf(msg, sizeof(msg), "nothing listens at %.100s:%u",
-		    s->target.host, s->target.port);
+		snprintf(msg, sizeof(msg), "nothing listens at %.120s", bmc);
 	} else if (caps->junk > 0) {
 		e = OSH_IPMI_BAD_RESPONSE;
 		snprintf(msg, sizeof(msg),
-		    "%.80s:%u sent %u datagrams, none an IPMI answer",
-		    s->target.host, s->target.port, caps->junk);
+		    "%.110s sent %u datagrams, none an IPMI answer", bmc,
+		    caps->junk);
 	} else {
-		snprintf(msg, sizeof(msg), "no answer from %.100s:%u",
-		    s->target.host, s->target.port);
+		snprintf(msg, sizeof(msg), "no answer from %.120s", bmc);
 	}
 	fail_job(j, e, msg);
 	job_end(j);
 }
 
+static int
+left_ms(const struct job *j)
+{
+	uint64_t now = osh_now_us();
+
+	return j->deadline_us > now ? (int)((j->deadline_us - now) / 1000) : 0;
+}
+
 /* Before opening a session, asks the BMC over RMCP whether it is there,
- * on the loop and within the deadline, so that dead BMCs do not hold
- * worker threads. Returns -1 when it cannot (a host name, say). */
+ * at the address looked up, on the loop and within the deadline, so that
+ * dead BMCs do not hold worker threads. Returns -1 when it cannot (no
+ * socket). */
 static int
 probe_first(struct session *s, struct job *j)
 {
-	uint64_t now = osh_now_us();
-	int left =
-	    j->deadline_us > now ? (int)((j->deadline_us - now) / 1000) : 0;
-
 	j->probe = osh_rmcp_probe_start(
-	    s->m->base, s->target.host, s->target.port, left, on_probe, j);
+	    s->m->base, s->link.addr, s->target.port, left_ms(j), on_probe, j);
 	return j->probe != NULL ? 0 : -1;
+}
+
+/* What a failed lookup says: how it failed, in words and as the
+ * resolver's code. */
+static const char *
+lookup_error(enum osh_resolve_status st)
+{
+	switch (st) {
+	case OSH_RESOLVE_NOT_FOUND: return "no such host";
+	case OSH_RESOLVE_TIMEOUT: return "no answer from DNS in time";
+	case OSH_RESOLVE_BUSY: return "too many lookups at once";
+	case OSH_RESOLVE_INVALID: return "not a host name or address";
+	case OSH_RESOLVE_CANCELLED: return "shutting down";
+	case OSH_RESOLVE_OK:
+	case OSH_RESOLVE_FAILED: break;
+	}
+	return "the resolver failed";
+}
+
+/* The host is looked up (or failed to be): probe the address, or answer
+ * j and every request queued behind it, which would ask the same name
+ * now. */
+static void
+looked_up(struct job *j)
+{
+	struct session *s = j->s;
+	struct osh_ipmi *m = s->m;
+	enum osh_resolve_status st = j->lookup_st;
+	enum osh_ipmi_err e = OSH_IPMI_UNREACHABLE;
+	struct job *q;
+	char msg[160];
+
+	if (st == OSH_RESOLVE_OK) {
+		m->stats.lookups_ok++;
+		if (probe_first(s, j) != 0)
+			run_job(j);
+		return;
+	}
+	m->stats.lookups_failed++;
+	if (st == OSH_RESOLVE_BUSY)
+		e = OSH_IPMI_BUSY;
+	else if (st == OSH_RESOLVE_CANCELLED)
+		e = OSH_IPMI_INTERNAL;
+	snprintf(msg, sizeof(msg), "cannot resolve %.100s: %s (%s)",
+	    s->target.host, lookup_error(st), osh_resolve_status_str(st));
+	while ((q = TAILQ_FIRST(&s->queue)) != NULL) {
+		dequeue(s, q);
+		fail_job(q, e, msg);
+		job_free(q);
+	}
+	fail_job(j, e, msg);
+	job_end(j);
+}
+
+static void
+on_lookup(enum osh_resolve_status st, const struct osh_resolved *res, void *arg)
+{
+	struct job *j = arg;
+
+	j->lookup = NULL;
+	j->looking_up = false;
+	j->lookup_st = st;
+	/* The first address (IPv4 first): the session goes there. */
+	if (st == OSH_RESOLVE_OK)
+		osh_strlcpy(
+		    j->s->link.addr, res->text[0], sizeof(j->s->link.addr));
+	if (!j->lookup_inline)
+		looked_up(j);
+}
+
+/* Sessions are opened to an address: the host is looked up first, on
+ * the loop and within the deadline, at every opening (so that a BMC whose
+ * address changed is followed; the resolver's cache keeps it cheap, and
+ * an address answers itself). FreeIPMI only ever gets the address, so no
+ * worker waits on DNS. */
+static void
+open_first(struct session *s, struct job *j)
+{
+	struct osh_resolve_req *q;
+
+	if (s->m->resolver == NULL) { /* freed: osh_ipmi_free has begun */
+		j->lookup_st = OSH_RESOLVE_CANCELLED;
+		looked_up(j);
+		return;
+	}
+	s->link.addr[0] = '\0';
+	j->looking_up = true;
+	j->lookup_inline = true;
+	q = osh_resolve(s->m->resolver, s->target.host, AF_UNSPEC, left_ms(j),
+	    on_lookup, j);
+	j->lookup_inline = false;
+	if (j->looking_up) {
+		j->lookup = q; /* the answer comes later */
+		return;
+	}
+	looked_up(j); /* answered at once (on_lookup waited) */
 }
 
 /* Starts the next queued job of a session, if it is free. */
@@ -465,9 +616,10 @@ start(struct session *s)
 		s->busy = true;
 		s->job = j;
 		j->running = true;
-		if (s->link.ctx == NULL && probe_first(s, j) == 0)
-			return;
-		run_job(j);
+		if (s->link.ctx == NULL)
+			open_first(s, j);
+		else
+			run_job(j);
 		return;
 	}
 }
@@ -662,10 +814,21 @@ osh_ipmi_new(struct event_base *base, const struct osh_ipmi_options *opt)
 		m->opt.max_sessions = 4096;
 	TAILQ_INIT(&m->sessions);
 	TAILQ_INIT(&m->deliveries);
+	if ((m->resolver = opt->resolver) == NULL) {
+		m->resolver = osh_resolver_new(base,
+		    &(struct osh_resolver_options){
+			.cache_ttl_s = OSH_IPMI_RESOLVE_TTL_S,
+			.nameservers = opt->nameservers,
+		    });
+		m->own_resolver = true;
+	}
+	m->opt.resolver = NULL; /* m->resolver says */
+	m->opt.nameservers = NULL; /* the caller's, read once */
 	m->pool = osh_work_pool_new(base, m->opt.threads, 100000);
 	m->sweep = event_new(base, -1, EV_PERSIST, on_sweep, m);
 	m->deliver = event_new(base, -1, 0, on_deliver, m);
-	if (m->pool == NULL || m->sweep == NULL || m->deliver == NULL) {
+	if (m->resolver == NULL || m->pool == NULL || m->sweep == NULL ||
+	    m->deliver == NULL) {
 		osh_ipmi_free(m);
 		return NULL;
 	}
@@ -700,9 +863,13 @@ osh_ipmi_free(struct osh_ipmi *m)
 			fail_job(j, OSH_IPMI_INTERNAL, "shutting down");
 			job_free(j);
 		}
-		if ((j = s->job) != NULL && j->probe != NULL) {
+		if ((j = s->job) != NULL &&
+		    (j->probe != NULL || j->looking_up)) {
 			osh_rmcp_probe_cancel(j->probe);
 			j->probe = NULL;
+			osh_resolve_cancel(j->lookup);
+			j->lookup = NULL;
+			j->looking_up = false;
 			fail_job(j, OSH_IPMI_INTERNAL, "shutting down");
 			s->busy = false;
 			s->job = NULL;
@@ -710,6 +877,12 @@ osh_ipmi_free(struct osh_ipmi *m)
 		}
 		close_session(s);
 	}
+	/* The lookups are cancelled: evdns lets go of them while the
+	 * resolver's free turns the loop (the pool is still there for
+	 * whatever finishes meanwhile). */
+	if (m->own_resolver)
+		osh_resolver_free(m->resolver);
+	m->resolver = NULL;
 	/* Do not wait long on BMCs that went silent mid-request: if threads
 	 * are stuck, leave everything to the exit. Answers owed are given
 	 * here either way: the loop may not turn again. */

@@ -16,6 +16,7 @@
 struct event;
 struct event_base;
 struct osh_metric;
+struct osh_resolver;
 struct osh_work_pool;
 
 struct job; /* a request, queued or running (ipmi.c) */
@@ -34,7 +35,7 @@ struct session {
 	bool forget; /* close as soon as it is idle */
 	bool healthy; /* the last request got through */
 	bool stuck; /* set aside: freed when its worker comes back */
-	struct job *job; /* the one probing or on a worker, if any */
+	struct job *job; /* the one looking up, probing or on a worker */
 	uint64_t last_alive_us; /* last request or keepalive */
 	struct job_list queue;
 	size_t nqueued;
@@ -45,6 +46,8 @@ TAILQ_HEAD(session_list, session);
 struct osh_ipmi {
 	struct event_base *base;
 	struct osh_work_pool *pool;
+	struct osh_resolver *resolver; /* NULL once freed (closing) */
+	bool own_resolver; /* made in osh_ipmi_new, freed by the engine */
 	struct osh_ipmi_options opt;
 	struct session_list sessions;
 	size_t nsessions;
@@ -54,15 +57,19 @@ struct osh_ipmi {
 	struct event *deliver; /* gives them, from a clean stack */
 	bool closing; /* osh_ipmi_free has begun: no more requests */
 	int stuck; /* worker threads held by stuck sessions */
+	size_t on_workers; /* requests and closes handed to workers, not
+			    * back yet */
 	struct {
 		unsigned long session_setups, requests, sdr_hits, sdr_reloads;
 		unsigned long bad_records, stuck_sessions, keepalives;
 		unsigned long sel_records;
+		unsigned long lookups_ok, lookups_failed;
 		unsigned long errors_by_kind[OSH_IPMI_INTERNAL + 1];
 	} stats;
 	struct osh_metric *mx_open, *mx_setups, *mx_requests, *mx_errors;
 	struct osh_metric *mx_sdr, *mx_bad, *mx_stuck, *mx_stuck_now;
 	struct osh_metric *mx_keepalives, *mx_sel;
+	struct osh_metric *mx_on_workers, *mx_lookups;
 };
 
 #endif

@@ -1,6 +1,7 @@
 /* ipmi_link.c - what runs on a worker thread for one BMC: the session
  * (opened, kept alive, closed), raw commands, and a request run part by
  * part (the parts: ipmi_link_cmd.c, ipmi_link_sdr.c, ipmi_link_sel.c). */
+#include <arpa/inet.h>
 #include <freeipmi/freeipmi.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -128,7 +129,9 @@ open_session(struct bmc_link *l, const struct osh_ipmi_target *t,
 {
 	unsigned total = l->session_timeout_ms ? l->session_timeout_ms : 55000;
 	unsigned retrans;
-	char hostport[300];
+	char hostport[INET6_ADDRSTRLEN + 10];
+	struct in_addr a4;
+	struct in6_addr a6;
 	ipmi_ctx_t ctx;
 	int rc;
 
@@ -144,11 +147,17 @@ open_session(struct bmc_link *l, const struct osh_ipmi_target *t,
 		retrans = 1000;
 	if (retrans < 100)
 		retrans = 100;
-	if (strchr(t->host, ':') != NULL)
+	if (inet_pton(AF_INET, l->addr, &a4) == 1) {
+		snprintf(hostport, sizeof(hostport), "%s:%u", l->addr, t->port);
+	} else if (inet_pton(AF_INET6, l->addr, &a6) == 1) {
 		snprintf(
-		    hostport, sizeof(hostport), "[%s]:%u", t->host, t->port);
-	else
-		snprintf(hostport, sizeof(hostport), "%s:%u", t->host, t->port);
+		    hostport, sizeof(hostport), "[%s]:%u", l->addr, t->port);
+	} else {
+		/* A name would block this thread in getaddrinfo. */
+		ipmi_link_fail(
+		    res, OSH_IPMI_INTERNAL, "no address to open a session to");
+		return -1;
+	}
 	if ((ctx = ipmi_ctx_create()) == NULL) {
 		ipmi_link_fail(res, OSH_IPMI_INTERNAL, "out of memory");
 		return -1;

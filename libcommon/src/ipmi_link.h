@@ -5,6 +5,7 @@
 #ifndef OSH_IPMI_LINK_H
 #define OSH_IPMI_LINK_H
 
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -44,6 +45,11 @@ struct sel_cache {
 
 struct bmc_link {
 	void *ctx; /* ipmi_ctx_t, NULL when no session is open */
+	/* Where sessions are opened: the address the engine looked the
+	 * target's host up to, on the loop, before the run that opens one
+	 * (set while no worker has the link). Never a name: FreeIPMI would
+	 * look it up with getaddrinfo, blocking the worker. */
+	char addr[INET6_ADDRSTRLEN];
 	struct sdr_cache sdr;
 	struct sel_cache sel;
 	/* When the request on the link must stop (set by ipmi_link_run):
@@ -57,12 +63,14 @@ struct bmc_link {
 	unsigned session_timeout_ms;
 };
 
-/* Runs rq on the link's session (opening it first when needed), filling
- * res. Stops at the deadline between commands, the session kept: the part
- * cut short and those after it fail with OSH_IPMI_TIMEOUT, with what was
- * read so far (SDR, SEL and FRU loops included). One command on a session
- * the BMC has forgotten blocks until FreeIPMI's session timeout, which
- * the engine works around (see STUCK_GRACE_MS in ipmi.c). */
+/* Runs rq on the link's session (opening it first when needed, to
+ * l->addr and t's port; a session lost on the way is reopened there once),
+ * filling res. Stops at the deadline between commands, the session kept:
+ * the part cut short and those after it fail with OSH_IPMI_TIMEOUT, with
+ * what was read so far (SDR, SEL and FRU loops included). One command on
+ * a session the BMC has forgotten blocks until FreeIPMI's session
+ * timeout, which the engine works around (see STUCK_GRACE_MS in ipmi.c).
+ */
 void ipmi_link_run(struct bmc_link *l, const struct osh_ipmi_target *t,
     const struct osh_ipmi_request *rq, uint64_t deadline_us,
     struct osh_ipmi_result *res);

@@ -24,16 +24,10 @@ system_firmware(struct bmc_link *l, struct osh_ipmi_result *res)
 
 	osh_strlcpy(msg, res->message, sizeof(msg));
 	if (ipmi_link_raw(l, NETFN_APP, rq, sizeof(rq), rs, sizeof(rs), &n, &cc,
-		res) == 0 &&
-	    n >= 4) {
-		/* rev, set, encoding, length, text... */
-		size_t len = rs[3] < n - 4 ? rs[3] : n - 4;
-		char *clean = osh_utf8_clean((const char *)rs + 4, len,
-		    sizeof(res->system_firmware) - 1);
-		osh_strlcpy(res->system_firmware, clean ? clean : "",
-		    sizeof(res->system_firmware));
-		free(clean);
-	}
+		res) != 0 ||
+	    osh_system_firmware_parse(
+		rs, n, res->system_firmware, sizeof(res->system_firmware)) != 0)
+		res->system_firmware[0] = '\0';
 	res->err = before;
 	osh_strlcpy(res->message, msg, sizeof(res->message));
 }
@@ -134,37 +128,41 @@ void
 ipmi_link_cmd_fru(struct bmc_link *l, struct osh_ipmi_result *res)
 {
 	uint8_t rq[] = {0x10, 0x00}, rs[64], cc, *img;
-	size_t n, size, at = 0;
+	struct osh_fru_info info;
+	size_t n, size, at = 0, unit;
 
 	if (ipmi_link_raw(l, NETFN_STORAGE, rq, sizeof(rq), rs, sizeof(rs), &n,
 		&cc, res) != 0)
 		return;
-	if (n < 3) {
+	if (osh_fru_info_parse(rs, n, &info) != 0) {
 		ipmi_link_fail(
 		    res, OSH_IPMI_BAD_RESPONSE, "short FRU inventory info");
 		return;
 	}
-	/* As large as the BMC says, within bounds. */
-	size = (size_t)(rs[0] | rs[1] << 8);
-	if (size > MAX_FRU)
-		size = MAX_FRU;
+	/* As large as the BMC says, within bounds; a device read by words
+	 * counts offsets and lengths in words. */
+	unit = info.by_words ? 2 : 1;
+	size = info.size > MAX_FRU ? MAX_FRU : info.size;
+	size -= size % unit;
 	if ((img = calloc(1, size + 1)) == NULL) {
 		ipmi_link_fail(res, OSH_IPMI_INTERNAL, "out of memory");
 		return;
 	}
 	while (at < size) {
 		size_t want = size - at < 16 ? size - at : 16;
-		uint8_t rd[] = {
-		    0x11, 0x00, (uint8_t)at, (uint8_t)(at >> 8), (uint8_t)want};
+		size_t off = at / unit;
+		uint8_t rd[] = {0x11, 0x00, (uint8_t)off, (uint8_t)(off >> 8),
+		    (uint8_t)(want / unit)};
+		const uint8_t *data;
+		int got;
 
 		if (ipmi_link_raw(l, NETFN_STORAGE, rd, sizeof(rd), rs,
 			sizeof(rs), &n, &cc, res) != 0 ||
-		    n < 2 || rs[0] == 0)
+		    (got = osh_fru_read_parse(
+			 rs, n, want, info.by_words, &data)) < 0)
 			break;
-		if ((size_t)rs[0] > want || (size_t)rs[0] > n - 1)
-			break;
-		memcpy(img + at, rs + 1, rs[0]);
-		at += rs[0];
+		memcpy(img + at, data, (size_t)got);
+		at += (size_t)got;
 	}
 	/* Cut short by the deadline: what was read is decoded, but the part
 	 * fails (a timeout) all the same. */
@@ -181,15 +179,16 @@ void
 ipmi_link_cmd_dcmi(struct bmc_link *l, struct osh_ipmi_result *res)
 {
 	uint8_t rq[] = {0x02, 0xdc, 0x01, 0x00, 0x00}, rs[32], cc;
+	struct osh_dcmi_power pw;
 	size_t n;
 
 	if (ipmi_link_raw(l, NETFN_DCMI, rq, sizeof(rq), rs, sizeof(rs), &n,
 		&cc, res) != 0)
 		return;
-	if (n < 3 || rs[0] != 0xdc) {
+	if (osh_dcmi_power_parse(rs, n, &pw) != 0) {
 		ipmi_link_fail(res, OSH_IPMI_BAD_RESPONSE, "bad DCMI answer");
 		return;
 	}
-	res->dcmi_watts = (double)(rs[1] | rs[2] << 8);
+	res->dcmi_watts = pw.current;
 	res->done |= OSH_IPMI_WANT_DCMI_POWER;
 }

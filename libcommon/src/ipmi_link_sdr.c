@@ -16,6 +16,24 @@ ipmi_link_sdr_free(struct sdr_cache *c)
 	memset(c, 0, sizeof(*c));
 }
 
+/* Reserve SDR Repository: a new reservation id, or -1. */
+static int
+reserve(struct bmc_link *l, uint16_t *resid, struct osh_ipmi_result *res)
+{
+	uint8_t rq[] = {0x22}, rs[16], cc;
+	size_t n;
+
+	if (ipmi_link_raw(
+		l, NETFN_STORAGE, rq, 1, rs, sizeof(rs), &n, &cc, res) != 0)
+		return -1;
+	if (osh_reservation_parse(rs, n, resid) != 0) {
+		ipmi_link_fail(
+		    res, OSH_IPMI_BAD_RESPONSE, "short SDR reservation answer");
+		return -1;
+	}
+	return 0;
+}
+
 /* Reads one SDR record, header then body in chunks, re-reserving when the
  * BMC cancels the reservation. Returns the record length or -1. */
 static int
@@ -23,12 +41,13 @@ get_sdr(struct bmc_link *l, uint16_t *resid, uint16_t id, uint16_t *next,
     uint8_t *out, size_t cap, struct osh_ipmi_result *res)
 {
 	uint8_t rs[64], cc;
+	const uint8_t *data;
 	size_t n, len, at = 0, chunk = 16;
+	int got;
 
 	for (int tries = 0; tries < 3; tries++) {
 		uint8_t rq[] = {0x23, (uint8_t)*resid, (uint8_t)(*resid >> 8),
 		    (uint8_t)id, (uint8_t)(id >> 8), 0, 5};
-		uint8_t rr[] = {0x22};
 
 		if (ipmi_link_raw(l, NETFN_STORAGE, rq, sizeof(rq), rs,
 			sizeof(rs), &n, &cc, res) == 0)
@@ -36,23 +55,26 @@ get_sdr(struct bmc_link *l, uint16_t *resid, uint16_t id, uint16_t *next,
 		if (cc != 0xc5)
 			return -1;
 		res->err = OSH_IPMI_OK; /* reservation lost: reserve again */
-		if (ipmi_link_raw(l, NETFN_STORAGE, rr, 1, rs, sizeof(rs), &n,
-			&cc, res) != 0 ||
-		    n < 2)
+		if (reserve(l, resid, res) != 0)
 			return -1;
-		*resid = (uint16_t)(rs[0] | rs[1] << 8);
 		n = 0;
 	}
-	if (n < 7)
+	if (osh_sdr_get_parse(rs, n, 5, next, &data) != 5) {
+		ipmi_link_fail(res, OSH_IPMI_BAD_RESPONSE,
+		    "short SDR record header 0x%04x", id);
 		return -1;
-	*next = (uint16_t)(rs[0] | rs[1] << 8);
-	memcpy(out, rs + 2, 5);
+	}
+	memcpy(out, data, 5);
 	len = (size_t)out[4] + 5;
-	if (len > cap)
+	if (len > cap) {
+		ipmi_link_fail(res, OSH_IPMI_BAD_RESPONSE,
+		    "SDR record 0x%04x too long", id);
 		return -1;
+	}
 	at = 5;
 	while (at < len) {
 		size_t want = len - at < chunk ? len - at : chunk;
+		uint16_t ignored;
 		uint8_t rq[] = {0x23, (uint8_t)*resid, (uint8_t)(*resid >> 8),
 		    (uint8_t)id, (uint8_t)(id >> 8), (uint8_t)at,
 		    (uint8_t)want};
@@ -66,13 +88,14 @@ get_sdr(struct bmc_link *l, uint16_t *resid, uint16_t id, uint16_t *next,
 			}
 			return -1;
 		}
-		if (n < 3)
+		if ((got = osh_sdr_get_parse(rs, n, want, &ignored, &data)) <
+		    0) {
+			ipmi_link_fail(res, OSH_IPMI_BAD_RESPONSE,
+			    "empty SDR answer 0x%04x", id);
 			return -1;
-		n -= 2;
-		if (n > want)
-			n = want;
-		memcpy(out + at, rs + 2, n);
-		at += n;
+		}
+		memcpy(out + at, data, (size_t)got);
+		at += (size_t)got;
 	}
 	return (int)len;
 }
@@ -91,32 +114,27 @@ ipmi_link_sdr_refresh(struct bmc_link *l, struct osh_ipmi_result *res)
 {
 	uint8_t rq[] = {0x20}, rs[32], cc, rec[280];
 	uint16_t resid, id = 0, next;
+	struct osh_sdr_repo_info info;
 	size_t n, cap;
 	struct sdr_cache c;
 
 	if (ipmi_link_raw(
 		l, NETFN_STORAGE, rq, 1, rs, sizeof(rs), &n, &cc, res) != 0 ||
-	    n < 13) {
+	    osh_sdr_repo_info_parse(rs, n, &info) != 0) {
 		ipmi_link_fail(
 		    res, OSH_IPMI_BAD_RESPONSE, "no SDR repository info");
 		return -1;
 	}
-	if (l->sdr.valid && l->sdr.count == (uint16_t)(rs[1] | rs[2] << 8) &&
-	    memcmp(l->sdr.stamp, rs + 5, 8) == 0) {
+	if (l->sdr.valid && l->sdr.count == info.count &&
+	    memcmp(l->sdr.stamp, info.stamp, 8) == 0) {
 		res->sdr_cached = true;
 		return 0;
 	}
 	memset(&c, 0, sizeof(c));
-	c.count = (uint16_t)(rs[1] | rs[2] << 8);
-	memcpy(c.stamp, rs + 5, 8);
-	{
-		uint8_t rr[] = {0x22};
-		if (ipmi_link_raw(l, NETFN_STORAGE, rr, 1, rs, sizeof(rs), &n,
-			&cc, res) != 0 ||
-		    n < 2)
-			return -1;
-		resid = (uint16_t)(rs[0] | rs[1] << 8);
-	}
+	c.count = info.count;
+	memcpy(c.stamp, info.stamp, 8);
+	if (reserve(l, &resid, res) != 0)
+		return -1;
 	/* As many as the BMC says it has (sensors are fewer: other record
 	 * types are skipped), more only if it said too few. */
 	cap = c.count < 8 ? 8 : c.count > MAX_SDRS ? MAX_SDRS : c.count;

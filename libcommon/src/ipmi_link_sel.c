@@ -21,17 +21,10 @@ sel_info_read(
 	if (ipmi_link_raw(
 		l, NETFN_STORAGE, rq, 1, rs, sizeof(rs), &n, &cc, res) != 0)
 		return -1;
-	if (n < 13) {
+	if (osh_sel_info_parse(rs, n, info) != 0) {
 		ipmi_link_fail(res, OSH_IPMI_BAD_RESPONSE, "short SEL info");
 		return -1;
 	}
-	info->version = rs[0];
-	info->entries = (uint16_t)(rs[1] | rs[2] << 8);
-	info->free_bytes = (uint16_t)(rs[3] | rs[4] << 8);
-	info->last_add = (uint32_t)rs[5] | (uint32_t)rs[6] << 8 |
-	    (uint32_t)rs[7] << 16 | (uint32_t)rs[8] << 24;
-	info->last_erase = (uint32_t)rs[9] | (uint32_t)rs[10] << 8 |
-	    (uint32_t)rs[11] << 16 | (uint32_t)rs[12] << 24;
 	return 0;
 }
 
@@ -113,13 +106,11 @@ sel_get(struct bmc_link *l, uint16_t id, uint8_t *rec, uint16_t *next,
 	if (ipmi_link_raw(l, NETFN_STORAGE, cmd, sizeof(cmd), rs, sizeof(rs),
 		&n, cc, res) != 0)
 		return -1;
-	if (n < 18) {
+	if (osh_sel_get_parse(rs, n, next, rec) != 0) {
 		ipmi_link_fail(
 		    res, OSH_IPMI_BAD_RESPONSE, "short SEL entry 0x%04x", id);
 		return -1;
 	}
-	*next = (uint16_t)(rs[0] | rs[1] << 8);
-	memcpy(rec, rs + 2, 16);
 	return 0;
 }
 
@@ -278,10 +269,13 @@ ipmi_link_sel_clear(struct bmc_link *l, struct osh_ipmi_result *res)
 	uint16_t resid;
 
 	if (ipmi_link_raw(
-		l, NETFN_STORAGE, rq, 1, rs, sizeof(rs), &n, &cc, res) != 0 ||
-	    n < 2)
+		l, NETFN_STORAGE, rq, 1, rs, sizeof(rs), &n, &cc, res) != 0)
 		return;
-	resid = (uint16_t)(rs[0] | rs[1] << 8);
+	if (osh_reservation_parse(rs, n, &resid) != 0) {
+		ipmi_link_fail(
+		    res, OSH_IPMI_BAD_RESPONSE, "short SEL reservation answer");
+		return;
+	}
 	{
 		uint8_t clr[] = {0x47, (uint8_t)resid, (uint8_t)(resid >> 8),
 		    'C', 'L', 'R', 0xaa};

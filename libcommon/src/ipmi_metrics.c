@@ -1,6 +1,7 @@
 /* ipmi_metrics.c - the IPMI engine's figures for Prometheus: sessions
  * open and opened, requests and errors by kind, SDR cache use, records
- * skipped or read, stuck sessions and keepalives. */
+ * skipped or read, stuck sessions, keepalives, workers busy and host
+ * name lookups. */
 #include <stdio.h>
 
 #include "ipmi_engine.h"
@@ -36,6 +37,11 @@ collect(struct osh_metrics *reg, void *arg)
 	osh_metric_set(m->mx_stuck_now, "", (double)m->stuck);
 	osh_metric_set(m->mx_keepalives, "", (double)m->stats.keepalives);
 	osh_metric_set(m->mx_sel, "", (double)m->stats.sel_records);
+	osh_metric_set(m->mx_on_workers, "", (double)m->on_workers);
+	osh_metric_set(
+	    m->mx_lookups, "result=\"ok\"", (double)m->stats.lookups_ok);
+	osh_metric_set(m->mx_lookups, "result=\"failed\"",
+	    (double)m->stats.lookups_failed);
 }
 
 void
@@ -68,5 +74,12 @@ osh_ipmi_metrics(struct osh_ipmi *m, struct osh_metrics *reg)
 	    "Worker threads waiting out FreeIPMI on such sessions; as many "
 	    "again are started meanwhile",
 	    OSH_GAUGE, NULL, 0);
+	m->mx_on_workers = osh_metric_new(reg, "osh_ipmi_workers_busy",
+	    "Requests and session closes on worker threads now", OSH_GAUGE,
+	    NULL, 0);
+	m->mx_lookups = osh_metric_new(reg, "osh_ipmi_host_lookups_total",
+	    "BMC host names looked up before opening a session (addresses "
+	    "count as ok), by result",
+	    OSH_COUNTER, NULL, 0);
 	osh_metrics_on_collect(reg, collect, m);
 }

@@ -1,4 +1,5 @@
 /* ipmi_parse.c - decoding BMC data, byte by byte, bounds first. */
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -265,6 +266,8 @@ void
 osh_sensor_fill(const struct osh_sdr *s, unsigned share_index,
     const uint8_t *rs, size_t rslen, struct osh_sensor *out)
 {
+	struct osh_reading rd;
+
 	memset(out, 0, sizeof(*out));
 	out->record_id = s->record_id;
 	out->number = (uint8_t)(s->number + share_index);
@@ -294,24 +297,35 @@ osh_sensor_fill(const struct osh_sdr *s, unsigned share_index,
 			out->has_th[i] =
 			    osh_sdr_convert(s, s->th_raw[i], &out->th[i]);
 	}
-	if (rs == NULL || rslen < 2 || !out->readable) {
+	if (rs == NULL || !out->readable ||
+	    osh_reading_parse(rs, rslen, &rd) != 0 || rd.unavailable) {
 		out->unavailable = true;
 		return;
 	}
-	/* Reading unavailable, or scanning disabled: no value to trust. */
-	if ((rs[1] & 0x20) || !(rs[1] & 0x40)) {
-		out->unavailable = true;
-		return;
-	}
-	if (rslen >= 3)
-		out->events = rs[2];
-	if (rslen >= 4 && !out->threshold)
-		out->events |= (uint16_t)((rs[3] & 0x7f) << 8);
+	out->events = rd.states_lo;
 	if (out->threshold) {
 		out->events &= 0x3f;
-		out->has_value = osh_sdr_convert(s, rs[0], &out->value);
+		out->has_value = osh_sdr_convert(s, rd.raw, &out->value);
 		out->state = osh_threshold_state(out->events);
+	} else {
+		out->events |= (uint16_t)(rd.states_hi << 8);
 	}
+}
+
+int
+osh_reading_parse(const uint8_t *rs, size_t len, struct osh_reading *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (len < 2)
+		return -1;
+	out->raw = rs[0];
+	/* Reading unavailable, or scanning disabled: no value to trust. */
+	out->unavailable = (rs[1] & 0x20) || !(rs[1] & 0x40);
+	if (len >= 3)
+		out->states_lo = rs[2];
+	if (len >= 4)
+		out->states_hi = rs[3] & 0x7f;
+	return 0;
 }
 
 int
@@ -356,6 +370,214 @@ osh_chassis_parse(const uint8_t *rs, size_t len, struct osh_chassis *out)
 	out->cooling_fault = rs[2] & 0x08;
 	out->identify = (rs[2] & 0x40) ? (rs[2] >> 4) & 0x03 : 3;
 	return 0;
+}
+
+static uint16_t
+le16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+
+static uint32_t
+le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	    (uint32_t)p[3] << 24;
+}
+
+/* Appends code point c to out as UTF-8 if it fits in cap. */
+static size_t
+put_utf8(char *out, size_t at, size_t cap, unsigned c)
+{
+	if (c < 0x80 && at + 1 <= cap) {
+		out[at++] = (char)c;
+	} else if (c < 0x800 && at + 2 <= cap) {
+		out[at++] = (char)(0xc0 | c >> 6);
+		out[at++] = (char)(0x80 | (c & 0x3f));
+	} else if (c >= 0x800 && c < 0x10000 && at + 3 <= cap) {
+		out[at++] = (char)(0xe0 | c >> 12);
+		out[at++] = (char)(0x80 | ((c >> 6) & 0x3f));
+		out[at++] = (char)(0x80 | (c & 0x3f));
+	} else if (c >= 0x10000 && at + 4 <= cap) {
+		out[at++] = (char)(0xf0 | c >> 18);
+		out[at++] = (char)(0x80 | ((c >> 12) & 0x3f));
+		out[at++] = (char)(0x80 | ((c >> 6) & 0x3f));
+		out[at++] = (char)(0x80 | (c & 0x3f));
+	}
+	return at;
+}
+
+/* UTF-16LE into UTF-8 (tmp, cap bytes); a lone surrogate becomes U+FFFD. */
+static size_t
+utf16le(const uint8_t *p, size_t n, char *tmp, size_t cap)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i + 1 < n; i += 2) {
+		unsigned c = le16(p + i);
+
+		if (c >= 0xd800 && c < 0xdc00 && i + 3 < n &&
+		    le16(p + i + 2) >= 0xdc00 && le16(p + i + 2) < 0xe000) {
+			c = 0x10000 + ((c - 0xd800) << 10) +
+			    (le16(p + i + 2) - 0xdc00);
+			i += 2;
+		} else if (c >= 0xd800 && c < 0xe000) {
+			c = 0xfffd;
+		}
+		o = put_utf8(tmp, o, cap, c);
+	}
+	return o;
+}
+
+int
+osh_system_firmware_parse(
+    const uint8_t *rs, size_t len, char *out, size_t outlen)
+{
+	char tmp[160];
+	size_t n, o = 0;
+	char *clean;
+
+	if (outlen == 0)
+		return -1;
+	out[0] = '\0';
+	if (len < 4)
+		return -1;
+	/* revision, set selector, encoding, length, text... */
+	n = rs[3] < len - 4 ? rs[3] : len - 4;
+	switch (rs[2] & 0x0f) {
+	case 1: /* UTF-8 */
+		o = n < sizeof(tmp) ? n : sizeof(tmp);
+		memcpy(tmp, rs + 4, o);
+		break;
+	case 2: /* UTF-16, little-endian */
+		o = utf16le(rs + 4, n, tmp, sizeof(tmp));
+		break;
+	default: /* ASCII and Latin-1 (and what is reserved) */
+		latin1(rs + 4, n, out, outlen);
+		return 0;
+	}
+	/* Trailing NULs and spaces are padding. */
+	while (o > 0 && (tmp[o - 1] == '\0' || tmp[o - 1] == ' '))
+		o--;
+	clean = osh_utf8_clean(tmp, o, outlen - 1);
+	osh_strlcpy(out, clean ? clean : "", outlen);
+	free(clean);
+	return 0;
+}
+
+int
+osh_dcmi_power_parse(const uint8_t *rs, size_t len, struct osh_dcmi_power *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (len < 3 || rs[0] != 0xdc)
+		return -1;
+	out->current = le16(rs + 1);
+	if (len >= 18) {
+		out->minimum = le16(rs + 3);
+		out->maximum = le16(rs + 5);
+		out->average = le16(rs + 7);
+		out->timestamp = le32(rs + 9);
+		out->period_ms = le32(rs + 13);
+		out->active = rs[17] & 0x40;
+		out->has_stats = true;
+	}
+	return 0;
+}
+
+int
+osh_sel_info_parse(const uint8_t *rs, size_t len, struct osh_sel_info *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (len < 13)
+		return -1;
+	out->version = rs[0];
+	out->entries = le16(rs + 1);
+	out->free_bytes = le16(rs + 3);
+	out->last_add = le32(rs + 5);
+	out->last_erase = le32(rs + 9);
+	return 0;
+}
+
+int
+osh_sdr_repo_info_parse(
+    const uint8_t *rs, size_t len, struct osh_sdr_repo_info *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (len < 13)
+		return -1;
+	out->version = rs[0];
+	out->count = le16(rs + 1);
+	out->free_bytes = le16(rs + 3);
+	out->last_add = le32(rs + 5);
+	out->last_erase = le32(rs + 9);
+	memcpy(out->stamp, rs + 5, 8);
+	return 0;
+}
+
+int
+osh_reservation_parse(const uint8_t *rs, size_t len, uint16_t *id)
+{
+	*id = 0;
+	if (len < 2)
+		return -1;
+	*id = le16(rs);
+	return 0;
+}
+
+int
+osh_sdr_get_parse(const uint8_t *rs, size_t len, size_t want, uint16_t *next,
+    const uint8_t **data)
+{
+	size_t n;
+
+	*next = 0xffff;
+	*data = NULL;
+	if (len < 3 || want == 0)
+		return -1;
+	*next = le16(rs);
+	n = len - 2 < want ? len - 2 : want;
+	*data = rs + 2;
+	return n > INT_MAX ? INT_MAX : (int)n;
+}
+
+int
+osh_sel_get_parse(
+    const uint8_t *rs, size_t len, uint16_t *next, uint8_t rec[16])
+{
+	*next = 0xffff;
+	memset(rec, 0, 16);
+	if (len < 18)
+		return -1;
+	*next = le16(rs);
+	memcpy(rec, rs + 2, 16);
+	return 0;
+}
+
+int
+osh_fru_info_parse(const uint8_t *rs, size_t len, struct osh_fru_info *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (len < 3)
+		return -1;
+	out->size = le16(rs);
+	out->by_words = rs[2] & 0x01;
+	return 0;
+}
+
+int
+osh_fru_read_parse(const uint8_t *rs, size_t len, size_t want, bool by_words,
+    const uint8_t **data)
+{
+	size_t n;
+
+	*data = NULL;
+	if (len < 2)
+		return -1;
+	n = by_words ? (size_t)rs[0] * 2 : rs[0];
+	if (n == 0 || n > want || n > len - 1)
+		return -1;
+	*data = rs + 1;
+	return (int)n;
 }
 
 static bool

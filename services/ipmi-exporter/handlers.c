@@ -177,7 +177,10 @@ on_resolved(
 		refuse(p, "not_allowed", msg);
 		return;
 	}
-	/* The engine gets the address; logs and labels keep the name. */
+	/* The engine gets the address (it looks names up itself, but
+	 * allowed_targets had to see every address first): nothing is looked
+	 * up twice, and every name of a BMC shares its sessions. Logs and
+	 * labels keep the name. */
 	osh_strlcpy(p->t.host, res->text[0], sizeof(p->t.host));
 	key_of(p->m->name, &p->t, key, sizeof(key));
 	scrape_start(app->scrapes, p->req, p->m, p->config, &p->t, key,

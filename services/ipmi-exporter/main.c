@@ -133,6 +133,9 @@ start(struct osh_service *svc)
 		    "resolver (OSH_DNS_SERVERS?)\n");
 		return -1;
 	}
+	/* One resolver for the process: the engine borrows it (it is handed
+	 * addresses, so it looks nothing up for scrapes). */
+	io.resolver = app.resolver;
 	if ((app.ipmi = osh_ipmi_new(svc->base, &io)) == NULL ||
 	    (app.scrapes = scrapes_new(&app)) == NULL)
 		return -1;
@@ -193,12 +196,14 @@ stop(struct osh_service *svc)
 	/* The server keeps its own reference to the TLS context. */
 	SSL_CTX_free(svc->tls);
 	svc->tls = NULL;
-	/* What is pending answers 503 from here on, lookups first. */
+	/* What is pending answers 503 from here on; the engine before the
+	 * resolver it borrows. */
 	app.stopping = true;
-	osh_resolver_free(app.resolver);
-	app.resolver = NULL;
 	creds_free(app.creds);
 	osh_ipmi_free(app.ipmi); /* answers what is pending */
+	app.ipmi = NULL;
+	osh_resolver_free(app.resolver); /* lookups pending answer 503 */
+	app.resolver = NULL;
 	scrapes_free(app.scrapes);
 	config_unref(app.config);
 	webauth_free(app.webauth); /* checks on workers answer 503 */

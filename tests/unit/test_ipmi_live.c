@@ -2,7 +2,8 @@
  * deploy/sim/osh-sim: every part of a request, session reuse, the SDR
  * cache, SEL pages and the SEL cache, deadlines against a silent BMC and
  * inside long reads, wrong credentials, IPMI 1.5, keepalives past the
- * BMC's session timeout, BMC resets. */
+ * BMC's session timeout, BMC resets, and BMCs named by host name (looked
+ * up on the loop: /etc/hosts, a DNS server on loopback, a silent one). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,13 +11,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <arpa/inet.h>
+#include <event2/dns.h>
+#include <event2/dns_struct.h>
 #include <event2/event.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include "osh/ipmi.h"
 #include "osh/log.h"
 #include "osh/metrics.h"
+#include "osh/resolve.h"
 #include "osh/util.h"
 
 struct env {
@@ -24,6 +32,10 @@ struct env {
 	int port;
 	struct event_base *base;
 	struct osh_ipmi *m;
+	/* A DNS server on loopback, and a socket that never answers. */
+	struct evdns_server_port *dns;
+	evutil_socket_t dns_fd, silent_fd;
+	char dns_ns[32], silent_ns[32]; /* "127.0.0.1:port" */
 };
 
 static struct env E;
@@ -37,10 +49,62 @@ sim(const char *args)
 	return system(cmd);
 }
 
+/* The test DNS server: moving.test has the IPv4 address in dns_addr,
+ * anything else does not exist. */
+static char dns_addr[INET_ADDRSTRLEN] = "127.0.0.1";
+static int dns_queries;
+
+static void
+serve(struct evdns_server_request *req, void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < req->nquestions; i++) {
+		const struct evdns_server_question *q = req->questions[i];
+		unsigned char a[4];
+
+		dns_queries++;
+		if (strcasecmp(q->name, "moving.test") != 0) {
+			evdns_server_request_respond(req, DNS_ERR_NOTEXIST);
+			return;
+		}
+		if (q->type == EVDNS_TYPE_A &&
+		    inet_pton(AF_INET, dns_addr, a) == 1)
+			evdns_server_request_add_a_reply(
+			    req, q->name, 1, a, 60);
+	}
+	evdns_server_request_respond(req, 0);
+}
+
+/* A UDP socket on 127.0.0.1; "127.0.0.1:port" in ns. */
+static evutil_socket_t
+udp_socket(char *ns, size_t len)
+{
+	struct sockaddr_in sin;
+	socklen_t slen = sizeof(sin);
+	evutil_socket_t fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+	if (fd < 0)
+		return -1;
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) != 0 ||
+	    getsockname(fd, (struct sockaddr *)&sin, &slen) != 0) {
+		close(fd);
+		return -1;
+	}
+	evutil_make_socket_nonblocking(fd);
+	snprintf(ns, len, "127.0.0.1:%d", ntohs(sin.sin_port));
+	return fd;
+}
+
 static int
 setup(void **state)
 {
-	struct osh_ipmi_options o = {8, 30000, 16, 100};
+	struct osh_ipmi_options o = {.threads = 8,
+	    .idle_timeout_ms = 30000,
+	    .max_queue_per_bmc = 16,
+	    .max_sessions = 100};
 	char args[200];
 
 	snprintf(E.dir, sizeof(E.dir), "/tmp/osh-ipmi-test-%d", (int)getpid());
@@ -60,8 +124,14 @@ setup(void **state)
 	sim(args);
 	E.base = event_base_new();
 	E.m = osh_ipmi_new(E.base, &o);
+	E.dns_fd = udp_socket(E.dns_ns, sizeof(E.dns_ns));
+	E.silent_fd = udp_socket(E.silent_ns, sizeof(E.silent_ns));
+	if (E.dns_fd < 0 || E.silent_fd < 0)
+		return -1;
+	E.dns =
+	    evdns_add_server_port_with_base(E.base, E.dns_fd, 0, serve, NULL);
 	*state = &E;
-	return E.m ? 0 : -1;
+	return E.m && E.dns ? 0 : -1;
 }
 
 static int
@@ -71,6 +141,9 @@ teardown(void **state)
 
 	(void)state;
 	osh_ipmi_free(E.m);
+	evdns_close_server_port(E.dns);
+	evutil_closesocket(E.dns_fd);
+	evutil_closesocket(E.silent_fd);
 	event_base_free(E.base);
 	snprintf(args, sizeof(args), "down %s", E.dir);
 	sim(args);
@@ -348,7 +421,10 @@ on_forget(const struct osh_ipmi_result *r, void *arg)
 static void
 callback_forgets_its_session(void **state)
 {
-	struct osh_ipmi_options o = {2, 30000, 16, 2};
+	struct osh_ipmi_options o = {.threads = 2,
+	    .idle_timeout_ms = 30000,
+	    .max_queue_per_bmc = 16,
+	    .max_sessions = 2};
 	struct forgetful f = {osh_ipmi_new(E.base, &o), 3, 0};
 	struct osh_ipmi_target t = target(E.port, "not-the-one");
 	struct osh_ipmi_request rq = {.want = OSH_IPMI_WANT_CHASSIS};
@@ -382,7 +458,10 @@ ipmi15(void **state)
 static void
 session_outlives_bmc_idle_timeout(void **state)
 {
-	struct osh_ipmi_options o = {2, 45000, 16, 100}; /* the default */
+	struct osh_ipmi_options o = {.threads = 2,
+	    .idle_timeout_ms = 45000,
+	    .max_queue_per_bmc = 16,
+	    .max_sessions = 100}; /* the default */
 	struct osh_ipmi_target t = target(E.port, "secret");
 	struct osh_ipmi_request rq = {.want = OSH_IPMI_WANT_CHASSIS};
 	struct osh_ipmi *m = osh_ipmi_new(E.base, &o);
@@ -407,7 +486,10 @@ session_outlives_bmc_idle_timeout(void **state)
 static void
 bmc_reset_does_not_starve_others(void **state)
 {
-	struct osh_ipmi_options o = {1, 2000, 16, 100};
+	struct osh_ipmi_options o = {.threads = 1,
+	    .idle_timeout_ms = 2000,
+	    .max_queue_per_bmc = 16,
+	    .max_sessions = 100};
 	struct osh_ipmi_target a = target(E.port, "secret");
 	struct osh_ipmi_target b = target(E.port + 1, "secret");
 	struct osh_ipmi_request rq = {.want = OSH_IPMI_WANT_CHASSIS};
@@ -498,7 +580,10 @@ run_sel(struct osh_ipmi *m, const struct osh_ipmi_target *t,
 static void
 sel_walk_stops_at_deadline(void **state)
 {
-	struct osh_ipmi_options o = {2, 30000, 16, 100};
+	struct osh_ipmi_options o = {.threads = 2,
+	    .idle_timeout_ms = 30000,
+	    .max_queue_per_bmc = 16,
+	    .max_sessions = 100};
 	struct osh_metrics *reg = osh_metrics_new();
 	struct osh_ipmi *m = osh_ipmi_new(E.base, &o);
 	struct osh_ipmi_target t = target(E.port + 6, "secret");
@@ -605,6 +690,223 @@ sel_pages(void **state)
 	assert_int_equal(g.r.sel_read, g.r.sel_total);
 }
 
+/* A BMC named by host name (localhost, from /etc/hosts) is reached; its
+ * session is kept by that name, reused, and forgotten by it. */
+static void
+bmc_by_host_name(void **state)
+{
+	struct osh_ipmi_target t = target(E.port, "secret");
+	struct osh_ipmi_request rq = {.want = OSH_IPMI_WANT_CHASSIS};
+	size_t before;
+	struct got g;
+
+	(void)state;
+	osh_strlcpy(t.host, "localhost", sizeof(t.host));
+	run(&t, &rq, 5000, &g);
+	assert_int_equal(g.r.err, OSH_IPMI_OK);
+	assert_true(g.r.chassis.power_on);
+	assert_true(g.r.new_session);
+	run(&t, &rq, 5000, &g);
+	assert_int_equal(g.r.err, OSH_IPMI_OK);
+	assert_false(g.r.new_session);
+	before = osh_ipmi_session_count(E.m);
+	osh_ipmi_forget(E.m, "localhost", (uint16_t)E.port);
+	for (int i = 0; i < 50 && osh_ipmi_session_count(E.m) == before; i++)
+		pump(100);
+	assert_int_equal(osh_ipmi_session_count(E.m), before - 1);
+}
+
+/* Answers of requests submitted at once, and what the engine held when
+ * each came. */
+struct many {
+	int answers;
+	int want;
+	struct osh_metrics *reg;
+	enum osh_ipmi_err err[8];
+	char message[8][160];
+	double busy[8]; /* osh_ipmi_workers_busy */
+	double elapsed[8];
+	uint64_t t0;
+};
+
+struct one {
+	struct many *all;
+	int i;
+};
+
+static void
+on_many(const struct osh_ipmi_result *r, void *arg)
+{
+	struct one *o = arg;
+	struct many *a = o->all;
+
+	a->err[o->i] = r->err;
+	osh_strlcpy(a->message[o->i], r->message, sizeof(a->message[0]));
+	a->busy[o->i] = metric(a->reg, "osh_ipmi_workers_busy");
+	a->elapsed[o->i] = (double)(osh_now_us() - a->t0) / 1e6;
+	if (++a->answers == a->want)
+		event_base_loopbreak(E.base);
+}
+
+/* A name that does not exist: every request for it answers UNREACHABLE
+ * naming the DNS error, long before its deadline, from one lookup (the
+ * requests queued behind it are answered with it), and no worker thread
+ * was ever taken. */
+static void
+unresolvable_name_holds_no_worker(void **state)
+{
+	struct osh_ipmi_options o = {.threads = 1,
+	    .idle_timeout_ms = 1000,
+	    .max_queue_per_bmc = 16,
+	    .max_sessions = 100,
+	    .nameservers = E.dns_ns};
+	struct osh_metrics *reg = osh_metrics_new();
+	struct osh_ipmi *m = osh_ipmi_new(E.base, &o);
+	struct osh_ipmi_target t = target(623, "secret");
+	struct osh_ipmi_request rq = {.want = OSH_IPMI_WANT_CHASSIS};
+	struct many a = {.want = 6, .reg = reg};
+	struct one ones[6];
+	int nthreads = threads();
+
+	(void)state;
+	assert_non_null(m);
+	osh_ipmi_metrics(m, reg);
+	osh_strlcpy(t.host, "no-such-bmc.test", sizeof(t.host));
+	dns_queries = 0;
+	a.t0 = osh_now_us();
+	for (int i = 0; i < 6; i++) {
+		ones[i] = (struct one){&a, i};
+		assert_int_equal(
+		    osh_ipmi_submit(m, &t, &rq, 3000, on_many, &ones[i]), 0);
+	}
+	while (a.answers < a.want)
+		event_base_dispatch(E.base);
+	for (int i = 0; i < 6; i++) {
+		assert_int_equal(a.err[i], OSH_IPMI_UNREACHABLE);
+		assert_non_null(strstr(a.message[i], "no-such-bmc.test"));
+		assert_non_null(strstr(a.message[i], "no such host"));
+		assert_non_null(strstr(a.message[i], "not_found"));
+		assert_true(a.busy[i] == 0);
+		assert_true(a.elapsed[i] < 1.0); /* the deadline: 3 s */
+	}
+	/* One lookup: its A and AAAA questions. */
+	assert_true(dns_queries >= 1 && dns_queries <= 2);
+	assert_true(
+	    metric(reg, "osh_ipmi_host_lookups_total{result=\"failed\"}") == 1);
+	assert_int_equal(threads(), nthreads);
+	assert_true(metric(reg, "osh_ipmi_threads_stuck") == 0);
+	/* The session made for it expires like any other. */
+	for (int i = 0; i < 40 && osh_ipmi_session_count(m) != 0; i++)
+		pump(100);
+	assert_int_equal(osh_ipmi_session_count(m), 0);
+	osh_ipmi_free(m);
+	osh_metrics_free(reg);
+}
+
+/* A DNS server that never answers: the request answers UNREACHABLE by its
+ * deadline, and meanwhile the engine's only worker thread serves another
+ * BMC. A lookup still waiting when the engine is freed is answered. */
+static void
+silent_dns_answers_by_deadline(void **state)
+{
+	struct osh_ipmi_options o = {.threads = 1,
+	    .idle_timeout_ms = 30000,
+	    .max_queue_per_bmc = 16,
+	    .max_sessions = 100,
+	    .nameservers = E.silent_ns};
+	struct osh_metrics *reg = osh_metrics_new();
+	struct osh_ipmi *m = osh_ipmi_new(E.base, &o);
+	struct osh_ipmi_target named = target(E.port, "secret");
+	struct osh_ipmi_target addr = target(E.port, "secret");
+	struct osh_ipmi_request rq = {.want = OSH_IPMI_WANT_CHASSIS};
+	struct many a = {.want = 2, .reg = reg};
+	struct one ones[2] = {{&a, 0}, {&a, 1}};
+	int nthreads = threads();
+	struct got g;
+
+	(void)state;
+	assert_non_null(m);
+	osh_ipmi_metrics(m, reg);
+	osh_strlcpy(named.host, "bmc.test", sizeof(named.host));
+	a.t0 = osh_now_us();
+	assert_int_equal(
+	    osh_ipmi_submit(m, &named, &rq, 1500, on_many, &ones[0]), 0);
+	assert_int_equal(
+	    osh_ipmi_submit(m, &addr, &rq, 5000, on_many, &ones[1]), 0);
+	while (a.answers < a.want)
+		event_base_dispatch(E.base);
+	/* The BMC by address first, while the name was still looked up. */
+	assert_int_equal(a.err[1], OSH_IPMI_OK);
+	assert_true(a.elapsed[1] < a.elapsed[0]);
+	assert_int_equal(a.err[0], OSH_IPMI_UNREACHABLE);
+	assert_non_null(strstr(a.message[0], "bmc.test"));
+	assert_non_null(strstr(a.message[0], "timeout"));
+	assert_true(a.elapsed[0] >= 1.45 && a.elapsed[0] < 1.5 + 0.3);
+	assert_true(a.busy[0] == 0);
+	assert_int_equal(threads(), nthreads);
+	/* Freed with a lookup under way: it is answered, shutting down. */
+	osh_strlcpy(named.host, "bmc2.test", sizeof(named.host));
+	memset(&g, 0, sizeof(g));
+	assert_int_equal(
+	    osh_ipmi_submit(m, &named, &rq, 5000, on_result, &g), 0);
+	pump(50);
+	assert_false(g.done);
+	osh_ipmi_free(m);
+	assert_true(g.done);
+	assert_int_equal(g.r.err, OSH_IPMI_INTERNAL);
+	osh_metrics_free(reg);
+}
+
+/* Each session opened looks the name up again, so a BMC whose address
+ * changed is followed; an open session stays where it is. The resolver is
+ * the caller's here, caching nothing. */
+static void
+address_change_followed(void **state)
+{
+	struct osh_resolver *r = osh_resolver_new(
+	    E.base, &(struct osh_resolver_options){.nameservers = E.dns_ns});
+	struct osh_ipmi_options o = {.threads = 2,
+	    .idle_timeout_ms = 30000,
+	    .max_queue_per_bmc = 16,
+	    .max_sessions = 100,
+	    .resolver = r};
+	struct osh_ipmi *m = osh_ipmi_new(E.base, &o);
+	struct osh_ipmi_target t = target(E.port + 1, "secret");
+	struct osh_ipmi_request rq = {.want = OSH_IPMI_WANT_CHASSIS};
+	struct got g;
+
+	(void)state;
+	assert_non_null(r);
+	assert_non_null(m);
+	osh_strlcpy(t.host, "moving.test", sizeof(t.host));
+	osh_strlcpy(dns_addr, "127.0.0.1", sizeof(dns_addr));
+	submit_on(m, &t, &rq, 3000, &g);
+	assert_int_equal(g.r.err, OSH_IPMI_OK);
+	assert_true(g.r.new_session);
+	/* Moved: the open session is kept (no lookup)... */
+	osh_strlcpy(dns_addr, "127.0.0.2", sizeof(dns_addr));
+	submit_on(m, &t, &rq, 3000, &g);
+	assert_int_equal(g.r.err, OSH_IPMI_OK);
+	assert_false(g.r.new_session);
+	/* ...until a session is opened again: it goes to the new address,
+	 * where nothing listens. */
+	osh_ipmi_forget(m, "moving.test", (uint16_t)t.port);
+	for (int i = 0; i < 50 && osh_ipmi_session_count(m) != 0; i++)
+		pump(100);
+	assert_int_equal(osh_ipmi_session_count(m), 0);
+	submit_on(m, &t, &rq, 1000, &g);
+	assert_true(
+	    g.r.err == OSH_IPMI_UNREACHABLE || g.r.err == OSH_IPMI_TIMEOUT);
+	assert_non_null(strstr(g.r.message, "moving.test (127.0.0.2)"));
+	/* Back: found again. */
+	osh_strlcpy(dns_addr, "127.0.0.1", sizeof(dns_addr));
+	submit_on(m, &t, &rq, 3000, &g);
+	assert_int_equal(g.r.err, OSH_IPMI_OK);
+	assert_true(g.r.new_session);
+	osh_ipmi_free(m);
+	osh_resolver_free(r);
+}
+
 int
 main(void)
 {
@@ -619,6 +921,10 @@ main(void)
 	    cmocka_unit_test(ipmi15),
 	    cmocka_unit_test(session_outlives_bmc_idle_timeout),
 	    cmocka_unit_test(bmc_reset_does_not_starve_others),
+	    cmocka_unit_test(bmc_by_host_name),
+	    cmocka_unit_test(unresolvable_name_holds_no_worker),
+	    cmocka_unit_test(silent_dns_answers_by_deadline),
+	    cmocka_unit_test(address_change_followed),
 	};
 	osh_log_init("test", OSH_LOG_ERROR);
 	return cmocka_run_group_tests_name("ipmi_live", tests, setup, teardown);

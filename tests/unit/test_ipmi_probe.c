@@ -322,7 +322,10 @@ on_answer(const struct osh_ipmi_result *r, void *arg)
 static void
 requests_against_junk_end_by_deadline(void **state)
 {
-	struct osh_ipmi_options o = {4, 1000, 64, 100};
+	struct osh_ipmi_options o = {.threads = 4,
+	    .idle_timeout_ms = 1000,
+	    .max_queue_per_bmc = 64,
+	    .max_sessions = 100};
 	struct osh_metrics *reg = osh_metrics_new();
 	struct osh_ipmi *m = osh_ipmi_new(base, &o);
 	int fds, nthreads, left, settled = 0;
@@ -403,7 +406,10 @@ on_shutdown(const struct osh_ipmi_result *r, void *arg)
 static void
 free_while_probing(void **state)
 {
-	struct osh_ipmi_options o = {2, 1000, 64, 100};
+	struct osh_ipmi_options o = {.threads = 2,
+	    .idle_timeout_ms = 1000,
+	    .max_queue_per_bmc = 64,
+	    .max_sessions = 100};
 	struct osh_ipmi *m = osh_ipmi_new(base, &o);
 	int fds, n = 0;
 

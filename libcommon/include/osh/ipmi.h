@@ -8,7 +8,10 @@
  * OSH_IPMI_TIMEOUT if the BMC has not answered. Idle sessions are closed
  * before the BMC would drop them; a failed session is reopened on the next
  * request. SDRs are cached per BMC and revalidated with one Get SDR
- * Repository Info. */
+ * Repository Info. A BMC may be named by host name: the engine looks the
+ * name up on the loop (osh/resolve.h) each time it opens a session to it,
+ * within the request's deadline, and FreeIPMI only ever gets the address,
+ * so no worker thread waits on DNS. */
 #ifndef OSH_IPMI_H
 #define OSH_IPMI_H
 
@@ -20,10 +23,12 @@ struct event_base;
 struct osh_work_pool;
 struct osh_ipmi;
 struct osh_metrics;
+struct osh_resolver;
 
 enum osh_ipmi_err {
 	OSH_IPMI_OK,
-	OSH_IPMI_UNREACHABLE, /* no such host, or nothing answers there */
+	OSH_IPMI_UNREACHABLE, /* no such host (the name does not resolve),
+			       * or nothing answers there */
 	OSH_IPMI_TIMEOUT, /* no answer within the deadline */
 	OSH_IPMI_AUTH_FAILED, /* wrong user name or password */
 	OSH_IPMI_PRIVILEGE, /* the user lacks the privilege needed */
@@ -69,7 +74,9 @@ void osh_ipmi_workarounds_format(unsigned flags, char *out, size_t len);
 /* Where a BMC is and how to talk to it. The password is a secret: wipe
  * targets with osh_ipmi_target_wipe when done. */
 struct osh_ipmi_target {
-	char host[256]; /* name or address; IPv6 without brackets */
+	char host[256]; /* name or address; IPv6 without brackets. Sessions
+			 * are kept by the host as given (a name stays a
+			 * name), whatever it resolves to. */
 	uint16_t port; /* 623 by default */
 	char user[33];
 	char password[65];
@@ -269,15 +276,28 @@ struct osh_ipmi_options {
 	int idle_timeout_ms; /* close sessions unused for this long */
 	size_t max_queue_per_bmc;
 	size_t max_sessions;
+	/* Looks up BMC host names; borrowed: it must outlive the engine.
+	 * NULL: the engine makes one of its own on the same event_base
+	 * (answers kept OSH_IPMI_RESOLVE_TTL_S), asking nameservers
+	 * ("ip[:port],...", as osh_resolver_options says; NULL:
+	 * /etc/resolv.conf's), and frees it in osh_ipmi_free. */
+	struct osh_resolver *resolver;
+	const char *nameservers;
 };
 
+#define OSH_IPMI_RESOLVE_TTL_S 30
+
+/* NULL when out of memory or when its own resolver cannot be made (a bad
+ * nameservers list, say). */
 struct osh_ipmi *osh_ipmi_new(
     struct event_base *base, const struct osh_ipmi_options *opt);
-/* Answers every queued or probing request (OSH_IPMI_INTERNAL), closes
- * every session (briefly blocking) and joins the threads. Requests on
- * workers end first (their callbacks run here); when some worker is stuck
- * on a silent BMC for more than 3 s, everything is left to the process's
- * exit. */
+/* Answers every queued, resolving or probing request (OSH_IPMI_INTERNAL)
+ * and frees its own resolver (which turns the loop without blocking until
+ * evdns has let go of the lookups cancelled), closes every session
+ * (briefly blocking) and joins the threads. Requests on workers end first
+ * (their callbacks run here); when some worker is stuck on a silent BMC
+ * for more than 3 s, everything is left to the process's exit. A borrowed
+ * resolver is freed after this. */
 void osh_ipmi_free(struct osh_ipmi *m);
 
 /* Runs a request against a target within deadline_ms. The target is
@@ -286,8 +306,11 @@ void osh_ipmi_free(struct osh_ipmi *m);
  * engine call, so it may submit and forget freely, but not free the
  * engine) (with what the worker read by then when it stops short: the
  * parts not done fail with OSH_IPMI_TIMEOUT). Before a session is opened
- * the BMC is asked over RMCP, on the loop, whether it is there; a probe
- * still waiting at the deadline is cancelled (no thread is involved). A
+ * a host name is looked up (OSH_IPMI_UNREACHABLE, naming the DNS error,
+ * when it does not resolve by the deadline; the requests queued behind
+ * fail with it), then the BMC is asked over RMCP, on the loop, whether it
+ * is there; a lookup or probe still waiting at the deadline is cancelled
+ * (no thread is involved in either). A
  * BMC that stops answering on its session (it was reset, say) costs one
  * worker thread until FreeIPMI gives up on it; meanwhile the BMC gets a
  * new session and the pool a thread more. Returns -1 (cb never runs) when
@@ -297,8 +320,8 @@ int osh_ipmi_submit(struct osh_ipmi *m, const struct osh_ipmi_target *t,
     const struct osh_ipmi_request *rq, int deadline_ms, osh_ipmi_cb cb,
     void *arg);
 
-/* Drops the session(s) and SDR cache of a host:port (credentials changed,
- * server deleted). */
+/* Drops the session(s) and SDR cache of a host:port, host as given to
+ * osh_ipmi_submit (credentials changed, server deleted). */
 void osh_ipmi_forget(struct osh_ipmi *m, const char *host, uint16_t port);
 
 /* Sessions the engine holds now: open, opening, closing or set aside

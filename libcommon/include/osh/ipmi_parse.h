@@ -1,7 +1,11 @@
-/* ipmi_parse.h - decoding what BMCs send, with no I/O: SDR records and
- * reading conversion, Get Sensor Reading, Get Device ID, Get Chassis
- * Status, FRU inventory areas and SEL records. Everything here takes
- * untrusted bytes and must never read past them. */
+/* ipmi_parse.h - decoding what BMCs send, with no I/O: every answer the
+ * engine reads (SDR records and repository info, reservations, Get Sensor
+ * Reading, Get Device ID, Get System Info, Get Chassis Status, FRU
+ * inventory info, data and areas, SEL info and records, DCMI power
+ * readings) and reading conversion. Everything here takes untrusted bytes
+ * (an answer's bytes after its completion code, unless said otherwise),
+ * checks their length before reading them and never reads past them;
+ * every string it makes is terminated, valid UTF-8. */
 #ifndef OSH_IPMI_PARSE_H
 #define OSH_IPMI_PARSE_H
 
@@ -39,8 +43,21 @@ int osh_sdr_parse(const uint8_t *rec, size_t len, struct osh_sdr *out);
  * analog reading or its formula cannot be evaluated. */
 bool osh_sdr_convert(const struct osh_sdr *s, uint8_t raw, double *out);
 
+/* A Get Sensor Reading answer. */
+struct osh_reading {
+	uint8_t raw; /* the reading, for osh_sdr_convert */
+	bool unavailable; /* reading unavailable, or scanning disabled */
+	uint8_t states_lo; /* threshold comparisons or discrete states 0-7 */
+	uint8_t states_hi; /* discrete states 8-14 (bit 7 cleared) */
+};
+
+/* Decodes a Get Sensor Reading answer; the state bytes are optional (0
+ * when absent). Returns 0, or -1 when shorter than 2 bytes. */
+int osh_reading_parse(const uint8_t *rs, size_t len, struct osh_reading *out);
+
 /* Fills a sensor from its record and the Get Sensor Reading answer (the
- * bytes after the completion code; may be NULL when the read failed). */
+ * bytes after the completion code; may be NULL when the read failed; read
+ * with osh_reading_parse). */
 void osh_sensor_fill(const struct osh_sdr *s, unsigned share_index,
     const uint8_t *rs, size_t rslen, struct osh_sensor *out);
 
@@ -60,6 +77,79 @@ enum osh_sensor_state osh_threshold_state(uint16_t events);
 int osh_device_id_parse(
     const uint8_t *rs, size_t len, struct osh_device_id *out);
 int osh_chassis_parse(const uint8_t *rs, size_t len, struct osh_chassis *out);
+
+/* Get System Info Parameters, System Firmware Version (parameter 1), set
+ * 0: revision, set, encoding, length, then the text's first bytes. Writes
+ * the text this answer holds (up to its length byte) into out as valid
+ * UTF-8, decoded as the encoding says (ASCII/Latin-1, UTF-8 or UTF-16LE),
+ * trailing NULs and spaces dropped. Returns 0, or -1 (out empty) when the
+ * answer is shorter than 4 bytes or outlen is 0. */
+int osh_system_firmware_parse(
+    const uint8_t *rs, size_t len, char *out, size_t outlen);
+
+/* DCMI Get Power Reading: group id 0xdc, then current, minimum, maximum
+ * and average watts, a timestamp, the averaging period and the state. */
+struct osh_dcmi_power {
+	uint16_t current, minimum, maximum, average; /* watts */
+	uint32_t timestamp; /* BMC clock, seconds */
+	uint32_t period_ms; /* over which the statistics were taken */
+	bool active; /* power measurement active */
+	bool has_stats; /* minimum .. active were sent (18 bytes) */
+};
+
+/* Returns 0, or -1 when the group id is not DCMI's or the answer holds
+ * no current reading (fewer than 3 bytes). */
+int osh_dcmi_power_parse(
+    const uint8_t *rs, size_t len, struct osh_dcmi_power *out);
+
+/* Get SEL Info. Returns 0, or -1 when shorter than 13 bytes. */
+int osh_sel_info_parse(const uint8_t *rs, size_t len, struct osh_sel_info *out);
+
+/* Get SDR Repository Info. stamp is the last addition and erase times as
+ * sent: they change when the repository does. */
+struct osh_sdr_repo_info {
+	uint8_t version;
+	uint16_t count; /* records */
+	uint16_t free_bytes;
+	uint32_t last_add, last_erase;
+	uint8_t stamp[8];
+};
+
+/* Returns 0, or -1 when shorter than 13 bytes. */
+int osh_sdr_repo_info_parse(
+    const uint8_t *rs, size_t len, struct osh_sdr_repo_info *out);
+
+/* Reserve SDR Repository and Reserve SEL: the reservation id. Returns 0,
+ * or -1 when shorter than 2 bytes. */
+int osh_reservation_parse(const uint8_t *rs, size_t len, uint16_t *id);
+
+/* Get SDR: the next record's id, then want bytes of the record from the
+ * offset asked for. Points *data into rs. Returns how many bytes of the
+ * record came (at most want, at least 1), or -1 when the answer holds
+ * none. */
+int osh_sdr_get_parse(const uint8_t *rs, size_t len, size_t want,
+    uint16_t *next, const uint8_t **data);
+
+/* Get SEL Entry (whole record): the next record's id, then the 16-byte
+ * record, copied to rec. Returns 0, or -1 when shorter than 18 bytes. */
+int osh_sel_get_parse(
+    const uint8_t *rs, size_t len, uint16_t *next, uint8_t rec[16]);
+
+/* Get FRU Inventory Area Info. */
+struct osh_fru_info {
+	uint16_t size; /* bytes */
+	bool by_words; /* offsets and counts of Read FRU Data are words */
+};
+
+/* Returns 0, or -1 when shorter than 3 bytes. */
+int osh_fru_info_parse(const uint8_t *rs, size_t len, struct osh_fru_info *out);
+
+/* Read FRU Data asked for want bytes (by_words: want / 2 words): the
+ * count, then the data. Points *data into rs. Returns the bytes of data
+ * (count, times 2 by words), or -1 when none came, more than asked for or
+ * more than the answer holds. */
+int osh_fru_read_parse(const uint8_t *rs, size_t len, size_t want,
+    bool by_words, const uint8_t **data);
 
 /* Decodes a type/length-prefixed string (FRU and SDR) at p, with avail
  * bytes left, into valid UTF-8. Returns the bytes consumed (type/length
