@@ -316,7 +316,7 @@ static const struct osh_field scan_fields[] = {
 
 /* The body as the field table sees it: range and port take several
  * shapes that scan_targets checks, so port is left out and a range that
- * is not a string stands as one. A new object (the caller puts it) with
+ * is not a string stands as one (null stays null: refused). A new object (the caller puts it) with
  * references to the body's members. */
 static struct json_object *
 scan_fields_view(struct json_object *body)
@@ -329,7 +329,7 @@ scan_fields_view(struct json_object *body)
 	{
 		if (strcmp(k, "port") == 0)
 			continue;
-		if (strcmp(k, "range") == 0 &&
+		if (strcmp(k, "range") == 0 && v != NULL &&
 		    !json_object_is_type(v, json_type_string))
 			json_object_object_add(
 			    o, k, json_object_new_string("x"));

@@ -220,6 +220,7 @@ scan_bodies(void **state)
 		NULL},
 	    {"{}", "range"},
 	    {"{\"range\": \"\"}", "range"},
+	    {"{\"range\": null}", "range"}, /* fuzz: once taken as none */
 	    {"{\"range\": \"10.0.0.1\", \"guess\": true}", "guess"},
 	    {"{\"range\": \"10.0.0.1\", \"timeout_ms\": 50}", "timeout_ms"},
 	    {"{\"range\": \"10.0.0.1\", \"workarounds\": [\"nope\"]}",
