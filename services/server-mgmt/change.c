@@ -238,10 +238,13 @@ h_credentials(struct osh_req *req)
 	c->in.monitoring = -1;
 	if (credentials_parse(c->body, c->in.username, sizeof(c->in.username),
 		c->in.password, sizeof(c->in.password), &err) != 0) {
-		/* Name the field as this endpoint sees it. */
+		/* Name the field as this endpoint sees it (none when the
+		 * body is not an object). */
 		const char *dot = strchr(err.field, '.');
 		if (dot != NULL)
 			memmove(err.field, dot + 1, strlen(dot));
+		else
+			err.field[0] = '\0';
 		osh_reply_err(req, &err);
 		change_free(c);
 		return;

@@ -141,43 +141,44 @@ on_next_id(
 	    c->sealed, on_inserted, c);
 }
 
-/* Starts creating a server from a checked body (taken). */
-static void
+/* Starts creating a server from a body (taken); done (NULL: answer the
+ * request) hears how it went. Returns -1 with err set, the body put,
+ * when it could not start (out of memory). */
+static int
 create_start(struct osh_req *req, struct json_object *body,
     void (*done)(struct create *, int, struct osh_err *, struct json_object *),
-    void *arg)
+    void *arg, struct osh_err *err)
 {
 	struct create *c = calloc(1, sizeof(*c));
-	struct osh_err err;
 
 	if (c == NULL) {
 		json_wipe_passwords(body);
 		json_object_put(body);
-		osh_err_set(&err, 503, NULL, NULL, "out of memory");
-		if (done == NULL)
-			osh_reply_err(req, &err);
-		return;
+		return osh_err_set(err, 503, NULL, NULL, "out of memory");
 	}
 	c->req = req;
 	c->body = body;
 	c->done = done;
 	c->arg = arg;
-	if (server_in_parse(body, true, &c->in, &err) != 0) {
-		create_finish(c, err.status, &err, NULL);
-		return;
+	if (server_in_parse(body, true, &c->in, err) != 0) {
+		create_finish(c, err->status, err, NULL);
+		return 0;
 	}
 	store_next_id(osh_service_of(req)->db, on_next_id, c);
+	return 0;
 }
 
 void
 h_servers_create(struct osh_req *req)
 {
 	struct json_object *body = handlers_body(req);
+	struct osh_err err;
 
-	if (body != NULL) {
-		osh_wipe(req->body, req->body_len);
-		create_start(req, body, NULL, NULL);
-	}
+	if (body == NULL)
+		return;
+	osh_wipe(req->body, req->body_len);
+	if (create_start(req, body, NULL, NULL, &err) != 0)
+		osh_reply_err(req, &err);
 }
 
 /*
@@ -190,18 +191,19 @@ struct import {
 	struct json_object *results;
 	size_t next;
 	int created, failed;
-	void (*on_created)(size_t row, int64_t id, void *arg);
-	void *arg;
+	struct create_rows_hooks hooks;
+	bool stepping; /* import_next's loop runs */
+	bool again; /* a row was answered at once: go on */
 };
 
 static void import_next(struct import *im);
 
+/* Adds row im->next's result and goes on with the next row. */
 static void
-row_done(struct create *c, int status, struct osh_err *err,
+row_answer(struct import *im, int status, const struct osh_err *err,
     struct json_object *server)
 {
-	struct import *im = c->arg;
-	struct json_object *r = json_object_new_object();
+	struct json_object *r = json_object_new_object(), *e;
 
 	json_object_object_add(r, "row", json_object_new_int((int)im->next));
 	if (status == 201) {
@@ -210,16 +212,11 @@ row_done(struct create *c, int status, struct osh_err *err,
 		    r, "status", json_object_new_string("created"));
 		json_object_object_add(r, "id",
 		    json_object_get(json_object_object_get(server, "id")));
-		handlers_audit(im->req, "server.create", c->id, "success",
-		    osh_audit_fields(c->body));
-		handlers_publish(im->req, "server.created", server);
-		if (im->on_created != NULL)
-			im->on_created(im->next, c->id, im->arg);
 	} else {
 		im->failed++;
 		json_object_object_add(
 		    r, "status", json_object_new_string("error"));
-		struct json_object *e = osh_err_json(err, NULL);
+		e = osh_err_json(err, NULL);
 		json_object_object_add(r, "error",
 		    json_object_get(json_object_object_get(e, "error")));
 		json_object_put(e);
@@ -230,27 +227,68 @@ row_done(struct create *c, int status, struct osh_err *err,
 }
 
 static void
+row_done(struct create *c, int status, struct osh_err *err,
+    struct json_object *server)
+{
+	struct import *im = c->arg;
+
+	if (status == 201) {
+		handlers_audit(im->req, "server.create", c->id, "success",
+		    osh_audit_fields(c->body));
+		handlers_publish(im->req, "server.created", server);
+		if (im->hooks.created != NULL)
+			im->hooks.created(im->next, c->id, im->hooks.arg);
+	}
+	row_answer(im, status, err, server);
+}
+
+/* Answers the import once every row has its result. */
+static void
+import_finish(struct import *im)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "created", json_object_new_int(im->created));
+	json_object_object_add(o, "failed", json_object_new_int(im->failed));
+	json_object_object_add(o, "rows", im->results);
+	osh_reply_json(im->req, 200, o);
+	if (im->hooks.created != NULL)
+		im->hooks.created(CREATE_ROWS_FINISHED, 0, im->hooks.arg);
+	json_wipe_passwords(im->rows);
+	json_object_put(im->rows);
+	free(im);
+}
+
+/* Starts the next row. A row refused, or failing its checks, is answered
+ * at once and calls back in here: that only asks the loop to go on, so
+ * that thousands of bad rows do not nest thousands of calls. */
+static void
 import_next(struct import *im)
 {
-	struct json_object *o;
+	struct osh_err err;
 
-	if (im->next >= json_object_array_length(im->rows)) {
-		o = json_object_new_object();
-		json_object_object_add(
-		    o, "created", json_object_new_int(im->created));
-		json_object_object_add(
-		    o, "failed", json_object_new_int(im->failed));
-		json_object_object_add(o, "rows", im->results);
-		osh_reply_json(im->req, 200, o);
-		if (im->on_created != NULL)
-			im->on_created(CREATE_ROWS_FINISHED, 0, im->arg);
-		json_object_put(im->rows);
-		free(im);
+	if (im->stepping) {
+		im->again = true;
 		return;
 	}
-	create_start(im->req,
-	    json_object_get(json_object_array_get_idx(im->rows, im->next)),
-	    row_done, im);
+	im->stepping = true;
+	do {
+		im->again = false;
+		if (im->next >= json_object_array_length(im->rows)) {
+			import_finish(im);
+			return;
+		}
+		memset(&err, 0, sizeof(err));
+		if (im->hooks.refuse != NULL &&
+		    im->hooks.refuse(im->next, &err, im->hooks.arg))
+			row_answer(im, err.status, &err, NULL);
+		else if (create_start(im->req,
+			     json_object_get(
+				 json_object_array_get_idx(im->rows, im->next)),
+			     row_done, im, &err) != 0)
+			row_answer(im, err.status, &err, NULL);
+	} while (im->again);
+	im->stepping = false;
 }
 
 void
@@ -269,12 +307,12 @@ h_import(struct osh_req *req)
 		osh_reply_err(req, &err);
 		return;
 	}
-	create_rows(req, rows, NULL, NULL);
+	create_rows(req, rows, NULL);
 }
 
 void
 create_rows(struct osh_req *req, struct json_object *rows,
-    void (*on_created)(size_t row, int64_t id, void *arg), void *arg)
+    const struct create_rows_hooks *hooks)
 {
 	struct import *im;
 
@@ -282,13 +320,15 @@ create_rows(struct osh_req *req, struct json_object *rows,
 		json_wipe_passwords(rows);
 		json_object_put(rows);
 		osh_reply_error(req, 503, NULL, NULL, "out of memory");
+		if (hooks != NULL && hooks->created != NULL)
+			hooks->created(CREATE_ROWS_FINISHED, 0, hooks->arg);
 		return;
 	}
 	im->req = req;
 	im->rows = rows;
 	im->results = json_object_new_array();
-	im->on_created = on_created;
-	im->arg = arg;
+	if (hooks != NULL)
+		im->hooks = *hooks;
 	import_next(im);
 }
 

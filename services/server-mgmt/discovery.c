@@ -11,6 +11,7 @@
 #include <osh/json.h>
 
 #include "handlers.h"
+#include "input.h"
 #include "scan.h"
 #include "scan_targets.h"
 #include "sm.h"
@@ -67,20 +68,13 @@ on_scan_created(
 void
 h_scan_create(struct osh_req *req)
 {
-	static const struct osh_field f[] = {
-	    {"range", OSH_FIELD_STRING, true, false, 1, 4096, NULL},
-	    {"port", OSH_FIELD_STRING, false, false, 1, 32, NULL},
-	    {"credentials", OSH_FIELD_ARRAY, false, false, 0, SCAN_MAX_CREDS,
-		NULL},
-	    {"workarounds", OSH_FIELD_ARRAY, false, false, 0, 12, NULL},
-	    {"timeout_ms", OSH_FIELD_INT, false, false, 100, 10000, NULL},
-	};
 	struct sm_app *app = osh_service_of(req)->app;
-	struct json_object *o, *range, *port = NULL, *creds, *was;
+	struct json_object *o;
+	struct scan_request in;
 	struct osh_err err;
 	struct create_scan *cs;
 	struct scan_allow allow;
-	struct scan *s;
+	struct scan *s = NULL;
 	char bad[128];
 	size_t n;
 
@@ -90,66 +84,26 @@ h_scan_create(struct osh_req *req)
 		return;
 	}
 	osh_wipe(req->body, req->body_len);
-	range = NULL;
-	if (!json_object_is_type(o, json_type_object)) {
-		osh_err_set(&err, 400, "validation_failed", NULL,
-		    "request body must be a JSON object");
-		goto out_err;
-	}
-	/* range and port take several shapes: check them by hand, the rest
-	 * by the table. */
-	range = json_object_object_get(o, "range");
-	if (json_object_object_get_ex(o, "port", &port))
-		json_object_get(port);
-	json_object_get(range);
-	json_object_object_del(o, "port");
-	if (range != NULL && !json_object_is_type(range, json_type_string))
-		json_object_object_add(o, "range", json_object_new_string("x"));
-	if (osh_json_check(o, f, OSH_ARRAY_LEN(f), &err) != 0)
+	if (input_scan(o, (int)app->cfg.scan_timeout_ms, &in, &err) != 0)
 		goto out_err;
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
 		osh_err_set(&err, 503, NULL, NULL, "out of memory");
 		goto out_err;
 	}
 	s->app = app;
-	s->timeout_ms =
-	    (int)osh_json_int(o, "timeout_ms", app->cfg.scan_timeout_ms);
-	if (json_object_object_get_ex(o, "workarounds", &was)) {
-		for (size_t i = 0; i < json_object_array_length(was); i++) {
-			unsigned w;
-			struct json_object *v =
-			    json_object_array_get_idx(was, i);
-			if (!json_object_is_type(v, json_type_string) ||
-			    !osh_ipmi_workarounds_parse(
-				json_object_get_string(v), &w, bad,
-				sizeof(bad))) {
-				osh_err_set(&err, 400, "validation_failed",
-				    "workarounds", "unknown workaround flag");
-				goto out_free_scan;
-			}
-			s->workarounds |= w;
-		}
-	}
-	if (json_object_object_get_ex(o, "credentials", &creds)) {
-		for (size_t i = 0; i < json_object_array_length(creds); i++) {
-			if (credentials_parse(
-				json_object_array_get_idx(creds, i),
-				s->creds[i].user, sizeof(s->creds[i].user),
-				s->creds[i].pass, sizeof(s->creds[i].pass),
-				&err) != 0)
-				goto out_free_scan;
-			s->ncreds++;
-		}
-	}
+	s->timeout_ms = in.timeout_ms;
+	s->workarounds = in.workaround_flags;
+	memcpy(s->creds, in.creds, sizeof(s->creds));
+	s->ncreds = in.ncreds;
 	if (!scan_allow_parse(app->cfg.scan_allow, &allow, bad, sizeof(bad))) {
 		/* Checked at start; cannot happen. */
 		osh_err_set(&err, 503, NULL, NULL, "bad OSH_SCAN_ALLOW");
-		goto out_free_scan;
+		goto out_err;
 	}
-	s->targets = scan_targets(
-	    range, port, (size_t)app->cfg.scan_max_targets, &allow, &n, &err);
+	s->targets = scan_targets(in.range, in.port,
+	    (size_t)app->cfg.scan_max_targets, &allow, &n, &err);
 	if (s->targets == NULL)
-		goto out_free_scan;
+		goto out_err;
 	s->n = n;
 	/* The service-wide cap, counted here: a place is taken now and
 	 * given back by scan_free. One scan per user is the database's
@@ -160,11 +114,12 @@ h_scan_create(struct osh_req *req)
 		    "%lld scans are running, the most at once: try again "
 		    "later",
 		    (long long)app->cfg.scan_max_running);
-		goto out_free_scan;
+		goto out_err;
 	}
 	app->scans_running++;
 	if ((cs = calloc(1, sizeof(*cs))) == NULL) {
 		scan_free(s);
+		s = NULL;
 		osh_err_set(&err, 503, NULL, NULL, "out of memory");
 		goto out_err;
 	}
@@ -172,29 +127,28 @@ h_scan_create(struct osh_req *req)
 	cs->scan = s;
 	/* What is kept of the request: never the credentials. */
 	cs->spec = json_object_new_object();
-	json_object_object_add(cs->spec, "range", json_object_get(range));
+	json_object_object_add(cs->spec, "range", json_object_get(in.range));
 	json_object_object_add(cs->spec, "port",
-	    port ? json_object_get(port) : json_object_new_int(623));
-	if (json_object_object_get_ex(o, "workarounds", &was))
+	    in.port ? json_object_get(in.port) : json_object_new_int(623));
+	if (in.workarounds != NULL)
 		json_object_object_add(
-		    cs->spec, "workarounds", json_object_get(was));
+		    cs->spec, "workarounds", json_object_get(in.workarounds));
 	json_object_object_add(
 	    cs->spec, "credentials_given", json_object_new_int((int)s->ncreds));
 	store_scan_create(osh_service_of(req)->db,
 	    json_object_to_json_string(cs->spec), (int)n, req->claims.name,
 	    req->claims.user_id, on_scan_created, cs);
-	json_object_put(range);
-	json_object_put(port);
+	input_scan_release(&in);
 	json_wipe_passwords(o);
 	json_object_put(o);
 	return;
-out_free_scan: /* before it took a place: see scan_free */
-	osh_wipe(s->creds, sizeof(s->creds));
-	free(s->targets);
-	free(s);
 out_err:
-	json_object_put(range);
-	json_object_put(port);
+	if (s != NULL) { /* before it took a place: see scan_free */
+		osh_wipe(s->creds, sizeof(s->creds));
+		free(s->targets);
+		free(s);
+	}
+	input_scan_release(&in);
 	json_wipe_passwords(o);
 	json_object_put(o);
 	osh_reply_err(req, &err);
@@ -232,9 +186,31 @@ h_scan_get(struct osh_req *req)
 struct scan_import {
 	struct osh_req *req;
 	int64_t scan;
+	char prefix[40]; /* of the names made */
 	int64_t *result_ids; /* by row */
+	bool *unreadable; /* by row: its credentials do not open */
 	size_t n;
 };
+
+static void
+scan_import_free(struct scan_import *si)
+{
+	free(si->result_ids);
+	free(si->unreadable);
+	free(si);
+}
+
+static bool
+on_row_refuse(size_t row, struct osh_err *err, void *arg)
+{
+	struct scan_import *si = arg;
+
+	if (row >= si->n || !si->unreadable[row])
+		return false;
+	osh_err_set(err, 409, "credentials_unreadable", "credentials",
+	    "credentials of this scan result cannot be opened; scan again");
+	return true;
+}
 
 static void
 on_row_imported(size_t row, int64_t server, void *arg)
@@ -242,8 +218,7 @@ on_row_imported(size_t row, int64_t server, void *arg)
 	struct scan_import *si = arg;
 
 	if (row == CREATE_ROWS_FINISHED) {
-		free(si->result_ids);
-		free(si);
+		scan_import_free(si);
 		return;
 	}
 	if (row < si->n)
@@ -251,110 +226,122 @@ on_row_imported(size_t row, int64_t server, void *arg)
 		    si->result_ids[row], server, NULL, NULL);
 }
 
+/* The body creating the server a scan result (r) stands for; its
+ * credentials come along when the scan sealed some, opened for the
+ * address the scan found them at. *unreadable when there are some that
+ * do not open (another key, or sealed by a release that did not bind
+ * them to the address): the row is refused then, never imported without
+ * them. */
+static struct json_object *
+row_of_result(struct scan_import *si, struct json_object *r, bool *unreadable)
+{
+	struct sm_app *app = osh_service_of(si->req)->app;
+	struct json_object *b = json_object_new_object(), *c, *w;
+	const char *host = osh_json_str(r, "host", "");
+	const char *sealed = osh_json_str(r, "credentials", NULL);
+	int port = (int)osh_json_int(r, "port", 0);
+	char name[160], addr[300], ad[CREDS_AD_MAX], user[33], pass[65];
+
+	snprintf(name, sizeof(name), "%s-%s-%d", si->prefix, host, port);
+	for (char *ch = name; *ch; ch++)
+		if (*ch == ':' || *ch == '/')
+			*ch = '-';
+	snprintf(addr, sizeof(addr), strchr(host, ':') ? "[%s]:%d" : "%s:%d",
+	    host, port);
+	json_object_object_add(b, "name", json_object_new_string(name));
+	json_object_object_add(b, "bmc_address", json_object_new_string(addr));
+	if (json_object_object_get_ex(r, "workarounds", &w) && w != NULL)
+		json_object_object_add(b, "workarounds", json_object_get(w));
+	json_object_object_add(b, "ipmi_version",
+	    json_object_new_string(
+		osh_json_bool(r, "ipmi20", false) ? "2.0" : "1.5"));
+	*unreadable = false;
+	if (sealed == NULL)
+		return b;
+	scan_ad(ad, sizeof(ad), si->scan, host, port);
+	if (!creds_open(app->keys, sealed, ad, user, sizeof(user), pass,
+		sizeof(pass))) {
+		*unreadable = true;
+		return b;
+	}
+	c = json_object_new_object();
+	json_object_object_add(c, "username", json_object_new_string(user));
+	json_object_object_add(c, "password", json_object_new_string(pass));
+	json_object_object_add(b, "credentials", c);
+	osh_wipe(pass, sizeof(pass));
+	return b;
+}
+
 static void
 on_importable(
     enum osh_db_status st, const char *json, const char *state, void *arg)
 {
 	struct scan_import *si = arg;
-	struct sm_app *app = osh_service_of(si->req)->app;
 	struct json_object *list, *rows;
-	char ad[CREDS_AD_MAX], prefix[40];
-	const char *p = osh_req_query(si->req, "name_prefix");
+	struct create_rows_hooks hooks = {
+	    .refuse = on_row_refuse,
+	    .created = on_row_imported,
+	    .arg = si,
+	};
 
 	(void)state;
 	if (st != OSH_DB_OK || (list = json_tokener_parse(json)) == NULL) {
 		osh_reply_error(
 		    si->req, 503, NULL, NULL, "database unavailable");
-		free(si);
+		scan_import_free(si);
 		return;
 	}
-	osh_strlcpy(prefix, p && *p ? p : "bmc", sizeof(prefix));
-	rows = json_object_new_array();
 	si->n = json_object_array_length(list);
-	si->result_ids = calloc(si->n + 1, sizeof(int64_t));
+	si->result_ids = calloc(si->n + 1, sizeof(*si->result_ids));
+	si->unreadable = calloc(si->n + 1, sizeof(*si->unreadable));
+	rows = json_object_new_array();
+	if (si->result_ids == NULL || si->unreadable == NULL || rows == NULL) {
+		json_object_put(rows);
+		json_object_put(list);
+		osh_reply_error(si->req, 503, NULL, NULL, "out of memory");
+		scan_import_free(si);
+		return;
+	}
 	for (size_t i = 0; i < si->n; i++) {
 		struct json_object *r = json_object_array_get_idx(list, i);
-		struct json_object *b = json_object_new_object();
-		const char *host = osh_json_str(r, "host", "");
-		int port =
-		    json_object_get_int(json_object_object_get(r, "port"));
-		char name[160], addr[300], user[33], pass[65];
-
-		si->result_ids[i] =
-		    json_object_get_int64(json_object_object_get(r, "id"));
-		snprintf(name, sizeof(name), "%s-%s-%d", prefix, host, port);
-		for (char *c = name; *c; c++)
-			if (*c == ':' || *c == '/')
-				*c = '-';
-		snprintf(addr, sizeof(addr),
-		    strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, port);
-		json_object_object_add(b, "name", json_object_new_string(name));
-		json_object_object_add(
-		    b, "bmc_address", json_object_new_string(addr));
-		if (json_object_object_get(r, "workarounds") != NULL)
-			json_object_object_add(b, "workarounds",
-			    json_object_get(
-				json_object_object_get(r, "workarounds")));
-		json_object_object_add(b, "ipmi_version",
-		    json_object_new_string(
-			json_object_get_boolean(
-			    json_object_object_get(r, "ipmi20"))
-			    ? "2.0"
-			    : "1.5"));
-		scan_ad(ad, sizeof(ad), si->scan, host, port);
-		if (creds_open(app->keys,
-			json_object_get_string(
-			    json_object_object_get(r, "credentials")),
-			ad, user, sizeof(user), pass, sizeof(pass))) {
-			struct json_object *c = json_object_new_object();
-			json_object_object_add(
-			    c, "username", json_object_new_string(user));
-			json_object_object_add(
-			    c, "password", json_object_new_string(pass));
-			json_object_object_add(b, "credentials", c);
-		}
-		osh_wipe(pass, sizeof(pass));
-		json_object_array_add(rows, b);
+		si->result_ids[i] = osh_json_int(r, "id", 0);
+		json_object_array_add(
+		    rows, row_of_result(si, r, &si->unreadable[i]));
 	}
 	json_object_put(list);
-	create_rows(si->req, rows, on_row_imported, si);
+	create_rows(si->req, rows, &hooks);
 }
 
 void
 h_scan_import(struct osh_req *req)
 {
-	static const struct osh_field f[] = {
-	    {"results", OSH_FIELD_ARRAY, false, false, 1, 4096, NULL},
-	};
+	struct input_param p[INPUT_MAX_PARAMS + 1];
+	struct scan_import_request in;
 	struct scan_import *si;
 	struct json_object *o;
 	struct osh_err err;
 	int64_t id;
 
-	if (!osh_parse_int(osh_req_param(req, "id"), 1, INT64_MAX, &id)) {
-		osh_reply_error(req, 404, NULL, "id", "scan not found");
+	if (!osh_req_id(req, "id", "scan", &id) ||
+	    (o = handlers_body_or_empty(req)) == NULL)
 		return;
-	}
-	o = req->body_len
-	    ? osh_json_parse(req->body, req->body_len, OSH_JSON_MAX_DEPTH, &err)
-	    : json_object_new_object();
-	if (o == NULL || osh_json_check(o, f, OSH_ARRAY_LEN(f), &err) != 0) {
+	if (input_scan_import(o, p, handlers_params(req, p, OSH_ARRAY_LEN(p)),
+		&in, &err) != 0) {
 		json_object_put(o);
+		free(in.ids_json);
 		osh_reply_err(req, &err);
 		return;
 	}
+	json_object_put(o);
 	if ((si = calloc(1, sizeof(*si))) == NULL) {
-		json_object_put(o);
+		free(in.ids_json);
 		osh_reply_error(req, 503, NULL, NULL, "out of memory");
 		return;
 	}
 	si->req = req;
 	si->scan = id;
-	store_scan_importable(osh_service_of(req)->db, id,
-	    osh_json_has(o, "results")
-		? json_object_to_json_string(
-		      json_object_object_get(o, "results"))
-		: NULL,
-	    on_importable, si);
-	json_object_put(o);
+	osh_strlcpy(si->prefix, in.prefix, sizeof(si->prefix));
+	store_scan_importable(
+	    osh_service_of(req)->db, id, in.ids_json, on_importable, si);
+	free(in.ids_json);
 }

@@ -4,6 +4,7 @@
 #ifndef SM_HANDLERS_H
 #define SM_HANDLERS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -67,8 +68,13 @@ struct json_object *handlers_body(struct osh_req *req);
 /* Answers a failed store call: 404 naming server 'id' (0: the path's {id}),
  * 400 for a value the database refused, else 503. */
 void handlers_reply_db(struct osh_req *req, enum osh_db_status st, int64_t id);
-/* Answers 400 naming a query parameter the endpoint does not take. */
-void handlers_reply_unknown_param(struct osh_req *req, const char *name);
+/* The body parsed as JSON, {} when there is none; as handlers_body. */
+struct json_object *handlers_body_or_empty(struct osh_req *req);
+/* The query parameters, in order, at most max of them (the checks in
+ * input.c refuse more than INPUT_MAX_PARAMS: pass one more); strings
+ * owned by the request. Returns how many. */
+struct input_param;
+size_t handlers_params(struct osh_req *req, struct input_param *p, size_t max);
 /* An osh_db_json_cb answering the request (arg) with the store's JSON
  * text as it is, or an error as handlers_reply_db does. */
 void handlers_on_json(
@@ -86,11 +92,21 @@ void handlers_publish(
  * Creating servers (create.c).
  */
 
+/* What a caller of create_rows hears, row by row (each may be NULL). */
+struct create_rows_hooks {
+	/* Asked before row 'row' is created: true (err filled) answers
+	 * the row with err instead, and nothing is created for it. */
+	bool (*refuse)(size_t row, struct osh_err *err, void *arg);
+	/* Hears of each server made, and once more with row
+	 * CREATE_ROWS_FINISHED after the answer. */
+	void (*created)(size_t row, int64_t id, void *arg);
+	void *arg;
+};
+
 /* Creates servers from row bodies one by one and answers with a result
- * per row; on_created (may be NULL) hears of each server made, and once
- * more with row CREATE_ROWS_FINISHED after the answer. rows is taken. */
+ * per row. rows is taken; hooks (may be NULL) is copied. */
 #define CREATE_ROWS_FINISHED ((size_t)-1)
 void create_rows(struct osh_req *req, struct json_object *rows,
-    void (*on_created)(size_t row, int64_t id, void *arg), void *arg);
+    const struct create_rows_hooks *hooks);
 
 #endif

@@ -14,6 +14,7 @@
 #include <osh/metrics.h>
 
 #include "handlers.h"
+#include "input.h"
 #include "poller.h"
 #include "rowcache.h"
 #include "sm.h"
@@ -231,28 +232,26 @@ power_done(struct hw *c, const struct osh_ipmi_result *r)
 void
 h_power_action(struct osh_req *req)
 {
-	static const char *const names[] = {
-	    "on", "off", "soft", "cycle", "reset", "diag", NULL};
-	static const struct osh_field f[] = {
-	    {"action", OSH_FIELD_ENUM, true, false, 0, 0, names},
-	};
-	struct json_object *o = osh_req_json(req, f, OSH_ARRAY_LEN(f));
+	struct json_object *o = handlers_body_or_empty(req);
+	struct osh_ipmi_request rq = {0};
+	struct osh_err err;
 	struct hw *c;
-	enum osh_power_action a;
 
 	if (o == NULL)
 		return;
-	power_action_parse(osh_json_str(o, "action", ""), &a);
-	if ((c = hw_start(req, OSH_IPMI_WANT_CONTROL, power_done)) == NULL) {
+	if (input_power(o, &rq, &err) != 0) {
 		json_object_put(o);
+		osh_reply_err(req, &err);
 		return;
 	}
-	c->rq.power = a;
+	json_object_put(o);
+	if ((c = hw_start(req, OSH_IPMI_WANT_CONTROL, power_done)) == NULL)
+		return;
+	c->rq.power = rq.power;
 	c->action = "server.power";
 	c->details = json_object_new_object();
-	json_object_object_add(
-	    c->details, "action", json_object_new_string(power_action_name(a)));
-	json_object_put(o);
+	json_object_object_add(c->details, "action",
+	    json_object_new_string(power_action_name(rq.power)));
 	osh_metric_add(c->app->m_power_actions, "", 1);
 	hw_go(c);
 }
@@ -309,26 +308,23 @@ ok_done(struct hw *c, const struct osh_ipmi_result *r)
 void
 h_boot_device(struct osh_req *req)
 {
-	static const char *const devs[] = {
-	    "pxe", "disk", "cdrom", "bios", "none", NULL};
-	static const struct osh_field f[] = {
-	    {"device", OSH_FIELD_ENUM, true, false, 0, 0, devs},
-	    {"persistent", OSH_FIELD_BOOL, false, false, 0, 0, NULL},
-	    {"efi", OSH_FIELD_BOOL, false, false, 0, 0, NULL},
-	};
-	struct json_object *o = osh_req_json(req, f, OSH_ARRAY_LEN(f));
+	struct json_object *o = handlers_body_or_empty(req);
+	struct osh_ipmi_request rq = {0};
+	struct osh_err err;
 	struct hw *c;
 
 	if (o == NULL)
 		return;
+	if (input_boot(o, &rq, &err) != 0) {
+		json_object_put(o);
+		osh_reply_err(req, &err);
+		return;
+	}
 	if ((c = hw_start(req, OSH_IPMI_WANT_BOOT, ok_done)) == NULL) {
 		json_object_put(o);
 		return;
 	}
-	boot_device_parse(
-	    osh_json_str(o, "device", "none"), &c->rq.boot.device);
-	c->rq.boot.persistent = osh_json_bool(o, "persistent", false);
-	c->rq.boot.efi = osh_json_bool(o, "efi", false);
+	c->rq.boot = rq.boot;
 	c->action = "server.boot_device";
 	c->details = json_object_new_object();
 	json_object_object_add(c->details, "device",
@@ -344,31 +340,22 @@ h_boot_device(struct osh_req *req)
 void
 h_identify(struct osh_req *req)
 {
-	static const struct osh_field f[] = {
-	    {"seconds", OSH_FIELD_INT, false, false, 1, 255, NULL},
-	    {"force", OSH_FIELD_BOOL, false, false, 0, 0, NULL},
-	    {"off", OSH_FIELD_BOOL, false, false, 0, 0, NULL},
-	};
-	struct json_object *o = osh_req_json(req, f, OSH_ARRAY_LEN(f));
-	int given;
+	struct json_object *o = handlers_body_or_empty(req);
+	struct osh_ipmi_request rq = {0};
+	struct osh_err err;
 	struct hw *c;
 
 	if (o == NULL)
 		return;
-	given = osh_json_has(o, "seconds") + osh_json_bool(o, "force", false) +
-	    osh_json_bool(o, "off", false);
-	if (given != 1) {
+	if (input_identify(o, &rq, &err) != 0) {
 		json_object_put(o);
-		osh_reply_error(req, 400, "validation_failed", "seconds",
-		    "give exactly one of seconds, force: true or off: true");
+		osh_reply_err(req, &err);
 		return;
 	}
-	if ((c = hw_start(req, OSH_IPMI_WANT_IDENTIFY, ok_done)) == NULL) {
-		json_object_put(o);
+	json_object_put(o);
+	if ((c = hw_start(req, OSH_IPMI_WANT_IDENTIFY, ok_done)) == NULL)
 		return;
-	}
-	c->rq.identify.force = osh_json_bool(o, "force", false);
-	c->rq.identify.seconds = (int)osh_json_int(o, "seconds", 0);
+	c->rq.identify = rq.identify;
 	c->action = "server.identify";
 	c->details = json_object_new_object();
 	json_object_object_add(c->details, "mode",
@@ -378,7 +365,6 @@ h_identify(struct osh_req *req)
 	if (c->rq.identify.seconds)
 		json_object_object_add(c->details, "seconds",
 		    json_object_new_int(c->rq.identify.seconds));
-	json_object_put(o);
 	hw_go(c);
 }
 
@@ -473,59 +459,26 @@ sel_done(struct hw *c, const struct osh_ipmi_result *r)
 	osh_reply_json(c->req, 200, o);
 }
 
-static bool
-sel_param(const char *key, const char *value, void *arg)
-{
-	const char **bad = arg;
-
-	(void)value;
-	if (strcmp(key, "limit") == 0 || strcmp(key, "cursor") == 0)
-		return true;
-	*bad = key;
-	return false;
-}
-
 /* GET /api/servers/{id}/sel?limit=&cursor=: the engine keeps each BMC's
  * log and reads only what was added since, so a page costs one Get SEL
  * Info when nothing changed. */
 void
 h_sel_list(struct osh_req *req)
 {
-	const char *limit = osh_req_query(req, "limit");
-	const char *cursor = osh_req_query(req, "cursor");
-	const char *bad = NULL;
+	struct input_param p[INPUT_MAX_PARAMS + 1];
+	struct osh_ipmi_request rq = {0};
+	struct osh_err err;
 	struct hw *c;
-	int64_t l = OSH_IPMI_SEL_PAGE_DEFAULT, cur = 0;
+	size_t n = handlers_params(req, p, OSH_ARRAY_LEN(p));
 
-	osh_req_query_each(req, sel_param, &bad);
-	if (bad != NULL && strcmp(bad, "offset") == 0) {
-		osh_reply_error(req, 400, "validation_failed", "offset",
-		    "the SEL is paged with cursor (the next_cursor of the "
-		    "page before), not offset");
-		return;
-	}
-	if (bad != NULL) {
-		handlers_reply_unknown_param(req, bad);
-		return;
-	}
-	if (limit != NULL &&
-	    !osh_parse_int(limit, 1, OSH_IPMI_SEL_PAGE_MAX, &l)) {
-		osh_reply_error(req, 400, "validation_failed", "limit",
-		    "limit must be an integer from 1 to %d",
-		    OSH_IPMI_SEL_PAGE_MAX);
-		return;
-	}
-	/* Record ids 0x0000 and 0xffff mean first and last, never one. */
-	if (cursor != NULL && !osh_parse_int(cursor, 1, 0xfffe, &cur)) {
-		osh_reply_error(req, 400, "validation_failed", "cursor",
-		    "cursor must be a next_cursor from an earlier page");
+	if (input_sel_query(p, n, &rq, &err) != 0) {
+		osh_reply_err(req, &err);
 		return;
 	}
 	if ((c = hw_start(req, OSH_IPMI_WANT_SEL_INFO | OSH_IPMI_WANT_SEL,
 		 sel_done)) == NULL)
 		return;
-	c->rq.sel.limit = (unsigned)l;
-	c->rq.sel.start = (uint16_t)cur;
+	c->rq.sel = rq.sel;
 	hw_go(c);
 }
 

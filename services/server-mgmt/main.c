@@ -47,6 +47,11 @@ static const struct osh_config_item sm_items[] = {
 	scan_allow_valid,
 	"CIDRs discovery may scan although loopback, link-local, multicast, "
 	"broadcast or reserved (comma separated)"},
+    {"OSH_CREDENTIALS_LEGACY_RESEAL", OSH_CONF_BOOL, &sm_config.legacy_reseal,
+	"true", 0, 0, NULL,
+	"re-seal BMC credentials bound to server ids only (sealed by releases "
+	"before the endpoint binding) once, at the first start; false: never "
+	"open them"},
 };
 
 static struct sm_app app;

@@ -13,6 +13,11 @@
 
 #define SCAN_MAX_CREDS 5
 
+/* Credentials a scan tries: secrets, wiped by whoever holds them. */
+struct scan_cred {
+	char user[33], pass[65];
+};
+
 /* A scan. Its creator fills the first part, takes a place among the
  * scans running (app->scans_running++) and, once the scan has its row,
  * sets id and calls scan_launch; the rest is the run's state, zero at
@@ -24,9 +29,7 @@ struct scan {
 	size_t n; /* targets */
 	int timeout_ms; /* of one probe */
 	unsigned workarounds;
-	struct {
-		char user[33], pass[65]; /* secrets: wiped by scan_free */
-	} creds[SCAN_MAX_CREDS];
+	struct scan_cred creds[SCAN_MAX_CREDS]; /* wiped by scan_free */
 	size_t ncreds;
 	/* The run. */
 	size_t next, in_flight;

@@ -1,7 +1,6 @@
 /* servers.c - rules for servers that need no I/O: checking input,
- * sealing credentials for a BMC endpoint, building BMC targets (the one
- * exception: credentials still bound to the id only are handed to
- * reseal.c), and the JSON of what BMCs report. */
+ * sealing credentials for a BMC endpoint, building BMC targets, and the
+ * JSON of what BMCs report. */
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <stdio.h>
@@ -12,6 +11,7 @@
 #include <osh/http.h>
 #include <osh/ipmi_parse.h>
 #include <osh/json.h>
+#include <osh/log.h>
 #include <osh/util.h>
 
 #include "sm.h"
@@ -33,13 +33,22 @@ static const struct osh_field server_fields[] = {
     {"credentials", OSH_FIELD_OBJECT, false, false, 0, 0, NULL},
 };
 
-static bool
-name_ok(const char *s)
+bool
+server_name_ok(const char *s)
 {
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+	size_t len = strlen(s);
+
+	if (len == 0 || !osh_utf8_valid(s, len) || s[0] == ' ' ||
+	    s[len - 1] == ' ')
+		return false;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
 		if (*p < 0x20 || *p == 0x7f || *p == '/')
 			return false;
-	return s[0] != ' ' && s[strlen(s) - 1] != ' ';
+		/* C1 controls, U+0080 to U+009F: 0xc2 0x80..0x9f. */
+		if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
+			return false;
+	}
+	return true;
 }
 
 static int
@@ -73,8 +82,11 @@ parse_labels(
 			    "most 256 bytes",
 			    k);
 	}
+	free(out->labels);
 	out->labels = strdup(
 	    json_object_to_json_string_ext(labels, JSON_C_TO_STRING_PLAIN));
+	if (out->labels == NULL)
+		return osh_err_set(err, 503, NULL, NULL, "out of memory");
 	return 0;
 bad_key:
 	return osh_err_set(err, 400, "validation_failed", "labels",
@@ -122,13 +134,11 @@ credentials_parse(struct json_object *obj, char *user, size_t ulen, char *pass,
 	const char *u, *p;
 
 	if (osh_json_check(obj, f, OSH_ARRAY_LEN(f), err) != 0) {
-		if (strcmp(err->field, "username") == 0 ||
-		    strcmp(err->field, "password") == 0) {
-			char field[OSH_ERR_FIELD_MAX];
-			snprintf(field, sizeof(field), "credentials.%.80s",
-			    err->field);
-			osh_strlcpy(err->field, field, sizeof(err->field));
-		}
+		/* Named within the body that holds them. */
+		char field[OSH_ERR_FIELD_MAX + 16];
+		snprintf(field, sizeof(field), "credentials%s%s",
+		    err->field[0] ? "." : "", err->field);
+		osh_utf8_copy(err->field, field, sizeof(err->field));
 		return -1;
 	}
 	u = osh_json_str(obj, "username", "");
@@ -159,7 +169,7 @@ server_in_parse(struct json_object *obj, bool create, struct server_in *out,
 		obj, server_fields, OSH_ARRAY_LEN(server_fields), err) != 0)
 		return -1;
 	out->name = osh_json_str(obj, "name", NULL);
-	if (out->name != NULL && !name_ok(out->name))
+	if (out->name != NULL && !server_name_ok(out->name))
 		return osh_err_set(err, 400, "validation_failed", "name",
 		    "name must not hold control characters, slashes or "
 		    "surrounding spaces");
@@ -196,6 +206,11 @@ server_in_parse(struct json_object *obj, bool create, struct server_in *out,
 	if (osh_json_has(obj, "cluster")) {
 		out->has_cluster = true;
 		out->cluster = osh_json_str(obj, "cluster", NULL);
+		if (out->cluster != NULL && !server_name_ok(out->cluster))
+			return osh_err_set(err, 400, "validation_failed",
+			    "cluster",
+			    "cluster must not hold control characters, "
+			    "slashes or surrounding spaces");
 	}
 	if (json_object_object_get_ex(obj, "credentials", &v)) {
 		if (credentials_parse(v, out->username, sizeof(out->username),
@@ -361,6 +376,40 @@ endpoint_of_row(const struct server_row *r, struct bmc_endpoint *e)
 	    sizeof(e->ipmi_version));
 }
 
+/* Credentials bound to the server id only open for whatever endpoint the
+ * row names, so only reseal.c's start-up pass opens them: here they are
+ * refused, and each refusal is logged. */
+static bool
+refuse_bound_to_id(
+    struct sm_app *app, const struct server_row *r, struct osh_err *err)
+{
+	char name[160];
+
+	osh_log_quote(r->name, name, sizeof(name));
+	if (!app->legacy_pass_done) {
+		osh_log_info(NULL,
+		    "msg=\"credentials bound to the server id only not "
+		    "opened before the start-up re-seal\" server=%lld "
+		    "name=\"%s\"",
+		    (long long)r->id, name);
+		osh_err_set(err, 409, "credentials_unreadable", NULL,
+		    "the BMC credentials of server \"%s\" are being re-sealed "
+		    "for its BMC endpoint: try again in a moment",
+		    r->name);
+		return false;
+	}
+	osh_log_warn(NULL,
+	    "msg=\"credentials bound to the server id only refused\" "
+	    "server=%lld name=\"%s\"",
+	    (long long)r->id, name);
+	osh_err_set(err, 409, "credentials_unreadable", NULL,
+	    "the BMC credentials of server \"%s\" are bound to its id "
+	    "only, not to its BMC endpoint, and are not opened: set them "
+	    "again",
+	    r->name);
+	return false;
+}
+
 bool
 server_target(struct sm_app *app, const struct server_row *r,
     struct osh_ipmi_target *t, struct osh_err *err)
@@ -369,19 +418,17 @@ server_target(struct sm_app *app, const struct server_row *r,
 	struct bmc_endpoint e;
 	unsigned wa = 0;
 	char list[300];
-	bool legacy = r->credentials_binding == CREDS_BOUND_TO_ID;
 
-	memset(t, 0, sizeof(*t));
+	memset(t, 0, sizeof(t[0]));
 	if (r->credentials == NULL) {
 		osh_err_set(err, 409, "no_credentials", NULL,
 		    "server \"%s\" has no BMC credentials", r->name);
 		return false;
 	}
+	if (r->credentials_binding != CREDS_BOUND_TO_ENDPOINT)
+		return refuse_bound_to_id(app, r, err);
 	endpoint_of_row(r, &e);
-	if (legacy)
-		snprintf(ad, sizeof(ad), "server:%lld", (long long)r->id);
-	else
-		creds_ad(ad, sizeof(ad), r->id, &e);
+	creds_ad(ad, sizeof(ad), r->id, &e);
 	if (!creds_open(app->keys, r->credentials, ad, t->user, sizeof(t->user),
 		t->password, sizeof(t->password))) {
 		osh_err_set(err, 409, "credentials_unreadable", NULL,
@@ -391,8 +438,6 @@ server_target(struct sm_app *app, const struct server_row *r,
 		    r->name);
 		return false;
 	}
-	if (legacy)
-		reseal_row(app, r, t->user, t->password);
 	osh_strlcpy(t->host, r->host, sizeof(t->host));
 	t->port = (uint16_t)r->port;
 	t->ipmi15 = strcmp(r->ipmi_version, "1.5") == 0;

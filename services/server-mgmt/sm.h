@@ -26,6 +26,9 @@ struct sm_config {
 	int64_t scan_max_running;
 	const char *scan_allow; /* OSH_SCAN_ALLOW: CIDRs scans may reach */
 	int64_t row_cache_ms;
+	/* OSH_CREDENTIALS_LEGACY_RESEAL: whether the start-up pass may open
+	 * credentials bound to server ids only (reseal.c). */
+	bool legacy_reseal;
 };
 
 struct sm_app {
@@ -36,6 +39,9 @@ struct sm_app {
 	struct poller *poller;
 	struct rowcache *rows; /* recently loaded servers */
 	size_t scans_running; /* discovery scans of this process */
+	/* The start-up pass over credentials bound to server ids only has
+	 * ended (reseal.c): any such row met now is refused for good. */
+	bool legacy_pass_done;
 	struct osh_metric *m_power_actions;
 };
 
@@ -69,6 +75,11 @@ struct server_in {
 	char username[33];
 	char password[65];
 };
+
+/* Whether s may name a server (or a cluster): valid UTF-8, not empty,
+ * no control characters (C0, DEL, C1), no '/', no leading or trailing
+ * space. */
+bool server_name_ok(const char *s);
 
 /* Reads and checks a server body (create: name and bmc_address needed).
  * Strings point into obj. Fills err naming the field on failure. */
@@ -142,17 +153,20 @@ void endpoint_of_row(const struct server_row *r, struct bmc_endpoint *e);
  * credentials (409 no_credentials) or they cannot be opened for its
  * endpoint (409 credentials_unreadable: another key, or sealed for
  * another server or endpoint; nothing is sent then). Credentials still
- * bound to the id only are opened the old way and re-sealed for the
- * endpoint (reseal_row). */
+ * bound to the id only (binding 1) are never opened here, whatever the
+ * row says: refused the same way (409 credentials_unreadable) and
+ * logged. Only the start-up pass of reseal.c opens those. */
 bool server_target(struct sm_app *app, const struct server_row *r,
     struct osh_ipmi_target *t, struct osh_err *err);
 
-/* Re-seals a row's credentials (user, pass: opened from r->credentials)
- * for its endpoint, in the background; the row changes only if it still
- * holds those sealed credentials at that endpoint. */
-void reseal_row(struct sm_app *app, const struct server_row *r,
-    const char *user, const char *pass);
-/* Re-seals every row still bound to its id only; run once at start. */
+/* The start-up pass over credentials bound to server ids only (sealed
+ * before the endpoint binding): while the deployment holds no record of
+ * it having run to its end (a marker sealed under the credential keys),
+ * opens each such row with "server:<id>", re-seals it for the endpoint
+ * its row names (audited with that endpoint), then writes the marker;
+ * afterwards, and when cfg.legacy_reseal is off, such rows are only
+ * logged as refused. Retries on database errors; sets
+ * app->legacy_pass_done when it has ended. Called once at start. */
 void reseal_start(struct sm_app *app);
 
 /* JSON of what a BMC reported. Callers own the objects. */

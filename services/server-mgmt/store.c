@@ -246,6 +246,32 @@ store_server_rows_bound_to_id(struct osh_db *db, store_rows_cb cb, void *arg)
 }
 
 void
+store_state_get(
+    struct osh_db *db, const char *name, osh_db_json_cb cb, void *arg)
+{
+	const char *v[] = {name};
+
+	osh_db_json(db,
+	    "SELECT jsonb_build_object('database', current_database(), "
+	    "'sealed', (SELECT sealed FROM credentials_state WHERE "
+	    "name = $1))",
+	    1, v, cb, arg);
+}
+
+void
+store_state_put(struct osh_db *db, const char *name, const char *sealed,
+    osh_db_json_cb cb, void *arg)
+{
+	const char *v[] = {name, sealed};
+
+	osh_db_json(db,
+	    "INSERT INTO credentials_state (name, sealed) VALUES ($1, $2) "
+	    "ON CONFLICT (name) DO UPDATE SET sealed = EXCLUDED.sealed, "
+	    "written_at = now() RETURNING name",
+	    2, v, cb, arg);
+}
+
+void
 store_server_row_by_addr(
     struct osh_db *db, const char *host, int port, store_row_cb cb, void *arg)
 {

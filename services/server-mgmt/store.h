@@ -46,6 +46,13 @@ void store_server_rows(struct osh_db *db, store_rows_cb cb, void *arg);
 /* Rows whose credentials are still bound to the id only. */
 void store_server_rows_bound_to_id(
     struct osh_db *db, store_rows_cb cb, void *arg);
+/* A sealed fact about the credentials (table credentials_state): answers
+ * {"database": <current database>, "sealed": <its sealed text or null>}. */
+void store_state_get(
+    struct osh_db *db, const char *name, osh_db_json_cb cb, void *arg);
+/* Records (or replaces) the sealed fact 'name'. */
+void store_state_put(struct osh_db *db, const char *name, const char *sealed,
+    osh_db_json_cb cb, void *arg);
 /* By BMC address, for the exporter's credential lookups. */
 void store_server_row_by_addr(
     struct osh_db *db, const char *host, int port, store_row_cb cb, void *arg);

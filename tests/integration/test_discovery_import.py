@@ -6,7 +6,8 @@ import io
 import pytest
 
 from conftest import (FLEET_PORT, FLEET_COUNT, IPMI15_PORT, NOTHING_PORT,
-                      OTHERCREDS_PORT, SILENT_PORT, wait_for)
+                      OTHERCREDS_PORT, SILENT_PORT, psql, wait_for)
+from legacy_seal import seal
 
 
 def scan(api, body):
@@ -83,6 +84,71 @@ def test_scan_import(operator, admin, fleet):
     assert all(x["imported_server_id"] in made for x in after["results"])
     for sid in made:
         admin.delete(f"/api/servers/{sid}")
+
+
+def test_scan_results_whose_credentials_do_not_open(operator, admin, fleet):
+    """A result sealed by a release before the binding to its address
+    ("scan:<id>") no longer opens: its row is refused with a word on what
+    to do, never imported without its credentials."""
+    port = FLEET_PORT + 1
+    s = scan(operator, {"range": "127.0.0.1", "port": port,
+                        "workarounds": ["opensesspriv"],
+                        "credentials": [{"username": "admin",
+                                         "password": "secret"}]})
+    rid = s["results"][0]["id"]
+    assert s["results"][0]["credentials_ok"] is True
+    old = seal(f"scan:{s['id']}", "admin", "secret")
+    psql(f"UPDATE server_mgmt.scan_results SET credentials = '{old}' "
+         f"WHERE id = {rid}")
+    r = operator.post(f"/api/discovery/scans/{s['id']}/import?"
+                      f"name_prefix=old-scan", {"results": [rid]})
+    assert r.status_code == 200, r.text
+    assert r.json()["created"] == 0 and r.json()["failed"] == 1, r.text
+    err = r.json()["rows"][0]["error"]
+    assert err["code"] == "credentials_unreadable"
+    assert err["message"] == \
+        "credentials of this scan result cannot be opened; scan again"
+    assert admin.get("/api/servers", params={"name": "old-scan"}) \
+        .json()["total"] == 0
+    assert operator.get(f"/api/discovery/scans/{s['id']}").json()[
+        "results"][0]["imported_server_id"] is None
+    # Scanning again gives a result that imports, credentials and all.
+    s = scan(operator, {"range": "127.0.0.1", "port": port,
+                        "workarounds": ["opensesspriv"],
+                        "credentials": [{"username": "admin",
+                                         "password": "secret"}]})
+    r = operator.post(f"/api/discovery/scans/{s['id']}/import?"
+                      f"name_prefix=new-scan", {})
+    assert r.status_code == 200 and r.json()["created"] == 1, r.text
+    made = r.json()["rows"][0]["id"]
+    assert admin.get(f"/api/servers/{made}/power").status_code == 200
+    admin.delete(f"/api/servers/{made}")
+
+
+def test_scan_import_input(operator):
+    for body, query, field in [({"results": ["1"]}, "", "results"),
+                               ({"results": [0]}, "", "results"),
+                               ({"results": [2 ** 64 - 1]}, "", "results"),
+                               ({"results": []}, "", "results"),
+                               ({}, "?name_prefix=a/b", "name_prefix"),
+                               ({}, "?name_prefix=%0a", "name_prefix"),
+                               ({}, "?name_prefix=" + "x" * 33,
+                                "name_prefix"),
+                               ({}, "?prefix=x", "prefix")]:
+        r = operator.post(f"/api/discovery/scans/1/import{query}", body)
+        assert r.status_code == 400, (body, query, r.text)
+        assert r.json()["error"]["field"] == field
+
+
+def test_json_import_of_many_bad_rows(operator):
+    """Rows refused at once are answered in a loop: thousands of them
+    once nested a call each."""
+    r = operator.post("/api/servers/import",
+                      [{"name": f"bad-{i}"} for i in range(5000)])
+    assert r.status_code == 200, r.text
+    assert r.json()["created"] == 0 and r.json()["failed"] == 5000
+    assert all(x["error"]["field"] == "bmc_address"
+               for x in r.json()["rows"])
 
 
 def test_scan_validation(operator):

@@ -1,17 +1,18 @@
 """Server records: create, validate, list, change, delete; credentials are
 write-only and bound to the BMC endpoint; events and audit entries follow
 every change."""
-import base64
-import ctypes
 import json
 import os
 import signal
+import socket
 import subprocess
+import time
 
 import pytest
 
 from conftest import (FLEET_PORT, OTHERCREDS_PORT, RUN, TOP, Api, logs, psql,
                       server_body, wait_for)
+from legacy_seal import seal
 
 
 def test_create_read_update_delete(admin, fleet, events):
@@ -311,68 +312,161 @@ def test_credentials_moved_in_the_database_do_not_open(admin, fleet):
 
 def _seal_by_id(sid, user, password):
     """Credentials sealed the way releases before the endpoint binding
-    did: XChaCha20-Poly1305, additional data "server:<id>"."""
-    sodium = ctypes.CDLL("libsodium.so.23")
-    assert sodium.sodium_init() >= 0
-    kid, key = (RUN / "secrets" / "credential-keys").read_text() \
-        .splitlines()[0].split(":", 1)
-    key = base64.b64decode(key)
-    plain = json.dumps({"u": user, "p": password},
-                       separators=(",", ":")).encode()
-    ad = f"server:{sid}".encode()
-    nonce = os.urandom(24)
-    out = ctypes.create_string_buffer(len(plain) + 16)
-    outlen = ctypes.c_ulonglong()
-    assert sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(
-        out, ctypes.byref(outlen), plain, ctypes.c_ulonglong(len(plain)),
-        ad, ctypes.c_ulonglong(len(ad)), None, nonce, key) == 0
-    return kid + ":" + base64.b64encode(
-        nonce + out.raw[:outlen.value]).decode()
+    did: additional data "server:<id>"."""
+    return seal(f"server:{sid}", user, password)
 
 
-def test_credentials_sealed_before_the_binding_keep_working(admin, fleet):
+def _udp_listener():
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(0.2)
+    return sock
+
+
+def _received(sock, seconds):
+    """Datagrams the socket got within the time given."""
+    got = []
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        try:
+            got.append(sock.recvfrom(4096))
+        except socket.timeout:
+            pass
+    return got
+
+
+def _audit(admin, action, target):
+    return admin.get("/api/audit", params={"action": action,
+                                           "target": target}).json()["items"]
+
+
+def test_id_bound_credentials_set_after_start_are_refused(admin, fleet):
+    """Credentials bound to the server id only open for whatever endpoint
+    their row names: a database writer restoring pre-upgrade ones (marked
+    binding 1) and pointing the row elsewhere gets nothing sent there, and
+    they are not re-sealed for the new place either."""
     port = FLEET_PORT + 4
     sid = admin.post("/api/servers", server_body(port, name="legacy-1")) \
         .json()["id"]
+    assert _power(admin, sid).status_code == 200
     old = _seal_by_id(sid, "admin", "secret")
-    psql(f"UPDATE server_mgmt.servers SET credentials = '{old}', "
-         f"credentials_binding = 1 WHERE id = {sid}")
-    assert _power(admin, sid).status_code == 200
-    # Re-sealed for the endpoint on first use (or by the poller's round).
-    wait_for(lambda: _row(sid, "credentials_binding") == "2",
-             what="re-sealed")
-    assert _row(sid, "credentials") != old
-    assert _power(admin, sid).status_code == 200
-    # From now on bound to the endpoint.
-    psql(f"UPDATE server_mgmt.servers SET bmc_port = {FLEET_PORT} "
+    listener = _udp_listener()
+    there = listener.getsockname()[1]
+    try:
+        mark = len(logs("server-mgmt"))
+        psql(f"UPDATE server_mgmt.servers SET credentials = '{old}', "
+             f"credentials_binding = 1, bmc_port = {there} "
+             f"WHERE id = {sid}")
+        for path in ("power", "sensors", "inventory", "sel"):
+            r = admin.get(f"/api/servers/{sid}/{path}")
+            assert r.status_code == 409, (path, r.text)
+            assert r.json()["error"]["code"] == "credentials_unreadable"
+        r = admin.post(f"/api/servers/{sid}/power", {"action": "on"})
+        assert r.status_code == 409, r.text
+        # Nor does the poller (every 2 s in tests) send anything.
+        assert _received(listener, 5) == []
+    finally:
+        listener.close()
+    assert _row(sid, "credentials_binding") == "1"
+    assert _row(sid, "credentials") == old
+    assert f"credentials bound to the server id only refused\" " \
+        f"server={sid}" in logs("server-mgmt")[mark:]
+    # At its own endpoint too: after the start-up pass, nothing opens
+    # them any more.
+    psql(f"UPDATE server_mgmt.servers SET bmc_port = {port} "
          f"WHERE id = {sid}")
     assert _power(admin, sid).status_code == 409
+    assert _row(sid, "credentials_binding") == "1"
+    # Credentials set again through the API work.
+    r = admin.put(f"/api/servers/{sid}/credentials",
+                  {"username": "admin", "password": "secret"})
+    assert r.status_code == 200, r.text
+    assert _row(sid, "credentials_binding") == "2"
+    assert _power(admin, sid).status_code == 200
     admin.delete(f"/api/servers/{sid}")
 
 
-def test_upgrade_reseals_id_bound_credentials_at_start(admin, fleet):
-    """What an upgrade finds: records sealed for the server id only. The
-    service re-seals every one for its endpoint when it starts."""
-    sid = admin.post("/api/servers", server_body(
-        FLEET_PORT + 2, name="upgrade-1", monitoring=False)).json()["id"]
-    pidf = RUN / "pids" / "server-mgmt.pid"
-    pid = int(pidf.read_text())
+def _restart_server_mgmt(while_stopped, env=None):
+    """Stops server-mgmt, runs while_stopped(), starts it again (with env
+    added to the environment); returns where its log went on."""
+    pid = int((RUN / "pids" / "server-mgmt.pid").read_text())
     os.kill(pid, signal.SIGTERM)
     wait_for(lambda: not os.path.exists(f"/proc/{pid}"), timeout=20,
              what="server-mgmt stopped")
-    old = _seal_by_id(sid, "admin", "secret")
-    psql(f"UPDATE server_mgmt.servers SET credentials = '{old}', "
-         f"credentials_binding = 1 WHERE id = {sid}")
+    while_stopped()
     mark = len(logs("server-mgmt"))
     subprocess.run(["bash", str(TOP / "deploy/local/stack.sh"), "up"],
-                   check=True, capture_output=True, timeout=300)
+                   check=True, capture_output=True, timeout=300,
+                   env=dict(os.environ, **(env or {})))
+    return mark
+
+
+def test_upgrade_reseals_id_bound_credentials_at_start(admin, fleet):
+    """What an upgrade finds: records sealed for the server id only, and
+    no record of the re-seal pass. The first start re-seals each for the
+    endpoint its row names, audits that, and records that it is done;
+    later starts open no such credentials."""
+    port = FLEET_PORT + 2
+    sid = admin.post("/api/servers", server_body(
+        port, name="upgrade-1", monitoring=False)).json()["id"]
+    old = _seal_by_id(sid, "admin", "secret")
+
+    def before_the_upgrade():
+        psql("DELETE FROM server_mgmt.credentials_state")
+        psql(f"UPDATE server_mgmt.servers SET credentials = '{old}', "
+             f"credentials_binding = 1 WHERE id = {sid}")
+
+    mark = _restart_server_mgmt(before_the_upgrade)
     wait_for(lambda: _row(sid, "credentials_binding") == "2", timeout=20,
              what="re-sealed at start")
-    assert "re-sealing credentials bound to server ids only" in \
-        logs("server-mgmt")[mark:]
+    log = logs("server-mgmt")[mark:]
+    assert "re-sealing credentials bound to server ids only" in log
+    wait_for(lambda: "from now on such credentials are refused" in
+             logs("server-mgmt")[mark:], what="the pass recorded as done")
     assert _row(sid, "credentials") != old
+    assert psql("SELECT count(*) FROM server_mgmt.credentials_state "
+                "WHERE name = 'legacy_resealed'") == "1"
     assert _power(admin, sid).status_code == 200
+    entry = wait_for(lambda: _audit(admin, "server.credentials_reseal",
+                                    f"server:{sid}"),
+                     what="re-seal audited")[0]
+    assert entry["actor"] == "system" and entry["result"] == "success"
+    assert entry["details"]["endpoint"] == f"127.0.0.1:{port} (IPMI 2.0)"
+    assert "secret" not in json.dumps(entry)
+
+    # The pass ran once: a row bound to the id found at a later start
+    # (restored from a backup, say) is refused, not re-sealed.
+    old = _seal_by_id(sid, "admin", "secret")
+    mark = _restart_server_mgmt(lambda: psql(
+        f"UPDATE server_mgmt.servers SET credentials = '{old}', "
+        f"credentials_binding = 1 WHERE id = {sid}"))
+    wait_for(lambda: f"set them again\" server={sid}" in
+             logs("server-mgmt")[mark:], what="refusal logged at start")
+    assert _row(sid, "credentials_binding") == "1"
+    assert _row(sid, "credentials") == old
+    r = _power(admin, sid)
+    assert r.status_code == 409 and \
+        r.json()["error"]["code"] == "credentials_unreadable", r.text
+    assert len(_audit(admin, "server.credentials_reseal",
+                      f"server:{sid}")) == 1
+
+    # A marker that does not open under the keys counts for nothing, and
+    # with OSH_CREDENTIALS_LEGACY_RESEAL=false no pass runs at all.
+    mark = _restart_server_mgmt(lambda: psql(
+        "UPDATE server_mgmt.credentials_state SET sealed = 'k1:AAAA'"),
+        env={"OSH_CREDENTIALS_LEGACY_RESEAL": "false"})
+    wait_for(lambda: f"set them again\" server={sid}" in
+             logs("server-mgmt")[mark:], what="refusal logged at start")
+    assert "OSH_CREDENTIALS_LEGACY_RESEAL=false" in \
+        logs("server-mgmt")[mark:]
+    assert _row(sid, "credentials_binding") == "1"
+    assert _power(admin, sid).status_code == 409
     admin.delete(f"/api/servers/{sid}")
+    # Back to the defaults: the broken marker is taken as absent and the
+    # pass (nothing left to re-seal) records itself again.
+    mark = _restart_server_mgmt(lambda: None)
+    wait_for(lambda: "from now on such credentials are refused" in
+             logs("server-mgmt")[mark:], what="the pass recorded again")
 
 
 # Issue 7, finding 9: a BMC host is an IP address or a host name, nothing

@@ -191,6 +191,98 @@ target_of_a_moved_row(void **state)
 	osh_free_secret(sealed);
 }
 
+/* Credentials bound to the server id only (sealed before the endpoint
+ * binding, or a row marked so in the database) give no target, whatever
+ * the endpoint, before the start-up pass has ended and after: only that
+ * pass opens them (reseal.c). */
+static void
+bound_to_id_refused(void **state)
+{
+	struct sm_app app = {.keys = keys};
+	struct server_row r = {
+	    .id = 5,
+	    .name = "web-5",
+	    .host = "10.66.0.1",
+	    .port = 623,
+	    .ipmi_version = "2.0",
+	    .privilege = "admin",
+	    .cipher_suite = 3,
+	    .workarounds = "{}",
+	    .credentials_binding = CREDS_BOUND_TO_ID,
+	};
+	struct osh_ipmi_target t;
+	struct osh_err err;
+	char *sealed;
+
+	(void)state;
+	sealed = creds_seal(keys, "admin", "s3cret", "server:5");
+	r.credentials = sealed;
+	for (int done = 0; done < 2; done++) {
+		app.legacy_pass_done = done;
+		memset(&t, 'x', sizeof(t));
+		memset(&err, 0, sizeof(err));
+		assert_false(server_target(&app, &r, &t, &err));
+		assert_int_equal(err.status, 409);
+		assert_string_equal(err.code, "credentials_unreadable");
+		/* Nothing to send anything with. */
+		assert_int_equal(t.host[0], '\0');
+		assert_int_equal(t.user[0], '\0');
+		for (size_t k = 0; k < sizeof(t.password); k++)
+			assert_int_equal(t.password[k], 0);
+	}
+	/* Sealed for the endpoint but marked bound to the id: refused too
+	 * (the mark is not trusted either way). */
+	osh_free_secret(sealed);
+	{
+		struct bmc_endpoint e = ep("10.66.0.1", 623, "2.0");
+		char ad[CREDS_AD_MAX];
+		creds_ad(ad, sizeof(ad), 5, &e);
+		sealed = creds_seal(keys, "admin", "s3cret", ad);
+	}
+	r.credentials = sealed;
+	assert_false(server_target(&app, &r, &t, &err));
+	r.credentials_binding = CREDS_BOUND_TO_ENDPOINT;
+	assert_true(server_target(&app, &r, &t, &err));
+	osh_ipmi_target_wipe(&t);
+	osh_free_secret(sealed);
+}
+
+static void
+names(void **state)
+{
+	static const struct {
+		const char *name;
+		bool ok;
+	} cases[] = {
+	    {"web-01", true},
+	    {"Serveur \xc3\xa9t\xc3\xa9", true}, /* été */
+	    {"a b", true},
+	    {"", false},
+	    {" web", false},
+	    {"web ", false},
+	    {"a/b", false},
+	    {"a\tb", false},
+	    {"a\nb", false},
+	    {"a\x7f", false},
+	    {"a\xc2\x85"
+	     "b",
+		false}, /* NEL, a C1 control */
+	    {"a\xc2\x9f"
+	     "b",
+		false},
+	    {"a\xc2\xa0"
+	     "b",
+		true}, /* no-break space */
+	    {"a\xc3", false}, /* cut */
+	    {"a\xff", false},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < OSH_ARRAY_LEN(cases); i++)
+		if (server_name_ok(cases[i].name) != cases[i].ok)
+			fail_msg("case %zu", i);
+}
+
 static void
 wipe_passwords_everywhere(void **state)
 {
@@ -344,6 +436,8 @@ main(void)
 	    cmocka_unit_test(additional_data),
 	    cmocka_unit_test(sealing_binds_the_endpoint),
 	    cmocka_unit_test(target_of_a_moved_row),
+	    cmocka_unit_test(bound_to_id_refused),
+	    cmocka_unit_test(names),
 	    cmocka_unit_test(wipe_passwords_everywhere),
 	    cmocka_unit_test(scan_refusals),
 	    cmocka_unit_test(scan_allow_list),
