@@ -323,6 +323,37 @@ osh_json_wipe_all(struct json_object *obj)
 	}
 }
 
+static void
+wipe_named(struct json_object *obj, const char *key, int depth)
+{
+	if (depth > OSH_JSON_MAX_DEPTH + 1)
+		return;
+	switch (json_object_get_type(obj)) {
+	case json_type_object: {
+		json_object_object_foreach(obj, k, v)
+		{
+			if (strcmp(k, key) == 0)
+				osh_json_wipe_all(v);
+			else
+				wipe_named(v, key, depth + 1);
+		}
+		return;
+	}
+	case json_type_array:
+		for (size_t i = 0; i < json_object_array_length(obj); i++)
+			wipe_named(
+			    json_object_array_get_idx(obj, i), key, depth + 1);
+		return;
+	default: return;
+	}
+}
+
+void
+osh_json_wipe_named(struct json_object *obj, const char *key)
+{
+	wipe_named(obj, key, 0);
+}
+
 void
 osh_json_wipe_fields(
     struct json_object *obj, const struct osh_field *fields, size_t n)

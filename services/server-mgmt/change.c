@@ -37,7 +37,7 @@ change_free(struct change *c)
 {
 	server_in_release(&c->in);
 	osh_free_secret(c->sealed);
-	json_wipe_passwords(c->body);
+	osh_json_wipe_named(c->body, "password");
 	json_object_put(c->body);
 	free(c);
 }
@@ -199,7 +199,7 @@ change_new(struct osh_req *req, const char *action)
 		return NULL;
 	osh_wipe(req->body, req->body_len);
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
-		json_wipe_passwords(body);
+		osh_json_wipe_named(body, "password");
 		json_object_put(body);
 		osh_reply_error(req, 503, NULL, NULL, "out of memory");
 		return NULL;

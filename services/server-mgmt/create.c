@@ -32,7 +32,7 @@ create_free(struct create *c)
 {
 	server_in_release(&c->in);
 	osh_free_secret(c->sealed);
-	json_wipe_passwords(c->body);
+	osh_json_wipe_named(c->body, "password");
 	json_object_put(c->body);
 	free(c);
 }
@@ -152,7 +152,7 @@ create_start(struct osh_req *req, struct json_object *body,
 	struct create *c = calloc(1, sizeof(*c));
 
 	if (c == NULL) {
-		json_wipe_passwords(body);
+		osh_json_wipe_named(body, "password");
 		json_object_put(body);
 		return osh_err_set(err, 503, NULL, NULL, "out of memory");
 	}
@@ -254,7 +254,7 @@ import_finish(struct import *im)
 	osh_reply_json(im->req, 200, o);
 	if (im->hooks.created != NULL)
 		im->hooks.created(CREATE_ROWS_FINISHED, 0, im->hooks.arg);
-	json_wipe_passwords(im->rows);
+	osh_json_wipe_named(im->rows, "password");
 	json_object_put(im->rows);
 	free(im);
 }
@@ -317,7 +317,7 @@ create_rows(struct osh_req *req, struct json_object *rows,
 	struct import *im;
 
 	if ((im = calloc(1, sizeof(*im))) == NULL) {
-		json_wipe_passwords(rows);
+		osh_json_wipe_named(rows, "password");
 		json_object_put(rows);
 		osh_reply_error(req, 503, NULL, NULL, "out of memory");
 		if (hooks != NULL && hooks->created != NULL)

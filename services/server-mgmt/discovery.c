@@ -139,7 +139,7 @@ h_scan_create(struct osh_req *req)
 	    json_object_to_json_string(cs->spec), (int)n, req->claims.name,
 	    req->claims.user_id, on_scan_created, cs);
 	input_scan_release(&in);
-	json_wipe_passwords(o);
+	osh_json_wipe_named(o, "password");
 	json_object_put(o);
 	return;
 out_err:
@@ -149,7 +149,7 @@ out_err:
 		free(s);
 	}
 	input_scan_release(&in);
-	json_wipe_passwords(o);
+	osh_json_wipe_named(o, "password");
 	json_object_put(o);
 	osh_reply_err(req, &err);
 }

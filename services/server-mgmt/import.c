@@ -217,7 +217,7 @@ add_value(struct json_object *row, const char *col, const char *v)
 static void
 rows_drop(struct json_object *rows)
 {
-	json_wipe_passwords(rows);
+	osh_json_wipe_named(rows, "password");
 	json_object_put(rows);
 }
 

@@ -14,7 +14,7 @@
 #define IMPORT_MAX_FIELD 2048 /* bytes of a value */
 
 /* Pure: no I/O. Returns a JSON array of row objects (the caller puts it,
- * after json_wipe_passwords: rows hold BMC passwords), or NULL with err
+ * after osh_json_wipe_named(rows, "password"): rows hold BMC passwords), or NULL with err
  * set (a bad header or structure; bad values are left for each row's own
  * check). No copy of a password is left in freed memory, on any path. */
 struct json_object *import_csv(

@@ -33,7 +33,6 @@ on_cred_row(enum osh_db_status st, const struct server_row *row, void *arg)
 	struct osh_ipmi_target t;
 	struct osh_err err;
 	struct json_object *o;
-	const char *text;
 	char wa[300], target[32];
 
 	if (st != OSH_DB_OK) {
@@ -68,13 +67,7 @@ on_cred_row(enum osh_db_status st, const struct server_row *row, void *arg)
 	osh_ipmi_target_wipe(&t);
 	osh_audit_req(osh_service_of(req)->audit, req,
 	    "server.credentials_read", target, "success", NULL);
-	/* Serialized here so that the text and the password's string are
-	 * wiped once the reply holds its copy. */
-	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
-	osh_reply(req, 200, "application/json", text, strlen(text));
-	osh_wipe((void *)(uintptr_t)text, strlen(text));
-	json_wipe_passwords(o);
-	json_object_put(o);
+	osh_reply_json_secret(req, 200, o);
 }
 
 void

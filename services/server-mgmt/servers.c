@@ -129,7 +129,8 @@ credentials_parse(struct json_object *obj, char *user, size_t ulen, char *pass,
 {
 	static const struct osh_field f[] = {
 	    {"username", OSH_FIELD_STRING, true, false, 1, 16, NULL},
-	    {"password", OSH_FIELD_STRING, true, false, 0, 20, NULL},
+	    {"password", OSH_FIELD_STRING | OSH_FIELD_SECRET, true, false, 0,
+		20, NULL},
 	};
 	const char *u, *p;
 
@@ -229,43 +230,6 @@ server_in_release(struct server_in *in)
 	osh_wipe(in->password, sizeof(in->password));
 }
 
-/* Zeroes a json-c string's text in place. */
-static void
-wipe_string(struct json_object *s)
-{
-	if (s != NULL && json_object_is_type(s, json_type_string))
-		osh_wipe((void *)(uintptr_t)json_object_get_string(s),
-		    (size_t)json_object_get_string_len(s));
-}
-
-static void
-wipe_passwords(struct json_object *o, int depth)
-{
-	if (o == NULL || depth > OSH_JSON_MAX_DEPTH + 1)
-		return;
-	if (json_object_is_type(o, json_type_array)) {
-		for (size_t i = 0; i < json_object_array_length(o); i++)
-			wipe_passwords(
-			    json_object_array_get_idx(o, i), depth + 1);
-		return;
-	}
-	if (!json_object_is_type(o, json_type_object))
-		return;
-	json_object_object_foreach(o, k, v)
-	{
-		if (strcmp(k, "password") == 0)
-			wipe_string(v);
-		else
-			wipe_passwords(v, depth + 1);
-	}
-}
-
-void
-json_wipe_passwords(struct json_object *o)
-{
-	wipe_passwords(o, 0);
-}
-
 char *
 creds_seal(
     struct osh_keyring *k, const char *user, const char *pass, const char *ad)
@@ -281,7 +245,7 @@ creds_seal(
 	sealed = osh_seal(k, text, strlen(text), ad);
 	/* The text is the object's print buffer; both go with the put. */
 	osh_wipe((void *)(uintptr_t)text, strlen(text));
-	wipe_string(p);
+	osh_json_wipe_all(o);
 	json_object_put(o);
 	return sealed;
 }
@@ -310,8 +274,7 @@ creds_open(struct osh_keyring *k, const char *sealed, const char *ad,
 		osh_wipe(user, ulen);
 		osh_wipe(pass, plen);
 	}
-	wipe_string(u);
-	wipe_string(p);
+	osh_json_wipe_all(o);
 	json_object_put(o);
 	return ok;
 }

@@ -125,11 +125,6 @@ bool endpoint_same(const struct bmc_endpoint *a, const struct bmc_endpoint *b);
 /* "host:port (IPMI v)" for people: audit details, messages. */
 void endpoint_text(const struct bmc_endpoint *e, char *out, size_t len);
 
-/* Zeroes the text of every string member named "password" in a parsed
- * body (objects and arrays, any depth): request bodies hold BMC passwords,
- * and json_object_put frees them as they are. Call before the last put. */
-void json_wipe_passwords(struct json_object *o);
-
 /* How a server is reached, as stored. */
 struct server_row {
 	int64_t id;

@@ -387,7 +387,7 @@ server(struct json_object *body, bool create)
 	}
 	check(same_server(&in, &again), "server: written back, differs");
 	released(&again);
-	json_wipe_passwords(back);
+	osh_json_wipe_named(back, "password");
 	json_object_put(back);
 	released(&in);
 }
@@ -433,7 +433,7 @@ import_rows(const char *text, size_t len)
 	    "import: too many rows");
 	for (size_t i = 0; i < json_object_array_length(rows); i++)
 		server(json_object_array_get_idx(rows, i), true);
-	json_wipe_passwords(rows);
+	osh_json_wipe_named(rows, "password");
 	json_object_put(rows);
 }
 
@@ -742,7 +742,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	}
 	if (o != NULL) {
-		json_wipe_passwords(o);
+		osh_json_wipe_named(o, "password");
 		json_object_put(o);
 	}
 	free(query);

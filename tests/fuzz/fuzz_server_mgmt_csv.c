@@ -124,7 +124,7 @@ round_trip(struct json_object *rows)
 			}
 		}
 	}
-	json_wipe_passwords(again);
+	osh_json_wipe_named(again, "password");
 	json_object_put(again);
 	osh_buf_release(&b);
 }
@@ -160,7 +160,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			check_value(row, 0);
 		}
 		round_trip(rows);
-		json_wipe_passwords(rows);
+		osh_json_wipe_named(rows, "password");
 		json_object_put(rows);
 	}
 	free(copy);

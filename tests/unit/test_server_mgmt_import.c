@@ -93,7 +93,7 @@ good_records(void **state)
 			assert_null(v);
 		else
 			assert_string_equal(v, cases[i].pass);
-		json_wipe_passwords(rows);
+		osh_json_wipe_named(rows, "password");
 		json_object_put(rows);
 	}
 }
@@ -209,7 +209,7 @@ limits(void **state)
 	assert_non_null(rows);
 	assert_int_equal(
 	    strlen(row_cred(rows, 0, "password")), IMPORT_MAX_FIELD);
-	json_wipe_passwords(rows);
+	osh_json_wipe_named(rows, "password");
 	json_object_put(rows);
 	osh_buf_release(&b);
 	osh_buf_init(&b, 1 << 20);
@@ -253,7 +253,7 @@ passwords_wiped_in_place(void **state)
 	q = row_cred(rows, 1, "password");
 	plen = strlen(p);
 	qlen = strlen(q);
-	json_wipe_passwords(rows);
+	osh_json_wipe_named(rows, "password");
 	for (size_t i = 0; i < plen; i++)
 		assert_int_equal(p[i], 0);
 	for (size_t i = 0; i < qlen; i++)
@@ -296,7 +296,7 @@ json_import(void **state)
 		}
 		assert_non_null(rows);
 		assert_int_equal(json_object_array_length(rows), cases[i].rows);
-		json_wipe_passwords(rows);
+		osh_json_wipe_named(rows, "password");
 		json_object_put(rows);
 	}
 }
@@ -311,7 +311,7 @@ template_parses(void **state)
 	assert_non_null(rows);
 	assert_int_equal(json_object_array_length(rows), 1);
 	assert_string_equal(row_str(rows, 0, "name"), "web-01");
-	json_wipe_passwords(rows);
+	osh_json_wipe_named(rows, "password");
 	json_object_put(rows);
 }
 

@@ -299,11 +299,11 @@ wipe_passwords_everywhere(void **state)
 	    json_object_array_get_idx(json_object_object_get(o, "list"), 0),
 	    "password"));
 	p3 = json_object_get_string(json_object_object_get(o, "password"));
-	json_wipe_passwords(o);
+	osh_json_wipe_named(o, "password");
 	assert_int_equal(p1[0] | p1[1], 0);
 	assert_int_equal(p2[0] | p2[1], 0);
 	assert_int_equal(p3[0] | p3[1], 0);
-	json_wipe_passwords(NULL);
+	osh_json_wipe_named(NULL, "password");
 	json_object_put(o);
 }
 

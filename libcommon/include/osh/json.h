@@ -99,6 +99,11 @@ void osh_json_wipe_all(struct json_object *obj);
  * OSH_FIELD_SECRET, whatever JSON type they turned out to be. */
 void osh_json_wipe_fields(
     struct json_object *obj, const struct osh_field *fields, size_t n);
+/* Wipes (as osh_json_wipe_all) every member named key at any depth of
+ * obj, inside arrays too: for bodies whose secrets sit in nested records
+ * (credentials of import rows, of a scan) next to values that other
+ * objects still share. NULL is fine. */
+void osh_json_wipe_named(struct json_object *obj, const char *key);
 /* osh_json_wipe_fields, then json_object_put: how a handler lets go of a
  * body it had from osh_req_json with the same table. NULL is fine. */
 void osh_json_put_wiped(
