@@ -448,8 +448,12 @@ nginx_routes() {
 			    "$up" "$(sock_of "$name")" >>"$dir/upstreams.conf"
 			printf 'proxy_pass http://%s;\n' "$up" >"$dir/backend/$name.conf"
 		else
-			printf '# osh-%s does not run in this stack.\nreturn 503;\n' \
-			    "$name" >"$dir/backend/$name.conf"
+			cat >"$dir/backend/$name.conf" <<-EOF
+			# osh-$name does not run in this stack.
+			include $RUN/nginx/headers.conf;
+			add_header Retry-After 3600 always;
+			return 503 '{"error":{"code":"unavailable","message":"osh-$name is not part of this deployment","request_id":"\$req_id"}}';
+			EOF
 		fi
 	done
 }
