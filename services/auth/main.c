@@ -101,7 +101,8 @@ bootstrap(struct osh_service *svc)
 	/* The first admin meets the password rules every other user does. */
 	if (!auth_password_acceptable(pw, app.cfg.bootstrap_user,
 		"OSH_BOOTSTRAP_ADMIN_PASSWORD_FILE", &err)) {
-		osh_log_error(NULL, "msg=\"bootstrap password refused\" error=\"%s\"",
+		osh_log_error(NULL,
+		    "msg=\"bootstrap password refused\" error=\"%s\"",
 		    err.message);
 		osh_free_secret(pw);
 		return -1;
