@@ -5,6 +5,7 @@
 #   stack.sh up      start what is not running, wait until ready
 #   stack.sh down    stop everything this run dir started, by pid
 #   stack.sh status  what runs
+#   stack.sh destroy down, then delete the run dir and all its data
 #
 # Environment: OSH_RUN_DIR (default ./run), OSH_PORT_OFFSET (default 0,
 # added to every port), BUILD (default build), and any OSH_* setting,
@@ -633,6 +634,19 @@ cmd_down() {
 	echo "OpenServerHub stopped"
 }
 
+# Everything a run dir holds, wherever it lives: the PostgreSQL data and
+# the socket directory may sit in mktemp directories it links to.
+cmd_destroy() {
+	cmd_down
+	[ -d "$RUN" ] || return 0
+	local link
+	for link in "$RUN/pg" "$RUN/sockets"; do
+		[ -L "$link" ] && rm -rf "$(readlink -f "$link")"
+	done
+	rm -rf "$RUN"
+	echo "OpenServerHub data deleted ($RUN)"
+}
+
 cmd_status() {
 	for f in "$RUN"/pids/*.pid "$RUN/redis/redis.pid" "$RUN/nginx/nginx.pid"; do
 		[ -e "$f" ] || continue
@@ -648,5 +662,6 @@ case ${1:-} in
 up) cmd_up ;;
 down) cmd_down ;;
 status) cmd_status ;;
-*) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+destroy) cmd_destroy ;;
+*) echo "usage: $0 up|down|status|destroy" >&2; exit 2 ;;
 esac
