@@ -440,7 +440,7 @@ merge_rows(struct poller *p, const struct server_row *rows, size_t n)
 			s->sit_out = 0;
 		}
 		osh_ipmi_target_wipe(&s->target);
-		s->target = t;
+		memcpy(&s->target, &t, sizeof(t)); /* padding too: compared */
 		osh_ipmi_target_wipe(&t);
 		s->identify =
 		    rows[k].product == NULL || rows[k].product[0] == '\0';

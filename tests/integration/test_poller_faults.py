@@ -105,7 +105,8 @@ def metrics():
     text = requests.get(SM_METRICS, timeout=10).text
     out = {}
     for line in text.splitlines():
-        if line.startswith("osh_poll") or line.startswith("osh_ipmi_stuck"):
+        if line.startswith(("osh_poll", "osh_ipmi_stuck",
+                            "osh_ipmi_workers_busy")):
             name, value = line.rsplit(" ", 1)
             out[name] = float(value)
     return out
@@ -173,11 +174,20 @@ def bmcs(admin):
         yield {"healthy": healthy, "silent": silent, "reset": resets,
                "spare": endpoints[HEALTHY]}
     finally:
-        for b in every:
-            b.stop()
-        ids = psql(f"SELECT id FROM server_mgmt.servers WHERE name LIKE '{PREFIX}%'")
+        # The servers go first, so that their sessions close while the
+        # BMCs still answer.
+        silent.signal(signal.SIGCONT)
+        ids = psql("SELECT id FROM server_mgmt.servers WHERE name LIKE "
+                   f"'{PREFIX}%'")
         for sid in ids.split():
             admin.delete(f"/api/servers/{sid}")
+        try:
+            wait_for(lambda: metrics().get("osh_ipmi_workers_busy") == 0,
+                     timeout=10, what="sessions closed")
+        except AssertionError:
+            pass
+        for b in every:
+            b.stop()
 
 
 def test_faulty_bmcs_do_not_slow_the_rest(admin, bmcs):
@@ -185,7 +195,8 @@ def test_faulty_bmcs_do_not_slow_the_rest(admin, bmcs):
     wait_for(lambda: max(ages(PREFIX + "%")) < INTERVAL_S * 3, timeout=30,
              what="every server polled")
     wait_for(lambda: psql(
-        f"SELECT count(*) FROM server_mgmt.servers WHERE name LIKE '{PREFIX}%' AND "
+        "SELECT count(*) FROM server_mgmt.servers WHERE name LIKE "
+        f"'{PREFIX}%' AND "
         "status = 'online'") == str(HEALTHY + 2), timeout=10,
         what="all online")
 
@@ -211,7 +222,8 @@ def test_faulty_bmcs_do_not_slow_the_rest(admin, bmcs):
              timeout=15, what="the wrong password reported")
 
     def reset_back():
-        s = psql("SELECT status, extract(epoch FROM last_seen) FROM server_mgmt.servers "
+        s = psql("SELECT status, extract(epoch FROM last_seen) FROM "
+                 "server_mgmt.servers "
                  f"WHERE name = '{PREFIX}reset'").split("|")
         return s[0] == "online" and float(s[1]) > reset_at
     wait_for(reset_back, timeout=20, what="the reset BMC back online")
@@ -220,7 +232,8 @@ def test_faulty_bmcs_do_not_slow_the_rest(admin, bmcs):
     faulty, overruns = rounds_for(3, timeout=30)
     m = metrics()
     print(f"rounds with faults: {faulty} s, overruns {overruns}; "
-          f"stuck sessions {m.get('osh_ipmi_stuck_sessions_total', 0) - stuck}")
+          "stuck sessions "
+          f"{m.get('osh_ipmi_stuck_sessions_total', 0) - stuck}")
     # A round that waited for the silent BMC would last its deadline at
     # least (the bound widens when the machine is so slow that rounds
     # without faults come near it, under SAN=1, say).
