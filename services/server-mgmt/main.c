@@ -108,6 +108,7 @@ stop(struct osh_service *svc)
 	osh_ipmi_free(app.ipmi);
 	app.ipmi = NULL;
 	poller_free(app.poller);
+	app.poller = NULL;
 	rowcache_free(app.rows);
 	osh_keyring_free(app.keys);
 }
