@@ -21,6 +21,7 @@ import importlib.machinery
 import importlib.util
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -141,7 +142,13 @@ def main():
     procs = []
     stack = ["bash", str(TOP / "deploy" / "local" / "stack.sh")]
     subprocess.run(stack + ["down"], env=env, capture_output=True)
-    RUN.mkdir(parents=True, exist_ok=True)
+    # A fresh stack, like tests/integration/run.sh: its data dir may live
+    # elsewhere (stack.sh's fallback), linked from the run dir.
+    pg = RUN / "pg"
+    if pg.is_symlink():
+        shutil.rmtree(os.path.realpath(pg), ignore_errors=True)
+    shutil.rmtree(RUN, ignore_errors=True)
+    (RUN / "logs").mkdir(parents=True)
     try:
         if subprocess.run(stack + ["up"], env=env,
                           capture_output=True).returncode != 0:
