@@ -122,7 +122,7 @@ static void
 redis_down_fails_fast(void **state)
 {
 	struct event_base *base = event_base_new();
-	struct osh_redis_options o = {"127.0.0.1", CLOSED_PORT, NULL, 300};
+	struct osh_redis_options o = {"127.0.0.1", CLOSED_PORT, NULL, 300, 0};
 	struct osh_redis *r = osh_redis_new(base, &o);
 	struct counter c = {base, 0, 2, 0};
 

@@ -140,7 +140,7 @@ static void
 commands(void **state)
 {
 	struct env *e = *state;
-	struct osh_redis_options o = {"127.0.0.1", e->port, NULL, 1000};
+	struct osh_redis_options o = {"127.0.0.1", e->port, NULL, 1000, 0};
 	struct osh_redis *r = osh_redis_new(e->base, &o);
 	struct reply_box b = {0};
 
@@ -170,7 +170,7 @@ static void
 revocations(void **state)
 {
 	struct env *e = *state;
-	struct osh_redis_options o = {"127.0.0.1", e->port, NULL, 1000};
+	struct osh_redis_options o = {"127.0.0.1", e->port, NULL, 1000, 0};
 	struct osh_redis *cmd = osh_redis_new(e->base, &o);
 	struct osh_redis *other = osh_redis_new(e->base, &o);
 	struct rv v;
@@ -534,7 +534,7 @@ static void
 audit_backlog(void **state)
 {
 	struct env *e = *state;
-	struct osh_redis_options o = {"127.0.0.1", e->port, NULL, 500};
+	struct osh_redis_options o = {"127.0.0.1", e->port, NULL, 500, 0};
 	struct osh_redis *r = osh_redis_new(e->base, &o);
 	struct osh_audit *a = osh_audit_new(r, "test", 10);
 	struct json_object *d = json_object_new_object();
