@@ -16,6 +16,7 @@
 #include "osh/db.h"
 #include "osh/http.h"
 #include "osh/log.h"
+#include "osh/metrics.h"
 #include "osh/redis.h"
 #include "osh/util.h"
 #include "osh/work.h"
@@ -71,6 +72,44 @@ work_pool(void **state)
 	}
 	event_base_dispatch(base);
 	assert_int_equal(c.ok, 2 * (49 * 50 / 2));
+	osh_work_pool_free(p);
+	event_base_free(base);
+}
+
+static void
+slow_fn(void *arg)
+{
+	(void)arg;
+	usleep(200000);
+}
+
+/* One thread, room for one waiting: a third job is refused at once and
+ * counted; the two let in run. */
+static void
+work_queue_full(void **state)
+{
+	struct event_base *base = event_base_new();
+	struct osh_work_pool *p = osh_work_pool_new(base, 1, 1);
+	struct counter c = {base, 0, 2, 0};
+	struct osh_pool_stats ps;
+	int vals[3] = {1, 1, 1};
+
+	(void)state;
+	work_counter = &c;
+	assert_int_equal(osh_work_submit(p, slow_fn, work_done, &vals[0]), 0);
+	/* Wait until the worker has taken it: the queue is empty again. */
+	while (osh_work_queued(p) > 0)
+		usleep(1000);
+	assert_int_equal(osh_work_submit(p, work_fn, work_done, &vals[1]), 0);
+	assert_true(osh_work_full(p));
+	assert_int_equal(osh_work_submit(p, work_fn, work_done, &vals[2]), -1);
+	event_base_dispatch(base);
+	assert_int_equal(c.done, 2);
+	osh_work_pool_stats(p, &ps);
+	assert_int_equal(ps.rejected, 2); /* osh_work_full and the submit */
+	assert_int_equal(ps.limit, 1);
+	assert_int_equal(ps.size, 1);
+	assert_int_equal(ps.waited, 2);
 	osh_work_pool_free(p);
 	event_base_free(base);
 }
@@ -218,6 +257,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(work_pool),
+	    cmocka_unit_test(work_queue_full),
 	    cmocka_unit_test(db_down_fails_fast),
 	    cmocka_unit_test(redis_down_fails_fast),
 	    cmocka_unit_test(http_round_trip),
