@@ -291,9 +291,9 @@ osh_work_pool_free(struct osh_work_pool *p)
 	free(p);
 }
 
-int
-osh_work_submit(
-    struct osh_work_pool *p, osh_work_fn work, osh_done_fn done, void *arg)
+static int
+submit(struct osh_work_pool *p, osh_work_fn work, osh_done_fn done, void *arg,
+    bool bounded)
 {
 	struct item *it;
 
@@ -304,7 +304,7 @@ osh_work_submit(
 	it->arg = arg;
 	it->queued_us = osh_now_us();
 	pthread_mutex_lock(&p->mu);
-	if (p->queued >= p->max_queue || p->quit) {
+	if ((bounded && p->queued >= p->max_queue) || p->quit) {
 		if (!p->quit)
 			p->ps.rejected++;
 		pthread_mutex_unlock(&p->mu);
@@ -322,6 +322,20 @@ size_t
 osh_work_queued(const struct osh_work_pool *p)
 {
 	return p->queued;
+}
+
+int
+osh_work_submit(
+    struct osh_work_pool *p, osh_work_fn work, osh_done_fn done, void *arg)
+{
+	return submit(p, work, done, arg, true);
+}
+
+int
+osh_work_submit_owed(
+    struct osh_work_pool *p, osh_work_fn work, osh_done_fn done, void *arg)
+{
+	return submit(p, work, done, arg, false);
 }
 
 bool

@@ -19,6 +19,7 @@ struct sm_config {
 	int64_t poll_interval_s;
 	int64_t poll_concurrency;
 	int64_t ipmi_threads;
+	int64_t ipmi_queue_max;
 	int64_t ipmi_idle_ms;
 	int64_t scan_max_targets;
 	int64_t scan_concurrency;

@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <cmocka.h>
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -15,6 +18,7 @@
 
 #include "osh/db.h"
 #include "osh/http.h"
+#include "osh/httpc.h"
 #include "osh/log.h"
 #include "osh/metrics.h"
 #include "osh/redis.h"
@@ -111,6 +115,62 @@ work_queue_full(void **state)
 	assert_int_equal(ps.size, 1);
 	assert_int_equal(ps.waited, 2);
 	osh_work_pool_free(p);
+	event_base_free(base);
+}
+
+static void
+on_httpc(int status, const char *body, size_t len, const char *error, void *arg)
+{
+	struct counter *c = arg;
+
+	(void)body;
+	(void)len;
+	(void)error;
+	if (status == 0)
+		c->ok++;
+	bump(c);
+}
+
+/* One request at a time, one waiting: a third is refused at once
+ * (OSH_HTTPC_BUSY, no callback); the two let in fail by their deadline
+ * against a server that never answers. */
+static void
+httpc_queue_full(void **state)
+{
+	struct event_base *base = event_base_new();
+	struct osh_httpc *h = osh_httpc_new(base);
+	struct counter c = {base, 0, 2, 0};
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	socklen_t salen = sizeof(sa);
+	struct osh_pool_stats ps;
+	char url[64];
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	(void)state;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(fd, 8), 0); /* never accepted */
+	getsockname(fd, (struct sockaddr *)&sa, &salen);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/", ntohs(sa.sin_port));
+	osh_httpc_set_limits(h, 1, 1);
+	assert_int_equal(
+	    osh_httpc_request(h, "GET", url, NULL, NULL, 0, 300, on_httpc, &c),
+	    0);
+	assert_int_equal(
+	    osh_httpc_request(h, "GET", url, NULL, NULL, 0, 300, on_httpc, &c),
+	    0);
+	assert_int_equal(
+	    osh_httpc_request(h, "GET", url, NULL, NULL, 0, 300, on_httpc, &c),
+	    OSH_HTTPC_BUSY);
+	osh_httpc_pool_stats(h, &ps);
+	assert_int_equal(ps.in_use, 1);
+	assert_int_equal(ps.depth, 1);
+	assert_int_equal(ps.rejected, 1);
+	event_base_dispatch(base);
+	assert_int_equal(c.done, 2);
+	assert_int_equal(c.ok, 2);
+	osh_httpc_free(h);
+	close(fd);
 	event_base_free(base);
 }
 
@@ -258,6 +318,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(work_pool),
 	    cmocka_unit_test(work_queue_full),
+	    cmocka_unit_test(httpc_queue_full),
 	    cmocka_unit_test(db_down_fails_fast),
 	    cmocka_unit_test(redis_down_fails_fast),
 	    cmocka_unit_test(http_round_trip),

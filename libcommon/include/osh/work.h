@@ -29,6 +29,12 @@ int osh_work_pool_free_within(struct osh_work_pool *p, int timeout_ms);
 int osh_work_submit(
     struct osh_work_pool *p, osh_work_fn work, osh_done_fn done, void *arg);
 
+/* The same past max_queue (-1 only when the pool is ending): work the
+ * owner owes whatever the load, such as closing what it opened, and
+ * bounds itself. */
+int osh_work_submit_owed(
+    struct osh_work_pool *p, osh_work_fn work, osh_done_fn done, void *arg);
+
 /* Whether the queue is full now: a caller that would queue work for later
  * refuses at once instead (counted as rejected when true). */
 bool osh_work_full(struct osh_work_pool *p);
