@@ -20,7 +20,6 @@ from conftest import (GATEWAY, PG_PORT, PORTS, RUN, TOP, wait_for)
 
 PORT = PORTS["server-mgmt"]
 METRICS = f"http://127.0.0.1:{PORT}/metrics"
-STARTED = {}  # pid -> Popen of the instances started here
 SMALL = {"OSH_DB_POOL_SIZE": "2", "OSH_DB_QUEUE_MAX": "4",
          "OSH_DB_TIMEOUT_MS": "1500"}
 
@@ -34,8 +33,6 @@ def start_server_mgmt(extra):
         os.kill(pid, signal.SIGTERM)
     except ProcessLookupError:
         pass
-    if pid in STARTED:  # ours: reaped here
-        STARTED.pop(pid).wait(timeout=20)
     wait_for(lambda: not os.path.exists(f"/proc/{pid}"), timeout=20,
              what="osh-server-mgmt to stop")
     build = os.environ.get("BUILD", "build")
@@ -50,14 +47,16 @@ def start_server_mgmt(extra):
     for k in SMALL:
         env.pop(k, None)
     env.update(extra)
-    with open(RUN / "logs" / "server-mgmt.log", "ab") as log:
-        p = subprocess.Popen(
-            ["bash", "-c", '. "$OSH_RUN_DIR/env"; exec "$0"',
-             binary + "/osh-server-mgmt"],
-            env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-            start_new_session=True)
-    STARTED[p.pid] = p
-    pidf.write_text(f"{p.pid}\n")
+    # Started in the background of a shell that ends at once: not a
+    # child of ours, so that whoever stops it later sees it go (a child
+    # of pytest would stay a zombie).
+    out = subprocess.run(
+        ["bash", "-c", '. "$OSH_RUN_DIR/env"; "$0" >>"$1" 2>&1 </dev/null '
+         '& echo $!', binary + "/osh-server-mgmt",
+         str(RUN / "logs" / "server-mgmt.log")],
+        env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+        check=True, timeout=10, start_new_session=True)
+    pidf.write_text(out.stdout.strip() + "\n")
 
     def ready():
         try:
