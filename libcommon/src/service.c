@@ -171,6 +171,7 @@ struct ready_ctx {
 	struct osh_req *req;
 	int waiting;
 	bool db_ok, redis_ok;
+	bool db_busy; /* up, but refusing queries for overload */
 };
 
 static void
@@ -188,7 +189,9 @@ ready_reply(struct ready_ctx *rc)
 	    o, "status", json_object_new_string(ok ? "ready" : "not ready"));
 	if (svc->db != NULL)
 		json_object_object_add(checks, "database",
-		    json_object_new_string(rc->db_ok ? "ok" : "down"));
+		    json_object_new_string(rc->db_busy ? "busy"
+			    : rc->db_ok		       ? "ok"
+						       : "down"));
 	if (svc->redis != NULL)
 		json_object_object_add(checks, "redis",
 		    json_object_new_string(rc->redis_ok ? "ok" : "down"));
@@ -202,8 +205,10 @@ ready_db(PGresult *res, const char *error, void *arg)
 {
 	struct ready_ctx *rc = arg;
 
-	(void)error;
-	rc->db_ok = osh_db_ok(res);
+	/* A pool refusing queries for overload has its database: still
+	 * ready (each request learns of the overload itself). */
+	rc->db_busy = osh_db_error_busy(error);
+	rc->db_ok = osh_db_ok(res) || rc->db_busy;
 	ready_reply(rc);
 }
 
