@@ -40,7 +40,7 @@
  * is given up on, and how long shutting down waits for a cancel under
  * way. */
 #define CANCEL_GRACE_MS 3000
-#define DEFAULT_MAX_QUEUE 256
+#define DEFAULT_MAX_QUEUE 512
 
 /* The texts a query that did not run gets (res NULL). */
 static const char busy_full[] = "database busy: too many queries waiting";

@@ -100,7 +100,7 @@ common_items(struct osh_common_config *cfg, struct osh_config_item *out)
 		NULL, "database connections"},
 	    {"OSH_DB_TIMEOUT_MS", OSH_CONF_INT, C(db_timeout_ms), "5000", 100,
 		600000, NULL, "deadline of one query"},
-	    {"OSH_DB_QUEUE_MAX", OSH_CONF_INT, C(db_queue_max), "256", 1, 65536,
+	    {"OSH_DB_QUEUE_MAX", OSH_CONF_INT, C(db_queue_max), "512", 1, 65536,
 		NULL, "queries waiting for a database connection (more: 503)"},
 	    {"OSH_REDIS_HOST", OSH_CONF_STRING, C(redis_host), "127.0.0.1", 0,
 		0, NULL, "Redis host"},

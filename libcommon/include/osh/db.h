@@ -34,7 +34,7 @@ struct osh_db_options {
 	 * the connection serves again once the statement has ended, or is
 	 * replaced when it does not end within 3 s more. */
 	int query_timeout_ms;
-	/* Queries that may wait for a connection (0: 256). Beyond, and when
+	/* Queries that may wait for a connection (0: 512). Beyond, and when
 	 * the queries waiting would take past the deadline to get through
 	 * (from the average time a query holds a connection), a query is
 	 * refused at once: NULL, osh_db_error_busy. */
