@@ -1,11 +1,24 @@
 /* db.c - a pool of non-blocking libpq connections on the event loop.
  *
- * Each connection is DOWN, CONNECTING, IDLE or BUSY. Queries wait in one
- * bounded FIFO and go to the first idle connection. A query that runs past
- * its deadline takes its connection down with it (the server aborts the
- * statement too: statement_timeout is set to the same deadline), and a lost
- * connection is re-opened with backoff. When no connection is up or coming
- * up, queries fail at once, so callers answer 503 instead of hanging. */
+ * Each connection is DOWN, CONNECTING, IDLE, BUSY or CANCELLING. Queries
+ * wait in one bounded FIFO and go to the first idle connection; when the
+ * FIFO is full, or when the queries ahead would already take longer than
+ * a query's deadline to get through, a query is refused at once
+ * (OSH_DB_BUSY), so that callers answer 503 with Retry-After instead of
+ * making clients wait for nothing.
+ *
+ * A query that runs past its deadline is answered with a timeout at once
+ * and cancelled on the server: libpq 15's PQcancel blocks, so it runs on
+ * a thread of its own (the loop never waits for it). The connection stays
+ * CANCELLING until the cancel request has been delivered and the
+ * cancelled statement's result has been read, then serves the next
+ * query: the cancel can then no longer hit a later statement (the server
+ * ignores one that reaches an idle session). A connection whose cancelled
+ * statement does not end within CANCEL_GRACE_MS, or that breaks, is
+ * replaced; statement_timeout (the same deadline) stops a statement on
+ * the server even when no cancel gets through. A lost connection is
+ * re-opened with backoff. When no connection is up or coming up, queries
+ * fail at once, so callers answer 503 instead of hanging. */
 #include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,12 +28,25 @@
 #include "osh/crypto.h"
 #include "osh/db.h"
 #include "osh/log.h"
+#include "osh/metrics.h"
 #include "osh/util.h"
+#include "osh/work.h"
 
 #define BACKOFF_MIN_MS 200
 #define BACKOFF_MAX_MS 5000
 #define CONNECT_TIMEOUT_MS 5000
 #define SWEEP_MS 100
+/* How long a cancelled statement may take to end before its connection
+ * is given up on, and how long shutting down waits for a cancel under
+ * way. */
+#define CANCEL_GRACE_MS 3000
+#define DEFAULT_MAX_QUEUE 512
+
+/* The texts a query that did not run gets (res NULL). */
+static const char busy_full[] = "database busy: too many queries waiting";
+static const char busy_wait[] =
+    "database busy: the queries ahead would not finish in time";
+static const char deadline_text[] = "database query deadline exceeded";
 
 struct query {
 	TAILQ_ENTRY(query) next;
@@ -31,6 +57,7 @@ struct query {
 	char **values;
 	osh_db_cb cb;
 	void *arg;
+	uint64_t queued_us;
 	uint64_t deadline_us;
 	const char *error; /* static text when failed */
 };
@@ -40,7 +67,8 @@ enum conn_state {
 	C_DOWN,
 	C_CONNECTING,
 	C_IDLE,
-	C_BUSY
+	C_BUSY,
+	C_CANCELLING
 };
 
 struct conn {
@@ -49,13 +77,31 @@ struct conn {
 	PGconn *pg;
 	enum conn_state state;
 	struct event *rd, *wr;
-	struct event *timer; /* reconnect, connect timeout or query deadline */
+	/* reconnect, connect timeout, query deadline or cancel grace */
+	struct event *timer;
 	struct query *q;
 	PGresult *res;
 	int backoff_ms;
 	bool preparing; /* the in-flight command is q's PREPARE */
 	uint64_t *prepared; /* hashes of statements prepared here */
 	size_t nprepared, capprepared;
+	uint64_t gen; /* bumped whenever the connection goes down */
+	uint64_t started_us; /* when q went to the server */
+	/* CANCELLING: the statement cancelled, whether it was a PREPARE,
+	 * whether its result has been read to the end, and whether the
+	 * cancel request is still on its thread. */
+	uint64_t cancel_hash;
+	bool cancel_preparing, drained, cancel_pending;
+};
+
+/* A cancel request on its way, owned by the thread pool's item. */
+struct cancel {
+	struct osh_db *db;
+	int conn;
+	uint64_t gen;
+	PGcancel *pc;
+	bool ok;
+	char err[256];
 };
 
 struct osh_db {
@@ -68,7 +114,12 @@ struct osh_db {
 	struct query_list queue;
 	size_t queued;
 	struct event *sweep;
-	unsigned long queries, errors, timeouts, reconnects;
+	struct osh_work_pool *cancels; /* one thread: PQcancel blocks */
+	uint64_t service_us; /* moving average of a query's time on a
+			      * connection */
+	unsigned long queries, errors, timeouts, reconnects, lost;
+	unsigned long cancels_sent, cancels_failed;
+	struct osh_pool_stats ps; /* waits, rejections, queue timeouts */
 };
 
 static void conn_start(struct conn *c);
@@ -136,6 +187,8 @@ conn_down(struct conn *c, const char *why, bool log)
 	struct timeval tv;
 	struct query *q = c->q;
 
+	if (c->state != C_CONNECTING && c->state != C_DOWN)
+		c->db->lost++;
 	if (log && c->state != C_CONNECTING)
 		osh_log_warn(NULL,
 		    "msg=\"database connection lost\" conn=%d "
@@ -154,6 +207,8 @@ conn_down(struct conn *c, const char *why, bool log)
 	c->q = NULL;
 	c->preparing = false;
 	c->nprepared = 0; /* a new session knows no statements */
+	c->gen++; /* a cancel still under way is for the old session */
+	c->cancel_pending = c->drained = c->cancel_preparing = false;
 	if (q != NULL)
 		complete(q, NULL, why);
 	tv.tv_sec = c->backoff_ms / 1000;
@@ -190,6 +245,150 @@ is_prepared(const struct conn *c, uint64_t hash)
 	return false;
 }
 
+/* Keeps a moving average (1/8 of each new figure) of how long a query
+ * holds a connection, to tell how long the queue will take. */
+static void
+note_service(struct osh_db *db, uint64_t us)
+{
+	if (db->service_us == 0)
+		db->service_us = us;
+	else
+		db->service_us = db->service_us - db->service_us / 8 + us / 8;
+}
+
+/* The cancelled statement is over and the cancel delivered: the
+ * connection serves again. */
+static void
+cancel_finished(struct conn *c)
+{
+	event_del(c->timer);
+	c->state = C_IDLE;
+	c->cancel_preparing = c->drained = false;
+	osh_log_debug(NULL,
+	    "msg=\"cancelled query ended, connection kept\" conn=%d", c->id);
+	pump(c->db);
+}
+
+/* Reads the rest of a cancelled statement's results and drops them. A
+ * PREPARE that got through before the cancel is remembered: the server
+ * has it now. */
+static void
+drain_cancelled(struct conn *c)
+{
+	PGresult *r;
+
+	while (!PQisBusy(c->pg)) {
+		if ((r = PQgetResult(c->pg)) == NULL) {
+			c->drained = true;
+			if (!c->cancel_pending)
+				cancel_finished(c);
+			return;
+		}
+		if (c->cancel_preparing &&
+		    PQresultStatus(r) == PGRES_COMMAND_OK)
+			remember_prepared(c, c->cancel_hash);
+		PQclear(r);
+	}
+}
+
+static void
+cancel_work(void *arg)
+{
+	struct cancel *k = arg;
+
+	k->ok = PQcancel(k->pc, k->err, (int)sizeof(k->err)) == 1;
+	PQfreeCancel(k->pc);
+	k->pc = NULL;
+}
+
+/* On the loop: the cancel request has been delivered (or not). */
+static void
+cancel_done(void *arg)
+{
+	struct cancel *k = arg;
+	struct osh_db *db = k->db;
+	struct conn *c = &db->conns[k->conn];
+
+	if (k->ok) {
+		db->cancels_sent++;
+	} else {
+		char msg[300];
+		db->cancels_failed++;
+		osh_log_warn(NULL,
+		    "msg=\"cannot cancel a database query\" conn=%d "
+		    "error=\"%s\"",
+		    k->conn, osh_log_quote(k->err, msg, sizeof(msg)));
+	}
+	/* Failed or not, the statement ends by statement_timeout at the
+	 * latest; the grace timer gives up on it after that. */
+	if (c->gen == k->gen && c->state == C_CANCELLING) {
+		c->cancel_pending = false;
+		if (c->drained)
+			cancel_finished(c);
+	}
+	free(k);
+}
+
+/* Hands the cancel of c's statement to the cancel thread; -1 when it
+ * cannot be sent at all. */
+static int
+send_cancel(struct conn *c)
+{
+	struct cancel *k = calloc(1, sizeof(*k));
+
+	if (k == NULL)
+		return -1;
+	k->db = c->db;
+	k->conn = c->id;
+	k->gen = c->gen;
+	if ((k->pc = PQgetCancel(c->pg)) == NULL ||
+	    osh_work_submit(c->db->cancels, cancel_work, cancel_done, k) != 0) {
+		if (k->pc != NULL)
+			PQfreeCancel(k->pc);
+		free(k);
+		return -1;
+	}
+	c->cancel_pending = true;
+	return 0;
+}
+
+/* The query on c ran past its deadline: its caller hears so now, the
+ * server is told to stop it, and the connection waits for the end of it
+ * (CANCEL_GRACE_MS at most) to serve again. */
+static void
+query_deadline(struct conn *c)
+{
+	struct timeval tv = {
+	    CANCEL_GRACE_MS / 1000, (CANCEL_GRACE_MS % 1000) * 1000};
+	struct query *q = c->q;
+
+	c->db->timeouts++;
+	note_service(c->db, osh_now_us() - c->started_us);
+	c->q = NULL;
+	if (c->res != NULL) {
+		PQclear(c->res);
+		c->res = NULL;
+	}
+	c->cancel_hash = q->hash;
+	c->cancel_preparing = c->preparing;
+	c->preparing = false;
+	c->drained = false;
+	c->state = C_CANCELLING;
+	if (send_cancel(c) != 0) {
+		c->q = q; /* conn_down answers it */
+		conn_down(c, "cannot cancel a query past its deadline", true);
+		return;
+	}
+	event_add(c->timer, &tv);
+	osh_log_warn(NULL,
+	    "msg=\"database query past its deadline, cancelling it\" "
+	    "conn=%d",
+	    c->id);
+	complete(q, NULL, deadline_text);
+	/* The answer may have come in already. */
+	drain_cancelled(c);
+}
+
 static void
 deliver(struct conn *c)
 {
@@ -213,6 +412,7 @@ deliver(struct conn *c)
 	c->res = NULL;
 	c->state = C_IDLE;
 	event_del(c->timer);
+	note_service(c->db, osh_now_us() - c->started_us);
 	if (res != NULL && PQresultStatus(res) == PGRES_FATAL_ERROR &&
 	    strncmp(osh_db_sqlstate(res), "23", 2) != 0) {
 		char msg[300];
@@ -243,6 +443,10 @@ on_read(evutil_socket_t fd, short what, void *arg)
 	}
 	while ((n = PQnotifies(c->pg)) != NULL)
 		PQfreemem(n);
+	if (c->state == C_CANCELLING) {
+		drain_cancelled(c);
+		return;
+	}
 	if (c->state != C_BUSY)
 		return;
 	while (!PQisBusy(c->pg)) {
@@ -287,9 +491,9 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 	case C_CONNECTING:
 		conn_down(c, "database connection timed out", false);
 		break;
-	case C_BUSY:
-		c->db->timeouts++;
-		conn_down(c, "database query deadline exceeded", true);
+	case C_BUSY: query_deadline(c); break;
+	case C_CANCELLING:
+		conn_down(c, "cancelled query did not end", true);
 		break;
 	case C_IDLE: break;
 	}
@@ -399,6 +603,7 @@ conn_run(struct conn *c, struct query *q)
 
 	c->q = q;
 	c->state = C_BUSY;
+	c->started_us = now;
 	c->db->queries++;
 	left = q->deadline_us > now ? q->deadline_us - now : 1000;
 	tv.tv_sec = (time_t)(left / 1000000);
@@ -434,6 +639,7 @@ pump(struct osh_db *db)
 		q = TAILQ_FIRST(&db->queue);
 		TAILQ_REMOVE(&db->queue, q, next);
 		db->queued--;
+		osh_pool_stats_wait(&db->ps, osh_now_us() - q->queued_us);
 		conn_run(c, q);
 	}
 }
@@ -454,6 +660,8 @@ on_sweep(evutil_socket_t fd, short what, void *arg)
 		TAILQ_REMOVE(&db->queue, q, next);
 		db->queued--;
 		db->timeouts++;
+		db->ps.timeouts++;
+		osh_pool_stats_wait(&db->ps, now - q->queued_us);
 		complete(q, NULL, "no database connection became free in time");
 	}
 }
@@ -471,7 +679,7 @@ osh_db_new(struct event_base *base, const struct osh_db_options *opt)
 	if (db->opt.size < 1)
 		db->opt.size = 1;
 	if (db->opt.max_queue == 0)
-		db->opt.max_queue = 4096;
+		db->opt.max_queue = DEFAULT_MAX_QUEUE;
 	TAILQ_INIT(&db->queue);
 	db->conninfo = strdup(opt->conninfo);
 	db->password = strdup(opt->password ? opt->password : "");
@@ -480,8 +688,9 @@ osh_db_new(struct event_base *base, const struct osh_db_options *opt)
 	    opt->schema ? opt->schema : "public", opt->query_timeout_ms);
 	db->conns = calloc((size_t)db->opt.size, sizeof(*db->conns));
 	db->sweep = event_new(base, -1, EV_PERSIST, on_sweep, db);
+	db->cancels = osh_work_pool_new(base, 1, (size_t)db->opt.size);
 	if (db->conninfo == NULL || db->password == NULL || db->conns == NULL ||
-	    db->sweep == NULL) {
+	    db->sweep == NULL || db->cancels == NULL) {
 		osh_db_free(db);
 		return NULL;
 	}
@@ -504,6 +713,11 @@ osh_db_free(struct osh_db *db)
 
 	if (db == NULL)
 		return;
+	/* Cancels under way first (their callbacks look at the
+	 * connections); one stuck on an unreachable server is left to the
+	 * process's exit. */
+	if (db->cancels != NULL)
+		osh_work_pool_free_within(db->cancels, CANCEL_GRACE_MS);
 	for (int i = 0; db->conns != NULL && i < db->opt.size; i++) {
 		struct conn *c = &db->conns[i];
 		if (c->timer == NULL)
@@ -565,9 +779,21 @@ osh_db_query(struct osh_db *db, const char *sql, int nparams,
 		return 0;
 	}
 	if (db->queued >= db->opt.max_queue) {
-		fail_later(q, "database queue full");
+		db->ps.rejected++;
+		fail_later(q, busy_full);
 		return 0;
 	}
+	/* With a full round of queries waiting already, the ones ahead
+	 * would take this long to get through: past the deadline, waiting
+	 * is for nothing. */
+	if (db->queued >= (size_t)db->opt.size &&
+	    (db->queued + 1) * db->service_us / (size_t)db->opt.size >
+		(uint64_t)db->opt.query_timeout_ms * 1000u) {
+		db->ps.rejected++;
+		fail_later(q, busy_wait);
+		return 0;
+	}
+	q->queued_us = osh_now_us();
 	TAILQ_INSERT_TAIL(&db->queue, q, next);
 	db->queued++;
 	pump(db);
@@ -656,7 +882,8 @@ osh_db_stats(const struct osh_db *db, struct osh_db_stats *out)
 	for (int i = 0; i < db->opt.size; i++) {
 		if (db->conns[i].state == C_IDLE)
 			out->connected++;
-		if (db->conns[i].state == C_BUSY) {
+		if (db->conns[i].state == C_BUSY ||
+		    db->conns[i].state == C_CANCELLING) {
 			out->connected++;
 			out->busy++;
 		}
@@ -666,6 +893,36 @@ osh_db_stats(const struct osh_db *db, struct osh_db_stats *out)
 	out->errors = db->errors;
 	out->timeouts = db->timeouts;
 	out->reconnects = db->reconnects;
+	out->lost = db->lost;
+	out->cancels = db->cancels_sent;
+	out->cancels_failed = db->cancels_failed;
+	out->rejected = db->ps.rejected;
+}
+
+void
+osh_db_pool_stats(const struct osh_db *db, struct osh_pool_stats *out)
+{
+	*out = db->ps;
+	out->size = (size_t)db->opt.size;
+	out->in_use = 0;
+	for (int i = 0; i < db->opt.size; i++)
+		if (db->conns[i].state == C_BUSY ||
+		    db->conns[i].state == C_CANCELLING)
+			out->in_use++;
+	out->depth = db->queued;
+	out->limit = db->opt.max_queue;
+}
+
+bool
+osh_db_error_busy(const char *error)
+{
+	return error == busy_full || error == busy_wait;
+}
+
+bool
+osh_db_error_deadline(const char *error)
+{
+	return error == deadline_text;
 }
 
 PGconn *
@@ -697,6 +954,14 @@ osh_db_connect_blocking(
 		return NULL;
 	}
 	return pg;
+}
+
+enum osh_db_status
+osh_db_status_with(PGresult *res, const char *error)
+{
+	if (res == NULL && osh_db_error_busy(error))
+		return OSH_DB_BUSY;
+	return osh_db_status_of(res);
 }
 
 enum osh_db_status
@@ -732,10 +997,9 @@ static void
 on_json(PGresult *res, const char *error, void *arg)
 {
 	struct json_call *c = arg;
-	enum osh_db_status st = osh_db_status_of(res);
+	enum osh_db_status st = osh_db_status_with(res, error);
 	const char *json = NULL;
 
-	(void)error;
 	if (st == OSH_DB_OK && PQresultStatus(res) == PGRES_TUPLES_OK &&
 	    PQnfields(res) > 0)
 		json = osh_db_str(res, 0, 0);

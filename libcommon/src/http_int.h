@@ -109,6 +109,7 @@ struct transport {
 	struct osh_http_query query;
 	struct osh_buf headers; /* "Name: value\r\n" added by handlers */
 	bool cache_control; /* a handler set Cache-Control */
+	bool retry_after; /* a handler set Retry-After */
 	bool dispatched;
 	bool streaming;
 	int status; /* of a streamed reply */

@@ -291,6 +291,8 @@ osh_resp_header(struct osh_req *req, const char *name, const char *value)
 	}
 	if (strcasecmp(name, "Cache-Control") == 0)
 		t->cache_control = true;
+	if (strcasecmp(name, "Retry-After") == 0)
+		t->retry_after = true;
 }
 
 /* The Date header's value, formatted once a second. */
@@ -381,6 +383,10 @@ write_head(struct osh_buf *out, struct osh_req *req, int status,
 	osh_buf_printf(out, "X-Request-Id: %s\r\n", req->request_id);
 	if (!t->cache_control)
 		osh_buf_puts(out, "Cache-Control: no-store\r\n");
+	/* Every 503 is overload or a dependency away for a moment: the
+	 * client is told when to come back, unless the handler said. */
+	if (status == 503 && !t->retry_after)
+		osh_buf_puts(out, "Retry-After: " OSH_RETRY_AFTER_S "\r\n");
 	if (t->headers.len > 0)
 		osh_buf_append(out, t->headers.data, t->headers.len);
 	osh_buf_puts(out, "\r\n");

@@ -1,5 +1,8 @@
 /* httpc.c - libcurl's multi interface driven by libevent: curl tells us
  * which sockets to watch and when to wake it; we tell curl what happened.
+ * At most max_inflight transfers run at once; up to max_queue more wait
+ * their turn (their deadline counting from the request), and beyond that
+ * a request is refused at once (OSH_HTTPC_BUSY), counted.
  * What goes through it is often secret (service secrets out, tokens and
  * BMC passwords back): our copies are wiped when done, and curl's own
  * memory is wiped when curl frees it (its allocator is ours). */
@@ -13,9 +16,12 @@
 
 #include "osh/crypto.h"
 #include "osh/httpc.h"
+#include "osh/metrics.h"
 #include "osh/util.h"
 
 #define MAX_BODY (8u << 20)
+#define DEFAULT_MAX_INFLIGHT 32
+#define DEFAULT_MAX_QUEUE 256
 
 struct xfer;
 TAILQ_HEAD(xfer_list, xfer);
@@ -25,7 +31,12 @@ struct osh_httpc {
 	CURLM *multi;
 	struct event *timer;
 	int running;
-	struct xfer_list xfers;
+	struct xfer_list xfers; /* running */
+	struct xfer_list waiting; /* for a turn, oldest first */
+	size_t inflight, nwaiting, max_inflight, max_queue;
+	struct osh_metrics *metrics;
+	const char *pool_name;
+	struct osh_pool_stats ps;
 };
 
 struct xfer {
@@ -38,6 +49,7 @@ struct xfer {
 	size_t req_len;
 	osh_httpc_cb cb;
 	void *arg;
+	uint64_t queued_us, deadline_us;
 	char error[CURL_ERROR_SIZE];
 };
 
@@ -119,14 +131,18 @@ xfer_free(struct xfer *x)
 	free(x);
 }
 
+static void promote(struct osh_httpc *c);
+
 static void
 finish(struct xfer *x, CURLcode rc)
 {
+	struct osh_httpc *c = x->c;
 	long status = 0;
 
 	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
 	curl_multi_remove_handle(x->c->multi, x->easy);
 	TAILQ_REMOVE(&x->c->xfers, x, next);
+	c->inflight--;
 	if (rc != CURLE_OK) {
 		if (x->error[0] == '\0')
 			osh_strlcpy(
@@ -136,6 +152,57 @@ finish(struct xfer *x, CURLcode rc)
 	x->cb((int)status, x->body.data ? x->body.data : "", x->body.len,
 	    rc == CURLE_OK ? NULL : x->error, x->arg);
 	xfer_free(x);
+	promote(c);
+}
+
+/* Answers a transfer that never started, with status 0. */
+static void
+fail_waiting(struct xfer *x, const char *why)
+{
+	osh_strlcpy(x->error, why, sizeof(x->error));
+	x->cb(0, "", 0, x->error, x->arg);
+	xfer_free(x);
+}
+
+/* Hands x to curl with what is left of its deadline; -1 when curl does
+ * not take it. */
+static int
+start(struct osh_httpc *c, struct xfer *x)
+{
+	uint64_t now = osh_now_us();
+	long left_ms = x->deadline_us > now
+	    ? (long)((x->deadline_us - now + 999) / 1000)
+	    : 1;
+
+	curl_easy_setopt(x->easy, CURLOPT_TIMEOUT_MS, left_ms);
+	TAILQ_INSERT_TAIL(&c->xfers, x, next);
+	if (curl_multi_add_handle(c->multi, x->easy) != CURLM_OK) {
+		TAILQ_REMOVE(&c->xfers, x, next);
+		return -1;
+	}
+	c->inflight++;
+	osh_pool_stats_wait(&c->ps, now - x->queued_us);
+	return 0;
+}
+
+/* Starts waiting transfers while there is room; those whose deadline
+ * passed meanwhile fail instead. */
+static void
+promote(struct osh_httpc *c)
+{
+	struct xfer *x;
+
+	while (c->inflight < c->max_inflight &&
+	    (x = TAILQ_FIRST(&c->waiting)) != NULL) {
+		TAILQ_REMOVE(&c->waiting, x, next);
+		c->nwaiting--;
+		if (osh_now_us() >= x->deadline_us) {
+			c->ps.timeouts++;
+			fail_waiting(x, "deadline passed while waiting");
+		} else if (start(c, x) != 0) {
+			fail_waiting(x, "cannot start the request");
+		}
+	}
 }
 
 static void
@@ -255,6 +322,9 @@ osh_httpc_new(struct event_base *base)
 		return NULL;
 	c->base = base;
 	TAILQ_INIT(&c->xfers);
+	TAILQ_INIT(&c->waiting);
+	c->max_inflight = DEFAULT_MAX_INFLIGHT;
+	c->max_queue = DEFAULT_MAX_QUEUE;
 	c->multi = curl_multi_init();
 	c->timer = evtimer_new(base, on_timer, c);
 	if (c->multi == NULL || c->timer == NULL) {
@@ -276,7 +346,14 @@ osh_httpc_free(struct osh_httpc *c)
 	if (c == NULL)
 		return;
 	if (c->multi != NULL) {
-		/* Fail what is still running, then let curl forget it. */
+		/* Fail what waits and what is still running, then let
+		 * curl forget it; nothing starts or waits any more. */
+		c->max_inflight = c->max_queue = 0;
+		while ((x = TAILQ_FIRST(&c->waiting)) != NULL) {
+			TAILQ_REMOVE(&c->waiting, x, next);
+			c->nwaiting--;
+			fail_waiting(x, "shutting down");
+		}
 		while ((x = TAILQ_FIRST(&c->xfers)) != NULL) {
 			osh_strlcpy(
 			    x->error, "shutting down", sizeof(x->error));
@@ -294,12 +371,20 @@ osh_httpc_request(struct osh_httpc *c, const char *method, const char *url,
     const char *const *headers, const char *body, size_t len, int timeout_ms,
     osh_httpc_cb cb, void *arg)
 {
-	struct xfer *x = calloc(1, sizeof(*x));
+	struct xfer *x;
 
-	if (x == NULL || (x->easy = curl_easy_init()) == NULL) {
+	if (c->inflight >= c->max_inflight && c->nwaiting >= c->max_queue) {
+		c->ps.rejected++;
+		return OSH_HTTPC_BUSY;
+	}
+	if ((x = calloc(1, sizeof(*x))) == NULL ||
+	    (x->easy = curl_easy_init()) == NULL) {
 		free(x);
 		return -1;
 	}
+	x->queued_us = osh_now_us();
+	x->deadline_us =
+	    x->queued_us + (uint64_t)(timeout_ms > 0 ? timeout_ms : 1) * 1000u;
 	x->c = c;
 	x->cb = cb;
 	x->arg = arg;
@@ -313,7 +398,6 @@ osh_httpc_request(struct osh_httpc *c, const char *method, const char *url,
 	curl_easy_setopt(x->easy, CURLOPT_WRITEDATA, x);
 	curl_easy_setopt(x->easy, CURLOPT_PRIVATE, x);
 	curl_easy_setopt(x->easy, CURLOPT_ERRORBUFFER, x->error);
-	curl_easy_setopt(x->easy, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
 	curl_easy_setopt(x->easy, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(x->easy, CURLOPT_PROTOCOLS_STR, "http,https");
 	if (body != NULL) {
@@ -326,11 +410,50 @@ osh_httpc_request(struct osh_httpc *c, const char *method, const char *url,
 		curl_easy_setopt(x->easy, CURLOPT_POSTFIELDS, x->req_body);
 		curl_easy_setopt(x->easy, CURLOPT_POSTFIELDSIZE, (long)len);
 	}
-	TAILQ_INSERT_TAIL(&c->xfers, x, next);
-	if (curl_multi_add_handle(c->multi, x->easy) != CURLM_OK) {
-		TAILQ_REMOVE(&c->xfers, x, next);
+	if (c->inflight >= c->max_inflight) {
+		TAILQ_INSERT_TAIL(&c->waiting, x, next);
+		c->nwaiting++;
+		return 0;
+	}
+	if (start(c, x) != 0) {
 		xfer_free(x);
 		return -1;
 	}
 	return 0;
+}
+
+void
+osh_httpc_set_limits(struct osh_httpc *c, size_t max_inflight, size_t max_queue)
+{
+	c->max_inflight = max_inflight > 0 ? max_inflight : 1;
+	c->max_queue = max_queue;
+	promote(c);
+}
+
+void
+osh_httpc_pool_stats(const struct osh_httpc *c, struct osh_pool_stats *out)
+{
+	*out = c->ps;
+	out->size = c->max_inflight;
+	out->in_use = c->inflight;
+	out->depth = c->nwaiting;
+	out->limit = c->max_queue;
+}
+
+static void
+collect(struct osh_metrics *m, void *arg)
+{
+	struct osh_httpc *c = arg;
+	struct osh_pool_stats ps;
+
+	osh_httpc_pool_stats(c, &ps);
+	osh_metrics_pool(m, c->pool_name, &ps);
+}
+
+void
+osh_httpc_metrics(
+    struct osh_httpc *c, struct osh_metrics *m, const char *pool_name)
+{
+	c->pool_name = pool_name;
+	osh_metrics_on_collect(m, collect, c);
 }

@@ -449,7 +449,9 @@ close_session(struct session *s)
 	}
 	s->busy = s->closing = true;
 	s->m->on_workers++;
-	if (osh_work_submit(s->m->pool, close_work, close_done, s) != 0) {
+	/* Past the queue's bound: closes are owed (and bounded by the
+	 * sessions there are). */
+	if (osh_work_submit_owed(s->m->pool, close_work, close_done, s) != 0) {
 		/* The pool is gone (shutting down): close it here, a wait
 		 * of one retransmission at most. */
 		ipmi_link_close(&s->link);
@@ -728,12 +730,18 @@ enqueue(struct session *s, struct job *j, int deadline_ms)
 	    (deadline_ms >= 1000 ? 100000u : (uint64_t)deadline_ms * 100u);
 	tv.tv_sec = deadline_ms / 1000;
 	tv.tv_usec = (deadline_ms % 1000) * 1000;
-	if (s->nqueued >= m->opt.max_queue_per_bmc) {
+	/* Refused at once: the BMC's own queue is full, or so many requests
+	 * wait for a worker thread already that this one would only add to
+	 * the wait (keepalives are simply skipped then). */
+	if (s->nqueued >= m->opt.max_queue_per_bmc ||
+	    (!j->keepalive && osh_work_full(m->pool))) {
 		struct timeval now = {0, 0};
 
 		j->res.err = OSH_IPMI_BUSY;
 		osh_strlcpy(j->res.message,
-		    "too many requests queued for this BMC",
+		    s->nqueued >= m->opt.max_queue_per_bmc
+			? "too many requests queued for this BMC"
+			: "too many BMC requests waiting for a worker",
 		    sizeof(j->res.message));
 		if ((j->timer = evtimer_new(m->base, on_refused, j)) == NULL)
 			return -1;
@@ -850,6 +858,8 @@ osh_ipmi_new(struct event_base *base, const struct osh_ipmi_options *opt)
 		m->opt.max_queue_per_bmc = 64;
 	if (m->opt.max_sessions == 0)
 		m->opt.max_sessions = 4096;
+	if (m->opt.max_waiting == 0)
+		m->opt.max_waiting = 256;
 	TAILQ_INIT(&m->sessions);
 	TAILQ_INIT(&m->deliveries);
 	if ((m->resolver = opt->resolver) == NULL) {
@@ -862,7 +872,7 @@ osh_ipmi_new(struct event_base *base, const struct osh_ipmi_options *opt)
 	}
 	m->opt.resolver = NULL; /* m->resolver says */
 	m->opt.nameservers = NULL; /* the caller's, read once */
-	m->pool = osh_work_pool_new(base, m->opt.threads, 100000);
+	m->pool = osh_work_pool_new(base, m->opt.threads, m->opt.max_waiting);
 	m->sweep = event_new(base, -1, EV_PERSIST, on_sweep, m);
 	m->deliver = event_new(base, -1, 0, on_deliver, m);
 	if (m->resolver == NULL || m->pool == NULL || m->sweep == NULL ||

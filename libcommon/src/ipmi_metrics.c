@@ -7,6 +7,7 @@
 #include "ipmi_engine.h"
 #include "osh/ipmi.h"
 #include "osh/metrics.h"
+#include "osh/work.h"
 
 static void
 collect(struct osh_metrics *reg, void *arg)
@@ -15,8 +16,8 @@ collect(struct osh_metrics *reg, void *arg)
 	const struct session *s;
 	size_t open = 0;
 	char labels[64];
+	struct osh_pool_stats ps;
 
-	(void)reg;
 	TAILQ_FOREACH(s, &m->sessions, next)
 	if (s->link.ctx != NULL)
 		open++;
@@ -43,6 +44,8 @@ collect(struct osh_metrics *reg, void *arg)
 	    m->mx_lookups, "result=\"ok\"", (double)m->stats.lookups_ok);
 	osh_metric_set(m->mx_lookups, "result=\"failed\"",
 	    (double)m->stats.lookups_failed);
+	osh_work_pool_stats(m->pool, &ps);
+	osh_metrics_pool(reg, "ipmi", &ps);
 }
 
 void

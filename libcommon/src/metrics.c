@@ -39,7 +39,12 @@ struct osh_metrics {
 	struct collector collectors[8];
 	size_t ncollectors;
 	struct osh_metric *http_total, *http_seconds;
+	struct osh_metric *pool_depth, *pool_limit, *pool_in_use, *pool_size;
+	struct osh_metric *pool_wait, *pool_rejected, *pool_timeouts;
 };
+
+const double osh_wait_bounds[OSH_WAIT_BUCKETS] = {
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
 
 static const double http_buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
     0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
@@ -170,6 +175,20 @@ osh_metric_observe(struct osh_metric *f, const char *labels, double v)
 }
 
 void
+osh_metric_set_histogram(struct osh_metric *f, const char *labels,
+    const unsigned long *cum, size_t n, unsigned long count, double sum)
+{
+	struct series *s = series_get(f, labels);
+
+	if (s == NULL)
+		return;
+	s->value = sum;
+	s->count = count;
+	for (size_t i = 0; i < f->nbounds; i++)
+		s->buckets[i] = i < n ? cum[i] : count;
+}
+
+void
 osh_metrics_on_collect(
     struct osh_metrics *m, void (*fn)(struct osh_metrics *, void *), void *arg)
 {
@@ -284,4 +303,66 @@ osh_metrics_http(struct osh_metrics *m, const char *route, const char *method,
 	osh_metric_add(m->http_total, labels, 1);
 	snprintf(labels, sizeof(labels), "route=\"%s\"", esc);
 	osh_metric_observe(m->http_seconds, labels, seconds);
+}
+
+void
+osh_pool_stats_wait(struct osh_pool_stats *s, uint64_t us)
+{
+	double v = (double)us / 1e6;
+
+	s->waited++;
+	s->wait_s += v;
+	for (size_t i = 0; i < OSH_WAIT_BUCKETS; i++)
+		if (v <= osh_wait_bounds[i])
+			s->waits[i]++;
+}
+
+void
+osh_metrics_pool(
+    struct osh_metrics *m, const char *pool, const struct osh_pool_stats *s)
+{
+	char labels[96], esc[64];
+
+	if (m->pool_depth == NULL) {
+		m->pool_depth = osh_metric_new(m, "osh_pool_queue_depth",
+		    "Requests waiting for a pool (database connections, Redis, "
+		    "worker threads, BMC workers, outgoing HTTP)",
+		    OSH_GAUGE, NULL, 0);
+		m->pool_limit = osh_metric_new(m, "osh_pool_queue_limit",
+		    "Most requests that may wait for a pool; more are refused "
+		    "(503 with Retry-After)",
+		    OSH_GAUGE, NULL, 0);
+		m->pool_in_use = osh_metric_new(m, "osh_pool_in_use",
+		    "Connections or threads of a pool busy now", OSH_GAUGE,
+		    NULL, 0);
+		m->pool_size = osh_metric_new(m, "osh_pool_size",
+		    "Connections or threads of a pool", OSH_GAUGE, NULL, 0);
+		m->pool_wait = osh_metric_new(m, "osh_pool_wait_seconds",
+		    "Time requests waited for a pool (Redis: for the reply)",
+		    OSH_HISTOGRAM, osh_wait_bounds, OSH_WAIT_BUCKETS);
+		m->pool_rejected = osh_metric_new(m, "osh_pool_rejected_total",
+		    "Requests refused at once because a pool's queue was full "
+		    "(database: or the wait would pass the deadline)",
+		    OSH_COUNTER, NULL, 0);
+		m->pool_timeouts = osh_metric_new(m, "osh_pool_timeouts_total",
+		    "Requests whose deadline passed while they waited for a "
+		    "pool",
+		    OSH_COUNTER, NULL, 0);
+	}
+	if (m->pool_depth == NULL || m->pool_limit == NULL ||
+	    m->pool_in_use == NULL || m->pool_size == NULL ||
+	    m->pool_wait == NULL || m->pool_rejected == NULL ||
+	    m->pool_timeouts == NULL)
+		return; /* out of memory at the first collection */
+	snprintf(labels, sizeof(labels), "pool=\"%s\"",
+	    osh_metrics_escape(pool, esc, sizeof(esc)));
+	osh_metric_set(m->pool_depth, labels, (double)s->depth);
+	osh_metric_set(m->pool_limit, labels, (double)s->limit);
+	osh_metric_set(m->pool_in_use, labels, (double)s->in_use);
+	if (s->size > 0)
+		osh_metric_set(m->pool_size, labels, (double)s->size);
+	osh_metric_set_histogram(m->pool_wait, labels, s->waits,
+	    OSH_WAIT_BUCKETS, s->waited, s->wait_s);
+	osh_metric_set(m->pool_rejected, labels, (double)s->rejected);
+	osh_metric_set(m->pool_timeouts, labels, (double)s->timeouts);
 }

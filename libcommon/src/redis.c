@@ -4,7 +4,9 @@
  * drops the connection when replies stop coming for longer than the
  * deadline, which fails every pending command: a hung Redis costs callers
  * at most timeout_ms. Connecting has the same deadline. The connection is
- * re-opened with backoff.
+ * re-opened with backoff. At most max_pending commands wait for their
+ * replies: more are refused at once (they fail on the next loop turn,
+ * counted), so a slow Redis costs callers a 503, not a growing backlog.
  *
  * A subscribed connection owes nothing between messages, so silence
  * tells nothing there: a heartbeat makes it owe an answer now and then.
@@ -23,12 +25,14 @@
 
 #include "osh/crypto.h"
 #include "osh/log.h"
+#include "osh/metrics.h"
 #include "osh/redis.h"
 #include "osh/util.h"
 
 #define BACKOFF_MIN_MS 200
 #define BACKOFF_MAX_MS 5000
 #define WATCHDOG_MS 100
+#define DEFAULT_MAX_PENDING 1024
 
 struct osh_redis {
 	struct event_base *base;
@@ -45,6 +49,8 @@ struct osh_redis {
 	struct event *watchdog;
 	struct event *heartbeat;
 	unsigned pending;
+	size_t max_pending;
+	struct osh_pool_stats ps; /* reply times, refusals */
 	uint64_t progress_us;
 	bool connecting; /* since connect_us */
 	uint64_t connect_us;
@@ -60,6 +66,7 @@ struct rcmd {
 	void *arg;
 	bool persistent; /* a subscription: called for every message */
 	bool awaiting; /* a confirmation of it is owed (counted in pending) */
+	uint64_t sent_us;
 };
 
 static void schedule_reconnect(struct osh_redis *r);
@@ -112,6 +119,8 @@ on_reply(redisAsyncContext *ac, void *reply, void *priv)
 	if (c->r->pending > 0)
 		c->r->pending--;
 	c->r->progress_us = osh_now_us();
+	if (reply != NULL && c->sent_us != 0)
+		osh_pool_stats_wait(&c->r->ps, c->r->progress_us - c->sent_us);
 	if (c->cb != NULL)
 		c->cb(reply, c->arg);
 	free(c);
@@ -295,6 +304,8 @@ osh_redis_new(struct event_base *base, const struct osh_redis_options *opt)
 	r->port = opt->port;
 	r->password = opt->password ? strdup(opt->password) : NULL;
 	r->timeout_ms = opt->timeout_ms > 0 ? opt->timeout_ms : 2000;
+	r->max_pending =
+	    opt->max_pending > 0 ? opt->max_pending : DEFAULT_MAX_PENDING;
 	r->backoff_ms = BACKOFF_MIN_MS;
 	r->reconnect = evtimer_new(base, on_reconnect, r);
 	r->watchdog = event_new(base, -1, EV_PERSIST, on_watchdog, r);
@@ -374,8 +385,9 @@ sent(struct osh_redis *r, struct rcmd *c, int rc)
 	struct timeval zero = {0, 0};
 
 	if (rc == REDIS_OK) {
+		c->sent_us = osh_now_us();
 		if (r->pending++ == 0)
-			r->progress_us = osh_now_us();
+			r->progress_us = c->sent_us;
 		return 0;
 	}
 	if (event_base_once(r->base, -1, EV_TIMEOUT, fail_cb, c, &zero) != 0) {
@@ -383,6 +395,26 @@ sent(struct osh_redis *r, struct rcmd *c, int rc)
 		return -1;
 	}
 	return 0;
+}
+
+/* Whether one more command may wait for its reply; counts a refusal. */
+static bool
+admit(struct osh_redis *r)
+{
+	if (r->pending < r->max_pending)
+		return true;
+	r->ps.rejected++;
+	return false;
+}
+
+void
+osh_redis_pool_stats(const struct osh_redis *r, struct osh_pool_stats *out)
+{
+	*out = r->ps;
+	out->size = 1;
+	out->in_use = r->pending > 0;
+	out->depth = r->pending;
+	out->limit = r->max_pending;
 }
 
 int
@@ -394,7 +426,7 @@ osh_redis_argv(struct osh_redis *r, osh_redis_cb cb, void *arg, int argc,
 
 	if (c == NULL)
 		return -1;
-	if (r->connected && r->ac != NULL)
+	if (r->connected && r->ac != NULL && admit(r))
 		rc =
 		    redisAsyncCommandArgv(r->ac, on_reply, c, argc, argv, lens);
 	return sent(r, c, rc);
@@ -410,7 +442,7 @@ osh_redis_cmd(
 
 	if (c == NULL)
 		return -1;
-	if (r->connected && r->ac != NULL) {
+	if (r->connected && r->ac != NULL && admit(r)) {
 		va_start(ap, fmt);
 		rc = redisvAsyncCommand(r->ac, on_reply, c, fmt, ap);
 		va_end(ap);

@@ -76,7 +76,7 @@ valid_unix_path(const void *field, char *err, size_t len)
 	return true;
 }
 
-#define NCOMMON 27
+#define NCOMMON 32
 
 /* The settings every service reads, pointing into cfg. */
 static void
@@ -100,6 +100,8 @@ common_items(struct osh_common_config *cfg, struct osh_config_item *out)
 		NULL, "database connections"},
 	    {"OSH_DB_TIMEOUT_MS", OSH_CONF_INT, C(db_timeout_ms), "5000", 100,
 		600000, NULL, "deadline of one query"},
+	    {"OSH_DB_QUEUE_MAX", OSH_CONF_INT, C(db_queue_max), "512", 1, 65536,
+		NULL, "queries waiting for a database connection (more: 503)"},
 	    {"OSH_REDIS_HOST", OSH_CONF_STRING, C(redis_host), "127.0.0.1", 0,
 		0, NULL, "Redis host"},
 	    {"OSH_REDIS_PORT", OSH_CONF_INT, C(redis_port), "6379", 1, 65535,
@@ -108,6 +110,8 @@ common_items(struct osh_common_config *cfg, struct osh_config_item *out)
 		"", 0, 0, readable, "file holding the Redis password"},
 	    {"OSH_REDIS_TIMEOUT_MS", OSH_CONF_INT, C(redis_timeout_ms), "2000",
 		100, 60000, NULL, "deadline of one Redis command"},
+	    {"OSH_REDIS_QUEUE_MAX", OSH_CONF_INT, C(redis_queue_max), "1024", 1,
+		65536, NULL, "Redis commands awaiting replies (more: 503)"},
 	    {"OSH_JWT_ALG", OSH_CONF_STRING, C(jwt_alg), "ES256", 0, 0,
 		valid_alg, "access token algorithm"},
 	    {"OSH_JWT_PUBLIC_KEY_FILE", OSH_CONF_STRING, C(jwt_public_key_file),
@@ -125,6 +129,13 @@ common_items(struct osh_common_config *cfg, struct osh_config_item *out)
 		1073741824, NULL, "largest request body accepted at all"},
 	    {"OSH_WORKERS", OSH_CONF_INT, C(workers), "2", 1, 256, NULL,
 		"worker threads for blocking work"},
+	    {"OSH_WORK_QUEUE_MAX", OSH_CONF_INT, C(work_queue_max), "256", 1,
+		65536, NULL, "jobs waiting for a worker thread (more: 503)"},
+	    {"OSH_HTTPC_MAX_INFLIGHT", OSH_CONF_INT, C(httpc_max_inflight),
+		"32", 1, 4096, NULL,
+		"outgoing HTTP requests in flight at once"},
+	    {"OSH_HTTPC_QUEUE_MAX", OSH_CONF_INT, C(httpc_queue_max), "256", 1,
+		65536, NULL, "outgoing HTTP requests waiting (more: 503)"},
 	    {"OSH_SHUTDOWN_TIMEOUT_MS", OSH_CONF_INT, C(shutdown_timeout_ms),
 		"10000", 0, 600000, NULL,
 		"how long requests may finish on stop"},
@@ -160,6 +171,7 @@ struct ready_ctx {
 	struct osh_req *req;
 	int waiting;
 	bool db_ok, redis_ok;
+	bool db_busy; /* up, but refusing queries for overload */
 };
 
 static void
@@ -177,7 +189,9 @@ ready_reply(struct ready_ctx *rc)
 	    o, "status", json_object_new_string(ok ? "ready" : "not ready"));
 	if (svc->db != NULL)
 		json_object_object_add(checks, "database",
-		    json_object_new_string(rc->db_ok ? "ok" : "down"));
+		    json_object_new_string(rc->db_busy ? "busy"
+			    : rc->db_ok		       ? "ok"
+						       : "down"));
 	if (svc->redis != NULL)
 		json_object_object_add(checks, "redis",
 		    json_object_new_string(rc->redis_ok ? "ok" : "down"));
@@ -191,8 +205,10 @@ ready_db(PGresult *res, const char *error, void *arg)
 {
 	struct ready_ctx *rc = arg;
 
-	(void)error;
-	rc->db_ok = osh_db_ok(res);
+	/* A pool refusing queries for overload has its database: still
+	 * ready (each request learns of the overload itself). */
+	rc->db_busy = osh_db_error_busy(error);
+	rc->db_ok = osh_db_ok(res) || rc->db_busy;
 	ready_reply(rc);
 }
 
@@ -245,8 +261,9 @@ static void
 collect(struct osh_metrics *m, void *arg)
 {
 	static struct osh_metric *pool, *queue, *redis_up, *backlog, *inflight,
-	    *work;
+	    *work, *db_events, *db_cancels;
 	struct osh_service *svc = arg;
+	struct osh_pool_stats ps;
 
 	if (pool == NULL) {
 		pool = osh_metric_new(m, "osh_db_pool_connections",
@@ -261,6 +278,16 @@ collect(struct osh_metrics *m, void *arg)
 		    "Requests being handled", OSH_GAUGE, NULL, 0);
 		work = osh_metric_new(m, "osh_work_queue",
 		    "Jobs waiting for a worker thread", OSH_GAUGE, NULL, 0);
+		db_events = osh_metric_new(m, "osh_db_events_total",
+		    "Database pool events: queries run, deadlines missed "
+		    "(waiting or running), connections lost, reconnection "
+		    "attempts",
+		    OSH_COUNTER, NULL, 0);
+		db_cancels = osh_metric_new(m, "osh_db_cancels_total",
+		    "Queries past their deadline cancelled on the server "
+		    "(their connection kept), by whether the cancel request "
+		    "got through",
+		    OSH_COUNTER, NULL, 0);
 	}
 	if (svc->db != NULL) {
 		struct osh_db_stats st;
@@ -269,15 +296,32 @@ collect(struct osh_metrics *m, void *arg)
 		osh_metric_set(pool, "state=\"idle\"", st.connected - st.busy);
 		osh_metric_set(pool, "state=\"down\"", st.size - st.connected);
 		osh_metric_set(queue, "", (double)st.queued);
+		osh_metric_set(
+		    db_events, "event=\"query\"", (double)st.queries);
+		osh_metric_set(
+		    db_events, "event=\"timeout\"", (double)st.timeouts);
+		osh_metric_set(db_events, "event=\"lost\"", (double)st.lost);
+		osh_metric_set(
+		    db_events, "event=\"reconnect\"", (double)st.reconnects);
+		osh_metric_set(
+		    db_cancels, "result=\"sent\"", (double)st.cancels);
+		osh_metric_set(
+		    db_cancels, "result=\"failed\"", (double)st.cancels_failed);
+		osh_db_pool_stats(svc->db, &ps);
+		osh_metrics_pool(m, "db", &ps);
 	}
 	if (svc->redis != NULL) {
 		osh_metric_set(
 		    redis_up, "", osh_redis_connected(svc->redis) ? 1 : 0);
 		osh_metric_set(
 		    backlog, "", (double)osh_audit_backlog(svc->audit));
+		osh_redis_pool_stats(svc->redis, &ps);
+		osh_metrics_pool(m, "redis", &ps);
 	}
 	osh_metric_set(inflight, "", osh_http_in_flight(svc->http));
 	osh_metric_set(work, "", (double)osh_work_queued(svc->work));
+	osh_work_pool_stats(svc->work, &ps);
+	osh_metrics_pool(m, "work", &ps);
 }
 
 static void
@@ -494,6 +538,7 @@ osh_service_redis_new(struct osh_service *svc, int extra_timeout_ms)
 		.port = (int)svc->cfg.redis_port,
 		.password = password,
 		.timeout_ms = (int)svc->cfg.redis_timeout_ms + extra_timeout_ms,
+		.max_pending = (size_t)svc->cfg.redis_queue_max,
 	    });
 	osh_free_secret(password);
 	return r;
@@ -573,7 +618,7 @@ osh_service_main(const struct osh_service_def *def, int argc, char **argv)
 		    .schema = def->schema,
 		    .size = (int)svc.cfg.db_pool_size,
 		    .query_timeout_ms = (int)svc.cfg.db_timeout_ms,
-		    .max_queue = 4096,
+		    .max_queue = (size_t)svc.cfg.db_queue_max,
 		};
 		if (migrate(&svc, &dbo) != 0)
 			goto out;
@@ -585,6 +630,7 @@ osh_service_main(const struct osh_service_def *def, int argc, char **argv)
 	    .port = (int)svc.cfg.redis_port,
 	    .password = redispass,
 	    .timeout_ms = (int)svc.cfg.redis_timeout_ms,
+	    .max_pending = (size_t)svc.cfg.redis_queue_max,
 	};
 	if (svc.cfg.redis_host[0] != '\0') {
 		svc.redis = osh_redis_new(svc.base, &ro);
@@ -592,7 +638,8 @@ osh_service_main(const struct osh_service_def *def, int argc, char **argv)
 		    ? osh_revocations_new(svc.base, &ro, svc.redis)
 		    : NULL;
 	}
-	svc.work = osh_work_pool_new(svc.base, (int)svc.cfg.workers, 1024);
+	svc.work = osh_work_pool_new(
+	    svc.base, (int)svc.cfg.workers, (size_t)svc.cfg.work_queue_max);
 	if (pubkey != NULL)
 		svc.verifier = osh_jwt_verifier_new(svc.cfg.jwt_alg, pubkey,
 		    svc.cfg.jwt_issuer, svc.cfg.jwt_audience);

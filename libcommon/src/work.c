@@ -15,6 +15,8 @@
 #include <unistd.h>
 
 #include "osh/log.h"
+#include "osh/metrics.h"
+#include "osh/util.h"
 #include "osh/work.h"
 
 struct item {
@@ -22,6 +24,7 @@ struct item {
 	osh_work_fn work;
 	osh_done_fn done;
 	void *arg;
+	uint64_t queued_us;
 };
 STAILQ_HEAD(item_list, item);
 
@@ -47,6 +50,7 @@ struct osh_work_pool {
 	struct slot *slots; /* cap of them */
 	int pipe_rd, pipe_wr;
 	struct event *ev;
+	struct osh_pool_stats ps; /* waits and refusals, under mu */
 };
 
 static void *
@@ -72,6 +76,7 @@ worker(void *arg)
 		STAILQ_REMOVE_HEAD(&p->todo, next);
 		p->queued--;
 		p->active++;
+		osh_pool_stats_wait(&p->ps, osh_now_us() - it->queued_us);
 		pthread_mutex_unlock(&p->mu);
 
 		it->work(it->arg);
@@ -286,9 +291,9 @@ osh_work_pool_free(struct osh_work_pool *p)
 	free(p);
 }
 
-int
-osh_work_submit(
-    struct osh_work_pool *p, osh_work_fn work, osh_done_fn done, void *arg)
+static int
+submit(struct osh_work_pool *p, osh_work_fn work, osh_done_fn done, void *arg,
+    bool bounded)
 {
 	struct item *it;
 
@@ -297,8 +302,11 @@ osh_work_submit(
 	it->work = work;
 	it->done = done;
 	it->arg = arg;
+	it->queued_us = osh_now_us();
 	pthread_mutex_lock(&p->mu);
-	if (p->queued >= p->max_queue || p->quit) {
+	if ((bounded && p->queued >= p->max_queue) || p->quit) {
+		if (!p->quit)
+			p->ps.rejected++;
 		pthread_mutex_unlock(&p->mu);
 		free(it);
 		return -1;
@@ -314,4 +322,43 @@ size_t
 osh_work_queued(const struct osh_work_pool *p)
 {
 	return p->queued;
+}
+
+int
+osh_work_submit(
+    struct osh_work_pool *p, osh_work_fn work, osh_done_fn done, void *arg)
+{
+	return submit(p, work, done, arg, true);
+}
+
+int
+osh_work_submit_owed(
+    struct osh_work_pool *p, osh_work_fn work, osh_done_fn done, void *arg)
+{
+	return submit(p, work, done, arg, false);
+}
+
+bool
+osh_work_full(struct osh_work_pool *p)
+{
+	bool full;
+
+	pthread_mutex_lock(&p->mu);
+	full = p->queued >= p->max_queue;
+	if (full)
+		p->ps.rejected++;
+	pthread_mutex_unlock(&p->mu);
+	return full;
+}
+
+void
+osh_work_pool_stats(struct osh_work_pool *p, struct osh_pool_stats *out)
+{
+	pthread_mutex_lock(&p->mu);
+	*out = p->ps;
+	out->size = (size_t)(p->base + p->extra);
+	out->in_use = (size_t)p->active;
+	out->depth = p->queued;
+	out->limit = p->max_queue;
+	pthread_mutex_unlock(&p->mu);
 }

@@ -463,6 +463,11 @@ creds_new(struct event_base *base, const struct creds_options *opt)
 		creds_free(c);
 		return NULL;
 	}
+	if (opt->http_max_inflight > 0)
+		osh_httpc_set_limits(
+		    c->http, opt->http_max_inflight, opt->http_queue_max);
+	if (opt->metrics != NULL)
+		osh_httpc_metrics(c->http, opt->metrics, "httpc");
 	if (c->events != NULL)
 		osh_redis_on_connect(c->events, on_events_connect, c);
 	return c;

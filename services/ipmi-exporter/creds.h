@@ -11,6 +11,7 @@
 
 struct creds;
 struct event_base;
+struct osh_metrics;
 struct osh_redis;
 
 struct creds_options {
@@ -20,6 +21,10 @@ struct creds_options {
 	int ttl_s;
 	size_t max_entries; /* targets cached at most; 0: 16384 */
 	struct osh_redis *events; /* taken; NULL: TTL only */
+	/* Outgoing requests running and waiting at most (0: httpc's
+	 * defaults); metrics, when set, shows them as pool="httpc". */
+	size_t http_max_inflight, http_queue_max;
+	struct osh_metrics *metrics;
 };
 
 struct creds *creds_new(

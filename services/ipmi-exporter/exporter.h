@@ -92,6 +92,7 @@ struct exp_config_env {
 	const char *dns_servers;
 	int64_t margin_ms;
 	int64_t ipmi_threads;
+	int64_t ipmi_queue_max;
 	int64_t idle_ms;
 	const char *server_mgmt_url;
 	const char *auth_url;

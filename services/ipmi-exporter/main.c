@@ -32,6 +32,8 @@ static const struct osh_config_item exp_items[] = {
 	NULL, "taken off Prometheus' scrape timeout to leave time to answer"},
     {"OSH_IPMI_THREADS", OSH_CONF_INT, &exp_env.ipmi_threads, "64", 1, 1024,
 	NULL, "threads talking to BMCs"},
+    {"OSH_IPMI_QUEUE_MAX", OSH_CONF_INT, &exp_env.ipmi_queue_max, "256", 1,
+	65536, NULL, "BMC requests waiting for a thread (more: 503)"},
     {"OSH_IPMI_IDLE_MS", OSH_CONF_INT, &exp_env.idle_ms, "45000", 1000, 3600000,
 	NULL, "close BMC sessions idle this long"},
     {"OSH_SERVER_MGMT_URL", OSH_CONF_STRING, &exp_env.server_mgmt_url, "", 0, 0,
@@ -109,6 +111,7 @@ start(struct osh_service *svc)
 	    .idle_timeout_ms = (int)exp_env.idle_ms,
 	    .max_queue_per_bmc = 64,
 	    .max_sessions = 16384,
+	    .max_waiting = (size_t)exp_env.ipmi_queue_max,
 	};
 	char err[400];
 
@@ -149,6 +152,9 @@ start(struct osh_service *svc)
 		    .ttl_s = (int)exp_env.creds_ttl_s,
 		    .max_entries = (size_t)exp_env.creds_max,
 		    .events = secret ? osh_service_redis_new(svc, 0) : NULL,
+		    .http_max_inflight = (size_t)svc->cfg.httpc_max_inflight,
+		    .http_queue_max = (size_t)svc->cfg.httpc_queue_max,
+		    .metrics = svc->metrics,
 		};
 		app.creds = secret ? creds_new(svc->base, &co) : NULL;
 		osh_free_secret(secret);

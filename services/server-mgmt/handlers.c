@@ -48,6 +48,10 @@ handlers_reply_db(struct osh_req *req, enum osh_db_status st, int64_t id)
 		osh_reply_error(req, 400, "validation_failed", NULL,
 		    "the database refused a value");
 		break;
+	case OSH_DB_BUSY:
+		osh_reply_error(
+		    req, 503, NULL, NULL, "database busy; try again");
+		break;
 	default:
 		osh_reply_error(req, 503, NULL, NULL, "database unavailable");
 		break;

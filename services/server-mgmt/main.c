@@ -40,6 +40,8 @@ static const struct osh_config_item sm_items[] = {
 	"often"},
     {"OSH_IPMI_THREADS", OSH_CONF_INT, &sm_config.ipmi_threads, "32", 1, 1024,
 	NULL, "threads talking to BMCs"},
+    {"OSH_IPMI_QUEUE_MAX", OSH_CONF_INT, &sm_config.ipmi_queue_max, "256", 1,
+	65536, NULL, "BMC requests waiting for a thread (more: 503)"},
     {"OSH_IPMI_IDLE_MS", OSH_CONF_INT, &sm_config.ipmi_idle_ms, "45000", 1000,
 	3600000, NULL, "close BMC sessions idle this long"},
     {"OSH_SCAN_MAX_TARGETS", OSH_CONF_INT, &sm_config.scan_max_targets, "4096",
@@ -83,6 +85,7 @@ start(struct osh_service *svc)
 	    .idle_timeout_ms = (int)app.cfg.ipmi_idle_ms,
 	    .max_queue_per_bmc = 64,
 	    .max_sessions = 8192,
+	    .max_waiting = (size_t)app.cfg.ipmi_queue_max,
 	};
 	if ((app.ipmi = osh_ipmi_new(svc->base, &io)) == NULL)
 		return -1;

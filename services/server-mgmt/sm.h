@@ -21,6 +21,7 @@ struct sm_config {
 	int64_t poll_failing_concurrency; /* of those, for failing BMCs */
 	int64_t poll_backoff_max_s; /* longest a failing BMC sits out */
 	int64_t ipmi_threads;
+	int64_t ipmi_queue_max;
 	int64_t ipmi_idle_ms;
 	int64_t scan_max_targets;
 	int64_t scan_concurrency;

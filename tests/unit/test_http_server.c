@@ -189,6 +189,11 @@ dispatch(struct osh_req *req, void *arg)
 		    req->body_len);
 	} else if (strcmp(p, "/ping") == 0) {
 		osh_reply(req, 204, NULL, NULL, 0);
+	} else if (strcmp(p, "/busy") == 0) {
+		osh_reply_error(req, 503, NULL, NULL, "busy");
+	} else if (strcmp(p, "/busy-own") == 0) {
+		osh_resp_header(req, "Retry-After", "30");
+		osh_reply_error(req, 503, NULL, NULL, "busy");
 	} else if (strcmp(p, "/slow") == 0) {
 		h_slow(req);
 	} else if (strcmp(p, "/stream") == 0) {
@@ -699,6 +704,21 @@ keep_alive_and_basics(void **state)
 	assert_int_equal(resp_read(c, &r, false), 0);
 	assert_int_equal(r.status, 204);
 	assert_null(resp_header(&r, "Content-Length"));
+	assert_null(resp_header(&r, "Retry-After"));
+	resp_free(&r);
+	/* Every 503 says when to come back: the default, or the
+	 * handler's own, never both. */
+	cl_puts(c, "GET /busy HTTP/1.1\r\nHost: t\r\n\r\n");
+	assert_int_equal(resp_read(c, &r, false), 0);
+	assert_int_equal(r.status, 503);
+	assert_string_equal(resp_header(&r, "Retry-After"), "1");
+	assert_non_null(strstr(r.body, "\"unavailable\""));
+	resp_free(&r);
+	cl_puts(c, "GET /busy-own HTTP/1.1\r\nHost: t\r\n\r\n");
+	assert_int_equal(resp_read(c, &r, false), 0);
+	assert_int_equal(r.status, 503);
+	assert_string_equal(resp_header(&r, "Retry-After"), "30");
+	assert_null(strstr(r.head, "Retry-After: 1\r\n"));
 	resp_free(&r);
 	/* Connection: close is honoured. */
 	cl_puts(

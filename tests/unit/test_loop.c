@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <cmocka.h>
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -15,7 +18,9 @@
 
 #include "osh/db.h"
 #include "osh/http.h"
+#include "osh/httpc.h"
 #include "osh/log.h"
+#include "osh/metrics.h"
 #include "osh/redis.h"
 #include "osh/util.h"
 #include "osh/work.h"
@@ -76,6 +81,100 @@ work_pool(void **state)
 }
 
 static void
+slow_fn(void *arg)
+{
+	(void)arg;
+	usleep(200000);
+}
+
+/* One thread, room for one waiting: a third job is refused at once and
+ * counted; the two let in run. */
+static void
+work_queue_full(void **state)
+{
+	struct event_base *base = event_base_new();
+	struct osh_work_pool *p = osh_work_pool_new(base, 1, 1);
+	struct counter c = {base, 0, 2, 0};
+	struct osh_pool_stats ps;
+	int vals[3] = {1, 1, 1};
+
+	(void)state;
+	work_counter = &c;
+	assert_int_equal(osh_work_submit(p, slow_fn, work_done, &vals[0]), 0);
+	/* Wait until the worker has taken it: the queue is empty again. */
+	while (osh_work_queued(p) > 0)
+		usleep(1000);
+	assert_int_equal(osh_work_submit(p, work_fn, work_done, &vals[1]), 0);
+	assert_true(osh_work_full(p));
+	assert_int_equal(osh_work_submit(p, work_fn, work_done, &vals[2]), -1);
+	event_base_dispatch(base);
+	assert_int_equal(c.done, 2);
+	osh_work_pool_stats(p, &ps);
+	assert_int_equal(ps.rejected, 2); /* osh_work_full and the submit */
+	assert_int_equal(ps.limit, 1);
+	assert_int_equal(ps.size, 1);
+	assert_int_equal(ps.waited, 2);
+	osh_work_pool_free(p);
+	event_base_free(base);
+}
+
+static void
+on_httpc(int status, const char *body, size_t len, const char *error, void *arg)
+{
+	struct counter *c = arg;
+
+	(void)body;
+	(void)len;
+	(void)error;
+	if (status == 0)
+		c->ok++;
+	bump(c);
+}
+
+/* One request at a time, one waiting: a third is refused at once
+ * (OSH_HTTPC_BUSY, no callback); the two let in fail by their deadline
+ * against a server that never answers. */
+static void
+httpc_queue_full(void **state)
+{
+	struct event_base *base = event_base_new();
+	struct osh_httpc *h = osh_httpc_new(base);
+	struct counter c = {base, 0, 2, 0};
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	socklen_t salen = sizeof(sa);
+	struct osh_pool_stats ps;
+	char url[64];
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	(void)state;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(fd, 8), 0); /* never accepted */
+	getsockname(fd, (struct sockaddr *)&sa, &salen);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/", ntohs(sa.sin_port));
+	osh_httpc_set_limits(h, 1, 1);
+	assert_int_equal(
+	    osh_httpc_request(h, "GET", url, NULL, NULL, 0, 300, on_httpc, &c),
+	    0);
+	assert_int_equal(
+	    osh_httpc_request(h, "GET", url, NULL, NULL, 0, 300, on_httpc, &c),
+	    0);
+	assert_int_equal(
+	    osh_httpc_request(h, "GET", url, NULL, NULL, 0, 300, on_httpc, &c),
+	    OSH_HTTPC_BUSY);
+	osh_httpc_pool_stats(h, &ps);
+	assert_int_equal(ps.in_use, 1);
+	assert_int_equal(ps.depth, 1);
+	assert_int_equal(ps.rejected, 1);
+	event_base_dispatch(base);
+	assert_int_equal(c.done, 2);
+	assert_int_equal(c.ok, 2);
+	osh_httpc_free(h);
+	close(fd);
+	event_base_free(base);
+}
+
+static void
 on_db(PGresult *res, const char *error, void *arg)
 {
 	struct counter *c = arg;
@@ -122,7 +221,7 @@ static void
 redis_down_fails_fast(void **state)
 {
 	struct event_base *base = event_base_new();
-	struct osh_redis_options o = {"127.0.0.1", CLOSED_PORT, NULL, 300};
+	struct osh_redis_options o = {"127.0.0.1", CLOSED_PORT, NULL, 300, 0};
 	struct osh_redis *r = osh_redis_new(base, &o);
 	struct counter c = {base, 0, 2, 0};
 
@@ -218,6 +317,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(work_pool),
+	    cmocka_unit_test(work_queue_full),
+	    cmocka_unit_test(httpc_queue_full),
 	    cmocka_unit_test(db_down_fails_fast),
 	    cmocka_unit_test(redis_down_fails_fast),
 	    cmocka_unit_test(http_round_trip),

@@ -44,6 +44,50 @@ render(void **state)
 	osh_metrics_free(m);
 }
 
+/* A pool's figures render as osh_pool_* series labelled by pool. */
+static void
+pool_series(void **state)
+{
+	struct osh_metrics *m = osh_metrics_new();
+	struct osh_pool_stats ps;
+	struct osh_buf out;
+
+	(void)state;
+	memset(&ps, 0, sizeof(ps));
+	ps.size = 4;
+	ps.in_use = 3;
+	ps.depth = 7;
+	ps.limit = 256;
+	ps.rejected = 2;
+	ps.timeouts = 1;
+	osh_pool_stats_wait(&ps, 500); /* 0.5 ms */
+	osh_pool_stats_wait(&ps, 2000000); /* 2 s */
+	osh_metrics_pool(m, "db", &ps);
+	osh_metrics_pool(m, "db", &ps); /* sets, not adds */
+	osh_buf_init(&out, 0);
+	osh_metrics_render(m, &out);
+	assert_non_null(
+	    strstr(out.data, "osh_pool_queue_depth{pool=\"db\"} 7\n"));
+	assert_non_null(
+	    strstr(out.data, "osh_pool_queue_limit{pool=\"db\"} 256\n"));
+	assert_non_null(strstr(out.data, "osh_pool_in_use{pool=\"db\"} 3\n"));
+	assert_non_null(strstr(out.data, "osh_pool_size{pool=\"db\"} 4\n"));
+	assert_non_null(
+	    strstr(out.data, "osh_pool_rejected_total{pool=\"db\"} 2\n"));
+	assert_non_null(
+	    strstr(out.data, "osh_pool_timeouts_total{pool=\"db\"} 1\n"));
+	assert_non_null(strstr(out.data,
+	    "osh_pool_wait_seconds_bucket{pool=\"db\",le=\"0.001\"} 1\n"));
+	assert_non_null(strstr(out.data,
+	    "osh_pool_wait_seconds_bucket{pool=\"db\",le=\"2.5\"} 2\n"));
+	assert_non_null(strstr(out.data,
+	    "osh_pool_wait_seconds_bucket{pool=\"db\",le=\"+Inf\"} 2\n"
+	    "osh_pool_wait_seconds_sum{pool=\"db\"} 2.0005\n"
+	    "osh_pool_wait_seconds_count{pool=\"db\"} 2\n"));
+	osh_buf_release(&out);
+	osh_metrics_free(m);
+}
+
 static void
 escape(void **state)
 {
@@ -96,6 +140,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(render),
+	    cmocka_unit_test(pool_series),
 	    cmocka_unit_test(escape),
 	    cmocka_unit_test(config_table),
 	};

@@ -25,6 +25,7 @@
 
 #include "osh/audit.h"
 #include "osh/log.h"
+#include "osh/metrics.h"
 #include "osh/redis.h"
 #include "osh/revoke.h"
 #include "osh/util.h"
@@ -140,7 +141,7 @@ static void
 commands(void **state)
 {
 	struct env *e = *state;
-	struct osh_redis_options o = {"127.0.0.1", e->port, NULL, 1000};
+	struct osh_redis_options o = {"127.0.0.1", e->port, NULL, 1000, 0};
 	struct osh_redis *r = osh_redis_new(e->base, &o);
 	struct reply_box b = {0};
 
@@ -149,6 +150,41 @@ commands(void **state)
 	osh_redis_cmd(r, on_get, &b, "GET %s", "k");
 	assert_true(run_until(e->base, box_done, &b, 2000));
 	assert_string_equal(b.value, "v 1");
+	osh_redis_free(r);
+}
+
+/* With max_pending 2, the third and later commands sent before any
+ * reply are refused at once (NULL reply on the next turn), counted; the
+ * first two are answered, and the connection takes more afterwards. */
+static void
+queue_full_refused(void **state)
+{
+	struct env *e = *state;
+	struct osh_redis_options o = {"127.0.0.1", e->port, NULL, 1000, 2};
+	struct osh_redis *r = osh_redis_new(e->base, &o);
+	struct reply_box b[5], after = {0};
+	struct osh_pool_stats ps;
+
+	assert_true(run_until(e->base, connected, r, 3000));
+	osh_redis_cmd(r, NULL, NULL, "SET %s %s", "q", "v");
+	memset(b, 0, sizeof(b));
+	for (int i = 0; i < 5; i++)
+		osh_redis_cmd(r, on_get, &b[i], "GET %s", "q");
+	assert_true(run_until(e->base, box_done, &b[4], 2000));
+	assert_true(run_until(e->base, box_done, &b[0], 2000));
+	assert_string_equal(b[0].value, "v");
+	for (int i = 1; i < 5; i++) {
+		assert_true(b[i].got);
+		assert_string_equal(b[i].value, "");
+	}
+	osh_redis_pool_stats(r, &ps);
+	assert_int_equal(ps.rejected, 4);
+	assert_int_equal(ps.limit, 2);
+	assert_true(ps.waited >= 2);
+	osh_redis_cmd(r, on_get, &after, "GET %s", "q");
+	assert_true(run_until(e->base, box_done, &after, 2000));
+	assert_string_equal(after.value, "v");
+	assert_true(osh_redis_connected(r));
 	osh_redis_free(r);
 }
 
@@ -170,7 +206,7 @@ static void
 revocations(void **state)
 {
 	struct env *e = *state;
-	struct osh_redis_options o = {"127.0.0.1", e->port, NULL, 1000};
+	struct osh_redis_options o = {"127.0.0.1", e->port, NULL, 1000, 0};
 	struct osh_redis *cmd = osh_redis_new(e->base, &o);
 	struct osh_redis *other = osh_redis_new(e->base, &o);
 	struct rv v;
@@ -534,7 +570,7 @@ static void
 audit_backlog(void **state)
 {
 	struct env *e = *state;
-	struct osh_redis_options o = {"127.0.0.1", e->port, NULL, 500};
+	struct osh_redis_options o = {"127.0.0.1", e->port, NULL, 500, 0};
 	struct osh_redis *r = osh_redis_new(e->base, &o);
 	struct osh_audit *a = osh_audit_new(r, "test", 10);
 	struct json_object *d = json_object_new_object();
@@ -570,6 +606,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(commands),
+	    cmocka_unit_test(queue_full_refused),
 	    cmocka_unit_test(revocations),
 	    cmocka_unit_test(silent_subscription_reloads),
 	    cmocka_unit_test(stopped_redis_is_noticed),

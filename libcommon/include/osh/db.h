@@ -1,6 +1,9 @@
 /* db.h - a small pool of non-blocking PostgreSQL connections driven by the
  * event loop. Queries are single statements with bound parameters; every
- * query has a deadline; broken connections are replaced in the background. */
+ * query has a deadline, and one that misses it is cancelled on the server
+ * while its connection stays; the wait queue is bounded and overload is
+ * refused at once (OSH_DB_BUSY); broken connections are replaced in the
+ * background. */
 #ifndef OSH_DB_H
 #define OSH_DB_H
 
@@ -10,11 +13,13 @@
 
 struct event_base;
 struct osh_db;
+struct osh_pool_stats;
 
 /* Called once per query on the loop. res is NULL when the query could not
- * run (no connection, deadline, pool queue full); 'error' then says why.
- * res may be an error result (check osh_db_ok / osh_db_sqlstate). The pool
- * clears res after the callback returns: never keep it. */
+ * run (no connection, deadline, pool busy); 'error' then says why
+ * (osh_db_error_busy, osh_db_error_deadline tell which). res may be an
+ * error result (check osh_db_ok / osh_db_sqlstate). The pool clears res
+ * after the callback returns: never keep it. */
 typedef void (*osh_db_cb)(PGresult *res, const char *error, void *arg);
 
 struct osh_db_options {
@@ -22,7 +27,17 @@ struct osh_db_options {
 	const char *password; /* copied and wiped on free; may be NULL */
 	const char *schema; /* search_path for every connection */
 	int size; /* connections */
+	/* Deadline of a query, from osh_db_query to its result, waiting
+	 * included; also the server's statement_timeout. Past it the
+	 * callback gets NULL (osh_db_error_deadline) at once and the
+	 * statement is cancelled (PQcancel, on a thread of the pool's own);
+	 * the connection serves again once the statement has ended, or is
+	 * replaced when it does not end within 3 s more. */
 	int query_timeout_ms;
+	/* Queries that may wait for a connection (0: 512). Beyond, and when
+	 * the queries waiting would take past the deadline to get through
+	 * (from the average time a query holds a connection), a query is
+	 * refused at once: NULL, osh_db_error_busy. */
 	size_t max_queue;
 };
 
@@ -31,7 +46,8 @@ struct osh_db *osh_db_new(
 void osh_db_free(struct osh_db *db);
 
 /* Queues a query. values are copied; NULL values are SQL NULL. Returns 0;
- * the callback always runs later, never from inside this call. */
+ * the callback always runs later, never from inside this call (also when
+ * the query is refused). */
 int osh_db_query(struct osh_db *db, const char *sql, int nparams,
     const char *const *values, osh_db_cb cb, void *arg);
 
@@ -56,13 +72,25 @@ enum osh_db_status {
 	OSH_DB_INVALID, /* check, foreign key or data exception */
 	OSH_DB_RAISED, /* RAISE with a custom SQLSTATE ("OS..." class) */
 	OSH_DB_ERROR, /* unavailable or failed */
+	OSH_DB_BUSY, /* refused at once: the pool is overloaded (503) */
 };
 
 enum osh_db_status osh_db_status_of(PGresult *res);
+/* The same, given the callback's error too: OSH_DB_BUSY when the query
+ * was refused for overload. */
+enum osh_db_status osh_db_status_with(PGresult *res, const char *error);
+
+/* Whether a callback's error says the pool refused the query at once for
+ * overload (queue full, or the wait would pass the deadline): answer 503
+ * with Retry-After. */
+bool osh_db_error_busy(const char *error);
+/* Whether it says the query missed its deadline (it was cancelled). */
+bool osh_db_error_deadline(const char *error);
 
 /* Runs a statement whose first column of the first row is JSON text (or
- * any text), and hands it over: json is NULL unless st is OSH_DB_OK.
- * sqlstate is "" when there is none. */
+ * any text), and hands it over: json is NULL unless st is OSH_DB_OK
+ * (OSH_DB_BUSY when the pool refused it). sqlstate is "" when there is
+ * none. */
 typedef void (*osh_db_json_cb)(
     enum osh_db_status st, const char *json, const char *sqlstate, void *arg);
 int osh_db_json(struct osh_db *db, const char *sql, int nparams,
@@ -71,9 +99,16 @@ int osh_db_json(struct osh_db *db, const char *sql, int nparams,
 struct osh_db_stats {
 	int size, connected, busy;
 	size_t queued;
-	unsigned long queries, errors, timeouts, reconnects;
+	/* timeouts: deadlines missed, waiting or running; reconnects:
+	 * connection attempts after the first ones; lost: connections that
+	 * were up and went down; cancels: cancel requests delivered
+	 * (cancels_failed: not); rejected: refused for overload. */
+	unsigned long queries, errors, timeouts, reconnects, lost;
+	unsigned long cancels, cancels_failed, rejected;
 };
 void osh_db_stats(const struct osh_db *db, struct osh_db_stats *out);
+/* The pool's waits, queue and rejections, for osh_metrics_pool. */
+void osh_db_pool_stats(const struct osh_db *db, struct osh_pool_stats *out);
 
 /* Opens a blocking connection with the pool's settings, for start-up work
  * (migrations) before the loop runs. Caller PQfinish-es it. */

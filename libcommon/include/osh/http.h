@@ -192,7 +192,10 @@ void osh_resp_header(struct osh_req *req, const char *name, const char *value);
 
 /* Replies and frees req. 'body' is copied; the copy is wiped once
  * written (or dropped), as is everything the server sends. Wiping 'body'
- * itself is the caller's business. */
+ * itself is the caller's business. Every 503 carries Retry-After:
+ * OSH_RETRY_AFTER_S seconds unless the handler set its own with
+ * osh_resp_header. */
+#define OSH_RETRY_AFTER_S "1"
 void osh_reply(struct osh_req *req, int status, const char *content_type,
     const void *body, size_t len);
 /* Replies with a JSON body and puts 'obj' (may be NULL for no body).

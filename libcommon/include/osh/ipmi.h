@@ -276,6 +276,11 @@ struct osh_ipmi_options {
 	int idle_timeout_ms; /* close sessions unused for this long */
 	size_t max_queue_per_bmc;
 	size_t max_sessions;
+	/* Requests (and session closes) that may wait for a worker thread,
+	 * all BMCs together (0: 256): beyond, a request is answered
+	 * OSH_IPMI_BUSY (503) at once. Waits, depth and refusals show as
+	 * osh_pool_*{pool="ipmi"} (osh_ipmi_metrics). */
+	size_t max_waiting;
 	/* Looks up BMC host names; borrowed: it must outlive the engine.
 	 * NULL: the engine makes one of its own on the same event_base
 	 * (answers kept OSH_IPMI_RESOLVE_TTL_S), asking nameservers

@@ -9,6 +9,7 @@
 
 struct event_base;
 struct osh_redis;
+struct osh_pool_stats;
 
 /* reply is NULL when the command failed to run (not connected, deadline,
  * connection lost). reply may be an error reply (REDIS_REPLY_ERROR). Valid
@@ -20,6 +21,10 @@ struct osh_redis_options {
 	int port;
 	const char *password; /* copied, wiped on free; may be NULL */
 	int timeout_ms; /* deadline for a reply (and for connecting) */
+	/* Commands that may wait for their replies at once (0: 1024); more
+	 * are refused at once: their callbacks get NULL on the next loop
+	 * turn, counted as rejected. */
+	size_t max_pending;
 };
 
 #define OSH_REDIS_HEARTBEAT "osh:heartbeat"
@@ -37,6 +42,11 @@ int osh_redis_cmd(
     struct osh_redis *r, osh_redis_cb cb, void *arg, const char *fmt, ...);
 
 bool osh_redis_connected(const struct osh_redis *r);
+
+/* The connection's figures for osh_metrics_pool: commands waiting for
+ * replies (depth), reply times (waits) and refusals. */
+void osh_redis_pool_stats(
+    const struct osh_redis *r, struct osh_pool_stats *out);
 
 /* Subscribes this connection to a channel; it can then run nothing else.
  * cb gets the confirmation and every message (arrays as Redis sends them),

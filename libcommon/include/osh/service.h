@@ -25,10 +25,12 @@ struct osh_common_config {
 	const char *db_password_file;
 	int64_t db_pool_size;
 	int64_t db_timeout_ms;
+	int64_t db_queue_max;
 	const char *redis_host;
 	int64_t redis_port;
 	const char *redis_password_file;
 	int64_t redis_timeout_ms;
+	int64_t redis_queue_max;
 	const char *jwt_alg;
 	const char *jwt_public_key_file;
 	const char *jwt_issuer;
@@ -37,6 +39,9 @@ struct osh_common_config {
 	const char *trusted_proxies;
 	int64_t max_body;
 	int64_t workers;
+	int64_t work_queue_max;
+	int64_t httpc_max_inflight;
+	int64_t httpc_queue_max;
 	int64_t shutdown_timeout_ms;
 	int64_t http_max_connections;
 	int64_t http_max_connections_per_client;

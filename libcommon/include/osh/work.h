@@ -3,10 +3,12 @@
 #ifndef OSH_WORK_H
 #define OSH_WORK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct event_base;
 struct osh_work_pool;
+struct osh_pool_stats;
 
 typedef void (*osh_work_fn)(void *arg); /* runs on a worker thread */
 typedef void (*osh_done_fn)(void *arg); /* runs on the loop afterwards */
@@ -22,11 +24,26 @@ void osh_work_pool_free(struct osh_work_pool *p);
  * callbacks of unfinished work never run. */
 int osh_work_pool_free_within(struct osh_work_pool *p, int timeout_ms);
 
-/* Returns -1 when the queue is full; the caller answers 503. */
+/* Returns -1 when the queue is full (counted as rejected) or the pool is
+ * ending; the caller answers 503. */
 int osh_work_submit(
     struct osh_work_pool *p, osh_work_fn work, osh_done_fn done, void *arg);
 
+/* The same past max_queue (-1 only when the pool is ending): work the
+ * owner owes whatever the load, such as closing what it opened, and
+ * bounds itself. */
+int osh_work_submit_owed(
+    struct osh_work_pool *p, osh_work_fn work, osh_done_fn done, void *arg);
+
+/* Whether the queue is full now: a caller that would queue work for later
+ * refuses at once instead (counted as rejected when true). */
+bool osh_work_full(struct osh_work_pool *p);
+
 size_t osh_work_queued(const struct osh_work_pool *p);
+
+/* Threads, busy ones, the queue, waits for a thread and refusals, for
+ * osh_metrics_pool. */
+void osh_work_pool_stats(struct osh_work_pool *p, struct osh_pool_stats *out);
 
 /* Lets 'extra' more items run at once than the pool was made with (up to
  * as many again), starting threads as needed: the caller counts threads
