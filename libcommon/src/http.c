@@ -579,8 +579,7 @@ evict_slow_head(struct osh_http *h)
 	uint64_t head_us = (uint64_t)h->header_ms * 1000;
 	struct conn *c, *slowest = NULL;
 
-	TAILQ_FOREACH(c, &h->conns, link)
-	{
+	for (c = TAILQ_FIRST(&h->conns); c != NULL; c = TAILQ_NEXT(c, link)) {
 		/* The head's deadline runs from its start. */
 		if (c->state == CONN_HEAD && !c->refused &&
 		    c->head_deadline_us - head_us < oldest) {
