@@ -1,6 +1,10 @@
 /* audit.h - audit emission: every state-changing action is appended to the
  * Redis stream osh:audit, from which the auth service stores it. Entries
- * that cannot be sent are kept (bounded) and re-sent on reconnection. */
+ * that cannot be sent (Redis down) wait in an in-memory spool of at most
+ * max_backlog entries (OSH_AUDIT_SPOOL_MAX for services) and are sent in
+ * order on reconnection; a full spool drops its oldest entry. The spool
+ * lives in the process: entries still in it when the process is killed
+ * are lost (a clean stop logs how many). Delivery is at least once. */
 #ifndef OSH_AUDIT_H
 #define OSH_AUDIT_H
 
@@ -46,7 +50,13 @@ struct json_object *osh_audit_fields(struct json_object *body);
 /* Re-sends the backlog; the service calls it when Redis reconnects. */
 void osh_audit_resume(struct osh_audit *a);
 
-/* Entries waiting to be re-sent. */
+/* Entries waiting to be sent (the spool). */
 size_t osh_audit_backlog(const struct osh_audit *a);
+
+/* Entries dropped because the spool was full, since start. */
+uint64_t osh_audit_dropped(const struct osh_audit *a);
+
+/* The spool's bound in the services (osh_service_main). */
+#define OSH_AUDIT_SPOOL_MAX 100000
 
 #endif
