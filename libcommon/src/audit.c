@@ -13,6 +13,7 @@
 #include "osh/audit.h"
 #include "osh/http.h"
 #include "osh/log.h"
+#include "osh/metrics.h"
 #include "osh/redis.h"
 #include "osh/util.h"
 
@@ -31,6 +32,7 @@ struct osh_audit {
 	struct pending_list backlog;
 	size_t nbacklog, max_backlog;
 	uint64_t dropped;
+	struct osh_metric *m_dropped;
 	bool flushing; /* the first entry's XADD is on its way */
 };
 
@@ -193,6 +195,8 @@ osh_audit_emit(struct osh_audit *a, const struct osh_audit_entry *e)
 			TAILQ_REMOVE(&a->backlog, old, next);
 			a->nbacklog--;
 			a->dropped++;
+			if (a->m_dropped != NULL)
+				osh_metric_add(a->m_dropped, "", 1);
 			osh_log_error(NULL,
 			    "msg=\"audit backlog full, dropped "
 			    "oldest entry\" action=\"%s\"",
@@ -228,6 +232,19 @@ size_t
 osh_audit_backlog(const struct osh_audit *a)
 {
 	return a->nbacklog;
+}
+
+void
+osh_audit_set_metrics(struct osh_audit *a, struct osh_metrics *m)
+{
+	if (a == NULL || m == NULL)
+		return;
+	a->m_dropped = osh_metric_new(m, "osh_audit_dropped_total",
+	    "Audit entries dropped because the spool (entries waiting while "
+	    "Redis is away, osh_audit_backlog) was full",
+	    OSH_COUNTER, NULL, 0);
+	if (a->m_dropped != NULL)
+		osh_metric_add(a->m_dropped, "", 0);
 }
 
 uint64_t

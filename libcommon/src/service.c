@@ -245,7 +245,7 @@ static void
 collect(struct osh_metrics *m, void *arg)
 {
 	static struct osh_metric *pool, *queue, *redis_up, *backlog, *inflight,
-	    *work, *dropped;
+	    *work;
 	struct osh_service *svc = arg;
 
 	if (pool == NULL) {
@@ -256,12 +256,7 @@ collect(struct osh_metrics *m, void *arg)
 		redis_up = osh_metric_new(m, "osh_redis_connected",
 		    "1 when the Redis connection is up", OSH_GAUGE, NULL, 0);
 		backlog = osh_metric_new(m, "osh_audit_backlog",
-		    "Audit entries waiting to be sent (spooled while Redis "
-		    "is away)",
-		    OSH_GAUGE, NULL, 0);
-		dropped = osh_metric_new(m, "osh_audit_dropped_total",
-		    "Audit entries dropped because the spool was full",
-		    OSH_COUNTER, NULL, 0);
+		    "Audit entries waiting to be sent", OSH_GAUGE, NULL, 0);
 		inflight = osh_metric_new(m, "osh_http_in_flight",
 		    "Requests being handled", OSH_GAUGE, NULL, 0);
 		work = osh_metric_new(m, "osh_work_queue",
@@ -280,8 +275,6 @@ collect(struct osh_metrics *m, void *arg)
 		    redis_up, "", osh_redis_connected(svc->redis) ? 1 : 0);
 		osh_metric_set(
 		    backlog, "", (double)osh_audit_backlog(svc->audit));
-		osh_metric_set(
-		    dropped, "", (double)osh_audit_dropped(svc->audit));
 	}
 	osh_metric_set(inflight, "", osh_http_in_flight(svc->http));
 	osh_metric_set(work, "", (double)osh_work_queued(svc->work));
@@ -614,9 +607,9 @@ osh_service_main(const struct osh_service_def *def, int argc, char **argv)
 		goto out;
 	}
 	if (svc.redis != NULL) {
-		svc.audit =
-		    osh_audit_new(svc.redis, def->name, OSH_AUDIT_SPOOL_MAX);
+		svc.audit = osh_audit_new(svc.redis, def->name, 100000);
 		osh_redis_on_connect(svc.redis, on_redis_connect, &svc);
+		osh_audit_set_metrics(svc.audit, svc.metrics);
 	}
 	if ((routes = all_routes(def, &nroutes)) == NULL ||
 	    (svc.router = osh_router_new(routes, nroutes)) == NULL)
