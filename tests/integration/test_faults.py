@@ -69,7 +69,7 @@ def now():
 
 
 def new_rid():
-    return "flt-" + secrets.token_hex(8)
+    return "outage-" + secrets.token_hex(8)
 
 
 class Record:
@@ -199,28 +199,28 @@ class Load:
                         op=op)
         if op == "create_server":
             rec = call(conn, "POST", "/api/servers",
-                       {"name": f"flt-{tag}", "bmc_address":
+                       {"name": f"outage-{tag}", "bmc_address":
                         f"10.{int(tag[0:2], 16)}.{int(tag[2:4], 16)}."
                         f"{int(tag[4:6], 16)}:{int(tag[6:10], 16) % 65535 + 1}",
-                        "monitoring": False, "labels": {"flt": tag}},
+                        "monitoring": False, "labels": {"outage": tag}},
                        token=self.token, op=op)
-            rec.note = f"flt-{tag}"
+            rec.note = f"outage-{tag}"
             if rec.ok() and rec.json():
                 with self.lock:
                     self.to_patch.append(rec.json()["id"])
             return rec
         if op == "patch_server":
             rec = call(conn, "PATCH", f"/api/servers/{patch}",
-                       {"description": f"flt-{tag}"}, token=self.token,
+                       {"description": f"outage-{tag}"}, token=self.token,
                        op=op)
-            rec.note = (patch, f"flt-{tag}")
+            rec.note = (patch, f"outage-{tag}")
             return rec
         if op == "create_user":
             rec = call(conn, "POST", "/api/users",
-                       {"username": f"flt-{tag}", "password":
+                       {"username": f"outage-{tag}", "password":
                         "pw-" + secrets.token_urlsafe(12),
                         "role": "viewer"}, token=self.token, op=op)
-            rec.note = f"flt-{tag}"
+            rec.note = f"outage-{tag}"
             return rec
         assert op == "login"
         return call(conn, "POST", "/api/auth/login",
@@ -354,6 +354,23 @@ def service_start(svc):
                    env=dict(os.environ))
 
 
+def restore():
+    """Whatever a failed phase left stopped is started again (the tests
+    after this one want the whole stack)."""
+    data = os.path.realpath(RUN / "pg") + "/data"
+    running = [os.path.exists(data + "/postmaster.pid"),
+               os.path.exists(RUN / "redis" / "redis.pid")]
+    for svc in SERVICES:
+        try:
+            running.append(os.path.exists(f"/proc/{pid_of(svc)}"))
+        except (OSError, ValueError):
+            running.append(False)
+    if not all(running):
+        subprocess.run(["bash", str(TOP / "deploy/local/stack.sh"), "up"],
+                       capture_output=True, timeout=300,
+                       env=dict(os.environ))
+
+
 class Phase:
     def __init__(self, name, what):
         self.name, self.what = name, what  # what: postgres, redis, a service
@@ -377,16 +394,17 @@ def setup(admin):
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     pw = "pw-" + secrets.token_urlsafe(12)
-    name = "flt-load-" + secrets.token_hex(3)
+    name = "outage-load-" + secrets.token_hex(3)
     r = admin.post("/api/users", {"username": name, "password": pw,
                                   "role": "admin"})
     assert r.status_code == 201, r.text
     token = login(name, pw)["access_token"]
     ids = []
     for i in range(5):
-        r = admin.post("/api/servers", {"name": f"flt-seed-{name}-{i}",
+        r = admin.post("/api/servers", {"name": f"outage-seed-{name}-{i}",
                                         "bmc_address": f"10.{OFF % 250}."
-                                        f"{secrets.randbelow(250)}.{i + 1}",
+                                        f"{secrets.randbelow(250)}.{i + 1}:"
+                                        f"{secrets.randbelow(60000) + 1024}",
                                         "monitoring": False})
         assert r.status_code == 201, r.text
         ids.append(r.json()["id"])
@@ -406,7 +424,7 @@ def audit_burst(token, n=12):
         conn.connect()
         gate.wait()
         rec = call(conn, "POST", "/api/users",
-                   {"username": f"flt-burst-{secrets.token_hex(5)}",
+                   {"username": f"outage-burst-{secrets.token_hex(5)}",
                     "password": "pw-" + secrets.token_urlsafe(12),
                     "role": "viewer"}, token=token, op="create_user")
         rec.note = json.loads(rec.body)["username"] if rec.ok() else None
@@ -469,6 +487,7 @@ def test_outages_under_load(setup, admin):
     finally:
         load.stop()
         probe.stop()
+        restore()
     for t in burst[0]:
         t.join(timeout=30)
     burst_recs = burst[1]
@@ -521,7 +540,14 @@ def test_outages_under_load(setup, admin):
             problems.append(f"{p.name}: no success after recovery")
         for svc in SERVICES:
             if svc == p.what:
-                continue  # killed: nothing answers, which is the truth
+                # Killed: nothing answers, which is the truth; once
+                # started again, ready.
+                later = probe.between(svc, p.t_back, p.t_end)
+                lies = [r for r in later if r.status != 200]
+                if lies or not later:
+                    problems.append(f"{p.name}: {svc} /ready not 200 once "
+                                    f"started again: {lies[:3]!r}")
+                continue
             if p.what not in DEPENDS[svc]:
                 during = probe.between(svc, p.t_begin, p.t_end)
                 later = []
@@ -569,16 +595,16 @@ def test_outages_under_load(setup, admin):
     recs = load.records + burst_ok
     acked = [r for r in recs if r.ok() and r.op in WRITES]
     names = set(psql("SELECT name FROM server_mgmt.servers "
-                     "WHERE name LIKE 'flt-%'").split())
+                     "WHERE name LIKE 'outage-%'").split())
     lost = [r for r in acked if r.op == "create_server"
             and r.note not in names]
     descs = dict(line.split("|") for line in psql(
         "SELECT id, description FROM server_mgmt.servers "
-        "WHERE description LIKE 'flt-%'").split())
+        "WHERE description LIKE 'outage-%'").split())
     lost += [r for r in acked if r.op == "patch_server"
              and descs.get(str(r.note[0])) != r.note[1]]
     users = set(psql("SELECT username FROM auth.users "
-                     "WHERE username LIKE 'flt-%'").split())
+                     "WHERE username LIKE 'outage-%'").split())
     lost += [r for r in acked if r.op == "create_user"
              and r.note not in users]
     for r in lost[:10]:
@@ -587,7 +613,7 @@ def test_outages_under_load(setup, admin):
 
     def audited():
         got = set(psql("SELECT request_id FROM auth.audit_log "
-                       "WHERE request_id LIKE 'flt-%'").split())
+                       "WHERE request_id LIKE 'outage-%'").split())
         return want_rids - got
     try:
         wait_for(lambda: not audited(), timeout=20, interval=0.5,
@@ -602,7 +628,7 @@ def test_outages_under_load(setup, admin):
     for r in [r for r in acked if r.rid in missing][:10]:
         problems.append(f"audit entry missing for {r!r}")
     dup = psql("SELECT count(*) FROM (SELECT request_id FROM auth.audit_log "
-               "WHERE request_id LIKE 'flt-%' GROUP BY request_id, action "
+               "WHERE request_id LIKE 'outage-%' GROUP BY request_id, action "
                "HAVING count(*) > 1) d")
     lines.append(f"audit entries duplicated: {dup}")
 
