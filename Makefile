@@ -71,7 +71,7 @@ FUZZ_CFLAGS = -g -O1 $(FUZZ_SAN) $(WARN) -D_GNU_SOURCE -Ilibcommon/include \
 	      $(PKG_CFLAGS) -MMD -MP
 FUZZ_LIB := $(FUZZ_DIR)/libcommon.a
 
-.PHONY: all bins deps up down check test-unit test-integration bench format \
+.PHONY: all bins deps up down destroy check test-unit test-integration bench format \
 	check-format lint clean fuzz fuzz-build fuzz-check fuzz-report
 all: $(BINS) $(TEST_BINS)
 bins: $(BINS)
@@ -176,12 +176,16 @@ deps:
 	@sh deploy/local/install-deps.sh
 
 up: deps
-	@echo "building OpenServerHub (make V=1 bins shows the commands)"
-	@$(MAKE) --no-print-directory -s QUIET=1 bins
+	@echo "building OpenServerHub (make up V=1 shows the commands)"
+	@$(MAKE) --no-print-directory $(if $(filter 1,$(V)),,-s QUIET=1) bins
 	@bash deploy/local/stack.sh up
 
 down:
 	@bash deploy/local/stack.sh down
+
+# Stops the stack and deletes its data (a new stack at the next make up).
+destroy:
+	@bash deploy/local/stack.sh destroy
 
 check: deps
 	@$(MAKE) --no-print-directory all

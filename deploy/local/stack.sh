@@ -5,6 +5,7 @@
 #   stack.sh up      start what is not running, wait until ready
 #   stack.sh down    stop everything this run dir started, by pid
 #   stack.sh status  what runs
+#   stack.sh destroy down, then delete the run dir and all its data
 #   stack.sh start SERVICE...  start those services again (after a crash,
 #                    say), the rest of the stack being up; wait until ready
 #
@@ -450,8 +451,12 @@ nginx_routes() {
 			    "$up" "$(sock_of "$name")" >>"$dir/upstreams.conf"
 			printf 'proxy_pass http://%s;\n' "$up" >"$dir/backend/$name.conf"
 		else
-			printf '# osh-%s does not run in this stack.\nreturn 503;\n' \
-			    "$name" >"$dir/backend/$name.conf"
+			cat >"$dir/backend/$name.conf" <<-EOF
+			# osh-$name does not run in this stack.
+			include $RUN/nginx/headers.conf;
+			add_header Retry-After 3600 always;
+			return 503 '{"error":{"code":"unavailable","message":"osh-$name is not part of this deployment","request_id":"\$req_id"}}';
+			EOF
 		fi
 	done
 }
@@ -651,6 +656,19 @@ cmd_start() {
 	for s in "$@"; do wait_ready "$s"; done
 }
 
+# Everything a run dir holds, wherever it lives: the PostgreSQL data and
+# the socket directory may sit in mktemp directories it links to.
+cmd_destroy() {
+	cmd_down
+	[ -d "$RUN" ] || return 0
+	local link
+	for link in "$RUN/pg" "$RUN/sockets"; do
+		[ -L "$link" ] && rm -rf "$(readlink -f "$link")"
+	done
+	rm -rf "$RUN"
+	echo "OpenServerHub data deleted ($RUN)"
+}
+
 cmd_status() {
 	for f in "$RUN"/pids/*.pid "$RUN/redis/redis.pid" "$RUN/nginx/nginx.pid"; do
 		[ -e "$f" ] || continue
@@ -667,5 +685,6 @@ up) cmd_up ;;
 down) cmd_down ;;
 status) cmd_status ;;
 start) shift; cmd_start "$@" ;;
-*) echo "usage: $0 up|down|status|start SERVICE..." >&2; exit 2 ;;
+destroy) cmd_destroy ;;
+*) echo "usage: $0 up|down|status|destroy|start SERVICE..." >&2; exit 2 ;;
 esac

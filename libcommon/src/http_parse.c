@@ -8,6 +8,7 @@
 
 #include "osh/crypto.h"
 #include "osh/http_parse.h"
+#include "osh/util.h"
 
 /* Head storage: the request line, the fields and the decoded path. */
 #define TEXT_MAX                                                               \
@@ -71,18 +72,6 @@ static bool
 is_value_byte(unsigned char c)
 {
 	return c == '\t' || (c >= 0x20 && c != 0x7f);
-}
-
-static int
-hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 /* Where the first LF in s[0..n) is, or n when there is none. */
@@ -634,7 +623,7 @@ osh_http_parse_body(struct osh_http_parser *p, const char *in, size_t len,
 
 		switch (p->bstate) {
 		case B_SIZE:
-			if ((h = hexval(c)) >= 0) {
+			if ((h = osh_hex_digit(c)) >= 0) {
 				if (++p->digits > 16)
 					return fail(
 					    p, 400, "chunk size too long");

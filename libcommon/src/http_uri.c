@@ -7,18 +7,7 @@
 
 #include "osh/crypto.h"
 #include "osh/http_parse.h"
-
-static int
-hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
+#include "osh/util.h"
 
 /* Percent-decodes in[0..len) into out (len + 1 bytes), '+' to space when
  * 'plus'. Returns the decoded length, or -1 on a malformed escape or a
@@ -36,8 +25,8 @@ pct_decode(const char *in, size_t len, char *out, bool plus)
 
 			if (len - i < 3)
 				return -1;
-			hi = hexval((unsigned char)in[i + 1]);
-			lo = hexval((unsigned char)in[i + 2]);
+			hi = osh_hex_digit((unsigned char)in[i + 1]);
+			lo = osh_hex_digit((unsigned char)in[i + 2]);
 			if (hi < 0 || lo < 0)
 				return -1;
 			c = (unsigned char)(hi * 16 + lo);

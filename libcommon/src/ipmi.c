@@ -391,14 +391,44 @@ close_work(void *arg)
 	ipmi_link_close(&s->link);
 }
 
+/* A close still on its worker after the grace: a BMC gone silent (or
+ * reset, or powered off) with a session open, which FreeIPMI waits on
+ * for its whole session timeout. Counted like a stuck request, so that a
+ * rack of dead BMCs whose sessions expire does not take every worker. */
+static void
+on_close_slow(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+	struct osh_ipmi *m = s->m;
+
+	(void)fd;
+	(void)what;
+	s->close_slow = true;
+	m->stuck++;
+	m->stats.slow_closes++;
+	if (!m->closing)
+		osh_work_pool_set_extra(m->pool, m->stuck);
+}
+
 static void
 close_done(void *arg)
 {
 	struct session *s = arg;
+	struct osh_ipmi *m = s->m;
 
-	s->m->on_workers--;
+	m->on_workers--;
 	s->busy = false;
 	s->closing = false;
+	if (s->close_timer != NULL) {
+		event_free(s->close_timer);
+		s->close_timer = NULL;
+	}
+	if (s->close_slow) {
+		s->close_slow = false;
+		m->stuck--;
+		if (!m->closing)
+			osh_work_pool_set_extra(m->pool, m->stuck);
+	}
 	if (TAILQ_EMPTY(&s->queue)) {
 		session_free(s);
 		return;
@@ -424,6 +454,14 @@ close_session(struct session *s)
 		 * of one retransmission at most. */
 		ipmi_link_close(&s->link);
 		close_done(s);
+		return;
+	}
+	if (!s->m->closing &&
+	    (s->close_timer = evtimer_new(s->m->base, on_close_slow, s)) !=
+		NULL) {
+		struct timeval grace = {
+		    STUCK_GRACE_MS / 1000, (STUCK_GRACE_MS % 1000) * 1000};
+		evtimer_add(s->close_timer, &grace);
 	}
 }
 

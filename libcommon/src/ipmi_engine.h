@@ -35,6 +35,11 @@ struct session {
 	bool forget; /* close as soon as it is idle */
 	bool healthy; /* the last request got through */
 	bool stuck; /* set aside: freed when its worker comes back */
+	/* Closing for longer than a grace: the BMC does not answer Close
+	 * Session, and FreeIPMI waits out its session timeout; the thread
+	 * is counted with the stuck ones meanwhile. */
+	struct event *close_timer;
+	bool close_slow;
 	struct job *job; /* the one looking up, probing or on a worker */
 	uint64_t last_alive_us; /* last request or keepalive */
 	struct job_list queue;
@@ -62,12 +67,14 @@ struct osh_ipmi {
 	struct {
 		unsigned long session_setups, requests, sdr_hits, sdr_reloads;
 		unsigned long bad_records, stuck_sessions, keepalives;
+		unsigned long slow_closes;
 		unsigned long sel_records;
 		unsigned long lookups_ok, lookups_failed;
 		unsigned long errors_by_kind[OSH_IPMI_INTERNAL + 1];
 	} stats;
 	struct osh_metric *mx_open, *mx_setups, *mx_requests, *mx_errors;
 	struct osh_metric *mx_sdr, *mx_bad, *mx_stuck, *mx_stuck_now;
+	struct osh_metric *mx_slow_closes;
 	struct osh_metric *mx_keepalives, *mx_sel;
 	struct osh_metric *mx_on_workers, *mx_lookups;
 };

@@ -34,6 +34,7 @@ collect(struct osh_metrics *reg, void *arg)
 	    m->mx_sdr, "result=\"reload\"", (double)m->stats.sdr_reloads);
 	osh_metric_set(m->mx_bad, "", (double)m->stats.bad_records);
 	osh_metric_set(m->mx_stuck, "", (double)m->stats.stuck_sessions);
+	osh_metric_set(m->mx_slow_closes, "", (double)m->stats.slow_closes);
 	osh_metric_set(m->mx_stuck_now, "", (double)m->stuck);
 	osh_metric_set(m->mx_keepalives, "", (double)m->stats.keepalives);
 	osh_metric_set(m->mx_sel, "", (double)m->stats.sel_records);
@@ -64,6 +65,10 @@ osh_ipmi_metrics(struct osh_ipmi *m, struct osh_metrics *reg)
 	    "Sessions set aside because a BMC stopped answering on them "
 	    "(reset, say)",
 	    OSH_COUNTER, NULL, 0);
+	m->mx_slow_closes = osh_metric_new(reg, "osh_ipmi_slow_closes_total",
+	    "Session closes a BMC did not answer in time (its thread counted "
+	    "with the stuck ones until FreeIPMI gives up)",
+	    OSH_COUNTER, NULL, 0);
 	m->mx_keepalives = osh_metric_new(reg, "osh_ipmi_keepalives_total",
 	    "Requests sent only to keep idle sessions open", OSH_COUNTER, NULL,
 	    0);
@@ -71,7 +76,8 @@ osh_ipmi_metrics(struct osh_ipmi *m, struct osh_metrics *reg)
 	    "SEL records read from BMCs (each once: sessions keep the log)",
 	    OSH_COUNTER, NULL, 0);
 	m->mx_stuck_now = osh_metric_new(reg, "osh_ipmi_threads_stuck",
-	    "Worker threads waiting out FreeIPMI on such sessions; as many "
+	    "Worker threads waiting out FreeIPMI on such sessions (or on "
+	    "closes not answered); as many "
 	    "again are started meanwhile",
 	    OSH_GAUGE, NULL, 0);
 	m->mx_on_workers = osh_metric_new(reg, "osh_ipmi_workers_busy",

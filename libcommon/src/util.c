@@ -129,6 +129,18 @@ osh_time_parse(const char *s, int64_t *ms)
 	return true;
 }
 
+int
+osh_hex_digit(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 bool
 osh_parse_int(const char *s, int64_t min, int64_t max, int64_t *out)
 {

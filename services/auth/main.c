@@ -88,6 +88,7 @@ static int
 bootstrap(struct osh_service *svc)
 {
 	char hash[OSH_PWHASH_LEN], key[AUTH_USERNAME_KEY_LEN];
+	struct osh_err err;
 	char *pw;
 
 	if (app.cfg.bootstrap_password_file[0] == '\0')
@@ -95,6 +96,15 @@ bootstrap(struct osh_service *svc)
 	if ((pw = osh_read_file(app.cfg.bootstrap_password_file, 1024, true)) ==
 	    NULL) {
 		osh_log_error(NULL, "msg=\"cannot read bootstrap password\"");
+		return -1;
+	}
+	/* The first admin meets the password rules every other user does. */
+	if (!auth_password_acceptable(pw, app.cfg.bootstrap_user,
+		"OSH_BOOTSTRAP_ADMIN_PASSWORD_FILE", &err)) {
+		osh_log_error(NULL,
+		    "msg=\"bootstrap password refused\" error=\"%s\"",
+		    err.message);
+		osh_free_secret(pw);
 		return -1;
 	}
 	if (osh_password_hash(pw, hash) != 0) {

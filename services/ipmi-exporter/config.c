@@ -17,6 +17,7 @@
 #include "tls.h"
 #include "webauth.h"
 #include "webcfg.h"
+#include "yamlerr.h"
 #include "yamlwipe.h"
 
 struct exp_config_env exp_env;
@@ -43,25 +44,8 @@ struct parse {
 	size_t errlen;
 };
 
-static int fail(struct parse *p, const yaml_node_t *n, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-fail(struct parse *p, const yaml_node_t *n, const char *fmt, ...)
-{
-	char msg[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (n != NULL)
-		snprintf(p->err, p->errlen, "line %zu: %s",
-		    n->start_mark.line + 1, msg);
-	else
-		snprintf(p->err, p->errlen, "%s", msg);
-	return -1;
-}
+/* Fails the parse of p at node n (NULL: no line), for `return fail(...)`. */
+#define fail(p, n, ...) yamlerr((p)->err, (p)->errlen, (n), __VA_ARGS__)
 
 static const char *
 scalar(const yaml_node_t *n)

@@ -11,6 +11,7 @@
 #include <osh/util.h>
 
 #include "webcfg.h"
+#include "yamlerr.h"
 #include "yamlwipe.h"
 
 #define TLS10 0x0301
@@ -98,25 +99,8 @@ struct wparse {
 	size_t errlen;
 };
 
-static int wfail(struct wparse *p, const yaml_node_t *n, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-wfail(struct wparse *p, const yaml_node_t *n, const char *fmt, ...)
-{
-	char msg[300];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (n != NULL)
-		snprintf(p->err, p->errlen, "line %zu: %s",
-		    n->start_mark.line + 1, msg);
-	else
-		snprintf(p->err, p->errlen, "%s", msg);
-	return -1;
-}
+/* Fails the parse of p at node n (NULL: no line), for `return wfail(...)`. */
+#define wfail(p, n, ...) yamlerr((p)->err, (p)->errlen, (n), __VA_ARGS__)
 
 static void wwarn(struct wparse *p, size_t line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

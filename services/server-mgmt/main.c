@@ -31,6 +31,13 @@ static const struct osh_config_item sm_items[] = {
 	86400, NULL, "how often every server's status is polled"},
     {"OSH_POLL_CONCURRENCY", OSH_CONF_INT, &sm_config.poll_concurrency, "64", 1,
 	4096, NULL, "BMC status requests in flight at once"},
+    {"OSH_POLL_FAILING_CONCURRENCY", OSH_CONF_INT,
+	&sm_config.poll_failing_concurrency, "16", 1, 4096, NULL,
+	"of those, at most this many to BMCs whose last poll failed"},
+    {"OSH_POLL_BACKOFF_MAX_S", OSH_CONF_INT, &sm_config.poll_backoff_max_s,
+	"300", 0, 86400, NULL,
+	"a BMC failing polls in a row is polled less often, at least this "
+	"often"},
     {"OSH_IPMI_THREADS", OSH_CONF_INT, &sm_config.ipmi_threads, "32", 1, 1024,
 	NULL, "threads talking to BMCs"},
     {"OSH_IPMI_IDLE_MS", OSH_CONF_INT, &sm_config.ipmi_idle_ms, "45000", 1000,
@@ -101,6 +108,7 @@ stop(struct osh_service *svc)
 	osh_ipmi_free(app.ipmi);
 	app.ipmi = NULL;
 	poller_free(app.poller);
+	app.poller = NULL;
 	rowcache_free(app.rows);
 	osh_keyring_free(app.keys);
 }

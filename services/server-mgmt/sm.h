@@ -18,6 +18,8 @@ struct sm_config {
 	int64_t bmc_timeout_ms;
 	int64_t poll_interval_s;
 	int64_t poll_concurrency;
+	int64_t poll_failing_concurrency; /* of those, for failing BMCs */
+	int64_t poll_backoff_max_s; /* longest a failing BMC sits out */
 	int64_t ipmi_threads;
 	int64_t ipmi_idle_ms;
 	int64_t scan_max_targets;

@@ -6,8 +6,14 @@ set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
 export BUILD=${BUILD:-build}
-export OSH_RUN_DIR="$top/$BUILD/test-run"
 export OSH_PORT_OFFSET=${OSH_PORT_OFFSET:-10000}
+# A stack on other ports lives in a directory of its own, so that two runs
+# in one checkout do not tear down each other's.
+if [ "$OSH_PORT_OFFSET" = 10000 ]; then
+	export OSH_RUN_DIR="$top/$BUILD/test-run"
+else
+	export OSH_RUN_DIR="$top/$BUILD/test-run-$OSH_PORT_OFFSET"
+fi
 export OSH_NGINX_LOGIN_RATE=200r/s OSH_NGINX_LOGIN_BURST=400
 export OSH_LOG_LEVEL=info
 # Quick polls and deadlines, so tests see changes soon.

@@ -57,6 +57,17 @@ def test_services_not_built_yet_answer_json_503():
         r = requests.get(GATEWAY + path, timeout=5)
         assert r.status_code == 503, path
         assert r.json()["error"]["code"] == "unavailable"
+        assert "not part of this deployment" in r.json()["error"]["message"]
+        assert r.json()["error"]["message"].startswith("osh-")
+        assert r.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_root_points_at_the_api():
+    r = requests.get(GATEWAY + "/", timeout=5)
+    assert r.status_code == 200
+    assert r.headers["Content-Type"].startswith("application/json")
+    assert r.json()["api"] == "/api"
+    assert r.json()["health"] == "/health"
 
 
 def test_absent_services_get_no_request_and_no_token(admin):

@@ -74,3 +74,31 @@ def test_last_admin_cannot_be_removed(admin, admin_password):
     # Those role changes ended the shared admin session: start a new one.
     admin.token = login("admin", admin_password)["access_token"]
     assert admin.get("/api/users").status_code == 200
+
+
+def test_first_admin_password_follows_the_password_rule(tmp_path):
+    """A bootstrap password shorter than any user may have stops osh-auth
+    at start, naming the variable and not the password."""
+    import os
+    import socket
+    import subprocess
+
+    from conftest import PG_PORT, RUN, TOP
+    weak = tmp_path / "weak"
+    weak.write_text("short-pw\n")
+    weak.chmod(0o600)
+    binary = TOP / os.environ.get("BUILD", "build") / "osh-auth"
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    script = (f'. "{RUN}/env"; export OSH_PORT={port} OSH_LISTEN_UNIX= '
+              f'OSH_DB_CONNINFO="host=127.0.0.1 port={PG_PORT} dbname=osh '
+              f'user=osh_auth" OSH_DB_PASSWORD_FILE="{RUN}/secrets/'
+              f'db-auth-password" OSH_BOOTSTRAP_ADMIN_PASSWORD_FILE="{weak}"; '
+              f'exec "{binary}"')
+    out = subprocess.run(["sh", "-c", script], capture_output=True,
+                         text=True, timeout=30, stdin=subprocess.DEVNULL)
+    assert out.returncode != 0
+    log = out.stdout + out.stderr
+    assert "OSH_BOOTSTRAP_ADMIN_PASSWORD_FILE must be at least 10" in log, log
+    assert "short-pw" not in log

@@ -605,7 +605,9 @@ sel_walk_stops_at_deadline(void **state)
 	assert_int_equal(g.r.err, OSH_IPMI_OK);
 	for (int i = 0; i < 2000; i++) {
 		run_sel(m, &t, &rq, 20, &g);
-		assert_true(g.elapsed < 0.020 + 0.1);
+		/* Generous for a loaded machine under SAN=1: the deadline is
+		 * what ends each walk (the error says so), not the log's end. */
+		assert_true(g.elapsed < 0.020 + 0.5);
 		if (g.r.done & OSH_IPMI_WANT_SEL)
 			break;
 		assert_int_equal(g.r.err, OSH_IPMI_TIMEOUT);

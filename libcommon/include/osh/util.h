@@ -33,6 +33,9 @@ bool osh_time_parse(const char *s, int64_t *ms);
  * or trailing garbage, overflow and empty input fail. */
 bool osh_parse_int(const char *s, int64_t min, int64_t max, int64_t *out);
 
+/* The value of one hexadecimal digit (either case), or -1. */
+int osh_hex_digit(unsigned char c);
+
 /* Growable byte buffer that refuses to grow past 'max' bytes. data is
  * always NUL terminated when non-NULL. Embedded: osh_buf_init/release. */
 struct osh_buf {
