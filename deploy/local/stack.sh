@@ -6,6 +6,8 @@
 #   stack.sh down    stop everything this run dir started, by pid
 #   stack.sh status  what runs
 #   stack.sh destroy down, then delete the run dir and all its data
+#   stack.sh start SERVICE...  start those services again (after a crash,
+#                    say), the rest of the stack being up; wait until ready
 #
 # Environment: OSH_RUN_DIR (default ./run), OSH_PORT_OFFSET (default 0,
 # added to every port), BUILD (default build), and any OSH_* setting,
@@ -460,15 +462,21 @@ nginx_routes() {
 }
 
 start_nginx() {
-	local dir=$RUN/nginx user_line=""
+	local dir=$RUN/nginx user_line="" nofile=32768 hard
 	mkdir -p "$dir/tmp"
 	if [ "$(id -u)" -eq 0 ]; then
 		user_line="user www-data;"
 		chown -R www-data "$dir/tmp"
+	else
+		# Without root a worker gets no more than the hard limit.
+		hard=$(ulimit -Hn)
+		[ "$hard" != unlimited ] && [ "$hard" -lt "$nofile" ] &&
+		    nofile=$hard
 	fi
 	sed -e "s|@RUN@|$RUN|g" -e "s|@USER_LINE@|$user_line|" \
 	    -e "s|@NGINX_PORT@|$NGINX_PORT|" \
 	    -e "s|@LOGIN_RATE@|${OSH_NGINX_LOGIN_RATE:-10r/s}|" \
+	    -e "s|@NOFILE@|$nofile|" \
 	    "$top/deploy/nginx/nginx.conf.in" >"$dir/nginx.conf"
 	sed -e "s|@RUN@|$RUN|g" "$top/deploy/nginx/headers.conf" >"$dir/headers.conf"
 	sed -e "s|@RUN@|$RUN|g" "$top/deploy/nginx/proxy.conf" >"$dir/proxy.conf"
@@ -634,6 +642,20 @@ cmd_down() {
 	echo "OpenServerHub stopped"
 }
 
+# Starts services of a stack that is up otherwise (a crashed one, say),
+# the way cmd_up does, and waits until they are ready.
+cmd_start() {
+	local s
+	[ $# -gt 0 ] || die "usage: $0 start SERVICE..."
+	for s in "$@"; do
+		[[ " $SERVICES " == *" $s "* ]] || die "unknown service $s"
+	done
+	mkdir -p "$RUN/logs" "$RUN/pids"
+	SOCK=$(sock_dir)
+	for s in "$@"; do start_service "$s"; done
+	for s in "$@"; do wait_ready "$s"; done
+}
+
 # Everything a run dir holds, wherever it lives: the PostgreSQL data and
 # the socket directory may sit in mktemp directories it links to.
 cmd_destroy() {
@@ -662,6 +684,7 @@ case ${1:-} in
 up) cmd_up ;;
 down) cmd_down ;;
 status) cmd_status ;;
+start) shift; cmd_start "$@" ;;
 destroy) cmd_destroy ;;
-*) echo "usage: $0 up|down|status|destroy" >&2; exit 2 ;;
+*) echo "usage: $0 up|down|status|destroy|start SERVICE..." >&2; exit 2 ;;
 esac

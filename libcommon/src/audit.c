@@ -1,7 +1,9 @@
 /* audit.c - audit entries onto the osh:audit stream. An entry that cannot
- * be sent waits in a bounded backlog and is re-sent after reconnection, in
- * order; only when the backlog is full is the oldest entry dropped (and
- * that is logged). */
+ * be sent (Redis down or slow) waits in a bounded in-memory spool and is
+ * sent after reconnection, in order, one at a time; only when the spool is
+ * full is its oldest entry not already on its way dropped (logged, and
+ * counted: osh_audit_dropped). An entry whose XADD reached Redis but whose
+ * answer was lost with the connection is sent again: at least once. */
 #include <json-c/json.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +13,7 @@
 #include "osh/audit.h"
 #include "osh/http.h"
 #include "osh/log.h"
+#include "osh/metrics.h"
 #include "osh/redis.h"
 #include "osh/util.h"
 
@@ -28,7 +31,9 @@ struct osh_audit {
 	char *service;
 	struct pending_list backlog;
 	size_t nbacklog, max_backlog;
-	bool flushing;
+	uint64_t dropped;
+	struct osh_metric *m_dropped;
+	bool flushing; /* the first entry's XADD is on its way */
 };
 
 static const char *const field_names[NFIELDS] = {"ts", "service", "actor_id",
@@ -181,11 +186,17 @@ osh_audit_emit(struct osh_audit *a, const struct osh_audit_entry *e)
 					     e->details, JSON_C_TO_STRING_PLAIN)
 				       : "{}");
 	json_object_put(e->details);
-	if (a->nbacklog >= a->max_backlog) {
+	if (a->nbacklog >= a->max_backlog && a->nbacklog > 0) {
+		/* The first entry may be on its way: then the next one. */
 		struct pending *old = TAILQ_FIRST(&a->backlog);
-		if (old != NULL && !a->flushing) {
+		if (a->flushing)
+			old = TAILQ_NEXT(old, next);
+		if (old != NULL) {
 			TAILQ_REMOVE(&a->backlog, old, next);
 			a->nbacklog--;
+			a->dropped++;
+			if (a->m_dropped != NULL)
+				osh_metric_add(a->m_dropped, "", 1);
 			osh_log_error(NULL,
 			    "msg=\"audit backlog full, dropped "
 			    "oldest entry\" action=\"%s\"",
@@ -221,6 +232,25 @@ size_t
 osh_audit_backlog(const struct osh_audit *a)
 {
 	return a->nbacklog;
+}
+
+void
+osh_audit_set_metrics(struct osh_audit *a, struct osh_metrics *m)
+{
+	if (a == NULL || m == NULL)
+		return;
+	a->m_dropped = osh_metric_new(m, "osh_audit_dropped_total",
+	    "Audit entries dropped because the spool (entries waiting while "
+	    "Redis is away, osh_audit_backlog) was full",
+	    OSH_COUNTER, NULL, 0);
+	if (a->m_dropped != NULL)
+		osh_metric_add(a->m_dropped, "", 0);
+}
+
+uint64_t
+osh_audit_dropped(const struct osh_audit *a)
+{
+	return a->dropped;
 }
 
 void

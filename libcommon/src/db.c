@@ -33,7 +33,9 @@
 #include "osh/work.h"
 
 #define BACKOFF_MIN_MS 200
-#define BACKOFF_MAX_MS 5000
+/* At least one attempt a second: a database that comes back is used
+ * within a second (full service within 5 s of it is the promise). */
+#define BACKOFF_MAX_MS 1000
 #define CONNECT_TIMEOUT_MS 5000
 #define SWEEP_MS 100
 /* How long a cancelled statement may take to end before its connection

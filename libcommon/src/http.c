@@ -34,6 +34,7 @@
 #define LINGER_MS 2000 /* draining a closing connection's input at most */
 #define ACCEPT_RETRY_MS 100 /* after running out of descriptors */
 #define LOG_EVERY_US 1000000 /* repeated warnings: once a second */
+#define SLOW_HEAD_MS 1000 /* a head in progress longer may make room */
 
 static void conn_process(struct conn *c);
 static void conn_free(struct conn *c);
@@ -563,6 +564,37 @@ evict_idle(struct osh_http *h, struct http_client *cl, const char *reason)
 	return true;
 }
 
+/* At the server's limit with no idle connection to close: closes the
+ * connection whose request head has been coming for longest (nothing
+ * sent yet, a TLS handshake, or part of a head), once that is more than
+ * SLOW_HEAD_MS. A client sends its head at once; one that dribbles it
+ * holds a slot for nothing, and without this enough of them (a few from
+ * each of many addresses, under the per-client limit) would hold every
+ * slot until their deadlines, and every other client would be refused.
+ * False when there is none that slow. */
+static bool
+evict_slow_head(struct osh_http *h)
+{
+	uint64_t now = osh_now_us(), oldest = UINT64_MAX;
+	uint64_t head_us = (uint64_t)h->header_ms * 1000;
+	struct conn *c, *slowest = NULL;
+
+	for (c = TAILQ_FIRST(&h->conns); c != NULL; c = TAILQ_NEXT(c, link)) {
+		/* The head's deadline runs from its start. */
+		if (c->state == CONN_HEAD && !c->refused &&
+		    c->head_deadline_us - head_us < oldest) {
+			oldest = c->head_deadline_us - head_us;
+			slowest = c;
+		}
+	}
+	if (slowest == NULL || oldest > now ||
+	    now - oldest < (uint64_t)SLOW_HEAD_MS * 1000)
+		return false;
+	count(h->m_slow, "");
+	conn_free(slowest);
+	return true;
+}
+
 /* What the limits say of a new connection from cl (NULL: a trusted proxy
  * or a local peer, bound by the server's limit only; else already
  * counted on cl): admitted (NULL; after closing an idle connection to
@@ -583,7 +615,7 @@ admit(struct osh_http *h, struct http_client *cl, bool *refuse)
 	}
 	/* Requests whose client went away still hold their share. */
 	if (h->nconns + h->ndetached >= h->max_conns &&
-	    !evict_idle(h, NULL, "limit")) {
+	    !evict_idle(h, NULL, "limit") && !evict_slow_head(h)) {
 		*refuse = true;
 		return "limit";
 	}
@@ -886,6 +918,11 @@ metrics_init(struct osh_http *h, struct osh_metrics *m)
 	    "Idle keep-alive connections closed to make room for a new one, "
 	    "at the server's limit or a client's",
 	    OSH_COUNTER, NULL, 0);
+	h->m_slow = osh_metric_new(m, "osh_http_slow_closed_total",
+	    "Connections closed at the server's limit to make room for a new "
+	    "one because their request head had been coming for over a second "
+	    "(slow clients)",
+	    OSH_COUNTER, NULL, 0);
 	h->m_timeouts = osh_metric_new(m, "osh_http_timeouts_total",
 	    "Connections cut by a deadline: first byte of a new connection, "
 	    "request head, body, keep-alive idle, reply write",
@@ -904,6 +941,7 @@ metrics_init(struct osh_http *h, struct osh_metrics *m)
 	osh_metric_add(h->m_refused, "reason=\"client_overload\"", 0);
 	osh_metric_add(h->m_evicted, "reason=\"limit\"", 0);
 	osh_metric_add(h->m_evicted, "reason=\"client_limit\"", 0);
+	osh_metric_add(h->m_slow, "", 0);
 	osh_metric_set(h->m_detached, "", 0);
 	osh_metric_add(h->m_gone, "", 0);
 	osh_metric_add(h->m_timeouts, "kind=\"first_byte\"", 0);

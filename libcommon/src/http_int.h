@@ -150,7 +150,7 @@ struct osh_http {
 	uint64_t refusal_logged_us, accept_error_logged_us;
 	struct osh_metrics *metrics;
 	struct osh_metric *m_conns, *m_refused, *m_timeouts, *m_gone;
-	struct osh_metric *m_evicted, *m_detached;
+	struct osh_metric *m_evicted, *m_detached, *m_slow;
 };
 
 /* http_req.c: a new request for connection c, read from 'head' (taken;

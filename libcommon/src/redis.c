@@ -30,7 +30,10 @@
 #include "osh/util.h"
 
 #define BACKOFF_MIN_MS 200
-#define BACKOFF_MAX_MS 5000
+/* Reconnecting at least once a second: a Redis that comes back is used
+ * within a second (clients are to see full service within 5 s of it);
+ * a refused connect on a dead one costs next to nothing. */
+#define BACKOFF_MAX_MS 1000
 #define WATCHDOG_MS 100
 #define DEFAULT_MAX_PENDING 1024
 
@@ -141,6 +144,12 @@ on_connected(const redisAsyncContext *ac, int status)
 		return;
 	}
 	r->connected = true;
+	/* Connecting is progress: a reply owed since (AUTH, sent while
+	 * connecting) is due within the deadline from now, not from the
+	 * last reply before the connection was lost, or the watchdog would
+	 * drop the new connection before its first reply is read (a service
+	 * starting up reads it only once its loop runs). */
+	r->progress_us = osh_now_us();
 	r->backoff_ms = BACKOFF_MIN_MS;
 	if (r->was_connected)
 		osh_log_info(NULL, "msg=\"redis connection up\"");

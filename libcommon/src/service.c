@@ -656,6 +656,7 @@ osh_service_main(const struct osh_service_def *def, int argc, char **argv)
 	if (svc.redis != NULL) {
 		svc.audit = osh_audit_new(svc.redis, def->name, 100000);
 		osh_redis_on_connect(svc.redis, on_redis_connect, &svc);
+		osh_audit_set_metrics(svc.audit, svc.metrics);
 	}
 	if ((routes = all_routes(def, &nroutes)) == NULL ||
 	    (svc.router = osh_router_new(routes, nroutes)) == NULL)

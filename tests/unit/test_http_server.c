@@ -255,6 +255,7 @@ loop_main(void *arg)
 static struct {
 	int per_client;
 	const char *unix_path;
+	int first_byte_ms, header_ms; /* 0: FIRST_BYTE_MS, HEADER_MS */
 } T;
 
 static void
@@ -269,8 +270,9 @@ start_with(SSL_CTX *tls, int max_conns)
 	    .trusted_proxies = "127.0.0.1",
 	    .max_connections = max_conns,
 	    .max_connections_per_client = T.per_client,
-	    .first_byte_timeout_ms = FIRST_BYTE_MS,
-	    .header_timeout_ms = HEADER_MS,
+	    .first_byte_timeout_ms =
+		T.first_byte_ms > 0 ? T.first_byte_ms : FIRST_BYTE_MS,
+	    .header_timeout_ms = T.header_ms > 0 ? T.header_ms : HEADER_MS,
 	    .body_timeout_ms = BODY_MS,
 	    .write_timeout_ms = WRITE_MS,
 	    .body_limit = body_limit,
@@ -1280,6 +1282,51 @@ idle_make_room(void **state)
 	stop();
 }
 
+/* At the limit with no idle connection to close, the connection whose
+ * request head has been coming for longest makes room, once that is over
+ * a second: slow clients (a byte now and then, from many addresses)
+ * cannot hold every slot. A younger head does not make room. */
+static void
+slow_heads_make_room(void **state)
+{
+	struct cl *held[MAX_CONNS], *c;
+	struct resp r;
+
+	(void)state;
+	T.first_byte_ms = T.header_ms = 5000;
+	start(NULL);
+	for (int i = 0; i < MAX_CONNS; i++) {
+		held[i] = dial();
+		cl_puts(held[i], "GET /hello HTTP/1.1\r\nHo");
+		usleep(20000);
+	}
+	c = dial();
+	assert_int_equal(resp_read(c, &r, false), 0);
+	assert_int_equal(r.status, 503);
+	resp_free(&r);
+	cl_close(c);
+	usleep(1100000);
+	/* Now the oldest slow head goes for a new client. */
+	c = dial();
+	cl_puts(c, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
+	assert_int_equal(resp_read(c, &r, false), 0);
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+	cl_close(c);
+	assert_true(closed_by_server(held[0]));
+	cl_close(held[0]);
+	/* The others may still finish their heads. */
+	cl_puts(held[1], "st: t\r\n\r\n");
+	assert_int_equal(resp_read(held[1], &r, false), 0);
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+	assert_true(metric_has("osh_http_slow_closed_total 1"));
+	for (int i = 1; i < MAX_CONNS; i++)
+		cl_close(held[i]);
+	T.first_byte_ms = T.header_ms = 0;
+	stop();
+}
+
 /* One client address may hold max_connections_per_client connections
  * (requests detached from it included); others, and trusted proxies, are
  * not held back by it. */
@@ -2012,6 +2059,7 @@ main(void)
 	    cmocka_unit_test(client_gone),
 	    cmocka_unit_test(half_close),
 	    cmocka_unit_test(idle_make_room),
+	    cmocka_unit_test(slow_heads_make_room),
 	    cmocka_unit_test(per_client_cap),
 	    cmocka_unit_test(client_keys),
 	    cmocka_unit_test(unix_socket),

@@ -588,14 +588,21 @@ audit_backlog(void **state)
 	json_object_object_add(d, "size", json_object_new_int(3));
 	osh_audit_emit(a, &ent);
 	assert_int_equal(osh_audit_backlog(a), 1);
+	/* The spool holds 10: two more than that drop the two oldest. */
+	for (int i = 0; i < 11; i++) {
+		struct osh_audit_entry more = {.action = "thing.more"};
+		osh_audit_emit(a, &more);
+	}
+	assert_int_equal(osh_audit_backlog(a), 10);
+	assert_int_equal(osh_audit_dropped(a), 2);
 	e->pid = start_redis(e->port);
 	assert_true(run_until(e->base, connected, r, 8000));
-	for (int i = 0; i < 100 && x.n != 1; i++) {
+	for (int i = 0; i < 100 && x.n != 10; i++) {
 		x.got = false;
 		osh_redis_cmd(r, on_xlen, &x, "XLEN %s", OSH_AUDIT_STREAM);
 		run_until(e->base, xlen_done, &x, 1000);
 	}
-	assert_int_equal(x.n, 1);
+	assert_int_equal(x.n, 10);
 	assert_int_equal(osh_audit_backlog(a), 0);
 	osh_audit_free(a);
 	osh_redis_free(r);

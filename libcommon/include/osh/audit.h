@@ -1,6 +1,10 @@
 /* audit.h - audit emission: every state-changing action is appended to the
  * Redis stream osh:audit, from which the auth service stores it. Entries
- * that cannot be sent are kept (bounded) and re-sent on reconnection. */
+ * that cannot be sent (Redis down) wait in an in-memory spool of at most
+ * max_backlog entries (100,000 in osh_service_main) and are sent in
+ * order on reconnection; a full spool drops its oldest entry. The spool
+ * lives in the process: entries still in it when the process is killed
+ * are lost (a clean stop logs how many). Delivery is at least once. */
 #ifndef OSH_AUDIT_H
 #define OSH_AUDIT_H
 
@@ -8,6 +12,7 @@
 #include <stdint.h>
 
 struct json_object;
+struct osh_metrics;
 struct osh_redis;
 struct osh_req;
 struct osh_audit;
@@ -46,7 +51,14 @@ struct json_object *osh_audit_fields(struct json_object *body);
 /* Re-sends the backlog; the service calls it when Redis reconnects. */
 void osh_audit_resume(struct osh_audit *a);
 
-/* Entries waiting to be re-sent. */
+/* Entries waiting to be sent (the spool). */
 size_t osh_audit_backlog(const struct osh_audit *a);
+
+/* Entries dropped because the spool was full, since start. */
+uint64_t osh_audit_dropped(const struct osh_audit *a);
+
+/* Counts the entries dropped in m as osh_audit_dropped_total (m may be
+ * NULL: not counted). osh_service_main does it for every service. */
+void osh_audit_set_metrics(struct osh_audit *a, struct osh_metrics *m);
 
 #endif
