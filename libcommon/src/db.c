@@ -646,24 +646,42 @@ pump(struct osh_db *db)
 	}
 }
 
+/* Whether any connection is up or coming up. */
+static bool
+pool_up(const struct osh_db *db)
+{
+	for (int i = 0; i < db->opt.size; i++)
+		if (db->conns[i].state != C_DOWN)
+			return true;
+	return false;
+}
+
+/* Fails queries past their deadline, and every waiting query once no
+ * connection is up or coming up (they were queued while one was being
+ * opened, and that failed): callers answer 503 now, not at the deadline. */
 static void
 on_sweep(evutil_socket_t fd, short what, void *arg)
 {
 	struct osh_db *db = arg;
 	uint64_t now = osh_now_us();
 	struct query *q, *tmp;
+	bool up = pool_up(db);
 
 	(void)fd;
 	(void)what;
 	for (q = TAILQ_FIRST(&db->queue); q != NULL; q = tmp) {
 		tmp = TAILQ_NEXT(q, next);
-		if (q->deadline_us > now)
+		if (up && q->deadline_us > now)
 			continue;
 		TAILQ_REMOVE(&db->queue, q, next);
 		db->queued--;
+		osh_pool_stats_wait(&db->ps, now - q->queued_us);
+		if (!up) {
+			complete(q, NULL, "database unavailable");
+			continue;
+		}
 		db->timeouts++;
 		db->ps.timeouts++;
-		osh_pool_stats_wait(&db->ps, now - q->queued_us);
 		complete(q, NULL, "no database connection became free in time");
 	}
 }
@@ -751,7 +769,6 @@ osh_db_query(struct osh_db *db, const char *sql, int nparams,
     const char *const *values, osh_db_cb cb, void *arg)
 {
 	struct query *q;
-	bool any_up = false;
 
 	if ((q = calloc(1, sizeof(*q))) == NULL)
 		goto out_oom;
@@ -773,10 +790,7 @@ osh_db_query(struct osh_db *db, const char *sql, int nparams,
 		    (q->values[i] = strdup(values[i])) == NULL)
 			goto out_free;
 	}
-	for (int i = 0; i < db->opt.size; i++)
-		if (db->conns[i].state != C_DOWN)
-			any_up = true;
-	if (!any_up) {
+	if (!pool_up(db)) {
 		fail_later(q, "database unavailable");
 		return 0;
 	}
