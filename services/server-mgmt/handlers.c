@@ -116,6 +116,22 @@ handlers_params(struct osh_req *req, struct input_param *p, size_t max)
  * List, get.
  */
 
+/* A list query failed: a cursor key the database cannot read as its
+ * sort's type is the only value it may refuse. */
+static void
+on_list(enum osh_db_status st, const char *json, const char *state, void *arg)
+{
+	struct osh_req *req = arg;
+
+	if (st == OSH_DB_INVALID) {
+		osh_reply_error(req, 400, "validation_failed", "cursor",
+		    "cursor must be the next_cursor of a page with the same "
+		    "sort");
+		return;
+	}
+	handlers_on_json(st, json, state, arg);
+}
+
 void
 h_servers_list(struct osh_req *req)
 {
@@ -124,12 +140,11 @@ h_servers_list(struct osh_req *req)
 	struct osh_err err;
 	size_t n = handlers_params(req, p, OSH_ARRAY_LEN(p));
 
-	if (input_servers_query(p, n, &q, &err) != 0) {
+	if (input_servers_query(p, n, &q, &err) != 0)
 		osh_reply_err(req, &err);
-		return;
-	}
-	store_server_list(handlers_db(req), &q.f, q.limit, q.offset, q.order,
-	    handlers_on_json, req);
+	else
+		store_server_list(handlers_db(req), &q.f, &q.page, on_list, req);
+	input_servers_query_release(&q);
 }
 
 void

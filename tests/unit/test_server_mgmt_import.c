@@ -11,6 +11,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "osh/json.h"
 #include "osh/util.h"
 #include "server-mgmt/import.h"
 #include "server-mgmt/sm.h"

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "osh/crypto.h"
+#include "osh/json.h"
 #include "osh/util.h"
 #include "server-mgmt/scan_targets.h"
 #include "server-mgmt/sm.h"
