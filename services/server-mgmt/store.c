@@ -262,7 +262,7 @@ store_server_delete(struct osh_db *db, int64_t id, osh_db_json_cb cb, void *arg)
 void
 store_server_get(struct osh_db *db, int64_t id, osh_db_json_cb cb, void *arg)
 {
-	json_by_id(db, "SELECT server_json(s) FROM servers s WHERE id = $1", id,
+	json_by_id(db, "SELECT server_text(s) FROM servers s WHERE id = $1", id,
 	    cb, arg);
 }
 
@@ -475,8 +475,8 @@ store_server_list(struct osh_db *db, const struct server_filter *f,
 	sql_add(q,
 	    " LIMIT $%d::bigint + 1 OFFSET $%d::bigint), "
 	    "r AS (SELECT p.*, row_number() OVER () AS i FROM p) "
-	    "SELECT jsonb_build_object('items', coalesce((SELECT "
-	    "jsonb_agg(server_json(r.s) ORDER BY r.i) FROM r WHERE "
+	    "SELECT json_build_object('items', coalesce((SELECT "
+	    "json_agg(server_text(r.s) ORDER BY r.i) FROM r WHERE "
 	    "r.i <= $%d::bigint), '[]'), 'next_cursor', (SELECT "
 	    "translate(encode(convert_to(jsonb_build_array('%s', r.k, "
 	    "(r.s).id)::text, 'UTF8'), 'base64'), E'+/=\\n', '-_') FROM r "

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include <osh/error.h>
+#include <osh/json.h>
 #include <osh/util.h>
 
 #include "server-mgmt/import.h"
