@@ -33,13 +33,14 @@ create_free(struct create *c)
 	free(c);
 }
 
+/* Answers the create: with server (err NULL), or with err. */
 static void
-create_finish(struct create *c, int status, struct osh_err *err,
-    struct json_object *server)
+create_finish(
+    struct create *c, const struct osh_err *err, struct json_object *server)
 {
 	handlers_audit(c->req, "server.create", c->id,
-	    status == 201 ? "success" : "failure", osh_audit_fields(c->body));
-	if (status == 201) {
+	    err == NULL ? "success" : "failure", osh_audit_fields(c->body));
+	if (err == NULL) {
 		handlers_publish(c->req, "server.created", server);
 		osh_reply_json(c->req, 201, json_object_get(server));
 	} else {
@@ -62,7 +63,7 @@ on_which_conflict(
 	else
 		osh_err_set(&err, 409, "bmc_address_taken", "bmc_address",
 		    "a server with this BMC address exists already");
-	create_finish(c, 409, &err, NULL);
+	create_finish(c, &err, NULL);
 }
 
 static void
@@ -87,11 +88,11 @@ on_inserted(
 		    st == OSH_DB_INVALID ? "validation_failed" : NULL, NULL,
 		    st == OSH_DB_INVALID ? "the database refused a value"
 					 : "database unavailable");
-		create_finish(c, err.status, &err, NULL);
+		create_finish(c, &err, NULL);
 		return;
 	}
 	server = json_object_object_get(r, "server");
-	create_finish(c, 201, NULL, server);
+	create_finish(c, NULL, server);
 	json_object_put(r);
 }
 
@@ -107,7 +108,7 @@ on_next_id(
 	(void)state;
 	if (st != OSH_DB_OK || !osh_parse_int(json, 1, INT64_MAX, &c->id)) {
 		osh_err_set(&err, 503, NULL, NULL, "database unavailable");
-		create_finish(c, 503, &err, NULL);
+		create_finish(c, &err, NULL);
 		return;
 	}
 	if (c->in.has_credentials) {
@@ -124,7 +125,7 @@ on_next_id(
 		osh_wipe(c->in.password, sizeof(c->in.password));
 		if (c->sealed == NULL) {
 			osh_err_set(&err, 503, NULL, NULL, "out of memory");
-			create_finish(c, 503, &err, NULL);
+			create_finish(c, &err, NULL);
 			return;
 		}
 	}
@@ -147,7 +148,7 @@ create_start(struct osh_req *req, struct json_object *body, struct osh_err *err)
 	c->req = req;
 	c->body = body;
 	if (server_in_parse(body, true, &c->in, err) != 0) {
-		create_finish(c, err->status, err, NULL);
+		create_finish(c, err, NULL);
 		return 0;
 	}
 	store_next_id(osh_service_of(req)->db, on_next_id, c);
@@ -192,15 +193,15 @@ struct import {
 
 static void import_next(struct import *im);
 
-/* Records row i's result. */
+/* Records row i's result: created as server (err NULL), or err. */
 static void
-row_answer(struct import *im, size_t i, int status, const struct osh_err *err,
+row_answer(struct import *im, size_t i, const struct osh_err *err,
     struct json_object *server)
 {
 	struct json_object *r = json_object_new_object(), *e;
 
 	json_object_object_add(r, "row", json_object_new_int((int)i));
-	if (status == 201) {
+	if (err == NULL) {
 		im->created++;
 		json_object_object_add(
 		    r, "status", json_object_new_string("created"));
@@ -249,7 +250,7 @@ static void
 batch_fail(struct import *im, const struct osh_err *err)
 {
 	for (size_t k = 0; k < im->n; k++)
-		row_answer(im, im->row[k], err->status, err, NULL);
+		row_answer(im, im->row[k], err, NULL);
 	batch_release(im);
 	import_next(im);
 }
@@ -288,7 +289,7 @@ on_batch_inserted(
 			if (im->hooks.created != NULL)
 				im->hooks.created(
 				    im->row[k], im->id[k], im->hooks.arg);
-			row_answer(im, im->row[k], 201, NULL, server);
+			row_answer(im, im->row[k], NULL, server);
 			continue;
 		}
 		for (size_t j = 0; j < json_object_array_length(taken); j++)
@@ -303,7 +304,7 @@ on_batch_inserted(
 			osh_err_set(&err, 409, "bmc_address_taken",
 			    "bmc_address",
 			    "a server with this BMC address exists already");
-		row_answer(im, im->row[k], 409, &err, NULL);
+		row_answer(im, im->row[k], &err, NULL);
 	}
 	json_object_put(r);
 	batch_release(im);
@@ -332,20 +333,20 @@ batch_row(struct import *im, size_t k)
 		json_object_object_add(
 		    o, "privilege", json_object_new_string(in->privilege));
 	if (in->has_cipher)
-		json_object_object_add(o, "cipher_suite",
-		    json_object_new_int(in->cipher_suite));
+		json_object_object_add(
+		    o, "cipher_suite", json_object_new_int(in->cipher_suite));
 	if (in->has_workarounds)
-		json_object_object_add(o, "workarounds",
-		    json_object_new_string(in->workarounds));
+		json_object_object_add(
+		    o, "workarounds", json_object_new_string(in->workarounds));
 	if (in->labels != NULL)
-		json_object_object_add(o, "labels",
-		    json_tokener_parse(in->labels));
+		json_object_object_add(
+		    o, "labels", json_tokener_parse(in->labels));
 	if (in->description != NULL)
-		json_object_object_add(o, "description",
-		    json_object_new_string(in->description));
+		json_object_object_add(
+		    o, "description", json_object_new_string(in->description));
 	if (in->monitoring >= 0)
-		json_object_object_add(o, "monitoring",
-		    json_object_new_boolean(in->monitoring));
+		json_object_object_add(
+		    o, "monitoring", json_object_new_boolean(in->monitoring));
 	if (in->cluster != NULL)
 		json_object_object_add(
 		    o, "cluster", json_object_new_string(in->cluster));
@@ -353,18 +354,18 @@ batch_row(struct import *im, size_t k)
 		return o;
 	osh_strlcpy(e.host, in->host, sizeof(e.host));
 	e.port = in->port;
-	osh_strlcpy(e.ipmi_version,
-	    in->ipmi_version ? in->ipmi_version : "2.0",
+	osh_strlcpy(e.ipmi_version, in->ipmi_version ? in->ipmi_version : "2.0",
 	    sizeof(e.ipmi_version));
 	creds_ad(ad, sizeof(ad), im->id[k], &e);
-	sealed = creds_seal(handlers_app(im->req)->keys, in->username,
-	    in->password, ad);
+	sealed = creds_seal(
+	    handlers_app(im->req)->keys, in->username, in->password, ad);
 	osh_wipe(in->password, sizeof(in->password));
 	if (sealed == NULL) {
 		json_object_put(o);
 		return NULL;
 	}
-	json_object_object_add(o, "credentials", json_object_new_string(sealed));
+	json_object_object_add(
+	    o, "credentials", json_object_new_string(sealed));
 	osh_free_secret(sealed);
 	return o;
 }
@@ -427,13 +428,13 @@ import_next(struct import *im)
 			memset(&err, 0, sizeof(err));
 			if (im->hooks.refuse != NULL &&
 			    im->hooks.refuse(im->next, &err, im->hooks.arg)) {
-				row_answer(im, im->next, err.status, &err, NULL);
+				row_answer(im, im->next, &err, NULL);
 				continue;
 			}
 			if (server_in_parse(body, true, &im->in[im->n], &err) !=
 			    0) {
 				server_in_release(&im->in[im->n]);
-				row_answer(im, im->next, err.status, &err, NULL);
+				row_answer(im, im->next, &err, NULL);
 				continue;
 			}
 			im->row[im->n++] = im->next;

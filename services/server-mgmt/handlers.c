@@ -143,7 +143,8 @@ h_servers_list(struct osh_req *req)
 	if (input_servers_query(p, n, &q, &err) != 0)
 		osh_reply_err(req, &err);
 	else
-		store_server_list(handlers_db(req), &q.f, &q.page, on_list, req);
+		store_server_list(
+		    handlers_db(req), &q.f, &q.page, on_list, req);
 	input_servers_query_release(&q);
 }
 

@@ -213,7 +213,8 @@ input_cursor_parse(const char *cursor, const char *sort_text, char *key,
 
 	if (strlen(cursor) >= INPUT_CURSOR_MAX ||
 	    sodium_base642bin(bin, sizeof(bin) - 1, cursor, strlen(cursor),
-		NULL, &len, NULL, sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0)
+		NULL, &len, NULL,
+		sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0)
 		return false;
 	if ((o = osh_json_parse((const char *)bin, len, 3, &err)) == NULL)
 		return false;
@@ -264,7 +265,8 @@ label_selector(const char *labels, const char *label, struct servers_query *out,
 	if (sel == NULL)
 		return osh_err_set(err, 503, NULL, NULL, "out of memory");
 	selector_init(sel);
-	if (labels != NULL && selector_parse(labels, sel, why, sizeof(why)) != 0) {
+	if (labels != NULL &&
+	    selector_parse(labels, sel, why, sizeof(why)) != 0) {
 		osh_err_set(err, 400, "validation_failed", "labels",
 		    "labels must be a label selector (e.g. "
 		    "rack=r12,role!=lab,env in (a,b),!legacy): %s",
@@ -273,8 +275,8 @@ label_selector(const char *labels, const char *label, struct servers_query *out,
 	}
 	if (label != NULL && label_filter(label, sel, err) != 0)
 		goto out_free;
-	if (selector_sql(sel, &out->label_eq, &out->label_keys,
-		&out->label_rest) != 0) {
+	if (selector_sql(
+		sel, &out->label_eq, &out->label_keys, &out->label_rest) != 0) {
 		osh_err_set(err, 503, NULL, NULL, "out of memory");
 		goto out_free;
 	}
@@ -301,9 +303,9 @@ int
 input_servers_query(const struct input_param *p, size_t n,
     struct servers_query *out, struct osh_err *err)
 {
-	static const char *const known[] = {"limit", "offset", "cursor",
-	    "sort", "q", "name", "status", "power_state", "cluster",
-	    "manufacturer", "labels", "label", "monitoring", NULL};
+	static const char *const known[] = {"limit", "offset", "cursor", "sort",
+	    "q", "name", "status", "power_state", "cluster", "manufacturer",
+	    "labels", "label", "monitoring", NULL};
 	static const char *const statuses[] = {
 	    "unknown", "online", "offline", "auth_failed", "error", NULL};
 	static const char *const powers[] = {"on", "off", "unknown", NULL};
@@ -346,9 +348,8 @@ input_servers_query(const struct input_param *p, size_t n,
 		if (param(p, n, "offset") != NULL)
 			return osh_err_set(err, 400, "validation_failed",
 			    "cursor", "give cursor or offset, not both");
-		if (!input_cursor_parse(v, out->page.sort_text,
-			out->cursor_key, sizeof(out->cursor_key),
-			&out->page.cursor_id))
+		if (!input_cursor_parse(v, out->page.sort_text, out->cursor_key,
+			sizeof(out->cursor_key), &out->page.cursor_id))
 			return osh_err_set(err, 400, "validation_failed",
 			    "cursor",
 			    "cursor must be the next_cursor of a page "
@@ -397,8 +398,8 @@ input_servers_query(const struct input_param *p, size_t n,
 	out->f.cluster = param(p, n, "cluster");
 	out->f.manufacturer = param(p, n, "manufacturer");
 	if ((param(p, n, "labels") != NULL || param(p, n, "label") != NULL) &&
-	    label_selector(param(p, n, "labels"), param(p, n, "label"), out,
-		err) != 0)
+	    label_selector(
+		param(p, n, "labels"), param(p, n, "label"), out, err) != 0)
 		return -1;
 	return 0;
 }

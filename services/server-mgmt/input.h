@@ -68,8 +68,8 @@ void input_servers_query_release(struct servers_query *q);
 /* Reads a cursor (base64url of ["<sort>", key text or null, id]) made for
  * sort_text; false when it is not one. key gets the key text ("" for
  * null). */
-bool input_cursor_parse(const char *cursor, const char *sort_text,
-    char *key, size_t keylen, int64_t *id);
+bool input_cursor_parse(const char *cursor, const char *sort_text, char *key,
+    size_t keylen, int64_t *id);
 
 /* GET /api/servers/{id}/sel: limit (1..OSH_IPMI_SEL_PAGE_MAX) and cursor
  * (a next_cursor, 1..0xfffe); sets rq->sel. offset is refused with a word

@@ -107,8 +107,8 @@ read_value(const char **p, char **out, char *why, size_t whylen)
 		if ((unsigned char)s[i] == 0xc2 &&
 		    (unsigned char)s[i + 1] >= 0x80 &&
 		    (unsigned char)s[i + 1] <= 0x9f) {
-			snprintf(why, whylen,
-			    "a value holds a control character");
+			snprintf(
+			    why, whylen, "a value holds a control character");
 			return -1;
 		}
 	}
@@ -155,9 +155,10 @@ read_set(const char **p, struct selector_req *r, char *why, size_t whylen)
 			return rc;
 		if (v[0] == '\0') {
 			free(v);
-			snprintf(why, whylen, "a value in ( ) is empty or "
-					      "holds a space, a control "
-					      "character or one of ,()=!");
+			snprintf(why, whylen,
+			    "a value in ( ) is empty or "
+			    "holds a space, a control "
+			    "character or one of ,()=!");
 			return -1;
 		}
 		r->values[r->nvalues++] = v;
@@ -170,8 +171,8 @@ read_set(const char **p, struct selector_req *r, char *why, size_t whylen)
 			*p = s + 1;
 			return 0;
 		}
-		snprintf(why, whylen, "the list of %s is not closed with )",
-		    r->key);
+		snprintf(
+		    why, whylen, "the list of %s is not closed with )", r->key);
 		return -1;
 	}
 }
@@ -301,7 +302,8 @@ static bool put(char *out, size_t len, size_t *at, const char *fmt, ...)
 static char *
 take_text(struct json_object *o)
 {
-	const char *t = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	const char *t =
+	    json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
 
 	return t != NULL ? strdup(t) : NULL;
 }
@@ -340,8 +342,8 @@ selector_sql(const struct selector *s, char **eq, char **keys, char **rest)
 		json_object_object_add(o, "k", json_object_new_string(q->key));
 		json_object_object_add(o, "op",
 		    json_object_new_string(q->op == SELECTOR_IN ? "in"
-			    : q->op == SELECTOR_NOTIN	    ? "notin"
-							    : "!exists"));
+			    : q->op == SELECTOR_NOTIN		? "notin"
+								: "!exists"));
 		for (size_t j = 0; j < q->nvalues; j++)
 			json_object_array_add(
 			    vs, json_object_new_string(q->values[j]));
@@ -433,8 +435,8 @@ selector_format(const struct selector *s, char *out, size_t len)
 			    put(out, len, &at, "%s %s (", r->key,
 				r->op == SELECTOR_IN ? "in" : "notin");
 			for (size_t j = 0; ok && j < r->nvalues; j++)
-				ok = put(out, len, &at, "%s%s", j > 0 ? "," : "",
-				    r->values[j]);
+				ok = put(out, len, &at, "%s%s",
+				    j > 0 ? "," : "", r->values[j]);
 			ok = ok && put(out, len, &at, ")");
 			break;
 		}

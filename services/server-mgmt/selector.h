@@ -62,8 +62,7 @@ void selector_release(struct selector *s);
  *         see migrations/004).
  * Each is a new string (free it) or NULL when there is nothing of its
  * kind. Returns 0, or -1 when out of memory (all three NULL then). */
-int selector_sql(
-    const struct selector *s, char **eq, char **keys, char **rest);
+int selector_sql(const struct selector *s, char **eq, char **keys, char **rest);
 
 /* Writes the selector back in its syntax (canonical: no spaces, = and !=
  * for single values given so); false when it does not fit. */

@@ -381,20 +381,20 @@ static const struct {
 } filter_sql[] = {
     {offsetof(struct server_filter, q), "s.search LIKE '%' || lower($",
 	"::text) || '%'", NULL},
-    {offsetof(struct server_filter, name),
-	"lower(s.name) LIKE '%' || lower($", "::text) || '%'", NULL},
+    {offsetof(struct server_filter, name), "lower(s.name) LIKE '%' || lower($",
+	"::text) || '%'", NULL},
     {offsetof(struct server_filter, status), "s.status = $", "::text",
 	"status"},
-    {offsetof(struct server_filter, power_state), "s.power_state = $",
-	"::text", "power_state"},
+    {offsetof(struct server_filter, power_state), "s.power_state = $", "::text",
+	"power_state"},
     {offsetof(struct server_filter, cluster), "s.cluster = $", "::text",
 	"cluster"},
     {offsetof(struct server_filter, manufacturer),
 	"lower(s.manufacturer) = lower($", "::text)", NULL},
     {offsetof(struct server_filter, monitoring), "s.monitoring = $",
 	"::text::boolean", "monitoring"},
-    {offsetof(struct server_filter, label_eq), "s.labels @> $",
-	"::text::jsonb", NULL},
+    {offsetof(struct server_filter, label_eq), "s.labels @> $", "::text::jsonb",
+	NULL},
     {offsetof(struct server_filter, label_keys), "s.labels ?& $",
 	"::text::text[]", NULL},
     {offsetof(struct server_filter, label_rest), "labels_selected(s.labels, $",
@@ -406,8 +406,9 @@ static const struct {
 static const char *
 filter_value(const struct server_filter *f, size_t i)
 {
-	const char *const *v = (const char *const *)(const void *)((
-	    const char *)f + filter_sql[i].off);
+	const char *const *v =
+	    (const char *const *)(const void *)((const char *)f +
+		filter_sql[i].off);
 
 	return *v;
 }
@@ -452,8 +453,9 @@ store_server_list(struct osh_db *db, const struct server_filter *f,
 	np = nf;
 	v[np++] = num(lim, sizeof(lim), pg->limit);
 	v[np++] = num(off, sizeof(off), pg->offset);
-	sql_add(q, "WITH p AS MATERIALIZED (SELECT s, (%s)::text AS k FROM "
-		   "servers s WHERE %s",
+	sql_add(q,
+	    "WITH p AS MATERIALIZED (SELECT s, (%s)::text AS k FROM "
+	    "servers s WHERE %s",
 	    key, where);
 	if (pg->cursor_key != NULL) {
 		v[np++] = num(cid, sizeof(cid), pg->cursor_id);
@@ -462,8 +464,9 @@ store_server_list(struct osh_db *db, const struct server_filter *f,
 			    pg->desc ? "<" : ">", np);
 		} else {
 			v[np++] = pg->cursor_key;
-			sql_add(q, " AND (%s, s.id) %s ($%d::text::%s, "
-				   "$%d::bigint)",
+			sql_add(q,
+			    " AND (%s, s.id) %s ($%d::text::%s, "
+			    "$%d::bigint)",
 			    key, pg->desc ? "<" : ">", np,
 			    sort_sql[pg->sort].type, np - 1);
 		}

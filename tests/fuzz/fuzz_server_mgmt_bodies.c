@@ -556,7 +556,8 @@ list_query(const struct input_param *p, size_t n)
 	check(q.limit >= 1 && q.limit <= 1000 && q.offset >= 0 &&
 		q.offset <= 100000000,
 	    "list: bad paging");
-	check(one_of(q.page.sort_text, sorts), "list: a sort not from the table");
+	check(
+	    one_of(q.page.sort_text, sorts), "list: a sort not from the table");
 	check(q.page.limit == q.limit && q.page.offset == q.offset,
 	    "list: the page differs from the query");
 	check(q.f.status == NULL || one_of(q.f.status, statuses),
@@ -581,8 +582,7 @@ list_query(const struct input_param *p, size_t n)
 	if (q.f.label_eq != NULL) {
 		struct json_object *o = json_tokener_parse(q.f.label_eq);
 		check(json_object_is_type(o, json_type_object) &&
-			json_object_object_length(o) >= 1 &&
-			utf8(q.f.label_eq),
+			json_object_object_length(o) >= 1 && utf8(q.f.label_eq),
 		    "list: a label filter that is no object");
 		check_labels(q.f.label_eq);
 		json_object_put(o);

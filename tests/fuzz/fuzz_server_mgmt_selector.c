@@ -161,7 +161,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	selector_release(&a);
 	if (input_cursor_parse(text, "id", key, sizeof(key), &id)) {
 		check(id >= 1, "a cursor with a bad id");
-		check(osh_utf8_valid(key, strlen(key)), "a cursor key not UTF-8");
+		check(
+		    osh_utf8_valid(key, strlen(key)), "a cursor key not UTF-8");
 	}
 	free(text);
 	return 0;

@@ -152,11 +152,15 @@ list_queries(void **state)
 	    {{P("labels", "rack=r1,")}, 1, "labels"},
 	    {{P("labels", "ra-ck=r1")}, 1, "labels"},
 	    {{P("cursor", "WyJpZCIsICI1IiwgNV0")}, 1, NULL},
-	    {{P("cursor", "WyItbmFtZSIsICJ3ZWItMDEiLCA3XQ"), P("sort", "-name")}, 2, NULL},
-	    {{P("cursor", "WyItbmFtZSIsICJ3ZWItMDEiLCA3XQ"), P("sort", "name")}, 2, "cursor"},
+	    {{P("cursor", "WyItbmFtZSIsICJ3ZWItMDEiLCA3XQ"),
+		 P("sort", "-name")},
+		2, NULL},
+	    {{P("cursor", "WyItbmFtZSIsICJ3ZWItMDEiLCA3XQ"), P("sort", "name")},
+		2, "cursor"},
 	    {{P("cursor", "WyJpZCIsICI1IiwgMF0")}, 1, "cursor"},
 	    {{P("cursor", "WyJpZCIsIDUsIDVd")}, 1, "cursor"},
-	    {{P("cursor", "WyJpZCIsICI1IiwgNV0"), P("offset", "5")}, 2, "cursor"},
+	    {{P("cursor", "WyJpZCIsICI1IiwgNV0"), P("offset", "5")}, 2,
+		"cursor"},
 	    {{P("cursor", "not base64!")}, 1, "cursor"},
 	};
 
