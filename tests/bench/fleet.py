@@ -50,9 +50,12 @@ def api(method, path, token=None, body=None, ctype="application/json"):
     return r.status, json.loads(data) if data else None
 
 
-def superuser_sql(sql):
+def superuser_sql(*sql):
+    """Runs statements in one session, each in a transaction of its own."""
     cmd = ["psql", "-q", "-At", "-h", "/tmp", "-p", str(PG_PORT), "-U",
-           "postgres", "-d", "osh", "-v", "ON_ERROR_STOP=1", "-c", sql]
+           "postgres", "-d", "osh", "-v", "ON_ERROR_STOP=1"]
+    for s in sql:
+        cmd += ["-c", s]
     if os.getuid() == 0:
         cmd = ["runuser", "-u", "postgres", "--"] + cmd
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
@@ -129,7 +132,23 @@ def wrk(url, token):
         errs.group(1) if errs else ""
 
 
-def bench(token):
+def restart_server_mgmt(env):
+    """Restarts server-mgmt alone with env added to its environment."""
+    pidf = RUN / "pids" / "server-mgmt.pid"
+    pid = int(pidf.read_text())
+    os.kill(pid, 15)
+    for _ in range(100):
+        try:
+            os.kill(pid, 0)
+            time.sleep(0.1)
+        except ProcessLookupError:
+            break
+    ENV.update(env)
+    up = stack("up")
+    assert up.returncode == 0, up.stderr
+
+
+def bench(token, title, only=None):
     cur = deep_cursor(token, SERVERS - 1000)
     st, one = api("GET", "/api/servers?limit=1&offset=" +
                   str(SERVERS // 2), token)
@@ -144,6 +163,8 @@ def bench(token):
         ("stats", "/api/servers/stats", 0.8),
         ("single server", f"/api/servers/{sid}", 0.8),
     ]
+    if only:
+        cases = [c for c in cases if c[0] in only]
     for _, url, _ in cases:  # warm: connections, plans, caches
         subprocess.run(["wrk", "-t1", "-c8", "-d1s", "-H",
                         f"Authorization: Bearer {token}",
@@ -153,7 +174,7 @@ def bench(token):
            in cases]
     ceiling = res[0][3][0]
     print(f"\n{SERVERS} servers, wrk -t{THREADS} -c{CONNS} -d{SECS}s "
-          f"through nginx")
+          f"through nginx, {title}")
     print(f"{'endpoint':26} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} "
           f"{'non-2xx':>8} {'/jwks':>6}  target")
     for name, url, target, (rps, p50, p99, bad, errs) in res:
@@ -203,13 +224,12 @@ def check_plans(token):
     extra = PLAN_ROWS - SERVERS
     superuser_sql(
         "ALTER SYSTEM SET session_preload_libraries = 'auto_explain'")
-    superuser_sql("LOAD 'auto_explain'; "
+    superuser_sql("LOAD 'auto_explain'",
                   "ALTER SYSTEM SET auto_explain.log_min_duration = 0")
     superuser_sql("SELECT pg_reload_conf()")
     t = time.time()
     superuser_sql(
-        "SET search_path = server_mgmt; SET auto_explain.log_min_duration "
-        "= -1; INSERT INTO servers (name, bmc_host, bmc_port, labels, "
+        "SET search_path = server_mgmt", "INSERT INTO servers (name, bmc_host, bmc_port, labels, "
         "cluster, monitoring, status, power_state, manufacturer, last_seen) "
         f"SELECT 'node-' || lpad(i::text, 6, '0'), '10.' || (i / 65536 % "
         "256) || '.' || (i / 256 % 256) || '.' || (i % 256), 624, "
@@ -218,7 +238,7 @@ def check_plans(token):
         "'online', 'offline', 'unknown'])[i % 3 + 1], (ARRAY['on', "
         "'off'])[i % 2 + 1], (ARRAY['Dell Inc.', 'HPE', 'Lenovo'])"
         "[i % 3 + 1], now() - i * interval '1 second' FROM "
-        f"generate_series({SERVERS}, {PLAN_ROWS - 1}) i; "
+        f"generate_series({SERVERS}, {PLAN_ROWS - 1}) i",
         "ANALYZE servers")
     print(f"\nplans at {PLAN_ROWS} rows ({extra} more inserted by SQL in "
           f"{time.time() - t:.1f} s, counters kept by the triggers)")
@@ -244,7 +264,7 @@ def check_plans(token):
             assert st == 200, (q, b)
     per = (time.time() - t) / (len(queries) * 24) * 1000
     superuser_sql("ALTER SYSTEM RESET session_preload_libraries")
-    superuser_sql("LOAD 'auto_explain'; "
+    superuser_sql("LOAD 'auto_explain'",
                   "ALTER SYSTEM RESET auto_explain.log_min_duration")
     superuser_sql("SELECT pg_reload_conf()")
     with open(log, errors="replace") as f:
@@ -279,7 +299,13 @@ def main():
                                                      "password": pw})
         token = b["access_token"]
         import_fleet(token)
-        bench(token)
+        bench(token, "as shipped (OSH_LIST_CACHE_MS=1000)")
+        # The same without kept answers: every request a query.
+        restart_server_mgmt({"OSH_LIST_CACHE_MS": "0"})
+        bench(token, "OSH_LIST_CACHE_MS=0: every request queries "
+              "PostgreSQL", only=("jwks (ceiling)", "list first page",
+                                  "list deep page (cursor)",
+                                  "list filtered page", "stats"))
         if PLAN_ROWS > SERVERS:
             check_plans(token)
     finally:
