@@ -9,7 +9,7 @@ set -eu
 BUILD="make gcc pkg-config libevent-dev libfreeipmi-dev libcurl4-openssl-dev
 libjson-c-dev libpq-dev libhiredis-dev libjwt-dev libsodium-dev libyaml-dev
 libcmocka-dev libssl-dev libcrypt-dev"
-RUN="postgresql redis-server redis-tools nginx-light prometheus
+RUN="postgresql postgresql-contrib redis-server redis-tools nginx-light prometheus
 prometheus-alertmanager openipmi freeipmi-tools ipmitool
 prometheus-ipmi-exporter openssl curl procps iproute2"
 TEST="wrk python3 python3-pytest python3-requests python3-jwt python3-yaml

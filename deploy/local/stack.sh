@@ -176,6 +176,16 @@ start_postgres() {
 			printf '\\set pw %s\n' "'$(<"$RUN/secrets/db-$svc-password")'"
 			db_role_sql
 		done
+		# pg_trgm (postgresql-contrib) serves server-mgmt's q= search
+		# (its migration 004): an extension needs more than a
+		# service's role holds, so the admin installs it, in a
+		# schema of its own that server-mgmt may use.
+		cat <<-'SQL'
+		CREATE SCHEMA IF NOT EXISTS extensions;
+		REVOKE ALL ON SCHEMA extensions FROM PUBLIC;
+		CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA extensions;
+		GRANT USAGE ON SCHEMA extensions TO osh_server_mgmt;
+		SQL
 	} | as_postgres psql -q -h /tmp -p "$PG_PORT" -U postgres -d postgres \
 	    -v ON_ERROR_STOP=1 >/dev/null ||
 	    die "PostgreSQL roles not set up: see $dir/postgres.log"

@@ -1,6 +1,6 @@
-/* create.c - HTTP <-> creating servers: one (POST /api/servers), or many,
- * one row after the other with a result per row (bulk import from CSV or
- * JSON, and what a discovery scan found). */
+/* create.c - HTTP <-> creating servers: one (POST /api/servers), or many
+ * by batches, one transaction each, with a result per row (bulk import
+ * from CSV or JSON, and what a discovery scan found). */
 #include <json-c/json.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,10 +21,6 @@ struct create {
 	struct server_in in;
 	int64_t id;
 	char *sealed;
-	/* for imports: */
-	void (*done)(struct create *c, int status, struct osh_err *err,
-	    struct json_object *server);
-	void *arg;
 };
 
 static void
@@ -37,18 +33,14 @@ create_free(struct create *c)
 	free(c);
 }
 
+/* Answers the create: with server (err NULL), or with err. */
 static void
-create_finish(struct create *c, int status, struct osh_err *err,
-    struct json_object *server)
+create_finish(
+    struct create *c, const struct osh_err *err, struct json_object *server)
 {
-	if (c->done != NULL) {
-		c->done(c, status, err, server);
-		create_free(c);
-		return;
-	}
 	handlers_audit(c->req, "server.create", c->id,
-	    status == 201 ? "success" : "failure", osh_audit_fields(c->body));
-	if (status == 201) {
+	    err == NULL ? "success" : "failure", osh_audit_fields(c->body));
+	if (err == NULL) {
 		handlers_publish(c->req, "server.created", server);
 		osh_reply_json(c->req, 201, json_object_get(server));
 	} else {
@@ -71,7 +63,7 @@ on_which_conflict(
 	else
 		osh_err_set(&err, 409, "bmc_address_taken", "bmc_address",
 		    "a server with this BMC address exists already");
-	create_finish(c, 409, &err, NULL);
+	create_finish(c, &err, NULL);
 }
 
 static void
@@ -96,11 +88,11 @@ on_inserted(
 		    st == OSH_DB_INVALID ? "validation_failed" : NULL, NULL,
 		    st == OSH_DB_INVALID ? "the database refused a value"
 					 : "database unavailable");
-		create_finish(c, err.status, &err, NULL);
+		create_finish(c, &err, NULL);
 		return;
 	}
 	server = json_object_object_get(r, "server");
-	create_finish(c, 201, NULL, server);
+	create_finish(c, NULL, server);
 	json_object_put(r);
 }
 
@@ -116,7 +108,7 @@ on_next_id(
 	(void)state;
 	if (st != OSH_DB_OK || !osh_parse_int(json, 1, INT64_MAX, &c->id)) {
 		osh_err_set(&err, 503, NULL, NULL, "database unavailable");
-		create_finish(c, 503, &err, NULL);
+		create_finish(c, &err, NULL);
 		return;
 	}
 	if (c->in.has_credentials) {
@@ -133,7 +125,7 @@ on_next_id(
 		osh_wipe(c->in.password, sizeof(c->in.password));
 		if (c->sealed == NULL) {
 			osh_err_set(&err, 503, NULL, NULL, "out of memory");
-			create_finish(c, 503, &err, NULL);
+			create_finish(c, &err, NULL);
 			return;
 		}
 	}
@@ -141,13 +133,10 @@ on_next_id(
 	    c->sealed, on_inserted, c);
 }
 
-/* Starts creating a server from a body (taken); done (NULL: answer the
- * request) hears how it went. Returns -1 with err set, the body put,
- * when it could not start (out of memory). */
+/* Starts creating a server from a body (taken). Returns -1 with err set,
+ * the body put, when it could not start (out of memory). */
 static int
-create_start(struct osh_req *req, struct json_object *body,
-    void (*done)(struct create *, int, struct osh_err *, struct json_object *),
-    void *arg, struct osh_err *err)
+create_start(struct osh_req *req, struct json_object *body, struct osh_err *err)
 {
 	struct create *c = calloc(1, sizeof(*c));
 
@@ -158,10 +147,8 @@ create_start(struct osh_req *req, struct json_object *body,
 	}
 	c->req = req;
 	c->body = body;
-	c->done = done;
-	c->arg = arg;
 	if (server_in_parse(body, true, &c->in, err) != 0) {
-		create_finish(c, err->status, err, NULL);
+		create_finish(c, err, NULL);
 		return 0;
 	}
 	store_next_id(osh_service_of(req)->db, on_next_id, c);
@@ -177,36 +164,44 @@ h_servers_create(struct osh_req *req)
 	if (body == NULL)
 		return;
 	osh_wipe(req->body, req->body_len);
-	if (create_start(req, body, NULL, NULL, &err) != 0)
+	if (create_start(req, body, &err) != 0)
 		osh_reply_err(req, &err);
 }
 
 /*
- * Bulk import: rows are created one after the other; each gets a result.
+ * Bulk import: rows are checked, then created by batches of IMPORT_BATCH,
+ * each one INSERT statement (one transaction) after one query for their
+ * ids; each row gets a result.
  */
+
+#define IMPORT_BATCH 500
 
 struct import {
 	struct osh_req *req;
 	struct json_object *rows;
-	struct json_object *results;
-	size_t next;
+	struct json_object *results; /* one per row, by row number */
+	size_t next; /* first row of the next batch */
 	int created, failed;
 	struct create_rows_hooks hooks;
-	bool stepping; /* import_next's loop runs */
-	bool again; /* a row was answered at once: go on */
+	/* The batch in flight: rows[i] of the import is checked into
+	 * in[k] with row[k] == i; id[k] once the ids came. */
+	size_t n;
+	size_t row[IMPORT_BATCH];
+	int64_t id[IMPORT_BATCH];
+	struct server_in in[IMPORT_BATCH];
 };
 
 static void import_next(struct import *im);
 
-/* Adds row im->next's result and goes on with the next row. */
+/* Records row i's result: created as server (err NULL), or err. */
 static void
-row_answer(struct import *im, int status, const struct osh_err *err,
+row_answer(struct import *im, size_t i, const struct osh_err *err,
     struct json_object *server)
 {
 	struct json_object *r = json_object_new_object(), *e;
 
-	json_object_object_add(r, "row", json_object_new_int((int)im->next));
-	if (status == 201) {
+	json_object_object_add(r, "row", json_object_new_int((int)i));
+	if (err == NULL) {
 		im->created++;
 		json_object_object_add(
 		    r, "status", json_object_new_string("created"));
@@ -221,25 +216,15 @@ row_answer(struct import *im, int status, const struct osh_err *err,
 		    json_object_get(json_object_object_get(e, "error")));
 		json_object_put(e);
 	}
-	json_object_array_add(im->results, r);
-	im->next++;
-	import_next(im);
+	json_object_array_put_idx(im->results, i, r);
 }
 
 static void
-row_done(struct create *c, int status, struct osh_err *err,
-    struct json_object *server)
+batch_release(struct import *im)
 {
-	struct import *im = c->arg;
-
-	if (status == 201) {
-		handlers_audit(im->req, "server.create", c->id, "success",
-		    osh_audit_fields(c->body));
-		handlers_publish(im->req, "server.created", server);
-		if (im->hooks.created != NULL)
-			im->hooks.created(im->next, c->id, im->hooks.arg);
-	}
-	row_answer(im, status, err, server);
+	for (size_t k = 0; k < im->n; k++)
+		server_in_release(&im->in[k]);
+	im->n = 0;
 }
 
 /* Answers the import once every row has its result. */
@@ -254,41 +239,213 @@ import_finish(struct import *im)
 	osh_reply_json(im->req, 200, o);
 	if (im->hooks.created != NULL)
 		im->hooks.created(CREATE_ROWS_FINISHED, 0, im->hooks.arg);
+	batch_release(im);
 	osh_json_wipe_named(im->rows, "password");
 	json_object_put(im->rows);
 	free(im);
 }
 
-/* Starts the next row. A row refused, or failing its checks, is answered
- * at once and calls back in here: that only asks the loop to go on, so
- * that thousands of bad rows do not nest thousands of calls. */
+/* Every row of the batch failed the same way. */
+static void
+batch_fail(struct import *im, const struct osh_err *err)
+{
+	for (size_t k = 0; k < im->n; k++)
+		row_answer(im, im->row[k], err, NULL);
+	batch_release(im);
+	import_next(im);
+}
+
+static void
+on_batch_inserted(
+    enum osh_db_status st, const char *json, const char *state, void *arg)
+{
+	struct import *im = arg;
+	struct json_object *r, *created, *taken;
+	struct osh_err err;
+
+	(void)state;
+	if (st != OSH_DB_OK || (r = json_tokener_parse(json)) == NULL) {
+		osh_err_set(&err, st == OSH_DB_INVALID ? 400 : 503,
+		    st == OSH_DB_INVALID ? "validation_failed" : NULL, NULL,
+		    st == OSH_DB_INVALID ? "the database refused a value"
+					 : "database unavailable");
+		batch_fail(im, &err);
+		return;
+	}
+	created = json_object_object_get(r, "created");
+	taken = json_object_object_get(r, "name_taken");
+	for (size_t k = 0; k < im->n; k++) {
+		struct json_object *body =
+		    json_object_array_get_idx(im->rows, im->row[k]);
+		struct json_object *server;
+		char sid[24];
+		bool name = false;
+
+		snprintf(sid, sizeof(sid), "%lld", (long long)im->id[k]);
+		if (json_object_object_get_ex(created, sid, &server)) {
+			handlers_audit(im->req, "server.create", im->id[k],
+			    "success", osh_audit_fields(body));
+			handlers_publish(im->req, "server.created", server);
+			if (im->hooks.created != NULL)
+				im->hooks.created(
+				    im->row[k], im->id[k], im->hooks.arg);
+			row_answer(im, im->row[k], NULL, server);
+			continue;
+		}
+		for (size_t j = 0; j < json_object_array_length(taken); j++)
+			if (json_object_get_int64(json_object_array_get_idx(
+				taken, j)) == (int64_t)k)
+				name = true;
+		if (name)
+			osh_err_set(&err, 409, "name_taken", "name",
+			    "a server named \"%s\" exists already",
+			    im->in[k].name);
+		else
+			osh_err_set(&err, 409, "bmc_address_taken",
+			    "bmc_address",
+			    "a server with this BMC address exists already");
+		row_answer(im, im->row[k], &err, NULL);
+	}
+	json_object_put(r);
+	batch_release(im);
+	import_next(im);
+}
+
+/* One row of the batch as the insert takes it; credentials sealed for
+ * the id and endpoint the row will have. NULL when out of memory. */
+static struct json_object *
+batch_row(struct import *im, size_t k)
+{
+	struct server_in *in = &im->in[k];
+	struct json_object *o = json_object_new_object();
+	struct bmc_endpoint e = {0};
+	char ad[CREDS_AD_MAX], *sealed;
+
+	json_object_object_add(o, "ord", json_object_new_int((int)k));
+	json_object_object_add(o, "id", json_object_new_int64(im->id[k]));
+	json_object_object_add(o, "name", json_object_new_string(in->name));
+	json_object_object_add(o, "host", json_object_new_string(in->host));
+	json_object_object_add(o, "port", json_object_new_int(in->port));
+	if (in->ipmi_version != NULL)
+		json_object_object_add(o, "ipmi_version",
+		    json_object_new_string(in->ipmi_version));
+	if (in->privilege != NULL)
+		json_object_object_add(
+		    o, "privilege", json_object_new_string(in->privilege));
+	if (in->has_cipher)
+		json_object_object_add(
+		    o, "cipher_suite", json_object_new_int(in->cipher_suite));
+	if (in->has_workarounds)
+		json_object_object_add(
+		    o, "workarounds", json_object_new_string(in->workarounds));
+	if (in->labels != NULL)
+		json_object_object_add(
+		    o, "labels", json_tokener_parse(in->labels));
+	if (in->description != NULL)
+		json_object_object_add(
+		    o, "description", json_object_new_string(in->description));
+	if (in->monitoring >= 0)
+		json_object_object_add(
+		    o, "monitoring", json_object_new_boolean(in->monitoring));
+	if (in->cluster != NULL)
+		json_object_object_add(
+		    o, "cluster", json_object_new_string(in->cluster));
+	if (!in->has_credentials)
+		return o;
+	osh_strlcpy(e.host, in->host, sizeof(e.host));
+	e.port = in->port;
+	osh_strlcpy(e.ipmi_version, in->ipmi_version ? in->ipmi_version : "2.0",
+	    sizeof(e.ipmi_version));
+	creds_ad(ad, sizeof(ad), im->id[k], &e);
+	sealed = creds_seal(
+	    handlers_app(im->req)->keys, in->username, in->password, ad);
+	osh_wipe(in->password, sizeof(in->password));
+	if (sealed == NULL) {
+		json_object_put(o);
+		return NULL;
+	}
+	json_object_object_add(
+	    o, "credentials", json_object_new_string(sealed));
+	osh_free_secret(sealed);
+	return o;
+}
+
+static void
+on_batch_ids(
+    enum osh_db_status st, const char *json, const char *state, void *arg)
+{
+	struct import *im = arg;
+	struct json_object *ids = NULL, *rows;
+	struct osh_err err;
+
+	(void)state;
+	if (st != OSH_DB_OK || (ids = json_tokener_parse(json)) == NULL ||
+	    !json_object_is_type(ids, json_type_array) ||
+	    json_object_array_length(ids) != im->n) {
+		json_object_put(ids);
+		osh_err_set(&err, 503, NULL, NULL, "database unavailable");
+		batch_fail(im, &err);
+		return;
+	}
+	rows = json_object_new_array();
+	for (size_t k = 0; k < im->n; k++) {
+		struct json_object *row;
+
+		im->id[k] =
+		    json_object_get_int64(json_object_array_get_idx(ids, k));
+		if ((row = batch_row(im, k)) == NULL) {
+			json_object_put(ids);
+			json_object_put(rows);
+			osh_err_set(&err, 503, NULL, NULL, "out of memory");
+			batch_fail(im, &err);
+			return;
+		}
+		json_object_array_add(rows, row);
+	}
+	json_object_put(ids);
+	store_server_insert_batch(handlers_db(im->req),
+	    json_object_to_json_string_ext(rows, JSON_C_TO_STRING_PLAIN),
+	    on_batch_inserted, im);
+	json_object_put(rows);
+}
+
+/* Checks the rows of the next batch, answering those refused at once,
+ * and asks ids for the others; answers the import after the last. */
 static void
 import_next(struct import *im)
 {
-	struct osh_err err;
+	size_t total = json_object_array_length(im->rows);
 
-	if (im->stepping) {
-		im->again = true;
-		return;
-	}
-	im->stepping = true;
-	do {
-		im->again = false;
-		if (im->next >= json_object_array_length(im->rows)) {
-			import_finish(im);
+	while (im->next < total) {
+		size_t end = im->next + IMPORT_BATCH;
+
+		im->n = 0;
+		for (; im->next < total && im->next < end; im->next++) {
+			struct json_object *body =
+			    json_object_array_get_idx(im->rows, im->next);
+			struct osh_err err;
+
+			memset(&err, 0, sizeof(err));
+			if (im->hooks.refuse != NULL &&
+			    im->hooks.refuse(im->next, &err, im->hooks.arg)) {
+				row_answer(im, im->next, &err, NULL);
+				continue;
+			}
+			if (server_in_parse(body, true, &im->in[im->n], &err) !=
+			    0) {
+				server_in_release(&im->in[im->n]);
+				row_answer(im, im->next, &err, NULL);
+				continue;
+			}
+			im->row[im->n++] = im->next;
+		}
+		if (im->n > 0) {
+			store_next_ids(
+			    handlers_db(im->req), (int)im->n, on_batch_ids, im);
 			return;
 		}
-		memset(&err, 0, sizeof(err));
-		if (im->hooks.refuse != NULL &&
-		    im->hooks.refuse(im->next, &err, im->hooks.arg))
-			row_answer(im, err.status, &err, NULL);
-		else if (create_start(im->req,
-			     json_object_get(
-				 json_object_array_get_idx(im->rows, im->next)),
-			     row_done, im, &err) != 0)
-			row_answer(im, err.status, &err, NULL);
-	} while (im->again);
-	im->stepping = false;
+	}
+	import_finish(im);
 }
 
 void

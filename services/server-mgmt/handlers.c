@@ -11,6 +11,7 @@
 
 #include "handlers.h"
 #include "input.h"
+#include "pagecache.h"
 #include "sm.h"
 #include "store.h"
 
@@ -73,6 +74,9 @@ void
 handlers_publish(
     struct osh_req *req, const char *type, struct json_object *server)
 {
+	/* Every change of servers made here publishes: answers kept of
+	 * lists and statistics are stale from now on. */
+	pagecache_clear(handlers_app(req)->pages);
 	events_publish(
 	    osh_service_of(req)->redis, type, json_object_get(server));
 }
@@ -120,6 +124,44 @@ handlers_params(struct osh_req *req, struct input_param *p, size_t max)
  * List, get.
  */
 
+/* A list query failed: a cursor key the database cannot read as its
+ * sort's type is the only value it may refuse. */
+static void
+on_list(enum osh_db_status st, const char *json, const char *state, void *arg)
+{
+	struct osh_req *req = arg;
+
+	if (st == OSH_DB_INVALID) {
+		osh_reply_error(req, 400, "validation_failed", "cursor",
+		    "cursor must be the next_cursor of a page with the same "
+		    "sort");
+		return;
+	}
+	handlers_on_json(st, json, state, arg);
+}
+
+/* The cache's key of a list query: its parameters in order, each as
+ * length:text, so that no two queries share one. */
+static bool
+cache_key(const char *what, const struct input_param *p, size_t n, char *out,
+    size_t len)
+{
+	size_t at = 0;
+	int w = snprintf(out, len, "%s?", what);
+
+	if (w < 0 || (size_t)w >= len)
+		return false;
+	at = (size_t)w;
+	for (size_t i = 0; i < n; i++) {
+		w = snprintf(out + at, len - at, "%zu:%s%zu:%s",
+		    strlen(p[i].key), p[i].key, strlen(p[i].value), p[i].value);
+		if (w < 0 || (size_t)w >= len - at)
+			return false;
+		at += (size_t)w;
+	}
+	return true;
+}
+
 void
 h_servers_list(struct osh_req *req)
 {
@@ -127,13 +169,21 @@ h_servers_list(struct osh_req *req)
 	struct servers_query q;
 	struct osh_err err;
 	size_t n = handlers_params(req, p, OSH_ARRAY_LEN(p));
+	struct pagecache_entry *fill = NULL;
+	char key[8192];
 
 	if (input_servers_query(p, n, &q, &err) != 0) {
 		osh_reply_err(req, &err);
-		return;
+		goto out_release;
 	}
-	store_server_list(handlers_db(req), &q.f, q.limit, q.offset, q.order,
-	    handlers_on_json, req);
+	if (!cache_key("list", p, n, key, sizeof(key)) ||
+	    !pagecache_lookup(
+		handlers_app(req)->pages, key, req, on_list, &fill))
+		store_server_list(handlers_db(req), &q.f, &q.page,
+		    fill != NULL ? pagecache_filled : on_list,
+		    fill != NULL ? (void *)fill : (void *)req);
+out_release:
+	input_servers_query_release(&q);
 }
 
 void
@@ -148,5 +198,11 @@ h_servers_get(struct osh_req *req)
 void
 h_stats(struct osh_req *req)
 {
-	store_stats(handlers_db(req), handlers_on_json, req);
+	struct pagecache_entry *fill = NULL;
+
+	if (!pagecache_lookup(handlers_app(req)->pages, "stats", req,
+		handlers_on_json, &fill))
+		store_stats(handlers_db(req),
+		    fill != NULL ? pagecache_filled : handlers_on_json,
+		    fill != NULL ? (void *)fill : (void *)req);
 }

@@ -103,8 +103,8 @@ struct create_rows_hooks {
 	void *arg;
 };
 
-/* Creates servers from row bodies one by one and answers with a result
- * per row. rows is taken; hooks (may be NULL) is copied. */
+/* Creates servers from row bodies, by batches of up to 500 rows each
+ * inserted in one transaction, and answers with a result per row. rows is taken; hooks (may be NULL) is copied. */
 #define CREATE_ROWS_FINISHED ((size_t)-1)
 void create_rows(struct osh_req *req, struct json_object *rows,
     const struct create_rows_hooks *hooks);

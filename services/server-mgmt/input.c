@@ -6,11 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include <osh/crypto.h>
 #include <osh/json.h>
 #include <osh/util.h>
 
 #include "input.h"
+#include "selector.h"
 #include "sm.h"
 
 /*
@@ -157,23 +160,86 @@ label_name_ok(const char *k, size_t len)
 }
 
 static const struct {
-	const char *name, *asc, *desc;
+	const char *name;
+	enum server_sort sort;
+	const char *asc, *desc; /* as cursors name them */
 } sorts[] = {
-    {"id", "id", "id DESC"},
-    {"name", "lower(name), id", "lower(name) DESC, id"},
-    {"status", "status, id", "status DESC, id"},
-    {"power_state", "power_state, id", "power_state DESC, id"},
-    {"last_seen", "last_seen NULLS FIRST, id", "last_seen DESC NULLS LAST, id"},
-    {"created_at", "created_at, id", "created_at DESC, id"},
+    {"id", SERVER_SORT_ID, "id", "-id"},
+    {"name", SERVER_SORT_NAME, "name", "-name"},
+    {"status", SERVER_SORT_STATUS, "status", "-status"},
+    {"power_state", SERVER_SORT_POWER, "power_state", "-power_state"},
+    {"last_seen", SERVER_SORT_LAST_SEEN, "last_seen", "-last_seen"},
+    {"created_at", SERVER_SORT_CREATED, "created_at", "-created_at"},
 };
 
+/* Text of at most INPUT_TEXT_MAX bytes, valid UTF-8, no control
+ * characters. */
+static bool
+filter_text_ok(const char *t)
+{
+	size_t len = strlen(t);
+
+	if (len > INPUT_TEXT_MAX || !osh_utf8_valid(t, len))
+		return false;
+	for (const unsigned char *c = (const unsigned char *)t; *c; c++)
+		if (*c < 0x20 || *c == 0x7f)
+			return false;
+	return true;
+}
+
+/* The inner text of a LIKE pattern matching t literally. */
+static void
+like_escape(const char *t, char *out, size_t len)
+{
+	size_t k = 0;
+
+	for (; *t && k + 2 < len; t++) {
+		if (*t == '\\' || *t == '%' || *t == '_')
+			out[k++] = '\\';
+		out[k++] = *t;
+	}
+	out[k] = '\0';
+}
+
+bool
+input_cursor_parse(const char *cursor, const char *sort_text, char *key,
+    size_t keylen, int64_t *id)
+{
+	unsigned char bin[INPUT_CURSOR_MAX];
+	struct json_object *o, *k, *s, *i;
+	struct osh_err err;
+	size_t len = 0;
+	bool ok;
+
+	if (strlen(cursor) >= INPUT_CURSOR_MAX ||
+	    sodium_base642bin(bin, sizeof(bin) - 1, cursor, strlen(cursor),
+		NULL, &len, NULL,
+		sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0)
+		return false;
+	if ((o = osh_json_parse((const char *)bin, len, 3, &err)) == NULL)
+		return false;
+	ok = json_object_is_type(o, json_type_array) &&
+	    json_object_array_length(o) == 3 &&
+	    (s = json_object_array_get_idx(o, 0)) != NULL &&
+	    (k = json_object_array_get_idx(o, 1)) != NULL &&
+	    (i = json_object_array_get_idx(o, 2)) != NULL &&
+	    json_object_is_type(s, json_type_string) &&
+	    strcmp(json_object_get_string(s), sort_text) == 0 &&
+	    json_object_is_type(k, json_type_string) &&
+	    json_object_is_type(i, json_type_int) &&
+	    osh_parse_int(json_object_to_json_string(i), 1, INT64_MAX, id) &&
+	    osh_strlcpy(key, json_object_get_string(k), keylen) &&
+	    osh_utf8_valid(key, strlen(key));
+	json_object_put(o);
+	return ok;
+}
+
+/* label=key=value, the older filter: one more requirement. */
 static int
-label_filter(const char *v, struct servers_query *out, struct osh_err *err)
+label_filter(const char *v, struct selector *sel, struct osh_err *err)
 {
 	const char *eq = strchr(v, '=');
-	struct json_object *o;
 	char key[64];
-	bool fits;
 
 	if (eq == NULL || !label_name_ok(v, (size_t)(eq - v)) ||
 	    strlen(eq + 1) > 256 || !osh_utf8_valid(eq + 1, strlen(eq + 1)))
@@ -182,27 +248,64 @@ label_filter(const char *v, struct servers_query *out, struct osh_err *err)
 		    "at most 256 bytes");
 	memcpy(key, v, (size_t)(eq - v));
 	key[eq - v] = '\0';
-	if ((o = json_object_new_object()) == NULL)
+	if (selector_add_eq(sel, key, eq + 1) != 0)
 		return osh_err_set(err, 503, NULL, NULL, "out of memory");
-	json_object_object_add(o, key, json_object_new_string(eq + 1));
-	fits = osh_strlcpy(out->label_json,
-	    json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN),
-	    sizeof(out->label_json));
-	json_object_put(o);
-	if (!fits) /* 63 + 6 * 256 bytes at most: cannot happen */
-		return osh_err_set(err, 400, "validation_failed", "label",
-		    "label is too long");
-	out->f.label = out->label_json;
 	return 0;
+}
+
+/* The labels and label parameters, made into SQL parameters. */
+static int
+label_selector(const char *labels, const char *label, struct servers_query *out,
+    struct osh_err *err)
+{
+	struct selector *sel = malloc(sizeof(*sel));
+	char why[160];
+	int rc = -1;
+
+	if (sel == NULL)
+		return osh_err_set(err, 503, NULL, NULL, "out of memory");
+	selector_init(sel);
+	if (labels != NULL &&
+	    selector_parse(labels, sel, why, sizeof(why)) != 0) {
+		osh_err_set(err, 400, "validation_failed", "labels",
+		    "labels must be a label selector (e.g. "
+		    "rack=r12,role!=lab,env in (a,b),!legacy): %s",
+		    why);
+		goto out_free;
+	}
+	if (label != NULL && label_filter(label, sel, err) != 0)
+		goto out_free;
+	if (selector_sql(
+		sel, &out->label_eq, &out->label_keys, &out->label_rest) != 0) {
+		osh_err_set(err, 503, NULL, NULL, "out of memory");
+		goto out_free;
+	}
+	out->f.label_eq = out->label_eq;
+	out->f.label_keys = out->label_keys;
+	out->f.label_rest = out->label_rest;
+	rc = 0;
+out_free:
+	selector_release(sel);
+	free(sel);
+	return rc;
+}
+
+void
+input_servers_query_release(struct servers_query *q)
+{
+	free(q->label_eq);
+	free(q->label_keys);
+	free(q->label_rest);
+	q->label_eq = q->label_keys = q->label_rest = NULL;
 }
 
 int
 input_servers_query(const struct input_param *p, size_t n,
     struct servers_query *out, struct osh_err *err)
 {
-	static const char *const known[] = {"limit", "offset", "sort", "name",
-	    "status", "power_state", "cluster", "manufacturer", "label",
-	    "monitoring", NULL};
+	static const char *const known[] = {"limit", "offset", "cursor", "sort",
+	    "q", "name", "status", "power_state", "cluster", "manufacturer",
+	    "labels", "label", "monitoring", NULL};
 	static const char *const statuses[] = {
 	    "unknown", "online", "offline", "auth_failed", "error", NULL};
 	static const char *const powers[] = {"on", "off", "unknown", NULL};
@@ -211,7 +314,8 @@ input_servers_query(const struct input_param *p, size_t n,
 
 	memset(out, 0, sizeof(*out));
 	out->limit = 50;
-	out->order = "id";
+	out->page.sort = SERVER_SORT_ID;
+	out->page.sort_text = "id";
 	if (params_check(p, n, known, err) != 0)
 		return -1;
 	if ((v = param(p, n, "limit")) &&
@@ -226,7 +330,9 @@ input_servers_query(const struct input_param *p, size_t n,
 		bool desc = v[0] == '-', found = false;
 		for (size_t i = 0; i < OSH_ARRAY_LEN(sorts) && !found; i++) {
 			if (strcmp(sorts[i].name, desc ? v + 1 : v) == 0) {
-				out->order =
+				out->page.sort = sorts[i].sort;
+				out->page.desc = desc;
+				out->page.sort_text =
 				    desc ? sorts[i].desc : sorts[i].asc;
 				found = true;
 			}
@@ -238,6 +344,20 @@ input_servers_query(const struct input_param *p, size_t n,
 			    "last_seen or created_at, '-' first for "
 			    "descending");
 	}
+	if ((v = param(p, n, "cursor")) != NULL) {
+		if (param(p, n, "offset") != NULL)
+			return osh_err_set(err, 400, "validation_failed",
+			    "cursor", "give cursor or offset, not both");
+		if (!input_cursor_parse(v, out->page.sort_text, out->cursor_key,
+			sizeof(out->cursor_key), &out->page.cursor_id))
+			return osh_err_set(err, 400, "validation_failed",
+			    "cursor",
+			    "cursor must be the next_cursor of a page "
+			    "with the same sort");
+		out->page.cursor_key = out->cursor_key;
+	}
+	out->page.limit = out->limit;
+	out->page.offset = out->offset;
 	if ((v = param(p, n, "status")) != NULL && !one_of(v, statuses))
 		return osh_err_set(err, 400, "validation_failed", "status",
 		    "status must be unknown, online, offline, auth_failed or "
@@ -251,25 +371,35 @@ input_servers_query(const struct input_param *p, size_t n,
 		return osh_err_set(err, 400, "validation_failed", "monitoring",
 		    "monitoring must be true or false");
 	out->f.monitoring = v;
-	out->f.name = param(p, n, "name");
-	out->f.cluster = param(p, n, "cluster");
-	out->f.manufacturer = param(p, n, "manufacturer");
 	{
-		const char *texts[] = {
-		    out->f.name, out->f.cluster, out->f.manufacturer};
-		const char *names[] = {"name", "cluster", "manufacturer"};
-		for (size_t i = 0; i < OSH_ARRAY_LEN(texts); i++) {
-			const char *t = texts[i];
-			if (t != NULL &&
-			    (strlen(t) > 256 || !osh_utf8_valid(t, strlen(t))))
+		static const char *const names[] = {
+		    "q", "name", "cluster", "manufacturer"};
+		for (size_t i = 0; i < OSH_ARRAY_LEN(names); i++) {
+			const char *t = param(p, n, names[i]);
+			if (t != NULL && !filter_text_ok(t))
 				return osh_err_set(err, 400,
 				    "validation_failed", names[i],
-				    "filters must be text of at most 256 "
-				    "bytes");
+				    "%s must be text of at most %d bytes "
+				    "without control characters",
+				    names[i], INPUT_TEXT_MAX);
 		}
 	}
-	if ((v = param(p, n, "label")) != NULL &&
-	    label_filter(v, out, err) != 0)
+	if ((v = param(p, n, "q")) != NULL) {
+		if (v[0] == '\0')
+			return osh_err_set(err, 400, "validation_failed", "q",
+			    "q must not be empty");
+		like_escape(v, out->q_like, sizeof(out->q_like));
+		out->f.q = out->q_like;
+	}
+	if ((v = param(p, n, "name")) != NULL) {
+		like_escape(v, out->name_like, sizeof(out->name_like));
+		out->f.name = out->name_like;
+	}
+	out->f.cluster = param(p, n, "cluster");
+	out->f.manufacturer = param(p, n, "manufacturer");
+	if ((param(p, n, "labels") != NULL || param(p, n, "label") != NULL) &&
+	    label_selector(
+		param(p, n, "labels"), param(p, n, "label"), out, err) != 0)
 		return -1;
 	return 0;
 }

@@ -12,6 +12,7 @@
 #define SM_INPUT_H
 
 #include <json-c/json.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -41,21 +42,34 @@ struct input_param {
 /* More parameters than this are refused (400). */
 #define INPUT_MAX_PARAMS 16
 
-/* GET /api/servers: limit (1..1000, 50), offset (0..100000000, 0), sort
- * (a column name, '-' first for descending), filters name, status,
- * power_state, cluster, manufacturer, label (key=value), monitoring.
- * Filter strings point into the parameters, except the label filter,
- * made into JSON text {"key": "value"} in label_json. order is an ORDER
- * BY list from a fixed table, never text from the request. A parameter
- * given twice is refused. */
+/* GET /api/servers: limit (1..1000, 50); offset (0..100000000, 0) or
+ * cursor (a next_cursor of the same sort, never both); sort (id, name,
+ * status, power_state, last_seen, created_at, '-' first for descending);
+ * q (text searched in name, BMC address, serial and labels), filters
+ * name, status, power_state, cluster, manufacturer, monitoring; labels
+ * (a selector, selector.h) and label (key=value, the older form). The
+ * query's strings point into the parameters or into the query itself;
+ * release it (input_servers_query_release) after use, whatever the
+ * result. A parameter given twice is refused. */
+#define INPUT_TEXT_MAX 256 /* bytes of q and of the text filters */
+#define INPUT_CURSOR_MAX 1024 /* characters of a cursor */
 struct servers_query {
 	struct server_filter f;
-	int64_t limit, offset;
-	const char *order;
-	char label_json[400];
+	struct server_page page;
+	int64_t limit, offset; /* as page's */
+	char q_like[2 * INPUT_TEXT_MAX + 1], name_like[2 * INPUT_TEXT_MAX + 1];
+	char cursor_key[INPUT_CURSOR_MAX];
+	char *label_eq, *label_keys, *label_rest; /* owned */
 };
 int input_servers_query(const struct input_param *p, size_t n,
     struct servers_query *out, struct osh_err *err);
+void input_servers_query_release(struct servers_query *q);
+
+/* Reads a cursor (base64url of ["<sort>", key text or null, id]) made for
+ * sort_text; false when it is not one. key gets the key text ("" for
+ * null). */
+bool input_cursor_parse(const char *cursor, const char *sort_text, char *key,
+    size_t keylen, int64_t *id);
 
 /* GET /api/servers/{id}/sel: limit (1..OSH_IPMI_SEL_PAGE_MAX) and cursor
  * (a next_cursor, 1..0xfffe); sets rq->sel. offset is refused with a word

@@ -11,6 +11,7 @@
 
 #include "scan_targets.h"
 #include "poller.h"
+#include "pagecache.h"
 #include "rowcache.h"
 #include "routes.h"
 #include "sm.h"
@@ -56,6 +57,10 @@ static const struct osh_config_item sm_items[] = {
 	scan_allow_valid,
 	"CIDRs discovery may scan although loopback, link-local, multicast, "
 	"broadcast or reserved (comma separated)"},
+    {"OSH_LIST_CACHE_MS", OSH_CONF_INT, &sm_config.list_cache_ms, "1000", 0,
+	60000, NULL,
+	"how long answers of the servers list and statistics are reused "
+	"(0: never); this process's own writes drop them at once"},
     {"OSH_CREDENTIALS_LEGACY_RESEAL", OSH_CONF_BOOL, &sm_config.legacy_reseal,
 	"true", 0, 0, NULL,
 	"re-seal BMC credentials bound to server ids only (sealed by releases "
@@ -91,6 +96,8 @@ start(struct osh_service *svc)
 		return -1;
 	if ((app.rows = rowcache_new((int)app.cfg.row_cache_ms)) == NULL)
 		return -1;
+	if ((app.pages = pagecache_new((int)app.cfg.list_cache_ms)) == NULL)
+		return -1;
 	app.m_power_actions =
 	    osh_metric_new(svc->metrics, "osh_power_actions_total",
 		"Power actions requested", OSH_COUNTER, NULL, 0);
@@ -113,6 +120,7 @@ stop(struct osh_service *svc)
 	poller_free(app.poller);
 	app.poller = NULL;
 	rowcache_free(app.rows);
+	pagecache_free(app.pages);
 	osh_keyring_free(app.keys);
 }
 

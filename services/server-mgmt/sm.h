@@ -29,6 +29,7 @@ struct sm_config {
 	int64_t scan_max_running;
 	const char *scan_allow; /* OSH_SCAN_ALLOW: CIDRs scans may reach */
 	int64_t row_cache_ms;
+	int64_t list_cache_ms; /* OSH_LIST_CACHE_MS, pagecache.h */
 	/* OSH_CREDENTIALS_LEGACY_RESEAL: whether the start-up pass may open
 	 * credentials bound to server ids only (reseal.c). */
 	bool legacy_reseal;
@@ -41,6 +42,7 @@ struct sm_app {
 	struct osh_ipmi *ipmi;
 	struct poller *poller;
 	struct rowcache *rows; /* recently loaded servers */
+	struct pagecache *pages; /* recent list pages and statistics */
 	size_t scans_running; /* discovery scans of this process */
 	/* The start-up pass over credentials bound to server ids only has
 	 * ended (reseal.c): any such row met now is refused for good. */

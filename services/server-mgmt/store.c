@@ -1,5 +1,7 @@
 /* store.c - server-mgmt's SQL, and its events on Redis. */
 #include <json-c/json.h>
+#include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,6 +130,53 @@ store_server_insert(struct osh_db *db, int64_t id, const struct server_in *in,
 }
 
 void
+store_server_insert_batch(
+    struct osh_db *db, const char *rows_json, osh_db_json_cb cb, void *arg)
+{
+	const char *v[] = {rows_json};
+
+	/* Rows in conflict with a server (or with an earlier row) are left
+	 * out by ON CONFLICT; the answer names the ones whose name was
+	 * taken, the others had their BMC address taken. */
+	osh_db_json(db,
+	    "WITH r AS (SELECT * FROM jsonb_to_recordset($1::text::jsonb) AS "
+	    "x (ord int, id bigint, name text, host text, port int, "
+	    "ipmi_version text, privilege text, cipher_suite int, "
+	    "workarounds text, labels jsonb, description text, "
+	    "monitoring boolean, cluster text, credentials text)), "
+	    "ins AS (INSERT INTO servers AS s (id, name, bmc_host, bmc_port, "
+	    "ipmi_version, privilege, cipher_suite, workarounds, labels, "
+	    "description, monitoring, cluster, credentials, "
+	    "credentials_binding) SELECT id, name, host, port, "
+	    "coalesce(ipmi_version, '2.0'), coalesce(privilege, 'admin'), "
+	    "coalesce(cipher_suite, 3), coalesce(workarounds::text[], '{}'), "
+	    "coalesce(labels, '{}'), coalesce(description, ''), "
+	    "coalesce(monitoring, true), cluster, credentials, 2 FROM r "
+	    "ORDER BY ord ON CONFLICT DO NOTHING RETURNING s.id, "
+	    "lower(s.name) AS lname, server_json(s) AS j) "
+	    "SELECT jsonb_build_object('created', coalesce((SELECT "
+	    "jsonb_object_agg(ins.id::text, ins.j) FROM ins), '{}'), "
+	    "'name_taken', coalesce((SELECT jsonb_agg(r.ord) FROM r WHERE "
+	    "NOT EXISTS (SELECT 1 FROM ins WHERE ins.id = r.id) AND "
+	    "(EXISTS (SELECT 1 FROM servers t WHERE lower(t.name) = "
+	    "lower(r.name)) OR EXISTS (SELECT 1 FROM ins WHERE ins.lname = "
+	    "lower(r.name)))), '[]'))",
+	    1, v, cb, arg);
+}
+
+void
+store_next_ids(struct osh_db *db, int n, osh_db_json_cb cb, void *arg)
+{
+	char sn[24];
+	const char *v[] = {num(sn, sizeof(sn), n)};
+
+	osh_db_json(db,
+	    "SELECT jsonb_agg(nextval('servers_id_seq')) FROM "
+	    "generate_series(1, $1::int)",
+	    1, v, cb, arg);
+}
+
+void
 store_server_update(struct osh_db *db, int64_t id, const struct server_in *in,
     const char *sealed, const struct bmc_endpoint *expect, osh_db_json_cb cb,
     void *arg)
@@ -213,7 +262,7 @@ store_server_delete(struct osh_db *db, int64_t id, osh_db_json_cb cb, void *arg)
 void
 store_server_get(struct osh_db *db, int64_t id, osh_db_json_cb cb, void *arg)
 {
-	json_by_id(db, "SELECT server_json(s) FROM servers s WHERE id = $1", id,
+	json_by_id(db, "SELECT server_text(s) FROM servers s WHERE id = $1", id,
 	    cb, arg);
 }
 
@@ -284,32 +333,192 @@ store_server_row_by_addr(
 	    2, v, cb, NULL, arg);
 }
 
+/* A statement being built from fixed fragments. */
+struct sql {
+	char text[8192];
+	size_t len;
+	bool full;
+};
+
+static void __attribute__((format(printf, 2, 3)))
+sql_add(struct sql *q, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (q->full)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(q->text + q->len, sizeof(q->text) - q->len, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(q->text) - q->len)
+		q->full = true;
+	else
+		q->len += (size_t)n;
+}
+
+/* The sorts: the key as SQL, the type a cursor's key text is read as,
+ * and the name of the index that serves it (migrations/004). */
+static const struct {
+	const char *key, *type;
+} sort_sql[] = {
+    [SERVER_SORT_ID] = {"s.id", "bigint"},
+    [SERVER_SORT_NAME] = {"lower(s.name)", "text"},
+    [SERVER_SORT_STATUS] = {"s.status", "text"},
+    [SERVER_SORT_POWER] = {"s.power_state", "text"},
+    [SERVER_SORT_LAST_SEEN] = {"coalesce(s.last_seen, "
+			       "'-infinity'::timestamptz)",
+	"timestamptz"},
+    [SERVER_SORT_CREATED] = {"s.created_at", "timestamptz"},
+};
+
+/* The filter's fragments, each with its value as the next parameter:
+ * before, the parameter's number, after. */
+static const struct {
+	size_t off; /* of the value in struct server_filter */
+	const char *before, *after;
+	const char *count_dim; /* counted in server_counts under this */
+} filter_sql[] = {
+    {offsetof(struct server_filter, q), "s.search LIKE '%' || lower($",
+	"::text) || '%'", NULL},
+    {offsetof(struct server_filter, name), "lower(s.name) LIKE '%' || lower($",
+	"::text) || '%'", NULL},
+    {offsetof(struct server_filter, status), "s.status = $", "::text",
+	"status"},
+    {offsetof(struct server_filter, power_state), "s.power_state = $", "::text",
+	"power_state"},
+    {offsetof(struct server_filter, cluster), "s.cluster = $", "::text",
+	"cluster"},
+    {offsetof(struct server_filter, manufacturer),
+	"lower(s.manufacturer) = lower($", "::text)", NULL},
+    {offsetof(struct server_filter, monitoring), "s.monitoring = $",
+	"::text::boolean", "monitoring"},
+    {offsetof(struct server_filter, label_eq), "s.labels @> $", "::text::jsonb",
+	NULL},
+    {offsetof(struct server_filter, label_keys), "s.labels ?& $",
+	"::text::text[]", NULL},
+    {offsetof(struct server_filter, label_rest), "labels_selected(s.labels, $",
+	"::text::jsonb)", NULL},
+};
+
+#define FILTER_MAX 12 /* servers_estimate's parameters (004) */
+
+static const char *
+filter_value(const struct server_filter *f, size_t i)
+{
+	const char *const *v =
+	    (const char *const *)(const void *)((const char *)f +
+		filter_sql[i].off);
+
+	return *v;
+}
+
 void
 store_server_list(struct osh_db *db, const struct server_filter *f,
-    int64_t limit, int64_t offset, const char *order, osh_db_json_cb cb,
-    void *arg)
+    const struct server_page *pg, osh_db_json_cb cb, void *arg)
 {
-	char sql[1600], lim[24], off[24];
-	const char *v[] = {f->name, f->status, f->power_state, f->cluster,
-	    f->manufacturer, f->label, f->monitoring,
-	    num(lim, sizeof(lim), limit), num(off, sizeof(off), offset)};
+	struct sql *q = calloc(1, sizeof(*q));
+	char where[2048] = "", lim[24], off[24], cid[24];
+	const char *v[FILTER_MAX + 4];
+	const char *key = sort_sql[pg->sort].key;
+	const char *dir = pg->desc ? " DESC" : "";
+	const char *count_dim = NULL;
+	int nf = 0, np, counted = 0;
+	size_t wl = 0;
 
-	/* 'order' comes from a fixed allow-list, never from input. */
-	snprintf(sql, sizeof(sql),
-	    "WITH f AS (SELECT * FROM servers WHERE "
-	    "($1::text IS NULL OR strpos(lower(name), lower($1)) > 0) AND "
-	    "($2::text IS NULL OR status = $2) AND "
-	    "($3::text IS NULL OR power_state = $3) AND "
-	    "($4::text IS NULL OR cluster = $4) AND "
-	    "($5::text IS NULL OR lower(manufacturer) = lower($5)) AND "
-	    "($6::jsonb IS NULL OR labels @> $6::jsonb) AND "
-	    "($7::boolean IS NULL OR monitoring = $7)) "
-	    "SELECT jsonb_build_object('items', coalesce((SELECT "
-	    "jsonb_agg(server_json(p) ORDER BY %s) FROM (SELECT * FROM f "
-	    "ORDER BY %s LIMIT $8 OFFSET $9) p), '[]'), "
-	    "'total', (SELECT count(*) FROM f))",
-	    order, order);
-	osh_db_json(db, sql, 9, v, cb, arg);
+	if (q == NULL) {
+		cb(OSH_DB_ERROR, NULL, "", arg);
+		return;
+	}
+	/* Only fixed fragments go into the text; values are parameters. */
+	for (size_t i = 0; i < OSH_ARRAY_LEN(filter_sql); i++) {
+		const char *val = filter_value(f, i);
+		int n;
+
+		if (val == NULL)
+			continue;
+		v[nf++] = val;
+		/* At most ten short fragments: they fit. */
+		n = snprintf(where + wl, sizeof(where) - wl, "%s%s%d%s",
+		    wl ? " AND " : "", filter_sql[i].before, nf,
+		    filter_sql[i].after);
+		wl += n > 0 ? (size_t)n : 0;
+		if (filter_sql[i].count_dim != NULL && val[0] != '\0') {
+			count_dim = filter_sql[i].count_dim;
+			counted++;
+		}
+	}
+	if (wl == 0)
+		snprintf(where, sizeof(where), "true");
+	np = nf;
+	v[np++] = num(lim, sizeof(lim), pg->limit);
+	v[np++] = num(off, sizeof(off), pg->offset);
+	sql_add(q,
+	    "WITH p AS MATERIALIZED (SELECT s, (%s)::text AS k FROM "
+	    "servers s WHERE %s",
+	    key, where);
+	if (pg->cursor_key != NULL) {
+		v[np++] = num(cid, sizeof(cid), pg->cursor_id);
+		if (pg->sort == SERVER_SORT_ID) {
+			sql_add(q, " AND s.id %s $%d::bigint",
+			    pg->desc ? "<" : ">", np);
+		} else {
+			v[np++] = pg->cursor_key;
+			sql_add(q,
+			    " AND (%s, s.id) %s ($%d::text::%s, "
+			    "$%d::bigint)",
+			    key, pg->desc ? "<" : ">", np,
+			    sort_sql[pg->sort].type, np - 1);
+		}
+	}
+	if (pg->sort == SERVER_SORT_ID)
+		sql_add(q, " ORDER BY s.id%s", dir);
+	else
+		sql_add(q, " ORDER BY %s%s, s.id%s", key, dir, dir);
+	sql_add(q,
+	    " LIMIT $%d::bigint + 1 OFFSET $%d::bigint), "
+	    "r AS (SELECT p.*, row_number() OVER () AS i FROM p) "
+	    "SELECT json_build_object('items', coalesce((SELECT "
+	    "json_agg(server_text(r.s) ORDER BY r.i) FROM r WHERE "
+	    "r.i <= $%d::bigint), '[]'), 'next_cursor', (SELECT "
+	    "translate(encode(convert_to(jsonb_build_array('%s', r.k, "
+	    "(r.s).id)::text, 'UTF8'), 'base64'), E'+/=\\n', '-_') FROM r "
+	    "WHERE r.i = $%d::bigint AND EXISTS (SELECT 1 FROM r r2 WHERE "
+	    "r2.i > $%d::bigint)), ",
+	    nf + 1, nf + 2, nf + 1, pg->sort_text, nf + 1, nf + 1);
+	if (nf == 0 || (counted == 1 && nf == 1)) {
+		/* Kept by the writes (migrations/004): exact, no scan. */
+		if (nf == 0)
+			count_dim = "total";
+		sql_add(q,
+		    "'total', coalesce((SELECT n FROM server_counts WHERE "
+		    "dim = '%s' AND key = %s), 0), 'total_estimated', false)",
+		    count_dim, nf == 0 ? "''" : "$1::text");
+	} else {
+		/* Counted up to a bound; past it, the planner's estimate. */
+		sql_add(q,
+		    "'total', CASE WHEN c.n <= %d THEN c.n ELSE "
+		    "greatest(servers_estimate($f$%s$f$",
+		    STORE_EXACT_TOTAL_MAX, where);
+		for (int i = 1; i <= FILTER_MAX; i++) {
+			if (i <= nf)
+				sql_add(q, ", $%d::text", i);
+			else
+				sql_add(q, ", NULL");
+		}
+		sql_add(q,
+		    "), c.n) END, 'total_estimated', c.n > %d) FROM "
+		    "(SELECT count(*) AS n FROM (SELECT 1 FROM servers s "
+		    "WHERE %s LIMIT %d) x) c",
+		    STORE_EXACT_TOTAL_MAX, where, STORE_EXACT_TOTAL_MAX + 1);
+	}
+	if (q->full || nf > FILTER_MAX) {
+		free(q);
+		cb(OSH_DB_ERROR, NULL, "", arg);
+		return;
+	}
+	osh_db_json(db, q->text, np, v, cb, arg);
+	free(q);
 }
 
 void
@@ -343,19 +552,19 @@ store_server_observe(struct osh_db *db, int64_t id, const struct observation *o,
 void
 store_stats(struct osh_db *db, osh_db_json_cb cb, void *arg)
 {
+	/* server_counts is kept by the writes (migrations/004): a few
+	 * dozen rows read, not the servers table. */
 	osh_db_json(db,
-	    "SELECT jsonb_build_object('total', count(*), "
-	    "'by_status', (SELECT coalesce(jsonb_object_agg(status, n), '{}') "
-	    "FROM (SELECT status, count(*) n FROM servers GROUP BY 1) x), "
-	    "'by_power_state', (SELECT coalesce(jsonb_object_agg(power_state, "
-	    "n), '{}') FROM (SELECT power_state, count(*) n FROM servers "
-	    "GROUP BY 1) x), "
-	    "'by_cluster', (SELECT coalesce(jsonb_object_agg(c, n), '{}') "
-	    "FROM (SELECT coalesce(cluster, '') c, count(*) n FROM servers "
-	    "GROUP BY 1) x), "
-	    "'by_manufacturer', (SELECT coalesce(jsonb_object_agg(m, n), '{}') "
-	    "FROM (SELECT manufacturer m, count(*) n FROM servers "
-	    "GROUP BY 1) x)) FROM servers",
+	    "SELECT jsonb_build_object('total', coalesce((SELECT n FROM "
+	    "server_counts WHERE dim = 'total'), 0), "
+	    "'by_status', (SELECT coalesce(jsonb_object_agg(key, n), '{}') "
+	    "FROM server_counts WHERE dim = 'status' AND n <> 0), "
+	    "'by_power_state', (SELECT coalesce(jsonb_object_agg(key, n), "
+	    "'{}') FROM server_counts WHERE dim = 'power_state' AND n <> 0), "
+	    "'by_cluster', (SELECT coalesce(jsonb_object_agg(key, n), '{}') "
+	    "FROM server_counts WHERE dim = 'cluster' AND n <> 0), "
+	    "'by_manufacturer', (SELECT coalesce(jsonb_object_agg(key, n), "
+	    "'{}') FROM server_counts WHERE dim = 'manufacturer' AND n <> 0))",
 	    0, NULL, cb, arg);
 }
 

@@ -4,6 +4,7 @@
 #ifndef SM_STORE_H
 #define SM_STORE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <osh/db.h>
@@ -22,6 +23,17 @@ void store_next_id(struct osh_db *db, osh_db_json_cb cb, void *arg);
 void store_server_insert(struct osh_db *db, int64_t id,
     const struct server_in *in, const char *sealed, osh_db_json_cb cb,
     void *arg);
+/* Inserts many servers in one statement (one transaction). rows_json is a
+ * JSON array of {ord, id, name, host, port, ipmi_version, privilege,
+ * cipher_suite, workarounds (array text), labels, description,
+ * monitoring, cluster, credentials (sealed)}; absent members take the
+ * defaults. Answers {"created": {"<id>": server, ...}, "name_taken":
+ * [ord, ...]}: a row neither created nor named there had its BMC
+ * address taken. */
+void store_server_insert_batch(
+    struct osh_db *db, const char *rows_json, osh_db_json_cb cb, void *arg);
+/* Answers a JSON array of n new server ids. */
+void store_next_ids(struct osh_db *db, int n, osh_db_json_cb cb, void *arg);
 /* Answers {"server": {...}, "old_host": .., "old_port": ..}. New sealed
  * credentials (may be NULL) must be bound to the endpoint the row has
  * after the change. With 'expect' the row changes only while its BMC
@@ -57,14 +69,48 @@ void store_state_put(struct osh_db *db, const char *name, const char *sealed,
 void store_server_row_by_addr(
     struct osh_db *db, const char *host, int port, store_row_cb cb, void *arg);
 
+/* GET /api/servers: what a page holds. Filters NULL are not applied;
+ * strings are owned by the caller and checked already (input.c). */
 struct server_filter {
-	const char *name, *status, *power_state, *cluster, *manufacturer;
-	const char *label; /* JSON object text {"k": "v"} */
-	const char *monitoring;
+	/* LIKE patterns' inner text, \ % and _ escaped: q= matches name,
+	 * BMC address, serial and labels (the search column), name= the
+	 * name, both anywhere and whatever the case. */
+	const char *q, *name;
+	const char *status, *power_state, *cluster, *manufacturer;
+	const char *monitoring; /* "true" or "false" */
+	/* A label selector as selector_sql makes it. */
+	const char *label_eq, *label_keys, *label_rest;
 };
+
+enum server_sort {
+	SERVER_SORT_ID,
+	SERVER_SORT_NAME, /* lower(name) */
+	SERVER_SORT_STATUS,
+	SERVER_SORT_POWER,
+	SERVER_SORT_LAST_SEEN, /* never seen first */
+	SERVER_SORT_CREATED,
+};
+
+/* Each sort is (key, id), ascending or both descending. A cursor is the
+ * key (as text) and id of the last row of the page before: the next page
+ * starts after it, whatever was inserted or deleted meanwhile. */
+struct server_page {
+	int64_t limit, offset;
+	enum server_sort sort;
+	bool desc;
+	const char *sort_text; /* "id", "-name", ...: the cursor names it */
+	const char *cursor_key; /* NULL: no cursor */
+	int64_t cursor_id;
+};
+
+/* Answers {"items": [...], "total": n, "total_estimated": bool,
+ * "next_cursor": text or null}. total is exact when cheap (counters kept
+ * by the writes, or at most STORE_EXACT_TOTAL_MAX matches), otherwise the
+ * planner's estimate, and total_estimated says so. A cursor whose key
+ * does not read as its sort's type answers OSH_DB_INVALID. */
+#define STORE_EXACT_TOTAL_MAX 1000
 void store_server_list(struct osh_db *db, const struct server_filter *f,
-    int64_t limit, int64_t offset, const char *order, osh_db_json_cb cb,
-    void *arg);
+    const struct server_page *pg, osh_db_json_cb cb, void *arg);
 
 /* Records what a poll saw. power/status may be NULL (unchanged); device
  * fields NULL when not read. Answers {"server": {...}, "old_power": ..}. */

@@ -522,11 +522,9 @@ split_query(char *s, struct input_param *p, size_t max)
 	return n;
 }
 
-static const char *const orders[] = {"id", "id DESC", "lower(name), id",
-    "lower(name) DESC, id", "status, id", "status DESC, id", "power_state, id",
-    "power_state DESC, id", "last_seen NULLS FIRST, id",
-    "last_seen DESC NULLS LAST, id", "created_at, id", "created_at DESC, id",
-    NULL};
+static const char *const sorts[] = {"id", "-id", "name", "-name", "status",
+    "-status", "power_state", "-power_state", "last_seen", "-last_seen",
+    "created_at", "-created_at", NULL};
 
 static bool
 one_of(const char *s, const char *const *set)
@@ -551,13 +549,17 @@ list_query(const struct input_param *p, size_t n)
 	if (input_servers_query(p, n, &q, &err) != 0) {
 		check_refusal(
 		    &err, params_unnamed(p, n), "list: a bad refusal");
+		input_servers_query_release(&q);
 		return;
 	}
 	check(n <= INPUT_MAX_PARAMS, "list: too many parameters taken");
 	check(q.limit >= 1 && q.limit <= 1000 && q.offset >= 0 &&
 		q.offset <= 100000000,
 	    "list: bad paging");
-	check(one_of(q.order, orders), "list: an ORDER BY not from the table");
+	check(
+	    one_of(q.page.sort_text, sorts), "list: a sort not from the table");
+	check(q.page.limit == q.limit && q.page.offset == q.offset,
+	    "list: the page differs from the query");
 	check(q.f.status == NULL || one_of(q.f.status, statuses),
 	    "list: a bad status");
 	check(q.f.power_state == NULL || one_of(q.f.power_state, powers),
@@ -565,20 +567,27 @@ list_query(const struct input_param *p, size_t n)
 	check(q.f.monitoring == NULL || one_of(q.f.monitoring, bools),
 	    "list: a bad monitoring");
 	{
-		const char *texts[] = {q.f.name, q.f.cluster, q.f.manufacturer};
+		const char *texts[] = {q.f.cluster, q.f.manufacturer};
+		const char *likes[] = {q.f.q, q.f.name};
 		for (size_t i = 0; i < OSH_ARRAY_LEN(texts); i++)
 			check(texts[i] == NULL ||
 				(strlen(texts[i]) <= 256 && utf8(texts[i])),
 			    "list: a bad text filter");
+		/* LIKE text: \ % _ escaped, so at most twice as long. */
+		for (size_t i = 0; i < OSH_ARRAY_LEN(likes); i++)
+			check(likes[i] == NULL ||
+				(strlen(likes[i]) <= 512 && utf8(likes[i])),
+			    "list: a bad search text");
 	}
-	if (q.f.label != NULL) {
-		struct json_object *o = json_tokener_parse(q.f.label);
+	if (q.f.label_eq != NULL) {
+		struct json_object *o = json_tokener_parse(q.f.label_eq);
 		check(json_object_is_type(o, json_type_object) &&
-			json_object_object_length(o) == 1 && utf8(q.f.label),
-		    "list: a label filter that is no object of one");
-		check_labels(q.f.label);
+			json_object_object_length(o) >= 1 && utf8(q.f.label_eq),
+		    "list: a label filter that is no object");
+		check_labels(q.f.label_eq);
 		json_object_put(o);
 	}
+	input_servers_query_release(&q);
 	/* Given twice: refused. */
 	for (size_t i = 0; i < n; i++)
 		for (size_t j = 0; j < i; j++)

@@ -140,6 +140,28 @@ list_queries(void **state)
 		1, "label"},
 	    {{P("limit", "5"), P("limit", "6")}, 2, "limit"},
 	    {{P("nmae", "x")}, 1, "nmae"},
+	    {{P("q", "web 01")}, 1, NULL},
+	    {{P("q", "")}, 1, "q"},
+	    {{P("q", "a\tb")}, 1, "q"},
+	    {{P("labels", "rack=r12,role!=lab")}, 1, NULL},
+	    {{P("labels", "env in (a,b),!legacy,gpu"), P("label", "x=y")}, 2,
+		NULL},
+	    {{P("labels", "rack=")}, 1, NULL},
+	    {{P("labels", "")}, 1, "labels"},
+	    {{P("labels", "rack in ()")}, 1, "labels"},
+	    {{P("labels", "rack=r1,")}, 1, "labels"},
+	    {{P("labels", "ra-ck=r1")}, 1, "labels"},
+	    {{P("cursor", "WyJpZCIsICI1IiwgNV0")}, 1, NULL},
+	    {{P("cursor", "WyItbmFtZSIsICJ3ZWItMDEiLCA3XQ"),
+		 P("sort", "-name")},
+		2, NULL},
+	    {{P("cursor", "WyItbmFtZSIsICJ3ZWItMDEiLCA3XQ"), P("sort", "name")},
+		2, "cursor"},
+	    {{P("cursor", "WyJpZCIsICI1IiwgMF0")}, 1, "cursor"},
+	    {{P("cursor", "WyJpZCIsIDUsIDVd")}, 1, "cursor"},
+	    {{P("cursor", "WyJpZCIsICI1IiwgNV0"), P("offset", "5")}, 2,
+		"cursor"},
+	    {{P("cursor", "not base64!")}, 1, "cursor"},
 	};
 
 	(void)state;
@@ -153,6 +175,7 @@ list_queries(void **state)
 			    rc == 0 ? "accepted" : err.message);
 		if (rc != 0)
 			assert_string_equal(err.field, cases[i].field);
+		input_servers_query_release(&q);
 	}
 }
 
@@ -167,12 +190,17 @@ list_query_values(void **state)
 
 	(void)state;
 	assert_int_equal(input_servers_query(p, 4, &q, &err), 0);
-	assert_string_equal(q.f.label, "{\"rack\":\"r\\\"1\"}");
-	assert_string_equal(q.order, "lower(name) DESC, id");
+	assert_string_equal(q.f.label_eq, "{\"rack\":\"r\\\"1\"}");
+	assert_null(q.f.label_keys);
+	assert_null(q.f.label_rest);
+	assert_int_equal(q.page.sort, SERVER_SORT_NAME);
+	assert_true(q.page.desc);
+	assert_string_equal(q.page.sort_text, "-name");
 	assert_int_equal(q.limit, 7);
 	assert_int_equal(q.offset, 0);
 	assert_string_equal(q.f.name, "web");
 	assert_null(q.f.status);
+	input_servers_query_release(&q);
 	for (size_t i = 0; i < OSH_ARRAY_LEN(many); i++)
 		many[i] = (struct input_param)P("name", "x");
 	assert_int_equal(
