@@ -16,8 +16,7 @@ struct parser {
 	struct osh_selector_err *err;
 };
 
-static int
-fail(struct parser *ps, size_t pos, const char *fmt, ...)
+static int fail(struct parser *ps, size_t pos, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static int
@@ -123,8 +122,8 @@ read_value(struct parser *ps, char **value, bool empty_ok)
 }
 
 static int
-add_value(struct parser *ps, struct osh_selector_term *t, size_t cap,
-    bool empty_ok)
+add_value(
+    struct parser *ps, struct osh_selector_term *t, size_t cap, bool empty_ok)
 {
 	char *v = NULL;
 
@@ -158,7 +157,8 @@ read_set(struct parser *ps, struct osh_selector_term *t, const char *kw)
 			return 0;
 		}
 		if (peek(ps) != ',')
-			return fail(ps, ps->p, "expected ',' or ')' in the set");
+			return fail(
+			    ps, ps->p, "expected ',' or ')' in the set");
 		ps->p++;
 	}
 }
@@ -191,8 +191,7 @@ read_operator(struct parser *ps, struct osh_selector_term *t)
 		t->op = OSH_SEL_EQ;
 		return read_one(ps, t);
 	}
-	if (peek(ps) == '!' && ps->p + 1 < ps->len &&
-	    ps->s[ps->p + 1] == '=') {
+	if (peek(ps) == '!' && ps->p + 1 < ps->len && ps->s[ps->p + 1] == '=') {
 		ps->p += 2;
 		t->op = OSH_SEL_NE;
 		return read_one(ps, t);
@@ -257,12 +256,13 @@ osh_selector_parse(const char *text, size_t len, struct osh_selector_err *err)
 	err->pos = 0;
 	err->message[0] = '\0';
 	if (len > OSH_SELECTOR_MAX_LEN) {
-		fail(&ps, OSH_SELECTOR_MAX_LEN,
-		    "selector longer than %d bytes", OSH_SELECTOR_MAX_LEN);
+		fail(&ps, OSH_SELECTOR_MAX_LEN, "selector longer than %d bytes",
+		    OSH_SELECTOR_MAX_LEN);
 		return NULL;
 	}
 	if (len > 0 && memchr(text, '\0', len) != NULL) {
-		fail(&ps, (size_t)((const char *)memchr(text, '\0', len) - text),
+		fail(&ps,
+		    (size_t)((const char *)memchr(text, '\0', len) - text),
 		    "NUL byte in the selector");
 		return NULL;
 	}
@@ -323,18 +323,12 @@ term_match(const struct osh_selector_term *t, struct json_object *labels)
 	    : NULL;
 
 	switch (t->op) {
-	case OSH_SEL_EQ:
-		return str != NULL && strcmp(str, t->values[0]) == 0;
-	case OSH_SEL_NE:
-		return str == NULL || strcmp(str, t->values[0]) != 0;
-	case OSH_SEL_IN:
-		return str != NULL && in_values(t, str);
-	case OSH_SEL_NOTIN:
-		return str == NULL || !in_values(t, str);
-	case OSH_SEL_EXISTS:
-		return has;
-	case OSH_SEL_NOT_EXISTS:
-		return !has;
+	case OSH_SEL_EQ: return str != NULL && strcmp(str, t->values[0]) == 0;
+	case OSH_SEL_NE: return str == NULL || strcmp(str, t->values[0]) != 0;
+	case OSH_SEL_IN: return str != NULL && in_values(t, str);
+	case OSH_SEL_NOTIN: return str == NULL || !in_values(t, str);
+	case OSH_SEL_EXISTS: return has;
+	case OSH_SEL_NOT_EXISTS: return !has;
 	}
 	return false;
 }
@@ -404,8 +398,7 @@ osh_selector_format(const struct osh_selector *s, char *buf, size_t len)
 			put(&o, ")");
 			break;
 		case OSH_SEL_EXISTS:
-		case OSH_SEL_NOT_EXISTS:
-			break;
+		case OSH_SEL_NOT_EXISTS: break;
 		}
 	}
 	return o.n;
@@ -415,18 +408,12 @@ const char *
 osh_selector_op_name(enum osh_selector_op op)
 {
 	switch (op) {
-	case OSH_SEL_EQ:
-		return "eq";
-	case OSH_SEL_NE:
-		return "ne";
-	case OSH_SEL_IN:
-		return "in";
-	case OSH_SEL_NOTIN:
-		return "notin";
-	case OSH_SEL_EXISTS:
-		return "exists";
-	case OSH_SEL_NOT_EXISTS:
-		return "notexists";
+	case OSH_SEL_EQ: return "eq";
+	case OSH_SEL_NE: return "ne";
+	case OSH_SEL_IN: return "in";
+	case OSH_SEL_NOTIN: return "notin";
+	case OSH_SEL_EXISTS: return "exists";
+	case OSH_SEL_NOT_EXISTS: return "notexists";
 	}
 	return "";
 }
@@ -451,7 +438,8 @@ osh_selector_json(const struct osh_selector *s)
 		for (size_t j = 0; j < t->nvalues; j++)
 			json_object_array_add(
 			    vals, json_object_new_string(t->values[j]));
-		json_object_object_add(o, "key", json_object_new_string(t->key));
+		json_object_object_add(
+		    o, "key", json_object_new_string(t->key));
 		json_object_object_add(o, "op",
 		    json_object_new_string(osh_selector_op_name(t->op)));
 		json_object_object_add(o, "values", vals);

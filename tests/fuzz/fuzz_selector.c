@@ -44,7 +44,7 @@ setup(void)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct osh_selector_err err;
+	struct osh_selector_err err = {0};
 	struct osh_selector *s, *again;
 	char *text, *canon, *canon2;
 	size_t n, n2;

@@ -87,8 +87,7 @@ bool osh_selector_match(
  * "k notin (a,b)", "k" or "!k". Parsing the result gives the same terms.
  * Returns the length of the whole canonical text (as snprintf does: the
  * text was cut when it is >= len). */
-size_t osh_selector_format(
-    const struct osh_selector *s, char *buf, size_t len);
+size_t osh_selector_format(const struct osh_selector *s, char *buf, size_t len);
 
 /* The terms as JSON, for storing and for SQL: an array of
  * {"key": k, "op": "eq"|"ne"|"in"|"notin"|"exists"|"notexists",
