@@ -349,7 +349,8 @@ on_applied(enum osh_db_status st, const char *json, const char *state,
 				publish_members(rm,
 				    json_object_object_get(o, "clusters"),
 				    a->id, false, "server_deleted");
-		} else if (strcmp(a->type, "server.power_changed") != 0) {
+		} else if (strcmp(a->type, "server.created") == 0 ||
+		    strcmp(a->type, "server.updated") == 0) {
 			publish_members(rm, json_object_object_get(o, "joined"),
 			    a->id, true, "server_labels");
 			publish_members(rm, json_object_object_get(o, "left"),
@@ -378,7 +379,8 @@ apply(struct readmodel *rm, struct json_object *ev)
 	if (strcmp(type, "server.created") != 0 &&
 	    strcmp(type, "server.updated") != 0 &&
 	    strcmp(type, "server.deleted") != 0 &&
-	    strcmp(type, "server.power_changed") != 0)
+	    strcmp(type, "server.power_changed") != 0 &&
+	    strcmp(type, "server.status_changed") != 0)
 		return false;
 	if ((a = calloc(1, sizeof(*a))) == NULL) {
 		readmodel_rebuild(rm);
@@ -392,6 +394,9 @@ apply(struct readmodel *rm, struct json_object *ev)
 		store_server_delete(db_of(rm), id, on_applied, a);
 	else if (strcmp(type, "server.power_changed") == 0)
 		store_server_power(db_of(rm), id,
+		    osh_json_str(data, "to", "unknown"), on_applied, a);
+	else if (strcmp(type, "server.status_changed") == 0)
+		store_server_status(db_of(rm), id,
 		    osh_json_str(data, "to", "unknown"), on_applied, a);
 	else
 		store_server_put(db_of(rm),

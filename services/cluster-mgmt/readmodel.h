@@ -4,7 +4,8 @@
  * after every (re)connection of its event subscription (events may have
  * been missed meanwhile), after an event it could not queue, and every
  * OSH_CLUSTER_RESYNC_S; kept current in between by server.created,
- * server.updated, server.deleted and server.power_changed on osh:events,
+ * server.updated, server.deleted, server.power_changed and
+ * server.status_changed on osh:events,
  * applied one at a time in the order received. Membership changes that
  * events cause are published as cluster.members_changed. */
 #ifndef CM_READMODEL_H

@@ -303,6 +303,19 @@ store_server_power(struct osh_db *db, int64_t id, const char *power,
 }
 
 void
+store_server_status(struct osh_db *db, int64_t id, const char *status,
+    osh_db_json_cb cb, void *arg)
+{
+	char sid[24];
+	const char *v[] = {num(sid, sizeof(sid), id), status};
+
+	osh_db_json(db,
+	    "UPDATE servers SET status = $2, synced_at = now() "
+	    "WHERE id = $1 RETURNING id::text",
+	    2, v, cb, arg);
+}
+
+void
 events_publish(
     struct osh_redis *redis, const char *type, struct json_object *data)
 {

@@ -83,6 +83,9 @@ void store_server_delete(
 /* Applies a server.power_changed event (answers the id, or not found). */
 void store_server_power(struct osh_db *db, int64_t id, const char *power,
     osh_db_json_cb cb, void *arg);
+/* Applies a server.status_changed event (answers the id, or not found). */
+void store_server_status(struct osh_db *db, int64_t id, const char *status,
+    osh_db_json_cb cb, void *arg);
 
 /* Publishes event 'type' on osh:events: {"type", "ts", "source", "data"};
  * data is taken. */
