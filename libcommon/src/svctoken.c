@@ -30,7 +30,6 @@ struct osh_svctoken {
 	char token[TOKEN_MAX];
 	int64_t expires_s;
 	bool pending;
-	bool *freed; /* set while answering waiters: was t freed meanwhile */
 	struct waiter_list waiters;
 	size_t nwaiters;
 };
@@ -55,24 +54,25 @@ osh_svctoken_new(struct osh_httpc *http, const char *auth_url,
 	return t;
 }
 
-/* Answers every waiter with token (may be NULL). A callback may free t:
- * then the rest are answered with NULL by the free and this stops. */
+/* Answers every waiter with token (may be NULL). The waiters are taken
+ * off t first, and the token copied, so that a callback may free t. */
 static void
 answer_all(struct osh_svctoken *t, const char *token)
 {
+	struct waiter_list list = TAILQ_HEAD_INITIALIZER(list);
 	struct waiter *w;
-	bool freed = false;
+	char copy[TOKEN_MAX];
 
-	t->freed = &freed;
-	while ((w = TAILQ_FIRST(&t->waiters)) != NULL) {
-		TAILQ_REMOVE(&t->waiters, w, next);
-		t->nwaiters--;
-		w->cb(token, w->arg);
+	if (token != NULL)
+		osh_strlcpy(copy, token, sizeof(copy));
+	TAILQ_CONCAT(&list, &t->waiters, next);
+	t->nwaiters = 0;
+	while ((w = TAILQ_FIRST(&list)) != NULL) {
+		TAILQ_REMOVE(&list, w, next);
+		w->cb(token != NULL ? copy : NULL, w->arg);
 		free(w);
-		if (freed)
-			return;
 	}
-	t->freed = NULL;
+	osh_wipe(copy, sizeof(copy));
 }
 
 void
@@ -82,8 +82,6 @@ osh_svctoken_free(struct osh_svctoken *t)
 
 	if (t == NULL)
 		return;
-	if (t->freed != NULL)
-		*t->freed = true;
 	while ((w = TAILQ_FIRST(&t->waiters)) != NULL) {
 		TAILQ_REMOVE(&t->waiters, w, next);
 		w->cb(NULL, w->arg);
@@ -109,8 +107,8 @@ on_token(int status, const char *body, size_t len, const char *error, void *arg)
 	if (status == 200 && (o = json_tokener_parse(body)) != NULL &&
 	    (tok = osh_json_str(o, "access_token", NULL)) != NULL &&
 	    osh_strlcpy(t->token, tok, sizeof(t->token))) {
-		t->expires_s = osh_wall_s() +
-		    osh_json_int(o, "expires_in", 120) - 60;
+		t->expires_s =
+		    osh_wall_s() + osh_json_int(o, "expires_in", 120) - 60;
 	} else {
 		osh_wipe(t->token, sizeof(t->token));
 		t->expires_s = 0;

@@ -13,11 +13,10 @@
 
 static const struct osh_field cluster_fields[] = {
     {"name", OSH_FIELD_STRING, false, false, 1, CLUSTER_NAME_MAX, NULL},
-    {"description", OSH_FIELD_STRING, false, false, 0,
-	CLUSTER_DESCRIPTION_MAX, NULL},
-    {"labels", OSH_FIELD_OBJECT, false, false, 0, 0, NULL},
-    {"selector", OSH_FIELD_STRING, false, true, 0, OSH_SELECTOR_MAX_LEN,
+    {"description", OSH_FIELD_STRING, false, false, 0, CLUSTER_DESCRIPTION_MAX,
 	NULL},
+    {"labels", OSH_FIELD_OBJECT, false, false, 0, 0, NULL},
+    {"selector", OSH_FIELD_STRING, false, true, 0, OSH_SELECTOR_MAX_LEN, NULL},
 };
 
 static const struct osh_field ids_fields[] = {

@@ -79,8 +79,7 @@ void cluster_in_release(struct cluster_in *in);
 /* Checks a {"server_ids": [ids]} body (1 to CLUSTER_IDS_MAX positive ids)
  * and writes them as a PostgreSQL array text ("{1,2}") into out (a new
  * string the caller frees). */
-int cluster_ids_parse(
-    struct json_object *obj, char **out, struct osh_err *err);
+int cluster_ids_parse(struct json_object *obj, char **out, struct osh_err *err);
 
 /* Whether s may name a cluster. */
 bool cluster_name_ok(const char *s);

@@ -16,17 +16,12 @@ enum cm_result
 handlers_result_of(enum osh_db_status st)
 {
 	switch (st) {
-	case OSH_DB_OK:
-		return CM_OK;
-	case OSH_DB_NOT_FOUND:
-		return CM_NOT_FOUND;
-	case OSH_DB_CONFLICT:
-		return CM_CONFLICT;
-	case OSH_DB_INVALID:
-		return CM_INVALID;
+	case OSH_DB_OK: return CM_OK;
+	case OSH_DB_NOT_FOUND: return CM_NOT_FOUND;
+	case OSH_DB_CONFLICT: return CM_CONFLICT;
+	case OSH_DB_INVALID: return CM_INVALID;
 	case OSH_DB_RAISED:
-	case OSH_DB_ERROR:
-		break;
+	case OSH_DB_ERROR: break;
 	}
 	return CM_UNAVAILABLE;
 }
@@ -44,9 +39,7 @@ handlers_reply(struct osh_req *req, enum cm_result r, const char *json)
 		osh_reply(req, r == CM_OK ? 200 : 201, "application/json", json,
 		    strlen(json));
 		return;
-	case CM_DELETED:
-		osh_reply_json(req, 204, NULL);
-		return;
+	case CM_DELETED: osh_reply_json(req, 204, NULL); return;
 	case CM_NOT_FOUND:
 		osh_parse_int(osh_req_param(req, "id"), 1, INT64_MAX, &id);
 		osh_reply_error(req, 404, NULL, "id", "cluster %lld not found",
@@ -64,8 +57,7 @@ handlers_reply(struct osh_req *req, enum cm_result r, const char *json)
 		osh_reply_error(req, 400, "validation_failed", "server_ids",
 		    "no server has these ids: %s", json ? json : "[]");
 		return;
-	case CM_UNAVAILABLE:
-		break;
+	case CM_UNAVAILABLE: break;
 	}
 	osh_reply_error(req, 503, NULL, NULL, "database unavailable");
 }
@@ -118,13 +110,13 @@ one_param(const char *key, const char *value, void *arg)
 			return true;
 		}
 	}
-	osh_reply_error(p->req, 400, "validation_failed", key,
-	    "unknown query parameter");
+	osh_reply_error(
+	    p->req, 400, "validation_failed", key, "unknown query parameter");
 	p->ok = false;
 	return false;
 bad:
-	osh_reply_error(p->req, 400, "validation_failed", key,
-	    "%s must be %s", key,
+	osh_reply_error(p->req, 400, "validation_failed", key, "%s must be %s",
+	    key,
 	    strcmp(key, "limit") == 0 ? "an integer from 1 to 1000"
 				      : "a non-negative integer");
 	p->ok = false;
@@ -153,8 +145,8 @@ void
 h_clusters_list(struct osh_req *req)
 {
 	static const char *const extra[] = {"name", NULL};
-	const char *vals[1];
-	int64_t limit, offset;
+	const char *vals[1] = {NULL};
+	int64_t limit = 100, offset = 0;
 
 	if (handlers_paging(req, &limit, &offset, extra, vals))
 		store_cluster_list(handlers_db(req), vals[0], limit, offset,
@@ -197,8 +189,7 @@ on_changed(
 	struct json_object *o = NULL;
 
 	(void)state;
-	if (r == CM_OK && (o = json_tokener_parse(json)) != NULL &&
-	    c->id == 0)
+	if (r == CM_OK && (o = json_tokener_parse(json)) != NULL && c->id == 0)
 		c->id = osh_json_int(o, "id", 0);
 	handlers_audit(c->req, c->action, c->id,
 	    r == CM_OK ? "success" : "failure",

@@ -27,11 +27,10 @@ static const struct osh_config_item cm_items[] = {
     {"OSH_SERVER_MGMT_URL", OSH_CONF_STRING, &cm_config.server_mgmt_url,
 	"http://127.0.0.1:8102", 0, 0, NULL,
 	"osh-server-mgmt, whose servers clusters are made of"},
-    {"OSH_SERVICE_SECRET_FILE", OSH_CONF_STRING,
-	&cm_config.service_secret_file, NULL, 0, 0, NULL,
-	"secret traded with auth for a service token"},
-    {"OSH_CLUSTER_RESYNC_S", OSH_CONF_INT, &cm_config.resync_s, "300", 5,
-	86400, NULL,
+    {"OSH_SERVICE_SECRET_FILE", OSH_CONF_STRING, &cm_config.service_secret_file,
+	NULL, 0, 0, NULL, "secret traded with auth for a service token"},
+    {"OSH_CLUSTER_RESYNC_S", OSH_CONF_INT, &cm_config.resync_s, "300", 5, 86400,
+	NULL,
 	"how often the read model of servers is rebuilt in full (events keep "
 	"it current in between)"},
     {"OSH_CLUSTER_SYNC_PAGE", OSH_CONF_INT, &cm_config.sync_page, "500", 1,
@@ -52,8 +51,8 @@ start(struct osh_service *svc)
 		char path[256];
 		osh_log_error(NULL,
 		    "msg=\"cannot read the service secret\" path=\"%s\"",
-		    osh_log_quote(app.cfg.service_secret_file, path,
-			sizeof(path)));
+		    osh_log_quote(
+			app.cfg.service_secret_file, path, sizeof(path)));
 		return -1;
 	}
 	app.http = osh_httpc_new(svc->base);

@@ -29,8 +29,8 @@ void
 h_cluster_servers(struct osh_req *req)
 {
 	static const char *const extra[] = {"power_state", "status", NULL};
-	const char *vals[2];
-	int64_t id, limit, offset;
+	const char *vals[2] = {NULL, NULL};
+	int64_t id, limit = 100, offset = 0;
 
 	if (!osh_req_id(req, "id", "cluster", &id) ||
 	    !handlers_paging(req, &limit, &offset, extra, vals))
@@ -106,9 +106,11 @@ on_members(
 		json_object_object_add(d, "name",
 		    json_object_new_string(osh_json_str(o, "name", "")));
 		json_object_object_add(d, "added",
-		    m->add ? json_object_get(changed) : json_object_new_array());
+		    m->add ? json_object_get(changed)
+			   : json_object_new_array());
 		json_object_object_add(d, "removed",
-		    m->add ? json_object_new_array() : json_object_get(changed));
+		    m->add ? json_object_new_array()
+			   : json_object_get(changed));
 		json_object_object_add(
 		    d, "reason", json_object_new_string("explicit"));
 		events_publish(osh_service_of(m->req)->redis,
@@ -130,8 +132,8 @@ members_change(struct osh_req *req, bool add)
 
 	if (!osh_req_id(req, "id", "cluster", &id))
 		return;
-	if ((body = osh_json_parse(req->body, req->body_len,
-		 OSH_JSON_MAX_DEPTH, &err)) == NULL) {
+	if ((body = osh_json_parse(
+		 req->body, req->body_len, OSH_JSON_MAX_DEPTH, &err)) == NULL) {
 		osh_reply_err(req, &err);
 		return;
 	}

@@ -124,8 +124,8 @@ rebuild_finished(struct readmodel *rm)
 }
 
 static void
-on_sync_end(enum osh_db_status st, const char *json, const char *state,
-    void *arg)
+on_sync_end(
+    enum osh_db_status st, const char *json, const char *state, void *arg)
 {
 	struct readmodel *rm = arg;
 
@@ -145,8 +145,8 @@ on_sync_end(enum osh_db_status st, const char *json, const char *state,
 static void fetch_page(struct readmodel *rm);
 
 static void
-on_page_stored(enum osh_db_status st, const char *json, const char *state,
-    void *arg)
+on_page_stored(
+    enum osh_db_status st, const char *json, const char *state, void *arg)
 {
 	struct readmodel *rm = arg;
 
@@ -235,8 +235,8 @@ fetch_page(struct readmodel *rm)
 }
 
 static void
-on_sync_begin(enum osh_db_status st, const char *json, const char *state,
-    void *arg)
+on_sync_begin(
+    enum osh_db_status st, const char *json, const char *state, void *arg)
 {
 	struct readmodel *rm = arg;
 
@@ -305,16 +305,16 @@ publish_members(struct readmodel *rm, struct json_object *list, int64_t sid,
 		struct json_object *ids = json_object_new_array();
 		struct json_object *none = json_object_new_array();
 		json_object_array_add(ids, json_object_new_int64(sid));
-		json_object_object_add(d, "id",
-		    json_object_new_int64(osh_json_int(c, "id", 0)));
+		json_object_object_add(
+		    d, "id", json_object_new_int64(osh_json_int(c, "id", 0)));
 		json_object_object_add(d, "name",
 		    json_object_new_string(osh_json_str(c, "name", "")));
 		json_object_object_add(d, "added", added ? ids : none);
 		json_object_object_add(d, "removed", added ? none : ids);
 		json_object_object_add(
 		    d, "reason", json_object_new_string(reason));
-		events_publish(rm->app->svc->redis, "cluster.members_changed",
-		    d);
+		events_publish(
+		    rm->app->svc->redis, "cluster.members_changed", d);
 	}
 }
 
@@ -325,8 +325,8 @@ struct applying {
 };
 
 static void
-on_applied(enum osh_db_status st, const char *json, const char *state,
-    void *arg)
+on_applied(
+    enum osh_db_status st, const char *json, const char *state, void *arg)
 {
 	struct applying *a = arg;
 	struct readmodel *rm = a->rm;
@@ -400,7 +400,8 @@ apply(struct readmodel *rm, struct json_object *ev)
 		    osh_json_str(data, "to", "unknown"), on_applied, a);
 	else
 		store_server_put(db_of(rm),
-		    json_object_to_json_string_ext(data, JSON_C_TO_STRING_PLAIN),
+		    json_object_to_json_string_ext(
+			data, JSON_C_TO_STRING_PLAIN),
 		    on_applied, a);
 	return true;
 }

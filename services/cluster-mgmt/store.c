@@ -212,8 +212,9 @@ store_membership(struct osh_db *db, osh_db_json_cb cb, void *arg)
 void
 store_sync_begin(struct osh_db *db, osh_db_json_cb cb, void *arg)
 {
-	osh_db_json(db, "UPDATE sync_state SET gen = gen + 1 RETURNING gen::text",
-	    0, NULL, cb, arg);
+	osh_db_json(db,
+	    "UPDATE sync_state SET gen = gen + 1 RETURNING gen::text", 0, NULL,
+	    cb, arg);
 }
 
 void
@@ -250,19 +251,20 @@ store_sync_end(struct osh_db *db, const char *gen, osh_db_json_cb cb, void *arg)
 static const char server_put_sql[] =
     "WITH x AS (SELECT * FROM jsonb_to_record($1::jsonb) AS x" SERVER_RECORD
     "), old AS (SELECT s.labels FROM servers s, x WHERE s.id = x.id), "
-    "up AS (" SERVER_UPSERT("(SELECT gen FROM sync_state)") "RETURNING "
-    "s.labels), "
-    "m AS (SELECT c.id, c.name, coalesce((SELECT selector_match("
-    "c.selector_terms, old.labels) FROM old), false) AS was, "
-    "coalesce((SELECT selector_match(c.selector_terms, up.labels) "
-    "FROM up), false) AS is_now FROM clusters c WHERE c.selector_terms "
-    "IS NOT NULL AND NOT EXISTS (SELECT 1 FROM cluster_members cm, x "
-    "WHERE cm.cluster_id = c.id AND cm.server_id = x.id)) "
-    "SELECT jsonb_build_object('applied', (SELECT count(*) FROM up), "
-    "'joined', coalesce((SELECT jsonb_agg(jsonb_build_object('id', id, "
-    "'name', name) ORDER BY id) FROM m WHERE is_now AND NOT was), '[]'), "
-    "'left', coalesce((SELECT jsonb_agg(jsonb_build_object('id', id, "
-    "'name', name) ORDER BY id) FROM m WHERE was AND NOT is_now), '[]'))";
+    "up AS (" SERVER_UPSERT(
+	"(SELECT gen FROM sync_state)") "RETURNING "
+					"s.labels), "
+					"m AS (SELECT c.id, c.name, coalesce((SELECT selector_match("
+					"c.selector_terms, old.labels) FROM old), false) AS was, "
+					"coalesce((SELECT selector_match(c.selector_terms, up.labels) "
+					"FROM up), false) AS is_now FROM clusters c WHERE c.selector_terms "
+					"IS NOT NULL AND NOT EXISTS (SELECT 1 FROM cluster_members cm, x "
+					"WHERE cm.cluster_id = c.id AND cm.server_id = x.id)) "
+					"SELECT jsonb_build_object('applied', (SELECT count(*) FROM up), "
+					"'joined', coalesce((SELECT jsonb_agg(jsonb_build_object('id', id, "
+					"'name', name) ORDER BY id) FROM m WHERE is_now AND NOT was), '[]'), "
+					"'left', coalesce((SELECT jsonb_agg(jsonb_build_object('id', id, "
+					"'name', name) ORDER BY id) FROM m WHERE was AND NOT is_now), '[]'))";
 
 void
 store_server_put(

@@ -51,7 +51,8 @@ h_internal_servers(struct osh_req *req)
 		    "limit must be an integer from 1 to 1000");
 		return;
 	}
-	store_server_page(handlers_db(req), after, limit, handlers_on_json, req);
+	store_server_page(
+	    handlers_db(req), after, limit, handlers_on_json, req);
 }
 
 /*

@@ -53,15 +53,15 @@ static const struct osh_config_item sm_items[] = {
 	"re-seal BMC credentials bound to server ids only (sealed by releases "
 	"before the endpoint binding) once, at the first start; false: never "
 	"open them"},
-    {"OSH_CLUSTER_MGMT_URL", OSH_CONF_STRING, &sm_config.cluster_mgmt_url,
-	"", 0, 0, NULL,
+    {"OSH_CLUSTER_MGMT_URL", OSH_CONF_STRING, &sm_config.cluster_mgmt_url, "",
+	0, 0, NULL,
 	"osh-cluster-mgmt, whose clusters discovery targets carry (\"\": "
 	"none)"},
     {"OSH_AUTH_URL", OSH_CONF_STRING, &sm_config.auth_url,
 	"http://127.0.0.1:8101", 0, 0, NULL,
 	"osh-auth, for the service token that reads cluster-mgmt"},
-    {"OSH_SERVICE_SECRET_FILE", OSH_CONF_STRING,
-	&sm_config.service_secret_file, "", 0, 0, NULL,
+    {"OSH_SERVICE_SECRET_FILE", OSH_CONF_STRING, &sm_config.service_secret_file,
+	"", 0, 0, NULL,
 	"secret traded with auth for a service token (\"\": no clusters "
 	"in discovery)"},
 };
@@ -82,12 +82,12 @@ clusters_start(struct sm_app *a)
 		char path[256];
 		osh_log_error(NULL,
 		    "msg=\"cannot read the service secret\" path=\"%s\"",
-		    osh_log_quote(a->cfg.service_secret_file, path,
-			sizeof(path)));
+		    osh_log_quote(
+			a->cfg.service_secret_file, path, sizeof(path)));
 		return -1;
 	}
-	a->clusters = clustermap_new(a->svc->base, a->cfg.cluster_mgmt_url,
-	    a->cfg.auth_url, secret);
+	a->clusters = clustermap_new(
+	    a->svc->base, a->cfg.cluster_mgmt_url, a->cfg.auth_url, secret);
 	osh_free_secret(secret);
 	return a->clusters != NULL ? 0 : -1;
 }

@@ -94,8 +94,9 @@ on_observed(
 		}
 	}
 	if (server != NULL)
-		status_changed(o, json_object_get_string(json_object_object_get(
-				      r, "old_status")),
+		status_changed(o,
+		    json_object_get_string(
+			json_object_object_get(r, "old_status")),
 		    json_object_get_string(
 			json_object_object_get(server, "status")));
 	if (o->done != NULL)
