@@ -9,6 +9,7 @@
 #include <osh/metrics.h>
 #include <osh/service.h>
 
+#include "clustermap.h"
 #include "scan_targets.h"
 #include "poller.h"
 #include "pagecache.h"
@@ -66,9 +67,44 @@ static const struct osh_config_item sm_items[] = {
 	"re-seal BMC credentials bound to server ids only (sealed by releases "
 	"before the endpoint binding) once, at the first start; false: never "
 	"open them"},
+    {"OSH_CLUSTER_MGMT_URL", OSH_CONF_STRING, &sm_config.cluster_mgmt_url, "",
+	0, 0, NULL,
+	"osh-cluster-mgmt, whose clusters discovery targets carry (\"\": "
+	"none)"},
+    {"OSH_AUTH_URL", OSH_CONF_STRING, &sm_config.auth_url,
+	"http://127.0.0.1:8101", 0, 0, NULL,
+	"osh-auth, for the service token that reads cluster-mgmt"},
+    {"OSH_SERVICE_SECRET_FILE", OSH_CONF_STRING, &sm_config.service_secret_file,
+	"", 0, 0, NULL,
+	"secret traded with auth for a service token (\"\": no clusters "
+	"in discovery)"},
 };
 
 static struct sm_app app;
+
+/* The clusters of each server, for discovery, when cluster-mgmt is
+ * configured. */
+static int
+clusters_start(struct sm_app *a)
+{
+	char *secret = NULL;
+
+	if (a->cfg.cluster_mgmt_url[0] != '\0' &&
+	    a->cfg.service_secret_file[0] != '\0' &&
+	    (secret = osh_read_file(a->cfg.service_secret_file, 1024, true)) ==
+		NULL) {
+		char path[256];
+		osh_log_error(NULL,
+		    "msg=\"cannot read the service secret\" path=\"%s\"",
+		    osh_log_quote(
+			a->cfg.service_secret_file, path, sizeof(path)));
+		return -1;
+	}
+	a->clusters = clustermap_new(
+	    a->svc->base, a->cfg.cluster_mgmt_url, a->cfg.auth_url, secret);
+	osh_free_secret(secret);
+	return a->clusters != NULL ? 0 : -1;
+}
 
 static int
 start(struct osh_service *svc)
@@ -98,6 +134,8 @@ start(struct osh_service *svc)
 		return -1;
 	if ((app.pages = pagecache_new((int)app.cfg.list_cache_ms)) == NULL)
 		return -1;
+	if (clusters_start(&app) != 0)
+		return -1;
 	app.m_power_actions =
 	    osh_metric_new(svc->metrics, "osh_power_actions_total",
 		"Power actions requested", OSH_COUNTER, NULL, 0);
@@ -121,6 +159,7 @@ stop(struct osh_service *svc)
 	app.poller = NULL;
 	rowcache_free(app.rows);
 	pagecache_free(app.pages);
+	clustermap_free(app.clusters);
 	osh_keyring_free(app.keys);
 }
 

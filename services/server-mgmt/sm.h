@@ -33,6 +33,11 @@ struct sm_config {
 	/* OSH_CREDENTIALS_LEGACY_RESEAL: whether the start-up pass may open
 	 * credentials bound to server ids only (reseal.c). */
 	bool legacy_reseal;
+	/* Where the clusters of each server come from, for Prometheus
+	 * service discovery (clustermap.c); "" (url or secret): nowhere. */
+	const char *cluster_mgmt_url;
+	const char *auth_url;
+	const char *service_secret_file;
 };
 
 struct sm_app {
@@ -48,6 +53,7 @@ struct sm_app {
 	 * ended (reseal.c): any such row met now is refused for good. */
 	bool legacy_pass_done;
 	struct osh_metric *m_power_actions;
+	struct clustermap *clusters; /* clusters of servers, cached */
 };
 
 extern struct sm_config sm_config;
