@@ -60,13 +60,44 @@ is_alnum(unsigned char c)
 static bool
 is_key_char(unsigned char c)
 {
-	return is_alnum(c) || c == '_' || c == '-' || c == '.' || c == '/';
+	return is_alnum(c) || c == '_';
+}
+
+static bool
+is_key_start(unsigned char c)
+{
+	return is_key_char(c) && !(c >= '0' && c <= '9');
 }
 
 static bool
 is_value_char(unsigned char c)
 {
 	return c > 0x20 && c != 0x7f && strchr(",()=!", c) == NULL;
+}
+
+bool
+osh_selector_key_ok(const char *k, size_t len)
+{
+	if (len == 0 || len > OSH_SELECTOR_KEY_MAX ||
+	    !is_key_start((unsigned char)k[0]))
+		return false;
+	for (size_t i = 1; i < len; i++)
+		if (!is_key_char((unsigned char)k[i]))
+			return false;
+	return true;
+}
+
+/* The first C1 control (U+0080 to U+009F, 0xc2 0x80..0x9f) in s[0..n),
+ * or n. */
+static size_t
+c1_control(const char *s, size_t n)
+{
+	for (size_t i = 0; i + 1 < n; i++)
+		if ((unsigned char)s[i] == 0xc2 &&
+		    (unsigned char)s[i + 1] >= 0x80 &&
+		    (unsigned char)s[i + 1] <= 0x9f)
+			return i;
+	return n;
 }
 
 static char *
@@ -87,12 +118,15 @@ read_key(struct parser *ps, char **key, const char *what)
 {
 	size_t start = ps->p;
 
-	if (at_end(ps) ||
-	    !(is_alnum((unsigned char)peek(ps)) || peek(ps) == '_'))
-		return fail(ps, start,
-		    "expected %s (a letter, a digit or '_' first)", what);
+	if (at_end(ps) || !is_key_start((unsigned char)peek(ps)))
+		return fail(ps, start, "expected %s (a letter or '_' first)",
+		    what);
 	while (!at_end(ps) && is_key_char((unsigned char)ps->s[ps->p]))
 		ps->p++;
+	/* Kubernetes' prefixes and dashes: no label name has them. */
+	if (!at_end(ps) && strchr("-./", ps->s[ps->p]) != NULL)
+		return fail(ps, ps->p,
+		    "label keys hold letters, digits and '_' only");
 	if (ps->p - start > OSH_SELECTOR_KEY_MAX)
 		return fail(ps, start, "label key longer than %d bytes",
 		    OSH_SELECTOR_KEY_MAX);
@@ -116,6 +150,10 @@ read_value(struct parser *ps, char **value, bool empty_ok)
 		    OSH_SELECTOR_VALUE_MAX);
 	if (!osh_utf8_valid(ps->s + start, ps->p - start))
 		return fail(ps, start, "value is not valid UTF-8");
+	if (c1_control(ps->s + start, ps->p - start) < ps->p - start)
+		return fail(ps,
+		    start + c1_control(ps->s + start, ps->p - start),
+		    "control character in a value");
 	if ((*value = span_dup(ps->s + start, ps->p - start)) == NULL)
 		return fail(ps, 0, "out of memory");
 	return 0;

@@ -1,6 +1,5 @@
 /* cluster.c - rules for cluster input that need no I/O: names, labels,
  * selectors and lists of server ids. */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,20 +40,6 @@ cluster_name_ok(const char *s)
 	return true;
 }
 
-static bool
-label_key_ok(const char *k)
-{
-	size_t len = strlen(k);
-
-	if (len == 0 || len > 63 ||
-	    !(isalpha((unsigned char)k[0]) || k[0] == '_'))
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if (!(isalnum((unsigned char)k[i]) || k[i] == '_'))
-			return false;
-	return true;
-}
-
 static int
 parse_labels(
     struct json_object *labels, struct cluster_in *out, struct osh_err *err)
@@ -68,7 +53,7 @@ parse_labels(
 		if (++n > CLUSTER_LABELS_MAX)
 			return osh_err_set(err, 400, "validation_failed",
 			    "labels", "at most %d labels", CLUSTER_LABELS_MAX);
-		if (!label_key_ok(k))
+		if (!osh_selector_key_ok(k, strlen(k)))
 			return osh_err_set(err, 400, "validation_failed",
 			    "labels",
 			    "label names are letters, digits and _ (1 to 63, "

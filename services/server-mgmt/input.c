@@ -10,10 +10,11 @@
 
 #include <osh/crypto.h>
 #include <osh/json.h>
+#include <osh/selector.h>
 #include <osh/util.h>
 
 #include "input.h"
-#include "selector.h"
+#include "selector_sql.h"
 #include "sm.h"
 
 /*
@@ -146,19 +147,6 @@ one_of(const char *v, const char *const *values)
 	return false;
 }
 
-/* A label name: a letter or '_', then letters, digits and '_', 1 to 63. */
-static bool
-label_name_ok(const char *k, size_t len)
-{
-	if (len == 0 || len > 63 ||
-	    !(isalpha((unsigned char)k[0]) || k[0] == '_'))
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if (!(isalnum((unsigned char)k[i]) || k[i] == '_'))
-			return false;
-	return true;
-}
-
 static const struct {
 	const char *name;
 	enum server_sort sort;
@@ -234,22 +222,28 @@ input_cursor_parse(const char *cursor, const char *sort_text, char *key,
 	return ok;
 }
 
-/* label=key=value, the older filter: one more requirement. */
+/* label=key=value, the older filter: one more term, key=value, into
+ * *one (whose key and value point into buf). Its value is any text a
+ * label may hold, commas and spaces too. */
 static int
-label_filter(const char *v, struct selector *sel, struct osh_err *err)
+label_filter(const char *v, char *buf, size_t buflen,
+    struct osh_selector_term *t, struct osh_err *err)
 {
 	const char *eq = strchr(v, '=');
-	char key[64];
 
-	if (eq == NULL || !label_name_ok(v, (size_t)(eq - v)) ||
-	    strlen(eq + 1) > 256 || !osh_utf8_valid(eq + 1, strlen(eq + 1)))
+	if (eq == NULL || !osh_selector_key_ok(v, (size_t)(eq - v)) ||
+	    strlen(eq + 1) > OSH_SELECTOR_VALUE_MAX ||
+	    !osh_utf8_valid(eq + 1, strlen(eq + 1)) ||
+	    !osh_strlcpy(buf, v, buflen))
 		return osh_err_set(err, 400, "validation_failed", "label",
 		    "label must be key=value: a label name, then text of "
-		    "at most 256 bytes");
-	memcpy(key, v, (size_t)(eq - v));
-	key[eq - v] = '\0';
-	if (selector_add_eq(sel, key, eq + 1) != 0)
-		return osh_err_set(err, 503, NULL, NULL, "out of memory");
+		    "at most %d bytes",
+		    OSH_SELECTOR_VALUE_MAX);
+	buf[eq - v] = '\0';
+	t->op = OSH_SEL_EQ;
+	t->key = buf;
+	t->values[0] = buf + (eq - v) + 1;
+	t->nvalues = 1;
 	return 0;
 }
 
@@ -258,25 +252,42 @@ static int
 label_selector(const char *labels, const char *label, struct servers_query *out,
     struct osh_err *err)
 {
-	struct selector *sel = malloc(sizeof(*sel));
-	char why[160];
+	char buf[OSH_SELECTOR_KEY_MAX + OSH_SELECTOR_VALUE_MAX + 2];
+	char *value[1];
+	struct osh_selector_term term = {.values = value};
+	struct osh_selector older = {&term, 1};
+	const struct osh_selector *sels[2];
+	struct osh_selector *sel = NULL;
+	struct osh_selector_err serr;
+	size_t n = 0;
 	int rc = -1;
 
-	if (sel == NULL)
-		return osh_err_set(err, 503, NULL, NULL, "out of memory");
-	selector_init(sel);
-	if (labels != NULL &&
-	    selector_parse(labels, sel, why, sizeof(why)) != 0) {
-		osh_err_set(err, 400, "validation_failed", "labels",
-		    "labels must be a label selector (e.g. "
-		    "rack=r12,role!=lab,env in (a,b),!legacy): %s",
-		    why);
-		goto out_free;
+	if (labels != NULL) {
+		sel = osh_selector_parse(labels, strlen(labels), &serr);
+		if (sel == NULL && strcmp(serr.message, "out of memory") == 0)
+			return osh_err_set(
+			    err, 503, NULL, NULL, "out of memory");
+		if (sel == NULL)
+			return osh_err_set(err, 400, "validation_failed",
+			    "labels",
+			    "labels must be a label selector (e.g. "
+			    "rack=r12,role!=lab,env in (a,b),!legacy): %s at "
+			    "position %zu",
+			    serr.message, serr.pos);
+		if (sel->nterms == 0) {
+			osh_err_set(err, 400, "validation_failed", "labels",
+			    "labels must not be empty");
+			goto out_free;
+		}
+		sels[n++] = sel;
 	}
-	if (label != NULL && label_filter(label, sel, err) != 0)
-		goto out_free;
-	if (selector_sql(
-		sel, &out->label_eq, &out->label_keys, &out->label_rest) != 0) {
+	if (label != NULL) {
+		if (label_filter(label, buf, sizeof(buf), &term, err) != 0)
+			goto out_free;
+		sels[n++] = &older;
+	}
+	if (selector_sql(sels, n, &out->label_eq, &out->label_keys,
+		&out->label_rest) != 0) {
 		osh_err_set(err, 503, NULL, NULL, "out of memory");
 		goto out_free;
 	}
@@ -285,8 +296,7 @@ label_selector(const char *labels, const char *label, struct servers_query *out,
 	out->f.label_rest = out->label_rest;
 	rc = 0;
 out_free:
-	selector_release(sel);
-	free(sel);
+	osh_selector_free(sel);
 	return rc;
 }
 

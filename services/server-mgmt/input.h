@@ -47,7 +47,7 @@ struct input_param {
  * status, power_state, last_seen, created_at, '-' first for descending);
  * q (text searched in name, BMC address, serial and labels), filters
  * name, status, power_state, cluster, manufacturer, monitoring; labels
- * (a selector, selector.h) and label (key=value, the older form). The
+ * (a selector, osh/selector.h) and label (key=value, the older form). The
  * query's strings point into the parameters or into the query itself;
  * release it (input_servers_query_release) after use, whatever the
  * result. A parameter given twice is refused. */

@@ -12,6 +12,7 @@
 #include <osh/ipmi_parse.h>
 #include <osh/json.h>
 #include <osh/log.h>
+#include <osh/selector.h>
 #include <osh/util.h>
 
 #include "sm.h"
@@ -65,12 +66,8 @@ parse_labels(
 		if (++n > 32)
 			return osh_err_set(err, 400, "validation_failed",
 			    "labels", "at most 32 labels");
-		if (klen == 0 || klen > 63 ||
-		    !(isalpha((unsigned char)k[0]) || k[0] == '_'))
+		if (!osh_selector_key_ok(k, klen))
 			goto bad_key;
-		for (size_t i = 0; i < klen; i++)
-			if (!(isalnum((unsigned char)k[i]) || k[i] == '_'))
-				goto bad_key;
 		if (!json_object_is_type(v, json_type_string))
 			return osh_err_set(err, 400, "validation_failed",
 			    "labels", "label \"%s\" must be a string", k);

@@ -36,7 +36,8 @@ parses_to_canonical(void **state)
 	    {"k!=", "k!=", 1},
 	    {"in=notin", "in=notin", 1},
 	    {"in in (in)", "in in (in)", 1},
-	    {"a.b/c-d_e=v.1-2_3", "a.b/c-d_e=v.1-2_3", 1},
+	    {"_a_b9=v.1-2_3:/x", "_a_b9=v.1-2_3:/x", 1},
+	    {"NULL,null=x", "NULL,null=x", 2},
 	    {"\tzone=\xc3\xa9t\xc3\xa9", "zone=\xc3\xa9t\xc3\xa9", 1},
 	};
 	struct osh_selector_err err;
@@ -76,6 +77,12 @@ errors_name_the_position(void **state)
 	    {"a,,b", 2, "expected a label key"},
 	    {"=v", 0, "expected a label key"},
 	    {"-a", 0, "expected a label key"},
+	    {"1a=b", 0, "expected a label key"},
+	    {"ra-ck=1", 2, "letters, digits and '_' only"},
+	    {"a.b=c", 1, "letters, digits and '_' only"},
+	    {"k8s.io/role in (x)", 3, "letters, digits and '_' only"},
+	    {"!a/b", 2, "letters, digits and '_' only"},
+	    {"a=x\xc2\x85", 3, "control character"},
 	    {"!", 1, "after '!'"},
 	    {"!=v", 1, "after '!'"},
 	    {"a b", 2, "expected '=', '==', '!='"},
@@ -274,6 +281,84 @@ format_cuts_safely(void **state)
 	osh_selector_free(s);
 }
 
+/* Label names: what servers and clusters take as label keys. */
+static void
+key_rule(void **state)
+{
+	static const struct {
+		const char *k;
+		bool ok;
+	} cases[] = {
+	    {"a", true},
+	    {"_", true},
+	    {"rack_12", true},
+	    {"NULL", true},
+	    {"", false},
+	    {"1a", false},
+	    {"a-b", false},
+	    {"a.b", false},
+	    {"a/b", false},
+	    {"a b", false},
+	    {"\xc3\xa9", false},
+	};
+	char k[OSH_SELECTOR_KEY_MAX + 1];
+
+	(void)state;
+	for (size_t i = 0; i < OSH_ARRAY_LEN(cases); i++)
+		if (osh_selector_key_ok(cases[i].k, strlen(cases[i].k)) !=
+		    cases[i].ok)
+			fail_msg("key \"%s\"", cases[i].k);
+	memset(k, 'k', sizeof(k));
+	assert_true(osh_selector_key_ok(k, OSH_SELECTOR_KEY_MAX));
+	assert_false(osh_selector_key_ok(k, OSH_SELECTOR_KEY_MAX + 1));
+}
+
+/* The table that GET /api/servers?labels= and cluster membership are
+ * checked against too (tests/integration/test_selector_agreement.py):
+ * the C matcher gives its answers. */
+static void
+agreement_table(void **state)
+{
+	struct json_object *t = json_object_from_file(
+	    "tests/unit/selector_cases.json");
+	struct json_object *labels, *cases;
+
+	(void)state;
+	assert_non_null(t);
+	assert_true(json_object_object_get_ex(t, "labels", &labels));
+	assert_true(json_object_object_get_ex(t, "cases", &cases));
+	for (size_t i = 0; i < json_object_array_length(cases); i++) {
+		struct json_object *c = json_object_array_get_idx(cases, i);
+		struct json_object *sel, *want;
+		struct osh_selector_err err;
+		struct osh_selector *s;
+		const char *text;
+
+		assert_true(json_object_object_get_ex(c, "selector", &sel));
+		assert_true(json_object_object_get_ex(c, "match", &want));
+		text = json_object_get_string(sel);
+		if ((s = osh_selector_parse(text, strlen(text), &err)) == NULL)
+			fail_msg("\"%s\": %s", text, err.message);
+		json_object_object_foreach(labels, name, l)
+		{
+			bool wanted = false;
+
+			for (size_t j = 0; j < json_object_array_length(want);
+			     j++)
+				if (strcmp(json_object_get_string(
+					       json_object_array_get_idx(
+						   want, j)),
+					name) == 0)
+					wanted = true;
+			if (osh_selector_match(s, l) != wanted)
+				fail_msg("\"%s\" on %s: %s", text, name,
+				    wanted ? "no match" : "a match");
+		}
+		osh_selector_free(s);
+	}
+	json_object_put(t);
+}
+
 int
 main(void)
 {
@@ -284,6 +369,8 @@ main(void)
 	    cmocka_unit_test(matching),
 	    cmocka_unit_test(as_json),
 	    cmocka_unit_test(format_cuts_safely),
+	    cmocka_unit_test(key_rule),
+	    cmocka_unit_test(agreement_table),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -151,6 +151,9 @@ list_queries(void **state)
 	    {{P("labels", "rack in ()")}, 1, "labels"},
 	    {{P("labels", "rack=r1,")}, 1, "labels"},
 	    {{P("labels", "ra-ck=r1")}, 1, "labels"},
+	    {{P("labels", "  ")}, 1, "labels"},
+	    {{P("labels", "app.kubernetes.io/name=x")}, 1, "labels"},
+	    {{P("label", "note=a b,c(!)")}, 1, NULL},
 	    {{P("cursor", "WyJpZCIsICI1IiwgNV0")}, 1, NULL},
 	    {{P("cursor", "WyItbmFtZSIsICJ3ZWItMDEiLCA3XQ"),
 		 P("sort", "-name")},
@@ -205,6 +208,12 @@ list_query_values(void **state)
 		many[i] = (struct input_param)P("name", "x");
 	assert_int_equal(
 	    input_servers_query(many, OSH_ARRAY_LEN(many), &q, &err), -1);
+	/* A selector's error names the field and the position. */
+	p[0] = (struct input_param)P("labels", "rack=r1,ra-ck=1");
+	assert_int_equal(input_servers_query(p, 1, &q, &err), -1);
+	assert_string_equal(err.field, "labels");
+	assert_non_null(strstr(err.message, "at position 10"));
+	input_servers_query_release(&q);
 }
 
 static void

@@ -13,13 +13,17 @@
  *   !key                    the label is absent
  *
  * Spaces and tabs may surround every token; 'in' and 'notin' are
- * keywords only after a key. Keys: 1 to OSH_SELECTOR_KEY_MAX bytes of
- * letters, digits, '_', '-', '.' and '/', starting with a letter, a
- * digit or '_'. Values: 0 to OSH_SELECTOR_VALUE_MAX bytes of valid UTF-8
- * without spaces, control characters or any of ",()=!" (an empty value
- * only after '=', '==' or '!='; a set holds 1 to OSH_SELECTOR_MAX_VALUES
- * non-empty values). A selector holds at most OSH_SELECTOR_MAX_TERMS
- * terms and OSH_SELECTOR_MAX_LEN bytes.
+ * keywords only after a key. Keys are label names, as server-mgmt and
+ * cluster-mgmt take them on write (osh_selector_key_ok): 1 to
+ * OSH_SELECTOR_KEY_MAX bytes of letters, digits and '_', not starting
+ * with a digit (no Kubernetes prefix/ or dashes: no label has them).
+ * Values: 0 to OSH_SELECTOR_VALUE_MAX bytes of valid UTF-8 without
+ * spaces, control characters (C0, DEL, C1) or any of ",()=!" (an empty
+ * value only after '=', '==' or '!='; a set holds 1 to
+ * OSH_SELECTOR_MAX_VALUES non-empty values). A selector holds at most
+ * OSH_SELECTOR_MAX_TERMS terms and OSH_SELECTOR_MAX_LEN bytes. Errors
+ * name the byte position (struct osh_selector_err); callers put the name
+ * of their field in front.
  *
  * Labels (osh_selector_match) are a JSON object whose values are strings;
  * a member of another type counts as present for 'key' and '!key' and
@@ -94,6 +98,10 @@ size_t osh_selector_format(const struct osh_selector *s, char *buf, size_t len);
  * "values": [..]} in order (values empty for exists and notexists). The
  * caller puts it. NULL when out of memory. */
 struct json_object *osh_selector_json(const struct osh_selector *s);
+
+/* Whether k[0..len) is a label name (the key rule above): what both
+ * selectors and the labels of servers and clusters use as keys. */
+bool osh_selector_key_ok(const char *k, size_t len);
 
 /* The name of op in osh_selector_json ("eq", ...). */
 const char *osh_selector_op_name(enum osh_selector_op op);
