@@ -1,14 +1,17 @@
-/* libFuzzer target: server-mgmt's label selectors (selector.c, the
- * labels= parameter of GET /api/servers) and list cursors
- * (input_cursor_parse in input.c, the cursor= parameter). The input is
- * the parameter's text as the router hands it over (NUL-terminated; a
- * NUL inside ends it). Besides the sanitizers, it checks: a refusal has
- * a reason and leaves nothing; what is taken is within bounds (keys are
- * label names, values UTF-8 without the selector's punctuation, sets not
- * empty); writing it back and parsing again gives the same selector; the
- * SQL parameters are JSON and array text of the right shapes; a cursor
+/* libFuzzer target: server-mgmt's labels= and label= parameters of GET
+ * /api/servers (parsed by libcommon's osh_selector_parse, translated to
+ * SQL parameters by selector_sql.c) and list cursors (input_cursor_parse,
+ * the cursor= parameter). The input is the parameter's text as the
+ * router hands it over (NUL-terminated; a NUL inside ends it).
+ *
+ * Besides the sanitizers, it checks: a refusal names the field (and, for
+ * labels, a position); the SQL parameters of what is taken have the
+ * right shapes (eq a JSON object, keys an array literal of quoted label
+ * names, rest a JSON array of {k, op, v}); and they select exactly what
+ * osh_selector_match selects: eq, keys and rest are evaluated here as
+ * PostgreSQL evaluates labels @> eq, labels ?& keys and labels_selected
+ * (migrations/004) on a few label sets such as servers hold. A cursor
  * taken has a positive id and UTF-8 key. */
-#include <ctype.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -17,10 +20,11 @@
 
 #include <json-c/json.h>
 
+#include <osh/selector.h>
 #include <osh/util.h>
 
 #include "server-mgmt/input.h"
-#include "server-mgmt/selector.h"
+#include "server-mgmt/selector_sql.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -33,132 +37,188 @@ check(bool ok, const char *what)
 	}
 }
 
-static bool
-key_ok(const char *k)
-{
-	size_t n = strlen(k);
-
-	if (n == 0 || n > SELECTOR_MAX_KEY ||
-	    !(isalpha((unsigned char)k[0]) || k[0] == '_'))
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!(isalnum((unsigned char)k[i]) || k[i] == '_'))
-			return false;
-	return true;
-}
-
-static bool
-value_ok(const char *v)
-{
-	size_t n = strlen(v);
-
-	if (n > SELECTOR_MAX_VALUE || !osh_utf8_valid(v, n))
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)v[i] < 0x21 || v[i] == 0x7f ||
-		    strchr(",()=!", v[i]) != NULL)
-			return false;
-	return true;
-}
+/* Label sets as servers hold them: label names, string values. */
+static struct json_object *labels[5];
 
 static void
-check_selector(const struct selector *s)
+setup(void)
 {
-	check(s->n >= 1 && s->n <= SELECTOR_MAX_REQS, "requirement count");
-	for (size_t i = 0; i < s->n; i++) {
-		const struct selector_req *r = &s->reqs[i];
-		bool valued = r->op == SELECTOR_IN || r->op == SELECTOR_NOTIN;
+	static const char *const texts[] = {
+	    "{}",
+	    "{\"rack\":\"r12\",\"env\":\"lab\",\"role\":\"db\"}",
+	    "{\"a\":\"\",\"in\":\"notin\",\"k\":\"v\",\"NULL\":\"x\"}",
+	    "{\"rack\":\"r1\",\"role\":\"web\",\"gpu\":\"a100\"}",
+	    "{\"x\":\"1\",\"y\":\"2\",\"_\":\"\xc3\xa9\"}",
+	};
 
-		check(key_ok(r->key), "a key that is not a label name");
-		check(valued ? r->nvalues >= 1 : r->nvalues == 0,
-		    "values of a requirement");
-		check(r->nvalues <= SELECTOR_MAX_VALUES, "too many values");
-		check(r->set || r->nvalues <= 1, "several values without ()");
-		for (size_t j = 0; j < r->nvalues; j++) {
-			check(value_ok(r->values[j]), "a bad value");
-			check(!r->set || r->values[j][0] != '\0',
-			    "an empty value in ()");
+	for (size_t i = 0; i < OSH_ARRAY_LEN(labels); i++)
+		labels[i] = json_tokener_parse(texts[i]);
+}
+
+/* labels->>k, for string values (all of them here). */
+static const char *
+label(struct json_object *l, const char *k)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(l, k, &v) ? json_object_get_string(v)
+						    : NULL;
+}
+
+/* labels @> eq */
+static bool
+contains(struct json_object *l, struct json_object *eq)
+{
+	json_object_object_foreach(eq, k, v)
+	{
+		const char *have = label(l, k);
+
+		if (have == NULL || strcmp(have, json_object_get_string(v)) != 0)
+			return false;
+	}
+	return true;
+}
+
+/* labels ?& keys, keys an array literal of quoted names: {"a","b"}. */
+static bool
+has_all(struct json_object *l, const char *keys)
+{
+	char k[OSH_SELECTOR_KEY_MAX + 1];
+	const char *p = keys + 1;
+
+	check(keys[0] == '{', "keys is not an array literal");
+	while (*p != '}') {
+		size_t n = 0;
+
+		check(*p == '"', "a key is not quoted");
+		for (p++; *p != '"'; p++) {
+			check(*p != '\0' && *p != '\\' &&
+				n < OSH_SELECTOR_KEY_MAX,
+			    "a key in keys is not a label name");
+			k[n++] = *p;
 		}
+		k[n] = '\0';
+		check(osh_selector_key_ok(k, n), "a bad key in keys");
+		p++;
+		check(*p == ',' || *p == '}', "keys is not an array literal");
+		if (*p == ',')
+			p++;
+		if (label(l, k) == NULL)
+			return false;
 	}
+	check(p[1] == '\0', "text after the array literal");
+	return true;
 }
 
+/* labels_selected(labels, rest) */
 static bool
-same(const struct selector *a, const struct selector *b)
+selected(struct json_object *l, struct json_object *rest)
 {
-	if (a->n != b->n)
-		return false;
-	for (size_t i = 0; i < a->n; i++) {
-		const struct selector_req *x = &a->reqs[i], *y = &b->reqs[i];
-		if (strcmp(x->key, y->key) != 0 || x->op != y->op ||
-		    x->set != y->set || x->nvalues != y->nvalues)
+	for (size_t i = 0; i < json_object_array_length(rest); i++) {
+		struct json_object *r = json_object_array_get_idx(rest, i);
+		struct json_object *k, *op, *v;
+		const char *have, *o;
+		bool in = false;
+
+		check(json_object_object_get_ex(r, "k", &k) &&
+			json_object_object_get_ex(r, "op", &op) &&
+			json_object_object_get_ex(r, "v", &v) &&
+			json_object_is_type(v, json_type_array),
+		    "a requirement of rest without k, op and v");
+		have = label(l, json_object_get_string(k));
+		for (size_t j = 0; have != NULL &&
+		     j < json_object_array_length(v); j++)
+			in = in ||
+			    strcmp(json_object_get_string(
+				       json_object_array_get_idx(v, j)),
+				have) == 0;
+		o = json_object_get_string(op);
+		if (strcmp(o, "in") == 0 ? !in
+			: strcmp(o, "notin") == 0 ? in
+			: strcmp(o, "!exists") == 0
+			? have != NULL
+			: (check(false, "an unknown op in rest"), true))
 			return false;
-		for (size_t j = 0; j < x->nvalues; j++)
-			if (strcmp(x->values[j], y->values[j]) != 0)
-				return false;
 	}
 	return true;
 }
 
 static void
-check_sql(const struct selector *s)
+check_sql(const struct osh_selector *s)
 {
-	char *eq, *keys, *rest;
-	struct json_object *o;
+	const struct osh_selector *sels[1] = {s};
+	struct json_object *eq = NULL, *rest = NULL;
+	char *e, *k, *r;
 
-	check(selector_sql(s, &eq, &keys, &rest) == 0, "selector_sql failed");
-	check(eq != NULL || keys != NULL || rest != NULL, "no SQL at all");
-	if (eq != NULL) {
-		o = json_tokener_parse(eq);
-		check(json_object_is_type(o, json_type_object) &&
-			json_object_object_length(o) > 0,
+	check(selector_sql(sels, 1, &e, &k, &r) == 0, "selector_sql failed");
+	check(s->nterms == 0 || e != NULL || k != NULL || r != NULL,
+	    "no SQL at all");
+	if (e != NULL) {
+		eq = json_tokener_parse(e);
+		check(json_object_is_type(eq, json_type_object) &&
+			json_object_object_length(eq) > 0,
 		    "eq is not a JSON object");
-		json_object_put(o);
 	}
-	if (keys != NULL)
-		check(keys[0] == '{' && keys[strlen(keys) - 1] == '}' &&
-			strchr(keys, '\\') == NULL,
-		    "keys is not an array literal");
-	if (rest != NULL) {
-		o = json_tokener_parse(rest);
-		check(json_object_is_type(o, json_type_array) &&
-			json_object_array_length(o) <= s->n,
+	if (r != NULL) {
+		rest = json_tokener_parse(r);
+		check(json_object_is_type(rest, json_type_array) &&
+			json_object_array_length(rest) <= s->nterms,
 		    "rest is not a JSON array of requirements");
-		json_object_put(o);
 	}
-	free(eq);
-	free(keys);
-	free(rest);
+	for (size_t i = 0; i < OSH_ARRAY_LEN(labels); i++) {
+		bool sql = (eq == NULL || contains(labels[i], eq)) &&
+		    (k == NULL || has_all(labels[i], k)) &&
+		    (rest == NULL || selected(labels[i], rest));
+		check(sql == osh_selector_match(s, labels[i]),
+		    "the SQL selects other servers than the selector");
+	}
+	json_object_put(eq);
+	json_object_put(rest);
+	free(e);
+	free(k);
+	free(r);
+}
+
+/* The whole parameter, as input_servers_query takes it. */
+static void
+check_param(const char *name, const char *text)
+{
+	struct input_param p[] = {{name, text}};
+	struct servers_query q;
+	struct osh_err err = {0};
+
+	if (input_servers_query(p, 1, &q, &err) != 0) {
+		check(err.status == 400 || err.status == 503,
+		    "a refusal that is not 400");
+		check(err.status != 400 || strcmp(err.field, name) == 0,
+		    "a refusal that does not name the field");
+		check(strcmp(name, "labels") != 0 || err.status != 400 ||
+			strstr(err.message, "position") != NULL ||
+			strstr(err.message, "empty") != NULL,
+		    "a refusal of labels without its position");
+	}
+	input_servers_query_release(&q);
 }
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static struct selector a, b;
-	char *text = malloc(size + 1), why[160], key[INPUT_CURSOR_MAX];
-	static char back[2 * SELECTOR_MAX_TEXT + 64];
+	char *text = malloc(size + 1), key[INPUT_CURSOR_MAX];
+	struct osh_selector_err serr;
+	struct osh_selector *s;
 	int64_t id = 0;
 
 	if (text == NULL)
 		return 0;
+	if (labels[0] == NULL)
+		setup();
 	memcpy(text, data, size);
 	text[size] = '\0';
-	selector_init(&a);
-	why[0] = '\0';
-	if (selector_parse(text, &a, why, sizeof(why)) != 0) {
-		check(why[0] != '\0', "a refusal without a reason");
-		check(a.n == 0, "a refusal left requirements");
-	} else {
-		check_selector(&a);
-		check_sql(&a);
-		check(selector_format(&a, back, sizeof(back)),
-		    "cannot write back");
-		selector_init(&b);
-		check(selector_parse(back, &b, why, sizeof(why)) == 0,
-		    "what was written back does not parse");
-		check(same(&a, &b), "the round trip changed the selector");
-		selector_release(&b);
-	}
-	selector_release(&a);
+	if ((s = osh_selector_parse(text, strlen(text), &serr)) != NULL)
+		check_sql(s);
+	osh_selector_free(s);
+	check_param("labels", text);
+	check_param("label", text);
 	if (input_cursor_parse(text, "id", key, sizeof(key), &id)) {
 		check(id >= 1, "a cursor with a bad id");
 		check(
