@@ -119,14 +119,14 @@ read_key(struct parser *ps, char **key, const char *what)
 	size_t start = ps->p;
 
 	if (at_end(ps) || !is_key_start((unsigned char)peek(ps)))
-		return fail(ps, start, "expected %s (a letter or '_' first)",
-		    what);
+		return fail(
+		    ps, start, "expected %s (a letter or '_' first)", what);
 	while (!at_end(ps) && is_key_char((unsigned char)ps->s[ps->p]))
 		ps->p++;
 	/* Kubernetes' prefixes and dashes: no label name has them. */
 	if (!at_end(ps) && strchr("-./", ps->s[ps->p]) != NULL)
-		return fail(ps, ps->p,
-		    "label keys hold letters, digits and '_' only");
+		return fail(
+		    ps, ps->p, "label keys hold letters, digits and '_' only");
 	if (ps->p - start > OSH_SELECTOR_KEY_MAX)
 		return fail(ps, start, "label key longer than %d bytes",
 		    OSH_SELECTOR_KEY_MAX);

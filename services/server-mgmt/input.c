@@ -258,7 +258,7 @@ label_selector(const char *labels, const char *label, struct servers_query *out,
 	struct osh_selector older = {&term, 1};
 	const struct osh_selector *sels[2];
 	struct osh_selector *sel = NULL;
-	struct osh_selector_err serr;
+	struct osh_selector_err serr = {0};
 	size_t n = 0;
 	int rc = -1;
 

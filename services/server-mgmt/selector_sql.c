@@ -29,8 +29,9 @@ array_literal(struct json_object *arr)
 	char *out;
 
 	for (size_t i = 0; i < n; i++)
-		len += 2 * strlen(json_object_get_string(
-			       json_object_array_get_idx(arr, i))) +
+		len += 2 *
+			strlen(json_object_get_string(
+			    json_object_array_get_idx(arr, i))) +
 		    3;
 	if ((out = malloc(len)) == NULL)
 		return NULL;
@@ -55,8 +56,8 @@ array_literal(struct json_object *arr)
 
 /* A requirement for labels_selected: {"k", "op", "v"}. */
 static int
-add_rest(struct json_object *rest, const struct osh_selector_term *t,
-    const char *op)
+add_rest(
+    struct json_object *rest, const struct osh_selector_term *t, const char *op)
 {
 	struct json_object *o = json_object_new_object();
 	struct json_object *vs = json_object_new_array();
@@ -88,10 +89,9 @@ add_term(const struct osh_selector_term *t, struct json_object *eq,
 		 * already (a=1,a=2 then matches nothing, as it should). */
 		if (t->nvalues == 1 &&
 		    (!json_object_object_get_ex(eq, t->key, &had) ||
-			strcmp(json_object_get_string(had), t->values[0]) ==
-			    0))
-			return json_object_object_add(eq, t->key,
-			    json_object_new_string(t->values[0]));
+			strcmp(json_object_get_string(had), t->values[0]) == 0))
+			return json_object_object_add(
+			    eq, t->key, json_object_new_string(t->values[0]));
 		if (json_object_array_add(
 			keys, json_object_new_string(t->key)) != 0)
 			return -1;

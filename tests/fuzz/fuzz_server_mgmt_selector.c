@@ -62,7 +62,7 @@ label(struct json_object *l, const char *k)
 	struct json_object *v;
 
 	return json_object_object_get_ex(l, k, &v) ? json_object_get_string(v)
-						    : NULL;
+						   : NULL;
 }
 
 /* labels @> eq */
@@ -73,7 +73,8 @@ contains(struct json_object *l, struct json_object *eq)
 	{
 		const char *have = label(l, k);
 
-		if (have == NULL || strcmp(have, json_object_get_string(v)) != 0)
+		if (have == NULL ||
+		    strcmp(have, json_object_get_string(v)) != 0)
 			return false;
 	}
 	return true;
@@ -126,18 +127,21 @@ selected(struct json_object *l, struct json_object *rest)
 			json_object_is_type(v, json_type_array),
 		    "a requirement of rest without k, op and v");
 		have = label(l, json_object_get_string(k));
-		for (size_t j = 0; have != NULL &&
-		     j < json_object_array_length(v); j++)
+		for (size_t j = 0;
+		     have != NULL && j < json_object_array_length(v); j++)
 			in = in ||
 			    strcmp(json_object_get_string(
 				       json_object_array_get_idx(v, j)),
 				have) == 0;
 		o = json_object_get_string(op);
-		if (strcmp(o, "in") == 0 ? !in
-			: strcmp(o, "notin") == 0 ? in
-			: strcmp(o, "!exists") == 0
-			? have != NULL
-			: (check(false, "an unknown op in rest"), true))
+		check(strcmp(o, "in") == 0 || strcmp(o, "notin") == 0 ||
+			strcmp(o, "!exists") == 0,
+		    "an unknown op in rest");
+		if (strcmp(o, "in") == 0 && !in)
+			return false;
+		if (strcmp(o, "notin") == 0 && in)
+			return false;
+		if (strcmp(o, "!exists") == 0 && have != NULL)
 			return false;
 	}
 	return true;
@@ -204,7 +208,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *text = malloc(size + 1), key[INPUT_CURSOR_MAX];
-	struct osh_selector_err serr;
+	struct osh_selector_err serr = {0};
 	struct osh_selector *s;
 	int64_t id = 0;
 

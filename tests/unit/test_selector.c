@@ -319,8 +319,8 @@ key_rule(void **state)
 static void
 agreement_table(void **state)
 {
-	struct json_object *t = json_object_from_file(
-	    "tests/unit/selector_cases.json");
+	struct json_object *t =
+	    json_object_from_file("tests/unit/selector_cases.json");
 	struct json_object *labels, *cases;
 
 	(void)state;
@@ -345,9 +345,9 @@ agreement_table(void **state)
 
 			for (size_t j = 0; j < json_object_array_length(want);
 			     j++)
-				if (strcmp(json_object_get_string(
-					       json_object_array_get_idx(
-						   want, j)),
+				if (strcmp(
+					json_object_get_string(
+					    json_object_array_get_idx(want, j)),
 					name) == 0)
 					wanted = true;
 			if (osh_selector_match(s, l) != wanted)

@@ -76,8 +76,8 @@ translates(void **state)
 	/* Keys are quoted: an unquoted NULL is a null, which ?& skips. */
 	check("NULL,null,x", NULL, NULL, "{\"NULL\",\"null\",\"x\"}", NULL);
 	/* label=key=value comes as a second selector. */
-	check("rack=r0", "role=web", "{\"rack\":\"r0\",\"role\":\"web\"}",
-	    NULL, NULL);
+	check("rack=r0", "role=web", "{\"rack\":\"r0\",\"role\":\"web\"}", NULL,
+	    NULL);
 	check("rack=r0", "rack=r1", "{\"rack\":\"r0\"}", "{\"rack\"}",
 	    "[{\"k\":\"rack\",\"op\":\"in\",\"v\":[\"r1\"]}]");
 }
