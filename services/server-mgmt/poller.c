@@ -278,7 +278,9 @@ call_end(struct poll_call *pc)
 {
 	struct srv *s = pc->s;
 
-	LIST_REMOVE(pc, next);
+	/* A call of a poller already freed was let go from its list then. */
+	if (pc->p != NULL)
+		LIST_REMOVE(pc, next);
 	if (s != NULL) {
 		s->in_flight = false;
 		if (s->gone)
@@ -665,7 +667,9 @@ poller_free(struct poller *p)
 	if (p == NULL)
 		return;
 	event_free(p->timer);
-	/* Calls still being stored end later, on their own. */
+	/* Calls still being stored end later, on their own (after the
+	 * service's stop, when the database pool fails what it holds): they
+	 * leave the list now, which goes with p. */
 	LIST_FOREACH(pc, &p->calls, next)
 	{
 		pc->p = NULL;
