@@ -24,6 +24,9 @@ export OSH_IPMI_IDLE_MS=2000
 # Discovery: the simulated BMCs sit on 127.0.0.1 (other loopback addresses
 # stay refused), and a low cap that tests can reach.
 export OSH_SCAN_ALLOW=127.0.0.1/32 OSH_SCAN_MAX_RUNNING=2
+# A probe waits 3 s: a loaded machine (SAN=1, other stacks) can take more
+# than the shipped 1 s to schedule ipmi_sim's answer.
+export OSH_SCAN_TIMEOUT_MS=3000
 if [ "${SAN:-0}" = 1 ]; then
 	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:log_path=$OSH_RUN_DIR/logs/asan
 	export UBSAN_OPTIONS=print_stacktrace=1:log_path=$OSH_RUN_DIR/logs/ubsan
