@@ -179,7 +179,6 @@ power_request_parse(const struct power_field *f, size_t n,
 		    "deadline_ms: not epoch milliseconds");
 	if (out->action[0] == '\0' ||
 	    !power_action_read(out->action, &out->rq, &out->idempotent)) {
-		out->action[0] = '\0';
 		return invalid(code, "unsupported", why, why_len,
 		    "action: not one this server-mgmt knows");
 	}
