@@ -38,8 +38,8 @@ osh_stream_add(struct osh_redis *r, const char *key, size_t maxlen,
 }
 
 int
-osh_stream_group_create(struct osh_redis *r, const char *key,
-    const char *group, const char *start, osh_redis_cb cb, void *arg)
+osh_stream_group_create(struct osh_redis *r, const char *key, const char *group,
+    const char *start, osh_redis_cb cb, void *arg)
 {
 	const char *argv[] = {
 	    "XGROUP", "CREATE", key, group, start, "MKSTREAM"};
@@ -106,9 +106,9 @@ osh_stream_ack(struct osh_redis *r, const char *key, const char *group,
 }
 
 int
-osh_stream_autoclaim(struct osh_redis *r, const char *key,
-    const char *group, const char *consumer, long long min_idle_ms,
-    const char *start, size_t count, osh_redis_cb cb, void *arg)
+osh_stream_autoclaim(struct osh_redis *r, const char *key, const char *group,
+    const char *consumer, long long min_idle_ms, const char *start,
+    size_t count, osh_redis_cb cb, void *arg)
 {
 	char idle[24], n[24];
 	const char *argv[8];
@@ -238,7 +238,8 @@ osh_stream_field(
 		if (k->type != REDIS_REPLY_STRING ||
 		    v->type != REDIS_REPLY_STRING)
 			continue;
-		if (k->len == strlen(name) && memcmp(k->str, name, k->len) == 0) {
+		if (k->len == strlen(name) &&
+		    memcmp(k->str, name, k->len) == 0) {
 			if (len != NULL)
 				*len = v->len;
 			return v->str;

@@ -22,8 +22,8 @@ struct call {
 };
 
 static void
-finish(struct call *c, enum bmc_call_status st,
-    const struct osh_ipmi_result *r, const struct osh_err *err)
+finish(struct call *c, enum bmc_call_status st, const struct osh_ipmi_result *r,
+    const struct osh_err *err)
 {
 	struct bmc_call_result res = {
 	    .st = st, .name = c->name, .rq = &c->rq, .r = r, .err = err};
@@ -89,7 +89,8 @@ on_row(enum osh_db_status st, const struct server_row *row, void *arg)
 	struct osh_err err;
 
 	if (st != OSH_DB_OK) {
-		finish(c, st == OSH_DB_NOT_FOUND ? BMC_CALL_NOT_FOUND : BMC_CALL_DB,
+		finish(c,
+		    st == OSH_DB_NOT_FOUND ? BMC_CALL_NOT_FOUND : BMC_CALL_DB,
 		    NULL, NULL);
 		return;
 	}
@@ -100,8 +101,8 @@ on_row(enum osh_db_status st, const struct server_row *row, void *arg)
 		finish(c, BMC_CALL_TARGET, NULL, &err);
 		return;
 	}
-	if (osh_ipmi_submit(c->app->ipmi, &t, &c->rq, c->deadline_ms, on_ipmi,
-		c) != 0)
+	if (osh_ipmi_submit(
+		c->app->ipmi, &t, &c->rq, c->deadline_ms, on_ipmi, c) != 0)
 		finish(c, BMC_CALL_BUSY, NULL, NULL);
 	osh_ipmi_target_wipe(&t);
 }

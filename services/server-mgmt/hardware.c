@@ -94,8 +94,8 @@ on_call(const struct bmc_call_result *res, void *arg)
 		/* Whatever the request saw about the server is worth
 		 * keeping. */
 		if (c->reply_server) {
-			poller_observe(c->app, c->id, c->name, &c->rq, r,
-			    on_observed, c);
+			poller_observe(
+			    c->app, c->id, c->name, &c->rq, r, on_observed, c);
 			return;
 		}
 		audit_hw(c, r->err == OSH_IPMI_OK ? "success" : "failure");

@@ -162,8 +162,8 @@ power_request_parse(const struct power_field *f, size_t n,
 		out->action[0] = '\0';
 	if (*code != NULL) {
 		char what[96];
-		snprintf(what, sizeof(what), "%s: not a non-negative integer",
-		    why);
+		snprintf(
+		    what, sizeof(what), "%s: not a non-negative integer", why);
 		return invalid(code, "internal", why, why_len, what);
 	}
 	if (out->server_id < 1)
@@ -189,23 +189,15 @@ const char *
 power_error_code(enum osh_ipmi_err e)
 {
 	switch (e) {
-	case OSH_IPMI_OK:
-		return "";
-	case OSH_IPMI_UNREACHABLE:
-		return "bmc_unreachable";
-	case OSH_IPMI_TIMEOUT:
-		return "bmc_timeout";
-	case OSH_IPMI_AUTH_FAILED:
-		return "auth_failed";
-	case OSH_IPMI_PRIVILEGE:
-		return "privilege";
-	case OSH_IPMI_UNSUPPORTED:
-		return "unsupported";
-	case OSH_IPMI_BUSY:
-		return "bmc_busy";
+	case OSH_IPMI_OK: return "";
+	case OSH_IPMI_UNREACHABLE: return "bmc_unreachable";
+	case OSH_IPMI_TIMEOUT: return "bmc_timeout";
+	case OSH_IPMI_AUTH_FAILED: return "auth_failed";
+	case OSH_IPMI_PRIVILEGE: return "privilege";
+	case OSH_IPMI_UNSUPPORTED: return "unsupported";
+	case OSH_IPMI_BUSY: return "bmc_busy";
 	case OSH_IPMI_BAD_RESPONSE:
-	case OSH_IPMI_INTERNAL:
-		break;
+	case OSH_IPMI_INTERNAL: break;
 	}
 	return "internal";
 }

@@ -57,8 +57,8 @@ enum power_parse power_request_parse(const struct power_field *f, size_t n,
 
 /* Parses an action ("cycle", "boot:pxe:persistent", "identify:30") into
  * rq; false when it is not one. */
-bool power_action_read(const char *s, struct osh_ipmi_request *rq,
-    bool *idempotent);
+bool power_action_read(
+    const char *s, struct osh_ipmi_request *rq, bool *idempotent);
 
 /* The protocol's error code for an engine error ("bmc_timeout", ...). */
 const char *power_error_code(enum osh_ipmi_err e);

@@ -255,7 +255,8 @@ on_job_timer(evutil_socket_t fd, short what, void *arg)
 static void
 job_later(struct pjob *j, int64_t ms, void (*fn)(struct pjob *j))
 {
-	struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+	struct timeval tv = {
+	    (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
 
 	if (j->w->closing) {
 		/* Nothing more is started: the entry stays pending. */
@@ -263,8 +264,8 @@ job_later(struct pjob *j, int64_t ms, void (*fn)(struct pjob *j))
 		return;
 	}
 	if (j->timer == NULL &&
-	    (j->timer = evtimer_new(sm_svc(j->w->app)->base, on_job_timer, j)) ==
-		NULL) {
+	    (j->timer = evtimer_new(
+		 sm_svc(j->w->app)->base, on_job_timer, j)) == NULL) {
 		job_free(j);
 		return;
 	}
@@ -298,8 +299,8 @@ job_new(struct power_worker *w, const struct osh_stream_entry *e)
 	j->error = "";
 	osh_strlcpy(j->power_state, "unknown", sizeof(j->power_state));
 	osh_strlcpy(j->stream_id, e->id, sizeof(j->stream_id));
-	for (size_t i = 0; e->fields != NULL && i + 1 < e->fields->elements &&
-	     n < MAX_FIELDS;
+	for (size_t i = 0;
+	     e->fields != NULL && i + 1 < e->fields->elements && n < MAX_FIELDS;
 	     i += 2) {
 		const redisReply *k = e->fields->element[i];
 		const redisReply *v = e->fields->element[i + 1];
@@ -330,8 +331,7 @@ job_new(struct power_worker *w, const struct osh_stream_entry *e)
 
 /* Sets the job's result to an error and moves it on to storing and
  * publishing it. */
-static void
-fail(struct pjob *j, const char *code, const char *fmt, ...)
+static void fail(struct pjob *j, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static void
@@ -378,8 +378,8 @@ step_done(struct pjob *j, bool ok, const char *what)
 }
 
 static void
-on_finished(enum osh_db_status st, const char *json, const char *sqlstate,
-    void *arg)
+on_finished(
+    enum osh_db_status st, const char *json, const char *sqlstate, void *arg)
 {
 	struct pjob *j = arg;
 
@@ -478,8 +478,8 @@ dead_letter(struct pjob *j)
 	    "msg=\"power request dead-lettered\" stream_id=%s "
 	    "request_id=\"%s\" reason=\"%s\"",
 	    j->stream_id, j->req.request_id, j->dead_reason);
-	osh_stream_add(j->w->r, POWER_DEAD_STREAM, STREAM_MAXLEN, f, n,
-	    on_dead, j);
+	osh_stream_add(
+	    j->w->r, POWER_DEAD_STREAM, STREAM_MAXLEN, f, n, on_dead, j);
 }
 
 static void
@@ -516,9 +516,7 @@ advance(struct pjob *j)
 		osh_stream_ack(j->w->r, POWER_REQUESTS_STREAM, POWER_GROUP, ids,
 		    1, on_acked, j);
 		return;
-	case STEP_DONE:
-		job_free(j);
-		return;
+	case STEP_DONE: job_free(j); return;
 	}
 }
 
@@ -543,7 +541,8 @@ audit_run(struct pjob *j)
 	else
 		return; /* reads are not audited */
 	d = json_object_new_object();
-	json_object_object_add(d, "action", json_object_new_string(j->req.action));
+	json_object_object_add(
+	    d, "action", json_object_new_string(j->req.action));
 	json_object_object_add(
 	    d, "job_id", json_object_new_int64(j->req.job_id));
 	json_object_object_add(
@@ -552,8 +551,8 @@ audit_run(struct pjob *j)
 	    d, "attempt", json_object_new_int64(j->req.attempt));
 	json_object_object_add(
 	    d, "power_request", json_object_new_string(j->req.request_id));
-	snprintf(target, sizeof(target), "server:%lld",
-	    (long long)j->req.server_id);
+	snprintf(
+	    target, sizeof(target), "server:%lld", (long long)j->req.server_id);
 	e.actor = j->req.requested_by;
 	e.action = action;
 	e.target = target;
@@ -572,8 +571,9 @@ take_result(struct pjob *j, const struct bmc_call_result *res)
 		OSH_IPMI_WANT_IDENTIFY | OSH_IPMI_WANT_CHASSIS);
 	const struct osh_ipmi_result *r = res->r;
 
-	if (main & (OSH_IPMI_WANT_CONTROL | OSH_IPMI_WANT_BOOT |
-		       OSH_IPMI_WANT_IDENTIFY))
+	if (main &
+	    (OSH_IPMI_WANT_CONTROL | OSH_IPMI_WANT_BOOT |
+		OSH_IPMI_WANT_IDENTIFY))
 		main &= ~(unsigned)OSH_IPMI_WANT_CHASSIS;
 	j->ok = false;
 	j->message[0] = '\0';
@@ -585,8 +585,8 @@ take_result(struct pjob *j, const struct bmc_call_result *res)
 		return;
 	case BMC_CALL_DB:
 		j->error = "internal";
-		osh_strlcpy(j->message, "database unavailable",
-		    sizeof(j->message));
+		osh_strlcpy(
+		    j->message, "database unavailable", sizeof(j->message));
 		return;
 	case BMC_CALL_TARGET:
 		j->error = "no_credentials";
@@ -596,8 +596,7 @@ take_result(struct pjob *j, const struct bmc_call_result *res)
 		j->error = "bmc_busy";
 		osh_strlcpy(j->message, "BMC engine busy", sizeof(j->message));
 		return;
-	case BMC_CALL_OK:
-		break;
+	case BMC_CALL_OK: break;
 	}
 	if (r->done & OSH_IPMI_WANT_CHASSIS)
 		osh_strlcpy(j->power_state, r->chassis.power_on ? "on" : "off",
@@ -607,14 +606,15 @@ take_result(struct pjob *j, const struct bmc_call_result *res)
 		j->error = "";
 		if ((main & OSH_IPMI_WANT_CONTROL) &&
 		    j->req.rq.power == OSH_POWER_ON)
-			osh_strlcpy(j->power_state, "on", sizeof(j->power_state));
+			osh_strlcpy(
+			    j->power_state, "on", sizeof(j->power_state));
 		else if ((main & OSH_IPMI_WANT_CONTROL) &&
 		    j->req.rq.power == OSH_POWER_OFF)
 			osh_strlcpy(
 			    j->power_state, "off", sizeof(j->power_state));
 		else if (main & OSH_IPMI_WANT_CONTROL)
-			osh_strlcpy(j->power_state, "unknown",
-			    sizeof(j->power_state));
+			osh_strlcpy(
+			    j->power_state, "unknown", sizeof(j->power_state));
 		return;
 	}
 	for (size_t i = 0; i < OSH_IPMI_NPARTS; i++)
@@ -625,8 +625,8 @@ take_result(struct pjob *j, const struct bmc_call_result *res)
 	if (j->error[0] == '\0')
 		j->error = power_error_code(
 		    r->err != OSH_IPMI_OK ? r->err : OSH_IPMI_INTERNAL);
-	snprintf(j->message, sizeof(j->message), "BMC of \"%s\": %s",
-	    res->name, r->message[0] ? r->message : j->error);
+	snprintf(j->message, sizeof(j->message), "BMC of \"%s\": %s", res->name,
+	    r->message[0] ? r->message : j->error);
 }
 
 /* The deadline the engine gets: the BMC deadline, or less when the
@@ -724,8 +724,8 @@ take_row(struct pjob *j, struct json_object *row)
 }
 
 static void
-on_begun(enum osh_db_status st, const char *json, const char *sqlstate,
-    void *arg)
+on_begun(
+    enum osh_db_status st, const char *json, const char *sqlstate, void *arg)
 {
 	struct pjob *j = arg;
 	struct json_object *o;
@@ -775,7 +775,8 @@ gap_then(struct pjob *j)
 			begin(j);
 		return;
 	}
-	deadline = j->req.deadline_ms == 0 ? 0 : j->req.deadline_ms - osh_wall_ms();
+	deadline =
+	    j->req.deadline_ms == 0 ? 0 : j->req.deadline_ms - osh_wall_ms();
 	if (j->req.deadline_ms != 0 && deadline <= left) {
 		fail(j, "bmc_timeout",
 		    "deadline passes before the minimum gap between commands "
@@ -796,8 +797,7 @@ on_warm(const struct bmc_call_result *res, void *arg)
 {
 	struct pjob *j = arg;
 
-	if (res->st != BMC_CALL_OK ||
-	    !(res->r->done & OSH_IPMI_WANT_CHASSIS)) {
+	if (res->st != BMC_CALL_OK || !(res->r->done & OSH_IPMI_WANT_CHASSIS)) {
 		/* Nothing was sent, nothing recorded: answered as it is. */
 		take_result(j, res);
 		if (res->st == BMC_CALL_OK && j->error[0] == '\0')
@@ -810,8 +810,8 @@ on_warm(const struct bmc_call_result *res, void *arg)
 }
 
 static void
-on_looked_up(enum osh_db_status st, const char *json, const char *sqlstate,
-    void *arg)
+on_looked_up(
+    enum osh_db_status st, const char *json, const char *sqlstate, void *arg)
 {
 	struct pjob *j = arg;
 	struct osh_ipmi_request rq = {.want = OSH_IPMI_WANT_CHASSIS};
@@ -961,8 +961,8 @@ on_pending(redisReply *reply, void *arg)
 	}
 	if (n > 0) {
 		osh_metric_add(w->m_reclaimed, "", (double)n);
-		osh_log_info(NULL, "msg=\"power requests reclaimed\" count=%zu",
-		    n);
+		osh_log_info(
+		    NULL, "msg=\"power requests reclaimed\" count=%zu", n);
 	}
 	w->claiming = false;
 	if (w->closing)
@@ -1060,13 +1060,13 @@ on_connect(void *arg)
 	struct power_worker *w = arg;
 
 	w->reading = false; /* a read on the lost connection is gone */
-	osh_stream_group_create(w->rd, POWER_REQUESTS_STREAM, POWER_GROUP, "0",
-	    on_group, w);
+	osh_stream_group_create(
+	    w->rd, POWER_REQUESTS_STREAM, POWER_GROUP, "0", on_group, w);
 }
 
 static void
-on_pruned(enum osh_db_status st, const char *json, const char *sqlstate,
-    void *arg)
+on_pruned(
+    enum osh_db_status st, const char *json, const char *sqlstate, void *arg)
 {
 	(void)arg;
 	(void)sqlstate;
@@ -1164,8 +1164,8 @@ power_worker_new(struct sm_app *app)
 	osh_strlcpy(w->cursor, "0-0", sizeof(w->cursor));
 	TAILQ_INIT(&w->jobs);
 	gethostname(host, sizeof(host) - 1);
-	snprintf(w->consumer, sizeof(w->consumer), "%s:%ld", host,
-	    (long)getpid());
+	snprintf(
+	    w->consumer, sizeof(w->consumer), "%s:%ld", host, (long)getpid());
 	every = w->claim_idle_ms / 4;
 	if (every < 100)
 		every = 100;

@@ -13,7 +13,10 @@
 #include "osh/util.h"
 #include "server-mgmt/power_request.h"
 
-#define F(n, v) {n, v, sizeof(v) - 1}
+#define F(n, v)                                                                \
+	{                                                                      \
+		n, v, sizeof(v) - 1                                            \
+	}
 
 static void
 actions(void **state)
@@ -98,8 +101,8 @@ whole(void **state)
 	char why[160];
 
 	(void)state;
-	assert_int_equal(power_request_parse(f, OSH_ARRAY_LEN(f), &r, &code,
-			     why, sizeof(why)),
+	assert_int_equal(power_request_parse(
+			     f, OSH_ARRAY_LEN(f), &r, &code, why, sizeof(why)),
 	    POWER_PARSE_OK);
 	assert_string_equal(r.request_id, "12.34.2");
 	assert_int_equal(r.job_id, 12);
@@ -196,8 +199,8 @@ refusals(void **state)
 			assert_string_equal(r.request_id, "1.1.1");
 	}
 	/* A NUL inside a value is refused, not cut short. */
-	assert_int_equal(with("request_id", "1.1\0x", 6, &code, &r),
-	    POWER_PARSE_NO_ID);
+	assert_int_equal(
+	    with("request_id", "1.1\0x", 6, &code, &r), POWER_PARSE_NO_ID);
 	assert_int_equal(
 	    with("action", "on\0off", 6, &code, &r), POWER_PARSE_INVALID);
 	/* An unusable requested_by is dropped, not the request. */

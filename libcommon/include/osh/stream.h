@@ -53,9 +53,9 @@ int osh_stream_autoclaim(struct osh_redis *r, const char *key,
 /* XPENDING key group first last count [consumer]: the reply lists
  * [id, consumer, idle ms, deliveries] per entry; osh_stream_deliveries
  * reads an id's count out of it. consumer may be NULL. */
-int osh_stream_pending(struct osh_redis *r, const char *key,
-    const char *group, const char *first, const char *last, size_t count,
-    const char *consumer, osh_redis_cb cb, void *arg);
+int osh_stream_pending(struct osh_redis *r, const char *key, const char *group,
+    const char *first, const char *last, size_t count, const char *consumer,
+    osh_redis_cb cb, void *arg);
 /* Deliveries of entry id in an XPENDING reply, 0 when not listed. */
 long long osh_stream_deliveries(const redisReply *pending, const char *id);
 
