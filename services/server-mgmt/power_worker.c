@@ -34,7 +34,8 @@
  *   a worker died after the BMC took it.
  *
  * The per-BMC gap (OSH_BMC_MIN_GAP_MS) is kept between the commands this
- * process sends to one server, by server id; reads do not count. */
+ * process sends to one server, by server id, from the later of the
+ * previous command's submission and its answer; reads do not count. */
 #include <event2/event.h>
 #include <json-c/json.h>
 #include <stdarg.h>
@@ -629,6 +630,16 @@ take_result(struct pjob *j, const struct bmc_call_result *res)
 	    r->message[0] ? r->message : j->error);
 }
 
+/* Whether the request changes something at the BMC (a status read does
+ * not): only those keep the per-BMC gap. */
+static bool
+is_command(const struct pjob *j)
+{
+	return (j->req.rq.want &
+		   (OSH_IPMI_WANT_CONTROL | OSH_IPMI_WANT_BOOT |
+		       OSH_IPMI_WANT_IDENTIFY)) != 0;
+}
+
 /* The deadline the engine gets: the BMC deadline, or less when the
  * request's own comes sooner. 0 when it has passed. */
 static int
@@ -651,6 +662,10 @@ on_called(const struct bmc_call_result *res, void *arg)
 	struct pjob *j = arg;
 
 	take_result(j, res);
+	/* The gap runs from the answer too: the command may have reached
+	 * the BMC well after it was submitted (a session opened first). */
+	if (is_command(j))
+		gap_note(j->w, j->req.server_id);
 	if (res->st == BMC_CALL_OK)
 		audit_run(j);
 	j->step = STEP_FINISH;
@@ -672,7 +687,8 @@ submit(struct pjob *j)
 	 * with them (before) is the state after. */
 	if (rq.want & (OSH_IPMI_WANT_BOOT | OSH_IPMI_WANT_IDENTIFY))
 		rq.want |= OSH_IPMI_WANT_CHASSIS;
-	gap_note(j->w, j->req.server_id);
+	if (is_command(j))
+		gap_note(j->w, j->req.server_id);
 	j->sent = true;
 	bmc_call(j->w->app, j->req.server_id, &rq, left, true, on_called, j);
 }
@@ -765,10 +781,14 @@ begin(struct pjob *j)
 static void
 gap_then(struct pjob *j)
 {
-	int64_t left = gap_left(j->w, j->req.server_id);
+	int64_t left = is_command(j) ? gap_left(j->w, j->req.server_id) : 0;
 	int64_t deadline;
 
 	if (left == 0) {
+		/* Taken now, so that no other request passes while this one
+		 * is recorded. */
+		if (is_command(j))
+			gap_note(j->w, j->req.server_id);
 		if (j->req.idempotent)
 			submit(j);
 		else
