@@ -860,6 +860,47 @@ on_looked_up(
 	bmc_call(j->w->app, j->req.server_id, &rq, left, true, on_warm, j);
 }
 
+/* An entry delivered too often is not run; what its record says still
+ * counts: a result stored is written again, and a cycle recorded as being
+ * sent is not called lost (which cluster-mgmt would retry). */
+static void
+on_poison_row(enum osh_db_status st, const char *json, const char *sqlstate,
+    void *arg)
+{
+	struct pjob *j = arg;
+	struct json_object *o = NULL;
+
+	(void)sqlstate;
+	if (st != OSH_DB_OK && st != OSH_DB_NOT_FOUND) {
+		job_free(j); /* stays pending: looked at again later */
+		return;
+	}
+	if (st == OSH_DB_OK && json != NULL)
+		o = json_tokener_parse(json);
+	if (o != NULL &&
+	    strcmp(osh_json_str(o, "state", ""), "done") == 0) {
+		take_row(j, o);
+		json_object_put(o);
+		return;
+	}
+	if (o != NULL) {
+		j->recorded = true;
+		json_object_put(o);
+		if (!j->req.idempotent) {
+			fail(j, "outcome_unknown",
+			    "delivered %lld times; recorded as being sent "
+			    "to the BMC: not sent again, the BMC may or may "
+			    "not have run it",
+			    j->deliveries);
+			return;
+		}
+	}
+	fail(j, "worker_lost",
+	    "delivered %lld times without an answer "
+	    "(OSH_POWER_MAX_DELIVERIES %lld): not run",
+	    j->deliveries, (long long)j->w->max_deliveries);
+}
+
 static void
 job_start(struct pjob *j)
 {
@@ -873,14 +914,12 @@ job_start(struct pjob *j)
 		advance(j);
 		return;
 	}
-	if (j->deliveries > w->max_deliveries) {
+	if (j->parsed == POWER_PARSE_OK && j->deliveries > w->max_deliveries) {
 		j->dead = true;
 		snprintf(j->dead_reason, sizeof(j->dead_reason),
 		    "delivered %lld times", j->deliveries);
-		fail(j, "worker_lost",
-		    "delivered %lld times without an answer "
-		    "(OSH_POWER_MAX_DELIVERIES %lld): not run",
-		    j->deliveries, (long long)w->max_deliveries);
+		store_power_get(
+		    sm_svc(w->app)->db, j->req.request_id, on_poison_row, j);
 		return;
 	}
 	if (j->parsed == POWER_PARSE_INVALID) {
