@@ -864,8 +864,8 @@ on_looked_up(
  * counts: a result stored is written again, and a cycle recorded as being
  * sent is not called lost (which cluster-mgmt would retry). */
 static void
-on_poison_row(enum osh_db_status st, const char *json, const char *sqlstate,
-    void *arg)
+on_poison_row(
+    enum osh_db_status st, const char *json, const char *sqlstate, void *arg)
 {
 	struct pjob *j = arg;
 	struct json_object *o = NULL;
@@ -877,8 +877,7 @@ on_poison_row(enum osh_db_status st, const char *json, const char *sqlstate,
 	}
 	if (st == OSH_DB_OK && json != NULL)
 		o = json_tokener_parse(json);
-	if (o != NULL &&
-	    strcmp(osh_json_str(o, "state", ""), "done") == 0) {
+	if (o != NULL && strcmp(osh_json_str(o, "state", ""), "done") == 0) {
 		take_row(j, o);
 		json_object_put(o);
 		return;
