@@ -488,36 +488,32 @@ advance(struct pjob *j)
 {
 	const char *ids[1];
 
-	switch (j->step) {
-	case STEP_FINISH:
-		if (j->recorded) {
+	for (;; j->step++) {
+		switch (j->step) {
+		case STEP_FINISH:
+			if (!j->recorded)
+				break;
 			store_power_finish(sm_svc(j->w->app)->db,
 			    j->req.request_id, j->ok ? "ok" : "error", j->error,
 			    j->message, j->power_state, on_finished, j);
 			return;
-		}
-		j->step = STEP_PUBLISH;
-		/* FALLTHROUGH */
-	case STEP_PUBLISH:
-		if (j->req.request_id[0] != '\0') {
+		case STEP_PUBLISH:
+			if (j->req.request_id[0] == '\0')
+				break;
 			publish(j);
 			return;
-		}
-		j->step = STEP_DEAD;
-		/* FALLTHROUGH */
-	case STEP_DEAD:
-		if (j->dead) {
+		case STEP_DEAD:
+			if (!j->dead)
+				break;
 			dead_letter(j);
 			return;
+		case STEP_ACK:
+			ids[0] = j->stream_id;
+			osh_stream_ack(j->w->r, POWER_REQUESTS_STREAM,
+			    POWER_GROUP, ids, 1, on_acked, j);
+			return;
+		case STEP_DONE: job_free(j); return;
 		}
-		j->step = STEP_ACK;
-		/* FALLTHROUGH */
-	case STEP_ACK:
-		ids[0] = j->stream_id;
-		osh_stream_ack(j->w->r, POWER_REQUESTS_STREAM, POWER_GROUP, ids,
-		    1, on_acked, j);
-		return;
-	case STEP_DONE: job_free(j); return;
 	}
 }
 
