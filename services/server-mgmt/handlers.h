@@ -30,6 +30,7 @@ void h_servers_delete(struct osh_req *req);
 void h_sd_targets(struct osh_req *req);
 void h_internal_credentials(struct osh_req *req);
 void h_internal_lookup(struct osh_req *req);
+void h_internal_servers(struct osh_req *req);
 
 void h_power_action(struct osh_req *req);
 void h_power_status(struct osh_req *req);

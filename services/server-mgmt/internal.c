@@ -11,15 +11,48 @@
 #include <osh/ipmi.h>
 #include <osh/json.h>
 
+#include "clustermap.h"
 #include "handlers.h"
 #include "sm.h"
 #include "store.h"
 
-/* Prometheus http_sd_configs: internal, loopback only. */
+static void
+on_clusters(const char *map, void *arg)
+{
+	struct osh_req *req = arg;
+
+	store_sd_targets(handlers_db(req), map, handlers_on_json, req);
+}
+
+/* Prometheus http_sd_configs: internal, loopback only. Each target
+ * carries the clusters its server is in (clustermap.c). */
 void
 h_sd_targets(struct osh_req *req)
 {
-	store_sd_targets(handlers_db(req), handlers_on_json, req);
+	clustermap_get(handlers_app(req)->clusters, on_clusters, req);
+}
+
+/* A page of servers for other services' read models (cluster-mgmt):
+ * ?after=<id>&limit=<n>, by id. */
+void
+h_internal_servers(struct osh_req *req)
+{
+	const char *a = osh_req_query(req, "after");
+	const char *l = osh_req_query(req, "limit");
+	int64_t after = 0, limit = 500;
+
+	if (a != NULL && !osh_parse_int(a, 0, INT64_MAX, &after)) {
+		osh_reply_error(req, 400, "validation_failed", "after",
+		    "after must be a server id (0 or more)");
+		return;
+	}
+	if (l != NULL && !osh_parse_int(l, 1, 1000, &limit)) {
+		osh_reply_error(req, 400, "validation_failed", "limit",
+		    "limit must be an integer from 1 to 1000");
+		return;
+	}
+	store_server_page(
+	    handlers_db(req), after, limit, handlers_on_json, req);
 }
 
 /*

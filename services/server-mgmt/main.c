@@ -9,6 +9,7 @@
 #include <osh/metrics.h>
 #include <osh/service.h>
 
+#include "clustermap.h"
 #include "scan_targets.h"
 #include "poller.h"
 #include "power_worker.h"
@@ -86,9 +87,44 @@ static const struct osh_config_item sm_items[] = {
     {"OSH_BMC_MIN_GAP_MS", OSH_CONF_INT, &sm_config.bmc_min_gap_ms, "200", 0,
 	600000, NULL,
 	"least time between two power requests' commands to one BMC"},
+    {"OSH_CLUSTER_MGMT_URL", OSH_CONF_STRING, &sm_config.cluster_mgmt_url, "",
+	0, 0, NULL,
+	"osh-cluster-mgmt, whose clusters discovery targets carry (\"\": "
+	"none)"},
+    {"OSH_AUTH_URL", OSH_CONF_STRING, &sm_config.auth_url,
+	"http://127.0.0.1:8101", 0, 0, NULL,
+	"osh-auth, for the service token that reads cluster-mgmt"},
+    {"OSH_SERVICE_SECRET_FILE", OSH_CONF_STRING, &sm_config.service_secret_file,
+	"", 0, 0, NULL,
+	"secret traded with auth for a service token (\"\": no clusters "
+	"in discovery)"},
 };
 
 static struct sm_app app;
+
+/* The clusters of each server, for discovery, when cluster-mgmt is
+ * configured. */
+static int
+clusters_start(struct sm_app *a)
+{
+	char *secret = NULL;
+
+	if (a->cfg.cluster_mgmt_url[0] != '\0' &&
+	    a->cfg.service_secret_file[0] != '\0' &&
+	    (secret = osh_read_file(a->cfg.service_secret_file, 1024, true)) ==
+		NULL) {
+		char path[256];
+		osh_log_error(NULL,
+		    "msg=\"cannot read the service secret\" path=\"%s\"",
+		    osh_log_quote(
+			a->cfg.service_secret_file, path, sizeof(path)));
+		return -1;
+	}
+	a->clusters = clustermap_new(
+	    a->svc->base, a->cfg.cluster_mgmt_url, a->cfg.auth_url, secret);
+	osh_free_secret(secret);
+	return a->clusters != NULL ? 0 : -1;
+}
 
 static int
 start(struct osh_service *svc)
@@ -117,6 +153,8 @@ start(struct osh_service *svc)
 	if ((app.rows = rowcache_new((int)app.cfg.row_cache_ms)) == NULL)
 		return -1;
 	if ((app.pages = pagecache_new((int)app.cfg.list_cache_ms)) == NULL)
+		return -1;
+	if (clusters_start(&app) != 0)
 		return -1;
 	app.m_power_actions =
 	    osh_metric_new(svc->metrics, "osh_power_actions_total",
@@ -148,6 +186,7 @@ stop(struct osh_service *svc)
 	app.poller = NULL;
 	rowcache_free(app.rows);
 	pagecache_free(app.pages);
+	clustermap_free(app.clusters);
 	osh_keyring_free(app.keys);
 }
 

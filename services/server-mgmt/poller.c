@@ -94,6 +94,23 @@ struct observe {
 	void *arg;
 };
 
+/* Tells other services (cluster-mgmt's read model) that a poll changed a
+ * server's status: server.status_changed {id, name, from, to}. */
+static void
+status_changed(struct observe *o, const char *from, const char *to)
+{
+	struct json_object *d;
+
+	if (from == NULL || to == NULL || strcmp(from, to) == 0)
+		return;
+	d = json_object_new_object();
+	json_object_object_add(d, "id", json_object_new_int64(o->id));
+	json_object_object_add(d, "name", json_object_new_string(o->name));
+	json_object_object_add(d, "from", json_object_new_string(from));
+	json_object_object_add(d, "to", json_object_new_string(to));
+	events_publish(sm_svc(o->app)->redis, "server.status_changed", d);
+}
+
 static void
 on_observed(
     enum osh_db_status st, const char *json, const char *state, void *arg)
@@ -130,6 +147,12 @@ on_observed(
 			    (long long)o->id, old_power, new_power);
 		}
 	}
+	if (server != NULL)
+		status_changed(o,
+		    json_object_get_string(
+			json_object_object_get(r, "old_status")),
+		    json_object_get_string(
+			json_object_object_get(server, "status")));
 	if (o->done != NULL)
 		o->done(server ? json_object_to_json_string_ext(
 				     server, JSON_C_TO_STRING_PLAIN)

@@ -41,6 +41,7 @@ const struct osh_route sm_routes[] = {
 	h_scan_import, OSH_ROUTE_OPTIONAL_BODY},
     {OSH_GET, "/internal/prometheus/targets", OSH_PERM_PUBLIC, 0, h_sd_targets,
 	0},
+    {OSH_GET, "/internal/servers", OSH_PERM_SERVICE, 0, h_internal_servers, 0},
     {OSH_GET, "/internal/servers/credentials", OSH_PERM_SERVICE, 0,
 	h_internal_lookup, 0},
     {OSH_GET, "/internal/servers/{id}/credentials", OSH_PERM_SERVICE, 0,

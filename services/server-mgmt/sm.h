@@ -40,6 +40,11 @@ struct sm_config {
 	int64_t power_max_deliveries;
 	int64_t power_record_days;
 	int64_t bmc_min_gap_ms;
+	/* Where the clusters of each server come from, for Prometheus
+	 * service discovery (clustermap.c); "" (url or secret): nowhere. */
+	const char *cluster_mgmt_url;
+	const char *auth_url;
+	const char *service_secret_file;
 };
 
 struct sm_app {
@@ -56,6 +61,7 @@ struct sm_app {
 	bool legacy_pass_done;
 	struct osh_metric *m_power_actions;
 	struct power_worker *power; /* NULL when off */
+	struct clustermap *clusters; /* clusters of servers, cached */
 };
 
 extern struct sm_config sm_config;

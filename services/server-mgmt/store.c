@@ -569,19 +569,48 @@ store_stats(struct osh_db *db, osh_db_json_cb cb, void *arg)
 	    0, NULL, cb, arg);
 }
 
+/* clusters: {"<server id>": ["cluster", ...]} from cluster-mgmt, or NULL:
+ * each target's label "clusters" holds its clusters as ",a,b," (the
+ * separators at both ends let a relabel regex match one name exactly:
+ * ".*,web,.*"), "" when it is in none or cluster-mgmt is not known. */
 void
-store_sd_targets(struct osh_db *db, osh_db_json_cb cb, void *arg)
+store_sd_targets(
+    struct osh_db *db, const char *clusters, osh_db_json_cb cb, void *arg)
 {
+	const char *v[] = {clusters};
+
 	/* Prometheus http_sd: one target group per server. */
 	osh_db_json(db,
 	    "SELECT coalesce(jsonb_agg(jsonb_build_object("
 	    "'targets', jsonb_build_array(bmc_address(bmc_host, bmc_port)), "
 	    "'labels', jsonb_build_object('server_id', id::text, "
 	    "'server_name', name, 'cluster', coalesce(cluster, ''), "
+	    "'clusters', coalesce((SELECT ',' || string_agg(c, ',') || ',' "
+	    "FROM jsonb_array_elements_text($1::jsonb->(id::text)) c), ''), "
 	    "'bmc_address', bmc_address(bmc_host, bmc_port), "
 	    "'module', 'osh', '__param_module', 'osh')) ORDER BY id), '[]') "
 	    "FROM servers WHERE monitoring",
-	    0, NULL, cb, arg);
+	    1, v, cb, arg);
+}
+
+void
+store_server_page(struct osh_db *db, int64_t after, int64_t limit,
+    osh_db_json_cb cb, void *arg)
+{
+	char a[24], l[24];
+	const char *v[] = {num(a, sizeof(a), after), num(l, sizeof(l), limit)};
+
+	osh_db_json(db,
+	    "WITH p AS (SELECT * FROM servers WHERE id > $1 ORDER BY id "
+	    "LIMIT $2) SELECT jsonb_build_object('items', coalesce((SELECT "
+	    "jsonb_agg(jsonb_build_object('id', id, 'name', name, "
+	    "'bmc_address', bmc_address(bmc_host, bmc_port), "
+	    "'labels', labels, 'power_state', power_state, "
+	    "'status', status, 'has_credentials', credentials IS NOT NULL, "
+	    "'monitoring', monitoring) ORDER BY id) FROM p), '[]'), "
+	    "'next_after', CASE WHEN (SELECT count(*) FROM p) = $2 THEN "
+	    "(SELECT max(id) FROM p) END)",
+	    2, v, cb, arg);
 }
 
 void

@@ -126,7 +126,14 @@ void store_server_observe(struct osh_db *db, int64_t id,
     const struct observation *o, osh_db_json_cb cb, void *arg);
 
 void store_stats(struct osh_db *db, osh_db_json_cb cb, void *arg);
-void store_sd_targets(struct osh_db *db, osh_db_json_cb cb, void *arg);
+void store_sd_targets(
+    struct osh_db *db, const char *clusters, osh_db_json_cb cb, void *arg);
+/* Servers with an id above 'after', by id, at most limit of them, for
+ * other services' read models: {"items": [{id, name, bmc_address, labels,
+ * power_state, status, has_credentials, monitoring}], "next_after": the
+ * last id, or null when this is the last page}. */
+void store_server_page(struct osh_db *db, int64_t after, int64_t limit,
+    osh_db_json_cb cb, void *arg);
 
 /* Discovery. */
 /* OSH_DB_CONFLICT when user 'by_id' has a scan running. */

@@ -19,6 +19,7 @@ RUN = Path(os.environ.get("OSH_RUN_DIR", TOP / "build" / "test-run"))
 OFF = int(os.environ.get("OSH_PORT_OFFSET", "10000"))
 GATEWAY = f"http://127.0.0.1:{8080 + OFF}"
 PORTS = {"auth": 8101 + OFF, "server-mgmt": 8102 + OFF,
+         "cluster-mgmt": 8103 + OFF,
          "ipmi-exporter": 9290 + OFF}
 PG_PORT = 15432 + OFF
 REDIS_PORT = 16379 + OFF

@@ -1,4 +1,5 @@
-"""Every role against every auth and user endpoint: allowed or 403."""
+"""Every role against every auth, user and cluster endpoint: allowed or
+403."""
 import pytest
 
 from conftest import Api, login
@@ -19,6 +20,19 @@ ENDPOINTS = [
     ("DELETE", f"/api/users/{MISSING}", None, {"admin"}),
     ("GET", "/api/audit", None, {"admin"}),
     ("GET", "/api/audit/export.csv?actor=nobody", None, {"admin"}),
+    ("GET", "/api/clusters", None, {"admin", "operator", "viewer"}),
+    ("POST", "/api/clusters", {"name": ""}, {"admin", "operator"}),
+    ("GET", f"/api/clusters/{MISSING}", None,
+     {"admin", "operator", "viewer"}),
+    ("PATCH", f"/api/clusters/{MISSING}", {"name": "x"},
+     {"admin", "operator"}),
+    ("DELETE", f"/api/clusters/{MISSING}", None, {"admin", "operator"}),
+    ("GET", f"/api/clusters/{MISSING}/servers", None,
+     {"admin", "operator", "viewer"}),
+    ("POST", f"/api/clusters/{MISSING}/servers", {"server_ids": [1]},
+     {"admin", "operator"}),
+    ("DELETE", f"/api/clusters/{MISSING}/servers", {"server_ids": [1]},
+     {"admin", "operator"}),
 ]
 
 

@@ -15,7 +15,8 @@ import pytest
 
 from conftest import PG_PORT, RUN, TOP, login, psql
 
-DB_SERVICES = {"auth": "auth", "server-mgmt": "server_mgmt"}
+DB_SERVICES = {"auth": "auth", "server-mgmt": "server_mgmt",
+               "cluster-mgmt": "cluster_mgmt"}
 # Trees whose files are not the stack's own secrets (PostgreSQL keeps its
 # data dir 0700 itself; the simulated BMCs are fixtures).
 SKIP = {"pg", "prometheus", "sim", "fleet"}
@@ -145,10 +146,13 @@ def refused(conn, sql):
 
 
 @pytest.mark.parametrize("me,other", [("server-mgmt", "auth"),
-                                      ("auth", "server-mgmt")])
+                                      ("auth", "server-mgmt"),
+                                      ("cluster-mgmt", "server-mgmt"),
+                                      ("server-mgmt", "cluster-mgmt")])
 def test_a_service_role_uses_only_its_own_schema(me, other):
     mine, theirs = DB_SERVICES[me], DB_SERVICES[other]
-    table = {"auth": "users", "server_mgmt": "servers"}
+    table = {"auth": "users", "server_mgmt": "servers",
+             "cluster_mgmt": "clusters"}
     conn = connect(me)
     try:
         with conn.cursor() as cur:
@@ -168,7 +172,8 @@ def test_a_service_role_uses_only_its_own_schema(me, other):
 def test_services_log_in_as_their_own_roles():
     users = set(psql("SELECT DISTINCT usename FROM pg_stat_activity "
                      "WHERE datname = 'osh'").split())
-    assert {"osh_auth", "osh_server_mgmt"} <= users, users
+    assert {"osh_auth", "osh_server_mgmt", "osh_cluster_mgmt"} <= users, \
+        users
     # PUBLIC may not even connect.
     assert psql("SELECT has_database_privilege('public', 'osh', 'CONNECT')"
                 ) == "f"

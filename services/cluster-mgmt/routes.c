@@ -1,0 +1,29 @@
+/* routes.c - cluster-mgmt's route table. */
+#include <osh/router.h>
+#include <osh/util.h>
+
+#include "handlers.h"
+#include "routes.h"
+
+#define KB 1024
+
+const struct osh_route cm_routes[] = {
+    {OSH_GET, "/api/clusters", "clusters:read", 0, h_clusters_list, 0},
+    {OSH_POST, "/api/clusters", "clusters:write", 16 * KB, h_clusters_create,
+	0},
+    {OSH_GET, "/api/clusters/{id}", "clusters:read", 0, h_clusters_get, 0},
+    {OSH_PATCH, "/api/clusters/{id}", "clusters:write", 16 * KB,
+	h_clusters_patch, 0},
+    {OSH_DELETE, "/api/clusters/{id}", "clusters:delete", 0, h_clusters_delete,
+	0},
+    {OSH_GET, "/api/clusters/{id}/servers", "clusters:read", 0,
+	h_cluster_servers, 0},
+    {OSH_POST, "/api/clusters/{id}/servers", "clusters:write", 32 * KB,
+	h_members_add, 0},
+    {OSH_DELETE, "/api/clusters/{id}/servers", "clusters:write", 32 * KB,
+	h_members_remove, 0},
+    {OSH_GET, "/internal/clusters/membership", OSH_PERM_SERVICE, 0,
+	h_internal_membership, 0},
+};
+
+const size_t cm_nroutes = OSH_ARRAY_LEN(cm_routes);
