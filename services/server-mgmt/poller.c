@@ -278,7 +278,9 @@ call_end(struct poll_call *pc)
 {
 	struct srv *s = pc->s;
 
-	LIST_REMOVE(pc, next);
+	/* A freed poller's list head is gone with it: leave the list be. */
+	if (pc->p != NULL)
+		LIST_REMOVE(pc, next);
 	if (s != NULL) {
 		s->in_flight = false;
 		if (s->gone)
