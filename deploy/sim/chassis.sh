@@ -5,6 +5,9 @@
 # tests can read and change it from outside.
 dir=$1
 shift
+# Every command that changes something is logged with the time in
+# milliseconds, one line each ("<ms> set power 1"), for osh-sim commands.
+[ "$1" = set ] && echo "$(date +%s%3N) $*" >>"$dir/commands"
 case "$1 $2" in
 "get power") echo "power:$(cat "$dir/power" 2>/dev/null || echo 0)" ;;
 "get boot") echo "boot:$(cat "$dir/boot" 2>/dev/null || echo default)" ;;

@@ -1,7 +1,7 @@
 /* hardware.c - HTTP handlers that reach a server's BMC: power, boot
- * device, identify, sensors, inventory, SEL and refresh. Each loads the
- * server, builds its target, runs one IPMI request within the BMC
- * deadline, records what it saw, and answers. */
+ * device, identify, sensors, inventory, SEL and refresh. Each runs one
+ * request through bmc_call (bmc.h: load, target, submit, record) within
+ * the BMC deadline, and answers. */
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,12 +13,11 @@
 #include <osh/log.h>
 #include <osh/metrics.h>
 
+#include "bmc.h"
 #include "handlers.h"
 #include "input.h"
 #include "poller.h"
-#include "rowcache.h"
 #include "sm.h"
-#include "store.h"
 
 struct hw;
 typedef void (*hw_done)(struct hw *c, const struct osh_ipmi_result *r);
@@ -32,8 +31,6 @@ struct hw {
 	hw_done done;
 	const char *action; /* audited when set */
 	bool reply_server; /* answer with the server once recorded */
-	char was_status[16]; /* as recorded before this request */
-	char was_power[16];
 	struct json_object *details;
 };
 
@@ -56,19 +53,6 @@ audit_hw(struct hw *c, const char *result)
 	    result, json_object_get(c->details));
 }
 
-/* Whether a read saw something the record does not say yet. */
-static bool
-observation_differs(const struct hw *c, const struct osh_ipmi_result *r)
-{
-	const char *status =
-	    r->err == OSH_IPMI_OK || r->done ? "online" : status_of(r->err);
-
-	if (strcmp(status, c->was_status) != 0)
-		return true;
-	return (r->done & OSH_IPMI_WANT_CHASSIS) &&
-	    strcmp(r->chassis.power_on ? "on" : "off", c->was_power) != 0;
-}
-
 static void
 on_observed(const char *server_json, void *arg)
 {
@@ -84,79 +68,44 @@ on_observed(const char *server_json, void *arg)
 }
 
 static void
-on_ipmi(const struct osh_ipmi_result *r, void *arg)
+on_call(const struct bmc_call_result *res, void *arg)
 {
 	struct hw *c = arg;
+	const struct osh_ipmi_result *r = res->r;
 
-	/* Whatever the request saw about the server is worth keeping. */
-	if (c->reply_server) {
-		poller_observe(
-		    c->app, c->id, c->name, &c->rq, r, on_observed, c);
-		return;
-	}
-	if ((c->rq.want & OSH_IPMI_WANT_CONTROL) &&
-	    (r->done & OSH_IPMI_WANT_CONTROL) &&
-	    (c->rq.power == OSH_POWER_ON || c->rq.power == OSH_POWER_OFF)) {
-		/* BMCs apply power actions after answering: record the state
-		 * asked for; the poller confirms it. */
-		struct osh_ipmi_result seen = *r;
-		seen.done |= OSH_IPMI_WANT_CHASSIS;
-		seen.chassis.power_on = c->rq.power == OSH_POWER_ON;
-		poller_observe(
-		    c->app, c->id, c->name, &c->rq, &seen, NULL, NULL);
-	} else if (!(c->rq.want & OSH_IPMI_WANT_CONTROL) &&
-	    observation_differs(c, r)) {
-		/* Reads record only news: the poller keeps the timestamps. */
-		poller_observe(c->app, c->id, c->name, &c->rq, r, NULL, NULL);
-		rowcache_note(c->app->rows, c->id,
-		    r->err == OSH_IPMI_OK || r->done ? "online"
-						     : status_of(r->err),
-		    (r->done & OSH_IPMI_WANT_CHASSIS)
-			? (r->chassis.power_on ? "on" : "off")
-			: NULL);
-	}
-	audit_hw(c, r->err == OSH_IPMI_OK ? "success" : "failure");
-	if (r->err != OSH_IPMI_OK && r->done == 0) {
-		reply_ipmi_error(c->req, r, c->name);
-		hw_free(c);
-		return;
-	}
-	c->done(c, r);
-	hw_free(c);
-}
-
-static void
-on_row(enum osh_db_status st, const struct server_row *row, void *arg)
-{
-	struct hw *c = arg;
-	struct osh_ipmi_target t;
-	struct osh_err err;
-
-	if (st != OSH_DB_OK) {
-		if (st == OSH_DB_NOT_FOUND)
-			osh_reply_error(c->req, 404, NULL, "id",
-			    "server %lld not found", (long long)c->id);
-		else
-			osh_reply_error(
-			    c->req, 503, NULL, NULL, "database unavailable");
-		hw_free(c);
-		return;
-	}
-	osh_strlcpy(c->name, row->name, sizeof(c->name));
-	osh_strlcpy(c->was_status, row->status, sizeof(c->was_status));
-	osh_strlcpy(c->was_power, row->power_state, sizeof(c->was_power));
-	if (!server_target(c->app, row, &t, &err)) {
+	switch (res->st) {
+	case BMC_CALL_NOT_FOUND:
+		osh_reply_error(c->req, 404, NULL, "id",
+		    "server %lld not found", (long long)c->id);
+		break;
+	case BMC_CALL_DB:
+		osh_reply_error(
+		    c->req, 503, NULL, NULL, "database unavailable");
+		break;
+	case BMC_CALL_TARGET:
 		audit_hw(c, "failure");
-		osh_reply_err(c->req, &err);
-		hw_free(c);
-		return;
-	}
-	if (osh_ipmi_submit(c->app->ipmi, &t, &c->rq,
-		(int)c->app->cfg.bmc_timeout_ms, on_ipmi, c) != 0) {
+		osh_reply_err(c->req, res->err);
+		break;
+	case BMC_CALL_BUSY:
 		osh_reply_error(c->req, 503, NULL, NULL, "BMC engine busy");
-		hw_free(c);
+		break;
+	case BMC_CALL_OK:
+		osh_strlcpy(c->name, res->name, sizeof(c->name));
+		/* Whatever the request saw about the server is worth
+		 * keeping. */
+		if (c->reply_server) {
+			poller_observe(
+			    c->app, c->id, c->name, &c->rq, r, on_observed, c);
+			return;
+		}
+		audit_hw(c, r->err == OSH_IPMI_OK ? "success" : "failure");
+		if (r->err != OSH_IPMI_OK && r->done == 0)
+			reply_ipmi_error(c->req, r, c->name);
+		else
+			c->done(c, r);
+		break;
 	}
-	osh_ipmi_target_wipe(&t);
+	hw_free(c);
 }
 
 /* Starts the common path for the server named by the {id} parameter. */
@@ -183,25 +132,10 @@ hw_start(struct osh_req *req, unsigned want, hw_done done)
 }
 
 static void
-on_loaded(enum osh_db_status st, const struct server_row *row, void *arg)
-{
-	struct hw *c = arg;
-
-	if (st == OSH_DB_OK)
-		rowcache_put(c->app->rows, row);
-	on_row(st, row, c);
-}
-
-static void
 hw_go(struct hw *c)
 {
-	struct server_row row;
-
-	if (rowcache_get(c->app->rows, c->id, &row)) {
-		on_row(OSH_DB_OK, &row, c);
-		return;
-	}
-	store_server_row(osh_service_of(c->req)->db, c->id, on_loaded, c);
+	bmc_call(c->app, c->id, &c->rq, (int)c->app->cfg.bmc_timeout_ms,
+	    !c->reply_server, on_call, c);
 }
 
 /*

@@ -12,6 +12,7 @@
 #include "clustermap.h"
 #include "scan_targets.h"
 #include "poller.h"
+#include "power_worker.h"
 #include "pagecache.h"
 #include "rowcache.h"
 #include "routes.h"
@@ -67,6 +68,25 @@ static const struct osh_config_item sm_items[] = {
 	"re-seal BMC credentials bound to server ids only (sealed by releases "
 	"before the endpoint binding) once, at the first start; false: never "
 	"open them"},
+    {"OSH_POWER_WORKER", OSH_CONF_BOOL, &sm_config.power_worker, "true", 0, 0,
+	NULL, "consume power requests from the osh:power-requests stream"},
+    {"OSH_POWER_CONCURRENCY", OSH_CONF_INT, &sm_config.power_concurrency, "64",
+	1, 4096, NULL, "power requests run at once by this process"},
+    {"OSH_POWER_CLAIM_IDLE_MS", OSH_CONF_INT, &sm_config.power_claim_idle_ms,
+	"30000", 500, 3600000, NULL,
+	"a power request pending this long with a consumer is taken over "
+	"(its consumer is presumed dead)"},
+    {"OSH_POWER_MAX_DELIVERIES", OSH_CONF_INT, &sm_config.power_max_deliveries,
+	"5", 1, 1000, NULL,
+	"a power request delivered more often is not run: worker_lost, and "
+	"copied to osh:power-requests:dead"},
+    {"OSH_POWER_RECORD_DAYS", OSH_CONF_INT, &sm_config.power_record_days, "7",
+	1, 3650, NULL,
+	"how long executed power requests are remembered (duplicates of "
+	"older ones would run again)"},
+    {"OSH_BMC_MIN_GAP_MS", OSH_CONF_INT, &sm_config.bmc_min_gap_ms, "200", 0,
+	600000, NULL,
+	"least time between two power requests' commands to one BMC"},
     {"OSH_CLUSTER_MGMT_URL", OSH_CONF_STRING, &sm_config.cluster_mgmt_url, "",
 	0, 0, NULL,
 	"osh-cluster-mgmt, whose clusters discovery targets carry (\"\": "
@@ -145,6 +165,9 @@ start(struct osh_service *svc)
 	reseal_start(&app);
 	if ((app.poller = poller_new(&app)) == NULL)
 		return -1;
+	if (app.cfg.power_worker && svc->redis != NULL &&
+	    (app.power = power_worker_new(&app)) == NULL)
+		return -1;
 	return 0;
 }
 
@@ -152,6 +175,10 @@ static void
 stop(struct osh_service *svc)
 {
 	(void)svc;
+	/* Reads stop before the engine goes; the requests it answers on its
+	 * way out are recorded and acknowledged while the pools last. */
+	power_worker_close(app.power);
+	app.power = NULL;
 	/* The engine first: its last answers go to the poller. */
 	osh_ipmi_free(app.ipmi);
 	app.ipmi = NULL;

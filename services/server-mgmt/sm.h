@@ -33,6 +33,13 @@ struct sm_config {
 	/* OSH_CREDENTIALS_LEGACY_RESEAL: whether the start-up pass may open
 	 * credentials bound to server ids only (reseal.c). */
 	bool legacy_reseal;
+	/* The power worker (power_worker.h, README "Power requests"). */
+	bool power_worker;
+	int64_t power_concurrency;
+	int64_t power_claim_idle_ms;
+	int64_t power_max_deliveries;
+	int64_t power_record_days;
+	int64_t bmc_min_gap_ms;
 	/* Where the clusters of each server come from, for Prometheus
 	 * service discovery (clustermap.c); "" (url or secret): nowhere. */
 	const char *cluster_mgmt_url;
@@ -53,6 +60,7 @@ struct sm_app {
 	 * ended (reseal.c): any such row met now is refused for good. */
 	bool legacy_pass_done;
 	struct osh_metric *m_power_actions;
+	struct power_worker *power; /* NULL when off */
 	struct clustermap *clusters; /* clusters of servers, cached */
 };
 

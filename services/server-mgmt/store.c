@@ -9,6 +9,7 @@
 #include <osh/redis.h>
 #include <osh/util.h>
 
+#include "power_request.h"
 #include "store.h"
 
 #define SERVER_COLS                                                            \
@@ -750,4 +751,75 @@ events_publish(
 	osh_redis_cmd(redis, NULL, NULL, "PUBLISH osh:events %s",
 	    json_object_to_json_string_ext(ev, JSON_C_TO_STRING_PLAIN));
 	json_object_put(ev);
+}
+
+void
+store_power_begin(struct osh_db *db, const struct power_request *r,
+    const char *stream_id, const char *consumer, osh_db_json_cb cb, void *arg)
+{
+	char job[24], task[24], attempt[24], server[24];
+	const char *v[] = {r->request_id, num(job, sizeof(job), r->job_id),
+	    num(task, sizeof(task), r->task_id),
+	    num(attempt, sizeof(attempt), r->attempt),
+	    num(server, sizeof(server), r->server_id), r->action,
+	    r->requested_by, r->trace, stream_id, consumer};
+
+	/* The conflicting row existed before this statement: the outer
+	 * SELECT sees it (only the new row would be invisible). */
+	osh_db_json(db,
+	    "WITH ins AS (INSERT INTO power_requests (request_id, job_id, "
+	    "task_id, attempt, server_id, action, requested_by, trace, "
+	    "stream_id, consumer) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
+	    "$10) ON CONFLICT (request_id) DO NOTHING RETURNING 1) "
+	    "SELECT CASE WHEN EXISTS (SELECT 1 FROM ins) THEN "
+	    "jsonb_build_object('new', true) ELSE (SELECT "
+	    "jsonb_build_object('new', false, 'state', state, 'result', "
+	    "result, 'error', error, 'message', message, 'power_state', "
+	    "power_state, 'executed_ms', (extract(epoch FROM executed_at) * "
+	    "1000)::bigint) FROM power_requests WHERE request_id = $1) END",
+	    10, v, cb, arg);
+}
+
+void
+store_power_get(
+    struct osh_db *db, const char *request_id, osh_db_json_cb cb, void *arg)
+{
+	const char *v[] = {request_id};
+
+	osh_db_json(db,
+	    "SELECT (SELECT jsonb_build_object('new', false, 'state', state, "
+	    "'result', result, 'error', error, 'message', message, "
+	    "'power_state', power_state, 'executed_ms', (extract(epoch FROM "
+	    "executed_at) * 1000)::bigint) FROM power_requests WHERE "
+	    "request_id = $1)",
+	    1, v, cb, arg);
+}
+
+void
+store_power_finish(struct osh_db *db, const char *request_id,
+    const char *result, const char *error, const char *message,
+    const char *power_state, osh_db_json_cb cb, void *arg)
+{
+	const char *v[] = {request_id, result, error, message, power_state};
+
+	osh_db_json(db,
+	    "UPDATE power_requests SET state = 'done', result = $2, error = "
+	    "$3, message = $4, power_state = $5, executed_at = now() WHERE "
+	    "request_id = $1 RETURNING (extract(epoch FROM executed_at) * "
+	    "1000)::bigint",
+	    5, v, cb, arg);
+}
+
+void
+store_power_prune(struct osh_db *db, int days, osh_db_json_cb cb, void *arg)
+{
+	char d[24];
+	const char *v[] = {num(d, sizeof(d), days)};
+
+	osh_db_json(db,
+	    "WITH gone AS (DELETE FROM power_requests WHERE request_id IN "
+	    "(SELECT request_id FROM power_requests WHERE received_at < now() "
+	    "- make_interval(days => $1::int) LIMIT 1000) RETURNING 1) "
+	    "SELECT count(*) FROM gone",
+	    1, v, cb, arg);
 }

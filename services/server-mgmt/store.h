@@ -167,4 +167,28 @@ void store_scan_mark_imported(struct osh_db *db, int64_t result, int64_t server,
 void events_publish(
     struct osh_redis *redis, const char *type, struct json_object *data);
 
+/*
+ * Power requests of the osh:power-requests stream (power_worker.c; table
+ * power_requests, migration 005).
+ */
+struct power_request;
+/* Records request r as taken on (state 'sending') unless its request_id
+ * is recorded already. Answers {"new": true}, or {"new": false, "state",
+ * "result", "error", "message", "power_state", "executed_ms"} of the row
+ * there. */
+void store_power_begin(struct osh_db *db, const struct power_request *r,
+    const char *stream_id, const char *consumer, osh_db_json_cb cb, void *arg);
+/* Answers request_id's row as store_power_begin does for one there
+ * ({"new": false, ...}), or JSON null when there is none. */
+void store_power_get(
+    struct osh_db *db, const char *request_id, osh_db_json_cb cb, void *arg);
+/* Completes request_id's row with its result ('done'); answers its
+ * executed_at in epoch ms. */
+void store_power_finish(struct osh_db *db, const char *request_id,
+    const char *result, const char *error, const char *message,
+    const char *power_state, osh_db_json_cb cb, void *arg);
+/* Deletes up to 1000 rows received more than days ago. */
+void store_power_prune(
+    struct osh_db *db, int days, osh_db_json_cb cb, void *arg);
+
 #endif

@@ -21,6 +21,8 @@ export OSH_POLL_INTERVAL_S=2 OSH_BMC_TIMEOUT_MS=3000
 export OSH_PROM_INTERVAL=2s OSH_PROM_TIMEOUT=2s OSH_PROM_SD_REFRESH=2s
 # Short idle expiry: tests see sessions closed and reopened.
 export OSH_IPMI_IDLE_MS=2000
+# Power requests of a killed server-mgmt are taken over after 3 s.
+export OSH_POWER_CLAIM_IDLE_MS=3000
 # Discovery: the simulated BMCs sit on 127.0.0.1 (other loopback addresses
 # stay refused), and a low cap that tests can reach.
 export OSH_SCAN_ALLOW=127.0.0.1/32 OSH_SCAN_MAX_RUNNING=2
