@@ -15,6 +15,7 @@ CREATE TABLE job_transitions (
 -- Replaces the transitions with rules ([{kind, from, event, to}]).
 CREATE FUNCTION load_transitions(rules jsonb) RETURNS jsonb
 LANGUAGE plpgsql AS $$
+#variable_conflict use_variable
 BEGIN
 	DELETE FROM job_transitions;
 	INSERT INTO job_transitions
@@ -27,6 +28,7 @@ END $$;
 -- not allow it.
 CREATE FUNCTION move_state(k text, from_state text, ev text) RETURNS text
 LANGUAGE plpgsql STABLE AS $$
+#variable_conflict use_variable
 DECLARE
 	t text;
 BEGIN
@@ -136,13 +138,13 @@ LANGUAGE sql STABLE AS $$
 	    'duration_ms', ms_between(t.started_at, t.finished_at))
 $$;
 
-CREATE FUNCTION job_counts(id bigint) RETURNS jsonb
+CREATE FUNCTION job_counts(jid bigint) RETURNS jsonb
 LANGUAGE sql STABLE AS $$
 	SELECT jsonb_build_object('pending', 0, 'dispatched', 0,
 	    'verifying', 0, 'retry_wait', 0, 'succeeded', 0, 'failed', 0,
 	    'skipped', 0, 'cancelled', 0) || coalesce((SELECT
 	    jsonb_object_agg(state, n) FROM (SELECT state, count(*) n FROM
-	    tasks WHERE job_id = id GROUP BY state) x), '{}')
+	    tasks WHERE job_id = jid GROUP BY state) x), '{}')
 $$;
 
 CREATE FUNCTION job_json(j jobs) RETURNS jsonb
@@ -171,6 +173,7 @@ $$;
 CREATE FUNCTION job_resolve(spec jsonb)
 RETURNS TABLE (server_id bigint, name text, label_value text, reason text)
 LANGUAGE plpgsql STABLE AS $$
+#variable_conflict use_variable
 DECLARE
 	t jsonb := spec->'targets';
 	lbl text := spec->'stagger'->>'label';
@@ -219,6 +222,7 @@ $$;
 CREATE FUNCTION job_waves(spec jsonb, ids bigint[], labels text[])
 RETURNS jsonb
 LANGUAGE plpgsql IMMUTABLE AS $$
+#variable_conflict use_variable
 DECLARE
 	conc int := (spec->>'concurrency')::int;
 	per int := coalesce((spec->'stagger'->>'count')::int, conc);
@@ -253,10 +257,11 @@ END $$;
 -- A dry run: what POST /api/jobs would do, without doing it.
 CREATE FUNCTION job_plan(spec jsonb) RETURNS jsonb
 LANGUAGE plpgsql STABLE AS $$
+#variable_conflict use_variable
 DECLARE
+	rs jsonb;
 	ids bigint[];
 	lbls text[];
-	left_out jsonb;
 	waves jsonb;
 	nw int;
 	est numeric;
@@ -265,24 +270,20 @@ BEGIN
 	    WHERE id = (spec->'targets'->>'cluster')::bigint) THEN
 		RAISE EXCEPTION 'no cluster' USING ERRCODE = 'OSJ02';
 	END IF;
-	CREATE TEMP TABLE IF NOT EXISTS plan_r (server_id bigint,
-	    name text, label_value text, reason text) ON COMMIT DROP;
-	DELETE FROM plan_r;
-	INSERT INTO plan_r SELECT r.server_id, r.name, r.label_value,
+	SELECT coalesce(jsonb_agg(jsonb_build_object('id', r.server_id,
+	    'name', r.name, 'label', r.label_value, 'reason',
 	    coalesce(r.reason, CASE WHEN spec->>'on_conflict' = 'skip' AND
-	    server_leased(r.server_id, 9223372036854775807) THEN 'leased' END)
-	    FROM job_resolve(spec) r;
-	SELECT array_agg(server_id ORDER BY server_id),
-	    array_agg(label_value ORDER BY server_id) INTO ids, lbls
-	    FROM plan_r WHERE reason IS NULL;
-	SELECT coalesce(jsonb_agg(jsonb_build_object('id', server_id,
-	    'name', name, 'reason', reason) ORDER BY server_id), '[]')
-	    INTO left_out FROM plan_r WHERE reason IS NOT NULL;
+	    server_leased(r.server_id, 9223372036854775807) THEN 'leased'
+	    END)) ORDER BY r.server_id), '[]') INTO rs
+	FROM job_resolve(spec) r;
+	SELECT array_agg((x->>'id')::bigint), array_agg(x->>'label')
+	    INTO ids, lbls FROM jsonb_array_elements(rs) x
+	    WHERE x->'reason' = 'null';
 	waves := job_waves(spec, ids, lbls);
 	nw := jsonb_array_length(waves);
 	-- A wave per stagger interval; without stagger, a wave per round of
 	-- concurrency tasks taking about a second each, and the verify.
-	IF spec->'stagger' IS NOT NULL AND spec->'stagger' <> 'null' THEN
+	IF spec->'stagger' <> 'null' THEN
 		est := nw * (spec->'stagger'->>'interval_ms')::numeric / 1000;
 	ELSE
 		est := nw * 1.0;
@@ -293,9 +294,10 @@ BEGIN
 	RETURN jsonb_build_object(
 	    'dry_run', true, 'action', spec->>'kind',
 	    'servers', coalesce((SELECT jsonb_agg(jsonb_build_object('id',
-	        server_id, 'name', name) ORDER BY server_id) FROM plan_r
-	        WHERE reason IS NULL), '[]'),
-	    'left_out', left_out,
+	        x->'id', 'name', x->'name')) FROM jsonb_array_elements(rs) x
+	        WHERE x->'reason' = 'null'), '[]'),
+	    'left_out', coalesce((SELECT jsonb_agg(x - 'label') FROM
+	        jsonb_array_elements(rs) x WHERE x->'reason' <> 'null'), '[]'),
 	    'waves', (SELECT coalesce(jsonb_agg(jsonb_build_object('wave',
 	        n, 'server_ids', w) ORDER BY n), '[]') FROM
 	        jsonb_array_elements(waves) WITH ORDINALITY AS x(w, n)),
@@ -308,6 +310,7 @@ END $$;
 CREATE FUNCTION job_create(spec jsonb, creator text, idem text,
     retry_of bigint, only_servers bigint[]) RETURNS jsonb
 LANGUAGE plpgsql AS $$
+#variable_conflict use_variable
 DECLARE
 	j jobs;
 	k idempotency_keys;
@@ -368,6 +371,7 @@ END $$;
 -- refuses the event.
 CREATE FUNCTION job_control(jid bigint, ev text) RETURNS jsonb
 LANGUAGE plpgsql AS $$
+#variable_conflict use_variable
 DECLARE
 	j jobs;
 BEGIN
@@ -404,6 +408,7 @@ $$;
 -- attempts remain and the job is live, the rest fail the task.
 CREATE FUNCTION task_error(tid bigint, err text, msg text) RETURNS text
 LANGUAGE plpgsql AS $$
+#variable_conflict use_variable
 DECLARE
 	t tasks;
 	j jobs;
@@ -438,6 +443,7 @@ END $$;
 -- changed: [task json].
 CREATE FUNCTION tasks_results(rs jsonb) RETURNS jsonb
 LANGUAGE plpgsql AS $$
+#variable_conflict use_variable
 DECLARE
 	r jsonb;
 	t tasks;
@@ -517,6 +523,7 @@ END $$;
 -- write to osh:power-requests, already stored as sent.
 CREATE FUNCTION sched_tick(max_picks int, grace_ms int) RETURNS jsonb
 LANGUAGE plpgsql AS $$
+#variable_conflict use_variable
 DECLARE
 	live bigint[];
 	changes jsonb := '[]';
@@ -716,6 +723,7 @@ END $$;
 -- a cancel ends it).
 CREATE FUNCTION task_release(tid bigint, att int) RETURNS jsonb
 LANGUAGE plpgsql AS $$
+#variable_conflict use_variable
 DECLARE
 	j jobs;
 BEGIN
@@ -749,6 +757,7 @@ $$;
 -- Raises OSJ04 when none failed, OSJ05 while the job still runs.
 CREATE FUNCTION job_retry(jid bigint, creator text) RETURNS jsonb
 LANGUAGE plpgsql AS $$
+#variable_conflict use_variable
 DECLARE
 	j jobs;
 	ids bigint[];
