@@ -115,7 +115,7 @@ parse_targets(
 	{
 		const char *text = json_object_get_string(
 		    json_object_object_get(t, "selector"));
-		struct osh_selector_err serr;
+		struct osh_selector_err serr = {0};
 		struct osh_selector *s =
 		    osh_selector_parse(text, strlen(text), &serr);
 		struct json_object *terms;

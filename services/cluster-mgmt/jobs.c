@@ -218,7 +218,7 @@ h_jobs_list(struct osh_req *req)
 	static const char *const extra[] = {
 	    "state", "action", "creator", "cluster", "since", "until", NULL};
 	const char *vals[6];
-	struct jobstore_filter f;
+	struct jobstore_filter f = {0};
 	int64_t n, ms;
 
 	if (!handlers_paging(req, &f.limit, &f.offset, extra, vals))
