@@ -275,7 +275,7 @@ h_jobs_tasks(struct osh_req *req)
 {
 	static const char *const extra[] = {"state", NULL};
 	const char *vals[1];
-	int64_t id, limit, offset;
+	int64_t id, limit = 100, offset = 0;
 
 	if (!osh_req_id(req, "id", "job", &id) ||
 	    !handlers_paging(req, &limit, &offset, extra, vals))
