@@ -381,3 +381,80 @@ def test_validation_and_permissions(operator, viewer):
     assert viewer.get("/api/jobs").status_code == 200
     assert viewer.get("/api/jobs/999999999").status_code == 404
     assert operator.get("/api/jobs", params={"state": "x"}).status_code == 400
+
+
+def test_canary_pauses_then_budget_skips(operator, worker, servers):
+    first = min(servers[:4])
+    worker.behaviour[first] = "auth"
+    try:
+        r = operator.post("/api/jobs", {
+            "action": "diag", "targets": {"server_ids": servers[:4]},
+            "canary": 1})
+        jid = r.json()["id"]
+        paused = wait_job(operator, jid, states=("paused",))
+        assert "canary" in paused["reason"]
+        ts = tasks(operator, jid)
+        assert ts[first]["canary"] and ts[first]["state"] == "failed"
+        assert {ts[s]["state"] for s in servers[:4] if s != first} == \
+            {"pending"}
+        operator.post(f"/api/jobs/{jid}/resume")
+        done = wait_job(operator, jid)
+        assert done["state"] == "failed" and done["counts"]["succeeded"] == 3
+        # A budget of no failure: the first failure skips the rest.
+        r = operator.post("/api/jobs", {
+            "action": "diag", "targets": {"server_ids": servers[:4]},
+            "concurrency": 1, "max_failures": 0})
+        done = wait_job(operator, r.json()["id"])
+        ts = tasks(operator, done["id"])
+        assert done["state"] == "failed" and "max_failures" in done["reason"]
+        assert ts[first]["state"] == "failed"
+        assert {ts[s]["state"] for s in servers[:4] if s != first} == \
+            {"skipped"}
+        assert {ts[s]["error"] for s in servers[:4] if s != first} == \
+            {"budget_exceeded"}
+    finally:
+        worker.behaviour.pop(first)
+
+
+def test_stagger_per_label(operator, worker, servers):
+    r = operator.post("/api/jobs", {
+        "action": "on", "targets": {"server_ids": servers}, "verify": False,
+        "stagger": {"count": 10, "interval_s": 1, "label": "rack",
+                    "label_count": 1}})
+    jid = r.json()["id"]
+    assert wait_job(operator, jid)["state"] == "succeeded"
+    rack = {s: f"r{i % 2}" for i, s in enumerate(servers)}
+    for rk in ("r0", "r1"):
+        times = sorted(t for t, x in worker.seen if x["job_id"] == str(jid)
+                       and rack[int(x["server_id"])] == rk)
+        assert len(times) == 3
+        assert all(b - a >= 0.9 for a, b in zip(times, times[1:])), times
+
+
+def test_cluster_mgmt_killed_mid_job(operator, worker, servers):
+    """SIGKILL cluster-mgmt while a job runs: the restarted service
+    resumes it, and no request is sent twice."""
+    import os
+    import signal
+    import subprocess
+    from conftest import TOP
+    r = operator.post("/api/jobs", {
+        "action": "cycle", "targets": {"server_ids": servers},
+        "verify": False, "stagger": {"count": 1, "interval_s": 1}})
+    jid = r.json()["id"]
+    wait_for(lambda: len([1 for _, x in worker.seen
+                          if x["job_id"] == str(jid)]) >= 2,
+             what="two requests")
+    pid = int((RUN / "pids" / "cluster-mgmt.pid").read_text())
+    os.kill(pid, signal.SIGKILL)
+    wait_for(lambda: not os.path.exists(f"/proc/{pid}"), what="exit")
+    time.sleep(1.5)
+    subprocess.run(["bash", str(TOP / "deploy/local/stack.sh"), "up"],
+                   check=True, env=dict(os.environ), capture_output=True,
+                   timeout=120)
+    done = wait_job(operator, jid, timeout=60)
+    assert done["state"] == "succeeded", done
+    ids = [x["request_id"] for _, x in worker.seen
+           if x["job_id"] == str(jid)]
+    assert len(ids) == len(set(ids)) == len(servers), ids
+    assert all(t["attempts"] == 1 for t in tasks(operator, jid).values())
