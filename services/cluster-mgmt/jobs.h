@@ -17,6 +17,9 @@ void h_jobs_cancel(struct osh_req *req);
 void h_jobs_pause(struct osh_req *req);
 void h_jobs_resume(struct osh_req *req);
 void h_jobs_retry(struct osh_req *req);
+/* Server-Sent Events of a job (jobsse.c). */
+void h_jobs_events_ticket(struct osh_req *req);
+void h_jobs_events(struct osh_req *req);
 
 /* The result of a jobs statement: not found is the path's job, OSJ0x
  * refusals (jobstore.h) their own results. */

@@ -31,6 +31,10 @@ const struct osh_route cm_routes[] = {
     {OSH_POST, "/api/jobs/{id}/pause", "jobs:write", 0, h_jobs_pause, 0},
     {OSH_POST, "/api/jobs/{id}/resume", "jobs:write", 0, h_jobs_resume, 0},
     {OSH_POST, "/api/jobs/{id}/retry", "jobs:write", 0, h_jobs_retry, 0},
+    {OSH_POST, "/api/jobs/{id}/events/ticket", "jobs:read", 0,
+	h_jobs_events_ticket, 0},
+    /* Public: the single-use ticket (?ticket=) is its credential. */
+    {OSH_GET, "/api/jobs/{id}/events", OSH_PERM_PUBLIC, 0, h_jobs_events, 0},
     {OSH_GET, "/internal/clusters/membership", OSH_PERM_SERVICE, 0,
 	h_internal_membership, 0},
 };

@@ -62,8 +62,8 @@ check_spec(struct json_object *spec)
 	check(in_range(spec, "canary", 0, 100), "canary");
 	check(in_range(spec, "verify_timeout_s", 1, JOB_VERIFY_TIMEOUT_MAX_S),
 	    "verify_timeout_s");
-	check(osh_json_has(spec, "stagger") || json_object_object_get_ex(
-						   spec, "stagger", NULL),
+	check(osh_json_has(spec, "stagger") ||
+		json_object_object_get_ex(spec, "stagger", NULL),
 	    "stagger absent");
 	if (strcmp(kind, "boot") == 0)
 		check(strncmp(action, "boot:", 5) == 0, "boot action");
