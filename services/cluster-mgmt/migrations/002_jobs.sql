@@ -533,6 +533,16 @@ BEGIN
 	SELECT coalesce(array_agg(id), '{}') INTO live FROM (SELECT id
 	    FROM jobs WHERE state IN ('queued', 'running', 'paused')
 	    ORDER BY id FOR UPDATE SKIP LOCKED) x;
+	-- Attempts lost: no result long past the deadline (in an ended job
+	-- too, whose task then fails: nothing retries it).
+	FOR r IN SELECT t.id FROM tasks t WHERE t.state = 'dispatched' AND
+	    t.deadline_at + make_interval(secs => grace_ms / 1000.0) < now()
+	    ORDER BY t.id LIMIT 1000 FOR UPDATE SKIP LOCKED
+	LOOP
+		PERFORM task_error(r.id, 'worker_lost',
+		    'no result for this attempt within its deadline');
+	END LOOP;
+
 	IF cardinality(live) = 0 THEN
 		RETURN jsonb_build_object('requests', reqs, 'jobs', changes);
 	END IF;
@@ -557,15 +567,6 @@ BEGIN
 	LOOP
 		changes := changes || jsonb_build_object('id', r.id,
 		    'state', r.state, 'event', 'start');
-	END LOOP;
-
-	-- Attempts lost: no result long past the deadline.
-	FOR r IN SELECT t.id FROM tasks t WHERE t.job_id = ANY (live) AND
-	    t.state = 'dispatched' AND t.deadline_at +
-	    make_interval(secs => grace_ms / 1000.0) < now()
-	LOOP
-		PERFORM task_error(r.id, 'worker_lost',
-		    'no result for this attempt within its deadline');
 	END LOOP;
 
 	-- Backoffs over.
