@@ -524,6 +524,30 @@ def test_audited_and_pruned(admin, operator, worker, servers):
                 f"WHERE job_id = {jid}") == "0"
 
 
+def test_lost_attempt_is_retried(operator, worker, servers):
+    """A request nobody answers: past its deadline and the grace
+    (OSH_JOB_LOST_GRACE_MS, 10 s) the attempt is lost, and the next one
+    goes out with a new request id."""
+    s = servers[5]
+    worker.behaviour[s] = "silent"
+    try:
+        r = operator.post("/api/jobs", {
+            "action": "diag", "targets": {"server_ids": [s]},
+            "timeout_s": 1, "retries": 1, "backoff_ms": 100})
+        jid = r.json()["id"]
+        wait_for(lambda: [x for x in worker.requests_for(s)
+                          if x["job_id"] == str(jid)], what="attempt 1")
+        worker.behaviour[s] = "ok"
+        done = wait_job(operator, jid, timeout=30)
+        t = tasks(operator, jid)[s]
+        assert done["state"] == "succeeded" and t["attempts"] == 2
+        ids = [x["request_id"] for x in worker.requests_for(s)
+               if x["job_id"] == str(jid)]
+        assert ids == [f"{jid}.{t['id']}.1", f"{jid}.{t['id']}.2"]
+    finally:
+        worker.behaviour.pop(s, None)
+
+
 def test_cluster_mgmt_killed_mid_job(operator, worker, servers):
     """SIGKILL cluster-mgmt while a job runs: the restarted service
     resumes it, and no request is sent twice."""
