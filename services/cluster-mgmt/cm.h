@@ -17,9 +17,16 @@ struct cm_config {
 	const char *service_secret_file; /* OSH_SERVICE_SECRET_FILE */
 	int64_t resync_s; /* OSH_CLUSTER_RESYNC_S: full rebuild period */
 	int64_t sync_page; /* OSH_CLUSTER_SYNC_PAGE: servers per request */
+	int64_t job_tick_ms; /* OSH_JOB_TICK_MS: scheduler period */
+	int64_t job_grace_ms; /* OSH_JOB_LOST_GRACE_MS: past a deadline */
+	int64_t job_max_picks; /* OSH_JOB_MAX_PICKS: requests per tick */
+	int64_t job_retention_days; /* OSH_JOB_RETENTION_DAYS */
+	int64_t job_events_ttl_s; /* OSH_JOB_EVENTS_TTL_S */
+	int64_t power_claim_idle_ms; /* OSH_POWER_CLAIM_IDLE_MS */
 };
 
 struct readmodel;
+struct scheduler;
 struct osh_httpc;
 struct osh_svctoken;
 
@@ -31,6 +38,9 @@ struct cm_app {
 	struct readmodel *rm;
 	struct osh_metric *m_sync; /* rebuilds by result */
 	struct osh_metric *m_events; /* server events applied by type */
+	struct scheduler *sched;
+	struct osh_metric *m_requests; /* power requests sent */
+	struct osh_metric *m_results; /* power results read */
 };
 
 extern struct cm_config cm_config;
@@ -47,6 +57,13 @@ enum cm_result {
 	CM_UNKNOWN_SERVERS, /* ids that are no server */
 	CM_BUSY, /* the database pool refused for overload */
 	CM_UNAVAILABLE, /* database or Redis down */
+	/* Jobs (jobs.c). */
+	CM_JOB_NOT_FOUND, /* the path's job */
+	CM_JOB_REFUSED, /* the job's state refuses the action (409) */
+	CM_KEY_REUSED, /* Idempotency-Key seen with another body (422) */
+	CM_NO_CLUSTER, /* the targeted cluster does not exist (400) */
+	CM_NOTHING_FAILED, /* retry of a job without failed tasks (409) */
+	CM_JOB_LIVE, /* retry of a job that still runs (409) */
 };
 
 /* Bounds of cluster input. */

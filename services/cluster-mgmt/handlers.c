@@ -62,6 +62,32 @@ handlers_reply(struct osh_req *req, enum cm_result r, const char *json)
 		osh_reply_error(
 		    req, 503, NULL, NULL, "database busy; try again");
 		return;
+	case CM_JOB_NOT_FOUND:
+		osh_parse_int(osh_req_param(req, "id"), 1, INT64_MAX, &id);
+		osh_reply_error(
+		    req, 404, NULL, "id", "job %lld not found", (long long)id);
+		return;
+	case CM_JOB_REFUSED:
+		osh_reply_error(req, 409, "conflict", "state",
+		    "the job's state does not allow this");
+		return;
+	case CM_KEY_REUSED:
+		osh_reply_error(req, 422, "idempotency_key_reused",
+		    "Idempotency-Key",
+		    "this key was used with another body in the last 24 h");
+		return;
+	case CM_NO_CLUSTER:
+		osh_reply_error(req, 400, "validation_failed", "targets",
+		    "no such cluster");
+		return;
+	case CM_NOTHING_FAILED:
+		osh_reply_error(req, 409, "conflict", "id",
+		    "the job has no failed task to retry");
+		return;
+	case CM_JOB_LIVE:
+		osh_reply_error(req, 409, "conflict", "state",
+		    "the job still runs: retry once it ended");
+		return;
 	case CM_UNAVAILABLE: break;
 	}
 	osh_reply_error(req, 503, NULL, NULL, "database unavailable");

@@ -12,8 +12,10 @@
 #include <osh/util.h>
 
 #include "cm.h"
+#include "jobevents.h"
 #include "readmodel.h"
 #include "routes.h"
+#include "scheduler.h"
 
 extern const struct osh_migration cluster_mgmt_migrations[];
 extern const size_t cluster_mgmt_nmigrations;
@@ -35,6 +37,22 @@ static const struct osh_config_item cm_items[] = {
 	"it current in between)"},
     {"OSH_CLUSTER_SYNC_PAGE", OSH_CONF_INT, &cm_config.sync_page, "500", 1,
 	1000, NULL, "servers asked of server-mgmt per request in a rebuild"},
+    {"OSH_JOB_TICK_MS", OSH_CONF_INT, &cm_config.job_tick_ms, "200", 10, 10000,
+	NULL, "how often the job scheduler looks for work"},
+    {"OSH_JOB_LOST_GRACE_MS", OSH_CONF_INT, &cm_config.job_grace_ms, "10000", 0,
+	3600000, NULL,
+	"how long past its deadline an attempt without a result counts as "
+	"lost (and is retried as worker_lost)"},
+    {"OSH_JOB_MAX_PICKS", OSH_CONF_INT, &cm_config.job_max_picks, "512", 1,
+	10000, NULL, "power requests one scheduler tick may send"},
+    {"OSH_JOB_RETENTION_DAYS", OSH_CONF_INT, &cm_config.job_retention_days,
+	"30", 1, 3650, NULL, "jobs that ended longer ago are deleted"},
+    {"OSH_JOB_EVENTS_TTL_S", OSH_CONF_INT, &cm_config.job_events_ttl_s, "86400",
+	60, 2592000, NULL,
+	"how long a job's event stream (SSE replay) outlives its last entry"},
+    {"OSH_POWER_CLAIM_IDLE_MS", OSH_CONF_INT, &cm_config.power_claim_idle_ms,
+	"30000", 1000, 3600000, NULL,
+	"power results idle this long with a dead consumer are claimed"},
 };
 
 static struct cm_app app;
@@ -72,6 +90,16 @@ start(struct osh_service *svc)
 	svc->app = &app;
 	if ((app.rm = readmodel_new(&app)) == NULL)
 		return -1;
+	app.m_requests =
+	    osh_metric_new(svc->metrics, "osh_job_power_requests_total",
+		"Power requests written to osh:power-requests", OSH_COUNTER,
+		NULL, 0);
+	app.m_results = osh_metric_new(svc->metrics,
+	    "osh_job_power_results_total",
+	    "Power results read from osh:power-results", OSH_COUNTER, NULL, 0);
+	jobevents_set_ttl(app.cfg.job_events_ttl_s);
+	if ((app.sched = scheduler_new(&app)) == NULL)
+		return -1;
 	return 0;
 }
 
@@ -79,6 +107,7 @@ static void
 stop(struct osh_service *svc)
 {
 	(void)svc;
+	scheduler_free(app.sched);
 	readmodel_free(app.rm);
 	osh_svctoken_free(app.token); /* answers its waiters */
 	osh_httpc_free(app.http); /* answers the requests under way */

@@ -3,6 +3,7 @@
 #include <osh/util.h>
 
 #include "handlers.h"
+#include "jobs.h"
 #include "routes.h"
 
 #define KB 1024
@@ -22,6 +23,18 @@ const struct osh_route cm_routes[] = {
 	h_members_add, 0},
     {OSH_DELETE, "/api/clusters/{id}/servers", "clusters:write", 32 * KB,
 	h_members_remove, 0},
+    {OSH_GET, "/api/jobs", "jobs:read", 0, h_jobs_list, 0},
+    {OSH_POST, "/api/jobs", "jobs:write", 128 * KB, h_jobs_create, 0},
+    {OSH_GET, "/api/jobs/{id}", "jobs:read", 0, h_jobs_get, 0},
+    {OSH_GET, "/api/jobs/{id}/tasks", "jobs:read", 0, h_jobs_tasks, 0},
+    {OSH_POST, "/api/jobs/{id}/cancel", "jobs:write", 0, h_jobs_cancel, 0},
+    {OSH_POST, "/api/jobs/{id}/pause", "jobs:write", 0, h_jobs_pause, 0},
+    {OSH_POST, "/api/jobs/{id}/resume", "jobs:write", 0, h_jobs_resume, 0},
+    {OSH_POST, "/api/jobs/{id}/retry", "jobs:write", 0, h_jobs_retry, 0},
+    {OSH_POST, "/api/jobs/{id}/events/ticket", "jobs:read", 0,
+	h_jobs_events_ticket, 0},
+    /* Public: the single-use ticket (?ticket=) is its credential. */
+    {OSH_GET, "/api/jobs/{id}/events", OSH_PERM_PUBLIC, 0, h_jobs_events, 0},
     {OSH_GET, "/internal/clusters/membership", OSH_PERM_SERVICE, 0,
 	h_internal_membership, 0},
 };
