@@ -431,7 +431,7 @@ static void
 on_event(redisReply *reply, void *arg)
 {
 	struct readmodel *rm = arg;
-	struct queued *q;
+	struct queued *q = NULL;
 	const char *text;
 
 	if (reply == NULL || rm->stopping)
@@ -446,8 +446,7 @@ on_event(redisReply *reply, void *arg)
 		return;
 	if (rm->queued >= MAX_QUEUED || (q = calloc(1, sizeof(*q))) == NULL ||
 	    (q->text = strdup(text)) == NULL) {
-		if (rm->queued < MAX_QUEUED)
-			free(q);
+		free(q);
 		/* Too far behind: start afresh. */
 		queue_clear(rm);
 		readmodel_rebuild(rm);
