@@ -20,7 +20,7 @@ from conftest import (FLEET, OFF, PG_PORT, PORTS, RUN, logs, server_body,
 
 SM = PORTS["server-mgmt"]
 GATEWAY_PORT = 8080 + OFF
-SILENT_PORTS = [19170 + i for i in range(5)]
+SILENT_PORTS = [9180 + OFF + i for i in range(5)]  # offset, like every port
 PER_ROUND = 250
 ROUNDS = 2
 

@@ -23,7 +23,7 @@ from conftest import (OFF, REDIS_PORT, RUN, TOP, psql, redis, server_body,
 
 # Simulated BMCs of this file's own (nothing else uses these ports).
 JOB_FLEET = RUN / "jobfleet"
-JOB_FLEET_PORT = 9170 + OFF
+JOB_FLEET_PORT = 9700 + OFF
 JOB_FLEET_COUNT = 6
 
 
