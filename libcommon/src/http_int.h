@@ -1,9 +1,12 @@
-/* http_int.h - what http.c (the server and its connections) and http_req.c
- * (requests and replies) share. Private to libcommon's http*.c, the only
- * files that see libevent's bufferevents. */
+/* http_int.h - what the HTTP server's pieces share: http.c (connections),
+ * http_listen.c (listening and the server), http_admit.c (connection
+ * limits and eviction), http_limit.c (what each client holds), http_tls.c
+ * (TLS) and http_req.c (requests and replies). Private to libcommon's
+ * http*.c, the only files that see libevent's bufferevents. */
 #ifndef OSH_HTTP_INT_H
 #define OSH_HTTP_INT_H
 
+#include <event2/util.h>
 #include <sys/queue.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -19,6 +22,7 @@ struct osh_metric;
 struct sockaddr;
 
 #define HTTP_MAX_PROXIES 8
+#define HTTP_LOG_EVERY_US 1000000 /* repeated warnings: once a second */
 
 /*
  * http_limit.c: what each client address holds of the server.
@@ -72,8 +76,9 @@ enum conn_state {
 struct req_box;
 
 /* One client connection. Owned by the server (its list), freed by
- * conn_free in http.c only, never while one of its callbacks is below on
- * the stack (libevent callbacks are deferred, replies only queue). */
+ * http_conn_free in http.c only, never while one of its callbacks is
+ * below on the stack (libevent callbacks are deferred, replies only
+ * queue). */
 struct conn {
 	struct osh_http *h;
 	TAILQ_ENTRY(conn) link;
@@ -170,5 +175,34 @@ bool http_trusted_proxy(const struct osh_http *h, const char *addr);
 /* http.c: the reply of c's request is queued in full; the request is
  * about to be freed. 'close': the connection must not carry another. */
 void http_conn_replied(struct conn *c, bool close);
+/* http.c: closes c and frees it; a request it had dispatched runs on,
+ * detached. */
+void http_conn_free(struct conn *c);
+/* http.c: arms the connection's one deadline, or clears it (ms < 0). */
+void http_deadline(struct conn *c, int ms);
+/* http.c: a new connection on fd, from sa (local: through the unix
+ * socket); fd is the connection's or closed. */
+void http_accept_conn(
+    struct osh_http *h, evutil_socket_t fd, struct sockaddr *sa, bool local);
+/* http.c: counts one on m (NULL: no metrics) under labels. */
+void http_count(struct osh_metric *m, const char *labels);
+/* http.c: sets the open connections gauge. */
+void http_gauge(struct osh_http *h);
+
+/* http_admit.c: what the limits say of a new connection from cl (NULL:
+ * a trusted proxy or a local peer; else already counted on cl):
+ * admitted (NULL), answered 503 (the reason, *refuse set), or closed at
+ * once (the reason). May close an idle or slow connection to make
+ * room. */
+const char *http_admit(
+    struct osh_http *h, struct http_client *cl, bool *refuse);
+/* http_admit.c: c is over a limit: a short 503, then close. */
+void http_conn_over_limit(
+    struct conn *c, const char *reason, const char *message);
+
+/* http_tls.c: a bufferevent for the accepted fd, over TLS with the
+ * server's context when tls. NULL on failure. */
+struct bufferevent *http_new_bev(
+    struct osh_http *h, evutil_socket_t fd, bool tls);
 
 #endif

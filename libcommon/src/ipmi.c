@@ -1,10 +1,9 @@
-/* ipmi.c - the IPMI engine on the event loop: sessions per BMC, one
- * request in flight per BMC with the others queued, deadlines, idle
- * expiry, host names looked up and BMCs probed before a session is
- * opened, and the hand-off to worker threads (see ipmi_link.c). */
+/* ipmi.c - the IPMI engine on the event loop: requests queued per BMC
+ * with one in flight, deadlines, the hand-off to worker threads (see
+ * ipmi_link.c) and answers given from a clean stack. Sessions, their
+ * expiry and stuck threads are in ipmi_session.c; host lookups and
+ * probes before a session opens in ipmi_lookup.c. */
 #include <event2/event.h>
-#include <sodium.h>
-#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,28 +11,12 @@
 
 #include "ipmi_engine.h"
 #include "osh/ipmi.h"
-#include "osh/log.h"
 #include "osh/resolve.h"
 #include "osh/rmcp.h"
 #include "osh/util.h"
 #include "osh/work.h"
 
 #define SWEEP_MS 1000
-/* A request still on its worker this long after its deadline is stuck in
- * FreeIPMI on a session the BMC forgot (it was reset, say): FreeIPMI
- * waits out its whole session timeout. The session is then set aside
- * and the BMC gets a new one; the thread is counted as lost until it
- * comes back. */
-#define STUCK_GRACE_MS 1000
-/* BMCs drop sessions idle for 30 s (ipmi_sim) to 60 s (the IPMI default),
- * and a request sent on a dropped session is only noticed when FreeIPMI
- * gives up on it. So an open session idle this long gets one Get Chassis
- * Status, until the idle expiry closes it; and FreeIPMI is told to give
- * up on a session silent for longer than that plus ANSWER_MS. */
-#define KEEPALIVE_MS 15000
-#define ANSWER_MS 10000
-/* Room for where(): a host of 80 bytes, an address and a port. */
-#define BMC_TEXT 140
 
 /* An answer on its way to the caller. Callbacks never run inside the
  * engine's own frames but from m->deliver on the next turn of the loop,
@@ -48,59 +31,8 @@ struct delivery {
 	struct osh_ipmi_result res; /* owned: released after the callback */
 };
 
-struct job {
-	TAILQ_ENTRY(job) next;
-	struct osh_ipmi *m;
-	struct session *s;
-	struct osh_ipmi_request rq;
-	struct osh_ipmi_result res;
-	osh_ipmi_cb cb;
-	void *arg;
-	uint64_t deadline_us;
-	uint64_t work_deadline_us; /* the worker stops then, to answer */
-	struct event *timer;
-	struct osh_resolve_req *lookup; /* looking the host name up */
-	enum osh_resolve_status lookup_st; /* its answer */
-	bool looking_up; /* the lookup has not answered yet */
-	bool lookup_inline; /* inside osh_resolve: the answer waits */
-	struct osh_rmcp_probe *probe; /* asking whether the BMC is there */
-	struct delivery *delivery; /* for the answer; NULL for keepalives */
-	bool replied, running, queued, stuck;
-	bool keepalive; /* ours, not a caller's */
-};
-
-static void start(struct session *s);
-static void close_session(struct session *s);
-static struct session *session_get(
-    struct osh_ipmi *m, const struct osh_ipmi_target *t);
-static void run_job(struct job *j);
-static int probe_first(struct session *s, struct job *j);
-static void work_job(void *arg);
-static void done_job(void *arg);
-
-/* Sessions are keyed by everything that makes them different, the
- * password included (hashed), so new credentials get a new session. */
-static void
-key_of(const struct osh_ipmi_target *t, unsigned char key[32])
-{
-	crypto_generichash_state st;
-	uint8_t misc[8] = {t->ipmi15, t->privilege, t->cipher_suite,
-	    (uint8_t)t->workarounds, (uint8_t)(t->workarounds >> 8),
-	    (uint8_t)t->port, (uint8_t)(t->port >> 8), 0};
-
-	crypto_generichash_init(&st, NULL, 0, 32);
-	crypto_generichash_update(
-	    &st, (const unsigned char *)t->host, strlen(t->host) + 1);
-	crypto_generichash_update(
-	    &st, (const unsigned char *)t->user, strlen(t->user) + 1);
-	crypto_generichash_update(
-	    &st, (const unsigned char *)t->password, strlen(t->password) + 1);
-	crypto_generichash_update(&st, misc, sizeof(misc));
-	crypto_generichash_final(&st, key, 32);
-}
-
-static void
-job_free(struct job *j)
+void
+ipmi_job_free(struct job *j)
 {
 	ipmi_result_release(&j->res);
 	if (j->timer != NULL)
@@ -110,8 +42,8 @@ job_free(struct job *j)
 }
 
 /* Takes a queued job off its session's queue. */
-static void
-dequeue(struct session *s, struct job *j)
+void
+ipmi_dequeue(struct session *s, struct job *j)
 {
 	TAILQ_REMOVE(&s->queue, j, next);
 	s->nqueued--;
@@ -165,8 +97,8 @@ reply(struct job *j, const struct osh_ipmi_result *r)
 
 /* Answers with an error in a result of its own: j->res may still be a
  * worker's to write. */
-static void
-fail_job(struct job *j, enum osh_ipmi_err e, const char *msg)
+void
+ipmi_fail_job(struct job *j, enum osh_ipmi_err e, const char *msg)
 {
 	struct osh_ipmi_result r;
 
@@ -176,87 +108,17 @@ fail_job(struct job *j, enum osh_ipmi_err e, const char *msg)
 	reply(j, &r);
 }
 
-/* "host:port" for messages, with the address it was looked up to when
- * the host is a name: "bmc7.example (192.0.2.7):623". */
-static const char *
-where(const struct session *s, char *buf, size_t len)
-{
-	if (s->link.addr[0] == '\0' ||
-	    strcmp(s->link.addr, s->target.host) == 0)
-		snprintf(buf, len, "%.80s:%u", s->target.host, s->target.port);
-	else
-		snprintf(buf, len, "%.80s (%s):%u", s->target.host,
-		    s->link.addr, s->target.port);
-	return buf;
-}
-
-static void
-session_free(struct session *s)
-{
-	if (!s->stuck) { /* a stuck one has left the list already */
-		TAILQ_REMOVE(&s->m->sessions, s, next);
-		s->m->nsessions--;
-	}
-	osh_ipmi_target_wipe(&s->target);
-	s->m->held--;
-	free(s);
-}
-
-/* The job's worker has not come back (done_job would have freed the job
- * and this timer): set its session aside, move the queue to a new one. */
-static void
-on_stuck(evutil_socket_t fd, short what, void *arg)
-{
-	struct job *j = arg, *q;
-	struct session *s = j->s, *ns;
-	struct osh_ipmi *m = s->m;
-	char host[200];
-
-	(void)fd;
-	(void)what;
-	j->stuck = true;
-	s->stuck = true;
-	TAILQ_REMOVE(&m->sessions, s, next);
-	m->nsessions--;
-	m->stuck++;
-	m->stats.stuck_sessions++;
-	osh_work_pool_set_extra(m->pool, m->stuck);
-	osh_log_warn(NULL,
-	    "msg=\"BMC session stuck, opening a new one\" bmc=\"%s:%u\" "
-	    "stuck_threads=%d",
-	    osh_log_quote(s->target.host, host, sizeof(host)), s->target.port,
-	    m->stuck);
-	if (TAILQ_EMPTY(&s->queue))
-		return;
-	if ((ns = session_get(m, &s->target)) == NULL) {
-		while ((q = TAILQ_FIRST(&s->queue)) != NULL) {
-			dequeue(s, q);
-			fail_job(q, OSH_IPMI_BUSY, "too many BMC sessions");
-			job_free(q);
-		}
-		return;
-	}
-	while ((q = TAILQ_FIRST(&s->queue)) != NULL) {
-		TAILQ_REMOVE(&s->queue, q, next);
-		s->nqueued--;
-		q->s = ns;
-		TAILQ_INSERT_TAIL(&ns->queue, q, next);
-		ns->nqueued++;
-	}
-	start(ns);
-}
-
 /* A job that ran on the loop alone (probing, or refused by the pool) is
  * over: its session is free for the next. */
-static void
-job_end(struct job *j)
+void
+ipmi_job_end(struct job *j)
 {
 	struct session *s = j->s;
 
 	s->busy = false;
 	s->job = NULL;
-	job_free(j);
-	start(s);
+	ipmi_job_free(j);
+	ipmi_start(s);
 }
 
 static void
@@ -271,19 +133,19 @@ on_deadline(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	if (j->queued) {
-		dequeue(s, j);
+		ipmi_dequeue(s, j);
 		if (s->job != NULL && s->job->looking_up) {
 			/* Behind the lookup of the same name. */
 			snprintf(msg, sizeof(msg),
 			    "cannot resolve %.100s: no answer from DNS in "
 			    "time (timeout)",
 			    s->target.host);
-			fail_job(j, OSH_IPMI_UNREACHABLE, msg);
+			ipmi_fail_job(j, OSH_IPMI_UNREACHABLE, msg);
 		} else {
-			fail_job(j, OSH_IPMI_TIMEOUT,
+			ipmi_fail_job(j, OSH_IPMI_TIMEOUT,
 			    "the BMC is still busy with an earlier request");
 		}
-		job_free(j);
+		ipmi_job_free(j);
 		return;
 	}
 	if (j->looking_up) {
@@ -296,8 +158,8 @@ on_deadline(evutil_socket_t fd, short what, void *arg)
 		snprintf(msg, sizeof(msg),
 		    "cannot resolve %.100s: no answer from DNS in time (timeout)",
 		    s->target.host);
-		fail_job(j, OSH_IPMI_UNREACHABLE, msg);
-		job_end(j);
+		ipmi_fail_job(j, OSH_IPMI_UNREACHABLE, msg);
+		ipmi_job_end(j);
 		return;
 	}
 	if (j->probe != NULL) {
@@ -306,15 +168,15 @@ on_deadline(evutil_socket_t fd, short what, void *arg)
 		osh_rmcp_probe_cancel(j->probe);
 		j->probe = NULL;
 		snprintf(msg, sizeof(msg), "no answer from %.120s in time",
-		    where(s, bmc, sizeof(bmc)));
-		fail_job(j, OSH_IPMI_TIMEOUT, msg);
-		job_end(j);
+		    ipmi_where(s, bmc, sizeof(bmc)));
+		ipmi_fail_job(j, OSH_IPMI_TIMEOUT, msg);
+		ipmi_job_end(j);
 		return;
 	}
 	/* On a worker: answer now; the worker's result is dropped later. */
-	fail_job(j, OSH_IPMI_TIMEOUT, "the BMC did not answer in time");
+	ipmi_fail_job(j, OSH_IPMI_TIMEOUT, "the BMC did not answer in time");
 	/* Not pending now, so the timer can be pointed at the stuck check. */
-	event_assign(j->timer, s->m->base, -1, 0, on_stuck, j);
+	event_assign(j->timer, s->m->base, -1, 0, ipmi_on_stuck, j);
 	evtimer_add(j->timer, &grace);
 }
 
@@ -326,7 +188,7 @@ on_refused(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	reply(j, &j->res);
-	job_free(j);
+	ipmi_job_free(j);
 }
 
 static void
@@ -374,347 +236,68 @@ done_job(void *arg)
 		if (!m->closing)
 			osh_work_pool_set_extra(m->pool, m->stuck);
 	}
-	job_free(j);
+	ipmi_job_free(j);
 	if (s->stuck) {
 		/* Set aside: nothing is queued on it any more. */
-		close_session(s);
+		ipmi_close_session(s);
 		return;
 	}
-	start(s);
-}
-
-static void
-close_work(void *arg)
-{
-	struct session *s = arg;
-
-	ipmi_link_close(&s->link);
-}
-
-/* A close still on its worker after the grace: a BMC gone silent (or
- * reset, or powered off) with a session open, which FreeIPMI waits on
- * for its whole session timeout. Counted like a stuck request, so that a
- * rack of dead BMCs whose sessions expire does not take every worker. */
-static void
-on_close_slow(evutil_socket_t fd, short what, void *arg)
-{
-	struct session *s = arg;
-	struct osh_ipmi *m = s->m;
-
-	(void)fd;
-	(void)what;
-	s->close_slow = true;
-	m->stuck++;
-	m->stats.slow_closes++;
-	if (!m->closing)
-		osh_work_pool_set_extra(m->pool, m->stuck);
-}
-
-static void
-close_done(void *arg)
-{
-	struct session *s = arg;
-	struct osh_ipmi *m = s->m;
-
-	m->on_workers--;
-	s->busy = false;
-	s->closing = false;
-	if (s->close_timer != NULL) {
-		event_free(s->close_timer);
-		s->close_timer = NULL;
-	}
-	if (s->close_slow) {
-		s->close_slow = false;
-		m->stuck--;
-		if (!m->closing)
-			osh_work_pool_set_extra(m->pool, m->stuck);
-	}
-	if (TAILQ_EMPTY(&s->queue)) {
-		session_free(s);
-		return;
-	}
-	start(s); /* requests arrived meanwhile: a new session */
-}
-
-static void
-close_session(struct session *s)
-{
-	if (s->busy || s->closing)
-		return;
-	if (s->link.ctx == NULL) {
-		ipmi_link_close(&s->link); /* no session: no I/O */
-		if (TAILQ_EMPTY(&s->queue))
-			session_free(s);
-		return;
-	}
-	s->busy = s->closing = true;
-	s->m->on_workers++;
-	/* Past the queue's bound: closes are owed (and bounded by the
-	 * sessions there are). */
-	if (osh_work_submit_owed(s->m->pool, close_work, close_done, s) != 0) {
-		/* The pool is gone (shutting down): close it here, a wait
-		 * of one retransmission at most. */
-		ipmi_link_close(&s->link);
-		close_done(s);
-		return;
-	}
-	if (!s->m->closing &&
-	    (s->close_timer = evtimer_new(s->m->base, on_close_slow, s)) !=
-		NULL) {
-		struct timeval grace = {
-		    STUCK_GRACE_MS / 1000, (STUCK_GRACE_MS % 1000) * 1000};
-		evtimer_add(s->close_timer, &grace);
-	}
+	ipmi_start(s);
 }
 
 /* Hands a job to a worker thread. */
-static void
-run_job(struct job *j)
+void
+ipmi_run_job(struct job *j)
 {
 	struct session *s = j->s;
 
 	if (osh_work_submit(s->m->pool, work_job, done_job, j) != 0) {
-		fail_job(j, OSH_IPMI_BUSY, "too many BMC requests");
-		job_end(j);
+		ipmi_fail_job(j, OSH_IPMI_BUSY, "too many BMC requests");
+		ipmi_job_end(j);
 		return;
 	}
 	s->m->on_workers++;
 }
 
-/* The probe ended before the job's deadline (which would have cancelled
- * it): run the job if something answered, else answer here. */
-static void
-on_probe(const struct osh_rmcp_caps *caps, void *arg)
-{
-	struct job *j = arg;
-	struct session *s = j->s;
-	enum osh_ipmi_err e = OSH_IPMI_TIMEOUT;
-	char msg[160], bmc[BMC_TEXT];
-
-	j->probe = NULL;
-	if (caps->answered) {
-		run_job(j);
-		return;
-	}
-	/* Nothing answers: no thread needs to wait for it. */
-	where(s, bmc, sizeof(bmc));
-	if (caps->refused) {
-		e = OSH_IPMI_UNREACHABLE;
-		snprintf(msg, sizeof(msg), "nothing listens at %.120s", bmc);
-	} else if (caps->junk > 0) {
-		e = OSH_IPMI_BAD_RESPONSE;
-		snprintf(msg, sizeof(msg),
-		    "%.110s sent %u datagrams, none an IPMI answer", bmc,
-		    caps->junk);
-	} else {
-		snprintf(msg, sizeof(msg), "no answer from %.120s", bmc);
-	}
-	fail_job(j, e, msg);
-	job_end(j);
-}
-
-static int
-left_ms(const struct job *j)
-{
-	uint64_t now = osh_now_us();
-
-	return j->deadline_us > now ? (int)((j->deadline_us - now) / 1000) : 0;
-}
-
-/* Before opening a session, asks the BMC over RMCP whether it is there,
- * at the address looked up, on the loop and within the deadline, so that
- * dead BMCs do not hold worker threads. Returns -1 when it cannot (no
- * socket). */
-static int
-probe_first(struct session *s, struct job *j)
-{
-	j->probe = osh_rmcp_probe_start(
-	    s->m->base, s->link.addr, s->target.port, left_ms(j), on_probe, j);
-	return j->probe != NULL ? 0 : -1;
-}
-
-/* What a failed lookup says: how it failed, in words and as the
- * resolver's code. */
-static const char *
-lookup_error(enum osh_resolve_status st)
-{
-	switch (st) {
-	case OSH_RESOLVE_NOT_FOUND: return "no such host";
-	case OSH_RESOLVE_TIMEOUT: return "no answer from DNS in time";
-	case OSH_RESOLVE_BUSY: return "too many lookups at once";
-	case OSH_RESOLVE_INVALID: return "not a host name or address";
-	case OSH_RESOLVE_CANCELLED: return "shutting down";
-	case OSH_RESOLVE_OK:
-	case OSH_RESOLVE_FAILED: break;
-	}
-	return "the resolver failed";
-}
-
-/* The host is looked up (or failed to be): probe the address, or answer
- * j and every request queued behind it, which would ask the same name
- * now. */
-static void
-looked_up(struct job *j)
-{
-	struct session *s = j->s;
-	struct osh_ipmi *m = s->m;
-	enum osh_resolve_status st = j->lookup_st;
-	enum osh_ipmi_err e = OSH_IPMI_UNREACHABLE;
-	struct job *q;
-	char msg[160];
-
-	if (st == OSH_RESOLVE_OK) {
-		m->stats.lookups_ok++;
-		if (probe_first(s, j) != 0)
-			run_job(j);
-		return;
-	}
-	m->stats.lookups_failed++;
-	if (st == OSH_RESOLVE_BUSY)
-		e = OSH_IPMI_BUSY;
-	else if (st == OSH_RESOLVE_CANCELLED)
-		e = OSH_IPMI_INTERNAL;
-	snprintf(msg, sizeof(msg), "cannot resolve %.100s: %s (%s)",
-	    s->target.host, lookup_error(st), osh_resolve_status_str(st));
-	while ((q = TAILQ_FIRST(&s->queue)) != NULL) {
-		dequeue(s, q);
-		fail_job(q, e, msg);
-		job_free(q);
-	}
-	fail_job(j, e, msg);
-	job_end(j);
-}
-
-static void
-on_lookup(enum osh_resolve_status st, const struct osh_resolved *res, void *arg)
-{
-	struct job *j = arg;
-
-	j->lookup = NULL;
-	j->looking_up = false;
-	j->lookup_st = st;
-	/* The first address (IPv4 first): the session goes there. */
-	if (st == OSH_RESOLVE_OK)
-		osh_strlcpy(
-		    j->s->link.addr, res->text[0], sizeof(j->s->link.addr));
-	if (!j->lookup_inline)
-		looked_up(j);
-}
-
-/* Sessions are opened to an address: the host is looked up first, on
- * the loop and within the deadline, at every opening (so that a BMC whose
- * address changed is followed; the resolver's cache keeps it cheap, and
- * an address answers itself). FreeIPMI only ever gets the address, so no
- * worker waits on DNS. */
-static void
-open_first(struct session *s, struct job *j)
-{
-	struct osh_resolve_req *q;
-
-	if (s->m->resolver == NULL) { /* freed: osh_ipmi_free has begun */
-		j->lookup_st = OSH_RESOLVE_CANCELLED;
-		looked_up(j);
-		return;
-	}
-	s->link.addr[0] = '\0';
-	j->looking_up = true;
-	j->lookup_inline = true;
-	q = osh_resolve(s->m->resolver, s->target.host, AF_UNSPEC, left_ms(j),
-	    on_lookup, j);
-	j->lookup_inline = false;
-	if (j->looking_up) {
-		j->lookup = q; /* the answer comes later */
-		return;
-	}
-	looked_up(j); /* answered at once (on_lookup waited) */
-}
-
 /* Starts the next queued job of a session, if it is free. */
-static void
-start(struct session *s)
+void
+ipmi_start(struct session *s)
 {
 	struct job *j;
 
 	if (s->busy)
 		return;
 	if (s->forget && TAILQ_EMPTY(&s->queue)) {
-		close_session(s);
+		ipmi_close_session(s);
 		return;
 	}
 	while ((j = TAILQ_FIRST(&s->queue)) != NULL) {
-		dequeue(s, j);
+		ipmi_dequeue(s, j);
 		if (osh_now_us() >= j->deadline_us) {
-			fail_job(
+			ipmi_fail_job(
 			    j, OSH_IPMI_TIMEOUT, "deadline passed in queue");
-			job_free(j);
+			ipmi_job_free(j);
 			continue;
 		}
 		if (j->keepalive && s->link.ctx == NULL) {
-			job_free(j); /* the session it was for is gone */
+			ipmi_job_free(j); /* the session it was for is gone */
 			continue;
 		}
 		s->busy = true;
 		s->job = j;
 		j->running = true;
 		if (s->link.ctx == NULL)
-			open_first(s, j);
+			ipmi_open_first(s, j);
 		else
-			run_job(j);
+			ipmi_run_job(j);
 		return;
 	}
 }
 
-static struct session *
-session_get(struct osh_ipmi *m, const struct osh_ipmi_target *t)
-{
-	unsigned char key[32];
-	struct session *s, *lru = NULL;
-
-	key_of(t, key);
-	TAILQ_FOREACH(s, &m->sessions, next)
-	{
-		/* cppcheck-suppress uninitvar ; it does not know TAILQ */
-		if (sodium_memcmp(s->key, key, 32) == 0 && !s->forget)
-			break;
-	}
-	if (s != NULL) {
-		/* Most recently used first: cheap lookups. */
-		TAILQ_REMOVE(&m->sessions, s, next);
-		TAILQ_INSERT_HEAD(&m->sessions, s, next);
-		return s;
-	}
-	if (m->nsessions >= m->opt.max_sessions) {
-		TAILQ_FOREACH_REVERSE(s, &m->sessions, session_list, next)
-		if (!s->busy && TAILQ_EMPTY(&s->queue)) {
-			lru = s;
-			break;
-		}
-		if (lru == NULL)
-			return NULL;
-		lru->forget = true;
-		close_session(lru);
-	}
-	if ((s = calloc(1, sizeof(*s))) == NULL)
-		return NULL;
-	s->m = m;
-	memcpy(s->key, key, 32);
-	s->target = *t;
-	s->link.session_timeout_ms =
-	    (unsigned)(m->opt.idle_timeout_ms < KEEPALIVE_MS
-		    ? m->opt.idle_timeout_ms
-		    : KEEPALIVE_MS) +
-	    ANSWER_MS;
-	TAILQ_INIT(&s->queue);
-	TAILQ_INSERT_HEAD(&m->sessions, s, next);
-	m->nsessions++;
-	m->held++;
-	return s;
-}
-
 /* Queues j on s with its deadline timer; answers BUSY (on the next loop
  * turn, like everything else) when the BMC's queue is full. */
-static int
-enqueue(struct session *s, struct job *j, int deadline_ms)
+int
+ipmi_enqueue(struct session *s, struct job *j, int deadline_ms)
 {
 	struct osh_ipmi *m = s->m;
 	struct timeval tv;
@@ -754,7 +337,7 @@ enqueue(struct session *s, struct job *j, int deadline_ms)
 	TAILQ_INSERT_TAIL(&s->queue, j, next);
 	s->nqueued++;
 	j->queued = true;
-	start(s);
+	ipmi_start(s);
 	return 0;
 }
 
@@ -772,72 +355,13 @@ osh_ipmi_submit(struct osh_ipmi *m, const struct osh_ipmi_target *t,
 	j->cb = cb;
 	j->arg = arg;
 	if ((j->delivery = calloc(1, sizeof(*j->delivery))) == NULL ||
-	    (s = session_get(m, t)) == NULL ||
-	    enqueue(s, j, deadline_ms) != 0) {
+	    (s = ipmi_session_get(m, t)) == NULL ||
+	    ipmi_enqueue(s, j, deadline_ms) != 0) {
 		free(j->delivery);
 		free(j);
 		return -1;
 	}
 	return 0;
-}
-
-static void
-on_keepalive(const struct osh_ipmi_result *r, void *arg)
-{
-	(void)r;
-	(void)arg;
-}
-
-static void
-keepalive(struct session *s)
-{
-	struct job *j = calloc(1, sizeof(*j));
-
-	if (j == NULL)
-		return;
-	j->keepalive = true;
-	j->rq.want = OSH_IPMI_WANT_CHASSIS;
-	j->cb = on_keepalive;
-	if (enqueue(s, j, ANSWER_MS / 2) != 0)
-		free(j);
-}
-
-void
-osh_ipmi_forget(struct osh_ipmi *m, const char *host, uint16_t port)
-{
-	struct session *s, *tmp;
-
-	for (s = TAILQ_FIRST(&m->sessions); s != NULL; s = tmp) {
-		tmp = TAILQ_NEXT(s, next);
-		if (s->target.port == port &&
-		    strcmp(s->target.host, host) == 0) {
-			s->forget = true;
-			if (!s->busy && TAILQ_EMPTY(&s->queue))
-				close_session(s);
-		}
-	}
-}
-
-static void
-on_sweep(evutil_socket_t fd, short what, void *arg)
-{
-	struct osh_ipmi *m = arg;
-	uint64_t now = osh_now_us();
-	uint64_t idle = (uint64_t)m->opt.idle_timeout_ms * 1000u;
-	struct session *s, *tmp;
-
-	(void)fd;
-	(void)what;
-	for (s = TAILQ_FIRST(&m->sessions); s != NULL; s = tmp) {
-		tmp = TAILQ_NEXT(s, next);
-		if (s->busy || !TAILQ_EMPTY(&s->queue))
-			continue;
-		if (s->forget || now - s->last_used_us > idle)
-			close_session(s);
-		else if (s->link.ctx != NULL && s->healthy &&
-		    now - s->last_alive_us >= KEEPALIVE_MS * 1000ull)
-			keepalive(s);
-	}
 }
 
 struct osh_ipmi *
@@ -873,7 +397,7 @@ osh_ipmi_new(struct event_base *base, const struct osh_ipmi_options *opt)
 	m->opt.resolver = NULL; /* m->resolver says */
 	m->opt.nameservers = NULL; /* the caller's, read once */
 	m->pool = osh_work_pool_new(base, m->opt.threads, m->opt.max_waiting);
-	m->sweep = event_new(base, -1, EV_PERSIST, on_sweep, m);
+	m->sweep = event_new(base, -1, EV_PERSIST, ipmi_on_sweep, m);
 	m->deliver = event_new(base, -1, 0, on_deliver, m);
 	if (m->resolver == NULL || m->pool == NULL || m->sweep == NULL ||
 	    m->deliver == NULL) {
@@ -907,9 +431,9 @@ osh_ipmi_free(struct osh_ipmi *m)
 	for (s = TAILQ_FIRST(&m->sessions); s != NULL; s = tmp) {
 		tmp = TAILQ_NEXT(s, next);
 		while ((j = TAILQ_FIRST(&s->queue)) != NULL) {
-			dequeue(s, j);
-			fail_job(j, OSH_IPMI_INTERNAL, "shutting down");
-			job_free(j);
+			ipmi_dequeue(s, j);
+			ipmi_fail_job(j, OSH_IPMI_INTERNAL, "shutting down");
+			ipmi_job_free(j);
 		}
 		if ((j = s->job) != NULL &&
 		    (j->probe != NULL || j->looking_up)) {
@@ -918,12 +442,12 @@ osh_ipmi_free(struct osh_ipmi *m)
 			osh_resolve_cancel(j->lookup);
 			j->lookup = NULL;
 			j->looking_up = false;
-			fail_job(j, OSH_IPMI_INTERNAL, "shutting down");
+			ipmi_fail_job(j, OSH_IPMI_INTERNAL, "shutting down");
 			s->busy = false;
 			s->job = NULL;
-			job_free(j);
+			ipmi_job_free(j);
 		}
-		close_session(s);
+		ipmi_close_session(s);
 	}
 	/* The lookups are cancelled: evdns lets go of them while the
 	 * resolver's free turns the loop (the pool is still there for
@@ -941,15 +465,9 @@ osh_ipmi_free(struct osh_ipmi *m)
 	on_deliver(-1, 0, m);
 	while ((s = TAILQ_FIRST(&m->sessions)) != NULL) {
 		ipmi_link_close(&s->link);
-		session_free(s);
+		ipmi_session_free(s);
 	}
 	if (m->deliver != NULL)
 		event_free(m->deliver);
 	free(m);
-}
-
-size_t
-osh_ipmi_session_count(const struct osh_ipmi *m)
-{
-	return m->held;
 }

@@ -1,10 +1,12 @@
 /* ipmi_engine.h - private to the IPMI module: the engine's state, kept
- * by ipmi.c (sessions, jobs, the event loop side) and read by
- * ipmi_metrics.c. Everything here is touched on the event loop only,
+ * by ipmi.c (requests, the event loop side), ipmi_session.c (sessions)
+ * and ipmi_lookup.c (lookups and probes before a session opens), and read
+ * by ipmi_metrics.c. Everything here is touched on the event loop only,
  * except a session's link (see ipmi_link.h). */
 #ifndef OSH_IPMI_ENGINE_H
 #define OSH_IPMI_ENGINE_H
 
+#include <event2/util.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -12,6 +14,7 @@
 
 #include "ipmi_link.h"
 #include "osh/ipmi.h"
+#include "osh/resolve.h"
 
 struct event;
 struct event_base;
@@ -19,10 +22,40 @@ struct osh_metric;
 struct osh_resolver;
 struct osh_work_pool;
 
-struct job; /* a request, queued or running (ipmi.c) */
-TAILQ_HEAD(job_list, job);
 struct delivery; /* an answer on its way to the caller (ipmi.c) */
 TAILQ_HEAD(delivery_list, delivery);
+
+/* A request still on its worker this long after its deadline is stuck in
+ * FreeIPMI on a session the BMC forgot (it was reset, say): FreeIPMI
+ * waits out its whole session timeout. The session is then set aside
+ * and the BMC gets a new one; the thread is counted as lost until it
+ * comes back. */
+#define STUCK_GRACE_MS 1000
+/* Room for ipmi_where(): a host of 80 bytes, an address and a port. */
+#define BMC_TEXT 140
+
+/* A request, queued or running. */
+struct job {
+	TAILQ_ENTRY(job) next;
+	struct osh_ipmi *m;
+	struct session *s;
+	struct osh_ipmi_request rq;
+	struct osh_ipmi_result res;
+	osh_ipmi_cb cb;
+	void *arg;
+	uint64_t deadline_us;
+	uint64_t work_deadline_us; /* the worker stops then, to answer */
+	struct event *timer;
+	struct osh_resolve_req *lookup; /* looking the host name up */
+	enum osh_resolve_status lookup_st; /* its answer */
+	bool looking_up; /* the lookup has not answered yet */
+	bool lookup_inline; /* inside osh_resolve: the answer waits */
+	struct osh_rmcp_probe *probe; /* asking whether the BMC is there */
+	struct delivery *delivery; /* for the answer; NULL for keepalives */
+	bool replied, running, queued, stuck;
+	bool keepalive; /* ours, not a caller's */
+};
+TAILQ_HEAD(job_list, job);
 
 struct session {
 	TAILQ_ENTRY(session) next;
@@ -78,5 +111,40 @@ struct osh_ipmi {
 	struct osh_metric *mx_keepalives, *mx_sel;
 	struct osh_metric *mx_on_workers, *mx_lookups;
 };
+
+/* ipmi.c: frees a job (its answer given or dropped). */
+void ipmi_job_free(struct job *j);
+/* ipmi.c: takes a queued job off its session's queue. */
+void ipmi_dequeue(struct session *s, struct job *j);
+/* ipmi.c: answers j with an error (once; on the next loop turn). */
+void ipmi_fail_job(struct job *j, enum osh_ipmi_err e, const char *msg);
+/* ipmi.c: a job that ran on the loop alone is over: its session is free
+ * for the next. */
+void ipmi_job_end(struct job *j);
+/* ipmi.c: hands a job to a worker thread. */
+void ipmi_run_job(struct job *j);
+/* ipmi.c: starts the next queued job of a session, if it is free. */
+void ipmi_start(struct session *s);
+/* ipmi.c: queues j on s with its deadline timer. */
+int ipmi_enqueue(struct session *s, struct job *j, int deadline_ms);
+
+/* ipmi_session.c: the session for t, made (or the least recently used
+ * idle one replaced) when there is none; NULL when none can be had. */
+struct session *ipmi_session_get(
+    struct osh_ipmi *m, const struct osh_ipmi_target *t);
+void ipmi_session_free(struct session *s);
+/* ipmi_session.c: closes a session on a worker once it is idle. */
+void ipmi_close_session(struct session *s);
+/* ipmi_session.c: the timer of a job whose worker did not come back in
+ * time after its deadline. */
+void ipmi_on_stuck(evutil_socket_t fd, short what, void *arg);
+/* ipmi_session.c: the sweep timer: idle expiry and keepalives. */
+void ipmi_on_sweep(evutil_socket_t fd, short what, void *arg);
+/* ipmi_session.c: "host:port" (with the address looked up) for
+ * messages, in buf. */
+const char *ipmi_where(const struct session *s, char *buf, size_t len);
+
+/* ipmi_lookup.c: looks the host up, probes the BMC, then runs j. */
+void ipmi_open_first(struct session *s, struct job *j);
 
 #endif

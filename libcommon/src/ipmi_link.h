@@ -69,7 +69,7 @@ struct bmc_link {
  * the part cut short and those after it fail with OSH_IPMI_TIMEOUT, with
  * what was read so far (SDR, SEL and FRU loops included). One command on
  * a session the BMC has forgotten blocks until FreeIPMI's session
- * timeout, which the engine works around (see STUCK_GRACE_MS in ipmi.c).
+ * timeout, which the engine works around (see STUCK_GRACE_MS in ipmi_engine.h).
  */
 void ipmi_link_run(struct bmc_link *l, const struct osh_ipmi_target *t,
     const struct osh_ipmi_request *rq, uint64_t deadline_us,
