@@ -506,13 +506,12 @@ holds(const void *mem, size_t len, const char *s)
 static void
 yaml_copies_wiped(void **state)
 {
-	static const char text[] =
-	    "modules:\n"
-	    "  a:\n"
-	    "    pass: s3cret-bmc-pass\n"
-	    "tls_server_config:\n"
-	    "  key: \"-----BEGIN PRIVATE"
-	    " KEY-----\\nAAAA\"\n";
+	static const char text[] = "modules:\n"
+				   "  a:\n"
+				   "    pass: s3cret-bmc-pass\n"
+				   "tls_server_config:\n"
+				   "  key: \"-----BEGIN PRIVATE"
+				   " KEY-----\\nAAAA\"\n";
 	yaml_parser_t parser;
 	yaml_document_t doc;
 	bool before = false, after = false;
