@@ -37,6 +37,10 @@ fi
 teardown() {
 	bash deploy/local/stack.sh down >/dev/null 2>&1
 	python3 deploy/sim/osh-sim down "$OSH_RUN_DIR/fleet" >/dev/null 2>&1
+	# Simulated BMCs a test started and could not stop (a fixture that
+	# failed half way): none outlives the run.
+	pkill -f -- "ipmi_sim -c $OSH_RUN_DIR/" 2>/dev/null
+	return 0
 }
 trap teardown EXIT INT TERM
 
