@@ -129,6 +129,24 @@ osh_time_parse(const char *s, int64_t *ms)
 	return true;
 }
 
+bool
+osh_name_ok(const char *s)
+{
+	size_t len = strlen(s);
+
+	if (len == 0 || !osh_utf8_valid(s, len) || s[0] == ' ' ||
+	    s[len - 1] == ' ')
+		return false;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p < 0x20 || *p == 0x7f || *p == '/')
+			return false;
+		/* C1 controls, U+0080 to U+009F: 0xc2 0x80..0x9f. */
+		if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
+			return false;
+	}
+	return true;
+}
+
 int
 osh_hex_digit(unsigned char c)
 {

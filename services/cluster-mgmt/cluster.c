@@ -22,24 +22,6 @@ static const struct osh_field ids_fields[] = {
     {"server_ids", OSH_FIELD_ARRAY, true, false, 1, CLUSTER_IDS_MAX, NULL},
 };
 
-bool
-cluster_name_ok(const char *s)
-{
-	size_t len = strlen(s);
-
-	if (len == 0 || !osh_utf8_valid(s, len) || s[0] == ' ' ||
-	    s[len - 1] == ' ')
-		return false;
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p < 0x20 || *p == 0x7f || *p == '/')
-			return false;
-		/* C1 controls, U+0080 to U+009F: 0xc2 0x80..0x9f. */
-		if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
-			return false;
-	}
-	return true;
-}
-
 static int
 parse_labels(
     struct json_object *labels, struct cluster_in *out, struct osh_err *err)
@@ -135,7 +117,7 @@ cluster_in_parse(struct json_object *obj, bool create, struct cluster_in *out,
 	if (create && out->name == NULL)
 		return osh_err_set(
 		    err, 400, "validation_failed", "name", "name is required");
-	if (out->name != NULL && !cluster_name_ok(out->name))
+	if (out->name != NULL && !osh_name_ok(out->name))
 		return osh_err_set(err, 400, "validation_failed", "name",
 		    "name must not hold control characters, slashes or "
 		    "surrounding spaces");

@@ -99,7 +99,4 @@ void cluster_in_release(struct cluster_in *in);
  * string the caller frees). */
 int cluster_ids_parse(struct json_object *obj, char **out, struct osh_err *err);
 
-/* Whether s may name a cluster. */
-bool cluster_name_ok(const char *s);
-
 #endif

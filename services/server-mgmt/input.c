@@ -559,7 +559,7 @@ input_scan_import(struct json_object *body, const struct input_param *p,
 		return -1;
 	prefix = param(p, n, "name_prefix");
 	if (prefix != NULL &&
-	    (strlen(prefix) > INPUT_PREFIX_MAX || !server_name_ok(prefix)))
+	    (strlen(prefix) > INPUT_PREFIX_MAX || !osh_name_ok(prefix)))
 		return osh_err_set(err, 400, "validation_failed", "name_prefix",
 		    "name_prefix must be a name of at most %d bytes (no "
 		    "control characters, slashes or surrounding spaces)",

@@ -34,24 +34,6 @@ static const struct osh_field server_fields[] = {
     {"credentials", OSH_FIELD_OBJECT, false, false, 0, 0, NULL},
 };
 
-bool
-server_name_ok(const char *s)
-{
-	size_t len = strlen(s);
-
-	if (len == 0 || !osh_utf8_valid(s, len) || s[0] == ' ' ||
-	    s[len - 1] == ' ')
-		return false;
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p < 0x20 || *p == 0x7f || *p == '/')
-			return false;
-		/* C1 controls, U+0080 to U+009F: 0xc2 0x80..0x9f. */
-		if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
-			return false;
-	}
-	return true;
-}
-
 static int
 parse_labels(
     struct json_object *labels, struct server_in *out, struct osh_err *err)
@@ -167,7 +149,7 @@ server_in_parse(struct json_object *obj, bool create, struct server_in *out,
 		obj, server_fields, OSH_ARRAY_LEN(server_fields), err) != 0)
 		return -1;
 	out->name = osh_json_str(obj, "name", NULL);
-	if (out->name != NULL && !server_name_ok(out->name))
+	if (out->name != NULL && !osh_name_ok(out->name))
 		return osh_err_set(err, 400, "validation_failed", "name",
 		    "name must not hold control characters, slashes or "
 		    "surrounding spaces");
@@ -204,7 +186,7 @@ server_in_parse(struct json_object *obj, bool create, struct server_in *out,
 	if (osh_json_has(obj, "cluster")) {
 		out->has_cluster = true;
 		out->cluster = osh_json_str(obj, "cluster", NULL);
-		if (out->cluster != NULL && !server_name_ok(out->cluster))
+		if (out->cluster != NULL && !osh_name_ok(out->cluster))
 			return osh_err_set(err, 400, "validation_failed",
 			    "cluster",
 			    "cluster must not hold control characters, "

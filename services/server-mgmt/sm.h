@@ -95,11 +95,6 @@ struct server_in {
 	char password[65];
 };
 
-/* Whether s may name a server (or a cluster): valid UTF-8, not empty,
- * no control characters (C0, DEL, C1), no '/', no leading or trailing
- * space. */
-bool server_name_ok(const char *s);
-
 /* Reads and checks a server body (create: name and bmc_address needed).
  * Strings point into obj. Fills err naming the field on failure. */
 int server_in_parse(struct json_object *obj, bool create, struct server_in *out,

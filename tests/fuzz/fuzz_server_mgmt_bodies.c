@@ -122,7 +122,7 @@ check_refusal(const struct osh_err *err, bool unnamed, const char *what)
 }
 
 /* A name as the API documents it, checked here on its own (not with
- * server_name_ok): valid UTF-8, not empty, no control character (U+0000
+ * osh_name_ok): valid UTF-8, not empty, no control character (U+0000
  * to U+001F, U+007F to U+009F), no '/', no space at either end. */
 static bool
 name_valid(const char *s)

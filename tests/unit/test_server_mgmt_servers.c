@@ -280,7 +280,7 @@ names(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < OSH_ARRAY_LEN(cases); i++)
-		if (server_name_ok(cases[i].name) != cases[i].ok)
+		if (osh_name_ok(cases[i].name) != cases[i].ok)
 			fail_msg("case %zu", i);
 }
 

@@ -87,6 +87,11 @@ size_t osh_utf8_len(const char *s, size_t len);
  * "10.0.0.300" is refused rather than looked up). Nothing else. */
 bool osh_host_valid(const char *host);
 
+/* Whether s may name something operators name (a server, a cluster):
+ * valid UTF-8, not empty, no control characters (C0, DEL, C1), no '/',
+ * no leading or trailing space. */
+bool osh_name_ok(const char *s);
+
 /* The key a per-address limit counts a client under, so that every such
  * limit in the project (the auth service's login throttle and in-flight
  * cap, nginx's limit_req) draws the same line: an IPv4 address as itself
