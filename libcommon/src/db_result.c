@@ -1,5 +1,6 @@
 /* db_result.c - reading the database pool's results: status, SQLSTATE,
  * typed fields, the result enum, and queries answering one JSON value. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -133,4 +134,21 @@ osh_db_json(struct osh_db *db, const char *sql, int nparams,
 	c->cb = cb;
 	c->arg = arg;
 	return osh_db_query(db, sql, nparams, values, on_json, c);
+}
+
+const char *
+osh_db_num(char *buf, size_t len, int64_t v)
+{
+	snprintf(buf, len, "%lld", (long long)v);
+	return buf;
+}
+
+void
+osh_db_json_id(struct osh_db *db, const char *sql, int64_t id,
+    osh_db_json_cb cb, void *arg)
+{
+	char sid[24];
+	const char *v[] = {osh_db_num(sid, sizeof(sid), id)};
+
+	osh_db_json(db, sql, 1, v, cb, arg);
 }

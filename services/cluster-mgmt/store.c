@@ -8,24 +8,6 @@
 
 #include "store.h"
 
-static const char *
-num(char *buf, size_t len, int64_t v)
-{
-	snprintf(buf, len, "%lld", (long long)v);
-	return buf;
-}
-
-/* Runs a one-row JSON query whose only parameter ($1) is id. */
-static void
-json_by_id(struct osh_db *db, const char *sql, int64_t id, osh_db_json_cb cb,
-    void *arg)
-{
-	char sid[24];
-	const char *v[] = {num(sid, sizeof(sid), id)};
-
-	osh_db_json(db, sql, 1, v, cb, arg);
-}
-
 /*
  * Clusters.
  */
@@ -35,8 +17,8 @@ store_cluster_list(struct osh_db *db, const char *name, int64_t limit,
     int64_t offset, osh_db_json_cb cb, void *arg)
 {
 	char lim[24], off[24];
-	const char *v[] = {
-	    name, num(lim, sizeof(lim), limit), num(off, sizeof(off), offset)};
+	const char *v[] = {name, osh_db_num(lim, sizeof(lim), limit),
+	    osh_db_num(off, sizeof(off), offset)};
 
 	osh_db_json(db,
 	    "WITH f AS (SELECT * FROM clusters WHERE $1::text IS NULL OR "
@@ -52,7 +34,7 @@ store_cluster_list(struct osh_db *db, const char *name, int64_t limit,
 void
 store_cluster_get(struct osh_db *db, int64_t id, osh_db_json_cb cb, void *arg)
 {
-	json_by_id(db,
+	osh_db_json_id(db,
 	    "SELECT cluster_json(c) || jsonb_build_object('summary', "
 	    "cluster_summary(c)) FROM clusters c WHERE id = $1",
 	    id, cb, arg);
@@ -78,9 +60,9 @@ store_cluster_update(struct osh_db *db, int64_t id, const struct cluster_in *in,
     osh_db_json_cb cb, void *arg)
 {
 	char sid[24];
-	const char *v[] = {num(sid, sizeof(sid), id), in->name, in->description,
-	    in->labels, in->has_selector ? "true" : "false", in->selector,
-	    in->selector_terms};
+	const char *v[] = {osh_db_num(sid, sizeof(sid), id), in->name,
+	    in->description, in->labels, in->has_selector ? "true" : "false",
+	    in->selector, in->selector_terms};
 
 	osh_db_json(db,
 	    "UPDATE clusters c SET name = coalesce($2, name), "
@@ -97,7 +79,7 @@ void
 store_cluster_delete(
     struct osh_db *db, int64_t id, osh_db_json_cb cb, void *arg)
 {
-	json_by_id(db,
+	osh_db_json_id(db,
 	    "DELETE FROM clusters WHERE id = $1 RETURNING "
 	    "jsonb_build_object('id', id, 'name', name)",
 	    id, cb, arg);
@@ -109,8 +91,9 @@ store_cluster_servers(struct osh_db *db, int64_t id, const char *power,
     void *arg)
 {
 	char sid[24], lim[24], off[24];
-	const char *v[] = {num(sid, sizeof(sid), id), power, status,
-	    num(lim, sizeof(lim), limit), num(off, sizeof(off), offset)};
+	const char *v[] = {osh_db_num(sid, sizeof(sid), id), power, status,
+	    osh_db_num(lim, sizeof(lim), limit),
+	    osh_db_num(off, sizeof(off), offset)};
 
 	osh_db_json(db,
 	    "WITH c AS (SELECT c FROM clusters c WHERE id = $1), "
@@ -130,7 +113,7 @@ store_members_add(struct osh_db *db, int64_t id, const char *ids,
     osh_db_json_cb cb, void *arg)
 {
 	char sid[24];
-	const char *v[] = {num(sid, sizeof(sid), id), ids};
+	const char *v[] = {osh_db_num(sid, sizeof(sid), id), ids};
 
 	osh_db_json(db,
 	    "WITH want AS (SELECT DISTINCT unnest($2::bigint[]) AS id), "
@@ -156,7 +139,7 @@ store_members_remove(struct osh_db *db, int64_t id, const char *ids,
     osh_db_json_cb cb, void *arg)
 {
 	char sid[24];
-	const char *v[] = {num(sid, sizeof(sid), id), ids};
+	const char *v[] = {osh_db_num(sid, sizeof(sid), id), ids};
 
 	osh_db_json(db,
 	    "WITH c AS (SELECT id, name FROM clusters WHERE id = $1), "
@@ -278,7 +261,7 @@ store_server_put(
 void
 store_server_delete(struct osh_db *db, int64_t id, osh_db_json_cb cb, void *arg)
 {
-	json_by_id(db,
+	osh_db_json_id(db,
 	    "WITH old AS (SELECT srv FROM servers srv WHERE srv.id = $1), "
 	    "m AS (SELECT c.id, c.name FROM clusters c, old WHERE "
 	    "in_cluster(c, old.srv)), "
@@ -296,7 +279,7 @@ store_server_power(struct osh_db *db, int64_t id, const char *power,
     osh_db_json_cb cb, void *arg)
 {
 	char sid[24];
-	const char *v[] = {num(sid, sizeof(sid), id), power};
+	const char *v[] = {osh_db_num(sid, sizeof(sid), id), power};
 
 	osh_db_json(db,
 	    "UPDATE servers SET power_state = $2, synced_at = now() "
@@ -309,7 +292,7 @@ store_server_status(struct osh_db *db, int64_t id, const char *status,
     osh_db_json_cb cb, void *arg)
 {
 	char sid[24];
-	const char *v[] = {num(sid, sizeof(sid), id), status};
+	const char *v[] = {osh_db_num(sid, sizeof(sid), id), status};
 
 	osh_db_json(db,
 	    "UPDATE servers SET status = $2, synced_at = now() "

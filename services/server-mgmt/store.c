@@ -87,13 +87,6 @@ rows_query(struct osh_db *db, const char *sql, int n, const char *const *v,
 	osh_db_query(db, sql, n, v, on_rows, c);
 }
 
-static const char *
-num(char *buf, size_t len, int64_t v)
-{
-	snprintf(buf, len, "%lld", (long long)v);
-	return buf;
-}
-
 void
 store_next_id(struct osh_db *db, osh_db_json_cb cb, void *arg)
 {
@@ -106,10 +99,12 @@ store_server_insert(struct osh_db *db, int64_t id, const struct server_in *in,
     const char *sealed, osh_db_json_cb cb, void *arg)
 {
 	char sid[24], port[24], cipher[24];
-	const char *v[] = {num(sid, sizeof(sid), id), in->name, in->host,
-	    num(port, sizeof(port), in->port), in->ipmi_version, in->privilege,
-	    in->has_cipher ? num(cipher, sizeof(cipher), in->cipher_suite)
-			   : NULL,
+	const char *v[] = {osh_db_num(sid, sizeof(sid), id), in->name, in->host,
+	    osh_db_num(port, sizeof(port), in->port), in->ipmi_version,
+	    in->privilege,
+	    in->has_cipher
+		? osh_db_num(cipher, sizeof(cipher), in->cipher_suite)
+		: NULL,
 	    in->has_workarounds ? in->workarounds : NULL, in->labels,
 	    in->description,
 	    in->monitoring < 0	 ? NULL
@@ -169,7 +164,7 @@ void
 store_next_ids(struct osh_db *db, int n, osh_db_json_cb cb, void *arg)
 {
 	char sn[24];
-	const char *v[] = {num(sn, sizeof(sn), n)};
+	const char *v[] = {osh_db_num(sn, sizeof(sn), n)};
 
 	osh_db_json(db,
 	    "SELECT jsonb_agg(nextval('servers_id_seq')) FROM "
@@ -183,12 +178,13 @@ store_server_update(struct osh_db *db, int64_t id, const struct server_in *in,
     void *arg)
 {
 	char sid[24], port[24], cipher[24], eport[24];
-	const char *v[] = {num(sid, sizeof(sid), id), in->name,
+	const char *v[] = {osh_db_num(sid, sizeof(sid), id), in->name,
 	    in->has_addr ? in->host : NULL,
-	    in->has_addr ? num(port, sizeof(port), in->port) : NULL,
+	    in->has_addr ? osh_db_num(port, sizeof(port), in->port) : NULL,
 	    in->ipmi_version, in->privilege,
-	    in->has_cipher ? num(cipher, sizeof(cipher), in->cipher_suite)
-			   : NULL,
+	    in->has_cipher
+		? osh_db_num(cipher, sizeof(cipher), in->cipher_suite)
+		: NULL,
 	    in->has_workarounds ? in->workarounds : NULL, in->labels,
 	    in->description,
 	    in->monitoring < 0	 ? NULL
@@ -196,7 +192,7 @@ store_server_update(struct osh_db *db, int64_t id, const struct server_in *in,
 				 : "false",
 	    in->has_cluster ? "true" : "false", in->cluster, sealed,
 	    expect ? expect->host : NULL,
-	    expect ? num(eport, sizeof(eport), expect->port) : NULL,
+	    expect ? osh_db_num(eport, sizeof(eport), expect->port) : NULL,
 	    expect ? expect->ipmi_version : NULL};
 
 	osh_db_json(db,
@@ -229,8 +225,9 @@ store_server_reseal(struct osh_db *db, const struct server_row *r,
     const char *sealed, osh_db_json_cb cb, void *arg)
 {
 	char sid[24], port[24];
-	const char *v[] = {num(sid, sizeof(sid), r->id), r->credentials, sealed,
-	    r->host, num(port, sizeof(port), r->port), r->ipmi_version};
+	const char *v[] = {osh_db_num(sid, sizeof(sid), r->id), r->credentials,
+	    sealed, r->host, osh_db_num(port, sizeof(port), r->port),
+	    r->ipmi_version};
 
 	osh_db_json(db,
 	    "UPDATE servers SET credentials = $3, credentials_binding = 2 "
@@ -240,21 +237,10 @@ store_server_reseal(struct osh_db *db, const struct server_row *r,
 	    6, v, cb, arg);
 }
 
-/* Runs a one-row JSON query whose only parameter ($1) is id. */
-static void
-json_by_id(struct osh_db *db, const char *sql, int64_t id, osh_db_json_cb cb,
-    void *arg)
-{
-	char sid[24];
-	const char *v[] = {num(sid, sizeof(sid), id)};
-
-	osh_db_json(db, sql, 1, v, cb, arg);
-}
-
 void
 store_server_delete(struct osh_db *db, int64_t id, osh_db_json_cb cb, void *arg)
 {
-	json_by_id(db,
+	osh_db_json_id(db,
 	    "DELETE FROM servers WHERE id = $1 RETURNING jsonb_build_object("
 	    "'id', id, 'name', name, 'host', bmc_host, 'port', bmc_port)",
 	    id, cb, arg);
@@ -263,15 +249,15 @@ store_server_delete(struct osh_db *db, int64_t id, osh_db_json_cb cb, void *arg)
 void
 store_server_get(struct osh_db *db, int64_t id, osh_db_json_cb cb, void *arg)
 {
-	json_by_id(db, "SELECT server_text(s) FROM servers s WHERE id = $1", id,
-	    cb, arg);
+	osh_db_json_id(db, "SELECT server_text(s) FROM servers s WHERE id = $1",
+	    id, cb, arg);
 }
 
 void
 store_server_row(struct osh_db *db, int64_t id, store_row_cb cb, void *arg)
 {
 	char sid[24];
-	const char *v[] = {num(sid, sizeof(sid), id)};
+	const char *v[] = {osh_db_num(sid, sizeof(sid), id)};
 
 	rows_query(db, "SELECT " SERVER_COLS " FROM servers WHERE id = $1", 1,
 	    v, cb, NULL, arg);
@@ -326,7 +312,7 @@ store_server_row_by_addr(
     struct osh_db *db, const char *host, int port, store_row_cb cb, void *arg)
 {
 	char p[24];
-	const char *v[] = {host, num(p, sizeof(p), port)};
+	const char *v[] = {host, osh_db_num(p, sizeof(p), port)};
 
 	rows_query(db,
 	    "SELECT " SERVER_COLS " FROM servers WHERE "
@@ -452,14 +438,14 @@ store_server_list(struct osh_db *db, const struct server_filter *f,
 	if (wl == 0)
 		snprintf(where, sizeof(where), "true");
 	np = nf;
-	v[np++] = num(lim, sizeof(lim), pg->limit);
-	v[np++] = num(off, sizeof(off), pg->offset);
+	v[np++] = osh_db_num(lim, sizeof(lim), pg->limit);
+	v[np++] = osh_db_num(off, sizeof(off), pg->offset);
 	sql_add(q,
 	    "WITH p AS MATERIALIZED (SELECT s, (%s)::text AS k FROM "
 	    "servers s WHERE %s",
 	    key, where);
 	if (pg->cursor_key != NULL) {
-		v[np++] = num(cid, sizeof(cid), pg->cursor_id);
+		v[np++] = osh_db_num(cid, sizeof(cid), pg->cursor_id);
 		if (pg->sort == SERVER_SORT_ID) {
 			sql_add(q, " AND s.id %s $%d::bigint",
 			    pg->desc ? "<" : ">", np);
@@ -527,9 +513,9 @@ store_server_observe(struct osh_db *db, int64_t id, const struct observation *o,
     osh_db_json_cb cb, void *arg)
 {
 	char sid[24];
-	const char *v[] = {num(sid, sizeof(sid), id), o->status, o->power,
-	    o->error, o->seen ? "true" : "false", o->manufacturer, o->product,
-	    o->serial, o->firmware, o->from_fru ? "true" : "false"};
+	const char *v[] = {osh_db_num(sid, sizeof(sid), id), o->status,
+	    o->power, o->error, o->seen ? "true" : "false", o->manufacturer,
+	    o->product, o->serial, o->firmware, o->from_fru ? "true" : "false"};
 
 	osh_db_json(db,
 	    "WITH old AS (SELECT power_state AS old_power, status AS old_status "
@@ -598,7 +584,8 @@ store_server_page(struct osh_db *db, int64_t after, int64_t limit,
     osh_db_json_cb cb, void *arg)
 {
 	char a[24], l[24];
-	const char *v[] = {num(a, sizeof(a), after), num(l, sizeof(l), limit)};
+	const char *v[] = {
+	    osh_db_num(a, sizeof(a), after), osh_db_num(l, sizeof(l), limit)};
 
 	osh_db_json(db,
 	    "WITH p AS (SELECT * FROM servers WHERE id > $1 ORDER BY id "
@@ -618,8 +605,8 @@ store_scan_create(struct osh_db *db, const char *spec_json, int total,
     const char *by, int64_t by_id, osh_db_json_cb cb, void *arg)
 {
 	char t[24], uid[24];
-	const char *v[] = {spec_json, num(t, sizeof(t), total), by,
-	    num(uid, sizeof(uid), by_id)};
+	const char *v[] = {spec_json, osh_db_num(t, sizeof(t), total), by,
+	    osh_db_num(uid, sizeof(uid), by_id)};
 
 	osh_db_json(db,
 	    "INSERT INTO scans (spec, total, created_by, created_by_id) "
@@ -632,8 +619,9 @@ store_scan_progress(struct osh_db *db, int64_t id, int probed, int found,
     const char *status, osh_db_json_cb cb, void *arg)
 {
 	char sid[24], p[24], f[24];
-	const char *v[] = {num(sid, sizeof(sid), id), num(p, sizeof(p), probed),
-	    num(f, sizeof(f), found), status};
+	const char *v[] = {osh_db_num(sid, sizeof(sid), id),
+	    osh_db_num(p, sizeof(p), probed), osh_db_num(f, sizeof(f), found),
+	    status};
 
 	osh_db_json(db,
 	    "UPDATE scans SET probed = $2, found = $3, status = $4, "
@@ -647,12 +635,13 @@ store_scan_result(struct osh_db *db, int64_t scan, const struct scan_found *f,
     osh_db_json_cb cb, void *arg)
 {
 	char sid[24], port[24], mfg[24];
-	const char *v[] = {num(sid, sizeof(sid), scan), f->host,
-	    num(port, sizeof(port), f->port), f->ipmi15 ? "true" : "false",
-	    f->ipmi20 ? "true" : "false", f->auth_types,
-	    f->credentials_ok ? "true" : "false", f->sealed,
-	    f->manufacturer_id >= 0 ? num(mfg, sizeof(mfg), f->manufacturer_id)
-				    : NULL,
+	const char *v[] = {osh_db_num(sid, sizeof(sid), scan), f->host,
+	    osh_db_num(port, sizeof(port), f->port),
+	    f->ipmi15 ? "true" : "false", f->ipmi20 ? "true" : "false",
+	    f->auth_types, f->credentials_ok ? "true" : "false", f->sealed,
+	    f->manufacturer_id >= 0
+		? osh_db_num(mfg, sizeof(mfg), f->manufacturer_id)
+		: NULL,
 	    f->manufacturer ? f->manufacturer : "",
 	    f->product ? f->product : "", f->serial ? f->serial : "",
 	    f->firmware ? f->firmware : "", f->error};
@@ -669,7 +658,7 @@ store_scan_result(struct osh_db *db, int64_t scan, const struct scan_found *f,
 void
 store_scan_get(struct osh_db *db, int64_t id, osh_db_json_cb cb, void *arg)
 {
-	json_by_id(db,
+	osh_db_json_id(db,
 	    "SELECT jsonb_build_object('id', s.id, 'status', s.status, "
 	    "'spec', s.spec, 'total', s.total, 'probed', s.probed, "
 	    "'found', s.found, 'created_by', s.created_by, "
@@ -705,7 +694,7 @@ store_scan_importable(struct osh_db *db, int64_t scan, const char *ids_json,
     osh_db_json_cb cb, void *arg)
 {
 	char sid[24];
-	const char *v[] = {num(sid, sizeof(sid), scan), ids_json};
+	const char *v[] = {osh_db_num(sid, sizeof(sid), scan), ids_json};
 
 	osh_db_json(db,
 	    "SELECT coalesce(jsonb_agg(jsonb_build_object('id', r.id, "
@@ -726,7 +715,7 @@ store_scan_mark_imported(struct osh_db *db, int64_t result, int64_t server,
 {
 	char r[24], s[24];
 	const char *v[] = {
-	    num(r, sizeof(r), result), num(s, sizeof(s), server)};
+	    osh_db_num(r, sizeof(r), result), osh_db_num(s, sizeof(s), server)};
 
 	osh_db_json(db,
 	    "UPDATE scan_results SET imported_server_id = $2 WHERE id = $1 "
@@ -758,10 +747,11 @@ store_power_begin(struct osh_db *db, const struct power_request *r,
     const char *stream_id, const char *consumer, osh_db_json_cb cb, void *arg)
 {
 	char job[24], task[24], attempt[24], server[24];
-	const char *v[] = {r->request_id, num(job, sizeof(job), r->job_id),
-	    num(task, sizeof(task), r->task_id),
-	    num(attempt, sizeof(attempt), r->attempt),
-	    num(server, sizeof(server), r->server_id), r->action,
+	const char *v[] = {r->request_id,
+	    osh_db_num(job, sizeof(job), r->job_id),
+	    osh_db_num(task, sizeof(task), r->task_id),
+	    osh_db_num(attempt, sizeof(attempt), r->attempt),
+	    osh_db_num(server, sizeof(server), r->server_id), r->action,
 	    r->requested_by, r->trace, stream_id, consumer};
 
 	/* The conflicting row existed before this statement: the outer
@@ -814,7 +804,7 @@ void
 store_power_prune(struct osh_db *db, int days, osh_db_json_cb cb, void *arg)
 {
 	char d[24];
-	const char *v[] = {num(d, sizeof(d), days)};
+	const char *v[] = {osh_db_num(d, sizeof(d), days)};
 
 	osh_db_json(db,
 	    "WITH gone AS (DELETE FROM power_requests WHERE request_id IN "

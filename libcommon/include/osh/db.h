@@ -10,6 +10,7 @@
 #include <libpq-fe.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct event_base;
 struct osh_db;
@@ -95,6 +96,14 @@ typedef void (*osh_db_json_cb)(
     enum osh_db_status st, const char *json, const char *sqlstate, void *arg);
 int osh_db_json(struct osh_db *db, const char *sql, int nparams,
     const char *const *values, osh_db_json_cb cb, void *arg);
+
+/* osh_db_json with id as its only parameter ($1). */
+void osh_db_json_id(struct osh_db *db, const char *sql, int64_t id,
+    osh_db_json_cb cb, void *arg);
+
+/* v as decimal text in buf (24 bytes hold any value), for query
+ * parameters; returns buf. */
+const char *osh_db_num(char *buf, size_t len, int64_t v);
 
 struct osh_db_stats {
 	int size, connected, busy;
