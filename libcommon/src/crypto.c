@@ -202,6 +202,12 @@ osh_keyring_free(struct osh_keyring *k)
 		sodium_free(k);
 }
 
+const char *
+osh_keyring_current(const struct osh_keyring *k)
+{
+	return k->keys[0].kid;
+}
+
 char *
 osh_seal(struct osh_keyring *k, const char *plain, size_t len, const char *ad)
 {

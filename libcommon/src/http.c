@@ -481,12 +481,9 @@ peer_name(const struct sockaddr *sa, char *out, size_t len)
 }
 
 bool
-http_trusted_proxy(const struct osh_http *h, const char *addr)
+http_trusted_proxy(const struct osh_http *h, const struct sockaddr *sa)
 {
-	for (size_t i = 0; i < h->nproxies; i++)
-		if (strcmp(h->proxies[i], addr) == 0)
-			return true;
-	return false;
+	return osh_cidr_list_has_sa(&h->proxies, sa);
 }
 
 /* A new connection (local: through the unix socket). */
@@ -505,8 +502,7 @@ http_accept_conn(
 	peer_name(sa, peer, sizeof(peer));
 	/* Proxies speak for many clients: the server's limit only. The new
 	 * connection counts on its client from here on. */
-	if (!local && !http_trusted_proxy(h, peer) &&
-	    http_client_key(sa, key) &&
+	if (!local && !http_trusted_proxy(h, sa) && http_client_key(sa, key) &&
 	    (cl = http_client_get(&h->clients, key)) != NULL)
 		http_client_add(&h->clients, cl, HTTP_CLIENT_CONNS, 1);
 	if ((refusal = http_admit(h, cl, &refuse)) != NULL && !refuse) {
@@ -521,7 +517,7 @@ http_accept_conn(
 	c->h = h;
 	c->local = local;
 	c->tls = h->tls != NULL && !local;
-	c->trusted = local || http_trusted_proxy(h, peer);
+	c->trusted = local || http_trusted_proxy(h, sa);
 	c->keep_alive = true;
 	osh_http_parser_init(&c->parser);
 	osh_buf_init_secret(&c->body, 0);

@@ -13,6 +13,7 @@
 
 #include "osh/http.h"
 #include "osh/http_parse.h"
+#include "osh/proxy.h"
 #include "osh/util.h"
 
 struct bufferevent;
@@ -21,8 +22,8 @@ struct evconnlistener;
 struct osh_metric;
 struct sockaddr;
 
-#define HTTP_MAX_PROXIES 8
 #define HTTP_LOG_EVERY_US 1000000 /* repeated warnings: once a second */
+#define HTTP_MAX_WRITE (256 * 1024) /* bytes written to a socket a turn */
 
 /*
  * http_limit.c: what each client address holds of the server.
@@ -150,8 +151,7 @@ struct osh_http {
 	LIST_HEAD(req_list, req_box) reqs;
 	unsigned nconns, in_flight, ndetached;
 	struct http_clients clients;
-	char proxies[HTTP_MAX_PROXIES][64];
-	size_t nproxies;
+	struct osh_cidr_list proxies; /* trusted proxies */
 	uint64_t refusal_logged_us, accept_error_logged_us;
 	struct osh_metrics *metrics;
 	struct osh_metric *m_conns, *m_refused, *m_timeouts, *m_gone;
@@ -169,8 +169,8 @@ void http_req_drop(struct req_box *b);
  * on, counted as detached (against its client and the server's limit)
  * until its reply. */
 void http_req_detach(struct req_box *b);
-/* http.c: true when addr (text) is one of the trusted proxies. */
-bool http_trusted_proxy(const struct osh_http *h, const char *addr);
+/* http.c: true when the peer is in a trusted proxy's range. */
+bool http_trusted_proxy(const struct osh_http *h, const struct sockaddr *sa);
 
 /* http.c: the reply of c's request is queued in full; the request is
  * about to be freed. 'close': the connection must not carry another. */
@@ -199,6 +199,11 @@ const char *http_admit(
 /* http_admit.c: c is over a limit: a short 503, then close. */
 void http_conn_over_limit(
     struct conn *c, const char *reason, const char *message);
+
+/* http_body.c: queues b on out, where it lies: out holds a reference of
+ * its own until b is written or dropped. -1 when out of memory. */
+struct evbuffer;
+int http_body_queue(struct evbuffer *out, struct osh_body *b);
 
 /* http_tls.c: a bufferevent for the accepted fd, over TLS with the
  * server's context when tls. NULL on failure. */

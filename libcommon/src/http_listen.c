@@ -255,7 +255,7 @@ osh_http_new(struct event_base *base, const struct osh_http_options *opt,
     osh_dispatch_fn dispatch, void *arg)
 {
 	struct osh_http *h;
-	char list[512], *tok, *save = NULL;
+	char err[160];
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
 
@@ -293,12 +293,13 @@ osh_http_new(struct event_base *base, const struct osh_http_options *opt,
 		return NULL;
 	}
 	metrics_init(h, opt->metrics);
-	osh_strlcpy(list, opt->trusted_proxies ? opt->trusted_proxies : "",
-	    sizeof(list));
-	for (tok = strtok_r(list, ", ", &save);
-	     tok != NULL && h->nproxies < HTTP_MAX_PROXIES;
-	     tok = strtok_r(NULL, ", ", &save))
-		osh_strlcpy(h->proxies[h->nproxies++], tok, 64);
+	if (osh_cidr_list_parse(
+		opt->trusted_proxies ? opt->trusted_proxies : "", &h->proxies,
+		err, sizeof(err)) != 0) {
+		osh_log_error(
+		    NULL, "msg=\"bad trusted proxies\" error=\"%s\"", err);
+		goto out_free;
+	}
 	osh_http_set_tls(h, opt->tls);
 	if ((h->accept_retry = evtimer_new(base, on_accept_retry, h)) == NULL)
 		goto out_free;

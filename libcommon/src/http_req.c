@@ -2,7 +2,6 @@
  * head, read through its accessors, and answered with osh_reply* (whole or
  * streamed), which formats the response onto its connection (or nowhere,
  * once the client has gone), counts it and writes the access log line. */
-#include <arpa/inet.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,13 +97,36 @@ request_id_ok(const char *s)
 	return n > 0;
 }
 
-static bool
-addr_ok(const char *s)
+/* The client: the peer, or, from a trusted proxy, who it speaks for
+ * (X-Forwarded-For read from the right past the trusted proxies, else
+ * X-Real-IP; osh_proxy_client). The last HTTP_XFF_FIELDS fields of
+ * X-Forwarded-For count: the walk stops long before the earlier ones. */
+#define HTTP_XFF_FIELDS 8
+static void
+forwarded_client(
+    const struct conn *c, const struct osh_http_head *head, struct osh_req *req)
 {
-	unsigned char buf[sizeof(struct in6_addr)];
+	const char *xff[HTTP_XFF_FIELDS];
+	size_t nxff = 0;
 
-	return inet_pton(AF_INET, s, buf) == 1 ||
-	    inet_pton(AF_INET6, s, buf) == 1;
+	if (c->trusted) {
+		for (size_t i = 0; i < head->nfields; i++) {
+			const char *name, *value;
+
+			osh_http_head_field_at(head, i, &name, &value);
+			if (strcasecmp(name, "X-Forwarded-For") != 0)
+				continue;
+			if (nxff == HTTP_XFF_FIELDS) {
+				memmove(
+				    xff, xff + 1, sizeof(xff[0]) * (nxff - 1));
+				nxff--;
+			}
+			xff[nxff++] = value;
+		}
+	}
+	osh_proxy_client(&c->h->proxies, c->peer, c->trusted, xff, nxff,
+	    c->trusted ? osh_http_head_field(head, "X-Real-IP") : NULL,
+	    req->client_addr, sizeof(req->client_addr));
 }
 
 struct req_box *
@@ -136,10 +158,11 @@ http_req_new(struct conn *c, struct osh_http_head *head)
 	if (head != NULL) {
 		req->method = head->method;
 		rid = osh_http_head_field(head, "X-Request-Id");
-		fwd = osh_http_head_field(head, "X-Real-IP");
-		if (fwd != NULL && c->trusted && addr_ok(fwd))
-			osh_strlcpy(
-			    req->client_addr, fwd, sizeof(req->client_addr));
+		forwarded_client(c, head, req);
+		fwd = osh_http_head_field(head, "X-Forwarded-Proto");
+		req->https = c->tls ||
+		    (c->trusted && fwd != NULL &&
+			strcasecmp(fwd, "https") == 0);
 	}
 	if (rid != NULL && request_id_ok(rid))
 		osh_strlcpy(req->request_id, rid, sizeof(req->request_id));
@@ -449,6 +472,33 @@ osh_reply(struct osh_req *req, int status, const char *content_type,
 			c->keep_alive = false;
 		}
 		queue(c, &out);
+	}
+	finish(req, status);
+}
+
+void
+osh_reply_body(struct osh_req *req, int status, const char *content_type,
+    struct osh_body *b)
+{
+	struct conn *c = tr(req)->conn;
+	size_t len = osh_body_len(b);
+
+	if ((status >= 100 && status < 200) || status == 204 || status == 304) {
+		osh_reply(req, status, NULL, NULL, 0);
+		return;
+	}
+	if (c != NULL && !tr(req)->streaming) {
+		struct osh_buf out;
+
+		osh_buf_init_secret(&out, 0);
+		write_head(&out, req, status, len > 0 ? content_type : NULL,
+		    (long long)len, false, closing(c));
+		queue(c, &out);
+		/* Out of memory: the head promised a body that cannot
+		 * come, so the connection must end. */
+		if (len > 0 && !head_only(req) &&
+		    http_body_queue(bufferevent_get_output(c->bev), b) != 0)
+			c->keep_alive = false;
 	}
 	finish(req, status);
 }

@@ -173,6 +173,18 @@ on_deadline(evutil_socket_t fd, short what, void *arg)
 		ipmi_job_end(j);
 		return;
 	}
+	if (osh_work_cancel(s->m->pool, j) == 0) {
+		/* Still waiting for a thread: nothing was sent, nothing is
+		 * stuck, and the session is free. Busy, like a request
+		 * refused for want of room: the BMC was not asked. */
+		s->m->on_workers--;
+		if (j->keepalive)
+			j->replied = true; /* never sent: not counted */
+		ipmi_fail_job(j, OSH_IPMI_BUSY,
+		    "no worker thread was free in time for the BMC request");
+		ipmi_job_end(j);
+		return;
+	}
 	/* On a worker: answer now; the worker's result is dropped later. */
 	ipmi_fail_job(j, OSH_IPMI_TIMEOUT, "the BMC did not answer in time");
 	/* Not pending now, so the timer can be pointed at the stuck check. */
@@ -250,8 +262,13 @@ void
 ipmi_run_job(struct job *j)
 {
 	struct session *s = j->s;
+	/* Keepalives are background work: they never delay a request nor
+	 * have one refused (see ipmi_on_sweep). */
+	int rc = j->keepalive
+	    ? osh_work_submit_background(s->m->pool, work_job, done_job, j)
+	    : osh_work_submit(s->m->pool, work_job, done_job, j);
 
-	if (osh_work_submit(s->m->pool, work_job, done_job, j) != 0) {
+	if (rc != 0) {
 		ipmi_fail_job(j, OSH_IPMI_BUSY, "too many BMC requests");
 		ipmi_job_end(j);
 		return;
@@ -292,6 +309,26 @@ ipmi_start(struct session *s)
 			ipmi_run_job(j);
 		return;
 	}
+}
+
+/* A request arrived for s: background work of s that waits for a thread
+ * would hold it up (until no request at all waits), so it is taken back:
+ * a keepalive is dropped (the request keeps the session alive), a close
+ * of an idle session undone (the session is wanted again). */
+static void
+yield_background(struct session *s)
+{
+	struct job *k = s->job;
+
+	if (s->closing) {
+		ipmi_close_cancel(s);
+		return;
+	}
+	if (k == NULL || !k->keepalive || osh_work_cancel(s->m->pool, k) != 0)
+		return;
+	s->m->on_workers--;
+	k->replied = true; /* never sent: not counted */
+	ipmi_job_end(k);
 }
 
 /* Queues j on s with its deadline timer; answers BUSY (on the next loop
@@ -337,6 +374,8 @@ ipmi_enqueue(struct session *s, struct job *j, int deadline_ms)
 	TAILQ_INSERT_TAIL(&s->queue, j, next);
 	s->nqueued++;
 	j->queued = true;
+	if (!j->keepalive)
+		yield_background(s);
 	ipmi_start(s);
 	return 0;
 }

@@ -59,6 +59,7 @@ TAILQ_HEAD(job_list, job);
 
 struct session {
 	TAILQ_ENTRY(session) next;
+	LIST_ENTRY(session) by_key; /* its bucket of m->by_key */
 	struct osh_ipmi *m;
 	unsigned char key[32];
 	struct osh_ipmi_target target;
@@ -73,6 +74,9 @@ struct session {
 	 * is counted with the stuck ones meanwhile. */
 	struct event *close_timer;
 	bool close_slow;
+	/* Set by the close's worker as it starts: a close still waiting
+	 * for a thread (background work) is not slow. */
+	_Atomic bool close_started;
 	struct job *job; /* the one looking up, probing or on a worker */
 	uint64_t last_alive_us; /* last request or keepalive */
 	struct job_list queue;
@@ -80,6 +84,11 @@ struct session {
 	uint64_t last_used_us;
 };
 TAILQ_HEAD(session_list, session);
+LIST_HEAD(session_bucket, session);
+
+/* Sessions listed are also in a bucket by their key (a hash already), so
+ * that finding a BMC's session does not walk all of them. */
+#define SESSION_BUCKETS 1024
 
 struct osh_ipmi {
 	struct event_base *base;
@@ -87,7 +96,8 @@ struct osh_ipmi {
 	struct osh_resolver *resolver; /* NULL once freed (closing) */
 	bool own_resolver; /* made in osh_ipmi_new, freed by the engine */
 	struct osh_ipmi_options opt;
-	struct session_list sessions;
+	struct session_list sessions; /* most recently used first */
+	struct session_bucket by_key[SESSION_BUCKETS];
 	size_t nsessions;
 	size_t held; /* sessions allocated: listed or set aside */
 	struct event *sweep;
@@ -135,6 +145,9 @@ struct session *ipmi_session_get(
 void ipmi_session_free(struct session *s);
 /* ipmi_session.c: closes a session on a worker once it is idle. */
 void ipmi_close_session(struct session *s);
+/* ipmi_session.c: a close of s still waiting for a thread is taken back
+ * (s is open, idle and listed again) unless s is to be forgotten. */
+void ipmi_close_cancel(struct session *s);
 /* ipmi_session.c: the timer of a job whose worker did not come back in
  * time after its deadline. */
 void ipmi_on_stuck(evutil_socket_t fd, short what, void *arg);

@@ -316,7 +316,9 @@ part(struct bmc_link *l, const struct osh_ipmi_request *rq, unsigned which,
 	osh_strlcpy(msg, res->message, sizeof(msg));
 	res->err = OSH_IPMI_OK;
 	switch (which) {
-	case OSH_IPMI_WANT_DEVICE_ID: ipmi_link_cmd_device_id(l, res); break;
+	case OSH_IPMI_WANT_DEVICE_ID:
+		ipmi_link_cmd_device_id(l, rq, res);
+		break;
 	case OSH_IPMI_WANT_CHASSIS: ipmi_link_cmd_chassis(l, res); break;
 	case OSH_IPMI_WANT_CONTROL: ipmi_link_cmd_control(l, rq, res); break;
 	case OSH_IPMI_WANT_BOOT: ipmi_link_cmd_boot(l, rq, res); break;
@@ -327,6 +329,7 @@ part(struct bmc_link *l, const struct osh_ipmi_request *rq, unsigned which,
 	case OSH_IPMI_WANT_SEL: ipmi_link_sel_read(l, rq, res); break;
 	case OSH_IPMI_WANT_SEL_CLEAR: ipmi_link_sel_clear(l, res); break;
 	case OSH_IPMI_WANT_DCMI_POWER: ipmi_link_cmd_dcmi(l, res); break;
+	case OSH_IPMI_WANT_WATCHDOG: ipmi_link_cmd_watchdog(l, res); break;
 	}
 	if (res->err != OSH_IPMI_OK)
 		part_failed(res, which, res->err);

@@ -29,6 +29,20 @@ struct sdr_cache {
 struct sel_rec {
 	uint16_t id;
 	uint8_t raw[16];
+	uint8_t severity; /* FreeIPMI's reading (enum osh_sensor_state)
+			   * + 1, once made; 0: not yet */
+};
+
+/* Event texts made lately, by what they depend on (the record's bytes 2
+ * to 15 but its id and, unless it is an OEM record without one, its
+ * time): FreeIPMI takes tens of microseconds a record to write one, and
+ * logs repeat their events. Made with the SDR whose stamp they keep;
+ * another SDR empties them. */
+#define SEL_TEXTS 32
+struct sel_text {
+	bool used;
+	uint8_t key[14];
+	char event[160];
 };
 
 struct sel_cache {
@@ -41,6 +55,8 @@ struct sel_cache {
 	struct sel_rec *recs;
 	size_t n, cap;
 	size_t dropped; /* oldest records let go to stay within bounds */
+	struct sel_text *texts; /* SEL_TEXTS of them; NULL until a page */
+	uint8_t texts_sdr[8]; /* the SDR stamp they were made with */
 };
 
 struct bmc_link {
@@ -123,7 +139,8 @@ int ipmi_link_grow(void **a, size_t *cap, size_t max, size_t size);
 /* The parts of a request, run by ipmi_link_run for each bit of rq->want:
  * each fills its fields of res and sets its bit in res->done when it
  * succeeded; on failure res->err and res->message say why. */
-void ipmi_link_cmd_device_id(struct bmc_link *l, struct osh_ipmi_result *res);
+void ipmi_link_cmd_device_id(struct bmc_link *l,
+    const struct osh_ipmi_request *rq, struct osh_ipmi_result *res);
 void ipmi_link_cmd_chassis(struct bmc_link *l, struct osh_ipmi_result *res);
 void ipmi_link_cmd_control(struct bmc_link *l,
     const struct osh_ipmi_request *rq, struct osh_ipmi_result *res);
@@ -133,6 +150,7 @@ void ipmi_link_cmd_identify(struct bmc_link *l,
     const struct osh_ipmi_request *rq, struct osh_ipmi_result *res);
 void ipmi_link_cmd_fru(struct bmc_link *l, struct osh_ipmi_result *res);
 void ipmi_link_cmd_dcmi(struct bmc_link *l, struct osh_ipmi_result *res);
+void ipmi_link_cmd_watchdog(struct bmc_link *l, struct osh_ipmi_result *res);
 void ipmi_link_sdr_sensors(struct bmc_link *l, struct osh_ipmi_result *res);
 void ipmi_link_sel_info(struct bmc_link *l, struct osh_ipmi_result *res);
 void ipmi_link_sel_read(struct bmc_link *l, const struct osh_ipmi_request *rq,
@@ -155,5 +173,11 @@ void ipmi_link_sel_reset(struct sel_cache *c);
 enum osh_sensor_state ipmi_link_interpret_sensor(
     uint8_t reading_type, uint8_t type, uint16_t bits);
 enum osh_sensor_state ipmi_link_interpret_sel(const uint8_t *rec);
+/* The Event column of FreeIPMI's ipmi-sel for a SEL record (16 bytes)
+ * into out: FreeIPMI's text, with a threshold event's reading and
+ * threshold converted through sdr (the sensor's record; NULL: unknown,
+ * left raw as FreeIPMI leaves them without one). */
+void ipmi_link_interpret_sel_event(
+    const uint8_t *rec, const struct osh_sdr *sdr, char *out, size_t outlen);
 
 #endif

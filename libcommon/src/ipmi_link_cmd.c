@@ -1,7 +1,7 @@
 /* ipmi_link_cmd.c - the parts of a request that are plain commands,
  * nothing kept between requests: device identity, chassis status and
- * control, boot device, identify, the FRU inventory and DCMI's power
- * reading. */
+ * control, boot device, identify, the FRU inventory, DCMI's power
+ * reading and the watchdog timer. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,41 +12,65 @@
 /* The most FRU data a BMC may make us hold. */
 #define MAX_FRU 4096
 
-/* Get System Info Parameters, "system firmware version" (parameter 1,
- * set 0): optional, so failure is quiet and leaves it empty. */
-static void
-system_firmware(struct bmc_link *l, struct osh_ipmi_result *res)
+/* A string parameter of Get System Info Parameters (1: system firmware
+ * version, 6: BMC URL), block after block, into out. Optional, so failure
+ * is quiet: it leaves out empty and res as it was. Returns the completion
+ * code of a refused first block (0xc1: no such command), else 0. */
+static uint8_t
+sysinfo_string(struct bmc_link *l, uint8_t param, char *out, size_t outlen,
+    struct osh_ipmi_result *res)
 {
-	uint8_t rq[] = {0x59, 0x00, 0x01, 0x00, 0x00}, rs[64], cc;
 	enum osh_ipmi_err before = res->err;
 	char msg[sizeof(res->message)];
+	struct osh_sysinfo_text t = {0};
+	uint8_t rs[64], cc = 0, refused = 0;
 	size_t n;
+	int more = 1;
 
 	osh_strlcpy(msg, res->message, sizeof(msg));
-	if (ipmi_link_raw(l, NETFN_APP, rq, sizeof(rq), rs, sizeof(rs), &n, &cc,
-		res) != 0 ||
-	    osh_system_firmware_parse(
-		rs, n, res->system_firmware, sizeof(res->system_firmware)) != 0)
-		res->system_firmware[0] = '\0';
+	out[0] = '\0';
+	for (uint8_t set = 0; more == 1; set++) {
+		uint8_t rq[] = {0x59, 0x00, param, set, 0x00};
+
+		cc = 0;
+		if (ipmi_link_raw(l, NETFN_APP, rq, sizeof(rq), rs, sizeof(rs),
+			&n, &cc, res) != 0) {
+			if (set == 0)
+				refused = cc;
+			more = -1;
+			break;
+		}
+		more = osh_sysinfo_block_parse(rs, n, set, &t);
+	}
+	/* A text cut short by a failed block is kept as far as it came. */
+	if (more != -1 || t.have > 0)
+		osh_sysinfo_decode(t.encoding, t.data, t.have, out, outlen);
 	res->err = before;
 	osh_strlcpy(res->message, msg, sizeof(res->message));
+	return refused;
 }
 
 void
-ipmi_link_cmd_device_id(struct bmc_link *l, struct osh_ipmi_result *res)
+ipmi_link_cmd_device_id(struct bmc_link *l, const struct osh_ipmi_request *rq,
+    struct osh_ipmi_result *res)
 {
-	uint8_t rq[] = {0x01}, rs[64], cc;
+	uint8_t cmd[] = {0x01}, rs[64], cc;
 	size_t n;
 
-	if (ipmi_link_raw(l, NETFN_APP, rq, sizeof(rq), rs, sizeof(rs), &n, &cc,
-		res) != 0)
+	if (ipmi_link_raw(l, NETFN_APP, cmd, sizeof(cmd), rs, sizeof(rs), &n,
+		&cc, res) != 0)
 		return;
 	if (osh_device_id_parse(rs, n, &res->device) != 0) {
 		ipmi_link_fail(
 		    res, OSH_IPMI_BAD_RESPONSE, "short Get Device ID answer");
 		return;
 	}
-	system_firmware(l, res);
+	/* A BMC without Get System Info says so once. */
+	if (sysinfo_string(l, 0x01, res->system_firmware,
+		sizeof(res->system_firmware), res) != 0xc1 &&
+	    rq->bmc_url && !l->late)
+		sysinfo_string(
+		    l, 0x06, res->bmc_url, sizeof(res->bmc_url), res);
 	res->done |= OSH_IPMI_WANT_DEVICE_ID;
 }
 
@@ -190,5 +214,23 @@ ipmi_link_cmd_dcmi(struct bmc_link *l, struct osh_ipmi_result *res)
 		return;
 	}
 	res->dcmi_watts = pw.current;
+	res->dcmi_active = pw.active || !pw.has_stats;
 	res->done |= OSH_IPMI_WANT_DCMI_POWER;
+}
+
+void
+ipmi_link_cmd_watchdog(struct bmc_link *l, struct osh_ipmi_result *res)
+{
+	uint8_t rq[] = {0x25}, rs[16], cc;
+	size_t n;
+
+	if (ipmi_link_raw(l, NETFN_APP, rq, sizeof(rq), rs, sizeof(rs), &n, &cc,
+		res) != 0)
+		return;
+	if (osh_watchdog_parse(rs, n, &res->watchdog) != 0) {
+		ipmi_link_fail(res, OSH_IPMI_BAD_RESPONSE,
+		    "short Get Watchdog Timer answer");
+		return;
+	}
+	res->done |= OSH_IPMI_WANT_WATCHDOG;
 }

@@ -8,7 +8,7 @@
 #include "osh/util.h"
 
 /* The most SEL records a BMC may make us hold. */
-#define MAX_SEL 4096
+#define MAX_SEL OSH_IPMI_SEL_KEPT
 
 /* Get SEL Info into info. */
 static int
@@ -35,8 +35,9 @@ ipmi_link_sel_info(struct bmc_link *l, struct osh_ipmi_result *res)
 		res->done |= OSH_IPMI_WANT_SEL_INFO;
 }
 
-/* Names SEL entries after their sensors, from the SDR cache. */
-static void
+/* Names SEL entries after their sensors, from the SDR cache; returns the
+ * sensor's record, or NULL. */
+static const struct osh_sdr *
 sel_name(const struct bmc_link *l, struct osh_sel_entry *e)
 {
 	for (size_t i = 0; i < l->sdr.nrecords; i++) {
@@ -44,16 +45,52 @@ sel_name(const struct bmc_link *l, struct osh_sel_entry *e)
 		if (e->raw[7] == s->owner && e->sensor_number >= s->number &&
 		    e->sensor_number < s->number + s->share_count) {
 			osh_strlcpy(e->sensor, s->name, sizeof(e->sensor));
-			return;
+			return s;
 		}
 	}
+	return NULL;
 }
 
 void
 ipmi_link_sel_reset(struct sel_cache *c)
 {
 	free(c->recs);
+	free(c->texts);
 	memset(c, 0, sizeof(*c));
+}
+
+/* The event text of record r into out, from the texts made lately when
+ * one was made for the same event with the same SDR. */
+static void
+sel_event_text(struct bmc_link *l, const struct sel_rec *r,
+    const struct osh_sdr *sdr, char *out, size_t outlen)
+{
+	struct sel_cache *c = &l->sel;
+	struct sel_text *t;
+	uint8_t key[14];
+	unsigned h = 0;
+
+	if (c->texts != NULL && memcmp(c->texts_sdr, l->sdr.stamp, 8) != 0)
+		memset(c->texts, 0, SEL_TEXTS * sizeof(*c->texts));
+	if (c->texts == NULL &&
+	    (c->texts = calloc(SEL_TEXTS, sizeof(*c->texts))) == NULL) {
+		ipmi_link_interpret_sel_event(r->raw, sdr, out, outlen);
+		return;
+	}
+	memcpy(c->texts_sdr, l->sdr.stamp, 8);
+	memcpy(key, r->raw + 2, sizeof(key));
+	if (r->raw[2] < 0xe0)
+		memset(key + 1, 0, 4); /* the time: not in the text */
+	for (size_t i = 0; i < sizeof(key); i++)
+		h = h * 31 + key[i];
+	t = &c->texts[h % SEL_TEXTS];
+	if (!t->used || memcmp(t->key, key, sizeof(key)) != 0) {
+		ipmi_link_interpret_sel_event(
+		    r->raw, sdr, t->event, sizeof(t->event));
+		memcpy(t->key, key, sizeof(key));
+		t->used = true;
+	}
+	osh_strlcpy(out, t->event, outlen);
 }
 
 /* Starts a walk from the first record, with room for as many as the BMC
@@ -91,6 +128,7 @@ sel_keep(struct sel_cache *c, uint16_t id, const uint8_t *raw16)
 	}
 	c->recs[c->n].id = id;
 	memcpy(c->recs[c->n].raw, raw16, 16);
+	c->recs[c->n].severity = 0;
 	c->n++;
 }
 
@@ -204,16 +242,18 @@ restart:
 
 /* The page asked for, newest first, from the cache. */
 static void
-sel_page(const struct bmc_link *l, const struct osh_ipmi_request *rq,
+sel_page(struct bmc_link *l, const struct osh_ipmi_request *rq,
     struct osh_ipmi_result *res)
 {
-	const struct sel_cache *c = &l->sel;
+	struct sel_cache *c = &l->sel;
 	size_t limit =
 	    rq->sel.limit ? rq->sel.limit : OSH_IPMI_SEL_PAGE_DEFAULT;
 	size_t top = c->n, count;
 
 	if (limit > OSH_IPMI_SEL_PAGE_MAX)
 		limit = OSH_IPMI_SEL_PAGE_MAX;
+	if (rq->sel.all)
+		limit = c->n;
 	res->sel_total = c->n;
 	if (rq->sel.start != 0) {
 		while (top > 0 && c->recs[top - 1].id != rq->sel.start)
@@ -228,13 +268,18 @@ sel_page(const struct bmc_link *l, const struct osh_ipmi_request *rq,
 	if (count == 0 || (res->sel = calloc(count, sizeof(*res->sel))) == NULL)
 		return;
 	for (size_t k = 0; k < count; k++) {
-		const struct sel_rec *r = &c->recs[top - 1 - k];
+		struct sel_rec *r = &c->recs[top - 1 - k];
 		struct osh_sel_entry *e = &res->sel[res->nsel];
 
 		if (osh_sel_parse(r->raw, sizeof(r->raw), e) != 0)
 			continue;
-		e->severity = ipmi_link_interpret_sel(r->raw);
-		sel_name(l, e);
+		/* FreeIPMI's readings are slow: each record's is kept. */
+		if (r->severity == 0)
+			r->severity =
+			    (uint8_t)(ipmi_link_interpret_sel(r->raw) + 1);
+		e->severity = (enum osh_sensor_state)(r->severity - 1);
+		sel_event_text(
+		    l, r, sel_name(l, e), e->event, sizeof(e->event));
 		res->nsel++;
 	}
 	res->sel_next = top > count ? c->recs[top - 1 - count].id : 0;

@@ -59,8 +59,12 @@ left_ms(const struct job *j)
 static int
 probe_first(struct session *s, struct job *j)
 {
+	int ms = left_ms(j);
+
+	if (j->rq.probe_ms > 0 && j->rq.probe_ms < ms)
+		ms = j->rq.probe_ms;
 	j->probe = osh_rmcp_probe_start(
-	    s->m->base, s->link.addr, s->target.port, left_ms(j), on_probe, j);
+	    s->m->base, s->link.addr, s->target.port, ms, on_probe, j);
 	return j->probe != NULL ? 0 : -1;
 }
 

@@ -55,7 +55,7 @@ bcdplus(const uint8_t *p, size_t n, char *out, size_t outlen)
 static void
 latin1(const uint8_t *p, size_t n, char *out, size_t outlen)
 {
-	char tmp[160];
+	char tmp[520];
 	size_t o = 0;
 	char *clean;
 
@@ -162,8 +162,13 @@ osh_sdr_parse(const uint8_t *rec, size_t len, struct osh_sdr *out)
 		    (unsigned)rec[26] | (unsigned)(rec[27] & 0xc0) << 2, 10);
 		out->r_exp = sext(rec[29] >> 4, 4);
 		out->b_exp = sext(rec[29] & 0x0f, 4);
-		/* Only threshold sensors have readable thresholds. */
-		if (out->reading_type == 0x01)
+		/* Only threshold sensors have readable thresholds, and only
+		 * when their capabilities say the thresholds are readable
+		 * (01b) or readable and settable (10b); not with none (00b)
+		 * or fixed and unreadable (11b). */
+		if (out->reading_type == 0x01 &&
+		    (((rec[11] >> 2) & 0x03) == 1 ||
+			((rec[11] >> 2) & 0x03) == 2))
 			out->th_readable = rec[18] & 0x3f;
 		/* Bytes 36..41 hold unr, uc, unc, lnr, lc, lnc. */
 		out->th_raw[OSH_TH_UNR] = rec[36];
@@ -276,6 +281,7 @@ osh_sensor_fill(const struct osh_sdr *s, unsigned share_index,
 	out->type = s->sensor_type;
 	out->reading_type = s->reading_type;
 	out->base_unit = s->reading_type == 0x01 ? s->base_unit : 0;
+	out->percentage = s->reading_type == 0x01 && s->percentage;
 	out->threshold = s->reading_type == 0x01;
 	out->readable = !s->event_only;
 	out->state = OSH_SENSOR_UNKNOWN;
@@ -430,30 +436,26 @@ utf16le(const uint8_t *p, size_t n, char *tmp, size_t cap)
 }
 
 int
-osh_system_firmware_parse(
-    const uint8_t *rs, size_t len, char *out, size_t outlen)
+osh_sysinfo_decode(
+    uint8_t encoding, const uint8_t *p, size_t n, char *out, size_t outlen)
 {
-	char tmp[160];
-	size_t n, o = 0;
+	char tmp[520];
+	size_t o = 0;
 	char *clean;
 
 	if (outlen == 0)
 		return -1;
 	out[0] = '\0';
-	if (len < 4)
-		return -1;
-	/* revision, set selector, encoding, length, text... */
-	n = rs[3] < len - 4 ? rs[3] : len - 4;
-	switch (rs[2] & 0x0f) {
+	switch (encoding & 0x0f) {
 	case 1: /* UTF-8 */
 		o = n < sizeof(tmp) ? n : sizeof(tmp);
-		memcpy(tmp, rs + 4, o);
+		memcpy(tmp, p, o);
 		break;
 	case 2: /* UTF-16, little-endian */
-		o = utf16le(rs + 4, n, tmp, sizeof(tmp));
+		o = utf16le(p, n, tmp, sizeof(tmp));
 		break;
 	default: /* ASCII and Latin-1 (and what is reserved) */
-		latin1(rs + 4, n, out, outlen);
+		latin1(p, n, out, outlen);
 		return 0;
 	}
 	/* Trailing NULs and spaces are padding. */
@@ -463,6 +465,22 @@ osh_system_firmware_parse(
 	osh_strlcpy(out, clean ? clean : "", outlen);
 	free(clean);
 	return 0;
+}
+
+int
+osh_system_firmware_parse(
+    const uint8_t *rs, size_t len, char *out, size_t outlen)
+{
+	size_t n;
+
+	if (outlen == 0)
+		return -1;
+	out[0] = '\0';
+	if (len < 4)
+		return -1;
+	/* revision, set selector, encoding, length, text... */
+	n = rs[3] < len - 4 ? rs[3] : len - 4;
+	return osh_sysinfo_decode(rs[2], rs + 4, n, out, outlen);
 }
 
 int
@@ -756,5 +774,8 @@ osh_sensor_unit(const struct osh_sensor *s)
 	if (!s->threshold ||
 	    s->base_unit > IPMI_SENSOR_UNIT_UNCORRECTABLE_ERROR)
 		return NULL;
+	/* As FreeIPMI's ipmimonitoring says it: the flag wins. */
+	if (s->percentage)
+		return "%";
 	return ipmi_sensor_units_abbreviated[s->base_unit];
 }

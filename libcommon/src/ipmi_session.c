@@ -63,6 +63,7 @@ ipmi_session_free(struct session *s)
 {
 	if (!s->stuck) { /* a stuck one has left the list already */
 		TAILQ_REMOVE(&s->m->sessions, s, next);
+		LIST_REMOVE(s, by_key);
 		s->m->nsessions--;
 	}
 	osh_ipmi_target_wipe(&s->target);
@@ -85,6 +86,7 @@ ipmi_on_stuck(evutil_socket_t fd, short what, void *arg)
 	j->stuck = true;
 	s->stuck = true;
 	TAILQ_REMOVE(&m->sessions, s, next);
+	LIST_REMOVE(s, by_key);
 	m->nsessions--;
 	m->stuck++;
 	m->stats.stuck_sessions++;
@@ -120,6 +122,7 @@ close_work(void *arg)
 {
 	struct session *s = arg;
 
+	s->close_started = true;
 	ipmi_link_close(&s->link);
 }
 
@@ -135,6 +138,13 @@ on_close_slow(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	if (!s->close_started) {
+		/* Not on a thread yet: requests go first. */
+		struct timeval grace = {
+		    STUCK_GRACE_MS / 1000, (STUCK_GRACE_MS % 1000) * 1000};
+		evtimer_add(s->close_timer, &grace);
+		return;
+	}
 	s->close_slow = true;
 	m->stuck++;
 	m->stats.slow_closes++;
@@ -180,10 +190,12 @@ ipmi_close_session(struct session *s)
 		return;
 	}
 	s->busy = s->closing = true;
+	s->close_started = false;
 	s->m->on_workers++;
-	/* Past the queue's bound: closes are owed (and bounded by the
-	 * sessions there are). */
-	if (osh_work_submit_owed(s->m->pool, close_work, close_done, s) != 0) {
+	/* Background work past the queue's bound: closes are owed (and
+	 * bounded by the sessions there are) but never delay a request. */
+	if (osh_work_submit_background(s->m->pool, close_work, close_done, s) !=
+	    0) {
 		/* The pool is gone (shutting down): close it here, a wait
 		 * of one retransmission at most. */
 		ipmi_link_close(&s->link);
@@ -199,16 +211,32 @@ ipmi_close_session(struct session *s)
 	}
 }
 
+void
+ipmi_close_cancel(struct session *s)
+{
+	if (!s->closing || s->forget || s->m->closing ||
+	    osh_work_cancel(s->m->pool, s) != 0)
+		return;
+	s->m->on_workers--;
+	s->busy = s->closing = false;
+	if (s->close_timer != NULL) {
+		event_free(s->close_timer);
+		s->close_timer = NULL;
+	}
+}
+
 struct session *
 ipmi_session_get(struct osh_ipmi *m, const struct osh_ipmi_target *t)
 {
 	unsigned char key[32];
 	struct session *s, *lru = NULL;
+	struct session_bucket *b;
 
 	key_of(t, key);
-	TAILQ_FOREACH(s, &m->sessions, next)
+	b = &m->by_key[(key[0] | (unsigned)key[1] << 8) % SESSION_BUCKETS];
+	LIST_FOREACH(s, b, by_key)
 	{
-		/* cppcheck-suppress uninitvar ; it does not know TAILQ */
+		/* cppcheck-suppress uninitvar ; it does not know LIST */
 		if (sodium_memcmp(s->key, key, 32) == 0 && !s->forget)
 			break;
 	}
@@ -241,6 +269,7 @@ ipmi_session_get(struct osh_ipmi *m, const struct osh_ipmi_target *t)
 	    ANSWER_MS;
 	TAILQ_INIT(&s->queue);
 	TAILQ_INSERT_HEAD(&m->sessions, s, next);
+	LIST_INSERT_HEAD(b, s, by_key);
 	m->nsessions++;
 	m->held++;
 	return s;
@@ -283,6 +312,13 @@ osh_ipmi_forget(struct osh_ipmi *m, const char *host, uint16_t port)
 	}
 }
 
+/* Closes sessions idle too long, and keeps the others warm. Keepalives
+ * are background work, run only when no request waits for a thread, so
+ * that they never delay nor crowd out requests: with thousands of
+ * sessions (a poller going round 10,000 BMCs) they come due by the
+ * thousand. At most half the request queue's bound of them wait at once;
+ * one not sent now (or whose deadline passed while it waited) is sent by
+ * a later sweep, within the BMC's idle limit. */
 void
 ipmi_on_sweep(evutil_socket_t fd, short what, void *arg)
 {
@@ -300,7 +336,9 @@ ipmi_on_sweep(evutil_socket_t fd, short what, void *arg)
 		if (s->forget || now - s->last_used_us > idle)
 			ipmi_close_session(s);
 		else if (s->link.ctx != NULL && s->healthy &&
-		    now - s->last_alive_us >= KEEPALIVE_MS * 1000ull)
+		    now - s->last_alive_us >= KEEPALIVE_MS * 1000ull &&
+		    osh_work_queued_background(m->pool) <
+			m->opt.max_waiting / 2)
 			keepalive(s);
 	}
 }

@@ -383,6 +383,32 @@ osh_json_dump(struct json_object *obj)
 	    obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 }
 
+size_t
+osh_json_compact(char *dst, const char *src, size_t len)
+{
+	size_t n = 0;
+	bool in_str = false, esc = false;
+
+	for (size_t i = 0; i < len; i++) {
+		char c = src[i];
+
+		if (in_str) {
+			if (esc)
+				esc = false;
+			else if (c == '\\')
+				esc = true;
+			else if (c == '"')
+				in_str = false;
+		} else if (c == '"') {
+			in_str = true;
+		} else if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+			continue;
+		}
+		dst[n++] = c;
+	}
+	return n;
+}
+
 void
 osh_json_add_time(struct json_object *obj, const char *key, int64_t ms)
 {

@@ -20,11 +20,18 @@ struct cache_slot {
 	struct osh_claims claims;
 };
 
+#define PEM_BEGIN "-----BEGIN PUBLIC KEY-----"
+#define PEM_END "-----END PUBLIC KEY-----"
+
 struct osh_jwt_verifier {
 	jwt_alg_t alg;
 	char alg_name[8];
-	unsigned char *key;
-	size_t keylen;
+	unsigned char *key; /* every PEM block, as given */
+	size_t nkeys;
+	struct {
+		const char *pem; /* into key */
+		size_t len;
+	} keys[OSH_JWT_KEYS_MAX];
 	char *issuer;
 	char *audience;
 	struct cache_slot *cache;
@@ -76,14 +83,28 @@ osh_jwt_verifier_new(
 		return NULL;
 	v->alg = alg_parse(alg);
 	osh_strlcpy(v->alg_name, alg, sizeof(v->alg_name));
-	v->keylen = strlen(pem);
 	v->key = (unsigned char *)strdup(pem);
 	v->issuer = strdup(issuer);
 	v->audience = strdup(audience);
 	v->cache = calloc(CACHE_SLOTS, sizeof(*v->cache));
 	if (v->alg == JWT_ALG_INVAL || v->key == NULL || v->issuer == NULL ||
-	    v->audience == NULL || v->cache == NULL ||
-	    strstr(pem, "PUBLIC KEY") == NULL) {
+	    v->audience == NULL || v->cache == NULL) {
+		osh_jwt_verifier_free(v);
+		return NULL;
+	}
+	/* Each "BEGIN PUBLIC KEY" block is a key, tried in order. */
+	for (const char *b = (const char *)v->key, *e;
+	     (b = strstr(b, PEM_BEGIN)) != NULL; b = e) {
+		if ((e = strstr(b, PEM_END)) == NULL ||
+		    v->nkeys == OSH_JWT_KEYS_MAX) {
+			osh_jwt_verifier_free(v);
+			return NULL;
+		}
+		e += strlen(PEM_END);
+		v->keys[v->nkeys].pem = b;
+		v->keys[v->nkeys++].len = (size_t)(e - b);
+	}
+	if (v->nkeys == 0) {
 		osh_jwt_verifier_free(v);
 		return NULL;
 	}
@@ -221,7 +242,13 @@ osh_jwt_verify(struct osh_jwt_verifier *v, const char *token, int64_t now,
 	}
 	if ((st = check_header(v, token)) != OSH_TOKEN_OK)
 		return st;
-	if (jwt_decode(&jwt, token, v->key, (int)v->keylen) != 0 || jwt == NULL)
+	/* The current key first: older ones only during a rotation. */
+	for (size_t i = 0; i < v->nkeys && jwt == NULL; i++)
+		if (jwt_decode(&jwt, token,
+			(const unsigned char *)v->keys[i].pem,
+			(int)v->keys[i].len) != 0)
+			jwt = NULL;
+	if (jwt == NULL)
 		return OSH_TOKEN_BAD_SIGNATURE;
 	if (jwt_get_alg(jwt) != v->alg) {
 		jwt_free(jwt);
@@ -371,13 +398,13 @@ add_b64(struct json_object *o, const char *k, const unsigned char *p, size_t n)
 	json_object_object_add(o, k, json_object_new_string(buf));
 }
 
-char *
-osh_jwks_from_pem(const char *alg, const char *pem, const char *kid)
+/* The JWK of the first PEM block of 'pem', or NULL. */
+static struct json_object *
+jwk_of(const char *alg, const char *pem, const char *kid)
 {
 	unsigned char der[2048];
 	struct der d, spki, algid, bits, rsa, n, e;
-	struct json_object *root = NULL, *keys, *k;
-	char *out = NULL;
+	struct json_object *k;
 	long len;
 
 	if ((len = pem_to_der(pem, der, sizeof(der))) <= 0)
@@ -412,16 +439,70 @@ osh_jwks_from_pem(const char *alg, const char *pem, const char *kid)
 	json_object_object_add(k, "use", json_object_new_string("sig"));
 	json_object_object_add(k, "alg", json_object_new_string(alg));
 	json_object_object_add(k, "kid", json_object_new_string(kid));
-	root = json_object_new_object();
-	keys = json_object_new_array();
-	json_object_array_add(keys, k);
+	return k;
+out_put:
+	json_object_put(k);
+	return NULL;
+}
+
+static char *
+jwks_text(struct json_object *keys)
+{
+	struct json_object *root = json_object_new_object();
+	char *out;
+
 	json_object_object_add(root, "keys", keys);
 	out = strdup(
 	    json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN));
 	json_object_put(root);
 	return out;
-out_put:
-	json_object_put(k);
+}
+
+char *
+osh_jwks_from_pem(const char *alg, const char *pem, const char *kid)
+{
+	struct json_object *keys, *k;
+
+	if ((k = jwk_of(alg, pem, kid)) == NULL)
+		return NULL;
+	keys = json_object_new_array();
+	json_object_array_add(keys, k);
+	return jwks_text(keys);
+}
+
+char *
+osh_jwks_from_pems(const char *alg, const char *pems)
+{
+	struct json_object *keys = json_object_new_array(), *k;
+	char block[4096], hex[OSH_TOKEN_HASH_LEN], kid[24];
+	const char *b = pems, *e;
+	size_t n = 0, len;
+
+	while ((b = strstr(b, PEM_BEGIN)) != NULL) {
+		if ((e = strstr(b, PEM_END)) == NULL || n == OSH_JWT_KEYS_MAX)
+			goto fail;
+		e += strlen(PEM_END);
+		len = (size_t)(e - b);
+		if (len + 2 > sizeof(block))
+			goto fail;
+		/* The block as openssl writes it, newline included: a file
+		 * of one key keeps the kid it always had. */
+		memcpy(block, b, len);
+		block[len] = '\n';
+		block[len + 1] = '\0';
+		osh_token_hash(block, hex);
+		osh_strlcpy(kid, hex, sizeof(kid));
+		if ((k = jwk_of(alg, block, kid)) == NULL)
+			goto fail;
+		json_object_array_add(keys, k);
+		n++;
+		b = e;
+	}
+	if (n == 0)
+		goto fail;
+	return jwks_text(keys);
+fail:
+	json_object_put(keys);
 	return NULL;
 }
 

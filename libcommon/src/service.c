@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -15,6 +16,7 @@
 #include "osh/db.h"
 #include "osh/log.h"
 #include "osh/metrics.h"
+#include "osh/proxy.h"
 #include "osh/redis.h"
 #include "osh/revoke.h"
 #include "osh/service.h"
@@ -54,6 +56,16 @@ readable(const void *field, char *err, size_t len)
 		return true;
 	snprintf(err, len, "cannot read \"%s\": %s", v, strerror(errno));
 	return false;
+}
+
+/* A list of addresses and CIDR ranges (osh_cidr_list_parse). */
+static bool
+valid_proxies(const void *field, char *err, size_t len)
+{
+	struct osh_cidr_list l;
+
+	return osh_cidr_list_parse(*(const char *const *)field, &l, err, len) ==
+	    0;
 }
 
 /* A unix socket path: absolute, and short enough for sun_path. */
@@ -123,8 +135,10 @@ common_items(struct osh_common_config *cfg, struct osh_config_item *out)
 	    {"OSH_LOG_LEVEL", OSH_CONF_STRING, C(log_level), "info", 0, 0,
 		valid_level, "debug, info, warn or error"},
 	    {"OSH_TRUSTED_PROXIES", OSH_CONF_STRING, C(trusted_proxies),
-		"127.0.0.1,::1", 0, 0, NULL,
-		"peers whose X-Real-IP header is believed"},
+		"127.0.0.1,::1", 0, 0, valid_proxies,
+		"addresses and CIDR ranges (IPv4, IPv6) of the proxies whose "
+		"X-Forwarded-For, X-Real-IP and X-Forwarded-Proto are "
+		"believed"},
 	    {"OSH_MAX_BODY", OSH_CONF_INT, C(max_body), "8388608", 1024,
 		1073741824, NULL, "largest request body accepted at all"},
 	    {"OSH_WORKERS", OSH_CONF_INT, C(workers), "2", 1, 256, NULL,
@@ -544,6 +558,29 @@ osh_service_redis_new(struct osh_service *svc, int extra_timeout_ms)
 	return r;
 }
 
+/* Every BMC session is a UDP socket of its own (10,000 servers polled:
+ * 10,000 of them), and every client and pool connection a socket too:
+ * the soft limit on open files is raised to the hard one (capped at the
+ * kernel's nr_open when unlimited), and logged. */
+static void
+raise_nofile(void)
+{
+	struct rlimit rl;
+	rlim_t was, want;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	was = rl.rlim_cur;
+	want = rl.rlim_max == RLIM_INFINITY ? 1048576 : rl.rlim_max;
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+		rl.rlim_cur = want;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			rl.rlim_cur = was;
+	}
+	osh_log_info(NULL, "msg=\"open files limit\" nofile=%llu was=%llu",
+	    (unsigned long long)rl.rlim_cur, (unsigned long long)was);
+}
+
 static void
 usage(const struct osh_service_def *def)
 {
@@ -592,6 +629,7 @@ osh_service_main(const struct osh_service_def *def, int argc, char **argv)
 	osh_log_level_parse(svc.cfg.log_level, &level);
 	osh_log_init(def->name, level);
 	signal(SIGPIPE, SIG_IGN);
+	raise_nofile();
 	if (osh_crypto_init() != 0) {
 		osh_log_error(NULL, "msg=\"libsodium failed to start\"");
 		return 1;
@@ -729,5 +767,12 @@ out:
 	osh_free_secret(redispass);
 	if (svc.base != NULL)
 		event_base_free(svc.base);
+	if (osh_work_abandoned() > 0) {
+		/* Threads left inside a library (FreeIPMI waiting on a silent
+		 * BMC): exit() would run the libraries' destructors under
+		 * them. */
+		fflush(NULL);
+		_exit(rc);
+	}
 	return rc;
 }

@@ -1,5 +1,8 @@
 /* work.c - worker threads for blocking work. Finished items go onto a
  * done list and one byte on a pipe wakes the loop to run their callbacks.
+ * Background items (osh_work_submit_background) wait in a list of their
+ * own, taken only when no other item waits, and count against nobody's
+ * bound.
  * At most 'base + extra' items run at once; the owner raises 'extra' for
  * threads it knows are stuck (on a BMC that went silent, say), so that
  * they do not starve everyone else, and lowers it when they come back:
@@ -41,9 +44,15 @@ struct osh_work_pool {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct item_list todo, done;
+	struct item_list background; /* taken when todo is empty */
 	size_t queued, max_queue;
+	size_t queued_background;
 	int active; /* threads running work now */
 	bool quit;
+	/* Left behind at the end (osh_work_pool_free_within ran out): each
+	 * thread ends after the item it is on, taking no other, so that as
+	 * little as possible runs while the process tears itself down. */
+	bool abandoned;
 	pthread_cond_t idle;
 	int base, extra; /* how many may run at once: base + extra */
 	int live, cap; /* threads in their loop; at most cap */
@@ -52,6 +61,13 @@ struct osh_work_pool {
 	struct event *ev;
 	struct osh_pool_stats ps; /* waits and refusals, under mu */
 };
+
+/* Whether no item waits (p->mu held). */
+static bool
+nothing_to_do(const struct osh_work_pool *p)
+{
+	return STAILQ_EMPTY(&p->todo) && STAILQ_EMPTY(&p->background);
+}
 
 static void *
 worker(void *arg)
@@ -63,18 +79,24 @@ worker(void *arg)
 
 	pthread_mutex_lock(&p->mu);
 	for (;;) {
-		while ((STAILQ_EMPTY(&p->todo) ||
-			   p->active >= p->base + p->extra) &&
+		if (p->abandoned)
+			goto out_end;
+		while ((nothing_to_do(p) || p->active >= p->base + p->extra) &&
 		    !p->quit) {
 			if (p->live > p->base + p->extra)
 				goto out_end; /* idle and one too many */
 			pthread_cond_wait(&p->cv, &p->mu);
 		}
-		if (STAILQ_EMPTY(&p->todo))
+		if (nothing_to_do(p))
 			break;
-		it = STAILQ_FIRST(&p->todo);
-		STAILQ_REMOVE_HEAD(&p->todo, next);
-		p->queued--;
+		if ((it = STAILQ_FIRST(&p->todo)) != NULL) {
+			STAILQ_REMOVE_HEAD(&p->todo, next);
+			p->queued--;
+		} else {
+			it = STAILQ_FIRST(&p->background);
+			STAILQ_REMOVE_HEAD(&p->background, next);
+			p->queued_background--;
+		}
 		p->active++;
 		osh_pool_stats_wait(&p->ps, osh_now_us() - it->queued_us);
 		pthread_mutex_unlock(&p->mu);
@@ -99,6 +121,10 @@ out_end:
 }
 
 static void reap(struct osh_work_pool *p);
+
+/* Pools left behind with threads still in their work (see
+ * osh_work_abandoned). */
+static _Atomic int abandoned_pools;
 
 /* Runs the done callbacks of everything finished so far, and joins the
  * threads that ended meanwhile. */
@@ -199,6 +225,7 @@ osh_work_pool_new(struct event_base *base, int threads, size_t max_queue)
 	pthread_cond_init(&p->idle, NULL);
 	STAILQ_INIT(&p->todo);
 	STAILQ_INIT(&p->done);
+	STAILQ_INIT(&p->background);
 	p->max_queue = max_queue;
 	if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0)
 		goto out_free;
@@ -248,9 +275,12 @@ osh_work_pool_free_within(struct osh_work_pool *p, int timeout_ms)
 	pthread_mutex_lock(&p->mu);
 	p->quit = true;
 	pthread_cond_broadcast(&p->cv);
-	while ((p->active > 0 || !STAILQ_EMPTY(&p->todo)) && rc == 0)
+	while ((p->active > 0 || !nothing_to_do(p)) && rc == 0)
 		rc = pthread_cond_timedwait(&p->idle, &p->mu, &until);
-	if (p->active > 0 || !STAILQ_EMPTY(&p->todo)) {
+	if (p->active > 0 || !nothing_to_do(p)) {
+		/* What waits is not started: its owner has given it up. */
+		p->abandoned = true;
+		abandoned_pools++;
 		pthread_mutex_unlock(&p->mu);
 		osh_log_warn(NULL,
 		    "msg=\"worker threads still busy at exit, "
@@ -259,6 +289,7 @@ osh_work_pool_free_within(struct osh_work_pool *p, int timeout_ms)
 		for (int i = 0; i < p->cap; i++)
 			if (p->slots[i].used)
 				pthread_detach(p->slots[i].thread);
+		event_del(p->ev); /* their done callbacks never run */
 		return -1;
 	}
 	pthread_mutex_unlock(&p->mu);
@@ -291,9 +322,15 @@ osh_work_pool_free(struct osh_work_pool *p)
 	free(p);
 }
 
+enum lane {
+	BOUNDED,
+	OWED,
+	BACKGROUND
+};
+
 static int
 submit(struct osh_work_pool *p, osh_work_fn work, osh_done_fn done, void *arg,
-    bool bounded)
+    enum lane lane)
 {
 	struct item *it;
 
@@ -304,18 +341,29 @@ submit(struct osh_work_pool *p, osh_work_fn work, osh_done_fn done, void *arg,
 	it->arg = arg;
 	it->queued_us = osh_now_us();
 	pthread_mutex_lock(&p->mu);
-	if ((bounded && p->queued >= p->max_queue) || p->quit) {
+	if ((lane == BOUNDED && p->queued >= p->max_queue) || p->quit) {
 		if (!p->quit)
 			p->ps.rejected++;
 		pthread_mutex_unlock(&p->mu);
 		free(it);
 		return -1;
 	}
-	STAILQ_INSERT_TAIL(&p->todo, it, next);
-	p->queued++;
+	if (lane == BACKGROUND) {
+		STAILQ_INSERT_TAIL(&p->background, it, next);
+		p->queued_background++;
+	} else {
+		STAILQ_INSERT_TAIL(&p->todo, it, next);
+		p->queued++;
+	}
 	pthread_cond_signal(&p->cv);
 	pthread_mutex_unlock(&p->mu);
 	return 0;
+}
+
+int
+osh_work_abandoned(void)
+{
+	return abandoned_pools;
 }
 
 size_t
@@ -328,14 +376,61 @@ int
 osh_work_submit(
     struct osh_work_pool *p, osh_work_fn work, osh_done_fn done, void *arg)
 {
-	return submit(p, work, done, arg, true);
+	return submit(p, work, done, arg, BOUNDED);
 }
 
 int
 osh_work_submit_owed(
     struct osh_work_pool *p, osh_work_fn work, osh_done_fn done, void *arg)
 {
-	return submit(p, work, done, arg, false);
+	return submit(p, work, done, arg, OWED);
+}
+
+int
+osh_work_submit_background(
+    struct osh_work_pool *p, osh_work_fn work, osh_done_fn done, void *arg)
+{
+	return submit(p, work, done, arg, BACKGROUND);
+}
+
+size_t
+osh_work_queued_background(const struct osh_work_pool *p)
+{
+	return p->queued_background;
+}
+
+/* Takes the first item for arg off list l, if there. */
+static bool
+unqueue(struct item_list *l, void *arg)
+{
+	struct item *it;
+
+	STAILQ_FOREACH(it, l, next)
+	{
+		/* cppcheck-suppress uninitvar ; it does not know STAILQ */
+		if (it->arg == arg) {
+			STAILQ_REMOVE(l, it, item, next);
+			free(it);
+			return true;
+		}
+	}
+	return false;
+}
+
+int
+osh_work_cancel(struct osh_work_pool *p, void *arg)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&p->mu);
+	if (unqueue(&p->todo, arg))
+		p->queued--;
+	else if (unqueue(&p->background, arg))
+		p->queued_background--;
+	else
+		rc = -1;
+	pthread_mutex_unlock(&p->mu);
+	return rc;
 }
 
 bool

@@ -1,6 +1,8 @@
 /* fuzz_ipmi_exporter_modules.c - libFuzzer target: the exporter's YAML
  * module file (config_parse), then what a scrape asks of a loaded module:
- * the sensor filters (anchored regular expressions, ids) on a few sensors.
+ * the sensor filters (anchored regular expressions, ids) on a few sensors
+ * and the sel_events rules (searched, RE2 spellings rewritten) on a few
+ * SEL events.
  *
  * Input: the file's text. Inputs naming pass_file are skipped: it reads a
  * file, which could be a FIFO or a device and block the fuzzer. */
@@ -24,6 +26,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	};
 	static const char *const types[] = {
 	    "Temperature", "Fan", "OEM Reserved"};
+	static const struct osh_sel_entry events[] = {
+	    {.record_type = 2,
+		.timestamp = 1700000000,
+		.severity = OSH_SENSOR_WARNING,
+		.event = "Correctable memory error ; DIMM 1"},
+	    {.record_type = 2,
+		.timestamp = -1,
+		.severity = OSH_SENSOR_CRITICAL,
+		.event = "Upper Critical - going high ; Sensor Reading = "
+			 "96.00 C ; Threshold = 95.00 C"},
+	    {.record_type = 0xc0, .severity = OSH_SENSOR_UNKNOWN},
+	};
 	char err[256];
 	struct exp_config *c;
 
@@ -45,8 +59,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    m->nallowed > MAX_ALLOWED ||
 		    (m->nallowed > 0 && !m->restrict_targets))
 			abort();
+		struct sel_tally t = {0};
+
 		for (size_t s = 0; s < OSH_ARRAY_LEN(sensors); s++)
 			(void)module_wants_sensor(m, &sensors[s], types[s]);
+		if (m->nsel_events > MAX_SEL_EVENTS ||
+		    selevents_tally(m, events, OSH_ARRAY_LEN(events), &t) != 0)
+			abort();
+		for (size_t r = 0; r < t.n; r++)
+			if (t.count[r] > OSH_ARRAY_LEN(events))
+				abort();
+		selevents_tally_free(&t);
 	}
 	/* Scrapes hold references across reloads. */
 	config_ref(c);

@@ -69,6 +69,9 @@ refusals_name_the_field(void **state)
 	    {"{\"action\": \"diag\", \"targets\": {\"cluster\": 1}, "
 	     "\"verify\": true}",
 		"verify"},
+	    {"{\"action\": \"status\", \"targets\": {\"cluster\": 1}, "
+	     "\"verify\": true}",
+		"verify"},
 	    {"{\"action\": \"boot\", \"targets\": {\"cluster\": 1}}", "boot"},
 	    {"{\"action\": \"on\", \"boot\": {\"device\": \"pxe\"}, "
 	     "\"targets\": {\"cluster\": 1}}",
@@ -150,6 +153,17 @@ defaults_and_normal_form(void **state)
 	assert_non_null(s);
 	assert_string_equal(osh_json_str(s, "action", ""), "identify:off");
 	assert_int_equal(osh_json_int(s, "max_failures", 0), 3);
+	json_object_put(s);
+
+	/* status reads the power state: no target, nothing to verify. */
+	s = parse("{\"action\": \"status\", \"targets\": {\"cluster\": 7}, "
+		  "\"verify\": false}",
+	    field, sizeof(field));
+	assert_non_null(s);
+	assert_string_equal(osh_json_str(s, "action", ""), "status");
+	assert_string_equal(osh_json_str(s, "kind", ""), "status");
+	assert_null(osh_json_str(s, "target_state", NULL));
+	assert_false(osh_json_bool(s, "verify", true));
 	json_object_put(s);
 }
 

@@ -48,6 +48,7 @@
 #define HARD_CONNS (MAX_CONNS + 16)
 #define MAX_BODY (8 << 20)
 #define BIG_REPLY (16 << 20)
+#define SHARED_REPLY (512 << 10) /* more than socket buffers take */
 
 /*
  * The server side: a loop thread and a few routes.
@@ -62,6 +63,7 @@ struct srv {
 	SSL_CTX *tls;
 	int replied_alive, replied_gone; /* by /slow */
 	char *big;
+	struct osh_body *shared; /* what /shared answers with */
 	const char *secret; /* what /token answers with */
 };
 
@@ -203,12 +205,17 @@ dispatch(struct osh_req *req, void *arg)
 	} else if (strcmp(p, "/whoami") == 0) {
 		osh_reply(req, 200, "text/plain", req->client_addr,
 		    strlen(req->client_addr));
+	} else if (strcmp(p, "/scheme") == 0) {
+		osh_reply(req, 200, "text/plain", req->https ? "https" : "http",
+		    req->https ? 5 : 4);
 	} else if (strcmp(p, "/json") == 0) {
 		h_json(req);
 	} else if (strcmp(p, "/token") == 0) {
 		h_token(req);
 	} else if (strcmp(p, "/metrics") == 0) {
 		h_metrics(req);
+	} else if (strcmp(p, "/shared") == 0) {
+		osh_reply_body(req, 200, "text/plain", S.shared);
 	} else if (strcmp(p, "/big") == 0) {
 		osh_reply(req, 200, "text/plain", S.big, BIG_REPLY);
 	} else if (strcmp(p, "/plain") == 0) {
@@ -255,6 +262,7 @@ loop_main(void *arg)
 static struct {
 	int per_client;
 	const char *unix_path;
+	const char *proxies; /* NULL: 127.0.0.1 */
 	int first_byte_ms, header_ms; /* 0: FIRST_BYTE_MS, HEADER_MS */
 } T;
 
@@ -267,7 +275,7 @@ start_with(SSL_CTX *tls, int max_conns)
 	    .unix_path = T.unix_path,
 	    .max_body = MAX_BODY,
 	    .idle_timeout_ms = IDLE_MS,
-	    .trusted_proxies = "127.0.0.1",
+	    .trusted_proxies = T.proxies ? T.proxies : "127.0.0.1",
 	    .max_connections = max_conns,
 	    .max_connections_per_client = T.per_client,
 	    .first_byte_timeout_ms =
@@ -289,6 +297,9 @@ start_with(SSL_CTX *tls, int max_conns)
 	assert_true(S.port > 0);
 	S.big = malloc(BIG_REPLY);
 	memset(S.big, 'x', BIG_REPLY);
+	S.big[SHARED_REPLY - 1] = 'y';
+	S.shared = osh_body_new(S.big, SHARED_REPLY);
+	assert_non_null(S.shared);
 	assert_int_equal(pthread_create(&S.thread, NULL, loop_main, NULL), 0);
 }
 
@@ -650,6 +661,8 @@ stop(void)
 	osh_http_free(S.h);
 	osh_metrics_free(S.m);
 	event_base_free(S.base);
+	/* The last reference: a reply that kept one leaks it. */
+	osh_body_unref(S.shared);
 	free(S.big);
 }
 
@@ -742,6 +755,49 @@ keep_alive_and_basics(void **state)
 	resp_free(&r);
 	assert_true(closed_by_server(c));
 	cl_close(c);
+	stop();
+}
+
+/* A shared body goes to many clients at once, whole, and to a HEAD not
+ * at all; a client gone before reading it drops its reference. */
+static void
+shared_body(void **state)
+{
+	struct cl *c[3];
+	struct resp r;
+
+	(void)state;
+	start(NULL);
+	for (size_t i = 0; i < OSH_ARRAY_LEN(c); i++) {
+		c[i] = dial();
+		cl_puts(c[i],
+		    "GET /shared HTTP/1.1\r\nHost: t\r\n\r\n"
+		    "HEAD /shared HTTP/1.1\r\nHost: t\r\n\r\n"
+		    "GET /shared HTTP/1.1\r\nHost: t\r\n\r\n");
+	}
+	for (size_t i = 0; i < OSH_ARRAY_LEN(c); i++) {
+		assert_int_equal(resp_read(c[i], &r, false), 0);
+		assert_int_equal(r.status, 200);
+		assert_int_equal(r.body_len, SHARED_REPLY);
+		assert_int_equal(r.body[SHARED_REPLY - 1], 'y');
+		assert_string_equal(
+		    resp_header(&r, "Cache-Control"), "no-store");
+		resp_free(&r);
+		assert_int_equal(resp_read(c[i], &r, true), 0);
+		assert_string_equal(
+		    resp_header(&r, "Content-Length"), "524288");
+		resp_free(&r);
+		assert_int_equal(resp_read(c[i], &r, false), 0);
+		assert_int_equal(r.body_len, SHARED_REPLY);
+		resp_free(&r);
+		cl_close(c[i]);
+	}
+	/* Gone before reading: the queued body is dropped with its
+	 * connection. */
+	c[0] = dial();
+	cl_puts(c[0], "GET /shared HTTP/1.1\r\nHost: t\r\n\r\n");
+	assert_int_equal(recv(c[0]->fd, r.head, 1, 0), 1);
+	cl_reset(c[0]);
 	stop();
 }
 
@@ -1487,6 +1543,8 @@ stop_accepting(void **state)
 	osh_http_free(S.h);
 	osh_metrics_free(S.m);
 	event_base_free(S.base);
+	/* The last reference: a reply that kept one leaks it. */
+	osh_body_unref(S.shared);
 	free(S.big);
 }
 
@@ -1815,6 +1873,27 @@ whoami(struct cl *c, const char *real_ip)
 	return out;
 }
 
+/* What the server makes of a request sent with X-Forwarded-Proto: proto
+ * (NULL: none). */
+static const char *
+scheme(struct cl *c, const char *proto)
+{
+	static char out[16];
+	char req[256];
+	struct resp r;
+
+	snprintf(req, sizeof(req),
+	    "GET /scheme HTTP/1.1\r\nHost: t\r\n%s%s%s\r\n",
+	    proto ? "X-Forwarded-Proto: " : "", proto ? proto : "",
+	    proto ? "\r\n" : "");
+	cl_puts(c, req);
+	assert_int_equal(resp_read(c, &r, false), 0);
+	assert_int_equal(r.status, 200);
+	osh_strlcpy(out, r.body, sizeof(out));
+	resp_free(&r);
+	return out;
+}
+
 /* A unix socket bound at path and left behind (as a crash leaves it), or
  * still listening (fd returned). */
 static int
@@ -1876,10 +1955,16 @@ unix_socket(void **state)
 	assert_string_equal(whoami(c, "2001:db8::7"), "2001:db8::7");
 	assert_string_equal(whoami(c, "not an address"), "unix");
 	assert_string_equal(whoami(c, NULL), "unix");
+	/* ... and their X-Forwarded-Proto, the scheme the client used. */
+	assert_string_equal(scheme(c, "https"), "https");
+	assert_string_equal(scheme(c, "http"), "http");
+	assert_string_equal(scheme(c, "httpsx"), "http");
+	assert_string_equal(scheme(c, NULL), "http");
 	cl_close(c);
 	/* A TCP client that is not a trusted proxy is not believed. */
 	c = dial_from("127.0.0.2", S.port);
 	assert_string_equal(whoami(c, "203.0.113.9"), "127.0.0.2");
+	assert_string_equal(scheme(c, "https"), "http");
 	cl_close(c);
 	/* The proxy speaks for many clients: no per-client limit. */
 	for (int i = 0; i < 4; i++) {
@@ -1900,6 +1985,76 @@ unix_socket(void **state)
 	T.unix_path = NULL;
 	T.per_client = 0;
 	rmdir(dir);
+}
+
+/* The body of the answer to GET path with the extra header lines. */
+static const char *
+ask(struct cl *c, const char *path, const char *headers)
+{
+	static char out[64];
+	char req[512];
+	struct resp r;
+
+	snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: t\r\n%s\r\n", path,
+	    headers);
+	cl_puts(c, req);
+	assert_int_equal(resp_read(c, &r, false), 0);
+	assert_int_equal(r.status, 200);
+	osh_strlcpy(out, r.body, sizeof(out));
+	resp_free(&r);
+	return out;
+}
+
+/* Trusted proxies as CIDR ranges: their X-Forwarded-For is read from the
+ * right past the trusted ones, their X-Forwarded-Proto believed; others'
+ * are not. A list that does not parse fails the server. */
+static void
+trusted_proxy_ranges(void **state)
+{
+	struct osh_http_options bad = {.addr = "127.0.0.1",
+	    .max_body = 1024,
+	    .trusted_proxies = "127.0.0.0/8, 10.0.0.0/33"};
+	struct event_base *base = event_base_new();
+	struct cl *c;
+
+	(void)state;
+	assert_null(osh_http_new(base, &bad, dispatch, NULL));
+	event_base_free(base);
+	T.proxies = "127.0.0.2/31 ::1";
+	start_with(NULL, 64);
+	/* 127.0.0.3 is in 127.0.0.2/31. */
+	c = dial_from("127.0.0.3", S.port);
+	assert_string_equal(ask(c, "/whoami", ""), "127.0.0.3");
+	assert_string_equal(
+	    ask(c, "/whoami", "X-Forwarded-For: 198.51.100.7\r\n"),
+	    "198.51.100.7");
+	assert_string_equal(ask(c, "/whoami",
+				"X-Forwarded-For: 6.6.6.6, 198.51.100.7, "
+				"127.0.0.2\r\nX-Real-IP: 6.6.6.7\r\n"),
+	    "198.51.100.7");
+	assert_string_equal(ask(c, "/whoami",
+				"X-Forwarded-For: 6.6.6.6\r\n"
+				"X-Forwarded-For: 2001:DB8::9\r\n"),
+	    "2001:db8::9");
+	assert_string_equal(
+	    ask(c, "/whoami", "X-Real-IP: 203.0.113.9\r\n"), "203.0.113.9");
+	assert_string_equal(
+	    ask(c, "/scheme", "X-Forwarded-Proto: HTTPS\r\n"), "https");
+	assert_string_equal(
+	    ask(c, "/scheme", "X-Forwarded-Proto: http\r\n"), "http");
+	cl_close(c);
+	/* 127.0.0.4 is not: it speaks for no one. */
+	c = dial_from("127.0.0.4", S.port);
+	assert_string_equal(
+	    ask(c, "/whoami", "X-Forwarded-For: 198.51.100.7\r\n"),
+	    "127.0.0.4");
+	assert_string_equal(
+	    ask(c, "/whoami", "X-Real-IP: 203.0.113.9\r\n"), "127.0.0.4");
+	assert_string_equal(
+	    ask(c, "/scheme", "X-Forwarded-Proto: https\r\n"), "http");
+	cl_close(c);
+	stop();
+	T.proxies = NULL;
 }
 
 /*
@@ -1980,6 +2135,9 @@ tls(void **state)
 	assert_int_equal(resp_read(c, &r, false), 0);
 	assert_string_equal(r.body, "a,b\n1,2\n");
 	resp_free(&r);
+	/* Over TLS, a request came over HTTPS whatever it says. */
+	assert_string_equal(scheme(c, NULL), "https");
+	assert_string_equal(scheme(c, "http"), "https");
 	cl_close(c);
 
 	/* curl, verifying the certificate. */
@@ -2051,6 +2209,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(keep_alive_and_basics),
 	    cmocka_unit_test(pipelining),
+	    cmocka_unit_test(shared_body),
 	    cmocka_unit_test(expect_continue),
 	    cmocka_unit_test(body_refused_before_read),
 	    cmocka_unit_test(malformed_requests),
@@ -2063,6 +2222,7 @@ main(void)
 	    cmocka_unit_test(per_client_cap),
 	    cmocka_unit_test(client_keys),
 	    cmocka_unit_test(unix_socket),
+	    cmocka_unit_test(trusted_proxy_ranges),
 	    cmocka_unit_test(stop_accepting),
 	    cmocka_unit_test(tls),
 	    cmocka_unit_test(secrets_wiped_request),

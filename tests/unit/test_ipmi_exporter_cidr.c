@@ -1,4 +1,4 @@
-/* Unit tests: allowed_targets ranges (cidr.c), edge cases first. */
+/* Unit tests: allowed_targets ranges (libcommon proxy.c, as the exporter uses them), edge cases first. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,7 +11,7 @@
 
 #include <osh/util.h>
 
-#include "ipmi-exporter/cidr.h"
+#include <osh/proxy.h>
 
 static struct sockaddr_storage
 addr(const char *s)
@@ -63,8 +63,8 @@ parsing(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < OSH_ARRAY_LEN(cases); i++) {
-		struct cidr c;
-		bool ok = cidr_parse(cases[i].in, &c);
+		struct osh_cidr c;
+		bool ok = osh_cidr_parse(cases[i].in, &c);
 
 		if (cases[i].out == NULL) {
 			if (ok)
@@ -73,7 +73,7 @@ parsing(void **state)
 		}
 		if (!ok)
 			fail_msg("\"%s\" refused", cases[i].in);
-		cidr_format(&c, out, sizeof(out));
+		osh_cidr_format(&c, out, sizeof(out));
 		assert_string_equal(out, cases[i].out);
 	}
 }
@@ -113,11 +113,12 @@ matching(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < OSH_ARRAY_LEN(cases); i++) {
-		struct cidr c;
+		struct osh_cidr c;
 		struct sockaddr_storage a = addr(cases[i].addr);
 
-		assert_true(cidr_parse(cases[i].range, &c));
-		if (cidr_contains(&c, (struct sockaddr *)&a) != cases[i].in)
+		assert_true(osh_cidr_parse(cases[i].range, &c));
+		if (osh_cidr_array_has_sa(&c, 1, (struct sockaddr *)&a) !=
+		    cases[i].in)
 			fail_msg("%s in %s: expected %d", cases[i].addr,
 			    cases[i].range, cases[i].in);
 	}
@@ -126,25 +127,25 @@ matching(void **state)
 static void
 lists(void **state)
 {
-	struct cidr l[3];
+	struct osh_cidr l[3];
 	struct sockaddr_storage a;
 	struct sockaddr un;
 
 	(void)state;
-	assert_true(cidr_parse("10.0.0.0/8", &l[0]));
-	assert_true(cidr_parse("fd00::/8", &l[1]));
-	assert_true(cidr_parse("192.0.2.7", &l[2]));
+	assert_true(osh_cidr_parse("10.0.0.0/8", &l[0]));
+	assert_true(osh_cidr_parse("fd00::/8", &l[1]));
+	assert_true(osh_cidr_parse("192.0.2.7", &l[2]));
 	a = addr("192.0.2.7");
-	assert_true(cidr_list_contains(l, 3, (struct sockaddr *)&a));
+	assert_true(osh_cidr_array_has_sa(l, 3, (struct sockaddr *)&a));
 	a = addr("fd99::1");
-	assert_true(cidr_list_contains(l, 3, (struct sockaddr *)&a));
+	assert_true(osh_cidr_array_has_sa(l, 3, (struct sockaddr *)&a));
 	a = addr("192.0.2.8");
-	assert_false(cidr_list_contains(l, 3, (struct sockaddr *)&a));
+	assert_false(osh_cidr_array_has_sa(l, 3, (struct sockaddr *)&a));
 	/* An empty list allows nothing; an unknown family is never in. */
-	assert_false(cidr_list_contains(l, 0, (struct sockaddr *)&a));
+	assert_false(osh_cidr_array_has_sa(l, 0, (struct sockaddr *)&a));
 	memset(&un, 0, sizeof(un));
 	un.sa_family = AF_UNIX;
-	assert_false(cidr_list_contains(l, 3, &un));
+	assert_false(osh_cidr_array_has_sa(l, 3, &un));
 }
 
 int

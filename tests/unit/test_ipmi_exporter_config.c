@@ -231,7 +231,7 @@ rendering(void **state)
 	assert_non_null(strstr(b.data,
 	    "ipmi_bmc_info{firmware_revision=\"2.0\","
 	    "manufacturer_id=\"Dell Inc. (674)\",system_firmware_version="
-	    "\"N/A\"} 1\n"));
+	    "\"N/A\",bmc_url=\"N/A\"} 1\n"));
 	assert_non_null(strstr(b.data, "ipmi_chassis_power_state 1\n"));
 	assert_non_null(strstr(b.data, "ipmi_sel_logs_count 5\n"));
 	assert_non_null(strstr(b.data, "ipmi_up{collector=\"dcmi\"} 0\n"));

@@ -294,7 +294,7 @@ everything(void **state)
 	assert_true(g.r.new_session);
 	assert_int_equal(g.r.device.manufacturer_id, 674);
 	assert_true(g.r.chassis.power_on);
-	assert_int_equal(g.r.nsensors, 18);
+	assert_int_equal(g.r.nsensors, 19);
 	s = sensor(&g, "CPU1 Temp");
 	assert_true(s->has_value);
 	assert_true(s->value > 44.5 && s->value < 45.5);

@@ -20,23 +20,7 @@
 #include "osh/rmcp.h"
 #include "osh/util.h"
 
-/* Hex text to bytes in a heap buffer of exactly that size (so that ASan
- * sees any read past it). */
-static uint8_t *
-hex(const char *s, size_t *n)
-{
-	size_t len = strlen(s) / 2;
-	uint8_t *b = malloc(len ? len : 1);
-
-	assert_non_null(b);
-	for (size_t i = 0; i < len; i++) {
-		unsigned v;
-		assert_int_equal(sscanf(s + 2 * i, "%2x", &v), 1);
-		b[i] = (uint8_t)v;
-	}
-	*n = len;
-	return b;
-}
+#include "hexbytes.h"
 
 /* Hex text over bytes already there (as long). Returns b. */
 static uint8_t *

@@ -437,6 +437,56 @@ free_while_probing(void **state)
 	assert_true(open_fds() < fds); /* the pool's pipe went too */
 }
 
+static void
+on_silent(const struct osh_ipmi_result *r, void *arg)
+{
+	struct answer *a = arg;
+
+	a->done = true;
+	a->err = r->err;
+	a->at_us = osh_now_us();
+	event_base_loopbreak(base);
+}
+
+/* A BMC that never answers, asked with a short probe (probe_ms): the
+ * request is answered when the probe gives up, long before its deadline,
+ * and no thread was involved. */
+static void
+short_probe_of_a_silent_bmc(void **state)
+{
+	struct osh_ipmi_options o = {.threads = 1, .max_sessions = 10};
+	struct osh_ipmi *m = osh_ipmi_new(base, &o);
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	socklen_t len = sizeof(sa);
+	struct osh_ipmi_request rq = {
+	    .want = OSH_IPMI_WANT_CHASSIS, .probe_ms = 300};
+	struct osh_ipmi_target t;
+	struct answer a = {0};
+	uint64_t start;
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+	(void)state;
+	assert_non_null(m);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	memset(&t, 0, sizeof(t));
+	osh_strlcpy(t.host, "127.0.0.1", sizeof(t.host));
+	t.port = ntohs(sa.sin_port);
+	osh_strlcpy(t.user, "admin", sizeof(t.user));
+	t.privilege = OSH_IPMI_PRIV_ADMIN;
+	start = osh_now_us();
+	assert_int_equal(osh_ipmi_submit(m, &t, &rq, 5000, on_silent, &a), 0);
+	for (uint64_t until = start + 6000000u;
+	     !a.done && osh_now_us() < until;)
+		pump(50);
+	assert_true(a.done);
+	assert_int_equal(a.err, OSH_IPMI_TIMEOUT);
+	assert_true(a.at_us - start < (300u + SLACK_MS) * 1000u);
+	osh_ipmi_free(m);
+	close(fd);
+}
+
 int
 main(void)
 {
@@ -445,6 +495,7 @@ main(void)
 	    cmocka_unit_test(probe_gives_up_on_junk_and_cancels),
 	    cmocka_unit_test(free_while_probing),
 	    cmocka_unit_test(requests_against_junk_end_by_deadline),
+	    cmocka_unit_test(short_probe_of_a_silent_bmc),
 	};
 	osh_log_init("test", OSH_LOG_ERROR);
 	return cmocka_run_group_tests_name(

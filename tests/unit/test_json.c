@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -185,6 +186,34 @@ audit_fields_of_any_body(void **state)
 	}
 }
 
+/* Blanks between tokens go; blanks, quotes and escapes inside strings
+ * stay; unfinished text is copied within its length. */
+static void
+compact_keeps_strings(void **state)
+{
+	static const struct {
+		const char *in, *want;
+	} cases[] = {
+	    {"", ""},
+	    {"{\"a\" : 1, \"b\" : [1, 2]}", "{\"a\":1,\"b\":[1,2]}"},
+	    {" {\"a b\" :\t\"c , d\"}\r\n", "{\"a b\":\"c , d\"}"},
+	    {"[\"x\\\" y\", \"\\\\\", 1]", "[\"x\\\" y\",\"\\\\\",1]"},
+	    {"\"open string , \\", "\"open string , \\"},
+	    {"not json at all", "notjsonatall"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t len = strlen(cases[i].in);
+		char *out = malloc(len + 1);
+		size_t n = osh_json_compact(out, cases[i].in, len);
+
+		out[n] = '\0';
+		assert_string_equal(out, cases[i].want);
+		free(out);
+	}
+}
+
 int
 main(void)
 {
@@ -195,6 +224,7 @@ main(void)
 	    cmocka_unit_test(audit_fields_of_any_body),
 	    cmocka_unit_test(wipe_secret_in_place),
 	    cmocka_unit_test(error_message_cut_keeps_utf8),
+	    cmocka_unit_test(compact_keeps_strings),
 	};
 	return cmocka_run_group_tests_name("json", tests, NULL, NULL);
 }

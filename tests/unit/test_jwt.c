@@ -14,7 +14,7 @@
 
 struct keys {
 	char dir[64];
-	char *priv, *pub, *rsa_priv, *rsa_pub, *other_priv;
+	char *priv, *pub, *rsa_priv, *rsa_pub, *other_priv, *other_pub;
 };
 
 static char *
@@ -43,6 +43,7 @@ setup(void **state)
 	    "openssl ec -in ec.pem -pubout -out ec.pub 2>/dev/null && "
 	    "openssl ecparam -name prime256v1 -genkey -noout 2>/dev/null | "
 	    "openssl pkcs8 -topk8 -nocrypt -out other.pem && "
+	    "openssl ec -in other.pem -pubout -out other.pub 2>/dev/null && "
 	    "openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 "
 	    "-out rsa.pem 2>/dev/null && "
 	    "openssl pkey -in rsa.pem -pubout -out rsa.pub",
@@ -54,9 +55,12 @@ setup(void **state)
 	k.rsa_priv = slurp(k.dir, "rsa.pem");
 	k.rsa_pub = slurp(k.dir, "rsa.pub");
 	k.other_priv = slurp(k.dir, "other.pem");
+	k.other_pub = slurp(k.dir, "other.pub");
 	*state = &k;
-	return k.priv && k.pub && k.rsa_priv && k.rsa_pub && k.other_priv ? 0
-									  : -1;
+	return k.priv && k.pub && k.rsa_priv && k.rsa_pub && k.other_priv &&
+		k.other_pub
+	    ? 0
+	    : -1;
 }
 
 static int
@@ -72,6 +76,7 @@ teardown(void **state)
 	free(k->rsa_priv);
 	free(k->rsa_pub);
 	free(k->other_priv);
+	free(k->other_pub);
 	return 0;
 }
 
@@ -236,6 +241,47 @@ jwks(void **state)
 	assert_null(osh_jwt_verifier_new("HS256", k->pub, "a", "b"));
 }
 
+/* A signing key rotation: the public key file holds the new key and the
+ * old one; tokens of both verify, and the JWKS shows both. */
+static void
+rotation_overlap(void **state)
+{
+	struct keys *k = *state;
+	int64_t now = osh_wall_s();
+	struct osh_claims in = claims(now), out;
+	char both[8192], hex[OSH_TOKEN_HASH_LEN], kid[40], *j;
+	char *told = sign("ES256", k->priv, "osh", "osh", &in);
+	char *tnew = sign("ES256", k->other_priv, "osh", "osh", &in);
+	struct osh_jwt_verifier *v, *only;
+
+	snprintf(both, sizeof(both), "%s%s", k->other_pub, k->pub);
+	v = osh_jwt_verifier_new("ES256", both, "osh", "osh");
+	only = osh_jwt_verifier_new("ES256", k->other_pub, "osh", "osh");
+	assert_non_null(v);
+	assert_non_null(only);
+	assert_int_equal(osh_jwt_verify(v, tnew, now, &out), OSH_TOKEN_OK);
+	assert_int_equal(osh_jwt_verify(v, told, now, &out), OSH_TOKEN_OK);
+	assert_int_equal(osh_jwt_verify(only, tnew, now, &out), OSH_TOKEN_OK);
+	assert_int_equal(
+	    osh_jwt_verify(only, told, now, &out), OSH_TOKEN_BAD_SIGNATURE);
+	j = osh_jwks_from_pems("ES256", both);
+	assert_non_null(j);
+	/* Each kid is the digest of its key's file: unchanged by rotation. */
+	osh_token_hash(k->pub, hex);
+	snprintf(kid, sizeof(kid), "\"kid\":\"%.23s\"", hex);
+	assert_non_null(strstr(j, kid));
+	osh_token_hash(k->other_pub, hex);
+	snprintf(kid, sizeof(kid), "\"kid\":\"%.23s\"", hex);
+	assert_non_null(strstr(j, kid));
+	free(j);
+	assert_null(osh_jwks_from_pems("ES256", "no key"));
+	assert_null(osh_jwt_verifier_new("ES256", "no key", "osh", "osh"));
+	osh_jwt_verifier_free(v);
+	osh_jwt_verifier_free(only);
+	free(told);
+	free(tnew);
+}
+
 int
 main(void)
 {
@@ -244,6 +290,7 @@ main(void)
 	    cmocka_unit_test(rejections),
 	    cmocka_unit_test(rsa_works_when_configured),
 	    cmocka_unit_test(jwks),
+	    cmocka_unit_test(rotation_overlap),
 	};
 	return cmocka_run_group_tests_name("jwt", tests, setup, teardown);
 }

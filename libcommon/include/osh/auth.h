@@ -40,8 +40,14 @@ const char *osh_token_status_str(enum osh_token_status s);
 struct osh_jwt_verifier;
 struct osh_jwt_signer;
 
-/* alg: "ES256" or "RS256". pem: the public key. Returns NULL when the alg
- * is not one of those or the key does not load. Copies its arguments. */
+/* At most this many public keys verify tokens at once (a key rotation
+ * holds two: the new signing key and the one before). */
+#define OSH_JWT_KEYS_MAX 4
+
+/* alg: "ES256" or "RS256". pem: the public keys, one PEM block each (up
+ * to OSH_JWT_KEYS_MAX; the current signing key first, then keys still
+ * accepted during a rotation). Returns NULL when the alg is not one of
+ * those or no key is there. Copies its arguments. */
 struct osh_jwt_verifier *osh_jwt_verifier_new(
     const char *alg, const char *pem, const char *issuer, const char *audience);
 void osh_jwt_verifier_free(struct osh_jwt_verifier *v);
@@ -64,6 +70,11 @@ char *osh_jwt_sign(struct osh_jwt_signer *s, const struct osh_claims *c);
 /* Builds the JWKS document ({"keys": [...]}) for a public key PEM; NULL
  * when the key is not a P-256 EC or RSA key. Caller frees. */
 char *osh_jwks_from_pem(const char *alg, const char *pem, const char *kid);
+/* The JWKS of every PEM block of pems (up to OSH_JWT_KEYS_MAX), each
+ * with kid the first 23 hex digits of osh_token_hash of its block (its
+ * text through the END line and one newline); NULL if one does not
+ * load or there is none. Caller frees. */
+char *osh_jwks_from_pems(const char *alg, const char *pems);
 
 /* Role checks. perm is "resource:verb". */
 bool osh_role_valid(const char *role);

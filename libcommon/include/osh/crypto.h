@@ -50,6 +50,9 @@ struct osh_keyring;
  * current key. Returns NULL on a bad file. */
 struct osh_keyring *osh_keyring_load(const char *path);
 void osh_keyring_free(struct osh_keyring *k);
+/* The id of the current key (the one osh_seal uses): borrowed, valid
+ * while k lives. */
+const char *osh_keyring_current(const struct osh_keyring *k);
 /* Returns a new string the caller frees, or NULL. 'ad' binds the
  * ciphertext to its owner (e.g. "server:42"). */
 char *osh_seal(

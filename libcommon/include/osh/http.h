@@ -81,9 +81,13 @@ struct osh_req {
 	char *body; /* NUL terminated copy, or NULL */
 	size_t body_len;
 	char request_id[OSH_REQUEST_ID_MAX];
-	char client_addr[64]; /* the client, as told by a trusted proxy;
-				 "unix" for a unix socket peer that did not
-				 say */
+	char client_addr[64]; /* the client, as told by trusted proxies
+				 (osh_proxy_client); "unix" for a unix
+				 socket peer that did not say */
+	/* Came over HTTPS: to this server (TLS), or to a trusted proxy
+	 * that says so (X-Forwarded-Proto: https, believed from trusted
+	 * proxies and unix socket peers only). For cookies' Secure. */
+	bool https;
 	struct osh_param params[OSH_MAX_PARAMS];
 	size_t nparams;
 	const struct osh_route *route; /* set by the router */
@@ -111,8 +115,11 @@ struct osh_http_options {
 	const char *unix_path;
 	size_t max_body; /* hard limit on any body */
 	int idle_timeout_ms; /* keep-alive connection without a request */
-	/* Comma list of addresses whose X-Real-IP is believed; they speak
-	 * for many clients, so only the server's own limit binds them. */
+	/* Addresses and CIDR ranges (osh_cidr_list_parse: commas or
+	 * spaces) of the proxies whose X-Forwarded-For, X-Real-IP and
+	 * X-Forwarded-Proto are believed (osh_proxy_client); they speak for
+	 * many clients, so only the server's own limit binds them. A bad
+	 * list fails osh_http_new. */
 	const char *trusted_proxies;
 	struct osh_metrics *metrics;
 	void *app;
@@ -198,6 +205,29 @@ void osh_resp_header(struct osh_req *req, const char *name, const char *value);
 #define OSH_RETRY_AFTER_S "1"
 void osh_reply(struct osh_req *req, int status, const char *content_type,
     const void *body, size_t len);
+/* A reply body shared by many replies (an answer kept for a while and sent
+ * to every client asking for it): immutable once made, counted by
+ * reference, and queued on each connection where it lies instead of being
+ * copied per reply. It is never wiped, so it must hold no secret (answers
+ * with tokens or credentials go through osh_reply or
+ * osh_reply_json_secret). Used on the event loop's thread only: the
+ * count is not atomic. */
+struct osh_body;
+/* A body holding a copy of data (len bytes, then a NUL not counted), with
+ * one reference, the caller's. NULL when out of memory. */
+struct osh_body *osh_body_new(const void *data, size_t len);
+/* Another reference to b; returns b. */
+struct osh_body *osh_body_ref(struct osh_body *b);
+/* Drops a reference (NULL: nothing); the last one frees b. */
+void osh_body_unref(struct osh_body *b);
+/* What b holds (NUL terminated) and its length. */
+const char *osh_body_data(const struct osh_body *b);
+size_t osh_body_len(const struct osh_body *b);
+/* Replies with b as the body and frees req. The connection holds a
+ * reference of its own until b is written (or dropped): the caller keeps
+ * its reference. The head is formatted (and wiped) as osh_reply's. */
+void osh_reply_body(struct osh_req *req, int status, const char *content_type,
+    struct osh_body *b);
 /* Replies with a JSON body and puts 'obj' (may be NULL for no body).
  * Whatever is sent is wiped from memory once written: the text json-c
  * made of obj, the copy queued on the connection. */

@@ -109,8 +109,9 @@ enum osh_ipmi_want {
 	OSH_IPMI_WANT_SEL = 1 << 8, /* entries */
 	OSH_IPMI_WANT_SEL_CLEAR = 1 << 9,
 	OSH_IPMI_WANT_DCMI_POWER = 1 << 10,
+	OSH_IPMI_WANT_WATCHDOG = 1 << 11, /* Get Watchdog Timer */
 };
-#define OSH_IPMI_NPARTS 11
+#define OSH_IPMI_NPARTS 12
 
 enum osh_power_action {
 	OSH_POWER_OFF = 0x00,
@@ -131,6 +132,16 @@ enum osh_boot_device {
 
 struct osh_ipmi_request {
 	unsigned want; /* OSH_IPMI_WANT_* */
+	/* When a session is to be opened, the BMC is probed first (one RMCP
+	 * ping, answered in milliseconds by any BMC that is there): it gets
+	 * this long to answer, the rest of the deadline going to the
+	 * session; 0: the whole deadline. A poller asking a BMC that never
+	 * answered gives it a fraction, so that one that is not there costs
+	 * that, not the deadline. */
+	int probe_ms;
+	/* With OSH_IPMI_WANT_DEVICE_ID: the BMC URL too (Get System Info,
+	 * one command more; skipped when the BMC has no Get System Info). */
+	bool bmc_url;
 	enum osh_power_action power;
 	struct {
 		enum osh_boot_device device;
@@ -150,11 +161,15 @@ struct osh_ipmi_request {
 		uint16_t start; /* record id of the page's newest entry (a
 				 * sel_next from an earlier page); 0: the
 				 * newest in the log */
+		bool all; /* every entry the engine keeps (the newest
+			   * OSH_IPMI_SEL_KEPT), whatever limit says */
 	} sel;
 };
 
 #define OSH_IPMI_SEL_PAGE_DEFAULT 100
 #define OSH_IPMI_SEL_PAGE_MAX 1000
+/* The most SEL records the engine keeps per BMC: beyond, the oldest go. */
+#define OSH_IPMI_SEL_KEPT 4096
 
 struct osh_device_id {
 	uint8_t device_id, device_revision;
@@ -165,6 +180,22 @@ struct osh_device_id {
 	uint16_t product_id;
 	uint8_t aux[4];
 	bool has_aux;
+};
+
+/* Get Watchdog Timer, as the BMC sends it. */
+struct osh_watchdog {
+	uint8_t use; /* 1 BIOS FRB2, 2 BIOS/POST, 3 OS load, 4 SMS/OS,
+		      * 5 OEM; 0, 6, 7 reserved */
+	bool running;
+	bool logging; /* the "don't log" bit clear */
+	uint8_t action; /* 0 none, 1 hard reset, 2 power down, 3 power
+			 * cycle; 4-7 reserved */
+	uint8_t pretimeout_interrupt; /* 0 none, 1 SMI, 2 NMI, 3 messaging
+				       * interrupt; 4-7 reserved */
+	uint8_t pretimeout_s; /* seconds */
+	uint8_t expired; /* timer use expiration flags, bit per use */
+	uint16_t initial_ds, present_ds; /* countdowns, 100 ms units */
+	bool has_present; /* the BMC sent the present countdown */
 };
 
 struct osh_chassis {
@@ -199,6 +230,7 @@ struct osh_sensor {
 	uint8_t type; /* IPMI sensor type */
 	uint8_t reading_type; /* event/reading type code */
 	uint8_t base_unit; /* IPMI unit code; 0 for discrete */
+	bool percentage; /* the SDR's percentage flag: a reading in % */
 	bool threshold; /* reading type 0x01: analog with thresholds */
 	bool has_value;
 	double value;
@@ -237,6 +269,11 @@ struct osh_sel_entry {
 	char sensor[64]; /* the sensor's name when the SDR knows it */
 	char type_name[48]; /* "Temperature" */
 	char description[160]; /* "Upper Critical - going high" */
+	/* What FreeIPMI's ipmi-sel prints in its Event column: the event,
+	 * then its data ("Upper Critical - going high ; Sensor Reading =
+	 * 96.00 C ; Threshold = 95.00 C"), for matching as the community
+	 * exporter's sel-events collector matches. */
+	char event[160];
 	enum osh_sensor_state severity;
 	uint8_t raw[16];
 };
@@ -250,6 +287,8 @@ struct osh_ipmi_result {
 	enum osh_ipmi_err part_err[OSH_IPMI_NPARTS];
 	struct osh_device_id device;
 	char system_firmware[64]; /* Get System Info; "" when unsupported */
+	char bmc_url[256]; /* rq.bmc_url: Get System Info's; "" when none */
+	struct osh_watchdog watchdog;
 	struct osh_chassis chassis;
 	struct osh_sensor *sensors;
 	size_t nsensors;
@@ -265,6 +304,9 @@ struct osh_ipmi_result {
 	bool sel_start_gone; /* rq.sel.start is not in the log (any more) */
 	unsigned sel_read; /* SEL records read from the BMC for this */
 	double dcmi_watts;
+	/* The BMC says power measurement is active (a short answer without
+	 * the state byte counts as active). */
+	bool dcmi_active;
 	double elapsed_s;
 	bool new_session; /* a session was opened for this request */
 };

@@ -2,7 +2,8 @@
  * engine reads (SDR records and repository info, reservations, Get Sensor
  * Reading, Get Device ID, Get System Info, Get Chassis Status, FRU
  * inventory info, data and areas, SEL info and records, DCMI power
- * readings) and reading conversion. Everything here takes untrusted bytes
+ * readings, Get Watchdog Timer, Get System Info strings) and reading
+ * conversion. Everything here takes untrusted bytes
  * (an answer's bytes after its completion code, unless said otherwise),
  * checks their length before reading them and never reads past them;
  * every string it makes is terminated, valid UTF-8. */
@@ -86,6 +87,36 @@ int osh_chassis_parse(const uint8_t *rs, size_t len, struct osh_chassis *out);
  * answer is shorter than 4 bytes or outlen is 0. */
 int osh_system_firmware_parse(
     const uint8_t *rs, size_t len, char *out, size_t outlen);
+
+/* The text of a string parameter of Get System Info Parameters (system
+ * firmware version, BMC URL) in the encoding sent (0 ASCII/Latin-1,
+ * 1 UTF-8, 2 UTF-16LE; else as Latin-1), written into out as valid
+ * UTF-8, trailing NULs and spaces dropped. Returns 0, or -1 (nothing
+ * written) when outlen is 0. */
+int osh_sysinfo_decode(
+    uint8_t encoding, const uint8_t *p, size_t n, char *out, size_t outlen);
+
+/* A string parameter of Get System Info Parameters comes in blocks: set 0
+ * holds the encoding, the length and 14 bytes, sets 1.. 16 bytes each. */
+#define OSH_SYSINFO_MAX_SETS 16
+struct osh_sysinfo_text {
+	uint8_t encoding;
+	uint8_t length; /* as the BMC announced it */
+	uint8_t data[256];
+	size_t have; /* bytes gathered so far, at most length */
+};
+
+/* Adds block set (0 first: it resets t) of a string parameter to t.
+ * Returns 1 when more blocks are needed (ask for set + 1), 0 when the
+ * text is complete (or the blocks stop bringing any, or there would be
+ * more than OSH_SYSINFO_MAX_SETS), -1 when the answer is too short or
+ * names another set. */
+int osh_sysinfo_block_parse(
+    const uint8_t *rs, size_t len, uint8_t set, struct osh_sysinfo_text *t);
+
+/* Get Watchdog Timer: 8 bytes, or 6 without the present countdown
+ * (has_present false). Returns 0, or -1 when shorter than 6. */
+int osh_watchdog_parse(const uint8_t *rs, size_t len, struct osh_watchdog *out);
 
 /* DCMI Get Power Reading: group id 0xdc, then current, minimum, maximum
  * and average watts, a timestamp, the averaging period and the state. */

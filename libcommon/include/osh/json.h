@@ -112,6 +112,14 @@ void osh_json_put_wiped(
 /* Serializes compactly into a new string the caller frees. */
 char *osh_json_dump(struct json_object *obj);
 
+/* Copies the JSON text src (len bytes) to dst (room for len bytes) without
+ * the blanks between tokens (space, tab, CR, LF outside strings), as
+ * PostgreSQL's json functions put them after every ':' and ','. Strings,
+ * escapes included, are copied as they are; text that is not JSON is
+ * copied as well, never read or written past len. Returns the length
+ * copied. */
+size_t osh_json_compact(char *dst, const char *src, size_t len);
+
 /* Adds a member holding epoch milliseconds as an RFC 3339 string, or null
  * when ms < 0. */
 void osh_json_add_time(struct json_object *obj, const char *key, int64_t ms);

@@ -20,9 +20,17 @@ void osh_work_pool_free(struct osh_work_pool *p);
 
 /* The same, waiting at most timeout_ms for work still running (a thread
  * blocked on a dead peer, say). Returns -1 when that ran out: the threads
- * and the pool are then left behind (the process is ending) and the done
- * callbacks of unfinished work never run. */
+ * and the pool are then left behind (the process is ending), work not
+ * started yet never starts, each thread ends once its current work
+ * returns, and no done callback runs any more: the owner keeps whatever
+ * that work touches (it is never freed). */
 int osh_work_pool_free_within(struct osh_work_pool *p, int timeout_ms);
+
+/* How many pools were left behind so: their threads may still be inside
+ * a library when main returns, and exit() would run the libraries'
+ * destructors under them (OpenSSL's, say): the process ends with _exit
+ * then (osh_service_main). */
+int osh_work_abandoned(void);
 
 /* Returns -1 when the queue is full (counted as rejected) or the pool is
  * ending; the caller answers 503. */
@@ -34,6 +42,21 @@ int osh_work_submit(
  * bounds itself. */
 int osh_work_submit_owed(
     struct osh_work_pool *p, osh_work_fn work, osh_done_fn done, void *arg);
+
+/* Background work (keeping idle connections alive, closing them): waits
+ * in a list of its own, taken by a thread only when no other work waits,
+ * and never counted against max_queue (so it never has other work
+ * refused); unbounded: the caller bounds it (-1 only when the pool is
+ * ending). */
+int osh_work_submit_background(
+    struct osh_work_pool *p, osh_work_fn work, osh_done_fn done, void *arg);
+size_t osh_work_queued_background(const struct osh_work_pool *p);
+
+/* Takes work submitted with arg off the queue when no thread has started
+ * it yet: 0, and neither it nor its done callback will run; -1 when it
+ * has started (or is unknown): its done callback runs as usual. For work
+ * whose deadline passed while it waited for a thread. */
+int osh_work_cancel(struct osh_work_pool *p, void *arg);
 
 /* Whether the queue is full now: a caller that would queue work for later
  * refuses at once instead (counted as rejected when true). */

@@ -1,0 +1,78 @@
+/* http_body.c - reply bodies shared by many replies: one copy, counted by
+ * reference, that every connection sending it points at (see osh_body in
+ * osh/http.h). */
+#include <stdlib.h>
+#include <string.h>
+#include <event2/buffer.h>
+
+#include "http_int.h"
+
+struct osh_body {
+	unsigned refs;
+	size_t len;
+	char data[]; /* len bytes and a NUL */
+};
+
+struct osh_body *
+osh_body_new(const void *data, size_t len)
+{
+	struct osh_body *b;
+
+	if (len > SIZE_MAX - sizeof(*b) - 1 ||
+	    (b = malloc(sizeof(*b) + len + 1)) == NULL)
+		return NULL;
+	b->refs = 1;
+	b->len = len;
+	if (len > 0)
+		memcpy(b->data, data, len);
+	b->data[len] = '\0';
+	return b;
+}
+
+struct osh_body *
+osh_body_ref(struct osh_body *b)
+{
+	b->refs++;
+	return b;
+}
+
+void
+osh_body_unref(struct osh_body *b)
+{
+	if (b != NULL && --b->refs == 0)
+		free(b);
+}
+
+const char *
+osh_body_data(const struct osh_body *b)
+{
+	return b->data;
+}
+
+size_t
+osh_body_len(const struct osh_body *b)
+{
+	return b->len;
+}
+
+/* libevent is done with a body it sent (or dropped). */
+static void
+body_sent(const void *data, size_t len, void *arg)
+{
+	(void)data;
+	(void)len;
+	osh_body_unref(arg);
+}
+
+int
+http_body_queue(struct evbuffer *out, struct osh_body *b)
+{
+	if (b->len == 0)
+		return 0;
+	osh_body_ref(b);
+	if (evbuffer_add_reference(out, b->data, b->len, body_sent, b) != 0) {
+		osh_body_unref(b);
+		return -1;
+	}
+	return 0;
+}
