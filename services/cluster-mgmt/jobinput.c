@@ -8,8 +8,8 @@
 
 #include "jobinput.h"
 
-static const char *const actions[] = {
-    "on", "off", "soft", "cycle", "reset", "diag", "boot", "identify", NULL};
+static const char *const actions[] = {"on", "off", "soft", "cycle", "reset",
+    "diag", "boot", "identify", "status", NULL};
 static const char *const conflicts[] = {"wait", "skip", NULL};
 static const char *const devices[] = {"pxe", "disk", "cdrom", "bios", NULL};
 
@@ -142,7 +142,9 @@ parse_targets(
 	return 0;
 }
 
-/* The action as the request stream spells it, and the state it asks for. */
+/* The action as the request stream spells it, and the state it asks for.
+ * status only reads each server's power state: nothing to verify, its
+ * tasks end with the state read. */
 static int
 parse_action(
     struct json_object *body, struct json_object *spec, struct osh_err *err)

@@ -22,7 +22,8 @@
  * object the caller puts), every option present with its default:
  *   {"action": request action as POWER-STREAMS.md spells it ("on",
  *    "boot:pxe:persistent", "identify:15"), "kind": "on" | ... | "boot" |
- *    "identify", "target_state": "on" | "off" | null,
+ *    "identify" | "status" (reads the power state only), "target_state":
+ *    "on" | "off" | null,
  *    "targets": {"server_ids": [..]} | {"cluster": id} |
  *               {"selector": canonical text, "terms": [..]},
  *    "concurrency", "stagger": null | {"count", "interval_ms", "label",

@@ -13,6 +13,7 @@
 #include <osh/metrics.h>
 #include <osh/redis.h>
 #include <osh/service.h>
+#include <osh/stream_consumer.h>
 #include <osh/util.h>
 
 #include "cm.h"
@@ -21,31 +22,31 @@
 #include "scheduler.h"
 #include "store.h"
 
-#define BATCH "100"
+#define BATCH 100
 #define BLOCK_MS 1000
 #define PRUNE_EVERY_MS (3600 * 1000)
 #define MAX_HELD 4096
+#define KICK_GAP_MS 15
 
 struct held;
 
 struct scheduler {
 	struct cm_app *app;
 	struct osh_service *svc;
-	struct osh_redis *r; /* the results consumer's own connection */
+	struct osh_stream_consumer *sc; /* the results consumer */
 	struct event *tick;
-	struct event *retry; /* consumer after an error */
 	char name[160];
 	bool loaded; /* the transitions are in the database */
 	bool ticking; /* a tick is with the database */
 	bool kicked; /* tick again right after */
 	bool storing; /* results are with the database */
 	bool closing;
-	char **ids; /* stream ids of the results being stored */
-	size_t nids;
-	unsigned idle_reads;
+	struct json_object *results; /* the batch being read */
+	size_t nresults; /* entries of the batch (deleted ones too) */
 	uint64_t last_prune_ms;
 	struct held *held; /* requests waiting for their jitter */
 	size_t nheld;
+	uint64_t tick_sent_ms; /* monotonic ms: when the tick went out */
 };
 
 /* A request held back for jitter. */
@@ -59,8 +60,6 @@ struct held {
 
 static void tick_soon(struct scheduler *s, int ms);
 static bool maybe_release(struct scheduler *s);
-static void read_pending(struct scheduler *s);
-static void read_new(struct scheduler *s);
 
 /*
  * Sending.
@@ -208,6 +207,24 @@ publish_jobs(struct scheduler *s, struct json_object *jobs)
 	}
 }
 
+/* The delay before the next tick: ms, or less when a stagger window
+ * frees a start sooner (the tick's wake_ms, counted from when the tick
+ * went out), so that staggered starts keep their rate. */
+static int
+next_tick_ms(struct scheduler *s, struct json_object *o, int ms)
+{
+	struct json_object *w = json_object_object_get(o, "wake_ms");
+	int64_t wake, spent;
+
+	if (w == NULL || !json_object_is_type(w, json_type_int))
+		return ms;
+	spent = (int64_t)(osh_now_us() / 1000 - s->tick_sent_ms);
+	wake = json_object_get_int64(w) - spent;
+	if (wake < 0)
+		wake = 0;
+	return wake < ms ? (int)wake : ms;
+}
+
 static void
 on_ticked(
     enum osh_db_status st, const char *json, const char *sqlstate, void *arg)
@@ -232,9 +249,11 @@ on_ticked(
 			dispatch(s, json_object_array_get_idx(reqs, i));
 		publish_jobs(s, json_object_object_get(o, "jobs"));
 	}
-	json_object_put(o);
 	/* Picks left over for budgets or a full batch: go on quickly. */
-	tick_soon(s, s->kicked || n > 0 ? 20 : (int)s->app->cfg.job_tick_ms);
+	tick_soon(s,
+	    next_tick_ms(
+		s, o, s->kicked || n > 0 ? 20 : (int)s->app->cfg.job_tick_ms));
+	json_object_put(o);
 	s->kicked = false;
 }
 
@@ -280,6 +299,12 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (s->ticking || s->closing)
 		return;
+	/* A tick stores its picks as sent: with Redis away their requests
+	 * would be lost, and sent again only once counted lost. */
+	if (!osh_redis_connected(s->svc->redis)) {
+		tick_soon(s, (int)s->app->cfg.job_tick_ms);
+		return;
+	}
 	s->ticking = true;
 	if (!s->loaded) {
 		jobstore_load_transitions(s->svc->db, on_loaded, s);
@@ -290,6 +315,7 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 		jobstore_prune(s->svc->db, s->app->cfg.job_retention_days,
 		    on_pruned, NULL);
 	}
+	s->tick_sent_ms = osh_now_us() / 1000;
 	jobstore_tick(s->svc->db, (int)s->app->cfg.job_max_picks,
 	    (int)s->app->cfg.job_grace_ms, on_ticked, s);
 }
@@ -305,12 +331,29 @@ tick_soon(struct scheduler *s, int ms)
 void
 scheduler_kick(struct scheduler *s)
 {
+	int64_t gap;
+	struct timeval due, now;
+
 	if (s == NULL)
 		return;
-	if (s->ticking)
+	if (s->ticking) {
 		s->kicked = true;
-	else
-		tick_soon(s, 0);
+		return;
+	}
+	/* Results come a few at a time: ticks at most every KICK_GAP_MS let
+	 * one tick pick for several of them. A tick due sooner stays. */
+	gap = (int64_t)(s->tick_sent_ms + KICK_GAP_MS) -
+	    (int64_t)(osh_now_us() / 1000);
+	if (gap < 0)
+		gap = 0;
+	if (evtimer_pending(s->tick, &due)) {
+		event_base_gettimeofday_cached(s->svc->base, &now);
+		if ((int64_t)(due.tv_sec - now.tv_sec) * 1000 +
+			(due.tv_usec - now.tv_usec) / 1000 <=
+		    gap)
+			return;
+	}
+	tick_soon(s, (int)gap);
 }
 
 /*
@@ -318,63 +361,27 @@ scheduler_kick(struct scheduler *s)
  */
 
 static void
-ids_free(struct scheduler *s)
-{
-	for (size_t i = 0; i < s->nids; i++)
-		free(s->ids[i]);
-	free(s->ids);
-	s->ids = NULL;
-	s->nids = 0;
-}
-
-static void
-on_retry(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	read_pending(arg);
-}
-
-static void
-retry_later(struct scheduler *s)
-{
-	struct timeval tv = {1, 0};
-
-	ids_free(s);
-	evtimer_add(s->retry, &tv);
-}
-
-static void
-on_acked(redisReply *reply, void *arg)
-{
-	struct scheduler *s = arg;
-
-	ids_free(s);
-	if (reply == NULL)
-		return; /* the reconnection restarts the loop */
-	read_new(s);
-}
-
-static void
 on_stored(
     enum osh_db_status st, const char *json, const char *sqlstate, void *arg)
 {
 	struct scheduler *s = arg;
 	struct json_object *o;
-	const char **argv;
-	size_t argc = 0;
 
 	s->storing = false;
-	if (maybe_release(s)) /* the entries stay pending for the next run */
+	if (s->closing) { /* the entries stay pending for the next run */
+		osh_stream_consumer_done_all(s->sc, OSH_STREAM_LEAVE);
 		return;
+	}
 	if (st != OSH_DB_OK) {
 		osh_log_warn(NULL,
 		    "msg=\"power results not stored, will retry\" count=%zu "
 		    "sqlstate=%s",
-		    s->nids, sqlstate ? sqlstate : "");
-		retry_later(s);
+		    s->nresults, sqlstate ? sqlstate : "");
+		s->nresults = 0;
+		osh_stream_consumer_done_all(s->sc, OSH_STREAM_RETRY);
 		return;
 	}
+	s->nresults = 0;
 	if ((o = json_tokener_parse(json)) != NULL) {
 		size_t n = json_object_array_length(o);
 
@@ -383,36 +390,22 @@ on_stored(
 			    s->svc->redis, json_object_array_get_idx(o, i));
 		json_object_put(o);
 	}
-	if ((argv = calloc(s->nids + 3, sizeof(*argv))) == NULL) {
-		retry_later(s);
-		return;
-	}
-	argv[argc++] = "XACK";
-	argv[argc++] = POWER_RESULTS;
-	argv[argc++] = POWER_GROUP;
-	for (size_t i = 0; i < s->nids; i++)
-		argv[argc++] = s->ids[i];
-	osh_redis_argv(s->r, on_acked, s, (int)argc, argv, NULL);
-	free(argv);
+	osh_stream_consumer_done_all(s->sc, OSH_STREAM_STORED);
 	scheduler_kick(s); /* a result frees room for the next picks */
 }
 
 /* One result entry as a JSON object of its fields. */
 static struct json_object *
-entry_json(const redisReply *fields)
+entry_json(const struct osh_stream_msg *m)
 {
 	struct json_object *o = json_object_new_object();
 
-	for (size_t i = 0; i + 1 < fields->elements; i += 2) {
-		const redisReply *k = fields->element[i];
-		const redisReply *v = fields->element[i + 1];
+	for (size_t i = 0; i < m->nfields; i++) {
+		const char *k = m->fields[i].name;
 		char *key, *val;
 
-		if (k->type != REDIS_REPLY_STRING ||
-		    v->type != REDIS_REPLY_STRING)
-			continue;
-		key = osh_utf8_clean(k->str, k->len, 31);
-		val = osh_utf8_clean(v->str, v->len, 1024);
+		key = osh_utf8_clean(k, strlen(k), 31);
+		val = osh_utf8_clean(m->fields[i].value, m->lens[i], 1024);
 		if (key != NULL && val != NULL)
 			json_object_object_add(
 			    o, key, json_object_new_string(val));
@@ -422,128 +415,46 @@ entry_json(const redisReply *fields)
 	return o;
 }
 
-static size_t
-take_batch(struct scheduler *s, const redisReply *reply)
+/* Adds a result to the batch; a deleted one still pending has no fields
+ * and is only acknowledged. */
+static void
+on_result(struct osh_stream_msg *m, void *arg)
 {
-	const redisReply *entries;
-	struct json_object *arr;
-	size_t n;
+	struct scheduler *s = arg;
 
-	if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 1 ||
-	    reply->element[0]->type != REDIS_REPLY_ARRAY ||
-	    reply->element[0]->elements != 2)
-		return 0;
-	entries = reply->element[0]->element[1];
-	if (entries->type != REDIS_REPLY_ARRAY || entries->elements == 0)
-		return 0;
-	n = entries->elements;
-	if ((s->ids = calloc(n, sizeof(*s->ids))) == NULL)
-		return 0;
-	arr = json_object_new_array();
-	for (size_t i = 0; i < n; i++) {
-		const redisReply *e = entries->element[i];
+	if (s->results == NULL)
+		s->results = json_object_new_array();
+	s->nresults++;
+	if (!m->deleted)
+		json_object_array_add(s->results, entry_json(m));
+}
 
-		if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
-		    e->element[0]->type != REDIS_REPLY_STRING)
-			continue;
-		if ((s->ids[s->nids] = strdup(e->element[0]->str)) == NULL)
-			continue;
-		s->nids++;
-		if (e->element[1]->type == REDIS_REPLY_ARRAY)
-			json_object_array_add(arr, entry_json(e->element[1]));
-	}
-	osh_metric_add(
-	    s->app->m_results, "", (double)json_object_array_length(arr));
+/* Stores the batch just read in one statement. */
+static void
+on_results_read(void *arg)
+{
+	struct scheduler *s = arg;
+
+	osh_metric_add(s->app->m_results, "",
+	    s->results != NULL ? (double)json_object_array_length(s->results)
+			       : 0);
 	s->storing = true;
 	jobstore_results(s->svc->db,
-	    json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN),
+	    s->results != NULL ? json_object_to_json_string_ext(
+				     s->results, JSON_C_TO_STRING_PLAIN)
+			       : "[]",
 	    on_stored, s);
-	json_object_put(arr);
-	return n;
+	json_object_put(s->results);
+	s->results = NULL;
 }
 
 static void
-on_read(redisReply *reply, void *arg, bool pending)
+on_consumer_gone(void *arg)
 {
 	struct scheduler *s = arg;
 
-	if (reply == NULL)
-		return;
-	if (reply->type == REDIS_REPLY_ERROR) {
-		osh_log_warn(NULL,
-		    "msg=\"power results read failed\" error=\"%s\"",
-		    reply->str);
-		retry_later(s);
-		return;
-	}
-	if (take_batch(s, reply) > 0)
-		return;
-	if (pending || ++s->idle_reads % 15 != 0) {
-		read_new(s);
-		return;
-	}
-	read_pending(s);
-}
-
-static void
-on_read_pending(redisReply *reply, void *arg)
-{
-	on_read(reply, arg, true);
-}
-
-static void
-on_read_new(redisReply *reply, void *arg)
-{
-	on_read(reply, arg, false);
-}
-
-static void
-read_new(struct scheduler *s)
-{
-	osh_redis_cmd(s->r, on_read_new, s,
-	    "XREADGROUP GROUP " POWER_GROUP " %s COUNT " BATCH " BLOCK %d "
-	    "STREAMS " POWER_RESULTS " >",
-	    s->name, BLOCK_MS);
-}
-
-static void
-on_claimed(redisReply *reply, void *arg)
-{
-	struct scheduler *s = arg;
-
-	if (reply == NULL)
-		return;
-	osh_redis_cmd(s->r, on_read_pending, s,
-	    "XREADGROUP GROUP " POWER_GROUP " %s COUNT " BATCH
-	    " STREAMS " POWER_RESULTS " 0",
-	    s->name);
-}
-
-/* Claims results idle with dead consumers, then reads our own pending. */
-static void
-read_pending(struct scheduler *s)
-{
-	osh_redis_cmd(s->r, on_claimed, s,
-	    "XAUTOCLAIM " POWER_RESULTS " " POWER_GROUP
-	    " %s %lld 0-0 COUNT " BATCH " JUSTID",
-	    s->name, (long long)s->app->cfg.power_claim_idle_ms);
-}
-
-static void
-on_group(redisReply *reply, void *arg)
-{
-	if (reply == NULL)
-		return;
-	read_pending(arg); /* BUSYGROUP: it exists, which is fine */
-}
-
-static void
-on_connect(void *arg)
-{
-	struct scheduler *s = arg;
-
-	osh_redis_cmd(s->r, on_group, s,
-	    "XGROUP CREATE " POWER_RESULTS " " POWER_GROUP " 0 MKSTREAM");
+	s->sc = NULL;
+	maybe_release(s);
 }
 
 struct scheduler *
@@ -551,6 +462,20 @@ scheduler_new(struct cm_app *app)
 {
 	struct scheduler *s = calloc(1, sizeof(*s));
 	char host[64] = "host";
+	struct osh_stream_consumer_config cfg = {
+	    .stream = POWER_RESULTS,
+	    .group = POWER_GROUP,
+	    .what = "power results",
+	    .count = BATCH,
+	    .one_batch = true,
+	    .block_ms = BLOCK_MS,
+	    .retry_ms = 1000,
+	};
+	static const struct osh_stream_consumer_ops ops = {
+	    .entry = on_result,
+	    .batch_end = on_results_read,
+	    .released = on_consumer_gone,
+	};
 
 	if (s == NULL)
 		return NULL;
@@ -558,16 +483,21 @@ scheduler_new(struct cm_app *app)
 	s->svc = app->svc;
 	s->last_prune_ms = 0;
 	gethostname(host, sizeof(host) - 1);
-	snprintf(
-	    s->name, sizeof(s->name), "%s:%lld", host, (long long)getpid());
+	/* The same name after a restart: the new process reads the results
+	 * the old one had taken and not stored at once (read_pending), long
+	 * before a claim would, and before their attempts count as lost. */
+	snprintf(s->name, sizeof(s->name), "cluster-mgmt-%s-%lld", host,
+	    (long long)s->svc->cfg.port);
+	cfg.consumer = s->name;
+	cfg.claim_idle_ms = app->cfg.power_claim_idle_ms;
 	s->tick = evtimer_new(s->svc->base, on_tick, s);
-	s->retry = evtimer_new(s->svc->base, on_retry, s);
-	if (s->tick == NULL || s->retry == NULL ||
-	    (s->r = osh_service_redis_new(s->svc, BLOCK_MS)) == NULL) {
+	if (s->tick == NULL ||
+	    (s->sc = osh_stream_consumer_new(s->svc->base,
+		 osh_service_redis_new(s->svc, BLOCK_MS), NULL, &cfg, &ops,
+		 s)) == NULL) {
 		scheduler_free(s);
 		return NULL;
 	}
-	osh_redis_on_connect(s->r, on_connect, s);
 	tick_soon(s, 0);
 	return s;
 }
@@ -579,10 +509,9 @@ maybe_release(struct scheduler *s)
 {
 	if (!s->closing)
 		return false;
-	if (s->storing || s->ticking || s->nheld > 0)
+	if (s->storing || s->ticking || s->nheld > 0 || s->sc != NULL)
 		return true;
-	osh_redis_free(s->r);
-	ids_free(s);
+	json_object_put(s->results);
 	free(s);
 	return true;
 }
@@ -604,10 +533,10 @@ scheduler_free(struct scheduler *s)
 	}
 	if (s->tick != NULL)
 		event_free(s->tick);
-	if (s->retry != NULL)
-		event_free(s->retry);
-	s->tick = s->retry = NULL;
-	osh_redis_free(s->r);
-	s->r = NULL;
-	maybe_release(s);
+	s->tick = NULL;
+	/* Last: s may go with the consumer (on_consumer_gone). */
+	if (s->sc != NULL)
+		osh_stream_consumer_close(s->sc);
+	else
+		maybe_release(s);
 }

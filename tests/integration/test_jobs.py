@@ -6,7 +6,7 @@ osh:power-results the way POWER-STREAMS.md says, with a behaviour chosen
 per server (ok, busy once, auth failure, silence): server-mgmt's own power
 worker (OSH_POWER_WORKER) is off while this file runs, so that the two do
 not share the requests. Jobs end to end against server-mgmt and the
-simulator's counters are not tested yet (see README)."""
+simulator's counters: test_jobs_e2e.py."""
 import json
 import os
 import secrets
@@ -19,7 +19,7 @@ import time
 import pytest
 
 from conftest import (OFF, REDIS_PORT, RUN, TOP, psql, redis, server_body,
-                      sim, wait_for)
+                      sim, sse_read, wait_for)
 
 # Simulated BMCs of this file's own (nothing else uses these ports).
 JOB_FLEET = RUN / "jobfleet"
@@ -224,6 +224,27 @@ def test_power_on_verified(operator, worker, servers, events):
     assert "job.finished" in types
     assert events.wait(lambda e: e["type"] == "job.created" and
                        e["data"]["id"] == job["id"])
+
+
+def test_status_job_reads_power_state(operator, worker, servers):
+    """status: one read per server, the state read in the task, nothing
+    verified and nothing changed."""
+    a, b = servers[4], servers[5]
+    worker.power[a], worker.power[b] = "on", "off"
+    r = operator.post("/api/jobs", {"action": "status",
+                                    "targets": {"server_ids": [a, b]}})
+    assert r.status_code == 201, r.text
+    assert r.json()["target_state"] is None
+    assert r.json()["options"]["verify"] is False
+    done = wait_job(operator, r.json()["id"])
+    assert done["state"] == "succeeded", done
+    ts = tasks(operator, done["id"])
+    assert (ts[a]["power_state"], ts[b]["power_state"]) == ("on", "off")
+    for s in (a, b):
+        assert ts[s]["accepted_at"] and ts[s]["achieved_at"] is None
+        assert [x["action"] for x in worker.requests_for(s) if
+                x["job_id"] == str(done["id"])] == ["status"]
+    assert (worker.power[a], worker.power[b]) == ("on", "off")
 
 
 def test_verify_not_achieved(operator, worker, servers):
@@ -455,32 +476,6 @@ def test_stagger_per_label(operator, worker, servers):
                        and rack[int(x["server_id"])] == rk)
         assert len(times) == 3
         assert all(b - a >= 0.9 for a, b in zip(times, times[1:])), times
-
-
-def sse_read(url, last=None, stop=None):
-    """Reads events (id, type, data) until stop(events) or the end."""
-    import requests
-    from conftest import GATEWAY
-    h = {"Accept": "text/event-stream"}
-    if last:
-        h["Last-Event-ID"] = last
-    got = []
-    with requests.get(GATEWAY + url, headers=h, stream=True,
-                      timeout=20) as r:
-        assert r.status_code == 200, r.text
-        assert r.headers["Content-Type"].startswith("text/event-stream")
-        ev = {}
-        for line in r.iter_lines(decode_unicode=True):
-            if line == "":
-                if "id" in ev:
-                    got.append(ev)
-                    if stop and stop(got):
-                        break
-                ev = {}
-            elif not line.startswith(":") and ":" in line:
-                k, v = line.split(":", 1)
-                ev[k] = v.strip()
-    return got
 
 
 def test_sse_resumes_without_loss(operator, worker, servers):
