@@ -1,6 +1,9 @@
 /* bmc.c - one request to a server's BMC: load, target, submit, record. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <osh/metrics.h>
 
 #include "bmc.h"
 #include "poller.h"
@@ -81,12 +84,32 @@ on_ipmi(const struct osh_ipmi_result *r, void *arg)
 	finish(c, BMC_CALL_OK, r, NULL);
 }
 
+/* Notes that a power change went to server id's BMC: the alert rule
+ * ChassisPoweredOffUnexpectedly (deploy/prometheus/rules/) stays quiet
+ * for a power-off asked for here, by the API or by a job. Whole seconds
+ * (the exposition writes them exactly); one series per server that had
+ * one, kept for the life of the process. */
+static void
+note_power_requested(struct sm_app *app, int64_t id)
+{
+	char labels[48];
+
+	if (app->m_power_requested == NULL)
+		return;
+	snprintf(labels, sizeof(labels), "server_id=\"%lld\"", (long long)id);
+	osh_metric_set(
+	    app->m_power_requested, labels, (double)(osh_wall_ms() / 1000));
+}
+
 static void
 on_row(enum osh_db_status st, const struct server_row *row, void *arg)
 {
 	struct call *c = arg;
 	struct osh_ipmi_target t;
 	struct osh_err err;
+	struct sm_app *app;
+	int64_t id;
+	bool control;
 
 	if (st != OSH_DB_OK) {
 		finish(c,
@@ -101,9 +124,17 @@ on_row(enum osh_db_status st, const struct server_row *row, void *arg)
 		finish(c, BMC_CALL_TARGET, NULL, &err);
 		return;
 	}
+	/* Noted once it is on its way, whatever the BMC answers later (it
+	 * may act on a command whose answer times out). c may be gone once
+	 * submitted. */
+	app = c->app;
+	id = c->id;
+	control = (c->rq.want & OSH_IPMI_WANT_CONTROL) != 0;
 	if (osh_ipmi_submit(
 		c->app->ipmi, &t, &c->rq, c->deadline_ms, on_ipmi, c) != 0)
 		finish(c, BMC_CALL_BUSY, NULL, NULL);
+	else if (control)
+		note_power_requested(app, id);
 	osh_ipmi_target_wipe(&t);
 }
 

@@ -171,7 +171,10 @@ h_servers_create(struct osh_req *req)
 /*
  * Bulk import: rows are checked, then created by batches of IMPORT_BATCH,
  * each one INSERT statement (one transaction) after one query for their
- * ids; each row gets a result.
+ * ids; each row gets a result. A dry run (?dry_run=true) checks the rows
+ * the same way and asks the database only which names and addresses are
+ * taken (one read per batch): a row is "valid" or gets the error the
+ * import would give it, and nothing is written.
  */
 
 #define IMPORT_BATCH 500
@@ -181,7 +184,9 @@ struct import {
 	struct json_object *rows;
 	struct json_object *results; /* one per row, by row number */
 	size_t next; /* first row of the next batch */
-	int created, failed;
+	int created, failed, valid;
+	bool dry_run;
+	struct json_object *seen; /* dry run: valid rows of earlier batches */
 	struct create_rows_hooks hooks;
 	/* The batch in flight: rows[i] of the import is checked into
 	 * in[k] with row[k] == i; id[k] once the ids came. */
@@ -201,7 +206,11 @@ row_answer(struct import *im, size_t i, const struct osh_err *err,
 	struct json_object *r = json_object_new_object(), *e;
 
 	json_object_object_add(r, "row", json_object_new_int((int)i));
-	if (err == NULL) {
+	if (err == NULL && im->dry_run) {
+		im->valid++;
+		json_object_object_add(
+		    r, "status", json_object_new_string("valid"));
+	} else if (err == NULL) {
 		im->created++;
 		json_object_object_add(
 		    r, "status", json_object_new_string("created"));
@@ -217,6 +226,21 @@ row_answer(struct import *im, size_t i, const struct osh_err *err,
 		json_object_put(e);
 	}
 	json_object_array_put_idx(im->results, i, r);
+}
+
+/* Answers row k as refused for a name (name) or BMC address taken. */
+static void
+row_taken(struct import *im, size_t k, bool name)
+{
+	struct osh_err err;
+
+	if (name)
+		osh_err_set(&err, 409, "name_taken", "name",
+		    "a server named \"%s\" exists already", im->in[k].name);
+	else
+		osh_err_set(&err, 409, "bmc_address_taken", "bmc_address",
+		    "a server with this BMC address exists already");
+	row_answer(im, im->row[k], &err, NULL);
 }
 
 static void
@@ -235,11 +259,18 @@ import_finish(struct import *im)
 
 	json_object_object_add(o, "created", json_object_new_int(im->created));
 	json_object_object_add(o, "failed", json_object_new_int(im->failed));
+	if (im->dry_run) {
+		json_object_object_add(
+		    o, "dry_run", json_object_new_boolean(1));
+		json_object_object_add(
+		    o, "valid", json_object_new_int(im->valid));
+	}
 	json_object_object_add(o, "rows", im->results);
 	osh_reply_json(im->req, 200, o);
 	if (im->hooks.created != NULL)
 		im->hooks.created(CREATE_ROWS_FINISHED, 0, im->hooks.arg);
 	batch_release(im);
+	json_object_put(im->seen);
 	osh_json_wipe_named(im->rows, "password");
 	json_object_put(im->rows);
 	free(im);
@@ -296,15 +327,7 @@ on_batch_inserted(
 			if (json_object_get_int64(json_object_array_get_idx(
 				taken, j)) == (int64_t)k)
 				name = true;
-		if (name)
-			osh_err_set(&err, 409, "name_taken", "name",
-			    "a server named \"%s\" exists already",
-			    im->in[k].name);
-		else
-			osh_err_set(&err, 409, "bmc_address_taken",
-			    "bmc_address",
-			    "a server with this BMC address exists already");
-		row_answer(im, im->row[k], &err, NULL);
+		row_taken(im, k, name);
 	}
 	json_object_put(r);
 	batch_release(im);
@@ -409,6 +432,66 @@ on_batch_ids(
 	json_object_put(rows);
 }
 
+/* A dry run's batch row as store_server_conflicts takes it. */
+static struct json_object *
+check_row(const struct server_in *in, int ord)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "ord", json_object_new_int(ord));
+	json_object_object_add(o, "name", json_object_new_string(in->name));
+	json_object_object_add(o, "host", json_object_new_string(in->host));
+	json_object_object_add(o, "port", json_object_new_int(in->port));
+	return o;
+}
+
+static void
+on_batch_checked(
+    enum osh_db_status st, const char *json, const char *state, void *arg)
+{
+	struct import *im = arg;
+	struct json_object *r, *why;
+	struct osh_err err;
+
+	(void)state;
+	if (st != OSH_DB_OK || (r = json_tokener_parse(json)) == NULL) {
+		osh_err_set(&err, 503, NULL, NULL, "database unavailable");
+		batch_fail(im, &err);
+		return;
+	}
+	for (size_t k = 0; k < im->n; k++) {
+		char ord[24];
+
+		snprintf(ord, sizeof(ord), "%zu", k);
+		if (!json_object_object_get_ex(r, ord, &why)) {
+			json_object_array_add(
+			    im->seen, check_row(&im->in[k], 0));
+			row_answer(im, im->row[k], NULL, NULL);
+			continue;
+		}
+		row_taken(
+		    im, k, strcmp(json_object_get_string(why), "name") == 0);
+	}
+	json_object_put(r);
+	batch_release(im);
+	import_next(im);
+}
+
+/* A dry run's batch: asks which rows' names or addresses are taken. */
+static void
+batch_check(struct import *im)
+{
+	struct json_object *rows = json_object_new_array();
+
+	for (size_t k = 0; k < im->n; k++)
+		json_object_array_add(rows, check_row(&im->in[k], (int)k));
+	store_server_conflicts(handlers_db(im->req),
+	    json_object_to_json_string_ext(rows, JSON_C_TO_STRING_PLAIN),
+	    json_object_to_json_string_ext(im->seen, JSON_C_TO_STRING_PLAIN),
+	    on_batch_checked, im);
+	json_object_put(rows);
+}
+
 /* Checks the rows of the next batch, answering those refused at once,
  * and asks ids for the others; answers the import after the last. */
 static void
@@ -439,6 +522,10 @@ import_next(struct import *im)
 			}
 			im->row[im->n++] = im->next;
 		}
+		if (im->n > 0 && im->dry_run) {
+			batch_check(im);
+			return;
+		}
 		if (im->n > 0) {
 			store_next_ids(
 			    handlers_db(im->req), (int)im->n, on_batch_ids, im);
@@ -448,13 +535,27 @@ import_next(struct import *im)
 	import_finish(im);
 }
 
+static void import_start(struct osh_req *req, struct json_object *rows,
+    const struct create_rows_hooks *hooks, bool dry_run);
+
 void
 h_import(struct osh_req *req)
 {
 	const char *ct = osh_req_header(req, "Content-Type");
+	const char *dry = osh_req_query(req, "dry_run");
 	struct osh_err err;
 	struct json_object *rows;
+	bool dry_run = false;
 
+	if (dry != NULL && (strcmp(dry, "true") == 0 || strcmp(dry, "1") == 0))
+		dry_run = true;
+	else if (dry != NULL && strcmp(dry, "false") != 0 &&
+	    strcmp(dry, "0") != 0) {
+		osh_wipe(req->body, req->body_len);
+		osh_reply_error(req, 400, "validation_failed", "dry_run",
+		    "dry_run is true or false");
+		return;
+	}
 	if (ct != NULL && strncasecmp(ct, "text/csv", 8) == 0)
 		rows = import_csv(req->body, req->body_len, &err);
 	else
@@ -464,12 +565,19 @@ h_import(struct osh_req *req)
 		osh_reply_err(req, &err);
 		return;
 	}
-	create_rows(req, rows, NULL);
+	import_start(req, rows, NULL, dry_run);
 }
 
 void
 create_rows(struct osh_req *req, struct json_object *rows,
     const struct create_rows_hooks *hooks)
+{
+	import_start(req, rows, hooks, false);
+}
+
+static void
+import_start(struct osh_req *req, struct json_object *rows,
+    const struct create_rows_hooks *hooks, bool dry_run)
 {
 	struct import *im;
 
@@ -484,6 +592,8 @@ create_rows(struct osh_req *req, struct json_object *rows,
 	im->req = req;
 	im->rows = rows;
 	im->results = json_object_new_array();
+	im->dry_run = dry_run;
+	im->seen = json_object_new_array();
 	if (hooks != NULL)
 		im->hooks = *hooks;
 	import_next(im);

@@ -74,9 +74,17 @@ void
 handlers_publish(
     struct osh_req *req, const char *type, struct json_object *server)
 {
+	struct json_object *id = NULL;
+
 	/* Every change of servers made here publishes: answers kept of
-	 * lists and statistics are stale from now on. */
+	 * lists and statistics are stale from now on, and so is the
+	 * server's own (all of them, when the event does not say which). */
 	pagecache_clear(handlers_app(req)->pages);
+	if (json_object_object_get_ex(server, "id", &id))
+		pagecache_drop_server(
+		    handlers_app(req)->items, json_object_get_int64(id));
+	else
+		pagecache_clear(handlers_app(req)->items);
 	events_publish(
 	    osh_service_of(req)->redis, type, json_object_get(server));
 }
@@ -189,10 +197,19 @@ out_release:
 void
 h_servers_get(struct osh_req *req)
 {
+	struct pagecache_entry *fill = NULL;
+	char key[PAGECACHE_SERVER_KEY_LEN];
 	int64_t id;
 
-	if (osh_req_id(req, "id", "server", &id))
-		store_server_get(handlers_db(req), id, handlers_on_json, req);
+	/* The same answer for everyone allowed servers:read (the router
+	 * checked): server_text has no field that depends on who asks. */
+	if (!osh_req_id(req, "id", "server", &id) ||
+	    pagecache_lookup(handlers_app(req)->items,
+		pagecache_server_key(id, key), req, handlers_on_json, &fill))
+		return;
+	store_server_get(handlers_db(req), id,
+	    fill != NULL ? pagecache_filled : handlers_on_json,
+	    fill != NULL ? (void *)fill : (void *)req);
 }
 
 void

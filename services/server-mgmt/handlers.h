@@ -31,6 +31,9 @@ void h_sd_targets(struct osh_req *req);
 void h_internal_credentials(struct osh_req *req);
 void h_internal_lookup(struct osh_req *req);
 void h_internal_servers(struct osh_req *req);
+void h_internal_sel(struct osh_req *req);
+/* rotate.c: one batch of the credential key rotation. */
+void h_credentials_reseal(struct osh_req *req);
 
 void h_power_action(struct osh_req *req);
 void h_power_status(struct osh_req *req);

@@ -32,6 +32,7 @@ struct hw {
 	const char *action; /* audited when set */
 	bool reply_server; /* answer with the server once recorded */
 	struct json_object *details;
+	struct sel_around around; /* h_internal_sel */
 };
 
 static void
@@ -413,6 +414,90 @@ h_sel_list(struct osh_req *req)
 		 sel_done)) == NULL)
 		return;
 	c->rq.sel = rq.sel;
+	hw_go(c);
+}
+
+/* The entries of the newest page within the window, at most limit of
+ * them (the closest to 'around'), newest first. */
+static void
+sel_around_done(struct hw *c, const struct osh_ipmi_result *r)
+{
+	const struct sel_around *a = &c->around;
+	struct json_object *o, *items;
+	bool *keep;
+	size_t kept = 0;
+	char ts[OSH_TIME_LEN];
+
+	if (!(r->done & OSH_IPMI_WANT_SEL)) {
+		reply_ipmi_error(c->req, r, c->name);
+		return;
+	}
+	if ((keep = calloc(r->nsel + 1, sizeof(*keep))) == NULL) {
+		osh_reply_error(c->req, 503, NULL, NULL, "out of memory");
+		return;
+	}
+	/* Closest first, limit times over at most a page (1000). */
+	while (kept < a->limit) {
+		size_t best = r->nsel;
+		int64_t best_d = a->window_s + 1;
+
+		for (size_t i = 0; i < r->nsel; i++) {
+			int64_t d = r->sel[i].timestamp - a->around_s;
+
+			if (d < 0)
+				d = -d;
+			if (!keep[i] && r->sel[i].timestamp >= 0 &&
+			    d < best_d) {
+				best = i;
+				best_d = d;
+			}
+		}
+		if (best == r->nsel)
+			break;
+		keep[best] = true;
+		kept++;
+	}
+	o = json_object_new_object();
+	items = json_object_new_array();
+	for (size_t i = 0; i < r->nsel; i++)
+		if (keep[i])
+			json_object_array_add(
+			    items, sel_entry_json(&r->sel[i]));
+	free(keep);
+	json_object_object_add(o, "id", json_object_new_int64(c->id));
+	json_object_object_add(o, "around",
+	    json_object_new_string(
+		osh_time_format(a->around_s * 1000, ts, sizeof(ts))));
+	json_object_object_add(
+	    o, "window_s", json_object_new_int64(a->window_s));
+	json_object_object_add(o, "items", items);
+	json_object_object_add(
+	    o, "scanned", json_object_new_int64((int64_t)r->nsel));
+	osh_reply_json(c->req, 200, o);
+}
+
+/* GET /internal/servers/{id}/sel?around=&window_s=&limit= (service
+ * token): the SEL entries around a time, for alert evidence. Reads the
+ * newest page (OSH_IPMI_SEL_PAGE_MAX entries; the engine keeps the log,
+ * so that costs a Get SEL Info when nothing changed): older entries are
+ * not searched. */
+void
+h_internal_sel(struct osh_req *req)
+{
+	struct input_param p[INPUT_MAX_PARAMS + 1];
+	struct sel_around a;
+	struct osh_err err;
+	struct hw *c;
+	size_t n = handlers_params(req, p, OSH_ARRAY_LEN(p));
+
+	if (input_sel_around(p, n, &a, &err) != 0) {
+		osh_reply_err(req, &err);
+		return;
+	}
+	if ((c = hw_start(req, OSH_IPMI_WANT_SEL, sel_around_done)) == NULL)
+		return;
+	c->around = a;
+	c->rq.sel.limit = OSH_IPMI_SEL_PAGE_MAX;
 	hw_go(c);
 }
 

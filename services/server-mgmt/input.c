@@ -443,6 +443,35 @@ input_sel_query(const struct input_param *p, size_t n,
 	return 0;
 }
 
+int
+input_sel_around(const struct input_param *p, size_t n, struct sel_around *out,
+    struct osh_err *err)
+{
+	static const char *const known[] = {
+	    "around", "window_s", "limit", NULL};
+	int64_t ms, window = 600, limit = 20;
+	const char *v;
+
+	if (params_check(p, n, known, err) != 0)
+		return -1;
+	if ((v = param(p, n, "around")) == NULL || !osh_time_parse(v, &ms) ||
+	    ms < 0)
+		return osh_err_set(err, 400, "validation_failed", "around",
+		    "around must be an RFC 3339 time");
+	if ((v = param(p, n, "window_s")) != NULL &&
+	    !osh_parse_int(v, 1, 86400, &window))
+		return osh_err_set(err, 400, "validation_failed", "window_s",
+		    "window_s must be an integer from 1 to 86400");
+	if ((v = param(p, n, "limit")) != NULL &&
+	    !osh_parse_int(v, 1, 100, &limit))
+		return osh_err_set(err, 400, "validation_failed", "limit",
+		    "limit must be an integer from 1 to 100");
+	out->around_s = ms / 1000;
+	out->window_s = window;
+	out->limit = (unsigned)limit;
+	return 0;
+}
+
 /*
  * Discovery.
  */

@@ -77,6 +77,17 @@ bool input_cursor_parse(const char *cursor, const char *sort_text, char *key,
 int input_sel_query(const struct input_param *p, size_t n,
     struct osh_ipmi_request *rq, struct osh_err *err);
 
+/* GET /internal/servers/{id}/sel (alert evidence): the entries within
+ * window_s seconds of around. */
+struct sel_around {
+	int64_t around_s; /* epoch seconds */
+	int64_t window_s; /* 1..86400, default 600 */
+	unsigned limit; /* 1..100, default 20: the closest in time */
+};
+/* around (RFC 3339, required), window_s and limit. */
+int input_sel_around(const struct input_param *p, size_t n,
+    struct sel_around *out, struct osh_err *err);
+
 /* POST /api/discovery/scans: range (required) and port, in the shapes
  * scan_targets takes (it checks them: they are only held here),
  * credentials (at most SCAN_MAX_CREDS, each as credentials_parse takes

@@ -15,6 +15,7 @@
 #include "power_worker.h"
 #include "pagecache.h"
 #include "rowcache.h"
+#include "watch.h"
 #include "routes.h"
 #include "sm.h"
 #include "store.h"
@@ -145,20 +146,38 @@ start(struct osh_service *svc)
 	    .threads = (int)app.cfg.ipmi_threads,
 	    .idle_timeout_ms = (int)app.cfg.ipmi_idle_ms,
 	    .max_queue_per_bmc = 64,
-	    .max_sessions = 8192,
+	    /* Above the fleet the poller goes round (10,000 and more):
+	     * fewer, and every poll of a round evicts the session the
+	     * next one needs (a new session and a close each). */
+	    .max_sessions = 16384,
 	    .max_waiting = (size_t)app.cfg.ipmi_queue_max,
 	};
 	if ((app.ipmi = osh_ipmi_new(svc->base, &io)) == NULL)
 		return -1;
 	if ((app.rows = rowcache_new((int)app.cfg.row_cache_ms)) == NULL)
 		return -1;
-	if ((app.pages = pagecache_new((int)app.cfg.list_cache_ms)) == NULL)
+	if ((app.pages = pagecache_new(
+		 (int)app.cfg.list_cache_ms, PAGECACHE_MAX)) == NULL ||
+	    (app.items = pagecache_new(
+		 (int)app.cfg.list_cache_ms, PAGECACHE_ITEMS_MAX)) == NULL)
 		return -1;
+	/* Without Redis, no event tells of other replicas' writes: kept
+	 * servers go stale for OSH_LIST_CACHE_MS at most. */
+	if ((app.watch = watch_new(&app)) == NULL && svc->redis != NULL)
+		osh_log_warn(NULL,
+		    "msg=\"server events not heard: kept servers expire "
+		    "only\"");
 	if (clusters_start(&app) != 0)
 		return -1;
 	app.m_power_actions =
 	    osh_metric_new(svc->metrics, "osh_power_actions_total",
 		"Power actions requested", OSH_COUNTER, NULL, 0);
+	app.m_power_requested = osh_metric_new(svc->metrics,
+	    "osh_power_action_requested_timestamp_seconds",
+	    "When a power change (on, off, soft, cycle, reset, diag) was last "
+	    "sent to the server's BMC, by the API or a job, in seconds since "
+	    "the epoch",
+	    OSH_GAUGE, NULL, 0);
 	osh_ipmi_metrics(app.ipmi, svc->metrics);
 	svc->app = &app;
 	store_scans_interrupted(svc->db);
@@ -185,7 +204,11 @@ stop(struct osh_service *svc)
 	poller_free(app.poller);
 	app.poller = NULL;
 	rowcache_free(app.rows);
+	watch_free(app.watch); /* before what its events touch */
+	app.watch = NULL;
 	pagecache_free(app.pages);
+	pagecache_free(app.items);
+	app.pages = app.items = NULL; /* late poll answers find none */
 	clustermap_free(app.clusters);
 	osh_keyring_free(app.keys);
 }

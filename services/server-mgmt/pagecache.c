@@ -1,13 +1,20 @@
-/* pagecache.c - short-lived answers of the servers list and statistics,
- * shared by concurrent requests for the same one. */
+/* pagecache.c - short-lived answers (lists, statistics, single servers),
+ * shared by concurrent requests for the same one and sent by reference. */
+#include <sodium.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 
 #include <osh/http.h>
+#include <osh/json.h>
 #include <osh/util.h>
 
 #include "pagecache.h"
+
+/* Entries looked at, from the least recently used, for one to reuse. */
+#define EVICT_SCAN 16
 
 struct waiter {
 	struct osh_req *req;
@@ -15,13 +22,16 @@ struct waiter {
 };
 
 struct pagecache_entry {
-	struct pagecache *cache;
+	struct pagecache *cache; /* NULL once the cache is freed */
 	char *key;
-	char *body; /* NULL while filling or after a failure */
-	size_t len;
+	uint64_t hash;
+	struct pagecache_entry *hnext; /* in its bucket */
+	TAILQ_ENTRY(pagecache_entry) lru; /* most recently used first */
+	struct osh_body *body; /* NULL while filling or after a failure */
 	uint64_t born_us;
 	unsigned gen; /* the cache's generation it was asked in */
 	bool filling;
+	bool dropped; /* its key was dropped while it was filling */
 	pagecache_answer answer;
 	struct waiter *waiters, **last;
 	size_t nwaiters;
@@ -30,28 +40,80 @@ struct pagecache_entry {
 struct pagecache {
 	uint64_t ttl_us;
 	unsigned gen;
-	size_t n, bytes;
-	struct pagecache_entry *e[PAGECACHE_MAX];
+	size_t n, max, bytes, nbuckets;
+	struct pagecache_entry **bucket;
+	TAILQ_HEAD(lru_list, pagecache_entry) lru;
+	unsigned char hash_key[crypto_shorthash_KEYBYTES];
 };
 
 struct pagecache *
-pagecache_new(int ttl_ms)
+pagecache_new(int ttl_ms, size_t max)
 {
 	struct pagecache *c = calloc(1, sizeof(*c));
 
-	if (c != NULL)
-		c->ttl_us = ttl_ms > 0 ? (uint64_t)ttl_ms * 1000 : 0;
+	if (c == NULL)
+		return NULL;
+	c->ttl_us = ttl_ms > 0 ? (uint64_t)ttl_ms * 1000 : 0;
+	c->max = max > 0 ? max : 1;
+	for (c->nbuckets = 16; c->nbuckets < 2 * c->max; c->nbuckets *= 2)
+		;
+	if ((c->bucket = calloc(c->nbuckets, sizeof(*c->bucket))) == NULL) {
+		free(c);
+		return NULL;
+	}
+	TAILQ_INIT(&c->lru);
+	randombytes_buf(c->hash_key, sizeof(c->hash_key));
 	return c;
+}
+
+static uint64_t
+key_hash(const struct pagecache *c, const char *key)
+{
+	unsigned char h[crypto_shorthash_BYTES];
+	uint64_t v;
+
+	crypto_shorthash(
+	    h, (const unsigned char *)key, strlen(key), c->hash_key);
+	memcpy(&v, h, sizeof(v));
+	return v;
+}
+
+static struct pagecache_entry **
+bucket_of(struct pagecache *c, uint64_t hash)
+{
+	return &c->bucket[hash & (c->nbuckets - 1)];
+}
+
+static struct pagecache_entry *
+find(struct pagecache *c, const char *key, uint64_t hash)
+{
+	struct pagecache_entry *e = *bucket_of(c, hash);
+
+	for (; e != NULL; e = e->hnext)
+		if (e->hash == hash && strcmp(e->key, key) == 0)
+			return e;
+	return NULL;
+}
+
+static void
+unhash(struct pagecache *c, struct pagecache_entry *e)
+{
+	struct pagecache_entry **p = bucket_of(c, e->hash);
+
+	while (*p != e)
+		p = &(*p)->hnext;
+	*p = e->hnext;
+	e->hnext = NULL;
 }
 
 static void
 entry_forget_body(struct pagecache_entry *e)
 {
 	if (e->body != NULL) {
-		e->cache->bytes -= e->len;
-		free(e->body);
+		if (e->cache != NULL)
+			e->cache->bytes -= osh_body_len(e->body);
+		osh_body_unref(e->body);
 		e->body = NULL;
-		e->len = 0;
 	}
 }
 
@@ -77,74 +139,113 @@ wait_on(struct pagecache_entry *e, struct osh_req *req)
 	return true;
 }
 
-/* An entry to fill for key: a stale one with that key, else a new one
- * (in a free slot, or in place of a stale idle entry); NULL when all are
- * in use. */
+/* An entry for a new key: a new one while there is room, else the least
+ * recently used one that no query is filling (NULL when none is near the
+ * end of the list). */
 static struct pagecache_entry *
-entry_for(struct pagecache *c, const char *key, struct pagecache_entry *same)
+entry_new(struct pagecache *c, const char *key, uint64_t hash)
 {
-	struct pagecache_entry *e = same;
-	size_t slot = c->n;
+	struct pagecache_entry *e = NULL;
+	char *k;
 
-	if (e == NULL) {
-		for (size_t i = 0; slot == c->n && i < c->n; i++)
-			if (!c->e[i]->filling && !fresh(c, c->e[i]))
-				slot = i;
-		if (slot == c->n && c->n == PAGECACHE_MAX)
+	if ((k = strdup(key)) == NULL)
+		return NULL;
+	if (c->n < c->max) {
+		if ((e = calloc(1, sizeof(*e))) == NULL) {
+			free(k);
 			return NULL;
-		if (slot < c->n) {
-			e = c->e[slot];
-			free(e->key);
-		} else if ((e = calloc(1, sizeof(*e))) == NULL) {
-			return NULL;
-		} else {
-			c->e[c->n++] = e;
 		}
 		e->cache = c;
-		if ((e->key = strdup(key)) == NULL)
-			e->key = NULL; /* never matches; reused later */
+		c->n++;
+	} else {
+		int scanned = 0;
+
+		TAILQ_FOREACH_REVERSE(e, &c->lru, lru_list, lru)
+		{
+			if (!e->filling || ++scanned == EVICT_SCAN)
+				break;
+		}
+		if (e == NULL || e->filling) {
+			free(k);
+			return NULL;
+		}
+		TAILQ_REMOVE(&c->lru, e, lru);
+		unhash(c, e);
+		entry_forget_body(e);
+		free(e->key);
 	}
-	entry_forget_body(e);
-	e->filling = true;
-	e->gen = c->gen;
-	e->waiters = NULL;
-	e->last = &e->waiters;
-	e->nwaiters = 0;
+	e->key = k;
+	e->hash = hash;
+	e->hnext = *bucket_of(c, hash);
+	*bucket_of(c, hash) = e;
+	TAILQ_INSERT_HEAD(&c->lru, e, lru);
 	return e;
+}
+
+static void
+touch(struct pagecache *c, struct pagecache_entry *e)
+{
+	if (TAILQ_FIRST(&c->lru) != e) {
+		TAILQ_REMOVE(&c->lru, e, lru);
+		TAILQ_INSERT_HEAD(&c->lru, e, lru);
+	}
 }
 
 bool
 pagecache_lookup(struct pagecache *c, const char *key, struct osh_req *req,
     pagecache_answer answer, struct pagecache_entry **fill)
 {
-	struct pagecache_entry *same = NULL;
+	struct pagecache_entry *e;
+	uint64_t hash;
 
 	*fill = NULL;
 	if (c == NULL || c->ttl_us == 0)
 		return false;
-	for (size_t i = 0; i < c->n; i++) {
-		if (c->e[i]->key != NULL && strcmp(c->e[i]->key, key) == 0) {
-			same = c->e[i];
-			break;
+	hash = key_hash(c, key);
+	if ((e = find(c, key, hash)) != NULL) {
+		touch(c, e);
+		if (fresh(c, e)) {
+			osh_reply_body(req, 200, "application/json", e->body);
+			return true;
 		}
-	}
-	if (same != NULL && fresh(c, same)) {
-		osh_reply(req, 200, "application/json", same->body, same->len);
-		return true;
-	}
-	if (same != NULL && same->filling && same->gen == c->gen &&
-	    wait_on(same, req))
-		return true;
-	if (same != NULL && same->filling)
-		return false; /* an older fill: this one goes its own way */
-	if ((*fill = entry_for(c, key, same)) == NULL)
+		if (e->filling && e->gen == c->gen && !e->dropped &&
+		    wait_on(e, req))
+			return true;
+		if (e->filling)
+			return false; /* an older fill: this one goes alone */
+	} else if ((e = entry_new(c, key, hash)) == NULL) {
 		return false;
-	(*fill)->answer = answer;
-	if (!wait_on(*fill, req)) {
-		(*fill)->filling = false;
-		*fill = NULL;
 	}
+	entry_forget_body(e);
+	e->filling = true;
+	e->dropped = false;
+	e->gen = c->gen;
+	e->answer = answer;
+	e->waiters = NULL;
+	e->last = &e->waiters;
+	e->nwaiters = 0;
+	if (!wait_on(e, req)) {
+		e->filling = false;
+		return false;
+	}
+	*fill = e;
 	return false;
+}
+
+/* The body of a good answer, its JSON without blanks; NULL when out of
+ * memory. */
+static struct osh_body *
+body_of(const char *json)
+{
+	size_t len = strlen(json);
+	char *tmp = malloc(len + 1);
+	struct osh_body *b;
+
+	if (tmp == NULL)
+		return NULL;
+	b = osh_body_new(tmp, osh_json_compact(tmp, json, len));
+	free(tmp);
+	return b;
 }
 
 void
@@ -154,34 +255,32 @@ pagecache_filled(
 	struct pagecache_entry *e = arg;
 	struct pagecache *c = e->cache;
 	struct waiter *w = e->waiters, *next;
-	size_t len = json != NULL ? strlen(json) : 0;
+	struct osh_body *body = NULL;
 
-	if (c == NULL) { /* the cache was freed meanwhile */
-		for (; w != NULL; w = next) {
-			next = w->next;
-			e->answer(st, json, state, w->req);
-			free(w);
-		}
-		free(e->key);
-		free(e);
-		return;
-	}
+	if (st == OSH_DB_OK && json != NULL)
+		body = body_of(json);
 	e->filling = false;
 	e->waiters = NULL;
 	e->last = &e->waiters;
 	e->nwaiters = 0;
-	if (st == OSH_DB_OK && json != NULL && e->gen == c->gen &&
-	    e->key != NULL && c->bytes + len <= PAGECACHE_MAX_BYTES &&
-	    (e->body = malloc(len + 1)) != NULL) {
-		memcpy(e->body, json, len + 1);
-		e->len = len;
+	if (c != NULL && body != NULL && e->gen == c->gen && !e->dropped &&
+	    c->bytes + osh_body_len(body) <= PAGECACHE_MAX_BYTES) {
+		e->body = osh_body_ref(body);
 		e->born_us = osh_now_us();
-		c->bytes += len;
+		c->bytes += osh_body_len(body);
 	}
 	for (; w != NULL; w = next) {
 		next = w->next;
-		e->answer(st, json, state, w->req);
+		if (body != NULL)
+			osh_reply_body(w->req, 200, "application/json", body);
+		else
+			e->answer(st, json, state, w->req);
 		free(w);
+	}
+	osh_body_unref(body);
+	if (c == NULL) { /* the cache was freed meanwhile */
+		free(e->key);
+		free(e);
 	}
 }
 
@@ -191,19 +290,50 @@ pagecache_clear(struct pagecache *c)
 	if (c == NULL)
 		return;
 	c->gen++;
-	for (size_t i = 0; i < c->n; i++)
-		if (!c->e[i]->filling)
-			entry_forget_body(c->e[i]);
+	for (struct pagecache_entry *e = TAILQ_FIRST(&c->lru); e != NULL;
+	     e = TAILQ_NEXT(e, lru))
+		if (!e->filling)
+			entry_forget_body(e);
+}
+
+void
+pagecache_drop(struct pagecache *c, const char *key)
+{
+	struct pagecache_entry *e;
+
+	if (c == NULL || c->n == 0 ||
+	    (e = find(c, key, key_hash(c, key))) == NULL)
+		return;
+	if (e->filling)
+		e->dropped = true;
+	else
+		entry_forget_body(e);
+}
+
+const char *
+pagecache_server_key(int64_t id, char key[PAGECACHE_SERVER_KEY_LEN])
+{
+	snprintf(key, PAGECACHE_SERVER_KEY_LEN, "server:%lld", (long long)id);
+	return key;
+}
+
+void
+pagecache_drop_server(struct pagecache *items, int64_t id)
+{
+	char key[PAGECACHE_SERVER_KEY_LEN];
+
+	pagecache_drop(items, pagecache_server_key(id, key));
 }
 
 void
 pagecache_free(struct pagecache *c)
 {
+	struct pagecache_entry *e, *next;
+
 	if (c == NULL)
 		return;
-	for (size_t i = 0; i < c->n; i++) {
-		struct pagecache_entry *e = c->e[i];
-
+	for (e = TAILQ_FIRST(&c->lru); e != NULL; e = next) {
+		next = TAILQ_NEXT(e, lru);
 		entry_forget_body(e);
 		if (e->filling) { /* its query's answer frees it */
 			e->cache = NULL;
@@ -212,5 +342,6 @@ pagecache_free(struct pagecache *c)
 		free(e->key);
 		free(e);
 	}
+	free(c->bucket);
 	free(c);
 }

@@ -18,7 +18,29 @@
  * poll_backoff_max_s worth); its stored status stays what the last poll
  * saw meanwhile. Any answer from the BMC (a poll, or a request a user
  * made) and any change of its address or credentials end the backoff.
- * Only a BMC failing for the first time costs its round a deadline. */
+ *
+ * A BMC failing for the first time is in the due lane, and a silent one
+ * would hold its slot and its round for the whole BMC timeout: when a
+ * rack (or a tenth of a 10,000-server fleet) goes silent at once, the
+ * round would take a timeout per poll_concurrency of them and the
+ * answering servers would wait. So a due request still out after
+ * SLOW_SHARE of the BMC timeout (an answering BMC takes milliseconds)
+ * moves to the failing lane: its slot goes to the next server, the round
+ * no longer waits for it, and it counts against the failing lane's cap
+ * (which may run over by those moved, taking no slot of the due lane;
+ * the lane sends nothing more until it is back under). A silent BMC then
+ * costs a due slot a fifth of the timeout, not all of it. Those moved
+ * past the cap are poll_concurrency at most (the rest wait in the due
+ * lane), so at most 2 * poll_concurrency + poll_failing_concurrency
+ * requests are in flight: within what the IPMI engine queues (a BMC
+ * silent from the start is probed on the event loop and holds no worker
+ * thread; one silent mid-session holds one).
+ *
+ * A BMC that never answered since the poller knew it (a silent tenth
+ * imported, say) is given that same fifth of the timeout to answer the
+ * engine's probe before a session (probe_ms): one that is not there is
+ * answered as such then, in either lane, instead of holding its place
+ * in the failing lane for the rest of the timeout. */
 #include <event2/event.h>
 #include <json-c/json.h>
 #include <sodium.h>
@@ -32,7 +54,9 @@
 #include <osh/metrics.h>
 #include <osh/util.h>
 
+#include "pagecache.h"
 #include "poller.h"
+#include "pollshare.h"
 #include "store.h"
 
 /* One server, kept across rounds (the table is rebuilt from the rows at
@@ -44,6 +68,7 @@ struct srv {
 	bool usable; /* credentials readable for its endpoint */
 	bool identify; /* read the FRU too: the product is not known yet */
 	bool in_flight; /* a request of ours is out (or being stored) */
+	bool seen; /* its BMC answered since the poller knew it */
 	bool gone; /* deleted while in flight: freed by its call */
 	unsigned failures; /* polls failed in a row */
 	unsigned sit_out; /* rounds still to pass it over */
@@ -54,17 +79,23 @@ enum lane {
 	LANE_FAILING
 };
 
+/* A due request out longer than the BMC timeout divided by this moves
+ * to the failing lane. */
+#define SLOW_SHARE 5
+
 /* One request, from launch until what it saw is stored. */
 struct poll_call {
 	LIST_ENTRY(poll_call) next;
 	struct poller *p; /* NULL once the poller is freed */
 	struct srv *s;
 	enum lane lane;
+	struct event *slow; /* moves it out of the due lane; owned */
 };
 
 struct poller {
 	struct sm_app *app;
 	struct event *timer;
+	struct pollshare *share; /* this replica's servers (pollshare.h) */
 	struct srv **srv; /* sorted by id */
 	size_t n, next;
 	struct srv **failing; /* this round's failing lane, in order */
@@ -74,16 +105,19 @@ struct poller {
 	uint64_t round_start_us;
 	bool running; /* a round is on */
 	bool listing; /* its rows are being read */
+	bool closed; /* poller_free ran while listing: on_rows frees it */
 	struct {
 		uint64_t rounds, overruns, ok, failed;
 		uint64_t skipped_backoff, skipped_in_flight, skipped_unusable;
 		uint64_t not_reached; /* failing lane left over at round end */
 		uint64_t refused; /* the engine took no more */
+		uint64_t moved; /* due requests too slow, moved to failing */
 		double last_round_s;
 		size_t backed_off; /* servers sitting out now */
 	} stats;
 	struct osh_metric *m_rounds, *m_overruns, *m_duration, *m_last,
-	    *m_in_flight, *m_polls, *m_skipped, *m_backed_off, *m_servers;
+	    *m_in_flight, *m_polls, *m_skipped, *m_backed_off, *m_servers,
+	    *m_moved, *m_replicas;
 };
 
 struct observe {
@@ -120,6 +154,8 @@ on_observed(
 	const char *old_power, *new_power;
 
 	(void)state;
+	/* What GET /api/servers/{id} kept of it is stale now. */
+	pagecache_drop_server(o->app->items, o->id);
 	if (st == OSH_DB_OK && (r = json_tokener_parse(json)) != NULL &&
 	    json_object_object_get_ex(r, "server", &server)) {
 		struct json_object *np;
@@ -203,6 +239,7 @@ note_result(struct poller *p, struct srv *s, bool reached)
 	if (reached) {
 		s->failures = 0;
 		s->sit_out = 0;
+		s->seen = true;
 		return;
 	}
 	if (s->failures < 32)
@@ -263,6 +300,7 @@ poller_observe(struct sm_app *app, int64_t id, const char *name,
 
 static void next_round(struct poller *p);
 static void launch(struct poller *p);
+static size_t failing_cap(const struct poller *p);
 
 static void
 srv_free(struct srv *s)
@@ -281,6 +319,8 @@ call_end(struct poll_call *pc)
 	/* A call of a poller already freed was let go from its list then. */
 	if (pc->p != NULL)
 		LIST_REMOVE(pc, next);
+	if (pc->slow != NULL)
+		event_free(pc->slow);
 	if (s != NULL) {
 		s->in_flight = false;
 		if (s->gone)
@@ -314,6 +354,16 @@ on_polled(const struct osh_ipmi_result *r, void *arg)
 	struct srv *s = pc->s;
 	bool reached = reached_bmc(r);
 
+	/* Answered: storing it holds the slot, however long it takes. */
+	if (pc->slow != NULL)
+		evtimer_del(pc->slow);
+	/* Refused for want of room (the engine's workers, or the BMC's own
+	 * "node busy"): nobody was polled, so nothing is recorded; the next
+	 * round asks again. */
+	if (p != NULL && r->err == OSH_IPMI_BUSY && r->done == 0) {
+		p->stats.refused++;
+		s = NULL;
+	}
 	if (p == NULL || s == NULL || s->gone) {
 		if (p != NULL)
 			p->in_flight[pc->lane]--;
@@ -330,23 +380,64 @@ on_polled(const struct osh_ipmi_result *r, void *arg)
 	poller_observe(p->app, s->id, s->name, NULL, r, on_stored, pc);
 }
 
+/* A due request is still out: it leaves the due lane (see the top). */
+static void
+on_slow(evutil_socket_t fd, short what, void *arg)
+{
+	struct poll_call *pc = arg;
+	struct poller *p = pc->p;
+
+	(void)fd;
+	(void)what;
+	if (p == NULL || pc->lane != LANE_DUE)
+		return;
+	if (p->in_flight[LANE_FAILING] >=
+	    failing_cap(p) + (size_t)p->app->cfg.poll_concurrency) {
+		/* As many moved as there are slots: this one waits. */
+		struct timeval again = {0, 250000};
+		evtimer_add(pc->slow, &again);
+		return;
+	}
+	p->in_flight[LANE_DUE]--;
+	p->in_flight[LANE_FAILING]++;
+	pc->lane = LANE_FAILING;
+	p->stats.moved++;
+	launch(p);
+}
+
 /* Sends s's poll in lane; false when it could not be sent (out of
  * memory, or the engine is shutting down). */
 static bool
 send_poll(struct poller *p, struct srv *s, enum lane lane)
 {
+	int64_t slow_ms = p->app->cfg.bmc_timeout_ms / SLOW_SHARE;
+	/* A BMC that never answered gets as long to answer the probe as a
+	 * due poll may take before it is moved (see the top). */
 	struct osh_ipmi_request rq = {.want = OSH_IPMI_WANT_CHASSIS |
-		OSH_IPMI_WANT_DEVICE_ID |
-		(s->identify ? OSH_IPMI_WANT_FRU : 0)};
+		OSH_IPMI_WANT_DEVICE_ID | (s->identify ? OSH_IPMI_WANT_FRU : 0),
+	    .probe_ms = s->seen ? 0 : (int)slow_ms};
 	struct poll_call *pc = calloc(1, sizeof(*pc));
+	struct timeval slow = {
+	    (time_t)(slow_ms / 1000), (suseconds_t)(slow_ms % 1000) * 1000};
 
 	if (pc == NULL)
 		return false;
 	pc->p = p;
 	pc->s = s;
 	pc->lane = lane;
+	if (lane == LANE_DUE &&
+	    ((pc->slow = evtimer_new(sm_svc(p->app)->base, on_slow, pc)) ==
+		    NULL ||
+		evtimer_add(pc->slow, &slow) != 0)) {
+		if (pc->slow != NULL)
+			event_free(pc->slow);
+		free(pc);
+		return false;
+	}
 	if (osh_ipmi_submit(p->app->ipmi, &s->target, &rq,
 		(int)p->app->cfg.bmc_timeout_ms, on_polled, pc) != 0) {
+		if (pc->slow != NULL)
+			event_free(pc->slow);
 		free(pc);
 		return false;
 	}
@@ -391,8 +482,12 @@ launch(struct poller *p)
 	size_t cap = failing_cap(p);
 
 	for (;;) {
-		size_t busy =
-		    p->in_flight[LANE_DUE] + p->in_flight[LANE_FAILING];
+		/* The failing lane takes its cap of the slots at most: those
+		 * moved to it past that (on_slow) take none. */
+		size_t busy = p->in_flight[LANE_DUE] +
+		    (p->in_flight[LANE_FAILING] < cap
+			    ? p->in_flight[LANE_FAILING]
+			    : cap);
 		struct srv *s;
 
 		if (busy >= all)
@@ -425,9 +520,10 @@ launch(struct poller *p)
 		end_round(p);
 }
 
-/* Builds the table from the rows (sorted by id, as the store gives them),
- * keeping each server's state when it was known. A known server whose
- * endpoint or credentials changed starts afresh. */
+/* Builds the table from the rows (sorted by id, as the store gives them)
+ * that are this replica's to poll, keeping each server's state when it
+ * was known. A known server whose endpoint or credentials changed starts
+ * afresh. */
 static int
 merge_rows(struct poller *p, const struct server_row *rows, size_t n)
 {
@@ -445,6 +541,8 @@ merge_rows(struct poller *p, const struct server_row *rows, size_t n)
 		struct osh_err err;
 		struct osh_ipmi_target t;
 
+		if (!pollshare_mine(p->share, rows[k].id))
+			continue; /* another replica's: dropped below */
 		while (i < p->n && p->srv[i]->id < rows[k].id) {
 			if (p->srv[i]->in_flight)
 				p->srv[i]->gone = true;
@@ -463,6 +561,7 @@ merge_rows(struct poller *p, const struct server_row *rows, size_t n)
 		if (sodium_memcmp(&t, &s->target, sizeof(t)) != 0) {
 			s->failures = 0;
 			s->sit_out = 0;
+			s->seen = false;
 		}
 		osh_ipmi_target_wipe(&s->target);
 		memcpy(&s->target, &t, sizeof(t)); /* padding too: compared */
@@ -481,7 +580,7 @@ merge_rows(struct poller *p, const struct server_row *rows, size_t n)
 	free(p->failing);
 	p->srv = tab;
 	p->failing = failing;
-	p->n = n;
+	p->n = j;
 	return 0;
 out_nomem:
 	/* Keep the old table's servers not yet looked at; drop the new
@@ -512,6 +611,12 @@ on_rows(
 	struct poller *p = arg;
 	size_t backed_off = 0;
 
+	if (p->closed) {
+		/* Failed by the database pool on its way out, after
+		 * poller_free. */
+		free(p);
+		return;
+	}
 	/* The failing lane's leftovers are not polled this time round. */
 	p->listing = false;
 	p->stats.not_reached += p->nfailing - p->failing_next;
@@ -568,8 +673,11 @@ collect(struct osh_metrics *reg, void *arg)
 {
 	struct poller *p = arg;
 	size_t failing = 0;
+	int64_t replicas, place;
 
 	(void)reg;
+	pollshare_place(p->share, &replicas, &place);
+	osh_metric_set(p->m_replicas, "", (double)replicas);
 	for (size_t i = 0; i < p->n; i++)
 		if (p->srv[i]->failures > 0)
 			failing++;
@@ -594,6 +702,7 @@ collect(struct osh_metrics *reg, void *arg)
 	osh_metric_set(p->m_skipped, "reason=\"engine_refused\"",
 	    (double)p->stats.refused);
 	osh_metric_set(p->m_backed_off, "", (double)p->stats.backed_off);
+	osh_metric_set(p->m_moved, "", (double)p->stats.moved);
 	osh_metric_set(p->m_servers, "state=\"all\"", (double)p->n);
 	osh_metric_set(p->m_servers, "state=\"failing\"", (double)failing);
 }
@@ -618,8 +727,13 @@ metrics_init(struct poller *p, struct osh_metrics *reg)
 	    "How long the last finished round took", OSH_GAUGE, NULL, 0);
 	p->m_in_flight = osh_metric_new(reg, "osh_poll_requests_in_flight",
 	    "Status polls sent to BMCs and not yet stored, by lane (due: "
-	    "servers that answered last time; failing: those that did not)",
+	    "servers that answered last time; failing: those that did not, "
+	    "and due ones too slow to answer)",
 	    OSH_GAUGE, NULL, 0);
+	p->m_moved = osh_metric_new(reg, "osh_poll_slow_moved_total",
+	    "Due polls still unanswered after a fifth of the BMC timeout, "
+	    "moved to the failing lane so that their round and slot went on",
+	    OSH_COUNTER, NULL, 0);
 	p->m_polls = osh_metric_new(reg, "osh_poll_requests_total",
 	    "Status polls answered, by whether the BMC was reached",
 	    OSH_COUNTER, NULL, 0);
@@ -634,7 +748,12 @@ metrics_init(struct poller *p, struct osh_metrics *reg)
 	    "stays what the last poll saw)",
 	    OSH_GAUGE, NULL, 0);
 	p->m_servers = osh_metric_new(reg, "osh_poll_servers",
-	    "Servers the poller knows, and those whose last poll failed",
+	    "Servers the poller knows (its replica's share), and those whose "
+	    "last poll failed",
+	    OSH_GAUGE, NULL, 0);
+	p->m_replicas = osh_metric_new(reg, "osh_poll_replicas",
+	    "Replicas sharing the fleet's polls (each polls the servers whose "
+	    "id modulo this is its place)",
 	    OSH_GAUGE, NULL, 0);
 	osh_metrics_on_collect(reg, collect, p);
 }
@@ -654,6 +773,7 @@ poller_new(struct sm_app *app)
 		free(p);
 		return NULL;
 	}
+	p->share = pollshare_new(app);
 	metrics_init(p, sm_svc(app)->metrics);
 	evtimer_add(p->timer, &first);
 	return p;
@@ -667,12 +787,19 @@ poller_free(struct poller *p)
 	if (p == NULL)
 		return;
 	event_free(p->timer);
+	pollshare_free(p->share);
+	p->share = NULL;
 	/* Calls still being stored end later, on their own (after the
 	 * service's stop, when the database pool fails what it holds): they
 	 * leave the list now, which goes with p. */
 	LIST_FOREACH(pc, &p->calls, next)
 	{
 		pc->p = NULL;
+		/* cppcheck-suppress uninitvar ; it does not know LIST */
+		if (pc->slow != NULL) {
+			event_free(pc->slow);
+			pc->slow = NULL;
+		}
 		/* cppcheck-suppress uninitvar ; it does not know LIST */
 		if (pc->s != NULL && pc->s->gone)
 			continue; /* freed by the call */
@@ -682,5 +809,14 @@ poller_free(struct poller *p)
 		srv_free(p->srv[i]);
 	free(p->srv);
 	free(p->failing);
+	if (p->listing) {
+		/* The list of servers is still to come (the database pool
+		 * fails it when it goes, after the service's stop): on_rows
+		 * frees p then. Empty meanwhile, for the metrics too. */
+		p->srv = p->failing = NULL;
+		p->n = p->nfailing = p->failing_next = 0;
+		p->closed = true;
+		return;
+	}
 	free(p);
 }

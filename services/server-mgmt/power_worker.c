@@ -1,15 +1,15 @@
 /* power_worker.c - the consumer of osh:power-requests.
  *
- * New entries are read on a Redis connection of the worker's own
- * (XREADGROUP ... BLOCK), at most OSH_POWER_CONCURRENCY requests at once;
- * results, acknowledgements and claims go over the service's connection,
- * so a blocking read holds up none of them. Every OSH_POWER_CLAIM_IDLE_MS
- * / 4 the worker claims entries idle that long in any consumer's pending
- * list (XAUTOCLAIM: a replica that died, or this one's own entries whose
- * result could not be written) and reads their delivery counts
- * (XPENDING); one delivered more than OSH_POWER_MAX_DELIVERIES times is
- * not run: it is answered worker_lost and copied to
- * osh:power-requests:dead.
+ * The stream is read by libcommon's consumer loop (stream_consumer.h) on
+ * a Redis connection of the worker's own (XREADGROUP ... BLOCK), at most
+ * OSH_POWER_CONCURRENCY requests at once; results, acknowledgements and
+ * dead letters go over the service's connection, so a blocking read
+ * holds up none of them. Every OSH_POWER_CLAIM_IDLE_MS / 4 the loop
+ * claims entries idle that long in any consumer's pending list
+ * (XAUTOCLAIM: a replica that died, or this one's own entries whose
+ * result could not be written) with their delivery counts; one
+ * delivered more than OSH_POWER_MAX_DELIVERIES times is not run: it is
+ * answered worker_lost and copied to osh:power-requests:dead.
  *
  * A request's life: recorded, run, result stored, result written,
  * acknowledged. The record (table power_requests) is what makes a
@@ -52,6 +52,7 @@
 #include <osh/metrics.h>
 #include <osh/redis.h>
 #include <osh/stream.h>
+#include <osh/stream_consumer.h>
 #include <osh/util.h>
 
 #include "bmc.h"
@@ -84,13 +85,12 @@ TAILQ_HEAD(pjob_list, pjob);
 
 struct power_worker {
 	struct sm_app *app;
-	struct osh_redis *rd; /* blocking reads only */
-	struct osh_redis *r; /* the service's: results, acks, claims */
+	struct osh_stream_consumer *sc; /* reads, claims, acks, dead letters */
+	struct osh_redis *r; /* the service's: results */
 	char consumer[160];
 	struct event *tick;
-	bool reading, claiming, group_ok, closing;
+	bool closing;
 	bool in_close; /* power_worker_close is running: it releases */
-	char cursor[48]; /* XAUTOCLAIM's next start */
 	struct pjob_list jobs;
 	size_t njobs, max_jobs;
 	int64_t claim_idle_ms, max_deliveries, gap_ms;
@@ -103,23 +103,19 @@ struct power_worker {
 enum step {
 	STEP_FINISH, /* store the result in the record */
 	STEP_PUBLISH, /* XADD osh:power-results */
-	STEP_DEAD, /* XADD osh:power-requests:dead */
-	STEP_ACK,
-	STEP_DONE,
+	STEP_ACK, /* (dead letter and) XACK: the loop's */
 };
 
 struct pjob {
 	TAILQ_ENTRY(pjob) next;
 	struct power_worker *w;
+	struct osh_stream_msg *m; /* the entry, until it is settled */
 	char stream_id[48];
-	long long deliveries; /* -1: being read (a claim) */
+	long long deliveries;
 	enum power_parse parsed;
 	const char *parse_code;
 	char why[160];
 	struct power_request req;
-	size_t nfields;
-	char *names[MAX_FIELDS];
-	char *values[MAX_FIELDS];
 	struct event *timer;
 	void (*on_timer)(struct pjob *j);
 	bool recorded; /* our row exists: the result goes there first */
@@ -136,7 +132,6 @@ struct pjob {
 	char dead_reason[192];
 };
 
-static void read_more(struct power_worker *w);
 static void advance(struct pjob *j);
 static void wait_gap(struct pjob *j);
 
@@ -216,31 +211,27 @@ gap_prune(struct power_worker *w, bool all)
 static void
 maybe_release(struct power_worker *w)
 {
-	if (!w->closing || w->in_close || w->njobs > 0 || w->claiming ||
-	    w->reading)
+	if (!w->closing || w->in_close || w->njobs > 0 || w->sc != NULL)
 		return;
 	gap_prune(w, true);
 	free(w);
 }
 
+/* Frees a job; its entry, if not settled, stays pending (to be claimed
+ * again after the idle time). */
 static void
 job_free(struct pjob *j)
 {
 	struct power_worker *w = j->w;
+	struct osh_stream_msg *m = j->m;
 
 	TAILQ_REMOVE(&w->jobs, j, next);
 	w->njobs--;
-	for (size_t i = 0; i < j->nfields; i++) {
-		free(j->names[i]);
-		free(j->values[i]);
-	}
 	if (j->timer != NULL)
 		event_free(j->timer);
 	free(j);
-	if (w->closing)
-		maybe_release(w);
-	else
-		read_more(w);
+	if (m != NULL) /* last: the worker may go with it */
+		osh_stream_consumer_done(w->sc, m, OSH_STREAM_LEAVE);
 }
 
 static void
@@ -274,20 +265,9 @@ job_later(struct pjob *j, int64_t ms, void (*fn)(struct pjob *j))
 	evtimer_add(j->timer, &tv);
 }
 
-static bool
-stream_id_busy(struct power_worker *w, const char *id)
-{
-	struct pjob *j;
-
-	TAILQ_FOREACH(j, &w->jobs, next)
-	if (strcmp(j->stream_id, id) == 0)
-		return true;
-	return false;
-}
-
-/* A job for a stream entry, its fields copied and read. */
+/* A job for a stream entry, its fields read. */
 static struct pjob *
-job_new(struct power_worker *w, const struct osh_stream_entry *e)
+job_new(struct power_worker *w, struct osh_stream_msg *m)
 {
 	struct power_field f[MAX_FIELDS];
 	struct pjob *j = calloc(1, sizeof(*j));
@@ -296,33 +276,17 @@ job_new(struct power_worker *w, const struct osh_stream_entry *e)
 	if (j == NULL)
 		return NULL;
 	j->w = w;
-	j->deliveries = 1;
+	j->m = m;
+	j->deliveries = m->deliveries;
 	j->error = "";
 	osh_strlcpy(j->power_state, "unknown", sizeof(j->power_state));
-	osh_strlcpy(j->stream_id, e->id, sizeof(j->stream_id));
-	for (size_t i = 0;
-	     e->fields != NULL && i + 1 < e->fields->elements && n < MAX_FIELDS;
-	     i += 2) {
-		const redisReply *k = e->fields->element[i];
-		const redisReply *v = e->fields->element[i + 1];
-		if (k->type != REDIS_REPLY_STRING ||
-		    v->type != REDIS_REPLY_STRING)
-			continue;
-		j->names[n] = strndup(k->str, k->len);
-		j->values[n] = malloc(v->len + 1);
-		if (j->names[n] == NULL || j->values[n] == NULL) {
-			free(j->names[n]);
-			free(j->values[n]);
-			continue;
-		}
-		memcpy(j->values[n], v->str, v->len);
-		j->values[n][v->len] = '\0';
-		f[n].name = j->names[n];
-		f[n].value = j->values[n];
-		f[n].len = v->len;
+	osh_strlcpy(j->stream_id, m->id, sizeof(j->stream_id));
+	for (size_t i = 0; i < m->nfields && n < MAX_FIELDS; i++) {
+		f[n].name = m->fields[i].name;
+		f[n].value = m->fields[i].value;
+		f[n].len = m->lens[i];
 		n++;
 	}
-	j->nfields = n;
 	j->parsed = power_request_parse(
 	    f, n, &j->req, &j->parse_code, j->why, sizeof(j->why));
 	TAILQ_INSERT_TAIL(&w->jobs, j, next);
@@ -350,7 +314,8 @@ fail(struct pjob *j, const char *code, const char *fmt, ...)
 }
 
 /*
- * After the run: store, publish, dead-letter, acknowledge.
+ * After the run: store, publish, then the loop dead-letters and
+ * acknowledges.
  */
 
 static void
@@ -408,26 +373,6 @@ on_published(redisReply *reply, void *arg)
 }
 
 static void
-on_dead(redisReply *reply, void *arg)
-{
-	struct pjob *j = arg;
-	bool ok = reply != NULL && reply->type != REDIS_REPLY_ERROR;
-
-	if (ok)
-		osh_metric_add(j->w->m_dead, "", 1);
-	step_done(j, ok, "dead-lettering");
-}
-
-static void
-on_acked(redisReply *reply, void *arg)
-{
-	struct pjob *j = arg;
-
-	step_done(j, reply != NULL && reply->type != REDIS_REPLY_ERROR,
-	    "acknowledging");
-}
-
-static void
 publish(struct pjob *j)
 {
 	char job[24], task[24], attempt[24], server[24];
@@ -458,36 +403,33 @@ publish(struct pjob *j)
 	    OSH_ARRAY_LEN(f), on_published, j);
 }
 
-/* The entry as it came, with why it is here. */
+/* Hands the entry back to the loop: dead-lettered (the entry as it
+ * came, with why it is here) or acknowledged. The job goes first. */
 static void
-dead_letter(struct pjob *j)
+settle(struct pjob *j)
 {
-	struct osh_stream_field f[MAX_FIELDS + 3];
-	char deliveries[24];
-	size_t n = 0;
+	struct osh_stream_consumer *sc = j->w->sc;
+	struct osh_stream_msg *m = j->m;
+	char reason[sizeof(j->dead_reason)];
+	bool dead = j->dead;
 
-	snprintf(deliveries, sizeof(deliveries), "%lld", j->deliveries);
-	for (size_t i = 0; i < j->nfields && n < MAX_FIELDS; i++) {
-		f[n].name = j->names[i];
-		f[n].value = j->values[i];
-		n++;
-	}
-	f[n++] = (struct osh_stream_field){"dead_reason", j->dead_reason};
-	f[n++] = (struct osh_stream_field){"dead_stream_id", j->stream_id};
-	f[n++] = (struct osh_stream_field){"dead_deliveries", deliveries};
-	osh_log_warn(NULL,
-	    "msg=\"power request dead-lettered\" stream_id=%s "
-	    "request_id=\"%s\" reason=\"%s\"",
-	    j->stream_id, j->req.request_id, j->dead_reason);
-	osh_stream_add(
-	    j->w->r, POWER_DEAD_STREAM, STREAM_MAXLEN, f, n, on_dead, j);
+	if (dead)
+		osh_log_warn(NULL,
+		    "msg=\"power request dead-lettered\" stream_id=%s "
+		    "request_id=\"%s\" reason=\"%s\"",
+		    j->stream_id, j->req.request_id, j->dead_reason);
+	osh_strlcpy(reason, j->dead_reason, sizeof(reason));
+	j->m = NULL;
+	job_free(j);
+	if (dead)
+		osh_stream_consumer_dead(sc, m, reason);
+	else
+		osh_stream_consumer_done(sc, m, OSH_STREAM_STORED);
 }
 
 static void
 advance(struct pjob *j)
 {
-	const char *ids[1];
-
 	for (;; j->step++) {
 		switch (j->step) {
 		case STEP_FINISH:
@@ -502,17 +444,7 @@ advance(struct pjob *j)
 				break;
 			publish(j);
 			return;
-		case STEP_DEAD:
-			if (!j->dead)
-				break;
-			dead_letter(j);
-			return;
-		case STEP_ACK:
-			ids[0] = j->stream_id;
-			osh_stream_ack(j->w->r, POWER_REQUESTS_STREAM,
-			    POWER_GROUP, ids, 1, on_acked, j);
-			return;
-		case STEP_DONE: job_free(j); return;
+		case STEP_ACK: settle(j); return;
 		}
 	}
 }
@@ -905,7 +837,7 @@ job_start(struct pjob *j)
 		j->dead = true;
 		osh_strlcpy(j->dead_reason, "no valid request_id",
 		    sizeof(j->dead_reason));
-		j->step = STEP_DEAD;
+		j->step = STEP_ACK;
 		advance(j);
 		return;
 	}
@@ -913,8 +845,7 @@ job_start(struct pjob *j)
 		j->dead = true;
 		snprintf(j->dead_reason, sizeof(j->dead_reason),
 		    "delivered %lld times", j->deliveries);
-		store_power_get(
-		    sm_svc(w->app)->db, j->req.request_id, on_poison_row, j);
+		store_power_get(sm_svc(w->app)->db, &j->req, on_poison_row, j);
 		return;
 	}
 	if (j->parsed == POWER_PARSE_INVALID) {
@@ -927,195 +858,34 @@ job_start(struct pjob *j)
 	if (j->req.idempotent)
 		begin(j);
 	else
-		store_power_get(
-		    sm_svc(w->app)->db, j->req.request_id, on_looked_up, j);
+		store_power_get(sm_svc(w->app)->db, &j->req, on_looked_up, j);
 }
 
 /*
- * Reading and claiming.
+ * Entries from the loop.
  */
 
+/* An entry, or one delivered too often (job_start sees its count and
+ * does not run it). */
 static void
-on_entry(const struct osh_stream_entry *e, void *arg)
+on_entry(struct osh_stream_msg *m, void *arg)
 {
 	struct power_worker *w = arg;
 	struct pjob *j;
 
-	if (stream_id_busy(w, e->id))
-		return;
-	if ((j = job_new(w, e)) != NULL)
+	if ((j = job_new(w, m)) != NULL)
 		job_start(j);
-}
-
-static void on_group(redisReply *reply, void *arg);
-
-static void
-on_read(redisReply *reply, void *arg)
-{
-	struct power_worker *w = arg;
-
-	w->reading = false;
-	if (w->closing) {
-		maybe_release(w);
-		return;
-	}
-	if (reply == NULL)
-		return; /* the reconnection starts reading again */
-	if (reply->type == REDIS_REPLY_ERROR) {
-		osh_log_warn(NULL,
-		    "msg=\"power requests read failed\" error=\"%s\"",
-		    reply->str);
-		if (strncmp(reply->str, "NOGROUP", 7) == 0)
-			w->group_ok = false; /* the tick creates it again */
-		return;
-	}
-	osh_stream_entries(reply, on_entry, w);
-	read_more(w);
-}
-
-static void
-read_more(struct power_worker *w)
-{
-	if (w->closing || w->reading || !w->group_ok ||
-	    w->njobs >= w->max_jobs || w->rd == NULL ||
-	    !osh_redis_connected(w->rd))
-		return;
-	w->reading = true;
-	if (osh_stream_read(w->rd, POWER_REQUESTS_STREAM, POWER_GROUP,
-		w->consumer, w->max_jobs - w->njobs, BLOCK_MS, ">", on_read,
-		w) != 0)
-		w->reading = false;
-}
-
-static void
-on_pending(redisReply *reply, void *arg)
-{
-	struct power_worker *w = arg;
-	struct pjob *j, *tmp;
-	size_t n = 0;
-
-	/* Still claiming while the loop runs: a job freed in it must not
-	 * release a closing worker under the loop. */
-	TAILQ_FOREACH_SAFE(j, &w->jobs, next, tmp)
-	{
-		if (j->deliveries != -1)
-			continue;
-		if (w->closing || reply == NULL ||
-		    reply->type != REDIS_REPLY_ARRAY) {
-			job_free(j); /* stays pending */
-			continue;
-		}
-		j->deliveries = osh_stream_deliveries(reply, j->stream_id);
-		if (j->deliveries == 0) {
-			job_free(j); /* not ours any more */
-			continue;
-		}
-		n++;
-		job_start(j);
-	}
-	if (n > 0) {
-		osh_metric_add(w->m_reclaimed, "", (double)n);
-		osh_log_info(
-		    NULL, "msg=\"power requests reclaimed\" count=%zu", n);
-	}
-	w->claiming = false;
-	if (w->closing)
-		maybe_release(w);
 	else
-		read_more(w);
-}
-
-struct claim_walk {
-	struct power_worker *w;
-	char first[48], last[48];
-	size_t n;
-};
-
-static void
-on_claimed_entry(const struct osh_stream_entry *e, void *arg)
-{
-	struct claim_walk *c = arg;
-	struct pjob *j;
-
-	/* One of ours still running (a slow BMC, a database retry): it is
-	 * ours already and carries on. */
-	if (stream_id_busy(c->w, e->id) || (j = job_new(c->w, e)) == NULL)
-		return;
-	j->deliveries = -1;
-	if (c->n++ == 0)
-		osh_strlcpy(c->first, e->id, sizeof(c->first));
-	osh_strlcpy(c->last, e->id, sizeof(c->last));
+		osh_stream_consumer_done(w->sc, m, OSH_STREAM_LEAVE);
 }
 
 static void
-on_claimed(redisReply *reply, void *arg)
-{
-	struct power_worker *w = arg;
-	struct claim_walk c = {.w = w};
-
-	if (w->closing || reply == NULL || reply->type != REDIS_REPLY_ARRAY ||
-	    reply->elements < 2 ||
-	    reply->element[0]->type != REDIS_REPLY_STRING) {
-		if (reply != NULL && reply->type == REDIS_REPLY_ERROR)
-			osh_log_warn(NULL,
-			    "msg=\"power requests claim failed\" "
-			    "error=\"%s\"",
-			    reply->str);
-		w->claiming = false;
-		maybe_release(w);
-		return;
-	}
-	osh_strlcpy(w->cursor, reply->element[0]->str, sizeof(w->cursor));
-	osh_stream_entries(reply, on_claimed_entry, &c);
-	if (c.n == 0) {
-		w->claiming = false;
-		return;
-	}
-	if (osh_stream_pending(w->r, POWER_REQUESTS_STREAM, POWER_GROUP,
-		c.first, c.last, c.n + w->max_jobs, w->consumer, on_pending,
-		w) != 0)
-		on_pending(NULL, w);
-}
-
-static void
-claim(struct power_worker *w)
-{
-	if (w->claiming || !w->group_ok || w->njobs >= w->max_jobs ||
-	    !osh_redis_connected(w->r))
-		return;
-	w->claiming = true;
-	if (osh_stream_autoclaim(w->r, POWER_REQUESTS_STREAM, POWER_GROUP,
-		w->consumer, w->claim_idle_ms, w->cursor,
-		w->max_jobs - w->njobs, on_claimed, w) != 0)
-		w->claiming = false;
-}
-
-static void
-on_group(redisReply *reply, void *arg)
+on_consumer_gone(void *arg)
 {
 	struct power_worker *w = arg;
 
-	if (w->closing || reply == NULL)
-		return;
-	if (!osh_stream_group_ok(reply)) {
-		osh_log_warn(NULL,
-		    "msg=\"power requests group not created\" error=\"%s\"",
-		    reply->str);
-		return;
-	}
-	w->group_ok = true;
-	read_more(w);
-	claim(w);
-}
-
-static void
-on_connect(void *arg)
-{
-	struct power_worker *w = arg;
-
-	w->reading = false; /* a read on the lost connection is gone */
-	osh_stream_group_create(
-	    w->rd, POWER_REQUESTS_STREAM, POWER_GROUP, "0", on_group, w);
+	w->sc = NULL;
+	maybe_release(w);
 }
 
 static void
@@ -1137,13 +907,6 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (!w->group_ok) {
-		if (w->rd != NULL && osh_redis_connected(w->rd))
-			on_connect(w);
-		return;
-	}
-	claim(w);
-	read_more(w);
 	gap_prune(w, false);
 	if (now - w->last_prune_ms >= PRUNE_EVERY_MS) {
 		w->last_prune_ms = now;
@@ -1158,7 +921,9 @@ on_collect(struct osh_metrics *m, void *arg)
 	struct power_worker *w = arg;
 
 	(void)m;
-	osh_metric_set(w->m_inflight, "", (double)w->njobs);
+	osh_metric_set(w->m_inflight, "",
+	    (double)(w->sc != NULL ? osh_stream_consumer_inflight(w->sc)
+				   : w->njobs));
 }
 
 static void
@@ -1194,7 +959,6 @@ metrics_init(struct power_worker *w, struct osh_metrics *m)
 	osh_metric_add(w->m_reclaimed, "", 0);
 	osh_metric_add(w->m_dead, "", 0);
 	osh_metric_add(w->m_dup, "", 0);
-	osh_metrics_on_collect(m, on_collect, w);
 }
 
 struct power_worker *
@@ -1205,6 +969,20 @@ power_worker_new(struct sm_app *app)
 	struct timeval tv;
 	int64_t every;
 	char host[64] = "host";
+	struct osh_stream_consumer_config cfg = {
+	    .stream = POWER_REQUESTS_STREAM,
+	    .group = POWER_GROUP,
+	    .what = "power requests",
+	    .block_ms = BLOCK_MS,
+	    .dead_stream = POWER_DEAD_STREAM,
+	    .dead_maxlen = STREAM_MAXLEN,
+	    .retry_ms = RETRY_MS,
+	};
+	static const struct osh_stream_consumer_ops ops = {
+	    .entry = on_entry,
+	    .dead = on_entry,
+	    .released = on_consumer_gone,
+	};
 
 	if (svc->redis == NULL || (w = calloc(1, sizeof(*w))) == NULL)
 		return NULL;
@@ -1215,7 +993,6 @@ power_worker_new(struct sm_app *app)
 	w->max_deliveries = app->cfg.power_max_deliveries;
 	w->gap_ms = app->cfg.bmc_min_gap_ms;
 	w->last_prune_ms = now_ms() - PRUNE_EVERY_MS + 60000;
-	osh_strlcpy(w->cursor, "0-0", sizeof(w->cursor));
 	TAILQ_INIT(&w->jobs);
 	gethostname(host, sizeof(host) - 1);
 	snprintf(
@@ -1227,17 +1004,25 @@ power_worker_new(struct sm_app *app)
 		every = 5000;
 	tv.tv_sec = (time_t)(every / 1000);
 	tv.tv_usec = (suseconds_t)(every % 1000) * 1000;
+	metrics_init(w, svc->metrics);
+	cfg.consumer = w->consumer;
+	cfg.count = w->max_jobs;
+	cfg.claim_idle_ms = w->claim_idle_ms;
+	cfg.max_deliveries = w->max_deliveries;
+	cfg.reclaimed = w->m_reclaimed;
+	cfg.dead_lettered = w->m_dead;
 	w->tick = event_new(svc->base, -1, EV_PERSIST, on_tick, w);
 	if (w->tick == NULL ||
-	    (w->rd = osh_service_redis_new(svc, BLOCK_MS)) == NULL) {
+	    (w->sc = osh_stream_consumer_new(svc->base,
+		 osh_service_redis_new(svc, BLOCK_MS), w->r, &cfg, &ops, w)) ==
+		NULL) {
 		if (w->tick != NULL)
 			event_free(w->tick);
 		free(w);
 		return NULL;
 	}
 	event_add(w->tick, &tv);
-	metrics_init(w, svc->metrics);
-	osh_redis_on_connect(w->rd, on_connect, w);
+	osh_metrics_on_collect(svc->metrics, on_collect, w);
 	osh_log_info(NULL,
 	    "msg=\"power worker started\" consumer=\"%s\" concurrency=%zu",
 	    w->consumer, w->max_jobs);
@@ -1247,7 +1032,6 @@ power_worker_new(struct sm_app *app)
 void
 power_worker_close(struct power_worker *w)
 {
-	struct osh_redis *rd;
 	struct pjob *j, *tmp;
 
 	if (w == NULL)
@@ -1256,10 +1040,8 @@ power_worker_close(struct power_worker *w)
 	w->in_close = true;
 	event_free(w->tick);
 	w->tick = NULL;
-	rd = w->rd;
-	w->rd = NULL;
-	osh_redis_free(rd); /* an outstanding read answers NULL now */
-	w->reading = false;
+	/* No more reads or claims; the loop goes with the last entry. */
+	osh_stream_consumer_close(w->sc);
 	/* Waiting on a timer (their turn at a BMC, or a retry): the loop
 	 * will not run them again. Their entries stay pending for another
 	 * replica; one that was sent but whose result could not be stored

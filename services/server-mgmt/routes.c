@@ -46,6 +46,10 @@ const struct osh_route sm_routes[] = {
 	h_internal_lookup, 0},
     {OSH_GET, "/internal/servers/{id}/credentials", OSH_PERM_SERVICE, 0,
 	h_internal_credentials, 0},
+    {OSH_GET, "/internal/servers/{id}/sel", OSH_PERM_SERVICE, 0, h_internal_sel,
+	0},
+    {OSH_POST, "/internal/credentials/reseal", OSH_PERM_SERVICE, 0,
+	h_credentials_reseal, OSH_ROUTE_OPTIONAL_BODY},
 };
 
 const size_t sm_nroutes = OSH_ARRAY_LEN(sm_routes);

@@ -48,6 +48,24 @@ scan_free(struct scan *s)
 	free(s);
 }
 
+/* A write of the run (a finding or its progress) has ended. The scan
+ * is recorded as done only once every write before it has ended, so a
+ * client that sees "done" sees every result too. */
+static void
+on_written(
+    enum osh_db_status st, const char *json, const char *state, void *arg)
+{
+	struct scan *s = arg;
+
+	(void)json;
+	(void)state;
+	if (st != OSH_DB_OK && st != OSH_DB_NOT_FOUND)
+		osh_log_warn(NULL, "msg=\"scan write failed\" scan=%lld",
+		    (long long)s->id);
+	s->writes--;
+	scan_launch(s);
+}
+
 static void
 probe_done(struct probe *p)
 {
@@ -59,8 +77,9 @@ probe_done(struct probe *p)
 	s->in_flight--;
 	if (s->probed - s->reported >= 25) {
 		s->reported = s->probed;
+		s->writes++;
 		store_scan_progress(sm_svc(s->app)->db, s->id, s->probed,
-		    s->found, "running", ignore, NULL);
+		    s->found, "running", on_written, s);
 	}
 	scan_launch(s);
 }
@@ -119,7 +138,8 @@ record(struct probe *p, const struct osh_ipmi_result *r, bool creds_ok)
 	if (r != NULL && r->err != OSH_IPMI_OK && !creds_ok)
 		f.error = r->message;
 	s->found++;
-	store_scan_result(sm_svc(s->app)->db, s->id, &f, ignore, NULL);
+	s->writes++;
+	store_scan_result(sm_svc(s->app)->db, s->id, &f, on_written, s);
 	osh_free_secret(sealed);
 }
 
@@ -268,7 +288,7 @@ scan_launch(struct scan *s)
 			return; /* probe_done launched the rest */
 		}
 	}
-	if (s->next >= s->n && s->in_flight == 0) {
+	if (s->next >= s->n && s->in_flight == 0 && s->writes == 0) {
 		osh_log_info(NULL,
 		    "msg=\"scan finished\" scan=%lld probed=%d "
 		    "found=%d",

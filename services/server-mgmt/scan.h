@@ -33,12 +33,14 @@ struct scan {
 	size_t ncreds;
 	/* The run. */
 	size_t next, in_flight;
+	size_t writes; /* findings and progress not yet written */
 	int probed, found, reported;
 };
 
 /* Starts probes up to the configured concurrency (and is called again as
- * each ends); once the last has ended, records the scan as done, retrying
- * for a while, and frees it with scan_free. */
+ * each probe and each write ends); once the last probe and the last write
+ * of its findings have ended, records the scan as done, retrying for a
+ * while, and frees it with scan_free. */
 void scan_launch(struct scan *s);
 
 /* Frees a scan: wipes its credentials, closes the BMC sessions its

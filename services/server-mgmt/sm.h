@@ -55,11 +55,17 @@ struct sm_app {
 	struct poller *poller;
 	struct rowcache *rows; /* recently loaded servers */
 	struct pagecache *pages; /* recent list pages and statistics */
+	struct pagecache *items; /* recent single servers */
+	struct watch *watch; /* server events drop items (watch.c) */
 	size_t scans_running; /* discovery scans of this process */
 	/* The start-up pass over credentials bound to server ids only has
 	 * ended (reseal.c): any such row met now is refused for good. */
 	bool legacy_pass_done;
 	struct osh_metric *m_power_actions;
+	/* osh_power_action_requested_timestamp_seconds{server_id}: when a
+	 * power change was last sent to each server's BMC (bmc.c), so that
+	 * alert rules tell a power-off asked for from an unexpected one. */
+	struct osh_metric *m_power_requested;
 	struct power_worker *power; /* NULL when off */
 	struct clustermap *clusters; /* clusters of servers, cached */
 };

@@ -9,7 +9,6 @@
 #include <osh/redis.h>
 #include <osh/util.h>
 
-#include "power_request.h"
 #include "store.h"
 
 #define SERVER_COLS                                                            \
@@ -161,6 +160,35 @@ store_server_insert_batch(
 }
 
 void
+store_server_conflicts(struct osh_db *db, const char *rows_json,
+    const char *prior_json, osh_db_json_cb cb, void *arg)
+{
+	const char *v[] = {rows_json, prior_json};
+
+	/* The same tests as the unique indexes (servers_name_key,
+	 * servers_bmc_key), a row against the servers, the rows before it
+	 * in this batch and the valid rows of earlier batches. */
+	osh_db_json(db,
+	    "WITH r AS (SELECT * FROM jsonb_to_recordset($1::text::jsonb) AS "
+	    "x (ord int, name text, host text, port int)), "
+	    "p AS (SELECT * FROM jsonb_to_recordset($2::text::jsonb) AS "
+	    "y (ord int, name text, host text, port int)), "
+	    "c AS (SELECT r.ord, CASE WHEN EXISTS (SELECT 1 FROM servers t "
+	    "WHERE lower(t.name) = lower(r.name)) OR EXISTS (SELECT 1 FROM p "
+	    "WHERE lower(p.name) = lower(r.name)) OR EXISTS (SELECT 1 FROM r "
+	    "e WHERE e.ord < r.ord AND lower(e.name) = lower(r.name)) THEN "
+	    "'name' WHEN EXISTS (SELECT 1 FROM servers t WHERE "
+	    "lower(t.bmc_host) = lower(r.host) AND t.bmc_port = r.port) OR "
+	    "EXISTS (SELECT 1 FROM p WHERE lower(p.host) = lower(r.host) AND "
+	    "p.port = r.port) OR EXISTS (SELECT 1 FROM r e WHERE e.ord < "
+	    "r.ord AND lower(e.host) = lower(r.host) AND e.port = r.port) "
+	    "THEN 'bmc' END AS why FROM r) "
+	    "SELECT coalesce(jsonb_object_agg(c.ord::text, c.why) FILTER "
+	    "(WHERE c.why IS NOT NULL), '{}') FROM c",
+	    2, v, cb, arg);
+}
+
+void
 store_next_ids(struct osh_db *db, int n, osh_db_json_cb cb, void *arg)
 {
 	char sn[24];
@@ -270,6 +298,38 @@ store_server_rows(struct osh_db *db, store_rows_cb cb, void *arg)
 	    "SELECT " SERVER_COLS " FROM servers WHERE credentials "
 	    "IS NOT NULL ORDER BY id",
 	    0, NULL, NULL, cb, arg);
+}
+
+void
+store_server_rows_not_under(struct osh_db *db, const char *kid, int64_t after,
+    int64_t limit, store_rows_cb cb, void *arg)
+{
+	char a[24], l[24];
+	const char *v[] = {kid, osh_db_num(a, sizeof(a), after),
+	    osh_db_num(l, sizeof(l), limit)};
+
+	rows_query(db,
+	    "SELECT " SERVER_COLS " FROM servers WHERE credentials "
+	    "IS NOT NULL AND credentials_binding = 2 AND id > $2::bigint "
+	    "AND split_part(credentials, ':', 1) <> $1 ORDER BY id "
+	    "LIMIT $3::bigint",
+	    3, v, NULL, cb, arg);
+}
+
+void
+store_server_rekey(struct osh_db *db, const struct server_row *r,
+    const char *sealed, osh_db_json_cb cb, void *arg)
+{
+	char sid[24], port[24];
+	const char *v[] = {osh_db_num(sid, sizeof(sid), r->id), r->credentials,
+	    sealed, r->host, osh_db_num(port, sizeof(port), r->port),
+	    r->ipmi_version};
+
+	osh_db_json(db,
+	    "UPDATE servers SET credentials = $3 WHERE id = $1 AND "
+	    "credentials = $2 AND credentials_binding = 2 AND bmc_host = $4 "
+	    "AND bmc_port = $5::int AND ipmi_version = $6 RETURNING id::text",
+	    6, v, cb, arg);
 }
 
 void
@@ -601,129 +661,6 @@ store_server_page(struct osh_db *db, int64_t after, int64_t limit,
 }
 
 void
-store_scan_create(struct osh_db *db, const char *spec_json, int total,
-    const char *by, int64_t by_id, osh_db_json_cb cb, void *arg)
-{
-	char t[24], uid[24];
-	const char *v[] = {spec_json, osh_db_num(t, sizeof(t), total), by,
-	    osh_db_num(uid, sizeof(uid), by_id)};
-
-	osh_db_json(db,
-	    "INSERT INTO scans (spec, total, created_by, created_by_id) "
-	    "VALUES ($1::jsonb, $2, $3, $4) RETURNING id::text",
-	    4, v, cb, arg);
-}
-
-void
-store_scan_progress(struct osh_db *db, int64_t id, int probed, int found,
-    const char *status, osh_db_json_cb cb, void *arg)
-{
-	char sid[24], p[24], f[24];
-	const char *v[] = {osh_db_num(sid, sizeof(sid), id),
-	    osh_db_num(p, sizeof(p), probed), osh_db_num(f, sizeof(f), found),
-	    status};
-
-	osh_db_json(db,
-	    "UPDATE scans SET probed = $2, found = $3, status = $4, "
-	    "finished_at = CASE WHEN $4 = 'running' THEN NULL ELSE now() END "
-	    "WHERE id = $1 RETURNING id::text",
-	    4, v, cb, arg);
-}
-
-void
-store_scan_result(struct osh_db *db, int64_t scan, const struct scan_found *f,
-    osh_db_json_cb cb, void *arg)
-{
-	char sid[24], port[24], mfg[24];
-	const char *v[] = {osh_db_num(sid, sizeof(sid), scan), f->host,
-	    osh_db_num(port, sizeof(port), f->port),
-	    f->ipmi15 ? "true" : "false", f->ipmi20 ? "true" : "false",
-	    f->auth_types, f->credentials_ok ? "true" : "false", f->sealed,
-	    f->manufacturer_id >= 0
-		? osh_db_num(mfg, sizeof(mfg), f->manufacturer_id)
-		: NULL,
-	    f->manufacturer ? f->manufacturer : "",
-	    f->product ? f->product : "", f->serial ? f->serial : "",
-	    f->firmware ? f->firmware : "", f->error};
-
-	osh_db_json(db,
-	    "INSERT INTO scan_results (scan_id, host, port, ipmi15, ipmi20, "
-	    "auth_types, credentials_ok, credentials, manufacturer_id, "
-	    "manufacturer, product, serial, firmware, error) VALUES ($1, $2, "
-	    "$3, $4, $5, $6::text[], $7, $8, $9::int, $10, $11, $12, $13, $14) "
-	    "ON CONFLICT (scan_id, host, port) DO NOTHING RETURNING id::text",
-	    14, v, cb, arg);
-}
-
-void
-store_scan_get(struct osh_db *db, int64_t id, osh_db_json_cb cb, void *arg)
-{
-	osh_db_json_id(db,
-	    "SELECT jsonb_build_object('id', s.id, 'status', s.status, "
-	    "'spec', s.spec, 'total', s.total, 'probed', s.probed, "
-	    "'found', s.found, 'created_by', s.created_by, "
-	    "'created_at', ts_json(s.created_at), "
-	    "'finished_at', ts_json(s.finished_at), "
-	    "'results', coalesce((SELECT jsonb_agg(scan_result_json(r) "
-	    "ORDER BY r.host, r.port) FROM scan_results r WHERE "
-	    "r.scan_id = s.id), '[]')) FROM scans s WHERE s.id = $1",
-	    id, cb, arg);
-}
-
-static void
-ignore_json(
-    enum osh_db_status st, const char *json, const char *state, void *arg)
-{
-	(void)st;
-	(void)json;
-	(void)state;
-	(void)arg;
-}
-
-void
-store_scans_interrupted(struct osh_db *db)
-{
-	osh_db_json(db,
-	    "UPDATE scans SET status = 'interrupted', finished_at = now() "
-	    "WHERE status = 'running' RETURNING id::text",
-	    0, NULL, ignore_json, NULL);
-}
-
-void
-store_scan_importable(struct osh_db *db, int64_t scan, const char *ids_json,
-    osh_db_json_cb cb, void *arg)
-{
-	char sid[24];
-	const char *v[] = {osh_db_num(sid, sizeof(sid), scan), ids_json};
-
-	osh_db_json(db,
-	    "SELECT coalesce(jsonb_agg(jsonb_build_object('id', r.id, "
-	    "'host', r.host, 'port', r.port, 'ipmi20', r.ipmi20, "
-	    "'credentials', r.credentials, 'product', r.product, "
-	    "'serial', r.serial, 'imported', r.imported_server_id, "
-	    "'workarounds', s.spec->'workarounds') ORDER BY r.id), '[]') "
-	    "FROM scan_results r JOIN scans s ON s.id = r.scan_id "
-	    "WHERE r.scan_id = $1 "
-	    "AND ($2::jsonb IS NULL OR r.id IN (SELECT "
-	    "jsonb_array_elements_text($2::jsonb)::bigint))",
-	    2, v, cb, arg);
-}
-
-void
-store_scan_mark_imported(struct osh_db *db, int64_t result, int64_t server,
-    osh_db_json_cb cb, void *arg)
-{
-	char r[24], s[24];
-	const char *v[] = {
-	    osh_db_num(r, sizeof(r), result), osh_db_num(s, sizeof(s), server)};
-
-	osh_db_json(db,
-	    "UPDATE scan_results SET imported_server_id = $2 WHERE id = $1 "
-	    "RETURNING id::text",
-	    2, v, cb ? cb : ignore_json, arg);
-}
-
-void
 events_publish(
     struct osh_redis *redis, const char *type, struct json_object *data)
 {
@@ -740,76 +677,4 @@ events_publish(
 	osh_redis_cmd(redis, NULL, NULL, "PUBLISH osh:events %s",
 	    json_object_to_json_string_ext(ev, JSON_C_TO_STRING_PLAIN));
 	json_object_put(ev);
-}
-
-void
-store_power_begin(struct osh_db *db, const struct power_request *r,
-    const char *stream_id, const char *consumer, osh_db_json_cb cb, void *arg)
-{
-	char job[24], task[24], attempt[24], server[24];
-	const char *v[] = {r->request_id,
-	    osh_db_num(job, sizeof(job), r->job_id),
-	    osh_db_num(task, sizeof(task), r->task_id),
-	    osh_db_num(attempt, sizeof(attempt), r->attempt),
-	    osh_db_num(server, sizeof(server), r->server_id), r->action,
-	    r->requested_by, r->trace, stream_id, consumer};
-
-	/* The conflicting row existed before this statement: the outer
-	 * SELECT sees it (only the new row would be invisible). */
-	osh_db_json(db,
-	    "WITH ins AS (INSERT INTO power_requests (request_id, job_id, "
-	    "task_id, attempt, server_id, action, requested_by, trace, "
-	    "stream_id, consumer) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
-	    "$10) ON CONFLICT (request_id) DO NOTHING RETURNING 1) "
-	    "SELECT CASE WHEN EXISTS (SELECT 1 FROM ins) THEN "
-	    "jsonb_build_object('new', true) ELSE (SELECT "
-	    "jsonb_build_object('new', false, 'state', state, 'result', "
-	    "result, 'error', error, 'message', message, 'power_state', "
-	    "power_state, 'executed_ms', (extract(epoch FROM executed_at) * "
-	    "1000)::bigint) FROM power_requests WHERE request_id = $1) END",
-	    10, v, cb, arg);
-}
-
-void
-store_power_get(
-    struct osh_db *db, const char *request_id, osh_db_json_cb cb, void *arg)
-{
-	const char *v[] = {request_id};
-
-	osh_db_json(db,
-	    "SELECT (SELECT jsonb_build_object('new', false, 'state', state, "
-	    "'result', result, 'error', error, 'message', message, "
-	    "'power_state', power_state, 'executed_ms', (extract(epoch FROM "
-	    "executed_at) * 1000)::bigint) FROM power_requests WHERE "
-	    "request_id = $1)",
-	    1, v, cb, arg);
-}
-
-void
-store_power_finish(struct osh_db *db, const char *request_id,
-    const char *result, const char *error, const char *message,
-    const char *power_state, osh_db_json_cb cb, void *arg)
-{
-	const char *v[] = {request_id, result, error, message, power_state};
-
-	osh_db_json(db,
-	    "UPDATE power_requests SET state = 'done', result = $2, error = "
-	    "$3, message = $4, power_state = $5, executed_at = now() WHERE "
-	    "request_id = $1 RETURNING (extract(epoch FROM executed_at) * "
-	    "1000)::bigint",
-	    5, v, cb, arg);
-}
-
-void
-store_power_prune(struct osh_db *db, int days, osh_db_json_cb cb, void *arg)
-{
-	char d[24];
-	const char *v[] = {osh_db_num(d, sizeof(d), days)};
-
-	osh_db_json(db,
-	    "WITH gone AS (DELETE FROM power_requests WHERE request_id IN "
-	    "(SELECT request_id FROM power_requests WHERE received_at < now() "
-	    "- make_interval(days => $1::int) LIMIT 1000) RETURNING 1) "
-	    "SELECT count(*) FROM gone",
-	    1, v, cb, arg);
 }

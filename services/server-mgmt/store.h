@@ -1,6 +1,8 @@
 /* store.h - server-mgmt's SQL and its Redis events. Every call runs one
  * statement; JSON comes ready from SQL (server_json and friends in the
- * migrations). Strings handed to callbacks live only during them. */
+ * migrations). Strings handed to callbacks live only during them.
+ * store.c: servers, state, service discovery, events; store_scan.c:
+ * discovery scans; store_power.c: power request records. */
 #ifndef SM_STORE_H
 #define SM_STORE_H
 
@@ -23,6 +25,13 @@ void store_next_id(struct osh_db *db, osh_db_json_cb cb, void *arg);
 void store_server_insert(struct osh_db *db, int64_t id,
     const struct server_in *in, const char *sealed, osh_db_json_cb cb,
     void *arg);
+/* The import's dry run: which rows of rows_json ([{ord, name, host,
+ * port}]) would be refused for a name or BMC address taken by a server
+ * or by an earlier row (of this batch, or of prior_json, the rows of
+ * earlier batches found valid, same shape). Reads only. Answers
+ * {"<ord>": "name" | "bmc", ...} for the refused rows. */
+void store_server_conflicts(struct osh_db *db, const char *rows_json,
+    const char *prior_json, osh_db_json_cb cb, void *arg);
 /* Inserts many servers in one statement (one transaction). rows_json is a
  * JSON array of {ord, id, name, host, port, ipmi_version, privilege,
  * cipher_suite, workarounds (array text), labels, description,
@@ -55,6 +64,16 @@ void store_server_row(
     struct osh_db *db, int64_t id, store_row_cb cb, void *arg);
 /* Every server with credentials, for the poller. */
 void store_server_rows(struct osh_db *db, store_rows_cb cb, void *arg);
+/* Up to 'limit' rows after id 'after' (by id) whose credentials are bound
+ * to their endpoint but not sealed under key 'kid' (credential key
+ * rotation, rotate.c). */
+void store_server_rows_not_under(struct osh_db *db, const char *kid,
+    int64_t after, int64_t limit, store_rows_cb cb, void *arg);
+/* Replaces endpoint-bound credentials by 'sealed' (the same credentials
+ * under another key), if the row still holds r->credentials at r's
+ * endpoint: OSH_DB_NOT_FOUND otherwise (a change made meanwhile wins). */
+void store_server_rekey(struct osh_db *db, const struct server_row *r,
+    const char *sealed, osh_db_json_cb cb, void *arg);
 /* Rows whose credentials are still bound to the id only. */
 void store_server_rows_bound_to_id(
     struct osh_db *db, store_rows_cb cb, void *arg);
@@ -178,10 +197,16 @@ struct power_request;
  * there. */
 void store_power_begin(struct osh_db *db, const struct power_request *r,
     const char *stream_id, const char *consumer, osh_db_json_cb cb, void *arg);
-/* Answers request_id's row as store_power_begin does for one there
- * ({"new": false, ...}), or JSON null when there is none. */
-void store_power_get(
-    struct osh_db *db, const char *request_id, osh_db_json_cb cb, void *arg);
+/* Answers r's row as store_power_begin does for one there ({"new":
+ * false, ...}), or JSON null when there is none. For an action that must
+ * not run twice (!r->idempotent) without a row of its own, an earlier
+ * attempt of the same task that ran (result ok) or may have run (still
+ * 'sending') answers for it, as a row 'done': its result, or
+ * outcome_unknown. A new attempt comes when cluster-mgmt saw no result in
+ * time (a result it lost with a dead replica, say): the cycle ran once
+ * already, or may have. */
+void store_power_get(struct osh_db *db, const struct power_request *r,
+    osh_db_json_cb cb, void *arg);
 /* Completes request_id's row with its result ('done'); answers its
  * executed_at in epoch ms. */
 void store_power_finish(struct osh_db *db, const char *request_id,
