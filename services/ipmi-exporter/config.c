@@ -30,6 +30,8 @@ const char *const collector_names[NCOLL] = {
     [COLL_SEL] = "sel",
     [COLL_FRU] = "fru",
     [COLL_SM_LAN_MODE] = "sm-lan-mode",
+    [COLL_BMC_WATCHDOG] = "bmc-watchdog",
+    [COLL_SEL_EVENTS] = "sel-events",
 };
 
 /* The reference exporter's defaults. */
@@ -76,6 +78,7 @@ module_free(struct module *m)
 	patterns_free(&m->exclude_names);
 	patterns_free(&m->include_types);
 	patterns_free(&m->exclude_types);
+	selevents_free(m);
 }
 
 void
@@ -131,8 +134,8 @@ add_collector(struct parse *p, const yaml_node_t *n, const char *v, void *arg)
 		}
 	}
 	return fail(p, n,
-	    "invalid collector \"%s\" (valid: ipmi, bmc, "
-	    "chassis, dcmi, sel, fru, sm-lan-mode)",
+	    "invalid collector \"%s\" (valid: ipmi, bmc, bmc-watchdog, "
+	    "chassis, dcmi, sel, sel-events, fru, sm-lan-mode)",
 	    v);
 }
 
@@ -176,104 +179,6 @@ add_id(struct parse *p, const yaml_node_t *n, const char *v, void *arg)
 	return 0;
 }
 
-/* glibc's regcomp copies what a repetition applies to ("a+" becomes
- * "aa*", "a{2,5}" five copies), so repetitions of repetitions grow the
- * compiled pattern exponentially: "a+++++" alone would take seconds and
- * gigabytes. This estimates the size first; sensor filters never come
- * near the limit. Repetition operators in a row are refused as
- * Prometheus' own regular expressions (RE2) refuse them ("a**": invalid
- * nested repetition), but for one '?' after another operator (lazy);
- * glibc's epsilon closure of "a******++++++" alone ran for minutes. */
-#define PATTERN_MAX_COST 20000.0
-#define PATTERN_MAX_DEPTH 16
-
-static bool
-pattern_cost_ok(const char *re)
-{
-	double sum[PATTERN_MAX_DEPTH + 1] = {0}, last = 0;
-	int depth = 0, reps = 0;
-
-	for (const char *c = re; *c != '\0'; c++) {
-		double times = 0;
-
-		if (*c == '*' || *c == '+' || *c == '?' || *c == '{') {
-			if (++reps > 2 || (reps == 2 && *c != '?'))
-				return false;
-		} else {
-			reps = 0;
-		}
-
-		switch (*c) {
-		case '(':
-			if (depth == PATTERN_MAX_DEPTH)
-				return false;
-			sum[++depth] = 0;
-			last = 0;
-			continue;
-		case ')':
-			if (depth > 0) {
-				last = sum[depth--] + 1;
-				sum[depth] += last;
-				continue;
-			}
-			break;
-		case '|': last = 0; continue;
-		case '*':
-		case '+':
-		case '?': times = 2; break;
-		case '{': {
-			char *end;
-			long lo = strtol(c + 1, &end, 10), hi = lo;
-			if (*end != ',' && *end != '}')
-				break;
-			if (lo < 0 || lo > 255)
-				return false;
-			if (*end == ',')
-				hi = end[1] == '}' ? lo + 1
-						   : strtol(end + 1, &end, 10);
-			if (hi < 0 || hi > 255)
-				return false;
-			times = (double)(hi > lo ? hi : lo) + 1;
-			c = strchr(c, '}') ? strchr(c, '}') : c;
-			break;
-		}
-		case '[':
-			/* One atom: up to the ']' that ends it. */
-			c += c[1] == '^' ? 2 : 1;
-			if (*c == ']')
-				c++;
-			while (*c != '\0' && *c != ']') {
-				if (*c == '[' &&
-				    (c[1] == ':' || c[1] == '.' ||
-					c[1] == '=')) {
-					const char *e = strchr(c + 2, c[1]);
-					c = e != NULL && e[1] == ']' ? e + 1
-								     : c;
-				}
-				c++;
-			}
-			if (*c == '\0')
-				return false;
-			break;
-		case '\\':
-			if (c[1] != '\0')
-				c++;
-			break;
-		default: break;
-		}
-		if (times > 0) {
-			sum[depth] += last * (times - 1);
-			last *= times;
-		} else {
-			sum[depth] += 1;
-			last = 1;
-		}
-		if (sum[depth] > PATTERN_MAX_COST || last > PATTERN_MAX_COST)
-			return false;
-	}
-	return true;
-}
-
 static int
 add_pattern(struct parse *p, const yaml_node_t *n, const char *v, void *arg)
 {
@@ -285,7 +190,7 @@ add_pattern(struct parse *p, const yaml_node_t *n, const char *v, void *arg)
 		return fail(p, n, "at most %d patterns", MAX_PATTERNS);
 	if (strlen(v) > 512)
 		return fail(p, n, "pattern too long");
-	if (!pattern_cost_ok(v))
+	if (!pattern_ok(v))
 		return fail(
 		    p, n, "pattern \"%s\" nests too many repetitions", v);
 	/* Anchored, as Prometheus' own regular expressions are. */
@@ -304,9 +209,9 @@ static int
 add_allowed(struct parse *p, const yaml_node_t *n, const char *v, void *arg)
 {
 	struct module *m = arg;
-	struct cidr c, *grown;
+	struct osh_cidr c, *grown;
 
-	if (!cidr_parse(v, &c))
+	if (!osh_cidr_parse(v, &c))
 		return fail(p, n,
 		    "allowed_targets: \"%s\" is not an address or a range "
 		    "like 10.0.0.0/8 or fd00::/8",
@@ -494,17 +399,26 @@ parse_module(
 				    "list, [], allows no target)");
 			if (each_item(p, v, add_allowed, m) != 0)
 				return -1;
-		} else if (strcmp(k, "collector_cmd") == 0 ||
-		    strcmp(k, "custom_args") == 0) {
+		} else if (strcmp(k, "sel_events") == 0) {
+			if (selevents_parse(p->doc, v, m, p->err, p->errlen) !=
+			    0)
+				return -1;
+		} else if (strcmp(k, "collector_cmd") == 0) {
 			/* The reference runs FreeIPMI commands; there is none
 			 * to run here, so these have nothing to change. */
+			m->freeipmi_keys |= FREEIPMI_COLLECTOR_CMD;
+		} else if (strcmp(k, "default_args") == 0) {
+			m->freeipmi_keys |= FREEIPMI_DEFAULT_ARGS;
+		} else if (strcmp(k, "custom_args") == 0) {
+			m->freeipmi_keys |= FREEIPMI_CUSTOM_ARGS;
 		} else {
 			return fail(p, kn,
 			    "unknown key \"%s\" in module \"%s\" "
 			    "(valid: user, pass, pass_file, privilege, driver, "
 			    "timeout, collectors, exclude_sensor_ids, "
 			    "workaround_flags, cipher_suite, sensors, "
-			    "allowed_targets, collector_cmd, custom_args)",
+			    "allowed_targets, sel_events, collector_cmd, "
+			    "default_args, custom_args)",
 			    k, name);
 		}
 	}
@@ -707,11 +621,44 @@ exporter_osh_enabled(void)
 	    exp_env.service_secret_file[0];
 }
 
+/* One line for every module key of the reference's FreeIPMI commands. */
+static void
+warn_freeipmi_keys(const struct exp_config *c)
+{
+	static const char *const keys[] = {
+	    "collector_cmd", "default_args", "custom_args"};
+	char names[200] = "", which[64] = "", q[240];
+	unsigned all = 0;
+	size_t o = 0;
+
+	for (size_t i = 0; i < c->n; i++) {
+		if (c->modules[i].freeipmi_keys == 0)
+			continue;
+		all |= c->modules[i].freeipmi_keys;
+		if (o < sizeof(names))
+			o += (size_t)snprintf(names + o, sizeof(names) - o,
+			    "%s%s", o ? "," : "", c->modules[i].name);
+	}
+	if (all == 0)
+		return;
+	for (size_t k = 0, w = 0; k < OSH_ARRAY_LEN(keys); k++)
+		if (all & (1u << k))
+			w += (size_t)snprintf(which + w, sizeof(which) - w,
+			    "%s%s", w ? "," : "", keys[k]);
+	osh_log_warn(NULL,
+	    "msg=\"module keys ignored: they configure the FreeIPMI commands "
+	    "of the community exporter, and this one runs none\" keys=%s "
+	    "modules=\"%s\"",
+	    which, osh_log_quote(names, q, sizeof(q)));
+}
+
 /* What an operator should hear about a module that loads. */
 static void
 warn_modules(const struct exp_config *c)
 {
 	char q[160];
+
+	warn_freeipmi_keys(c);
 
 	for (size_t i = 0; i < c->n; i++) {
 		const struct module *m = &c->modules[i];

@@ -13,7 +13,7 @@
 #include <osh/service.h>
 #include <osh/util.h>
 
-#include "cidr.h"
+#include <osh/proxy.h>
 
 enum collector {
 	COLL_IPMI,
@@ -23,6 +23,8 @@ enum collector {
 	COLL_SEL,
 	COLL_FRU,
 	COLL_SM_LAN_MODE, /* accepted for compatibility; never up */
+	COLL_BMC_WATCHDOG,
+	COLL_SEL_EVENTS,
 	NCOLL,
 };
 
@@ -39,6 +41,23 @@ struct patterns {
 	size_t n;
 };
 
+/* sel_events: a name and the regular expression that SEL events' text is
+ * searched with (unanchored, as the reference searches). */
+#define MAX_SEL_EVENTS 64
+struct sel_event_rule {
+	char *name;
+	char *text;
+	regex_t re;
+};
+
+/* Module keys that configure the reference's FreeIPMI commands:
+ * accepted, ignored, named in one warning line. */
+enum {
+	FREEIPMI_COLLECTOR_CMD = 1 << 0,
+	FREEIPMI_DEFAULT_ARGS = 1 << 1,
+	FREEIPMI_CUSTOM_ARGS = 1 << 2,
+};
+
 struct module {
 	char *name;
 	bool from_server_mgmt; /* module "osh": credentials per target */
@@ -53,12 +72,15 @@ struct module {
 	/* allowed_targets: when set, only targets whose every address is in
 	 * one of these ranges are scraped (none when the list is empty). */
 	bool restrict_targets;
-	struct cidr *allowed;
+	struct osh_cidr *allowed;
 	size_t nallowed;
 	int64_t *exclude_ids;
 	size_t nexclude;
 	struct patterns include_names, exclude_names;
 	struct patterns include_types, exclude_types;
+	struct sel_event_rule *sel_events;
+	size_t nsel_events;
+	unsigned freeipmi_keys; /* FREEIPMI_*: present, ignored */
 };
 
 struct exp_config {
@@ -81,6 +103,39 @@ struct exp_config *config_ref(struct exp_config *c);
 void config_unref(struct exp_config *c);
 const struct module *config_module(
     const struct exp_config *c, const char *name);
+
+/* pattern.c: whether glibc can compile a regular expression in reasonable time and
+ * space (repetitions of repetitions grow exponentially there). */
+bool pattern_ok(const char *re);
+
+/* selevents.c: parses a module's sel_events list (a YAML sequence of
+ * {name, regex}) into m; -1 with "line N: reason" in err. */
+struct yaml_document_s;
+struct yaml_node_s;
+int selevents_parse(struct yaml_document_s *doc, const struct yaml_node_s *n,
+    struct module *m, char *err, size_t errlen);
+void selevents_free(struct module *m);
+
+/* What the sel-events collector counts over the whole SEL. */
+enum {
+	SEL_STATE_NOMINAL,
+	SEL_STATE_WARNING,
+	SEL_STATE_CRITICAL,
+	SEL_STATE_NA,
+	SEL_NSTATES
+};
+struct sel_tally {
+	unsigned by_state[SEL_NSTATES];
+	unsigned *count; /* per rule of the module */
+	int64_t *latest; /* per rule: epoch seconds, 0 when none */
+	size_t n;
+};
+
+/* Counts entries (as the engine gives them) by state and by m's rules
+ * into t, allocating t's arrays; -1 when out of memory. */
+int selevents_tally(const struct module *m, const struct osh_sel_entry *e,
+    size_t n, struct sel_tally *t);
+void selevents_tally_free(struct sel_tally *t);
 
 /* Whether a sensor passes a module's id and pattern filters. */
 bool module_wants_sensor(
@@ -110,10 +165,14 @@ struct scrape_data {
 	size_t nsensors;
 	struct osh_device_id device;
 	char system_firmware[64];
+	char bmc_url[256];
 	struct osh_chassis chassis;
 	double dcmi_watts;
+	bool dcmi_active;
 	struct osh_sel_info sel;
 	struct osh_fru fru;
+	struct osh_watchdog watchdog;
+	struct sel_tally sel_events;
 };
 
 /* Renders a scrape in the reference exporter's metric names, labels and

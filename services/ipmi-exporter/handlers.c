@@ -127,7 +127,7 @@ allowed(const struct module *m, const struct osh_resolved *res, size_t *bad)
 	if (!m->restrict_targets)
 		return true;
 	for (size_t i = 0; i < res->n; i++) {
-		if (!cidr_list_contains(m->allowed, m->nallowed,
+		if (!osh_cidr_array_has_sa(m->allowed, m->nallowed,
 			(const struct sockaddr *)&res->addr[i])) {
 			*bad = i;
 			return false;

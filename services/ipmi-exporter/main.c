@@ -12,6 +12,7 @@
 #include <osh/resolve.h>
 #include <osh/service.h>
 
+#include "buildinfo.h"
 #include "creds.h"
 #include "exporter.h"
 #include "routes.h"
@@ -49,6 +50,9 @@ static const struct osh_config_item exp_items[] = {
 };
 
 static struct exp_app app;
+/* --native-ipmi was given: the reference's choice of IPMI implementation,
+ * meaningless here (there is only ours); said once at start. */
+static bool native_ipmi_flag;
 
 static void
 collect(struct osh_metrics *m, void *arg)
@@ -117,6 +121,10 @@ start(struct osh_service *svc)
 
 	app.svc = svc;
 	svc->app = &app;
+	if (native_ipmi_flag)
+		osh_log_warn(NULL,
+		    "msg=\"flag --native-ipmi ignored: this exporter always "
+		    "speaks IPMI itself\"");
 	if ((app.webauth = webauth_new(svc->work)) == NULL)
 		return -1;
 	if (exporter_reload(&app, err, sizeof(err)) != 0) {
@@ -184,6 +192,7 @@ start(struct osh_service *svc)
 		"reason (not_allowed, not_registered)",
 		OSH_COUNTER, NULL, 0);
 	osh_ipmi_metrics(app.ipmi, svc->metrics);
+	buildinfo_register(svc->metrics);
 	osh_metrics_on_collect(svc->metrics, collect, NULL);
 	return 0;
 }
@@ -304,8 +313,19 @@ compat_flags(int *argc, char **argv)
 			/* --freeipmi.path, --log.format: nothing to do */
 			continue;
 		}
+		/* A boolean flag: --native-ipmi[=true|false],
+		 * --no-native-ipmi. */
+		if (strcmp(name, "--native-ipmi") == 0 ||
+		    strcmp(name, "--no-native-ipmi") == 0) {
+			native_ipmi_flag = strcmp(name, "--native-ipmi") == 0 &&
+			    (v == NULL || strcmp(v, "false") != 0);
+			continue;
+		}
 		if (strcmp(name, "--version") == 0) {
-			printf("osh-ipmi-exporter (OpenServerHub)\n");
+			printf("osh-ipmi-exporter (OpenServerHub), version %s "
+			       "(branch: %s, revision: %s)\n",
+			    buildinfo_version(), buildinfo_branch(),
+			    buildinfo_revision());
 			exit(0);
 		}
 		if (strcmp(name, "--hash-password") == 0)
@@ -344,7 +364,8 @@ main(int argc, char **argv)
 		" OSH_PORT)\n"
 		"  --log.level=LEVEL         debug, info, warn or error "
 		"(OSH_LOG_LEVEL)\n"
-		"  --freeipmi.path, --log.format   accepted, ignored\n"
+		"  --freeipmi.path, --log.format, --native-ipmi   accepted, "
+		"ignored\n"
 		"  --hash-password           reads a password on stdin, prints "
 		"its bcrypt hash\n"
 		"  --version                 prints the version\n",

@@ -56,14 +56,16 @@ want_of(enum collector c)
 	case COLL_DCMI: return OSH_IPMI_WANT_DCMI_POWER;
 	case COLL_SEL: return OSH_IPMI_WANT_SEL_INFO;
 	case COLL_FRU: return OSH_IPMI_WANT_FRU;
+	case COLL_BMC_WATCHDOG: return OSH_IPMI_WANT_WATCHDOG;
+	case COLL_SEL_EVENTS: return OSH_IPMI_WANT_SEL;
 	default: return 0;
 	}
 }
 
 /* Most wanted first: if the deadline cuts the scrape short, the sensors
  * made it. */
-static const enum collector order[] = {
-    COLL_IPMI, COLL_CHASSIS, COLL_BMC, COLL_SEL, COLL_DCMI, COLL_FRU};
+static const enum collector order[] = {COLL_IPMI, COLL_CHASSIS, COLL_BMC,
+    COLL_SEL, COLL_DCMI, COLL_BMC_WATCHDOG, COLL_SEL_EVENTS, COLL_FRU};
 
 /* One line per incomplete scrape, as the reference exporter logs its
  * failed collectors: which target, which collectors, why. A collector
@@ -142,6 +144,7 @@ scrape_free(struct scrape *sc)
 	TAILQ_REMOVE(&sc->all->live, sc, next);
 	config_unref(sc->config);
 	free(sc->data.sensors);
+	selevents_tally_free(&sc->data.sel_events);
 	free(sc);
 }
 
@@ -194,11 +197,21 @@ on_part(const struct osh_ipmi_result *r, void *arg)
 			d->device = r->device;
 			osh_strlcpy(d->system_firmware, r->system_firmware,
 			    sizeof(d->system_firmware));
+			osh_strlcpy(d->bmc_url, r->bmc_url, sizeof(d->bmc_url));
 			break;
 		case COLL_CHASSIS: d->chassis = r->chassis; break;
-		case COLL_DCMI: d->dcmi_watts = r->dcmi_watts; break;
+		case COLL_DCMI:
+			d->dcmi_watts = r->dcmi_watts;
+			d->dcmi_active = r->dcmi_active;
+			break;
 		case COLL_SEL: d->sel = r->sel_info; break;
 		case COLL_FRU: d->fru = r->fru; break;
+		case COLL_BMC_WATCHDOG: d->watchdog = r->watchdog; break;
+		case COLL_SEL_EVENTS:
+			if (selevents_tally(
+				sc->m, r->sel, r->nsel, &d->sel_events) != 0)
+				d->done &= ~(1u << p->coll);
+			break;
 		default: break;
 		}
 	} else if (sc->err == OSH_IPMI_OK || sc->err == OSH_IPMI_UNSUPPORTED) {
@@ -289,6 +302,11 @@ scrape_start(struct scrapes *all, struct osh_req *req, const struct module *m,
 	for (size_t i = 0; i < OSH_ARRAY_LEN(order); i++) {
 		struct osh_ipmi_request rq = {.want = want_of(order[i])};
 		struct part *p;
+
+		/* The BMC URL goes with the BMC's details; the sel-events
+		 * collector counts the whole log. */
+		rq.bmc_url = order[i] == COLL_BMC;
+		rq.sel.all = order[i] == COLL_SEL_EVENTS;
 
 		if (!(m->collectors & (1u << order[i])) || rq.want == 0)
 			continue;

@@ -14,7 +14,7 @@ import concurrent.futures
 import pytest
 import requests
 
-from conftest import (FLEET_PORT, PORTS, RUN, SILENT_PORT, OFF, logs,
+from conftest import (FLEET_PORT, PORTS, RUN, SILENT_PORT, OFF, TOP, logs,
                       server_body, wait_for)
 
 EXPORTER = f"http://127.0.0.1:{PORTS['ipmi-exporter']}"
@@ -78,11 +78,32 @@ def reference(fleet, tmp_path_factory):
     p.wait()
 
 
+# What ipmi_exporter added after Debian's 1.6.1 (1.7: the chassis fault
+# states; 1.10: bmc_url on ipmi_bmc_info), and ours (the thresholds):
+# checked here for their values, then left out of the comparison.
+NEWER = {"ipmi_chassis_drive_fault_state": 1,
+         "ipmi_chassis_cooling_fault_state": 1}
+
+
+def without_newer(ours):
+    out = {}
+    for (name, labels), v in ours.items():
+        if name in NEWER or "_threshold" in name:
+            continue
+        if name == "ipmi_bmc_info":
+            assert ("bmc_url", "N/A") in labels  # no Get System Info
+            labels = frozenset(x for x in labels if x[0] != "bmc_url")
+        out[(name, labels)] = v
+    for name, v in NEWER.items():
+        assert ours[(name, frozenset())] == v, name
+    return out
+
+
 def test_same_series_as_the_reference(reference, fleet):
     for port in (FLEET_PORT, FLEET_PORT + 1, FLEET_PORT + 3):
         target = f"127.0.0.1:{port}"
         ref = series(scrape(target, base=reference).text)
-        ours = series(scrape(target).text)
+        ours = without_newer(series(scrape(target).text))
         skip = {"ipmi_scrape_duration_seconds", "ipmi_fru_info"}
         ref = {k: v for k, v in ref.items() if k[0] not in skip}
         ours = {k: v for k, v in ours.items() if k[0] not in skip and
@@ -243,3 +264,18 @@ def test_own_metrics():
                  "osh_ipmi_errors_total",
                  "osh_exporter_scrape_duration_seconds_bucket"):
         assert name in m, name
+    # Upstream's version collector: what this binary says it was built
+    # from (--version), in the labels upstream gives.
+    binary = TOP / os.environ.get("BUILD", "build") / "osh-ipmi-exporter"
+    v = re.search(r"version (\S+) \(branch: (\S+), revision: (\S+)\)",
+                  subprocess.run([str(binary), "--version"], check=True,
+                                 capture_output=True, text=True).stdout)
+    assert v and re.fullmatch(r"[0-9a-f]{40}|unknown", v[3]), v
+    assert "# TYPE ipmi_exporter_build_info gauge\n" in m
+    (line,) = [x for x in m.splitlines()
+               if x.startswith("ipmi_exporter_build_info{")]
+    assert re.fullmatch(
+        rf'ipmi_exporter_build_info\{{branch="{re.escape(v[2])}",'
+        r'goarch="\w+",goos="linux",goversion="[^"]+",'
+        rf'revision="{v[3]}",tags="unknown",version="{re.escape(v[1])}"\}} 1',
+        line), line
