@@ -10,10 +10,15 @@
 
 const char *const auth_role_values[] = {"admin", "operator", "viewer", NULL};
 
+/* Where a login's refresh token goes: the JSON answer (API clients) or an
+ * HttpOnly cookie (browsers; see sessions.c). */
+static const char *const session_values[] = {"json", "cookie", NULL};
+
 static const struct osh_field login_fields[] = {
     {"username", OSH_FIELD_STRING, true, false, 1, 256, NULL},
     {"password", OSH_FIELD_STRING | OSH_FIELD_SECRET, true, false, 1, 1024,
 	NULL},
+    {"session", OSH_FIELD_ENUM, false, false, 0, 0, session_values},
 };
 
 static const struct osh_field password_fields[] = {
@@ -55,6 +60,7 @@ static const struct osh_field refresh_fields[] = {
 static const struct osh_field logout_fields[] = {
     {"refresh_token", OSH_FIELD_STRING | OSH_FIELD_SECRET, false, false, 0, 256,
 	NULL},
+    {"everywhere", OSH_FIELD_BOOL, false, false, 0, 0, NULL},
 };
 
 static const struct osh_field service_token_fields[] = {

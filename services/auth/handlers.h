@@ -35,6 +35,13 @@ void h_service_token(struct osh_req *req);
 struct session;
 struct session *session_new(struct osh_req *req, int64_t id, const char *name,
     const char *role, const char *family, const char *user_json);
+/* Browser sessions: the refresh token goes into the HttpOnly cookie
+ * SESSION_COOKIE (Path=/api/auth, SameSite=Strict, Secure when the request
+ * came over HTTPS) instead of the JSON answer. */
+#define SESSION_COOKIE "osh_refresh"
+void session_use_cookie(struct session *s);
+/* Whether req carries a SESSION_COOKIE (usable or not). */
+bool session_cookie_sent(struct osh_req *req);
 /* Stores the session's refresh token, then replies to its request with
  * 200 and the token pair, or 503; on success audits action (NULL: not
  * audited) as the user. Takes s. */

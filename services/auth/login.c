@@ -105,6 +105,7 @@ struct login {
 	char key[AUTH_USERNAME_MAX * 4 + 1]; /* auth_username_key: looked up */
 	char *password;
 	struct check k;
+	bool cookie; /* a browser login: the refresh token in a cookie */
 	bool found, active, verified;
 	int64_t user_id;
 	char role[OSH_ROLE_MAX];
@@ -193,6 +194,8 @@ verify_done(void *arg)
 		login_end(l, AUTH_UNAVAILABLE);
 		return;
 	}
+	if (l->cookie)
+		session_use_cookie(s);
 	login_free(l);
 	session_open(s, "auth.login");
 }
@@ -267,6 +270,7 @@ h_login(struct osh_req *req)
 	 * keys that by the same auth_username_key). */
 	auth_username_key(l->username, l->key, sizeof(l->key));
 	l->password = strdup(osh_json_str(o, "password", ""));
+	l->cookie = strcmp(osh_json_str(o, "session", "json"), "cookie") == 0;
 	handlers_body_put(o);
 	osh_wipe(req->body, req->body_len);
 	if (l->password == NULL) {
@@ -341,6 +345,10 @@ on_pw_sessions_revoked(enum store_status st, void *arg)
 		handlers_reply_result(req, AUTH_UNAVAILABLE, NULL);
 		return;
 	}
+	/* A browser's cookie (sent here too: Path=/api/auth) died with the
+	 * user's sessions: the new session replaces it. */
+	if (session_cookie_sent(req))
+		session_use_cookie(s);
 	session_open(s, NULL);
 }
 

@@ -1,4 +1,5 @@
 /* main.c - osh-auth: users, roles, login, tokens and the audit log. */
+#include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +62,23 @@ static const struct osh_config_item auth_items[] = {
 
 static struct auth_app app;
 
+/* The first admin is tried again this often, a second apart, when the
+ * database is not up yet (a loaded machine: the pool's connections may
+ * still be coming up after the migrations). */
+#define BOOTSTRAP_TRIES 30
+static int bootstrap_tries;
+
+static int bootstrap(struct osh_service *svc);
+
+static void
+on_bootstrap_again(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	if (bootstrap(arg) != 0)
+		osh_log_error(NULL, "msg=\"first admin not created\"");
+}
+
 static void
 on_bootstrap(enum store_status st, const char *json, void *arg)
 {
@@ -75,6 +93,17 @@ on_bootstrap(enum store_status st, const char *json, void *arg)
 	if (st == STORE_NOT_FOUND)
 		return; /* users exist already */
 	if (st != STORE_OK) {
+		static const struct timeval again = {1, 0};
+
+		if (++bootstrap_tries < BOOTSTRAP_TRIES &&
+		    event_base_once(svc->base, -1, EV_TIMEOUT,
+			on_bootstrap_again, svc, &again) == 0) {
+			osh_log_warn(NULL,
+			    "msg=\"first admin not created yet, trying "
+			    "again\" try=%d",
+			    bootstrap_tries);
+			return;
+		}
 		osh_log_error(NULL, "msg=\"first admin not created\"");
 		return;
 	}
@@ -122,7 +151,7 @@ bootstrap(struct osh_service *svc)
 static int
 start(struct osh_service *svc)
 {
-	char *pem, *pub, kid[24];
+	char *pem, *pub;
 
 	app.svc = svc;
 	app.cfg = auth_config;
@@ -142,13 +171,10 @@ start(struct osh_service *svc)
 		osh_log_error(NULL, "msg=\"cannot load signing keys\"");
 		return -1;
 	}
-	/* The key id is a digest of the public key, stable across restarts. */
-	{
-		char hex[OSH_TOKEN_HASH_LEN];
-		osh_token_hash(pub, hex);
-		osh_strlcpy(kid, hex, sizeof(kid));
-	}
-	app.jwks = osh_jwks_from_pem(svc->cfg.jwt_alg, pub, kid);
+	/* Every public key in the file is published (a rotation shows the
+	 * new key and the old one); each key id is a digest of its key,
+	 * stable across restarts. */
+	app.jwks = osh_jwks_from_pems(svc->cfg.jwt_alg, pub);
 	free(pub);
 	if (app.jwks == NULL) {
 		osh_log_error(NULL,

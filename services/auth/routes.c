@@ -9,7 +9,8 @@
 
 const struct osh_route auth_routes[] = {
     {OSH_POST, "/api/auth/login", OSH_PERM_PUBLIC, 4 * KB, h_login, 0},
-    {OSH_POST, "/api/auth/refresh", OSH_PERM_PUBLIC, 4 * KB, h_refresh, 0},
+    {OSH_POST, "/api/auth/refresh", OSH_PERM_PUBLIC, 4 * KB, h_refresh,
+	OSH_ROUTE_OPTIONAL_BODY},
     {OSH_POST, "/api/auth/logout", OSH_PERM_ANY, 4 * KB, h_logout,
 	OSH_ROUTE_OPTIONAL_BODY},
     {OSH_GET, "/api/auth/profile", OSH_PERM_ANY, 0, h_profile_get, 0},

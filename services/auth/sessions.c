@@ -1,7 +1,17 @@
 /* sessions.c - HTTP <-> token pairs: opening a session (the pair a login
  * or a password change hands out), refreshing it with rotation and reuse
  * detection, logging out; and the tokens that are not sessions: the
- * public keys (JWKS) and service tokens. */
+ * public keys (JWKS) and service tokens.
+ *
+ * Browser sessions keep the refresh token out of scripts' reach: a login
+ * with "session": "cookie" answers the access token in JSON (the page
+ * keeps it in memory only) and sets the refresh token in the HttpOnly,
+ * SameSite=Strict cookie SESSION_COOKIE, sent back to /api/auth/ only
+ * (Secure when the request came over HTTPS). Refresh takes the cookie
+ * when the request has no body, and only with the header CSRF_HEADER: 1,
+ * which no cross-site form can send (and a cross-site script could only
+ * after a CORS preflight nobody answers); it rotates the cookie like a
+ * JSON token, reuse detection included. Logout clears it. */
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +19,7 @@
 
 #include <osh/audit.h>
 #include <osh/auth.h>
+#include <osh/cookie.h>
 #include <osh/crypto.h>
 #include <osh/http.h>
 #include <osh/json.h>
@@ -23,6 +34,8 @@
 
 #define REFRESH_BYTES 32
 #define TOKEN_STR (REFRESH_BYTES * 2 + 1)
+#define COOKIE_PATH "/api/auth"
+#define CSRF_HEADER "X-OSH-CSRF"
 
 static void
 revoke_family_tokens(
@@ -46,7 +59,44 @@ struct session {
 	char *user_json;
 	int status; /* 200 or 201 */
 	const char *action; /* audited on success */
+	bool cookie; /* the refresh token goes in SESSION_COOKIE */
 };
+
+/* Sets (max_age > 0) or clears (value "", max_age 0) the session cookie
+ * of req's answer. The header text is wiped: it holds the token. */
+static void
+set_session_cookie(struct osh_req *req, const char *value, int64_t max_age)
+{
+	struct osh_cookie_attrs a = {
+	    .path = COOKIE_PATH,
+	    .max_age = max_age,
+	    .secure = req->https,
+	    .http_only = true,
+	    .same_site = "Strict",
+	};
+	char buf[TOKEN_STR + 128];
+
+	if (osh_cookie_format(buf, sizeof(buf), SESSION_COOKIE, value, &a) == 0)
+		osh_resp_header(req, "Set-Cookie", buf);
+	osh_wipe(buf, sizeof(buf));
+}
+
+bool
+session_cookie_sent(struct osh_req *req)
+{
+	char v[TOKEN_STR];
+	enum osh_cookie_result r = osh_cookie_get(
+	    osh_req_header(req, "Cookie"), SESSION_COOKIE, v, sizeof(v));
+
+	osh_wipe(v, sizeof(v));
+	return r != OSH_COOKIE_ABSENT;
+}
+
+void
+session_use_cookie(struct session *s)
+{
+	s->cookie = true;
+}
 
 struct session *
 session_new(struct osh_req *req, int64_t id, const char *name, const char *role,
@@ -125,8 +175,11 @@ reply_tokens(struct session *s)
 		session_free(s);
 		return;
 	}
-	json_object_object_add(
-	    o, "refresh_token", json_object_new_string(s->refresh));
+	if (s->cookie)
+		set_session_cookie(req, s->refresh, app->cfg.refresh_ttl_s);
+	else
+		json_object_object_add(
+		    o, "refresh_token", json_object_new_string(s->refresh));
 	json_object_object_add(o, "refresh_expires_in",
 	    json_object_new_int64(app->cfg.refresh_ttl_s));
 	json_object_object_add(o, "user", json_tokener_parse(s->user_json));
@@ -139,12 +192,14 @@ reply_tokens(struct session *s)
 		    .result = "success",
 		    .client = req->client_addr,
 		    .request_id = req->request_id,
-		    .details = NULL,
+		    .details = json_object_new_object(),
 		};
 		char target[32];
 		snprintf(
 		    target, sizeof(target), "user:%lld", (long long)s->user_id);
 		e.target = target;
+		json_object_object_add(e.details, "session",
+		    json_object_new_string(s->cookie ? "cookie" : "json"));
 		osh_audit_emit(osh_service_of(req)->audit, &e);
 	}
 	osh_reply_json_secret(req, s->status, o);
@@ -186,16 +241,26 @@ struct refresh {
 	char hash[OSH_TOKEN_HASH_LEN];
 	char family[OSH_JTI_MAX];
 	struct session *next;
+	bool cookie; /* the token came in SESSION_COOKIE */
 };
+
+/* Replies r's failure and frees r; a cookie that failed is cleared, so
+ * that the page shows its login form rather than try it again. */
+static void
+refresh_fail(struct refresh *r, enum auth_result res)
+{
+	if (r->cookie && res != AUTH_UNAVAILABLE)
+		set_session_cookie(r->req, "", 0);
+	handlers_reply_result(
+	    r->req, res, r->cookie ? SESSION_COOKIE : "refresh_token");
+	free(r);
+}
 
 static void
 on_reuse_revoked(enum store_status st, void *arg)
 {
-	struct refresh *r = arg;
-
 	(void)st;
-	handlers_reply_result(r->req, AUTH_TOKEN_REUSED, "refresh_token");
-	free(r);
+	refresh_fail(arg, AUTH_TOKEN_REUSED);
 }
 
 static void
@@ -205,14 +270,11 @@ on_refresh_why(enum store_status st, const char *family, void *arg)
 	struct osh_service *svc = osh_service_of(r->req);
 
 	if (st == STORE_ERROR) {
-		handlers_reply_result(r->req, AUTH_UNAVAILABLE, NULL);
-		free(r);
+		refresh_fail(r, AUTH_UNAVAILABLE);
 		return;
 	}
 	if (st != STORE_CONFLICT) {
-		handlers_reply_result(
-		    r->req, AUTH_TOKEN_INVALID, "refresh_token");
-		free(r);
+		refresh_fail(r, AUTH_TOKEN_INVALID);
 		return;
 	}
 	/* A spent token came back: somebody holds a stolen copy. */
@@ -229,6 +291,8 @@ on_refresh_why(enum store_status st, const char *family, void *arg)
 		};
 		json_object_object_add(
 		    e.details, "family", json_object_new_string(r->family));
+		json_object_object_add(e.details, "session",
+		    json_object_new_string(r->cookie ? "cookie" : "json"));
 		osh_audit_emit(svc->audit, &e);
 	}
 	store_family_revoke(svc->db, r->family, on_reuse_revoked, r);
@@ -241,9 +305,8 @@ on_rotated(enum store_status st, const struct login_user *u, void *arg)
 	struct session *s = r->next;
 
 	if (st == STORE_ERROR) {
-		handlers_reply_result(r->req, AUTH_UNAVAILABLE, NULL);
 		session_free(s);
-		free(r);
+		refresh_fail(r, AUTH_UNAVAILABLE);
 		return;
 	}
 	if (st == STORE_NOT_FOUND) {
@@ -262,46 +325,105 @@ on_rotated(enum store_status st, const struct login_user *u, void *arg)
 	reply_tokens(s);
 }
 
+/* Reads the refresh token of a request without a body from its
+ * SESSION_COOKIE into token (TOKEN_STR bytes). Replies and returns false
+ * when there is none (400, as a body without refresh_token), when it is
+ * unusable (401, and cleared) or when CSRF_HEADER is missing (403). */
+static bool
+refresh_cookie(struct osh_req *req, char *token)
+{
+	const char *csrf;
+
+	switch (osh_cookie_get(
+	    osh_req_header(req, "Cookie"), SESSION_COOKIE, token, TOKEN_STR)) {
+	case OSH_COOKIE_FOUND: break;
+	case OSH_COOKIE_ABSENT:
+		osh_reply_error(req, 400, "validation_failed", "refresh_token",
+		    "refresh_token is required (or the %s cookie of a browser "
+		    "login)",
+		    SESSION_COOKIE);
+		return false;
+	case OSH_COOKIE_BAD:
+		set_session_cookie(req, "", 0);
+		handlers_reply_result(req, AUTH_TOKEN_INVALID, SESSION_COOKIE);
+		return false;
+	}
+	csrf = osh_req_header(req, CSRF_HEADER);
+	if (csrf == NULL || strcmp(csrf, "1") != 0) {
+		osh_wipe(token, TOKEN_STR);
+		osh_reply_error(req, 403, "csrf_header_required", CSRF_HEADER,
+		    "a refresh with the %s cookie needs the header %s: 1",
+		    SESSION_COOKIE, CSRF_HEADER);
+		return false;
+	}
+	return true;
+}
+
+/* Refresh: with {"refresh_token"} in the body (API clients, answered in
+ * JSON), or without a body from the session cookie (browsers, answered
+ * with a new cookie). */
 void
 h_refresh(struct osh_req *req)
 {
-	struct json_object *o = handlers_body(req, AUTH_BODY_REFRESH);
-	char next_hash[OSH_TOKEN_HASH_LEN];
+	struct json_object *o = NULL;
+	char next_hash[OSH_TOKEN_HASH_LEN], token[TOKEN_STR];
+	bool cookie = req->body_len == 0 && session_cookie_sent(req);
 	struct refresh *r;
 
-	if (o == NULL)
+	if (cookie) {
+		if (!refresh_cookie(req, token))
+			return; /* replied */
+	} else if ((o = handlers_body(req, AUTH_BODY_REFRESH)) == NULL) {
 		return;
+	}
 	r = calloc(1, sizeof(*r));
 	if (r == NULL ||
 	    (r->next = session_new(req, 0, "", "viewer", "-", NULL)) == NULL) {
 		free(r);
 		handlers_body_put(o);
+		osh_wipe(token, sizeof(token));
 		handlers_reply_result(req, AUTH_UNAVAILABLE, NULL);
 		return;
 	}
 	r->req = req;
-	osh_token_hash(osh_json_str(o, "refresh_token", ""), r->hash);
-	handlers_body_put(o);
+	r->cookie = r->next->cookie = cookie;
+	osh_token_hash(
+	    cookie ? token : osh_json_str(o, "refresh_token", ""), r->hash);
+	osh_wipe(token, sizeof(token));
+	if (o != NULL)
+		handlers_body_put(o);
 	osh_token_hash(r->next->refresh, next_hash);
 	store_refresh_rotate(osh_service_of(req)->db, r->hash, next_hash,
 	    handlers_app(req)->cfg.refresh_ttl_s, on_rotated, r);
 }
 
 /*
- * Logout.
+ * Logout: of the access token's session (its refresh token family), or
+ * with {"everywhere": true} of every session of the user. A session
+ * cookie sent along is cleared.
  */
 
 static void
 on_logout_revoked(enum store_status st, void *arg)
 {
 	struct osh_req *req = arg;
+	bool everywhere = req->data != NULL;
+	struct json_object *d = NULL;
 
 	if (st == STORE_ERROR) {
 		handlers_reply_result(req, AUTH_UNAVAILABLE, NULL);
 		return;
 	}
+	if (everywhere) {
+		handlers_revoke_user_tokens(req, req->claims.user_id);
+		d = json_object_new_object();
+		json_object_object_add(
+		    d, "everywhere", json_object_new_boolean(true));
+	}
 	handlers_audit_user(
-	    req, "auth.logout", req->claims.user_id, "success", NULL);
+	    req, "auth.logout", req->claims.user_id, "success", d);
+	if (session_cookie_sent(req))
+		set_session_cookie(req, "", 0);
 	osh_reply_json(req, 204, NULL);
 }
 
@@ -312,6 +434,11 @@ on_logout_denied(redisReply *reply, void *arg)
 
 	if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
 		handlers_reply_result(req, AUTH_UNAVAILABLE, NULL);
+		return;
+	}
+	if (req->data != NULL) {
+		store_user_sessions_revoke(osh_service_of(req)->db,
+		    req->claims.user_id, on_logout_revoked, req);
 		return;
 	}
 	if (req->claims.sid[0] == '\0') {
@@ -328,9 +455,15 @@ void
 h_logout(struct osh_req *req)
 {
 	struct json_object *o = handlers_body(req, AUTH_BODY_LOGOUT);
+	static char everywhere; /* req->data: its address, or NULL */
 
 	if (o == NULL)
 		return;
+	/* A service token has no user whose sessions could end. */
+	req->data =
+	    osh_json_bool(o, "everywhere", false) && req->claims.user_id > 0
+	    ? &everywhere
+	    : NULL;
 	handlers_body_put(o);
 	/* Denied until the token would have expired anyway. */
 	osh_revoke_jti(osh_service_of(req)->redis, osh_service_of(req)->revoked,
