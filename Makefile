@@ -9,6 +9,8 @@ BUILD	:= build$(if $(filter 1,$(SAN)),/san)
 # (make up) none at all: errors and warnings still show.
 V	?= 0
 QUIET	?= 0
+# make up and make check build on every processor (JOBS=1: one at a time).
+JOBS	?= $(shell nproc 2>/dev/null || echo 2)
 ifeq ($(V),1)
 Q	:=
 msg	= @:
@@ -71,8 +73,9 @@ FUZZ_CFLAGS = -g -O1 $(FUZZ_SAN) $(WARN) -D_GNU_SOURCE -Ilibcommon/include \
 	      $(PKG_CFLAGS) -MMD -MP
 FUZZ_LIB := $(FUZZ_DIR)/libcommon.a
 
-.PHONY: all bins deps up down destroy check test-unit test-integration bench format \
-	check-format lint clean fuzz fuzz-build fuzz-check fuzz-report
+.PHONY: all bins deps up down destroy check test-unit test-integration bench bench-poller format \
+	check-format lint clean fuzz fuzz-build fuzz-check fuzz-report rules-check \
+	deploy-check compose-secrets ui ui-test bench-ui install-admin
 all: $(BINS) $(TEST_BINS)
 bins: $(BINS)
 
@@ -84,6 +87,35 @@ $(FLAGS_FILE): FORCE
 	@echo '$(ALL_CFLAGS)' | cmp -s - $@ 2>/dev/null || \
 	    echo '$(ALL_CFLAGS)' >$@
 FORCE:
+
+# What the binaries say they were built from (osh-ipmi-exporter's
+# ipmi_exporter_build_info and --version): the project's version, and the
+# git revision and branch when built in a checkout ("unknown" elsewhere;
+# make OSH_REVISION=... sets them, as the container build does). Only
+# buildinfo.o sees them, and it is rebuilt when they change.
+OSH_VERSION ?= 0.1.0
+ifeq ($(origin OSH_REVISION),undefined)
+OSH_REVISION := $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+endif
+ifeq ($(origin OSH_BRANCH),undefined)
+OSH_BRANCH := $(shell git rev-parse --abbrev-ref HEAD 2>/dev/null || echo unknown)
+endif
+safe_str = $(shell printf '%s' '$(subst ','',$(1))' | tr -cd 'A-Za-z0-9._+/~-')
+BUILDINFO_VALUES := $(call safe_str,$(OSH_VERSION)) \
+	$(call safe_str,$(OSH_REVISION)) $(call safe_str,$(OSH_BRANCH))
+BUILDINFO_FILE := $(BUILD)/buildinfo
+$(BUILDINFO_FILE): FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(BUILDINFO_VALUES)' | cmp -s - $@ 2>/dev/null || \
+	    echo '$(BUILDINFO_VALUES)' >$@
+$(BUILD)/obj/services/ipmi-exporter/buildinfo.o: \
+    services/ipmi-exporter/buildinfo.c $(FLAGS_FILE) $(BUILDINFO_FILE)
+	@mkdir -p $(dir $@)
+	$(msg) CC $<
+	$(Q)$(CC) $(ALL_CFLAGS) \
+	    -DOSH_VERSION='"$(word 1,$(BUILDINFO_VALUES))"' \
+	    -DOSH_REVISION='"$(word 2,$(BUILDINFO_VALUES))"' \
+	    -DOSH_BRANCH='"$(word 3,$(BUILDINFO_VALUES))"' -c $< -o $@
 
 $(BUILD)/obj/%.o: %.c $(FLAGS_FILE)
 	@mkdir -p $(dir $@)
@@ -177,7 +209,7 @@ deps:
 
 up: deps
 	@echo "building OpenServerHub (make up V=1 shows the commands)"
-	@$(MAKE) --no-print-directory $(if $(filter 1,$(V)),,-s QUIET=1) bins
+	@$(MAKE) --no-print-directory -j$(JOBS) $(if $(filter 1,$(V)),,-s QUIET=1) bins ui
 	@bash deploy/local/stack.sh up
 
 down:
@@ -188,20 +220,54 @@ destroy:
 	@bash deploy/local/stack.sh destroy
 
 check: deps
-	@$(MAKE) --no-print-directory all
-	@$(MAKE) --no-print-directory lint check-format
-	@$(MAKE) --no-print-directory test-unit
+	@$(MAKE) --no-print-directory -j$(JOBS) all fuzz-build ui
+	@$(MAKE) --no-print-directory lint check-format rules-check
+	@$(MAKE) --no-print-directory deploy-check DEPLOY_NATIVE=0
+	@$(MAKE) --no-print-directory test-unit ui-test
 	@$(MAKE) --no-print-directory fuzz-check
 	@$(MAKE) --no-print-directory test-integration
 
+# The unit tests run side by side (tests/unit/run.sh), the slowest (those
+# that wait on simulators, servers and timers) first.
+SLOW_TESTS := $(filter %_live %_http_server %_ipmi_probe,$(TEST_BINS))
 test-unit: $(TEST_BINS)
-	@sh tests/unit/run.sh $(TEST_BINS)
+	@sh tests/unit/run.sh $(SLOW_TESTS) $(filter-out $(SLOW_TESTS),$(TEST_BINS))
 
-test-integration: $(BINS)
+# The web UI's browser test (tests/integration/test_ui.py) drives the UI
+# built here through the test stack's nginx.
+test-integration: $(BINS) ui
 	@BUILD=$(BUILD) SAN=$(SAN) sh tests/integration/run.sh
 
-bench: $(BINS)
+# The web UI (ui/, README.md "Web UI"): npm ci (no install scripts) when
+# the lock file changed, then esbuild into build/ui/dist, which nginx
+# serves at /. ui-test runs the UI's pure-logic tests (node --test).
+UI_SRC	:= $(shell find ui/src -type f 2>/dev/null) ui/build.mjs
+UI_DIST	:= build/ui/dist
+UI_DEPS	:= ui/node_modules/.package-lock.json
+ui: $(UI_DIST)/index.html
+$(UI_DEPS): ui/package-lock.json ui/package.json
+	$(msg) NPM ui/package-lock.json
+	$(Q)cd ui && npm ci --ignore-scripts --no-audit --no-fund \
+	    --loglevel=error >/dev/null
+	$(Q)touch $@
+$(UI_DIST)/index.html: $(UI_DEPS) $(UI_SRC)
+	$(Q)node ui/build.mjs $(UI_DIST)
+ui-test: $(UI_DEPS)
+	$(msg) TEST ui/test/unit
+	$(Q)out=$$(node --test ui/test/unit/ 2>&1) || { echo "$$out" >&2; exit 1; }; \
+	    echo "$$out" | grep -E '^# (pass|fail)' | tr '\n' ' '; echo
+
+bench: $(BINS) ui
 	@BUILD=$(BUILD) sh tests/bench/run.sh
+
+# The web UI alone (tests/bench/ui/): size, first render, scrolling.
+bench-ui: ui
+	@sh tests/bench/ui.sh
+
+# The poller at 10,000 servers: a stack and 693 simulators of its own,
+# about ten minutes and 5 GB, so not in bench.
+bench-poller: $(BINS)
+	@BUILD=$(BUILD) /usr/bin/python3 tests/bench/poller.py
 
 FORMAT_FILES = $(shell find libcommon services tests -name '*.[ch]' 2>/dev/null)
 format:
@@ -209,6 +275,63 @@ format:
 
 check-format:
 	@clang-format --dry-run --Werror $(FORMAT_FILES)
+
+# Alert rules: promtool checks them and runs their unit tests
+# (deploy/prometheus/rules/tests/); amtool checks the Alertmanager
+# configuration, its template filled in as stack.sh fills it. Quiet unless
+# something fails.
+RULES := $(wildcard deploy/prometheus/rules/*.yml)
+RULE_TESTS := $(wildcard deploy/prometheus/rules/tests/*.yml)
+rules-check:
+	$(msg) PROMTOOL $(RULES)
+	$(Q)out=$$(promtool check rules $(RULES) 2>&1) || \
+	    { echo "$$out" >&2; exit 1; }
+	$(Q)out=$$(promtool test rules $(RULE_TESTS) 2>&1) || \
+	    { echo "$$out" >&2; exit 1; }
+	$(msg) AMTOOL deploy/alertmanager/alertmanager.yml.in
+	$(Q)mkdir -p $(BUILD)
+	$(Q)sed -e 's|@GROUP_WAIT@|10s|' -e 's|@GROUP_INTERVAL@|1m|' \
+	    -e 's|@REPEAT_INTERVAL@|4h|' -e 's|@ALERT_WEBHOOK_PORT@|8105|' \
+	    -e 's|@WEBHOOK_SECRET_FILE@|/nonexistent/alert-webhook-secret|' \
+	    deploy/alertmanager/alertmanager.yml.in >$(BUILD)/alertmanager-check.yml
+	$(Q)out=$$(amtool check-config $(BUILD)/alertmanager-check.yml 2>&1) || \
+	    { echo "$$out" >&2; exit 1; }
+
+
+# Deployments, checked without a container engine (README.md, "Deployment"):
+# compose.yaml validates (docker-compose config), every kustomize overlay
+# renders, tests/deploy/ checks the rendered objects, then
+# tests/integration/test_compose_native.py runs compose.yaml's services
+# natively on a test stack (make check runs that one with the integration
+# tests: DEPLOY_NATIVE=0 here).
+DEPLOY_NATIVE ?= 1
+deploy-check: $(BINS)
+	$(msg) COMPOSE compose.yaml
+	$(Q)out=$$(docker-compose --profile sim --profile admin config -q 2>&1) || \
+	    { echo "$$out" >&2; exit 1; }
+	$(msg) KUSTOMIZE deploy/k8s
+	$(Q)command -v kubectl >/dev/null || { echo "deploy-check: kubectl" \
+	    "is needed (kubectl kustomize; not a Debian package)" >&2; exit 1; }
+	$(Q)for o in deploy/k8s/base deploy/k8s/admin deploy/k8s/overlays/*/; do \
+	    out=$$(kubectl kustomize $$o 2>&1 >/dev/null) || \
+	    { echo "$$o: $$out" >&2; exit 1; }; done
+	$(msg) TEST tests/deploy
+	$(Q)out=$$(BUILD=$(BUILD) /usr/bin/python3 -m pytest -p no:cacheprovider \
+	    -q tests/deploy 2>&1) || { echo "$$out" >&2; exit 1; }
+ifneq ($(DEPLOY_NATIVE),0)
+	@BUILD=$(BUILD) SAN=$(SAN) \
+	    TESTS=tests/integration/test_compose_native.py \
+	    sh tests/integration/run.sh
+endif
+
+# osh-admin (backup, restore, key rotation: README, Operations).
+PREFIX ?= /usr/local
+install-admin:
+	install -D -m 0755 deploy/admin/osh-admin $(DESTDIR)$(PREFIX)/bin/osh-admin
+
+# The secret files compose.yaml uses, under ./secrets (kept when present).
+compose-secrets:
+	@sh deploy/docker/compose-secrets.sh secrets
 
 BANNED := 'sprintf|strcpy|strcat|strtok|atoi|gmtime|localtime'
 lint:

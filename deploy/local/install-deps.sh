@@ -13,13 +13,20 @@ RUN="postgresql postgresql-contrib redis-server redis-tools nginx-light promethe
 prometheus-alertmanager openipmi freeipmi-tools ipmitool
 prometheus-ipmi-exporter openssl curl procps iproute2"
 TEST="wrk python3 python3-pytest python3-requests python3-jwt python3-yaml
-python3-jsonschema python3-psycopg2 clang-format cppcheck"
+python3-jsonschema python3-psycopg2 clang-format cppcheck
+docker-compose chromium"
 # Fuzz targets: clang, libFuzzer's runtime (libclang_rt.fuzzer) and
 # llvm-symbolizer for readable sanitizer reports.
 FUZZ="clang libclang-rt-14-dev llvm"
 
+# The web UI (ui/) builds with Node.js and npm: Debian's, unless a node
+# is installed already (another way, or a newer one).
+UI=""
+command -v node >/dev/null 2>&1 || UI="nodejs"
+command -v npm >/dev/null 2>&1 || UI="$UI npm"
+
 missing=""
-for p in $BUILD $RUN $TEST $FUZZ; do
+for p in $BUILD $RUN $TEST $FUZZ $UI; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
 	    grep -q "install ok installed"; then
 		missing="$missing $p"

@@ -1,6 +1,7 @@
 #!/bin/bash
 # Runs the whole OpenServerHub stack as plain processes on loopback:
-# PostgreSQL, Redis, nginx and the services, state under $OSH_RUN_DIR.
+# PostgreSQL, Redis, nginx, the services, Prometheus and Alertmanager,
+# state under $OSH_RUN_DIR.
 #
 #   stack.sh up      start what is not running, wait until ready
 #   stack.sh down    stop everything this run dir started, by pid
@@ -31,8 +32,9 @@ CLUSTER_MGMT_PORT=$((8103 + OFF))
 EXPORTER_PORT=$((9290 + OFF))
 ALERT_WEBHOOK_PORT=$((8105 + OFF))
 
-SERVICES="auth server-mgmt cluster-mgmt ipmi-exporter"
+SERVICES="auth server-mgmt cluster-mgmt ipmi-exporter alert-webhook"
 PROM_PORT=$((9090 + OFF))
+ALERTMANAGER_PORT=$((9093 + OFF))
 SIM_PORT=$((9001 + OFF))
 SIM_COUNT=${OSH_SIM_COUNT:-3}
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
@@ -40,7 +42,16 @@ PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 log() { printf 'stack: %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
 
-pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+# A process of the pid file runs: exists and is not a zombie (a child of
+# a shell that has not reaped it yet is dead for our purposes).
+pid_alive() {
+	local pid state
+	[ -f "$1" ] || return 1
+	pid=$(cat "$1")
+	kill -0 "$pid" 2>/dev/null || return 1
+	state=$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' "/proc/$pid/status" 2>/dev/null)
+	[ "$state" != Z ]
+}
 
 as_postgres() {
 	if [ "$(id -u)" -eq 0 ]; then
@@ -83,6 +94,8 @@ make_secrets() {
 	[ -s "$s/redis-password" ] || random_secret 32 >"$s/redis-password"
 	[ -s "$s/service-secret" ] || random_secret 40 >"$s/service-secret"
 	[ -s "$s/exporter-password" ] || random_secret 32 >"$s/exporter-password"
+	# Alertmanager's bearer secret for osh-alert-webhook (both read it).
+	[ -s "$s/alert-webhook-secret" ] || random_secret 40 >"$s/alert-webhook-secret"
 	if [ ! -s "$s/credential-keys" ]; then
 		printf 'k1:%s\n' "$(head -c 32 /dev/urandom | base64)" >"$s/credential-keys"
 	fi
@@ -276,6 +289,7 @@ write_env() {
 	: "\${OSH_JWT_PRIVATE_KEY_FILE:=$RUN/secrets/jwt-private.pem}"
 	: "\${OSH_SERVICE_SECRET_FILE:=$RUN/secrets/service-secret}"
 	: "\${OSH_CREDENTIAL_KEYS_FILE:=$RUN/secrets/credential-keys}"
+	: "\${OSH_ALERT_WEBHOOK_SECRET_FILE:=$RUN/secrets/alert-webhook-secret}"
 	: "\${OSH_BOOTSTRAP_ADMIN_PASSWORD_FILE:=$RUN/admin-password}"
 	: "\${OSH_AUTH_URL:=http://127.0.0.1:$AUTH_PORT}"
 	: "\${OSH_SERVER_MGMT_URL:=http://127.0.0.1:$SERVER_MGMT_PORT}"
@@ -286,13 +300,23 @@ write_env() {
 	# (set but empty: nothing).
 	: "\${OSH_SCAN_ALLOW=127.0.0.1/32}"
 	: "\${OSH_EXPORTER_WEB_CONFIG:=$RUN/ipmi-exporter-web.yml}"
+	: "\${OSH_ALERT_WEBHOOK_SECRET_FILE:=$RUN/secrets/alert-webhook-secret}"
+	: "\${OSH_ALERTMANAGER_URL:=http://127.0.0.1:$ALERTMANAGER_PORT}"
+	: "\${OSH_PROMETHEUS_URL:=http://127.0.0.1:$PROM_PORT}"
+	# For osh-admin (deploy/admin): the admin role, a member of each
+	# service role. Not exported: no service reads them.
+	: "\${OSH_ADMIN_DB_CONNINFO:=host=127.0.0.1 port=$PG_PORT dbname=osh user=osh}"
+	: "\${OSH_ADMIN_DB_PASSWORD_FILE:=$RUN/secrets/db-password}"
 	export OSH_REDIS_PORT
 	export OSH_REDIS_PASSWORD_FILE OSH_JWT_ALG OSH_JWT_PUBLIC_KEY_FILE
 	export OSH_JWT_PRIVATE_KEY_FILE OSH_SERVICE_SECRET_FILE
 	export OSH_CREDENTIAL_KEYS_FILE OSH_BOOTSTRAP_ADMIN_PASSWORD_FILE
+	export OSH_ALERT_WEBHOOK_SECRET_FILE
 	export OSH_AUTH_URL OSH_SERVER_MGMT_URL OSH_CLUSTER_MGMT_URL
 	export OSH_REDIS_HOST OSH_EXPORTER_CONFIG
 	export OSH_SCAN_ALLOW OSH_EXPORTER_WEB_CONFIG
+	export OSH_ALERT_WEBHOOK_SECRET_FILE OSH_ALERTMANAGER_URL
+	export OSH_PROMETHEUS_URL
 	ENV
 	write_exporter_web
 	# The module file holds BMC passwords: 0600 like every secret.
@@ -300,7 +324,10 @@ write_env() {
 		umask 077
 		cat >"$RUN/ipmi-exporter.yml" <<-YML
 		# Modules of the local osh-ipmi-exporter (the simulated BMCs'
-		# credentials; module osh takes them from server-mgmt).
+		# credentials; module osh takes them from server-mgmt). The
+		# simulated BMCs have no DCMI: module osh, the one Prometheus
+		# scrapes, leaves it out, or its collector would fail at every
+		# scrape (alert IPMICollectorFailing).
 		modules:
 		  default:
 		    user: admin
@@ -310,7 +337,7 @@ write_env() {
 		    collectors: [ipmi, bmc, chassis, dcmi, sel, fru]
 		    workaround_flags: [opensesspriv]
 		  osh:
-		    collectors: [ipmi, bmc, chassis, dcmi, sel, fru]
+		    collectors: [ipmi, bmc, chassis, sel, fru]
 		YML
 		umask 022
 	fi
@@ -489,9 +516,14 @@ start_nginx() {
 	    -e "s|@NGINX_PORT@|$NGINX_PORT|" \
 	    -e "s|@LOGIN_RATE@|${OSH_NGINX_LOGIN_RATE:-10r/s}|" \
 	    -e "s|@NOFILE@|$nofile|" \
+	    -e "s|@UI_ROOT@|${OSH_UI_ROOT:-$top/build/ui/dist}|" \
 	    "$top/deploy/nginx/nginx.conf.in" >"$dir/nginx.conf"
 	sed -e "s|@RUN@|$RUN|g" "$top/deploy/nginx/headers.conf" >"$dir/headers.conf"
+	cp "$top/deploy/nginx/ui-headers.conf" "$dir/ui-headers.conf"
 	sed -e "s|@RUN@|$RUN|g" "$top/deploy/nginx/proxy.conf" >"$dir/proxy.conf"
+	sh "$top/deploy/nginx/trusted-proxies.sh" \
+	    "${OSH_GATEWAY_TRUSTED_PROXIES:-}" >"$dir/trusted.conf" ||
+	    die "OSH_GATEWAY_TRUSTED_PROXIES invalid"
 	nginx_routes "$dir"
 	nginx -t -q -c "$dir/nginx.conf" -p "$dir" -e "$RUN/logs/nginx-error.log" ||
 	    die "nginx configuration invalid"
@@ -509,7 +541,10 @@ start_prometheus() {
 	command -v prometheus >/dev/null || die "prometheus is not installed"
 	mkdir -p "$dir/data"
 	sed -e "s|@SCRAPE_INTERVAL@|$interval|g" \
+	    -e "s|@EVAL_INTERVAL@|${OSH_PROM_EVAL_INTERVAL:-$interval}|" \
 	    -e "s|@SCRAPE_TIMEOUT@|$timeout|" \
+	    -e "s|@RULES_DIR@|$top/deploy/prometheus/rules|" \
+	    -e "s|@ALERTMANAGER_PORT@|$ALERTMANAGER_PORT|g" \
 	    -e "s|@SD_REFRESH@|${OSH_PROM_SD_REFRESH:-30s}|" \
 	    -e "s|@AUTH_PORT@|$AUTH_PORT|" \
 	    -e "s|@SERVER_MGMT_PORT@|$SERVER_MGMT_PORT|g" \
@@ -530,6 +565,40 @@ start_prometheus() {
 		sleep 0.2
 	done
 	die "Prometheus not ready: see $RUN/logs/prometheus.log"
+}
+
+# Alertmanager (Debian's prometheus-alertmanager), on loopback only, with
+# no cluster (--cluster.listen-address= turns gossip off): Prometheus sends
+# it the alerts, it sends them to osh-alert-webhook with the bearer secret
+# of secrets/alert-webhook-secret. Group timings from OSH_AM_GROUP_WAIT,
+# OSH_AM_GROUP_INTERVAL and OSH_AM_REPEAT_INTERVAL.
+start_alertmanager() {
+	local dir=$RUN/alertmanager bin
+	bin=$(command -v prometheus-alertmanager || command -v alertmanager) ||
+	    die "prometheus-alertmanager is not installed (run deploy/local/install-deps.sh)"
+	mkdir -p "$dir/data"
+	sed -e "s|@GROUP_WAIT@|${OSH_AM_GROUP_WAIT:-10s}|" \
+	    -e "s|@GROUP_INTERVAL@|${OSH_AM_GROUP_INTERVAL:-1m}|" \
+	    -e "s|@REPEAT_INTERVAL@|${OSH_AM_REPEAT_INTERVAL:-4h}|" \
+	    -e "s|@ALERT_WEBHOOK_PORT@|$ALERT_WEBHOOK_PORT|" \
+	    -e "s|@WEBHOOK_SECRET_FILE@|$RUN/secrets/alert-webhook-secret|" \
+	    "$top/deploy/alertmanager/alertmanager.yml.in" >"$dir/alertmanager.yml"
+	if pid_alive "$RUN/pids/alertmanager.pid"; then
+		kill -HUP "$(cat "$RUN/pids/alertmanager.pid")"
+		return
+	fi
+	"$bin" --config.file="$dir/alertmanager.yml" \
+	    --storage.path="$dir/data" \
+	    --web.listen-address="127.0.0.1:$ALERTMANAGER_PORT" \
+	    --cluster.listen-address= >>"$RUN/logs/alertmanager.log" 2>&1 &
+	echo $! >"$RUN/pids/alertmanager.pid"
+	for _ in $(seq 100); do
+		curl -fsS -o /dev/null "http://127.0.0.1:$ALERTMANAGER_PORT/-/ready" 2>/dev/null && return
+		pid_alive "$RUN/pids/alertmanager.pid" ||
+		    die "Alertmanager exited: see $RUN/logs/alertmanager.log"
+		sleep 0.2
+	done
+	die "Alertmanager not ready: see $RUN/logs/alertmanager.log"
 }
 
 first_admin() {
@@ -586,9 +655,11 @@ cmd_up() {
 		sleep 0.1
 	done
 	start_sims
+	start_alertmanager
 	start_prometheus
 	echo "OpenServerHub is up: http://127.0.0.1:$NGINX_PORT/"
 	echo "Prometheus: http://127.0.0.1:$PROM_PORT/ (BMC metrics through osh-ipmi-exporter :$EXPORTER_PORT)"
+	echo "Alertmanager: http://127.0.0.1:$ALERTMANAGER_PORT/ (alerts to osh-alert-webhook :$ALERT_WEBHOOK_PORT)"
 	[ "$SIM_COUNT" -gt 0 ] && echo "Simulated BMCs: 127.0.0.1:$SIM_PORT-$((SIM_PORT + SIM_COUNT - 1)) (servers sim-1..sim-$SIM_COUNT)"
 	if [ -f "$RUN/.admin-new" ]; then
 		echo "First admin login: admin / $(cat "$RUN/admin-password")"

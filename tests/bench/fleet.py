@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
 """Benchmark: the servers API at fleet scale (see fleet.sh)."""
+import benchwrk
 import http.client
 import json
 import os
@@ -112,24 +113,8 @@ def deep_cursor(token, rows):
 
 
 def wrk(url, token):
-    out = subprocess.run(
-        ["wrk", f"-t{THREADS}", f"-c{CONNS}", f"-d{SECS}s", "--latency",
-         "-H", f"Authorization: Bearer {token}",
-         f"http://{GW[0]}:{GW[1]}{url}"],
-        capture_output=True, text=True, timeout=SECS + 60).stdout
-
-    def ms(v):
-        for unit, f in (("us", 0.001), ("ms", 1.0), ("s", 1000.0)):
-            if v.endswith(unit):
-                return float(v[:-len(unit)]) * f
-        return float(v)
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    p50 = ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))
-    p99 = ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))
-    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    errs = re.search(r"Socket errors: (.*)", out)
-    return rps, p50, p99, int(bad.group(1)) if bad else 0, \
-        errs.group(1) if errs else ""
+    return benchwrk.wrk(f"http://{GW[0]}:{GW[1]}", url, token, THREADS,
+                        CONNS, SECS)
 
 
 def restart_server_mgmt(env):
@@ -166,10 +151,7 @@ def bench(token, title, only=None):
     if only:
         cases = [c for c in cases if c[0] in only]
     for _, url, _ in cases:  # warm: connections, plans, caches
-        subprocess.run(["wrk", "-t1", "-c8", "-d1s", "-H",
-                        f"Authorization: Bearer {token}",
-                        f"http://{GW[0]}:{GW[1]}{url}"],
-                       capture_output=True, timeout=60)
+        benchwrk.wrk(f"http://{GW[0]}:{GW[1]}", url, token, 1, 8, 1)
     res = [(name, url, target, wrk(url, token)) for name, url, target
            in cases]
     ceiling = res[0][3][0]

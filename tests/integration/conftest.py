@@ -20,7 +20,9 @@ OFF = int(os.environ.get("OSH_PORT_OFFSET", "10000"))
 GATEWAY = f"http://127.0.0.1:{8080 + OFF}"
 PORTS = {"auth": 8101 + OFF, "server-mgmt": 8102 + OFF,
          "cluster-mgmt": 8103 + OFF,
-         "ipmi-exporter": 9290 + OFF}
+         "ipmi-exporter": 9290 + OFF, "alert-webhook": 8105 + OFF}
+PROMETHEUS = f"http://127.0.0.1:{9090 + OFF}"
+ALERTMANAGER = f"http://127.0.0.1:{9093 + OFF}"
 PG_PORT = 15432 + OFF
 REDIS_PORT = 16379 + OFF
 
@@ -87,8 +89,12 @@ class Api:
     """A client of the gateway. Every answer to /api/* is checked against
     the OpenAPI description."""
 
-    def __init__(self, token=None, source=None):
+    def __init__(self, token=None, source=None, creds=None):
         self.token = token
+        # (username, password) of a session-long client: its access token
+        # lives 15 minutes, the suite longer, so an expired one is renewed
+        # by logging in again (once per expiry, then the call is retried).
+        self.creds = creds
         self.s = requests.Session()
         if source is not None:
             adapter = SourceAdapter(source)
@@ -105,6 +111,12 @@ class Api:
             h.setdefault("Content-Type", "application/json")
         r = self.s.request(method, GATEWAY + path, data=data, headers=h,
                            params=params, timeout=30)
+        if (r.status_code == 401 and token == "default" and self.creds and
+                "token expired" in r.text):
+            self.token = login(*self.creds)["access_token"]
+            h["Authorization"] = f"Bearer {self.token}"
+            r = self.s.request(method, GATEWAY + path, data=data, headers=h,
+                               params=params, timeout=30)
         # Gateway answers (502-504, 413, 429) are the same everywhere.
         if check and path.startswith("/api/") and r.status_code not in (
                 413, 429, 502, 503, 504):
@@ -178,6 +190,47 @@ def wait_for(fn, timeout=10.0, interval=0.1, what="condition"):
     raise AssertionError(f"timed out waiting for {what}: {last!r}")
 
 
+def pg(action):
+    """Stops or starts the stack's PostgreSQL (pg_ctl)."""
+    data = os.path.realpath(RUN / "pg") + "/data"
+    pgbin = sorted(d for d in os.listdir("/usr/lib/postgresql"))[-1]
+    ctl = f"/usr/lib/postgresql/{pgbin}/bin/pg_ctl"
+    cmd = [ctl, "-D", data, "-w", "-m", "fast", action]
+    if action == "start":
+        port = int(os.environ.get("OSH_PORT_OFFSET", "10000")) + 15432
+        cmd = [ctl, "-D", data, "-w", "-l",
+               os.path.realpath(RUN / "pg") + "/postgres.log",
+               "-o", f"-p {port}", "start"]
+    if os.geteuid() == 0:
+        cmd = ["runuser", "-u", "postgres", "--"] + cmd
+    subprocess.run(cmd, check=True, capture_output=True, timeout=60)
+
+
+def sse_read(url, last=None, stop=None, timeout=20):
+    """Reads the Server-Sent Events of a gateway URL (each a dict of its
+    fields: id, event, data) until stop(events) or the end."""
+    h = {"Accept": "text/event-stream"}
+    if last:
+        h["Last-Event-ID"] = last
+    got = []
+    with requests.get(GATEWAY + url, headers=h, stream=True,
+                      timeout=timeout) as r:
+        assert r.status_code == 200, r.text
+        assert r.headers["Content-Type"].startswith("text/event-stream")
+        ev = {}
+        for line in r.iter_lines(decode_unicode=True):
+            if line == "":
+                if "id" in ev:
+                    got.append(ev)
+                    if stop and stop(got):
+                        break
+                ev = {}
+            elif not line.startswith(":") and ":" in line:
+                k, v = line.split(":", 1)
+                ev[k] = v.strip()
+    return got
+
+
 def logs(service):
     return (RUN / "logs" / f"{service}.log").read_text(errors="replace")
 
@@ -197,7 +250,8 @@ def admin_password():
 
 @pytest.fixture(scope="session")
 def admin(admin_password):
-    return Api(login("admin", admin_password)["access_token"])
+    return Api(login("admin", admin_password)["access_token"],
+               creds=("admin", admin_password))
 
 
 def new_password():
@@ -214,7 +268,7 @@ def make_user(admin):
                                       "role": role, **extra})
         assert r.status_code == 201, r.text
         tokens = login(name, pw)
-        return r.json(), pw, Api(tokens["access_token"])
+        return r.json(), pw, Api(tokens["access_token"], creds=(name, pw))
     return make
 
 
@@ -238,6 +292,21 @@ SILENT_PORT, OTHERCREDS_PORT, IPMI15_PORT = 9150 + OFF, 9151 + OFF, \
     9152 + OFF
 NOTHING_PORT = 9199 + OFF  # nothing listens there
 SIM = str(TOP / "deploy" / "sim" / "osh-sim")
+
+
+def load_oshsim():
+    """deploy/sim/osh-sim as a module, for tests that build BMCs of their
+    own (describe, start_one, wait_up, save)."""
+    import importlib.machinery
+    import importlib.util
+    loader = importlib.machinery.SourceFileLoader("oshsim", SIM)
+    spec = importlib.util.spec_from_loader("oshsim", loader)
+    mod = importlib.util.module_from_spec(spec)
+    loader.exec_module(mod)
+    return mod
+
+
+OSHSIM = load_oshsim()
 
 
 def sim(*args):

@@ -15,10 +15,20 @@ else
 	export OSH_RUN_DIR="$top/$BUILD/test-run-$OSH_PORT_OFFSET"
 fi
 export OSH_NGINX_LOGIN_RATE=200r/s OSH_NGINX_LOGIN_BURST=400
+# 127.0.0.77 plays a TLS-terminating load balancer in front of nginx
+# (test_load_balancer.py): its X-Forwarded-For and -Proto are believed.
+export OSH_GATEWAY_TRUSTED_PROXIES=127.0.0.77/32
 export OSH_LOG_LEVEL=info
 # Quick polls and deadlines, so tests see changes soon.
 export OSH_POLL_INTERVAL_S=2 OSH_BMC_TIMEOUT_MS=3000
 export OSH_PROM_INTERVAL=2s OSH_PROM_TIMEOUT=2s OSH_PROM_SD_REFRESH=2s
+# Alerts within a minute: rules evaluated every 2 s (the scrape interval),
+# Alertmanager notifying 1 s after an alert arrives, 2 s after a change
+# in its group, and again every minute while it lasts.
+export OSH_AM_GROUP_WAIT=1s OSH_AM_GROUP_INTERVAL=2s OSH_AM_REPEAT_INTERVAL=1m
+# osh-alert-webhook polls Alertmanager (silenced alerts, and their
+# resolution) and keeps ack silences every 2 s.
+export OSH_ALERT_POLL_INTERVAL_S=2 OSH_ALERT_ACK_CHECK_S=2
 # Short idle expiry: tests see sessions closed and reopened.
 export OSH_IPMI_IDLE_MS=2000
 # Power requests of a killed server-mgmt are taken over after 3 s.
@@ -60,7 +70,7 @@ if ! bash deploy/local/stack.sh up >>"$OSH_RUN_DIR/stack-up.log" 2>&1; then
 	exit 1
 fi
 
-/usr/bin/python3 -m pytest -p no:cacheprovider -q -ra ${TESTS:-tests/integration} "$@"
+/usr/bin/python3 -m pytest -p no:cacheprovider -q -ra --durations=15 ${TESTS:-tests/integration} "$@"
 rc=$?
 
 teardown

@@ -192,9 +192,3 @@ def test_query_past_deadline_cancelled_connection_kept(small_pool, admin):
     assert metric("osh_db_events_total", '{event="lost"}') == lost
     assert metric("osh_db_cancels_total", '{result="failed"}') == 0
 
-
-def test_gateway_503_is_json_with_retry_after():
-    """nginx's own answer for a service this stack does not run (its
-    502/503/504 all go the same way): JSON and Retry-After too."""
-    r = requests.get(GATEWAY + "/api/monitoring/alerts", timeout=10)
-    check_503(r)

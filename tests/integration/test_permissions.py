@@ -1,5 +1,5 @@
-"""Every role against every auth, user and cluster endpoint: allowed or
-403."""
+"""Every role against every auth, user, cluster and metrics endpoint:
+allowed or 403."""
 import pytest
 
 from conftest import Api, login
@@ -33,6 +33,14 @@ ENDPOINTS = [
      {"admin", "operator"}),
     ("DELETE", f"/api/clusters/{MISSING}/servers", {"server_ids": [1]},
      {"admin", "operator"}),
+    # The metrics API: refused parameters, so Prometheus is not asked.
+    ("GET", f"/api/monitoring/servers/{MISSING}/metrics?name=x", None,
+     {"admin", "operator", "viewer"}),
+    ("GET", "/api/monitoring/fleet/hottest?n=0", None,
+     {"admin", "operator", "viewer"}),
+    ("GET", "/api/monitoring/fleet/power?by=x", None,
+     {"admin", "operator", "viewer"}),
+    ("POST", "/api/monitoring/query", {}, {"admin"}),
 ]
 
 

@@ -14,17 +14,16 @@ waits out a BMC deadline (the stack's OSH_BMC_TIMEOUT_MS is 3 s, its poll
 interval 2 s), so rounds keep their interval (no overruns) and every
 healthy server is polled again within each interval; the faulty ones are
 reported as such, in a lane of their own."""
-import importlib.machinery
-import importlib.util
 import os
 import re
 import signal
+import subprocess
 import time
 
 import pytest
 import requests
 
-from conftest import OFF, PORTS, RUN, TOP, psql, wait_for
+from conftest import OFF, OSHSIM, PG_PORT, PORTS, RUN, TOP, psql, wait_for
 
 SIMS, CHANNELS = 46, 11
 HEALTHY = 500
@@ -35,16 +34,7 @@ ROOT = RUN / "pollsim"
 PREFIX = "pf-"
 
 
-def _oshsim():
-    path = str(TOP / "deploy" / "sim" / "osh-sim")
-    loader = importlib.machinery.SourceFileLoader("oshsim", path)
-    spec = importlib.util.spec_from_loader("oshsim", loader)
-    mod = importlib.util.module_from_spec(spec)
-    loader.exec_module(mod)
-    return mod
-
-
-SIM = _oshsim()
+SIM = OSHSIM
 
 
 class Bmc:
@@ -245,8 +235,83 @@ def test_faulty_bmcs_do_not_slow_the_rest(admin, bmcs):
     assert psql(f"SELECT count(*) FROM server_mgmt.servers WHERE name LIKE "
                 f"'{PREFIX}h-%' AND status = 'online'") == str(HEALTHY)
     # The faulty ones stay reported as such, in the failing lane, which
-    # never holds more than its share of the slots.
+    # never holds more than its share of the slots (but for due polls
+    # moved to it for being slow, which take no slot).
     assert status(f"{PREFIX}silent").startswith("offline")
     assert status(f"{PREFIX}wrongpw").startswith("auth_failed")
     assert m['osh_poll_servers{state="failing"}'] >= 2
-    assert m['osh_poll_requests_in_flight{lane="failing"}'] <= 16
+    assert m['osh_poll_requests_in_flight{lane="failing"}'] <= 16 + \
+        m.get("osh_poll_slow_moved_total", 0)
+
+
+def stop_server_mgmt():
+    """SIGTERM, waited for; returns what it logged meanwhile."""
+    log = RUN / "logs" / "server-mgmt.log"
+    start = log.stat().st_size
+    pid = int((RUN / "pids" / "server-mgmt.pid").read_text())
+    os.kill(pid, signal.SIGTERM)
+    wait_for(lambda: not os.path.exists(f"/proc/{pid}"), timeout=30,
+             what="osh-server-mgmt to stop")
+    with open(log, errors="replace") as f:
+        f.seek(start)
+        return f.read()
+
+
+def start_server_mgmt():
+    subprocess.run(["bash", str(TOP / "deploy/local/stack.sh"), "start",
+                    "server-mgmt"], check=True, capture_output=True,
+                   timeout=120, env=dict(os.environ))
+
+
+def assert_clean_end(tail):
+    """Under SAN=1, run.sh also fails the run on any sanitizer report."""
+    assert 'msg="stopped"' in tail, tail[-2000:]
+    for bad in ("corrupted", "double free", "free():", "malloc(",
+                "Sanitizer", "runtime error", "Segmentation"):
+        assert bad not in tail, tail[-4000:]
+
+
+def test_stop_while_workers_wait_on_silent_bmcs(bmcs):
+    """server-mgmt stopped (SIGTERM) while its IPMI worker threads wait on
+    BMCs gone silent mid-session: it leaves them to the exit and ends
+    cleanly, without touching memory they use."""
+    silent = bmcs["healthy"][:12]  # 132 BMCs with sessions open
+    for b in silent:
+        b.signal(signal.SIGSTOP)
+    try:
+        wait_for(lambda: metrics().get("osh_ipmi_workers_busy", 0) >= 16,
+                 timeout=20, what="workers waiting on silent BMCs")
+        assert_clean_end(stop_server_mgmt())
+    finally:
+        for b in silent:
+            b.signal(signal.SIGCONT)
+        start_server_mgmt()
+
+
+def test_stop_while_a_round_lists_its_servers(bmcs):
+    """server-mgmt stopped while the poller's round waits for its list of
+    servers (the table locked meanwhile): the database pool fails the
+    query on its way out, after the poller is gone; that answer once went
+    to the freed poller ("corrupted size vs. prev_size" at exit)."""
+    env = dict(os.environ, PGPASSWORD=(RUN / "secrets" / "db-password")
+               .read_text().strip(), PGAPPNAME="pf-lock")
+    stop_server_mgmt()
+    lock = subprocess.Popen(
+        ["psql", "-h", "127.0.0.1", "-p", str(PG_PORT), "-U", "osh", "-d",
+         "osh", "-At", "-c", "BEGIN; LOCK TABLE server_mgmt.servers IN "
+         "ACCESS EXCLUSIVE MODE; SELECT pg_sleep(60);"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        start_server_mgmt()
+        wait_for(lambda: psql(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = "
+            "'Lock' AND query LIKE '%FROM servers WHERE credentials IS NOT "
+            "NULL ORDER BY id%'") != "0", timeout=20,
+            what="the round's list waiting")
+        assert_clean_end(stop_server_mgmt())
+    finally:
+        lock.kill()
+        lock.wait()
+        psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+             "WHERE application_name = 'pf-lock'")
+        start_server_mgmt()

@@ -1,11 +1,12 @@
 """The servers list at fleet scale: cursor pages, q= search, label
 selectors, totals (exact or estimated), statistics kept by the writes, bulk
 import by batches."""
+import json
 import secrets
 
 import pytest
 
-from conftest import psql, wait_for
+from conftest import psql, redis, wait_for
 
 
 def _import(api, rows):
@@ -199,3 +200,41 @@ def test_stats_kept_current_by_writes(admin, tag):
     _drop(tag)  # not through the API: seen once kept answers expire
     wait_for(lambda: tag not in _stats(admin)["by_cluster"],
              what="stats after rows deleted by SQL")
+
+
+@pytest.fixture
+def kept_long():
+    """server-mgmt keeping answers for a minute (the most it allows):
+    whatever is seen fresh meanwhile was dropped, not expired."""
+    from test_overload import start_server_mgmt
+    try:
+        start_server_mgmt({"OSH_LIST_CACHE_MS": "60000"})
+        yield
+    finally:
+        start_server_mgmt({})
+
+
+def test_single_reads_kept_until_a_write_says(admin, viewer, tag, kept_long):
+    sid = admin.post("/api/servers", _rows(tag, 1)[0]).json()["id"]
+    path = f"/api/servers/{sid}"
+    assert viewer.get(path).json()["description"] == ""
+    # Kept: the same for every reader, still checked for each.
+    psql(f"UPDATE server_mgmt.servers SET description = 'sql' "
+         f"WHERE id = {sid}")
+    assert viewer.get(path).json()["description"] == ""
+    assert admin.get(path).json()["description"] == ""
+    assert viewer.get(path, token=None).status_code == 401
+    assert viewer.get(path, token="x.y.z").status_code == 401
+    # Another replica's write, told by its event: dropped.
+    redis("PUBLISH", "osh:events", json.dumps(
+        {"type": "server.updated", "ts": "2026-01-01T00:00:00Z",
+         "source": "server-mgmt", "data": {"id": sid}}))
+    wait_for(lambda: viewer.get(path).json()["description"] == "sql",
+             what="the kept answer dropped by the event")
+    # This process's own write: dropped at once, the list too.
+    admin.patch(path, {"description": "api"})
+    assert viewer.get(path).json()["description"] == "api"
+    assert admin.get("/api/servers", params={"q": tag}).json()[
+        "items"][0]["description"] == "api"
+    assert admin.delete(path).status_code == 204
+    assert viewer.get(path).status_code == 404

@@ -5,7 +5,7 @@ import subprocess
 
 import requests
 
-from conftest import PORTS, RUN, TOP, Api, login, new_password, wait_for
+from conftest import PORTS, RUN, TOP, Api, login, new_password, pg, wait_for
 
 READY = f"http://127.0.0.1:{PORTS['auth']}/ready"
 
@@ -15,21 +15,6 @@ def ready_status():
         return requests.get(READY, timeout=5).status_code
     except requests.RequestException:
         return None
-
-
-def pg(action):
-    data = os.path.realpath(RUN / "pg") + "/data"
-    pgbin = sorted(d for d in os.listdir("/usr/lib/postgresql"))[-1]
-    ctl = f"/usr/lib/postgresql/{pgbin}/bin/pg_ctl"
-    cmd = [ctl, "-D", data, "-w", "-m", "fast", action]
-    if action == "start":
-        port = int(os.environ.get("OSH_PORT_OFFSET", "10000")) + 15432
-        cmd = [ctl, "-D", data, "-w", "-l",
-               os.path.realpath(RUN / "pg") + "/postgres.log",
-               "-o", f"-p {port}", "start"]
-    if os.geteuid() == 0:
-        cmd = ["runuser", "-u", "postgres", "--"] + cmd
-    subprocess.run(cmd, check=True, capture_output=True, timeout=60)
 
 
 def test_ready_follows_postgres(admin):
