@@ -280,6 +280,9 @@ try {
 				// A facet writes its term into the search, in the URL.
 				await page.getByRole('combobox', {name: 'Power', exact: true}).selectOption('on');
 				await page.waitForURL(/q=power%3Aon/);
+				// The box follows the URL on the render after it changes.
+				await page.waitForFunction(() => document.getElementById('server-search').value === 'power:on',
+				    null, {timeout: 5000}).catch(() => {});
 				assert.equal(await page.getByLabel('Search servers').inputValue(), 'power:on');
 				await page.getByRole('button', {name: 'Remove power:on'}).click();
 				await page.waitForURL(/\/servers$/);
