@@ -8,6 +8,9 @@ shift
 # Every command that changes something is logged with the time in
 # milliseconds, one line each ("<ms> set power 1"), for osh-sim commands.
 [ "$1" = set ] && echo "$(date +%s%3N) $*" >>"$dir/commands"
+# A BMC slow to carry out a command (osh-sim slow): ipmi_sim answers when
+# this script ends.
+[ "$1" = set ] && [ -f "$dir/control_delay" ] && sleep "$(cat "$dir/control_delay")"
 case "$1 $2" in
 "get power") echo "power:$(cat "$dir/power" 2>/dev/null || echo 0)" ;;
 "get boot") echo "boot:$(cat "$dir/boot" 2>/dev/null || echo default)" ;;

@@ -123,9 +123,11 @@ workarounds(unsigned w, const struct wa_map *map, size_t n)
 	return f;
 }
 
+/* Opens a session to t. once: a request on it is sent once and waited
+ * for until the deadline, never resent (see struct bmc_link). */
 static int
 open_session(struct bmc_link *l, const struct osh_ipmi_target *t,
-    uint64_t deadline_us, struct osh_ipmi_result *res)
+    uint64_t deadline_us, bool once, struct osh_ipmi_result *res)
 {
 	unsigned total = l->session_timeout_ms ? l->session_timeout_ms : 55000;
 	unsigned retrans;
@@ -141,12 +143,21 @@ open_session(struct bmc_link *l, const struct osh_ipmi_target *t,
 		return -1;
 	}
 	/* Resend often enough that one lost datagram costs little; the
-	 * engine answers the caller at the deadline whatever happens. */
+	 * engine answers the caller at the deadline whatever happens. Not
+	 * for a power action: a BMC slow to answer a cycle would run the
+	 * resent one too (FreeIPMI gives a resent request a new sequence
+	 * number; ipmi_sim runs it, as do BMCs without a cache of answers).
+	 * A lost answer costs the deadline instead, and the caller learns
+	 * the outcome is unknown. FreeIPMI wants the resend sooner than
+	 * the session timeout: at its last millisecond, when a BMC silent
+	 * that long (55 s unless configured) has long been given up. */
 	retrans = remaining_ms(deadline_us) / 4;
 	if (retrans > 1000)
 		retrans = 1000;
 	if (retrans < 100)
 		retrans = 100;
+	if (once)
+		retrans = total - 1;
 	if (inet_pton(AF_INET, l->addr, &a4) == 1) {
 		snprintf(hostport, sizeof(hostport), "%s:%u", l->addr, t->port);
 	} else if (inet_pton(AF_INET6, l->addr, &a6) == 1) {
@@ -184,6 +195,7 @@ open_session(struct bmc_link *l, const struct osh_ipmi_target *t,
 		return -1;
 	}
 	l->ctx = ctx;
+	l->resends = !once;
 	l->setups++;
 	res->new_session = true;
 	return 0;
@@ -349,12 +361,20 @@ ipmi_link_run(struct bmc_link *l, const struct osh_ipmi_target *t,
 {
 	uint64_t start = osh_now_us();
 
+	bool once = (rq->want & OSH_IPMI_WANT_CONTROL) != 0;
+
 	l->deadline_us = deadline_us;
 	l->late = false;
+	/* A power action and the session it needs (see open_session); the
+	 * next other request goes back to one that resends. Power actions
+	 * are rare beside polls: a session setup each way costs little. */
+	if (l->ctx != NULL && l->resends == once)
+		drop_session(l);
 	for (int attempt = 0; attempt < 2; attempt++) {
 		bool reused = l->ctx != NULL, lost = false;
 
-		if (l->ctx == NULL && open_session(l, t, deadline_us, res) != 0)
+		if (l->ctx == NULL &&
+		    open_session(l, t, deadline_us, once, res) != 0)
 			break;
 		for (unsigned i = 0; i < OSH_IPMI_NPARTS && !lost; i++) {
 			if (osh_now_us() >= deadline_us)

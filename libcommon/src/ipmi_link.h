@@ -73,6 +73,11 @@ struct bmc_link {
 	uint64_t deadline_us;
 	bool late;
 	unsigned long setups; /* sessions opened over the link's life */
+	/* The open session resends a request left unanswered for a while
+	 * (FreeIPMI's retransmission, fixed when the session opens, with a
+	 * new sequence number each time, so a BMC cannot tell it from a new
+	 * request). Power actions go on a session that does not. */
+	bool resends;
 	/* FreeIPMI's session timeout is both how long it waits for an
 	 * answer and how long a session may sit silent: longer than the
 	 * engine lets sessions idle between keepalives. */

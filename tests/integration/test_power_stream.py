@@ -269,6 +269,30 @@ def test_duplicate_request_not_run_twice(rds, ps):
     assert metric("osh_power_requests_duplicates_total") >= dups + 2
 
 
+def test_slow_bmc_runs_each_command_once(rds, ps):
+    """A BMC that takes 1.5 s to carry out a chassis command (longer than
+    a poll's session waits before it resends): the command is sent once,
+    answered ok, and run once. FreeIPMI resends with a new sequence
+    number, so a BMC cannot tell a resent cycle from a second one."""
+    sid, name = ps["ids"][2], ps["names"][2]
+    sim("slow", str(PS_FLEET), name, "1500")
+    try:
+        sim("commands", str(PS_FLEET), name, "--clear")
+        job = new_job()
+        rids = [f"{job}.1.1", f"{job}.2.1"]
+        xadd(rds, REQUESTS, request(rids[0], sid, "off"))
+        got = wait_results(rds, rids[:1], timeout=20)
+        xadd(rds, REQUESTS, request(rids[1], sid, "cycle"))
+        got.update(wait_results(rds, rids[1:], timeout=20))
+        assert [got[r][0]["result"] for r in rids] == ["ok", "ok"], got
+        # The cycle's own power-on, a second later, is slow too.
+        time.sleep(3.5)
+        counts = commands(name)[name]["counts"]
+        assert counts == {"power 0": 2, "power 1": 1}, counts
+    finally:
+        sim("slow", str(PS_FLEET), name, "0")
+
+
 def test_killed_worker_runs_each_request_once(rds, ps):
     """SIGKILL server-mgmt with cycles on their way, start it again: every
     request is answered, no BMC is cycled twice, and every one answered
