@@ -234,9 +234,10 @@ test-unit: $(TEST_BINS)
 	@sh tests/unit/run.sh $(SLOW_TESTS) $(filter-out $(SLOW_TESTS),$(TEST_BINS))
 
 # The web UI's browser test (tests/integration/test_ui.py) drives the UI
-# built here through the test stack's nginx.
+# built here through the test stack's nginx. Two test stacks side by side
+# (tests/integration/shards.py; OSH_TEST_SHARDS=1 for one).
 test-integration: $(BINS) ui
-	@BUILD=$(BUILD) SAN=$(SAN) sh tests/integration/run.sh
+	@BUILD=$(BUILD) SAN=$(SAN) /usr/bin/python3 tests/integration/shards.py
 
 # The web UI (ui/, README.md "Web UI"): npm ci (no install scripts) when
 # the lock file changed, then esbuild into build/ui/dist, which nginx

@@ -68,10 +68,10 @@ def main():
         log = logdir / f"test-integration-{i + 1}.log"
         print(f"stack {i + 1} (port offset {off}): {len(part)} files, "
               f"about {load[i]} s of tests", flush=True)
-        env = dict(os.environ, OSH_PORT_OFFSET=str(off))
-        env.pop("TESTS", None)
+        env = dict(os.environ, OSH_PORT_OFFSET=str(off),
+                   TESTS=" ".join(str(f) for f in part))
         with open(log, "wb") as out:
-            p = subprocess.Popen(run + [str(f) for f in part] + args,
+            p = subprocess.Popen(run + args,
                                  env=env, stdout=out, stderr=subprocess.STDOUT,
                                  stdin=subprocess.DEVNULL)
         procs.append((i + 1, p, log, time.time()))
