@@ -365,10 +365,12 @@ ipmi_link_run(struct bmc_link *l, const struct osh_ipmi_target *t,
 
 	l->deadline_us = deadline_us;
 	l->late = false;
-	/* A power action and the session it needs (see open_session); the
-	 * next other request goes back to one that resends. Power actions
-	 * are rare beside polls: a session setup each way costs little. */
-	if (l->ctx != NULL && l->resends == once)
+	/* A power action needs a session that does not resend (see
+	 * open_session). Other requests keep using it (a job's verify polls
+	 * follow its action, and each setup costs four round trips) until
+	 * it is dropped: idle, lost, or timed out, and the next one opened
+	 * resends again. */
+	if (l->ctx != NULL && once && l->resends)
 		drop_session(l);
 	for (int attempt = 0; attempt < 2; attempt++) {
 		bool reused = l->ctx != NULL, lost = false;

@@ -51,6 +51,24 @@ def deal(files, n):
     return [sorted(s) for s in shards], load
 
 
+def progress(log):
+    """Tests done so far in a stack's log (pytest -q's dots), failed
+    among them."""
+    done = failed = 0
+    try:
+        text = log.read_text(errors="replace")
+    except OSError:
+        return 0, 0
+    for line in text.splitlines():
+        if line.startswith("=") and done:
+            break
+        head = line.split(" [")[0].rstrip()
+        if head and set(head) <= set(".FEsxX"):
+            done += len(head)
+            failed += head.count("F") + head.count("E")
+    return done, failed
+
+
 def main():
     args = sys.argv[1:]
     n = int(os.environ.get("OSH_TEST_SHARDS", len(OFFSETS)))
@@ -87,7 +105,14 @@ def main():
     signal.signal(signal.SIGINT, stop)
     rc = 0
     pending = list(procs)
+    last = time.time()
     while pending:
+        if time.time() - last >= 60:
+            last = time.time()
+            print("  " + "; ".join(
+                f"stack {k}: {d} done" + (f", {f} failed" if f else "")
+                for k, _, log, _ in pending
+                for d, f in [progress(log)]), flush=True)
         for item in list(pending):
             k, p, log, t0 = item
             if p.poll() is None:

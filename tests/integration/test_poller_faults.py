@@ -229,7 +229,14 @@ def test_faulty_bmcs_do_not_slow_the_rest(admin, bmcs):
     # without faults come near it, under SAN=1, say).
     assert max(faulty) < max(DEADLINE_S, 1.5 * max(base) + 0.5), \
         "a round waited out a BMC deadline"
-    assert overruns == 0 or overruns <= base_overruns
+    # An overrun is a round that outlasted the interval (the next one
+    # waited for it, never overlapped): on a machine so slow that rounds
+    # without faults come near the interval, some do; no more of them
+    # than of the rounds that did (one more for a round being counted as
+    # they were read), and rounds' durations are bounded above.
+    long_rounds = sum(d > INTERVAL_S for d in faulty)
+    assert overruns <= max(base_overruns, long_rounds + 1), \
+        (overruns, faulty, base_overruns)
     # Every healthy server is polled at the interval meanwhile.
     assert max(ages(PREFIX + "h-%")) < INTERVAL_S + max(faulty) + 0.5
     assert psql(f"SELECT count(*) FROM server_mgmt.servers WHERE name LIKE "
