@@ -81,7 +81,7 @@ static const struct osh_config_item aw_items[] = {
 	"deadline of a call to Alertmanager's silences API (503/504 past "
 	"it)"},
     {"OSH_ALERT_ACK_EXTEND_S", OSH_CONF_INT, &aw_config.ack_extend_s, "3600",
-	60, 86400, NULL,
+	10, 86400, NULL,
 	"an ack's silence ends this long ahead, extended while the alert "
 	"fires"},
     {"OSH_ALERT_ACK_CHECK_S", OSH_CONF_INT, &aw_config.ack_check_s, "15", 1,

@@ -32,7 +32,7 @@ WEIGHTS = {
     "test_exporter_v110.py": 22, "test_metrics_api.py": 21,
     "test_power_stream.py": 25, "test_clusters.py": 20, "test_servers.py": 20,
     "test_zz_resilience.py": 17, "test_client_gone.py": 15,
-    "test_alert_ops.py": 15, "test_upgrade.py": 15,
+    "test_alert_ops.py": 25, "test_upgrade.py": 15,
     "test_discovery_import.py": 13, "test_exporter_security.py": 10,
     "test_hardware.py": 8, "test_gateway.py": 8, "test_key_rotation.py": 6,
     "test_compose_native.py": 6,

@@ -184,3 +184,106 @@ def test_alertmanager_down_or_silent(operator):
         assert r.status_code == 503, r.text
     finally:
         restart_service()
+
+
+def am_ends(sid):
+    return datetime.strptime(am_silence(sid)["endsAt"][:19],
+                             "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc)
+
+
+def test_ack_extended_undone_and_ended(operator, viewer, admin):
+    """An ack's silence is extended while its alert fires (ends 10 s ahead
+    here, extended once less than half is left), undone by DELETE (its
+    silence expired, alert.unack audited, the alert no longer
+    acknowledged), and an ack with ends_at ends then, its silence with
+    it."""
+    restart_service(OSH_ALERT_ACK_EXTEND_S="10")
+    try:
+        name = "Ack" + secrets.token_hex(3)
+        t = now() - timedelta(seconds=5)
+        r = post([alert(fp(), t, alertname=name, instance="kept"),
+                  alert(fp(), t, alertname=name, instance="ending")])
+        assert r.status_code == 200, r.text
+        by = {a["labels"]["instance"]: a for a in by_name(viewer, name)}
+        kept, ending = by["kept"], by["ending"]
+
+        r = operator.post(f"/api/monitoring/alerts/{kept['id']}/ack",
+                          {"comment": "on it"})
+        assert r.status_code == 201, r.text
+        ack = r.json()
+        first_end = am_ends(ack["silence_id"])
+        assert first_end <= now() + timedelta(seconds=11)
+
+        def extended():
+            a = viewer.get(f"/api/monitoring/alerts/{kept['id']}").json()
+            sid = a["acks"][-1]["silence_id"]
+            return a if a["acks"][-1]["state"] == "active" and \
+                am_ends(sid) > first_end + timedelta(seconds=1) and \
+                am_silence(sid)["status"]["state"] == "active" else None
+        got = wait_for(extended, timeout=20, interval=0.5,
+                       what="the ack's silence extended while it fires")
+        assert got["acknowledged"] is True
+
+        # Undone: the silence expired, the alert no longer acknowledged.
+        assert viewer.delete(
+            f"/api/monitoring/alerts/{kept['id']}/ack").status_code == 403
+        r = operator.delete(f"/api/monitoring/alerts/{kept['id']}/ack")
+        assert r.status_code == 200, r.text
+        assert r.json()["state"] == "undone"
+        sid = got["acks"][-1]["silence_id"]
+        assert am_silence(sid)["status"]["state"] == "expired"
+        a = viewer.get(f"/api/monitoring/alerts/{kept['id']}").json()
+        assert a["acknowledged"] is False
+        # No active ack left to undo.
+        assert operator.delete(
+            f"/api/monitoring/alerts/{kept['id']}/ack").status_code == 404
+        user = ack["created_by"]
+        audited(admin, "alert.ack", user)
+        audited(admin, "alert.unack", user)
+
+        # An ack until a time: refused in the past, then ended at it.
+        r = operator.post(f"/api/monitoring/alerts/{ending['id']}/ack",
+                          {"comment": "a while",
+                           "ends_at": iso(now() - timedelta(minutes=1))})
+        assert r.status_code == 400 and r.json()["error"]["field"] == \
+            "ends_at"
+        until = now() + timedelta(seconds=4)
+        r = operator.post(f"/api/monitoring/alerts/{ending['id']}/ack",
+                          {"comment": "a while", "ends_at": iso(until)})
+        assert r.status_code == 201, r.text
+        short = r.json()
+        assert am_ends(short["silence_id"]) <= until + timedelta(seconds=1)
+        wait_for(lambda: viewer.get(
+            f"/api/monitoring/alerts/{ending['id']}").json()["acks"][-1][
+            "state"] == "ended", timeout=20, interval=0.5,
+            what="the ack ended at its time")
+        assert am_silence(short["silence_id"])["status"]["state"] == \
+            "expired"
+    finally:
+        restart_service()
+
+
+def test_upcoming_maintenance_window(operator, viewer):
+    """A window that starts later: upcoming, its silence pending in
+    Alertmanager, and an alert firing now is not in it."""
+    sid = 980000 + secrets.randbelow(9000)
+    r = operator.post("/api/monitoring/maintenance",
+                      {"server_ids": [sid], "starts_at": later(60),
+                       "ends_at": later(120), "reason": "next hour"})
+    assert r.status_code == 201, r.text
+    w = r.json()
+    try:
+        assert w["state"] == "upcoming"
+        assert am_silence(w["silence_id"])["status"]["state"] == "pending"
+        name = "Upcoming" + secrets.token_hex(3)
+        r = post([alert(fp(), now() - timedelta(seconds=5), alertname=name,
+                        server_id=str(sid))])
+        assert r.status_code == 200, r.text
+        (a,) = by_name(viewer, name)
+        assert a["maintenance"] is None
+        r = operator.post("/api/monitoring/maintenance",
+                          {"server_ids": [sid], "starts_at": later(130),
+                           "ends_at": later(125), "reason": "backwards"})
+        assert r.status_code == 400, r.text
+    finally:
+        operator.delete(f"/api/monitoring/maintenance/{w['id']}")
