@@ -150,7 +150,8 @@ open_session(struct bmc_link *l, const struct osh_ipmi_target *t,
 	 * A lost answer costs the deadline instead, and the caller learns
 	 * the outcome is unknown. FreeIPMI wants the resend sooner than
 	 * the session timeout: at its last millisecond, when a BMC silent
-	 * that long (55 s unless configured) has long been given up. */
+	 * that long (25 s as shipped: ipmi_session.c) has long been given
+	 * up. */
 	retrans = remaining_ms(deadline_us) / 4;
 	if (retrans > 1000)
 		retrans = 1000;
@@ -360,8 +361,7 @@ ipmi_link_run(struct bmc_link *l, const struct osh_ipmi_target *t,
     struct osh_ipmi_result *res)
 {
 	uint64_t start = osh_now_us();
-
-	bool once = (rq->want & OSH_IPMI_WANT_CONTROL) != 0;
+	bool once = rq->no_resend || (rq->want & OSH_IPMI_WANT_CONTROL) != 0;
 
 	l->deadline_us = deadline_us;
 	l->late = false;

@@ -762,7 +762,9 @@ on_looked_up(
     enum osh_db_status st, const char *json, const char *sqlstate, void *arg)
 {
 	struct pjob *j = arg;
-	struct osh_ipmi_request rq = {.want = OSH_IPMI_WANT_CHASSIS};
+	/* The action's own session: see ipmi_link.c. */
+	struct osh_ipmi_request rq = {
+	    .want = OSH_IPMI_WANT_CHASSIS, .no_resend = true};
 	struct json_object *o;
 	int left;
 

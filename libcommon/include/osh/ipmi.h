@@ -142,6 +142,11 @@ struct osh_ipmi_request {
 	/* With OSH_IPMI_WANT_DEVICE_ID: the BMC URL too (Get System Info,
 	 * one command more; skipped when the BMC has no Get System Info). */
 	bool bmc_url;
+	/* On a session that never resends an unanswered request (a BMC
+	 * cannot tell a resent one from a second: ipmi_link.c). Always so
+	 * with OSH_IPMI_WANT_CONTROL; set for a read just before a power
+	 * action, so that the action finds its session open. */
+	bool no_resend;
 	enum osh_power_action power;
 	struct {
 		enum osh_boot_device device;
