@@ -11,74 +11,16 @@
 // viewer's disabled buttons and their reasons, and runs axe-core on each
 // page in light and dark (no serious or critical violation). Screenshots
 // of every page go to OSH_UI_SHOTS (build/ui/screenshots).
-import {chromium} from 'playwright-core';
-import {mkdirSync, readFileSync} from 'node:fs';
-import {dirname, join} from 'node:path';
-import {fileURLToPath} from 'node:url';
-import {createRequire} from 'node:module';
+import {readFileSync} from 'node:fs';
 import assert from 'node:assert/strict';
+import {axe, finish, go, launch, login, shot, step} from './harness.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
 const GW = process.env.OSH_GATEWAY;
 const ADMIN_PW = process.env.OSH_ADMIN_PASSWORD;
-const SHOTS = process.env.OSH_UI_SHOTS || join(here, '..', '..', '..', 'build', 'ui', 'screenshots');
 const COOKIE_SESSION = process.env.OSH_UI_COOKIE_SESSION !== '0';
-const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 assert.ok(GW && ADMIN_PW, 'OSH_GATEWAY and OSH_ADMIN_PASSWORD are needed');
-mkdirSync(SHOTS, {recursive: true});
 
-let failed = 0;
-let passed = 0;
-async function step(name, fn) {
-	const t0 = Date.now();
-	try {
-		await fn();
-		passed++;
-		console.log(`ok   ${name} (${Date.now() - t0} ms)`);
-	} catch (e) {
-		failed++;
-		console.log(`FAIL ${name}: ${e && e.stack ? e.stack : e}`);
-	}
-}
-
-// axe-core on the page as it is: no serious or critical violation.
-async function axe(page, what) {
-	await page.addScriptTag({content: AXE});
-	const res = await page.evaluate(async () => {
-		// eslint-disable-next-line no-undef
-		const r = await axe.run(document, {resultTypes: ['violations']});
-		return r.violations.map((v) => ({id: v.id, impact: v.impact,
-		    help: v.help, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' '))}));
-	});
-	const bad = res.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-	assert.deepEqual(bad, [], `${what}: axe violations ${JSON.stringify(bad, null, 1)}`);
-	return res.length;
-}
-
-// In-app navigation (the History API, as a click on a link does): a
-// page load would start a new document, whose memory holds no session.
-async function go(page, path) {
-	await page.evaluate((p) => {
-		history.pushState(null, '', p);
-		dispatchEvent(new PopStateEvent('popstate'));
-	}, path);
-}
-
-async function shot(page, name, scheme) {
-	await page.screenshot({path: join(SHOTS, `${name}-${scheme}.png`)});
-}
-
-async function login(page, user, pw) {
-	await page.getByLabel('Username').fill(user);
-	await page.getByLabel('Password').fill(pw);
-	await page.getByRole('button', {name: 'Sign in'}).click();
-}
-
-const browser = await chromium.launch({executablePath: process.env.OSH_CHROMIUM || '/usr/bin/chromium',
-    // Chromium refuses some ports (10080, say) that a port offset can
-    // give the gateway: allow the gateway's own.
-    args: ['--no-sandbox', '--disable-dev-shm-usage',
-	`--explicitly-allowed-ports=${new URL(GW).port || 80}`]});
+const browser = await launch(GW);
 const errors = [];
 
 async function context(scheme) {
@@ -421,5 +363,4 @@ try {
 } finally {
 	await browser.close();
 }
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+finish();

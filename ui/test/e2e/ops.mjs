@@ -11,72 +11,21 @@
 // user, changes the password, reloads (the session stays) and logs out
 // (it ends). axe-core on every page, light and dark (no serious or
 // critical violation); screenshots in OSH_UI_SHOTS (build/ui/screenshots).
-import {chromium} from 'playwright-core';
-import {mkdirSync, readFileSync} from 'node:fs';
-import {dirname, join} from 'node:path';
-import {fileURLToPath} from 'node:url';
-import {createRequire} from 'node:module';
 import assert from 'node:assert/strict';
+import {axe, finish, go, launch, login, shot as pageShot, step} from './harness.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
 const GW = process.env.OSH_GATEWAY;
 const ADMIN_PW = process.env.OSH_ADMIN_PASSWORD;
 const CLUSTER = process.env.OSH_UI_CLUSTER;
 const ALERT = process.env.OSH_UI_ALERT;
 const SCAN_PORT = process.env.OSH_UI_SCAN_PORT;
-const SHOTS = process.env.OSH_UI_SHOTS || join(here, '..', '..', '..', 'build', 'ui', 'screenshots');
-const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 assert.ok(GW && ADMIN_PW && CLUSTER && ALERT,
     'OSH_GATEWAY, OSH_ADMIN_PASSWORD, OSH_UI_CLUSTER and OSH_UI_ALERT are needed');
-mkdirSync(SHOTS, {recursive: true});
 const RAND = Math.random().toString(36).slice(2, 8);
+// Whole pages: the operations pages run long.
+const shot = (page, name, scheme) => pageShot(page, name, scheme, true);
 
-let failed = 0;
-let passed = 0;
-async function step(name, fn) {
-	const t0 = Date.now();
-	try {
-		await fn();
-		passed++;
-		console.log(`ok   ${name} (${Date.now() - t0} ms)`);
-	} catch (e) {
-		failed++;
-		console.log(`FAIL ${name}: ${e && e.stack ? e.stack : e}`);
-	}
-}
-
-async function axe(page, what) {
-	await page.addScriptTag({content: AXE});
-	const res = await page.evaluate(async () => {
-		// eslint-disable-next-line no-undef
-		const r = await axe.run(document, {resultTypes: ['violations']});
-		return r.violations.map((v) => ({id: v.id, impact: v.impact,
-		    help: v.help, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' '))}));
-	});
-	const bad = res.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-	assert.deepEqual(bad, [], `${what}: axe violations ${JSON.stringify(bad, null, 1)}`);
-}
-
-// In-app navigation (a page load would start a document whose memory
-// holds no access token: the cookie restores it, but slower).
-async function go(page, path) {
-	await page.evaluate((p) => {
-		history.pushState(null, '', p);
-		dispatchEvent(new PopStateEvent('popstate'));
-	}, path);
-}
-
-const shot = (page, name, scheme) => page.screenshot({path: join(SHOTS, `${name}-${scheme}.png`), fullPage: true});
-
-async function login(page, user, pw) {
-	await page.getByLabel('Username').fill(user);
-	await page.getByLabel('Password').fill(pw);
-	await page.getByRole('button', {name: 'Sign in'}).click();
-}
-
-const browser = await chromium.launch({executablePath: process.env.OSH_CHROMIUM || '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-dev-shm-usage',
-	`--explicitly-allowed-ports=${new URL(GW).port || 80}`]});
+const browser = await launch(GW);
 
 async function signedIn(scheme, user, pw, width) {
 	const ctx = await browser.newContext({colorScheme: scheme, bypassCSP: true,
@@ -337,5 +286,4 @@ try {
 } finally {
 	await browser.close();
 }
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+finish();
