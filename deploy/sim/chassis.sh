@@ -12,8 +12,19 @@ shift
 # this script ends.
 [ "$1" = set ] && [ -f "$dir/control_delay" ] && sleep "$(cat "$dir/control_delay")"
 case "$1 $2" in
-"get power") echo "power:$(cat "$dir/power" 2>/dev/null || echo 0)" ;;
-"get boot") echo "boot:$(cat "$dir/boot" 2>/dev/null || echo default)" ;;
+# Reads with the shell's own read: ipmi_sim asks at every chassis status
+# (each poll and scrape), and a subshell and cat per ask are two more
+# processes, which a machine running a hundred BMCs feels.
+"get power")
+	p=0
+	[ -f "$dir/power" ] && read -r p <"$dir/power"
+	echo "power:${p:-0}"
+	;;
+"get boot")
+	b=default
+	[ -f "$dir/boot" ] && read -r b <"$dir/boot"
+	echo "boot:${b:-default}"
+	;;
 "set power") echo "$3" >"$dir/power.tmp" && mv "$dir/power.tmp" "$dir/power" ;;
 "set reset") echo "reset $(date +%s)" >>"$dir/events" ;;
 # A soft shutdown: the operating system honours it and powers off.
