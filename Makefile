@@ -23,7 +23,7 @@ msg	= @printf '  %-6s %s\n'
 endif
 
 PKGS	:= libevent libevent_openssl openssl libcurl json-c libpq hiredis libjwt \
-	   libsodium yaml-0.1 libcrypt
+	   libsodium yaml-0.1 libcrypt zlib
 WARN	:= -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
 	   -Wmissing-prototypes -Wmissing-declarations -Wold-style-definition \
 	   -Wpointer-arith -Wcast-qual -Wwrite-strings -Wformat=2 -Wvla \

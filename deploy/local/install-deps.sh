@@ -8,7 +8,7 @@ set -eu
 
 BUILD="make gcc pkg-config libevent-dev libfreeipmi-dev libcurl4-openssl-dev
 libjson-c-dev libpq-dev libhiredis-dev libjwt-dev libsodium-dev libyaml-dev
-libcmocka-dev libssl-dev libcrypt-dev"
+zlib1g-dev libcmocka-dev libssl-dev libcrypt-dev"
 RUN="postgresql postgresql-contrib redis-server redis-tools nginx-light prometheus
 prometheus-alertmanager openipmi freeipmi-tools ipmitool
 prometheus-ipmi-exporter openssl curl procps iproute2"

@@ -10,6 +10,8 @@
 struct osh_body {
 	unsigned refs;
 	size_t len;
+	struct osh_body *gzip; /* its gzip encoding, once asked for */
+	bool gzip_tried;
 	char data[]; /* len bytes and a NUL */
 };
 
@@ -23,6 +25,8 @@ osh_body_new(const void *data, size_t len)
 		return NULL;
 	b->refs = 1;
 	b->len = len;
+	b->gzip = NULL;
+	b->gzip_tried = false;
 	if (len > 0)
 		memcpy(b->data, data, len);
 	b->data[len] = '\0';
@@ -39,8 +43,10 @@ osh_body_ref(struct osh_body *b)
 void
 osh_body_unref(struct osh_body *b)
 {
-	if (b != NULL && --b->refs == 0)
+	if (b != NULL && --b->refs == 0) {
+		osh_body_unref(b->gzip);
 		free(b);
+	}
 }
 
 const char *
@@ -53,6 +59,22 @@ size_t
 osh_body_len(const struct osh_body *b)
 {
 	return b->len;
+}
+
+struct osh_body *
+http_body_gzip(struct osh_body *b)
+{
+	if (!b->gzip_tried) {
+		b->gzip_tried = true;
+		if (b->len >= HTTP_GZIP_MIN)
+			b->gzip = http_gzip(b->data, b->len);
+		/* Not worth a header when it saves less than a tenth. */
+		if (b->gzip != NULL && b->gzip->len > b->len - b->len / 10) {
+			osh_body_unref(b->gzip);
+			b->gzip = NULL;
+		}
+	}
+	return b->gzip;
 }
 
 /* libevent is done with a body it sent (or dropped). */

@@ -205,6 +205,16 @@ void http_conn_over_limit(
 struct evbuffer;
 int http_body_queue(struct evbuffer *out, struct osh_body *b);
 
+/* Shared bodies shorter than this are sent as they are. */
+#define HTTP_GZIP_MIN 1024
+/* http_body.c: b's gzip encoding, made the first time it is asked for and
+ * kept with b until b goes: NULL when b is short, shrinks by less than a
+ * tenth, or memory ran out. */
+struct osh_body *http_body_gzip(struct osh_body *b);
+/* http_encoding.c: data gzip-compressed into a new body (NULL when out
+ * of memory). */
+struct osh_body *http_gzip(const void *data, size_t len);
+
 /* http_tls.c: a bufferevent for the accepted fd, over TLS with the
  * server's context when tls. NULL on failure. */
 struct bufferevent *http_new_bev(

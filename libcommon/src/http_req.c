@@ -487,6 +487,21 @@ osh_reply_body(struct osh_req *req, int status, const char *content_type,
 		osh_reply(req, status, NULL, NULL, 0);
 		return;
 	}
+	/* A shared body holds no secret, so it may be compressed (no
+	 * BREACH-style guessing against it): once, for every client that
+	 * takes gzip. */
+	if (len >= HTTP_GZIP_MIN) {
+		struct osh_body *gz;
+
+		osh_resp_header(req, "Vary", "Accept-Encoding");
+		if (osh_http_accepts_gzip(
+			osh_req_header(req, "Accept-Encoding")) &&
+		    (gz = http_body_gzip(b)) != NULL) {
+			osh_resp_header(req, "Content-Encoding", "gzip");
+			b = gz;
+			len = osh_body_len(gz);
+		}
+	}
 	if (c != NULL && !tr(req)->streaming) {
 		struct osh_buf out;
 

@@ -17,10 +17,12 @@ def _ms(v):
     return float(v)
 
 
-def wrk(base, url, token, threads, conns, secs):
-    """Runs wrk on base + url with the token; answers (requests/s, p50 ms,
-    p99 ms, non-2xx count, wrk's socket errors line or "")."""
-    env = dict(os.environ, OSH_BENCH_TOKEN=token or "")
+def wrk(base, url, token, threads, conns, secs, accept_encoding=""):
+    """Runs wrk on base + url with the token (and an Accept-Encoding
+    header when one is given); answers (requests/s, p50 ms, p99 ms,
+    non-2xx count, wrk's socket errors line or "")."""
+    env = dict(os.environ, OSH_BENCH_TOKEN=token or "",
+               OSH_BENCH_ACCEPT_ENCODING=accept_encoding)
     out = subprocess.run(
         ["wrk", f"-t{threads}", f"-c{conns}", f"-d{secs}s", "--latency",
          "-s", str(LUA), f"{base}{url}"],

@@ -5,7 +5,9 @@
 # per row), then wrk through nginx at 64 connections on the servers list
 # (first page, a deep page by cursor, a filtered page), the stats, a
 # single server and GET /api/auth/jwks (the proxying ceiling) in one run:
-# requests/s, p50, p99, non-2xx and each ratio to jwks. Then 90,000 more
+# requests/s, p50, p99, non-2xx, body size and each ratio to jwks (median
+# of ROUNDS=3 rounds), asked as browsers and HTTP libraries ask
+# (Accept-Encoding: gzip) and as wrk does (no encoding). Then 90,000 more
 # rows and the plans PostgreSQL really chose for every list query the
 # service ran (auto_explain): no sequential scan of servers. Prints
 # figures; asserts nothing about timings.

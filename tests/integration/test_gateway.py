@@ -2,6 +2,7 @@
 JSON errors, and the services behind it on loopback only."""
 import json
 import re
+import secrets
 import socket
 
 import requests
@@ -160,3 +161,33 @@ def test_check_config_rejects_bad_values():
                          capture_output=True, text=True)
     assert out.returncode == 2
     assert "OSH_PORT" in out.stderr
+
+
+def test_kept_answers_go_gzip_encoded(admin):
+    """A list page (a kept answer, sent from one copy) goes gzip-encoded
+    through nginx to a client that takes it, and as it is to one that
+    does not; both say Vary: Accept-Encoding."""
+    tag = secrets.token_hex(3)
+    ids = []
+    try:
+        for i in range(4):  # a page well over the 1 KB threshold
+            r = admin.post("/api/servers", {
+                "name": f"gz-{tag}-{i}",
+                "bmc_address": f"127.0.0.4:{30000 + i}",
+                "description": "x" * 200})
+            assert r.status_code == 201, r.text
+            ids.append(r.json()["id"])
+        url = f"/api/servers?limit=100&q=gz-{tag}"
+        gz = admin.get(url, headers={"Accept-Encoding": "gzip"})
+        plain = admin.get(url, headers={"Accept-Encoding": "identity"})
+        for r in (gz, plain):
+            assert r.status_code == 200, r.text
+            assert "Accept-Encoding" in r.headers["Vary"]
+            assert sorted(s["id"] for s in r.json()["items"]) == ids
+        assert gz.headers["Content-Encoding"] == "gzip"
+        assert "Content-Encoding" not in plain.headers
+        assert int(gz.headers["Content-Length"]) < \
+            int(plain.headers["Content-Length"]) / 2
+    finally:
+        for sid in ids:
+            admin.delete(f"/api/servers/{sid}")

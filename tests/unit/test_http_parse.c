@@ -763,6 +763,58 @@ first_error_wins(void **state)
 	osh_buf_release(&b);
 }
 
+/* Accept-Encoding: gzip is taken when named with a weight above 0, or
+ * through "*" when not named; the first mention counts; malformed
+ * elements say nothing. */
+static void
+accept_encoding(void **state)
+{
+	static const struct {
+		const char *header;
+		bool gzip;
+	} encodings[] = {
+	    {NULL, false},
+	    {"", false},
+	    {"gzip", true},
+	    {"GZip", true},
+	    {"x-gzip", true},
+	    {"gzip, deflate, br", true},
+	    {"br,gzip", true},
+	    {"deflate, br", false},
+	    {"identity", false},
+	    {"gzip;q=0", false},
+	    {"gzip; q=0.000", false},
+	    {"gzip;q=0.001", true},
+	    {"gzip ; Q=0.5 ", true},
+	    {"gzip;q=1", true},
+	    {"gzip;q=1.000", true},
+	    {"gzip;q=1.5", false}, /* malformed: said nothing */
+	    {"gzip;q=0.0001", false},
+	    {"gzip;q=", false},
+	    {"gzip;level=9", false},
+	    {"*", true},
+	    {"*;q=0", false},
+	    {"gzip;q=0, *", false},
+	    {"*;q=0, gzip", true},
+	    {"gzip;q=0, gzip", false},
+	    {"gzip;q=2, gzip", true},
+	    {"gzipx", false},
+	    {"gz ip", false},
+	    {",,, ,gzip,,", true},
+	    {"deflate;q=0.5, gzip;q=0.9", true},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(encodings) / sizeof(encodings[0]); i++) {
+		if (osh_http_accepts_gzip(encodings[i].header) !=
+		    encodings[i].gzip)
+			fail_msg("Accept-Encoding \"%s\": want %d",
+			    encodings[i].header ? encodings[i].header
+						: "(none)",
+			    encodings[i].gzip);
+	}
+}
+
 int
 main(void)
 {
@@ -775,6 +827,7 @@ main(void)
 	    cmocka_unit_test(paths),
 	    cmocka_unit_test(random_splits),
 	    cmocka_unit_test(first_error_wins),
+	    cmocka_unit_test(accept_encoding),
 	};
 	return cmocka_run_group_tests_name("http_parse", tests, NULL, NULL);
 }

@@ -26,6 +26,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include <event2/event.h>
+#include <zlib.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
@@ -760,6 +761,29 @@ keep_alive_and_basics(void **state)
 
 /* A shared body goes to many clients at once, whole, and to a HEAD not
  * at all; a client gone before reading it drops its reference. */
+/* Whether gz (len bytes of gzip) inflates to want (n bytes). */
+static bool
+gunzipped_is(const char *gz, size_t len, const char *want, size_t n)
+{
+	z_stream zs = {0};
+	char *out = malloc(n + 1);
+	bool same = false;
+
+	if (out == NULL || inflateInit2(&zs, 15 + 16) != Z_OK) {
+		free(out);
+		return false;
+	}
+	zs.next_in = (Bytef *)(uintptr_t)gz;
+	zs.avail_in = (uInt)len;
+	zs.next_out = (Bytef *)out;
+	zs.avail_out = (uInt)(n + 1);
+	same = inflate(&zs, Z_FINISH) == Z_STREAM_END && zs.total_out == n &&
+	    memcmp(out, want, n) == 0;
+	inflateEnd(&zs);
+	free(out);
+	return same;
+}
+
 static void
 shared_body(void **state)
 {
@@ -791,6 +815,30 @@ shared_body(void **state)
 		assert_int_equal(r.body_len, SHARED_REPLY);
 		resp_free(&r);
 		cl_close(c[i]);
+	}
+	/* gzip for a client that takes it, made once and the same for
+	 * each; the body as it is for one that refuses it. */
+	for (int i = 0; i < 2; i++) {
+		c[0] = dial();
+		cl_puts(c[0],
+		    "GET /shared HTTP/1.1\r\nHost: t\r\n"
+		    "Accept-Encoding: deflate, gzip\r\n\r\n"
+		    "GET /shared HTTP/1.1\r\nHost: t\r\n"
+		    "Accept-Encoding: gzip;q=0, *\r\n\r\n");
+		assert_int_equal(resp_read(c[0], &r, false), 0);
+		assert_string_equal(
+		    resp_header(&r, "Content-Encoding"), "gzip");
+		assert_string_equal(resp_header(&r, "Vary"), "Accept-Encoding");
+		assert_true(r.body_len < SHARED_REPLY / 100);
+		assert_true(
+		    gunzipped_is(r.body, r.body_len, S.big, SHARED_REPLY));
+		resp_free(&r);
+		assert_int_equal(resp_read(c[0], &r, false), 0);
+		assert_null(resp_header(&r, "Content-Encoding"));
+		assert_string_equal(resp_header(&r, "Vary"), "Accept-Encoding");
+		assert_int_equal(r.body_len, SHARED_REPLY);
+		resp_free(&r);
+		cl_close(c[0]);
 	}
 	/* Gone before reading: the queued body is dropped with its
 	 * connection. */

@@ -139,4 +139,10 @@ int osh_http_query_parse(const char *q, size_t len, struct osh_http_query *out);
 const char *osh_http_query_get(const struct osh_http_query *q, const char *key);
 void osh_http_query_release(struct osh_http_query *q);
 
+/* Whether a client whose Accept-Encoding header is 'header' (NULL: none)
+ * takes a gzip-encoded answer (RFC 9110 12.5.3): "gzip" or "x-gzip" with
+ * a weight above 0, or, when neither is named, "*" with one. The first
+ * mention of a coding counts; malformed elements are passed over. */
+bool osh_http_accepts_gzip(const char *header);
+
 #endif
