@@ -146,7 +146,9 @@ open_session(struct bmc_link *l, const struct osh_ipmi_target *t,
 	 * engine answers the caller at the deadline whatever happens. Not
 	 * for a power action: a BMC slow to answer a cycle would run the
 	 * resent one too (FreeIPMI gives a resent request a new sequence
-	 * number; ipmi_sim runs it, as do BMCs without a cache of answers).
+	 * number; ipmi_sim runs it, as do BMCs without a cache of answers),
+	 * nor for the other changes (boot device, identify, clearing the
+	 * SEL: harmless twice, but a command is sent once).
 	 * A lost answer costs the deadline instead, and the caller learns
 	 * the outcome is unknown. FreeIPMI wants the resend sooner than
 	 * the session timeout: at its last millisecond, when a BMC silent
@@ -361,11 +363,11 @@ ipmi_link_run(struct bmc_link *l, const struct osh_ipmi_target *t,
     struct osh_ipmi_result *res)
 {
 	uint64_t start = osh_now_us();
-	bool once = rq->no_resend || (rq->want & OSH_IPMI_WANT_CONTROL) != 0;
+	bool once = rq->no_resend || (rq->want & OSH_IPMI_WANT_CHANGES) != 0;
 
 	l->deadline_us = deadline_us;
 	l->late = false;
-	/* A power action needs a session that does not resend (see
+	/* A change needs a session that does not resend (see
 	 * open_session). Other requests keep using it (a job's verify polls
 	 * follow its action, and each setup costs four round trips) until
 	 * it is dropped: idle, lost, or timed out, and the next one opened

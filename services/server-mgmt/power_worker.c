@@ -554,6 +554,19 @@ take_result(struct pjob *j, const struct bmc_call_result *res)
 	if (j->error[0] == '\0')
 		j->error = power_error_code(
 		    r->err != OSH_IPMI_OK ? r->err : OSH_IPMI_INTERNAL);
+	/* A cycle, reset or diag sent and not answered in time may have
+	 * been run all the same (a BMC slow to answer): not a timeout, which
+	 * cluster-mgmt would retry, but outcome_unknown, which it does not;
+	 * a later attempt of the task is answered from this record. */
+	if (!j->req.idempotent && j->sent &&
+	    strcmp(j->error, "bmc_timeout") == 0) {
+		j->error = "outcome_unknown";
+		snprintf(j->message, sizeof(j->message),
+		    "BMC of \"%s\" did not answer in time: it may or may not "
+		    "have run it",
+		    res->name);
+		return;
+	}
 	snprintf(j->message, sizeof(j->message), "BMC of \"%s\": %s", res->name,
 	    r->message[0] ? r->message : j->error);
 }

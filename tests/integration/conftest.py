@@ -6,6 +6,7 @@ import os
 import re
 import secrets
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -310,7 +311,7 @@ OSHSIM = load_oshsim()
 
 
 def sim(*args):
-    out = subprocess.run(["python3", SIM, *args], capture_output=True,
+    out = subprocess.run([sys.executable, SIM, *args], capture_output=True,
                          text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     return out.stdout

@@ -9,6 +9,7 @@ import os
 import secrets
 import signal
 import subprocess
+import sys
 import threading
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -271,7 +272,7 @@ def sel_event_now():
          "0x0a", "0x49", *stamp], capture_output=True, text=True,
         env=dict(os.environ, IPMI_PASSWORD="secret"), timeout=30)
     assert out.returncode == 0, out.stderr
-    subprocess.run(["python3", str(TOP / "deploy/sim/osh-sim"), "event",
+    subprocess.run([sys.executable, str(TOP / "deploy/sim/osh-sim"), "event",
                     str(RUN / "sim"), "bmc1", "--count", "1"], check=True,
                    capture_output=True, timeout=60)
 

@@ -112,6 +112,12 @@ enum osh_ipmi_want {
 	OSH_IPMI_WANT_WATCHDOG = 1 << 11, /* Get Watchdog Timer */
 };
 #define OSH_IPMI_NPARTS 12
+/* The parts that change something at the BMC: sent on a session that
+ * never resends (no_resend below), so that a BMC slow to answer does not
+ * carry one out twice. */
+#define OSH_IPMI_WANT_CHANGES                                                  \
+	(OSH_IPMI_WANT_CONTROL | OSH_IPMI_WANT_BOOT | OSH_IPMI_WANT_IDENTIFY | \
+	    OSH_IPMI_WANT_SEL_CLEAR)
 
 enum osh_power_action {
 	OSH_POWER_OFF = 0x00,
@@ -144,7 +150,7 @@ struct osh_ipmi_request {
 	bool bmc_url;
 	/* On a session that never resends an unanswered request (a BMC
 	 * cannot tell a resent one from a second: ipmi_link.c). Always so
-	 * with OSH_IPMI_WANT_CONTROL; set for a read just before a power
+	 * with OSH_IPMI_WANT_CHANGES; set for a read just before a power
 	 * action, so that the action finds its session open. */
 	bool no_resend;
 	enum osh_power_action power;
