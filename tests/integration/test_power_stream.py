@@ -296,6 +296,44 @@ def test_slow_bmc_runs_each_command_once(rds, ps):
         sim("slow", str(PS_FLEET), name, "0")
 
 
+def test_cycle_unanswered_in_time_is_not_run_again(rds, ps):
+    """A BMC that takes 3 s to carry out a cycle asked with 1.5 s left:
+    the cycle is sent, not answered by the deadline, and answered
+    outcome_unknown (the BMC runs it all the same), not a bmc_timeout that
+    cluster-mgmt would retry. The task's next attempt is answered from
+    that record: the BMC is cycled once. An on asked the same way stays
+    a bmc_timeout (running it twice does no harm)."""
+    sid, name = ps["ids"][3], ps["names"][3]
+    sim("slow", str(PS_FLEET), name, "3000")
+    try:
+        sim("commands", str(PS_FLEET), name, "--clear")
+        job = new_job()
+        first = f"{job}.1.1"
+        xadd(rds, REQUESTS, request(first, sid, "cycle",
+                                    deadline_ms=now_ms() + 1500))
+        res = wait_results(rds, [first], timeout=20)[first][0]
+        assert res["result"] == "error", res
+        assert res["error"] == "outcome_unknown", res
+        assert "may or may not" in res["message"], res
+        time.sleep(2.5)  # the BMC carries it out
+        again = f"{job}.1.2"
+        xadd(rds, REQUESTS, request(again, sid, "cycle",
+                                    deadline_ms=now_ms() + 20000))
+        res = wait_results(rds, [again], timeout=20)[again][0]
+        assert res["error"] == "outcome_unknown", res
+        assert res["duplicate"] == "1", res
+        on = f"{job}.2.1"
+        xadd(rds, REQUESTS, request(on, sid, "on",
+                                    deadline_ms=now_ms() + 1500))
+        res = wait_results(rds, [on], timeout=20)[on][0]
+        assert res["error"] == "bmc_timeout", res
+        time.sleep(4)  # the cycle's own power-on and the on, slow too
+        counts = commands(name)[name]["counts"]
+        assert counts.get("power 0") == 1, counts
+    finally:
+        sim("slow", str(PS_FLEET), name, "0")
+
+
 def test_killed_worker_runs_each_request_once(rds, ps):
     """SIGKILL server-mgmt with cycles on their way, start it again: every
     request is answered, no BMC is cycled twice, and every one answered
