@@ -376,25 +376,62 @@ def setup(procs):
                 "workaround-flags opensesspriv\n")
     hosts = ",".join(f"{a}:{PORT}" for a in addrs)
     # A first job records every server's state (the poller has not seen
-    # them) and warms the stack; server-mgmt then starts again, so that
-    # the cold job below opens every BMC session and nothing else is new.
+    # them) and warms the stack; then every BMC session is closed (see
+    # cold_sessions), so that the cold job below opens every one and
+    # nothing else is new.
     run_job(token, {"action": "status", "targets": {"selector": selector},
                     "concurrency": CONC})
-    restart_server_mgmt()
+    cold_sessions()
     return token, selector, conf, hosts
 
 
-def restart_server_mgmt():
+def poll_rounds():
+    """server-mgmt's osh_poll_rounds_total (its port, loopback), or -1."""
+    try:
+        c = http.client.HTTPConnection("127.0.0.1", 8102 + OFF, timeout=5)
+        c.request("GET", "/metrics")
+        text = c.getresponse().read().decode()
+        c.close()
+    except OSError:
+        return -1
+    for line in text.splitlines():
+        if line.startswith("osh_poll_rounds_total "):
+            return int(float(line.split()[1]))
+    return -1
+
+
+def restart_server_mgmt(extra=None):
+    """Starts server-mgmt again (with extra in its environment) and waits
+    for its poller's first round, which comes a second after the start:
+    a job started meanwhile would share the BMCs with a round of 500
+    polls."""
     pid = int((RUN / "pids" / "server-mgmt.pid").read_text())
     os.kill(pid, signal.SIGTERM)
     deadline = time.time() + 30
     while os.path.exists(f"/proc/{pid}") and time.time() < deadline:
         time.sleep(0.1)
     out = subprocess.run(["bash", str(TOP / "deploy/local/stack.sh"),
-                          "start", "server-mgmt"], env=ENV,
+                          "start", "server-mgmt"], env=dict(ENV, **(extra or {})),
                          capture_output=True, text=True, timeout=120)
     if out.returncode != 0:
         sys.exit(f"jobs bench: server-mgmt did not start: {out.stderr}")
+    deadline = time.time() + 120
+    while poll_rounds() < 1 and time.time() < deadline:
+        time.sleep(0.2)
+
+
+def cold_sessions():
+    """server-mgmt as after a restart with no BMC session open: started
+    again with sessions closed after 1 s idle, its first poll round let
+    pass, then 2 s for every session it opened to close."""
+    restart_server_mgmt({"OSH_IPMI_IDLE_MS": "1000"})
+    time.sleep(2.5)
+
+
+def warm_again():
+    """server-mgmt with sessions kept as shipped, its first round (which
+    opens every session) passed."""
+    restart_server_mgmt()
 
 
 def main():
@@ -410,6 +447,7 @@ def main():
         # them at every run).
         cold = run_job(token, {"action": "status", "targets": target,
                                "concurrency": CONC})
+        warm_again()
         flags = {"status": ["--stat"], "off": ["--off", "--wait-until-off"],
                  "on": ["--on", "--wait-until-on"]}
         before = {"status": None, "off": 1, "on": 0}
@@ -458,8 +496,8 @@ def main():
 
         print(f"\njobs across {BMCS} simulated BMCs through nginx, job "
               f"concurrency and ipmipower --fanout {CONC}; median of "
-              f"{ROUNDS} rounds (status cold: one run, just after "
-              f"server-mgmt started: the job opens every BMC session); "
+              f"{ROUNDS} rounds (status cold: one run, with no BMC "
+              f"session open: the job opens every one); "
               f"server-mgmt with "
               f"OSH_IPMI_THREADS={CONC}, OSH_DB_POOL_SIZE="
               f"{ENV['OSH_DB_POOL_SIZE']}.\nCPU: ipmipower's "

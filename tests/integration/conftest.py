@@ -1,6 +1,7 @@
 """Shared fixtures: the stack started by tests/integration/run.sh, an API
 client that checks every answer against proto/openapi.yaml, users of each
 role, and helpers to reach Redis, PostgreSQL and the service logs."""
+import fcntl
 import json
 import os
 import re
@@ -308,6 +309,30 @@ def load_oshsim():
 
 
 OSHSIM = load_oshsim()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def share_the_machine(request):
+    """Two stacks side by side (shards.py) share the machine: a heavy
+    file holds OSH_TEST_MACHINE_LOCK alone, a timing file shares it with
+    other timing files. Unset (one stack): nothing to share."""
+    lock = os.environ.get("OSH_TEST_MACHINE_LOCK")
+    name = Path(str(request.fspath)).name
+    heavy = name in os.environ.get("OSH_TEST_HEAVY", "").split(",")
+    timing = name in os.environ.get("OSH_TEST_TIMING", "").split(",")
+    if not lock or not (heavy or timing):
+        yield
+        return
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        t0 = time.time()
+        fcntl.flock(fd, fcntl.LOCK_EX if heavy else fcntl.LOCK_SH)
+        if time.time() - t0 > 1:
+            print(f"\n{name} waited {time.time() - t0:.0f} s for the "
+                  "other stack's heavy tests")
+        yield
+    finally:
+        os.close(fd)  # the lock goes with it
 
 
 def sim(*args):

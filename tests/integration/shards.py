@@ -39,16 +39,46 @@ WEIGHTS = {
 }
 
 
+# Files that load the whole machine (a hundred simulated BMCs or more,
+# thousands of client connections, a browser) and files whose figures
+# are timings at the simulated BMCs. On two cores a heavy file on one
+# stack makes the other's timings wrong, so the stacks share the
+# machine through a lock (OSH_TEST_MACHINE_LOCK, taken by conftest.py
+# for each such file): a heavy file runs alone among them, timing files
+# run beside each other but not beside a heavy one. The dealer puts one
+# stack's heavy files first and the other's last, so that they seldom
+# wait for each other.
+HEAVY = {"test_faults.py", "test_ui.py", "test_jobs_e2e.py",
+         "test_poller_faults.py"}
+TIMING = {"test_power_stream.py", "test_jobs.py", "test_poller_share.py"}
+
+
 def deal(files, n):
     shards = [[] for _ in range(n)]
     load = [0] * n
-    for f in sorted(files, key=lambda f: (-WEIGHTS.get(f.name, DEFAULT),
+    heavy = [0] * n
+    for f in sorted(files, key=lambda f: (f.name not in HEAVY,
+                                          -WEIGHTS.get(f.name, DEFAULT),
                                           f.name)):
-        i = load.index(min(load))
+        if f.name in HEAVY:  # heavy files spread by their own weight
+            i = heavy.index(min(heavy))
+            heavy[i] += WEIGHTS.get(f.name, DEFAULT)
+        else:
+            i = load.index(min(load))
         shards[i].append(f)
         load[i] += WEIGHTS.get(f.name, DEFAULT)
-    # Each stack runs its files in the usual (name) order: test_zz_* last.
-    return [sorted(s) for s in shards], load
+    # Each stack runs its files in name order (test_zz_* last), the
+    # heavy ones, then the timing ones, first on the first stack; the
+    # timing ones, then the heavy ones, last (before test_zz_*) on the
+    # others.
+    out = []
+    for i, part in enumerate(shards):
+        zz = sorted(f for f in part if f.name.startswith("test_zz_"))
+        hv = sorted(f for f in part if f.name in HEAVY)
+        tm = sorted(f for f in part if f.name in TIMING)
+        rest = sorted(f for f in part if f not in zz + hv + tm)
+        out.append(hv + tm + rest + zz if i == 0 else rest + tm + hv + zz)
+    return out, load
 
 
 def progress(log):
@@ -87,7 +117,11 @@ def main():
         print(f"stack {i + 1} (port offset {off}): {len(part)} files, "
               f"about {load[i]} s of tests", flush=True)
         env = dict(os.environ, OSH_PORT_OFFSET=str(off),
-                   TESTS=" ".join(str(f) for f in part))
+                   TESTS=" ".join(str(f) for f in part),
+                   OSH_TEST_MACHINE_LOCK=str(logdir /
+                                             "test-integration.lock"),
+                   OSH_TEST_HEAVY=",".join(sorted(HEAVY)),
+                   OSH_TEST_TIMING=",".join(sorted(TIMING)))
         with open(log, "wb") as out:
             p = subprocess.Popen(run + args,
                                  env=env, stdout=out, stderr=subprocess.STDOUT,
