@@ -392,7 +392,10 @@ class Events:
         self.lines = []
         self.t = threading.Thread(target=self._read, daemon=True)
         self.t.start()
-        time.sleep(0.3)
+        # Subscribed once Redis says so ("subscribe", the channel, the
+        # count): a loaded machine takes a while to start redis-cli.
+        wait_for(lambda: "subscribe" in self.lines, timeout=20,
+                 interval=0.02, what="the events subscription")
 
     def _read(self):
         for line in self.proc.stdout:
