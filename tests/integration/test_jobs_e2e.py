@@ -489,7 +489,10 @@ def test_redis_restarted_and_cluster_mgmt_killed(operator, fleet):
     clear_commands()
     jid = create(operator, {
         "action": "cycle", "targets": {"server_ids": [b["id"] for b in bmcs]},
-        "verify": False, "timeout_s": 5,
+        # Deadlines past the seconds server-mgmt is kept stopped below,
+        # and no concurrency cap that tasks held meanwhile would reach:
+        # a wave must go out while it is stopped.
+        "verify": False, "timeout_s": 15, "concurrency": 100,
         "stagger": {"count": 10, "interval_s": 1}})
     wait_for(lambda: not_pending(jid) >= 20, timeout=30, interval=0.05,
              what="a fifth of the job dispatched")
