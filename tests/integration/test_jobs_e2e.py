@@ -453,6 +453,17 @@ def strand_a_wave(sm, cm):
     stops cluster-mgmt (pid cm) once its blocking read of results is over,
     lets server-mgmt answer, and takes the results with a consumer of the
     test's own: {stream id: request_id}."""
+    # Stopped just after a wave, whose commands have had a moment to be
+    # answered: a command still in flight when its 5 s BMC deadline
+    # passes in the stop is outcome_unknown (as it must be).
+    n = int(redis("XLEN", "osh:power-requests"))
+    deadline = time.time() + 5
+    while int(redis("XLEN", "osh:power-requests")) <= n:
+        if time.time() > deadline:
+            print("no wave sent within 5 s")
+            return {}
+        time.sleep(0.02)
+    time.sleep(0.4)
     os.kill(sm, signal.SIGSTOP)
     try:
         n = int(redis("XLEN", "osh:power-requests"))
@@ -524,18 +535,29 @@ def test_redis_restarted_and_cluster_mgmt_killed(operator, fleet):
     time.sleep(1.5)
     cmds = commands()
     ts = tasks(operator, jid)
-    assert done["state"] == "succeeded", (
-        done, [(t["id"], t["state"], t["error"], t["attempts"])
-               for t in ts.values() if t["state"] != "succeeded"])
+    # Completed. A cycle the BMC answered after its deadline (one in
+    # flight while server-mgmt was stopped above, or one a loaded machine
+    # ran slowly) is outcome_unknown, not retried: that, and nothing else,
+    # may fail.
+    unanswered = {t["id"] for t in ts.values()
+                  if t["state"] == "failed" and
+                  t["error"] == "outcome_unknown" and
+                  "did not answer in time" in (t.get("message") or "")}
+    assert done["state"] in ("succeeded", "failed"), done
+    assert all(t["state"] == "succeeded" or t["id"] in unanswered
+               for t in ts.values()), (done, [
+                   (t["id"], t["state"], t["error"], t["attempts"],
+                    t.get("message")) for t in ts.values()
+                   if t["state"] != "succeeded"])
     attempts = {}
     by_task = {t["id"]: t for t in ts.values()}
     for b in bmcs:
         t = ts[b["id"]]
-        assert t["state"] == "succeeded", t
         assert offs(cmds, b["name"]) == 1, (t, cmds[b["name"]])
         attempts[t["attempts"]] = attempts.get(t["attempts"], 0) + 1
     for eid in own:  # read again at once, long before lost
         t = by_task[int(taken[eid].split(".")[1])]
         assert t["attempts"] == 1, t
     print(f"\nresults left by the killed process: {len(own)}, by a "
-          f"replica gone: {len(gone)}; tasks by attempts: {attempts}")
+          f"replica gone: {len(gone)}; tasks by attempts: {attempts}"
+          f", answered late: {len(unanswered)}")

