@@ -137,22 +137,26 @@ def test_bad_requests():
 
 
 def test_silent_bmc_answers_within_the_deadline(fleet):
+    def timed(target):
+        r = scrape(target, timeout=2)
+        return r, time.time()
+
     with concurrent.futures.ThreadPoolExecutor(2) as ex:
         t0 = time.time()
-        slow = ex.submit(scrape, f"127.0.0.1:{SILENT_PORT}", timeout=2)
+        slow = ex.submit(timed, f"127.0.0.1:{SILENT_PORT}")
         time.sleep(0.2)
-        t1 = time.time()
-        ok = scrape(f"127.0.0.1:{FLEET_PORT + 2}", timeout=2)
-        fast = time.time() - t1
-        r = slow.result()
-        took = time.time() - t0
+        ok, ok_at = timed(f"127.0.0.1:{FLEET_PORT + 2}")
+        r, slow_at = slow.result()
+        took = slow_at - t0
     assert r.status_code == 200
     s = series(r.text)
     assert all(v == 0 for k, v in s.items() if k[0] == "ipmi_up")
     assert took < 2.0
     assert series(ok.text)[("ipmi_up", frozenset({("collector", "ipmi")}))] \
         == 1
-    assert fast < 1.0
+    # The healthy BMC's scrape, started after the silent one's, is not
+    # held behind it: answered first (by how much depends on the machine).
+    assert ok_at < slow_at, (ok_at - t0, took)
     # The operator reads which BMC and collectors failed, and why.
     assert re.search(rf'level=warn .*msg="scrape incomplete" '
                      rf'target="127.0.0.1:{SILENT_PORT}" module="default" '
