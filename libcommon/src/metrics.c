@@ -208,7 +208,7 @@ render_value(struct osh_buf *out, double v)
 	else if (v == floor(v) && fabs(v) < 1e15)
 		osh_buf_printf(out, "%.0f", v);
 	else
-		osh_buf_printf(out, "%.9g", v);
+		osh_buf_printf(out, "%.15g", v); /* a Unix time to the ms */
 }
 
 static void

@@ -113,10 +113,11 @@ struct poller {
 		uint64_t refused; /* the engine took no more */
 		uint64_t moved; /* due requests too slow, moved to failing */
 		double last_round_s;
+		double last_end_s; /* wall clock, 0 before the first */
 		size_t backed_off; /* servers sitting out now */
 	} stats;
 	struct osh_metric *m_rounds, *m_overruns, *m_duration, *m_last,
-	    *m_in_flight, *m_polls, *m_skipped, *m_backed_off, *m_servers,
+	    *m_last_end, *m_in_flight, *m_polls, *m_skipped, *m_backed_off, *m_servers,
 	    *m_moved, *m_replicas;
 };
 
@@ -467,6 +468,7 @@ end_round(struct poller *p)
 	p->running = false;
 	p->stats.rounds++;
 	p->stats.last_round_s = spent;
+	p->stats.last_end_s = (double)osh_wall_ms() / 1000.0;
 	osh_metric_observe(p->m_duration, "", spent);
 	next_round(p);
 }
@@ -684,6 +686,7 @@ collect(struct osh_metrics *reg, void *arg)
 	osh_metric_set(p->m_rounds, "", (double)p->stats.rounds);
 	osh_metric_set(p->m_overruns, "", (double)p->stats.overruns);
 	osh_metric_set(p->m_last, "", p->stats.last_round_s);
+	osh_metric_set(p->m_last_end, "", p->stats.last_end_s);
 	osh_metric_set(
 	    p->m_in_flight, "lane=\"due\"", (double)p->in_flight[LANE_DUE]);
 	osh_metric_set(p->m_in_flight, "lane=\"failing\"",
@@ -725,6 +728,11 @@ metrics_init(struct poller *p, struct osh_metrics *reg)
 	    OSH_HISTOGRAM, buckets, sizeof(buckets) / sizeof(buckets[0]));
 	p->m_last = osh_metric_new(reg, "osh_poll_last_round_duration_seconds",
 	    "How long the last finished round took", OSH_GAUGE, NULL, 0);
+	p->m_last_end = osh_metric_new(reg,
+	    "osh_poll_last_round_end_timestamp_seconds",
+	    "When the last round finished (Unix time; 0: none yet): a poller "
+	    "that stalls shows here, and minus the duration is when it began",
+	    OSH_GAUGE, NULL, 0);
 	p->m_in_flight = osh_metric_new(reg, "osh_poll_requests_in_flight",
 	    "Status polls sent to BMCs and not yet stored, by lane (due: "
 	    "servers that answered last time; failing: those that did not, "

@@ -52,7 +52,7 @@ class Bmc:
         # No chassis_control program: ipmi_sim would fork a shell for
         # every Get Chassis Status, 250 a second at 500 BMCs polled every
         # 2 s, which measures the machine's fork rate, not the poller.
-        # ipmi_sim answers from its own chassis state instead.
+        # The chassis module (in the process) stays when it is built.
         text = "".join(line for line in SIM.LAN_TEXT(d).splitlines(True)
                        if "chassis_control" not in line)
         start = text.index("  startlan 1")
@@ -140,6 +140,9 @@ def rounds_for(n, timeout):
             # Rounds are at least an interval apart: none is missed.
             seen = m["osh_poll_rounds_total"]
             durations.append(m["osh_poll_last_round_duration_seconds"])
+            # When it ended, in Unix time: just now.
+            ended = m["osh_poll_last_round_end_timestamp_seconds"]
+            assert time.time() - 5 < ended <= time.time(), ended
     assert len(durations) == n, f"only {len(durations)} rounds finished"
     return durations, m["osh_poll_overruns_total"] - first_overruns
 
