@@ -52,6 +52,9 @@ LIB	:= $(BUILD)/libcommon.a
 SERVICES := $(notdir $(wildcard services/*))
 BINS	:= $(SERVICES:%=$(BUILD)/osh-%)
 
+# the simulated BMCs' chassis module (see its rule below)
+SIM_MODULE := build/sim/osh_chassis.so
+
 # unit tests: tests/unit/test_<x>.c -> $(BUILD)/tests/test_<x>
 TEST_SRC := $(wildcard tests/unit/test_*.c)
 TEST_BINS := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -76,8 +79,16 @@ FUZZ_LIB := $(FUZZ_DIR)/libcommon.a
 .PHONY: all bins deps up down destroy check test-unit test-integration bench bench-poller format \
 	check-format lint clean fuzz fuzz-build fuzz-check fuzz-report rules-check \
 	deploy-check compose-secrets ui ui-test bench-ui install-admin
-all: $(BINS) $(TEST_BINS)
-bins: $(BINS)
+all: $(BINS) $(TEST_BINS) $(SIM_MODULE)
+bins: $(BINS) $(SIM_MODULE)
+
+# The simulated BMCs' chassis inside ipmi_sim (deploy/sim/chassis_module.c,
+# loaded by osh-sim's lan.conf): test tooling, built without sanitizers
+# (ipmi_sim is not) and outside $(BUILD), so that SAN=1 builds share it.
+$(SIM_MODULE): deploy/sim/chassis_module.c
+	@mkdir -p $(dir $@)
+	$(msg) CC $<
+	$(Q)$(CC) $(CFLAGS) $(WARN) -D_GNU_SOURCE -fPIC -shared $< -o $@
 
 # The compiler flags are a prerequisite of every object, so that a change
 # of them (CI=true adds -Werror) rebuilds what they built.

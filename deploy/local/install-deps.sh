@@ -14,7 +14,7 @@ prometheus-alertmanager openipmi freeipmi-tools ipmitool
 prometheus-ipmi-exporter openssl curl procps iproute2"
 TEST="wrk python3 python3-pytest python3-requests python3-jwt python3-yaml
 python3-jsonschema python3-psycopg2 clang-format cppcheck
-docker-compose chromium"
+docker-compose chromium libopenipmi-dev"
 # Fuzz targets: clang, libFuzzer's runtime (libclang_rt.fuzzer) and
 # llvm-symbolizer for readable sanitizer reports.
 FUZZ="clang libclang-rt-14-dev llvm"
