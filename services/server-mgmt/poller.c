@@ -117,8 +117,8 @@ struct poller {
 		size_t backed_off; /* servers sitting out now */
 	} stats;
 	struct osh_metric *m_rounds, *m_overruns, *m_duration, *m_last,
-	    *m_last_end, *m_in_flight, *m_polls, *m_skipped, *m_backed_off, *m_servers,
-	    *m_moved, *m_replicas;
+	    *m_last_end, *m_in_flight, *m_polls, *m_skipped, *m_backed_off,
+	    *m_servers, *m_moved, *m_replicas;
 };
 
 struct observe {
