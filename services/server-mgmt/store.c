@@ -538,8 +538,9 @@ store_server_list(struct osh_db *db, const struct server_filter *f,
 		if (nf == 0)
 			count_dim = "total";
 		sql_add(q,
-		    "'total', coalesce((SELECT n FROM server_counts WHERE "
-		    "dim = '%s' AND key = %s), 0), 'total_estimated', false)",
+		    "'total', coalesce((SELECT sum(n)::bigint FROM "
+		    "server_counts WHERE dim = '%s' AND key = %s), 0), "
+		    "'total_estimated', false)",
 		    count_dim, nf == 0 ? "''" : "$1::text");
 	} else {
 		/* Counted up to a bound; past it, the planner's estimate. */
@@ -599,19 +600,22 @@ store_server_observe(struct osh_db *db, int64_t id, const struct observation *o,
 void
 store_stats(struct osh_db *db, osh_db_json_cb cb, void *arg)
 {
-	/* server_counts is kept by the writes (migrations/004): a few
-	 * dozen rows read, not the servers table. */
+	/* server_counts is kept by the writes (migrations/004, a slot per
+	 * connection since 007): a few hundred rows read, not the servers
+	 * table. */
 	osh_db_json(db,
-	    "SELECT jsonb_build_object('total', coalesce((SELECT n FROM "
-	    "server_counts WHERE dim = 'total'), 0), "
+	    "WITH c AS (SELECT dim, key, sum(n)::bigint AS n FROM "
+	    "server_counts GROUP BY dim, key HAVING sum(n) <> 0) "
+	    "SELECT jsonb_build_object('total', coalesce((SELECT n FROM c "
+	    "WHERE dim = 'total'), 0), "
 	    "'by_status', (SELECT coalesce(jsonb_object_agg(key, n), '{}') "
-	    "FROM server_counts WHERE dim = 'status' AND n <> 0), "
+	    "FROM c WHERE dim = 'status'), "
 	    "'by_power_state', (SELECT coalesce(jsonb_object_agg(key, n), "
-	    "'{}') FROM server_counts WHERE dim = 'power_state' AND n <> 0), "
+	    "'{}') FROM c WHERE dim = 'power_state'), "
 	    "'by_cluster', (SELECT coalesce(jsonb_object_agg(key, n), '{}') "
-	    "FROM server_counts WHERE dim = 'cluster' AND n <> 0), "
+	    "FROM c WHERE dim = 'cluster'), "
 	    "'by_manufacturer', (SELECT coalesce(jsonb_object_agg(key, n), "
-	    "'{}') FROM server_counts WHERE dim = 'manufacturer' AND n <> 0))",
+	    "'{}') FROM c WHERE dim = 'manufacturer'))",
 	    0, NULL, cb, arg);
 }
 

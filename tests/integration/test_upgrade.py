@@ -85,10 +85,12 @@ def fill(scratch, live):
         common = [c for c, g in old[t].items() if c in new[t] and
                   g == "NEVER"]
         cols = ", ".join(f'"{c}"' for c in common)
-        # Rows a migration seeds (singletons) give way to the live ones.
+        # Rows a migration seeds (singletons) give way to the live ones;
+        # rows a later key splits (server_counts' slots, server-mgmt 007)
+        # come once.
         stmts.append(f"DELETE FROM {scratch}.{t};")
         stmts.append(f"INSERT INTO {scratch}.{t} ({cols}) SELECT {cols} "
-                     f"FROM {live}.{t};")
+                     f"FROM {live}.{t} ON CONFLICT DO NOTHING;")
     su("\n".join(stmts))
 
 
